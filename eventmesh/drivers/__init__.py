@@ -1,0 +1,1 @@
+"""Drivers run the engine: ``realtime`` on anyio + uvloop for the daemon, ``virtual`` for tests."""

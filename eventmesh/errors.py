@@ -1,0 +1,119 @@
+"""One hierarchy of errors, named exactly as the AWS error codes.
+
+Cores raise these; ``eventmesh.api.errors`` renders them to the wire once per protocol.
+Per-entry failures of batch operations are values (:class:`EntryError`), not exceptions,
+because AWS answers them inside a 200 response.
+
+    EventMeshError
+     └── ServiceError                  code, http_status, sender_fault, query_code
+          ├── (common)  InvalidAction, MissingParameter, InvalidParameterValue,
+          │             MalformedRequest, ValidationException, InternalFailure,
+          │             ResourceNotFoundException, ResourceInUseException, ...
+          └── (per service, defined beside the service in this module or its own errors module)
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "EventMeshError",
+    "ServiceError",
+    "EntryError",
+    "InvalidAction",
+    "MissingParameter",
+    "InvalidParameterValue",
+    "MalformedRequest",
+    "SerializationException",
+    "ValidationException",
+    "InternalFailure",
+    "ResourceNotFoundException",
+    "ResourceInUseException",
+    "UnknownOperationException",
+    "AccessDenied",
+]
+
+
+class EventMeshError(Exception):
+    """Base of every error eventmesh raises on purpose."""
+
+
+class ServiceError(EventMeshError):
+    """An error a real AWS service answers. Subclasses set the class attributes.
+
+    ``code`` is the AWS error code (``__type`` in JSON protocols, ``<Code>`` in Query);
+    ``query_code`` is the legacy code SQS puts in ``x-amzn-query-error`` (defaults to ``code``).
+    """
+
+    code: str = "InternalFailure"
+    http_status: int = 400
+    sender_fault: bool = True
+    query_code: str | None = None
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def wire_query_code(self) -> str:
+        return self.query_code or self.code
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class EntryError(msgspec.Struct, frozen=True):
+    """One failed entry of a batch operation (BatchResultErrorEntry and friends)."""
+
+    id: str
+    code: str
+    message: str
+    sender_fault: bool = True
+
+
+class InvalidAction(ServiceError):
+    code = "InvalidAction"
+
+
+class MissingParameter(ServiceError):
+    code = "MissingParameter"
+
+
+class InvalidParameterValue(ServiceError):
+    code = "InvalidParameterValue"
+
+
+class MalformedRequest(ServiceError):
+    code = "MalformedRequest"
+
+
+class SerializationException(ServiceError):
+    code = "SerializationException"
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class InternalFailure(ServiceError):
+    code = "InternalFailure"
+    http_status = 500
+    sender_fault = False
+
+
+class ResourceNotFoundException(ServiceError):
+    code = "ResourceNotFoundException"
+    http_status = 404
+
+
+class ResourceInUseException(ServiceError):
+    code = "ResourceInUseException"
+
+
+class UnknownOperationException(ServiceError):
+    code = "UnknownOperationException"
+
+
+class AccessDenied(ServiceError):
+    code = "AccessDenied"
+    http_status = 403

@@ -1,0 +1,90 @@
+"""TimerQueue: a heap of deadlines with O(1) cancel, compacted when cancelled entries pile up.
+
+Every delay in eventmesh (visibility timeouts, delays, batch windows, retry back-off, event age,
+schedules) is one entry here. Cancelled entries stay in the heap until popped or until they
+outnumber live ones, when the heap is rebuilt; a lazy-delete heap that never compacts was
+measured 3x slower with a million in-flight batches (DESIGN.md cost table).
+Cost: O(log n) push and pop, O(1) cancel, amortised O(1) compaction per cancel.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+__all__ = ["Timer", "TimerQueue"]
+
+_COMPACT_MIN_STALE = 1024  # below this many stale entries compaction is not worth a rebuild
+
+
+class Timer:
+    """A scheduled callback; ``cancel`` it through the queue (or clock) that made it."""
+
+    __slots__ = ("when", "seq", "callback")
+
+    def __init__(self, when: float, seq: int, callback: Callable[[], object] | None) -> None:
+        self.when = when
+        self.seq = seq
+        self.callback = callback
+
+    @property
+    def cancelled(self) -> bool:
+        return self.callback is None
+
+    def __lt__(self, other: Timer) -> bool:
+        # Equal deadlines run in scheduling order, so virtual runs are deterministic.
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def __repr__(self) -> str:
+        return f"Timer(when={self.when!r}, seq={self.seq}, cancelled={self.cancelled})"
+
+
+class TimerQueue:
+    """Deadlines ordered by (when, scheduling order)."""
+
+    __slots__ = ("_heap", "_seq", "_stale")
+
+    def __init__(self) -> None:
+        self._heap: list[Timer] = []
+        self._seq = 0
+        self._stale = 0
+
+    def __len__(self) -> int:
+        return len(self._heap) - self._stale
+
+    def push(self, when: float, callback: Callable[[], object]) -> Timer:
+        self._seq += 1
+        timer = Timer(when, self._seq, callback)
+        heapq.heappush(self._heap, timer)
+        return timer
+
+    def cancel(self, timer: Timer) -> None:
+        if timer.callback is None:
+            return
+        timer.callback = None
+        self._stale += 1
+        if self._stale > _COMPACT_MIN_STALE and self._stale * 2 > len(self._heap):
+            self._heap = [t for t in self._heap if t.callback is not None]
+            heapq.heapify(self._heap)
+            self._stale = 0
+
+    def next_deadline(self) -> float | None:
+        heap = self._heap
+        while heap and heap[0].callback is None:
+            heapq.heappop(heap)
+            self._stale -= 1
+        return heap[0].when if heap else None
+
+    def pop_due(self, now: float) -> Timer | None:
+        """Remove and return the earliest live timer due at or before ``now``."""
+        heap = self._heap
+        while heap:
+            first = heap[0]
+            if first.callback is None:
+                heapq.heappop(heap)
+                self._stale -= 1
+                continue
+            if first.when > now:
+                return None
+            return heapq.heappop(heap)
+        return None
