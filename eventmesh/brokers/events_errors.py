@@ -1,0 +1,84 @@
+"""EventBridge errors, named exactly as the AWS codes (spec eventbridge.md §10).
+
+EventBridge speaks AWS JSON 1.1, where every client error is HTTP 400 (only
+``InternalException`` is 500), so these shadow the common classes of ``eventmesh.errors``
+that carry other statuses (``ResourceNotFoundException`` is 404 there, for Lambda).
+
+    ServiceError
+     ├── ResourceNotFoundException        unknown bus/rule/archive/replay/connection
+     ├── ResourceAlreadyExistsException   duplicate bus/archive/replay/connection
+     ├── ValidationException              size, schedule, bus rules, "Parameter … is not valid."
+     ├── InvalidEventPatternException     bad pattern ("Event pattern is not valid. Reason: …")
+     ├── LimitExceededException           targets per rule, rules per bus, buses, active replays
+     ├── ManagedRuleException             rules created by AWS services
+     ├── IllegalStatusException           archive/replay state
+     ├── InvalidStateException            archive/replay state
+     ├── ConcurrentModificationException
+     └── InternalException                HTTP 500
+"""
+
+from __future__ import annotations
+
+from eventmesh.errors import ServiceError
+
+__all__ = [
+    "ResourceNotFoundException",
+    "ResourceAlreadyExistsException",
+    "ValidationException",
+    "InvalidEventPatternException",
+    "LimitExceededException",
+    "ManagedRuleException",
+    "IllegalStatusException",
+    "InvalidStateException",
+    "ConcurrentModificationException",
+    "InternalException",
+    "PATTERN_REASON_PREFIX",
+    "LIMIT_EXCEEDED_MESSAGE",
+]
+
+# §4: every pattern error message starts with this.
+PATTERN_REASON_PREFIX = "Event pattern is not valid. Reason: "
+# §6: the message of every quota error (targets per rule, rules per bus, buses).
+LIMIT_EXCEEDED_MESSAGE = "The requested resource exceeds the maximum number allowed."
+
+
+class ResourceNotFoundException(ServiceError):
+    code = "ResourceNotFoundException"
+
+
+class ResourceAlreadyExistsException(ServiceError):
+    code = "ResourceAlreadyExistsException"
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class InvalidEventPatternException(ServiceError):
+    code = "InvalidEventPatternException"
+
+
+class LimitExceededException(ServiceError):
+    code = "LimitExceededException"
+
+
+class ManagedRuleException(ServiceError):
+    code = "ManagedRuleException"
+
+
+class IllegalStatusException(ServiceError):
+    code = "IllegalStatusException"
+
+
+class InvalidStateException(ServiceError):
+    code = "InvalidStateException"
+
+
+class ConcurrentModificationException(ServiceError):
+    code = "ConcurrentModificationException"
+
+
+class InternalException(ServiceError):
+    code = "InternalException"
+    http_status = 500
+    sender_fault = False

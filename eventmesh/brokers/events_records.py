@@ -1,0 +1,129 @@
+"""EventBridge payload shapes: the PutEvents entry and result, and the event envelope.
+
+The envelope is what patterns match and what targets receive (spec eventbridge.md §3.1):
+``version`` always "0", ``id`` a UUID v4 shared by every target of every rule, ``time``
+ISO-8601 UTC to the second, ``resources`` ``[]`` when not given, ``account``/``region`` of
+the bus, keys in the order AWS writes them, and compact JSON. A replayed event carries an
+extra top-level ``replay-name`` (§8).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "PutEventsRequestEntry",
+    "PutEventsRequest",
+    "PutEventsResultEntry",
+    "PutEventsResponse",
+    "EventEnvelope",
+    "ScheduledEventEnvelope",
+    "ENVELOPE_VERSION",
+    "SCHEDULED_EVENT_SOURCE",
+    "SCHEDULED_EVENT_DETAIL_TYPE",
+    "iso_seconds",
+    "parse_iso",
+    "uuid4_from",
+]
+
+ENVELOPE_VERSION = "0"
+# §5.1: what a schedule rule sends.
+SCHEDULED_EVENT_SOURCE = "aws.events"
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+
+_UUID_VERSION_MASK = 0xF000 << 64
+_UUID_VERSION_4 = 0x4000 << 64
+_UUID_VARIANT_MASK = 0xC << 60
+_UUID_VARIANT_RFC4122 = 0x8 << 60
+
+
+class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True):
+    """PutEventsRequestEntry: Source, DetailType and Detail are required per entry, but a
+    missing one is a per-entry ``InvalidArgument``, not a request error (§3)."""
+
+    source: str | None = None
+    detail_type: str | None = None
+    detail: str | None = None
+    resources: list[str] | None = None
+    time: float | None = None
+    event_bus_name: str | None = None
+    trace_header: str | None = None
+
+
+class PutEventsRequest(msgspec.Struct, rename="pascal", omit_defaults=True):
+    """PutEventsRequest: 1–10 entries (§3); ``EndpointId`` names a global endpoint."""
+
+    entries: list[PutEventsRequestEntry]
+    endpoint_id: str | None = None
+
+
+class PutEventsResultEntry(msgspec.Struct, rename="pascal", omit_defaults=True):
+    """One result per entry, in request order: an EventId, or ErrorCode and ErrorMessage."""
+
+    event_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class PutEventsResponse(msgspec.Struct, rename="pascal"):
+    """PutEventsResponse: HTTP 200 even when entries failed."""
+
+    failed_entry_count: int
+    entries: list[PutEventsResultEntry]
+
+
+class EventEnvelope(msgspec.Struct, omit_defaults=True):
+    """The EventBridge event as patterns see it and targets receive it (§3.1)."""
+
+    version: str
+    id: str
+    detail_type: str = msgspec.field(name="detail-type")
+    source: str = ""
+    account: str = ""
+    time: str = ""
+    region: str = ""
+    resources: list[str] = []
+    detail: Any = None
+    replay_name: str | None = msgspec.field(default=None, name="replay-name")
+
+
+class ScheduledEventEnvelope(msgspec.Struct):
+    """The event a schedule rule sends (§5.1): detail-type "Scheduled Event", source
+    "aws.events", the rule ARN as the only resource, an empty ``detail``."""
+
+    version: str
+    id: str
+    detail_type: str = msgspec.field(name="detail-type")
+    source: str = SCHEDULED_EVENT_SOURCE
+    account: str = ""
+    time: str = ""
+    region: str = ""
+    resources: list[str] = []
+    detail: dict[str, Any] = {}
+
+
+def iso_seconds(epoch: float) -> str:
+    """ISO-8601 UTC to the second, as AWS writes ``time`` (``2017-12-22T18:43:48Z``)."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp, or None when it is not one."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def uuid4_from(bits: int) -> str:
+    """A UUID v4 string from 128 random bits: the same text as ``str(uuid.UUID(int=bits,
+    version=4))`` at half the cost (the bus draws one per event)."""
+    value = (bits & ~_UUID_VERSION_MASK | _UUID_VERSION_4) & ~_UUID_VARIANT_MASK | _UUID_VARIANT_RFC4122
+    h = "%032x" % value
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
