@@ -4,5 +4,5 @@ from eventmesh.clock import Clock, RealClock, VirtualClock
 from eventmesh.errors import EventMeshError, ServiceError
 from eventmesh.mesh import Mesh
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "EventMeshError", "ServiceError", "Mesh"]
+__all__ = ["Clock", "EventMeshError", "Mesh", "RealClock", "ServiceError", "VirtualClock"]
 __version__ = "0.1.0"

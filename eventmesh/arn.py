@@ -6,7 +6,7 @@ import msgspec
 
 from eventmesh.errors import InvalidParameterValue
 
-__all__ = ["Arn", "parse_arn", "format_arn"]
+__all__ = ["Arn", "format_arn", "parse_arn"]
 
 ARN_FIELDS = 6  # arn, partition, service, region, account, resource (resource may hold ':')
 

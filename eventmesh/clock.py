@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from eventmesh.timers import Timer, TimerQueue
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "Timer", "VIRTUAL_EPOCH"]
+__all__ = ["VIRTUAL_EPOCH", "Clock", "RealClock", "Timer", "VirtualClock"]
 
 # 2023-11-14T22:13:20Z: a fixed, recognisable start so virtual runs are reproducible.
 VIRTUAL_EPOCH = 1_700_000_000.0
@@ -93,8 +93,7 @@ class VirtualClock(Clock):
         return self._now
 
     def _before_run(self, when: float) -> None:
-        if when > self._now:
-            self._now = when
+        self._now = max(self._now, when)
 
     def advance(self, seconds: float) -> int:
         """Move time forward by ``seconds``, running every timer that falls due on the way."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Delivery", "DeliveryResult", "Deliver", "Available", "Effect"]
+__all__ = ["Available", "Deliver", "Delivery", "DeliveryResult", "Effect"]
 
 
 class Delivery(msgspec.Struct):

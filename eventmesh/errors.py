@@ -17,20 +17,20 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
-    "EventMeshError",
-    "ServiceError",
+    "AccessDenied",
     "EntryError",
+    "EventMeshError",
+    "InternalFailure",
     "InvalidAction",
-    "MissingParameter",
     "InvalidParameterValue",
     "MalformedRequest",
-    "SerializationException",
-    "ValidationException",
-    "InternalFailure",
-    "ResourceNotFoundException",
+    "MissingParameter",
     "ResourceInUseException",
+    "ResourceNotFoundException",
+    "SerializationException",
+    "ServiceError",
     "UnknownOperationException",
-    "AccessDenied",
+    "ValidationException",
 ]
 
 

@@ -17,7 +17,7 @@ from eventmesh.effects import Deliver, Delivery, DeliveryResult
 from eventmesh.errors import ResourceNotFoundException
 from eventmesh.ids import IdGenerator
 
-__all__ = ["Mesh", "Resource", "DEFAULT_ACCOUNT_ID", "DEFAULT_REGION"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Mesh", "Resource"]
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"

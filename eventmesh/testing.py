@@ -6,7 +6,7 @@ from eventmesh.clock import VirtualClock
 from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 
-__all__ = ["virtual_mesh", "VirtualDriver"]
+__all__ = ["VirtualDriver", "virtual_mesh"]
 
 
 def virtual_mesh(seed: int = 0, **kwargs: object) -> tuple[Mesh, VirtualDriver]:

@@ -20,7 +20,7 @@ _COMPACT_MIN_STALE = 1024  # below this many stale entries compaction is not wor
 class Timer:
     """A scheduled callback; ``cancel`` it through the queue (or clock) that made it."""
 
-    __slots__ = ("when", "seq", "callback")
+    __slots__ = ("callback", "seq", "when")
 
     def __init__(self, when: float, seq: int, callback: Callable[[], object] | None) -> None:
         self.when = when

@@ -1,0 +1,5 @@
+import sys
+
+from eventmesh.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Wire protocols, each turning requests into the botocore model's JSON shape and back."""

@@ -1,0 +1,1 @@
+"""Wire-name data the botocore models leave out (e.g. SQS's legacy Query names)."""
