@@ -92,7 +92,7 @@ class Daemon:
     """Builds the mesh from a config and serves it until stopped."""
 
     def __init__(self, config: Config | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 clock: str = "real") -> None:
+                 clock: str = "real", services: list[str] | None = None) -> None:
         self.config = config or Config()
         self.host = host
         self.port = port
@@ -100,7 +100,7 @@ class Daemon:
         self.mesh = Mesh(RealClock() if clock == "real" else VirtualClock(),
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
-        self.api = Api(self.mesh)
+        self.api = Api(self.mesh, services)
         self.app = App(self.mesh, self.api)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -220,9 +220,9 @@ class ServerHandle:
 
 
 def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", host: str = DEFAULT_HOST,
-                    port: int = 0) -> ServerHandle:
+                    port: int = 0, services: list[str] | None = None) -> ServerHandle:
     """Start a daemon on an ephemeral port in a background thread and wait until it listens."""
-    daemon = Daemon(config, host=host, port=port, clock=clock)
+    daemon = Daemon(config, host=host, port=port, clock=clock, services=services)
     started = threading.Event()
     failure: list[BaseException] = []
     holder: dict[str, asyncio.AbstractEventLoop] = {}
