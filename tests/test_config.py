@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eventmesh.cli import main
+from eventmesh.config import ConfigError, load_config, validate_config
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "example.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_config(CONFIGS / name)
+    assert config.account_id == "000000000000"
+
+
+def test_friendly_values_become_the_api_types() -> None:
+    config = load_config(CONFIGS / "example.yaml")
+    orders = config.resources["sqs"]["queues"][1]
+    assert orders["Attributes"]["VisibilityTimeout"] == "60"
+    assert orders["Attributes"]["RedrivePolicy"] == (
+        '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":5}')
+    assert config.resources["sqs"]["queues"][2]["Attributes"]["FifoQueue"] == "true"
+
+
+def test_each_problem_names_the_path_of_its_key() -> None:
+    problems = validate_config({
+        "bogus": 1,
+        "account_id": "12",
+        "server": {"port": 70000, "clock": "fast"},
+        "resources": {"sqs": {"queues": [{"Attributes": {}}, "x"], "topics": []},
+                      "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
+    })
+    assert "bogus: unknown key (expected one of account_id, region, resources, seed, server)" in problems
+    assert "account_id: must be 12 digits" in problems
+    assert "server.port: must be a port number 0-65535" in problems
+    assert "server.clock: must be real or virtual" in problems
+    assert "resources.sqs.queues[0].QueueName: Member must not be null" in problems
+    assert "resources.sqs.queues[1]: must be a mapping" in problems
+    assert any(p.startswith("resources.sqs.topics: unknown resource kind") for p in problems)
+    assert "resources.kinesis.streams[0].ShardCount: Member must be an integer" in problems
+
+
+def test_validate_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("resources:\n  sqs:\n    queues:\n      - Attributes: {}\n")
+    assert main(["validate", str(CONFIGS / "default.yaml")]) == 0
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "bad.yaml: invalid" in out and "resources.sqs.queues[0].QueueName" in out
+
+
+def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("resources: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
