@@ -40,6 +40,10 @@ SERVICE_MODULES = {
     "kinesis": "eventmesh.api.kinesis",
     "events": "eventmesh.api.events",
 }
+# Operations of a service that live in their own adapter module: each exposes register(service).
+SERVICE_EXTENSIONS = {
+    "lambda": ["eventmesh.api.esm"],
+}
 _QUERY_NAMES = {"sqs": query.QueryNames(sqs_query.MEMBER_NAMES, sqs_query.MAP_ENTRY_NAMES)}
 _QUERY_NAMESPACES = {"sqs": sqs_query.XML_NAMESPACE}
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
@@ -91,6 +95,10 @@ class Api:
             if module is None:
                 log.info("service %s is not available", name)
                 continue
+            for extension in SERVICE_EXTENSIONS.get(name, []):
+                extra = optional_import(extension)
+                if extra is not None:
+                    extra.register(module.service)
             self.register(module.service)
 
     def register(self, service: Service) -> None:
