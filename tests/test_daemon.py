@@ -1,0 +1,121 @@
+"""The daemon as users run it: the console command, health, metrics, the clock, graceful shutdown."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from eventmesh.daemon import serve_in_thread
+from eventmesh.effects import DeliveryResult
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path)
+    reply = conn.getresponse()
+    return reply.status, reply.read()
+
+
+def test_serve_command_answers_health_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "eventmesh", "serve", "--config", "configs/default.yaml",
+                             "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line.startswith("eventmesh listening on http://127.0.0.1:"), line + (proc.stderr.read() if proc.stderr else "")
+        port = int(line.split(":")[2].split()[0])
+        status, body = _get(port, "/_eventmesh/health")
+        assert status == 200 and json.loads(body)["clock"] == "real"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_rejects_an_invalid_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server: {clock: sometimes}\n")
+    proc = subprocess.run([sys.executable, "-m", "eventmesh", "serve", "--config", str(bad), "--port", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert proc.returncode == 2
+    assert "server.clock: must be real or virtual" in proc.stderr
+
+
+class _Counted:
+    """A resource with the statistics()/metric_* contract every core follows."""
+
+    metric_namespace = "AWS/SQS"
+
+    class Stats(msgspec.Struct, frozen=True):
+        counters = frozenset({"number_of_messages_sent"})
+        number_of_messages_sent: int
+        approximate_number_of_messages_visible: int
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {"QueueName": "orders"}
+
+    def statistics(self) -> _Counted.Stats:
+        return self.Stats(7, 3)
+
+    def accept(self, items: list, source_arn: str) -> DeliveryResult:
+        return DeliveryResult(True)
+
+
+def test_metrics_are_read_from_the_cores_at_scrape_time() -> None:
+    handle = serve_in_thread(services=[])
+    try:
+        handle.mesh.add(_Counted(handle.mesh.arn("sqs", "orders")))
+        status, body = _get(handle.daemon.bound_port, "/metrics")
+        text = body.decode()
+        assert status == 200
+        assert 'aws_sqs_number_of_messages_sent_total{queue_name="orders"} 7.0' in text
+        assert 'aws_sqs_approximate_number_of_messages_visible{queue_name="orders"} 3.0' in text
+    finally:
+        handle.stop()
+
+
+def test_virtual_clock_endpoint_moves_time_and_real_clock_refuses() -> None:
+    virtual = serve_in_thread(services=[], clock="virtual")
+    try:
+        start = virtual.mesh.clock.now()
+        fired: list[float] = []
+        virtual.daemon.mesh.clock.call_later(60, lambda: fired.append(virtual.mesh.clock.now()))
+        assert virtual.advance(59.5) == start + 59.5 and fired == []
+        assert virtual.advance(1) == start + 60.5 and fired == [start + 60]
+        status, body = _get(virtual.daemon.bound_port, "/_eventmesh/clock")
+        assert json.loads(body) == {"now": start + 60.5, "mode": "virtual"}
+    finally:
+        virtual.stop()
+    real = serve_in_thread(services=[], clock="real")
+    try:
+        with pytest.raises(RuntimeError, match="the clock is real"):
+            real.advance(1)
+    finally:
+        real.stop()
+
+
+def test_malformed_http_gets_400_and_the_daemon_keeps_serving() -> None:
+    import socket
+
+    handle = serve_in_thread(services=[])
+    try:
+        with socket.create_connection(("127.0.0.1", handle.daemon.bound_port), timeout=10) as sock:
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 400")
+        assert _get(handle.daemon.bound_port, "/_eventmesh/health")[0] == 200
+    finally:
+        handle.stop()
