@@ -162,3 +162,19 @@ def test_unknown_target_and_health(server) -> None:
                                             "Content-Type": "application/x-amz-json-1.0"})
     reply = conn.getresponse()
     assert reply.status == 400 and b"SerializationException" in reply.read()
+
+
+def test_query_protocol_client_round_trip(server) -> None:
+    from eventmesh.testing import sqs_query_client
+
+    client = sqs_query_client(server.url, region_name="eu-west-1")
+    assert client.meta.service_model.protocol == "query"
+    url = client.get_queue_url(QueueName="q")["QueueUrl"]
+    client.send_message(QueueUrl=url, MessageBody="via query",
+                        MessageAttributes={"n": {"DataType": "Number", "StringValue": "5"}})
+    got = client.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert got[0]["Body"] == "via query"
+    assert got[0]["MessageAttributes"] == {"n": {"DataType": "Number", "StringValue": "5"}}
+    with pytest.raises(ClientError) as caught:
+        client.get_queue_url(QueueName="nope")
+    assert caught.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
