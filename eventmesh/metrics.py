@@ -62,7 +62,7 @@ class MeshCollector(Collector):
             dims = resource.metric_dimensions()
             labels = [_snake(k) for k in dims]
             values = [str(v) for v in dims.values()]
-            counters = getattr(type(stats), "counters", frozenset())
+            counters: frozenset[str] = getattr(type(stats), "counters", frozenset())
             for field in stats.__struct_fields__:
                 value = getattr(stats, field)
                 name = metric_name(namespace, field)

@@ -161,7 +161,7 @@ def encode_response(op: OperationModel, result: Any) -> tuple[int, list[tuple[st
             headers.append((member.serialization.get("name", name), str(item)))
         elif name == payload:
             if member.type_name == "blob":
-                body = item if isinstance(item, (bytes, bytearray)) else str(item).encode()
+                body = bytes(item) if isinstance(item, (bytes, bytearray)) else str(item).encode()
             elif member.type_name == "string":
                 body = item.encode()
             else:
