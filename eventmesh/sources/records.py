@@ -1,0 +1,136 @@
+"""The payloads an event source mapping hands to Lambda and to its on-failure destination
+(spec event-source-mappings.md §2.4, §3.4, §3.5).
+
+Every shape is a ``msgspec.Struct`` and a batch is encoded once (``encode_event``): the records
+of one invocation are built as Structs and serialised in one call. Values that are the same for
+every record of a mapping (source ARN, region, role) are plain strings shared by reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from eventmesh.functions.records import iso_millis
+
+__all__ = [
+    "KinesisBatchInfo",
+    "KinesisData",
+    "KinesisRecord",
+    "OnFailureRecord",
+    "SqsMessageAttribute",
+    "SqsRecord",
+    "encode_event",
+    "iso_millis",
+]
+
+
+class SqsMessageAttribute(msgspec.Struct, omit_defaults=True):
+    """One entry of an SQS record's ``messageAttributes`` (lower camel case, list fields always [])."""
+
+    dataType: str
+    stringValue: str | None = None
+    binaryValue: bytes | None = None
+    stringListValues: list[str] = msgspec.field(default_factory=list)
+    binaryListValues: list[bytes] = msgspec.field(default_factory=list)
+
+
+class SqsRecord(msgspec.Struct):
+    """One SQS message in a Lambda event (§2.4). Attribute values are strings, times epoch ms."""
+
+    messageId: str
+    receiptHandle: str
+    body: str
+    attributes: dict[str, str]
+    messageAttributes: dict[str, SqsMessageAttribute]
+    md5OfBody: str
+    eventSource: str
+    eventSourceARN: str
+    awsRegion: str
+    md5OfMessageAttributes: str | None = None
+
+
+class KinesisData(msgspec.Struct, gc=False):
+    """The ``kinesis`` member of a Kinesis record (§3.5): ``data`` base64, arrival epoch seconds."""
+
+    kinesisSchemaVersion: str
+    partitionKey: str
+    sequenceNumber: str
+    data: bytes
+    approximateArrivalTimestamp: float
+
+
+class KinesisRecord(msgspec.Struct):
+    """One Kinesis record in a Lambda event (§3.5)."""
+
+    kinesis: KinesisData
+    eventSource: str
+    eventVersion: str
+    eventID: str
+    eventName: str
+    invokeIdentityArn: str
+    awsRegion: str
+    eventSourceARN: str
+
+
+class KinesisBatchInfo(msgspec.Struct):
+    """The dropped batch, as the on-failure record describes it (§3.4)."""
+
+    shardId: str
+    startSequenceNumber: str
+    endSequenceNumber: str
+    approximateArrivalOfFirstRecord: str
+    approximateArrivalOfLastRecord: str
+    batchSize: int
+    streamArn: str
+
+
+class _RequestContext(msgspec.Struct):
+    requestId: str
+    functionArn: str
+    condition: str
+    approximateInvokeCount: int
+
+
+class _ResponseContext(msgspec.Struct):
+    statusCode: int
+    executedVersion: str
+    functionError: str | None
+
+
+class OnFailureRecord(msgspec.Struct, omit_defaults=True):
+    """What a stream mapping sends to its on-failure destination (§3.4). ``responseContext`` is
+    absent for ``RecordAgeExceeded``; the records themselves are not included."""
+
+    requestContext: _RequestContext
+    version: str
+    timestamp: str
+    KinesisBatchInfo: KinesisBatchInfo
+    responseContext: _ResponseContext | None = None
+
+    @classmethod
+    def build(cls, *, request_id: str, function_arn: str, condition: str, invoke_count: int,
+              now: float, batch: KinesisBatchInfo, function_error: str | None = None,
+              executed_version: str | None = None) -> OnFailureRecord:
+        response = None
+        if executed_version is not None:
+            response = _ResponseContext(200, executed_version, function_error)
+        return cls(_RequestContext(request_id, function_arn, condition, invoke_count), "1.0",
+                   iso_millis(now), batch, response)
+
+
+class _Event(msgspec.Struct):
+    Records: list[Any]
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_event(records: list[Any]) -> bytes:
+    """``{"Records": [...]}`` as bytes, in one encode."""
+    return _encoder.encode(_Event(records))
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
