@@ -1,0 +1,100 @@
+"""Lambda errors, named exactly as the AWS codes (spec lambda.md §3.2).
+
+Lambda speaks REST-JSON: the error code travels in the ``X-Amzn-ErrorType`` header and the body
+is ``{"Type": "User", "message": "…"}``. Fields beyond those two (``Reason`` of a throttle) are
+in the instance attribute ``extra``, which the renderer merges into the body.
+
+    ServiceError
+     ├── ResourceNotFoundException           404 (the common class of eventmesh.errors)
+     ├── InvalidParameterValueException      400
+     ├── InvalidRequestContentException      400  body not JSON
+     ├── RequestTooLargeException            413  payload over 6 MB sync / 1 MB async
+     ├── UnsupportedMediaTypeException       415
+     ├── ResourceConflictException           409  alias exists, version in use, …
+     ├── TooManyRequestsException            429  extra={"Reason": …}, Retry-After header
+     ├── ResourceNotReadyException           502  function inactive
+     └── ServiceException                    500  system error (e.g. an http handler unreachable)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventmesh.errors import ResourceNotFoundException, ServiceError
+
+__all__ = [
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "LambdaError",
+    "RequestTooLargeException",
+    "ResourceConflictException",
+    "ResourceNotFoundException",
+    "ResourceNotReadyException",
+    "ServiceException",
+    "TooManyRequestsException",
+    "UnsupportedMediaTypeException",
+    "function_not_found",
+]
+
+
+class LambdaError(ServiceError):
+    """Base of Lambda's own errors: carries extra body fields and response headers."""
+
+    def __init__(self, message: str = "", *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.extra: dict[str, Any] = extra or {}
+        self.headers: dict[str, str] = headers or {}
+
+
+class InvalidParameterValueException(LambdaError):
+    code = "InvalidParameterValueException"
+
+
+class InvalidRequestContentException(LambdaError):
+    code = "InvalidRequestContentException"
+
+
+class RequestTooLargeException(LambdaError):
+    code = "RequestTooLargeException"
+    http_status = 413
+
+
+class UnsupportedMediaTypeException(LambdaError):
+    code = "UnsupportedMediaTypeException"
+    http_status = 415
+
+
+class ResourceConflictException(LambdaError):
+    code = "ResourceConflictException"
+    http_status = 409
+
+
+class TooManyRequestsException(LambdaError):
+    """429 ``Rate Exceeded.`` with ``Reason`` (§2.6), e.g.
+    ``ReservedFunctionConcurrentInvocationLimitExceeded``."""
+
+    code = "TooManyRequestsException"
+    http_status = 429
+
+    def __init__(self, reason: str, message: str = "Rate Exceeded.", retry_after_s: int = 1) -> None:
+        super().__init__(message, extra={"Reason": reason},
+                         headers={"Retry-After": str(retry_after_s)})
+        self.reason = reason
+
+
+class ResourceNotReadyException(LambdaError):
+    code = "ResourceNotReadyException"
+    http_status = 502
+    sender_fault = False
+
+
+class ServiceException(LambdaError):
+    code = "ServiceException"
+    http_status = 500
+    sender_fault = False
+
+
+def function_not_found(arn: str) -> ResourceNotFoundException:
+    """``Function not found: arn:…:function:name[:qualifier]`` (§3.2)."""
+    return ResourceNotFoundException(f"Function not found: {arn}")

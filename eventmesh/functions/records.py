@@ -1,0 +1,152 @@
+"""Payloads Lambda hands to destinations and dead-letter queues (spec lambda.md §5.2, §5.3, §6).
+
+* :class:`InvocationRecord`: the JSON body an OnSuccess / OnFailure destination receives (SQS
+  message body, SNS ``Message``, Lambda event, EventBridge ``detail``).
+* :func:`eventbridge_envelope`: the event an EventBridge bus destination receives.
+* :func:`dlq_attributes`: the message attributes of a DLQ message, whose body is the original
+  event unchanged.
+
+Key order and the absent-versus-null rules follow recordings of real AWS: ``functionError`` is
+absent on success, ``responseContext`` and ``responsePayload`` are absent when the function never
+ran (``ZeroReservedConcurrency``, an event that aged out while throttled), and
+``responsePayload`` is ``null`` when the function returned ``None``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "DETAIL_TYPE_FAILURE",
+    "DETAIL_TYPE_SUCCESS",
+    "EVENT_AGE_EXCEEDED",
+    "MAX_DLQ_ERROR_MESSAGE_BYTES",
+    "RECORD_VERSION",
+    "RETRIES_EXHAUSTED",
+    "SUCCESS",
+    "ZERO_RESERVED_CONCURRENCY",
+    "EventBridgeEnvelope",
+    "InvocationRecord",
+    "RequestContext",
+    "ResponseContext",
+    "dlq_attributes",
+    "encode_record",
+    "eventbridge_envelope",
+    "invocation_record",
+    "iso_millis",
+]
+
+RECORD_VERSION = "1.0"
+# §5.2 requestContext.condition
+SUCCESS = "Success"
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EVENT_AGE_EXCEEDED = "EventAgeExceeded"
+ZERO_RESERVED_CONCURRENCY = "ZeroReservedConcurrency"
+# §5.3, with the ASCII hyphen of real events.
+DETAIL_TYPE_SUCCESS = "Lambda Function Invocation Result - Success"
+DETAIL_TYPE_FAILURE = "Lambda Function Invocation Result - Failure"
+MAX_DLQ_ERROR_MESSAGE_BYTES = 1_024  # §6: first 1 KB of the error message
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+class RequestContext(msgspec.Struct, rename="camel"):
+    """``requestContext`` of an invocation record."""
+
+    request_id: str
+    function_arn: str
+    condition: str
+    approximate_invoke_count: int
+
+
+class ResponseContext(msgspec.Struct, rename="camel", omit_defaults=True):
+    """``responseContext``: statusCode is 200 even for function errors; functionError absent on success."""
+
+    status_code: int
+    executed_version: str
+    function_error: str | None = None
+
+
+class InvocationRecord(msgspec.Struct, rename="camel"):
+    """The asynchronous invocation record (§5.2), fields in AWS's order."""
+
+    version: str
+    timestamp: str
+    request_context: RequestContext
+    request_payload: Any
+    response_context: ResponseContext | msgspec.UnsetType = msgspec.UNSET
+    response_payload: Any | msgspec.UnsetType = msgspec.UNSET
+
+
+class EventBridgeEnvelope(msgspec.Struct):
+    """The event a bus destination receives (§5.3); ``detail`` is the invocation record."""
+
+    version: str
+    id: str
+    detail_type: str = msgspec.field(name="detail-type")
+    source: str = "lambda"
+    account: str = ""
+    time: str = ""
+    region: str = ""
+    resources: list[str] = []
+    detail: Any = None
+
+
+def iso_millis(epoch_s: float) -> str:
+    """``2019-11-14T18:16:05.568Z``."""
+    seconds = int(epoch_s)
+    millis = int(round((epoch_s - seconds) * 1000))
+    if millis == 1000:
+        seconds, millis = seconds + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _json_or_text(payload: bytes) -> Any:
+    """An event or response as parsed JSON (AWS re-serializes it); raw text if it is not JSON."""
+    try:
+        return _decode(payload)
+    except msgspec.DecodeError:
+        return payload.decode("utf-8", "replace")
+
+
+def invocation_record(*, now: float, request_id: str, function_arn: str, condition: str,
+                      invoke_count: int, request_payload: bytes, executed_version: str | None = None,
+                      function_error: str | None = None, response_payload: bytes | None = None,
+                      drop_payloads: bool = False) -> InvocationRecord:
+    """Build the record; pass ``executed_version`` only when the function ran at least once."""
+    record = InvocationRecord(
+        RECORD_VERSION, iso_millis(now),
+        RequestContext(request_id, function_arn, condition, invoke_count),
+        None if drop_payloads else _json_or_text(request_payload))
+    if executed_version is not None:
+        record.response_context = ResponseContext(200, executed_version, function_error)
+        if not drop_payloads:
+            record.response_payload = _json_or_text(response_payload or b"null")
+    return record
+
+
+def encode_record(record: InvocationRecord | EventBridgeEnvelope) -> str:
+    return _encode(record).decode()
+
+
+def eventbridge_envelope(record: InvocationRecord, *, event_id: str, now: float, account: str,
+                         region: str, bus_arn: str) -> EventBridgeEnvelope:
+    success = record.request_context.condition == SUCCESS
+    return EventBridgeEnvelope(
+        "0", event_id, DETAIL_TYPE_SUCCESS if success else DETAIL_TYPE_FAILURE, "lambda", account,
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))), region,
+        [bus_arn, record.request_context.function_arn], record)
+
+
+def dlq_attributes(request_id: str, error_code: int, error_message: str) -> dict[str, Any]:
+    """§6 DLQ message attributes, in the SQS MessageAttributes shape Delivery carries."""
+    message = error_message.encode()[:MAX_DLQ_ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
+    return {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": str(error_code)},
+        "ErrorMessage": {"DataType": "String", "StringValue": message},
+    }
