@@ -21,11 +21,17 @@ import msgspec
 
 from eventmesh.brokers.bus import EventBus, compile_event_pattern
 from eventmesh.brokers.events_errors import (
-    LIMIT_EXCEEDED_MESSAGE, IllegalStatusException, LimitExceededException,
-    ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException)
+    LIMIT_EXCEEDED_MESSAGE,
+    IllegalStatusException,
+    LimitExceededException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eventmesh.brokers.events_records import parse_iso
 from eventmesh.mesh import Mesh
 from eventmesh.patterns import compile_pattern
+from eventmesh.timers import Timer
 
 __all__ = ["Archive", "Replay", "create_archive", "get_archive", "delete_archive", "list_archives",
            "start_replay", "get_replay", "cancel_replay", "list_replays",
@@ -76,9 +82,11 @@ class Archive:
             self.size_bytes -= sum(len(text) for _, text in self.events[:keep])
             del self.events[:keep]
 
-    def update(self, *, event_pattern: str | None, description: str | None, retention_days: int | None) -> None:
+    def update(self, *, event_pattern: str | None, description: str | None,
+               retention_days: int | None) -> None:
         if event_pattern is None and description is None and retention_days is None:
-            raise ValidationException("At least one of EventPattern, RetentionDays or Description must be provided.")
+            raise ValidationException(
+                "At least one of EventPattern, RetentionDays or Description must be provided.")
         if event_pattern is not None:
             compile_event_pattern(event_pattern)
             self.event_pattern, self._pattern = event_pattern, compile_pattern(event_pattern)
@@ -125,7 +133,7 @@ class Replay:
         self.only: frozenset[str] | None = frozenset(names) if filter_arns else None
         self._slices = self._select(archive)
         self._next = 0
-        self._timer = mesh.clock.call_later(0.0, self._replay_slice)
+        self._timer: Timer | None = mesh.clock.call_later(0.0, self._replay_slice)
 
     def _select(self, archive: Archive) -> list[list[tuple[float, dict[str, Any]]]]:
         archive.expire()
@@ -216,9 +224,11 @@ def start_replay(mesh: Mesh, name: str, archive_arn: str, start: float, end: flo
         raise ResourceAlreadyExistsException(f"Replay {name} already exists.")
     archive = get_archive(mesh, archive_arn)
     if destination.get("Arn") != archive.source_arn:
-        raise ValidationException("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
+        raise ValidationException(
+            "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
     if start >= end:
-        raise ValidationException("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
+        raise ValidationException(
+            "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
     if sum(1 for r in list_replays(mesh) if r.state in _ACTIVE) >= MAX_ACTIVE_REPLAYS:
         raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
     return mesh.add(Replay(mesh, name, archive, start, end, destination, description))  # type: ignore[no-any-return]

@@ -22,8 +22,12 @@ from typing import Any, ClassVar
 import msgspec
 
 from eventmesh.brokers.events_errors import (
-    LIMIT_EXCEEDED_MESSAGE, InvalidEventPatternException, LimitExceededException,
-    ResourceNotFoundException, ValidationException)
+    LIMIT_EXCEEDED_MESSAGE,
+    InvalidEventPatternException,
+    LimitExceededException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eventmesh.brokers.events_records import SCHEDULED_EVENT_DETAIL_TYPE, SCHEDULED_EVENT_SOURCE, iso_seconds
 from eventmesh.brokers.events_targets import RuleTarget, TargetDelivery
 from eventmesh.brokers.schedules import ScheduleTimer, parse_schedule
@@ -57,7 +61,8 @@ def compile_event_pattern(text: str) -> None:
     """Validate an event pattern as PutRule does (§4): InvalidEventPatternException when bad."""
     if len(text) > EVENT_PATTERN_MAX_CHARS:
         raise InvalidEventPatternException(
-            f"Event pattern is not valid. Reason: Event pattern exceeds {EVENT_PATTERN_MAX_CHARS} characters.")
+            "Event pattern is not valid. Reason: "
+            f"Event pattern exceeds {EVENT_PATTERN_MAX_CHARS} characters.")
     try:
         compile_pattern(text)
     except InvalidPatternError as err:
@@ -223,7 +228,8 @@ class EventBus:
             self._unindex(rule)
         rule.event_pattern, rule.schedule_expression = event_pattern, schedule_expression
         rule.state, rule.description, rule.role_arn = state or "ENABLED", description, role_arn
-        rule.schedule = None if schedule is None else ScheduleTimer(self.mesh.clock, schedule, rule.fire_schedule)
+        rule.schedule = (None if schedule is None
+                         else ScheduleTimer(self.mesh.clock, schedule, rule.fire_schedule))
         self._index(rule)
         return rule
 
@@ -376,6 +382,7 @@ def _wrap(mesh: Mesh, detail: Any, source_arn: str, now: float) -> dict[str, Any
     """A Lambda destination's invocation record as an event (source "lambda")."""
     condition = (detail.get("requestContext") or {}).get("condition") if isinstance(detail, dict) else None
     outcome = "Success" if condition in (None, "Success") else "Failure"
-    return {"version": "0", "id": mesh.ids.uuid(), "detail-type": f"Lambda Function Invocation Result - {outcome}",
+    return {"version": "0", "id": mesh.ids.uuid(),
+            "detail-type": f"Lambda Function Invocation Result - {outcome}",
             "source": LAMBDA_SOURCE, "account": mesh.account_id, "time": iso_seconds(now),
             "region": mesh.region, "resources": [source_arn] if source_arn else [], "detail": detail}

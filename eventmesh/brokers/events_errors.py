@@ -22,18 +22,18 @@ from __future__ import annotations
 from eventmesh.errors import ServiceError
 
 __all__ = [
-    "ResourceNotFoundException",
-    "ResourceAlreadyExistsException",
-    "ValidationException",
+    "LIMIT_EXCEEDED_MESSAGE",
+    "PATTERN_REASON_PREFIX",
+    "ConcurrentModificationException",
+    "IllegalStatusException",
+    "InternalException",
     "InvalidEventPatternException",
+    "InvalidStateException",
     "LimitExceededException",
     "ManagedRuleException",
-    "IllegalStatusException",
-    "InvalidStateException",
-    "ConcurrentModificationException",
-    "InternalException",
-    "PATTERN_REASON_PREFIX",
-    "LIMIT_EXCEEDED_MESSAGE",
+    "ResourceAlreadyExistsException",
+    "ResourceNotFoundException",
+    "ValidationException",
 ]
 
 # §4: every pattern error message starts with this.

@@ -14,8 +14,9 @@ subscribe a double that answers synchronously.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -30,7 +31,6 @@ __all__ = ["Connection", "ApiDestination", "ApiDestinationCall", "call_api_desti
 HTTP_TIMEOUT_SECONDS = 5.0                      # API destination endpoints must answer within 5 s
 RETRIED_HTTP_STATUSES = frozenset({401, 407, 409, 429})  # plus every 5xx
 DEFAULT_CONTENT_TYPE = "application/json; charset=utf-8"
-MAX_RESPONSE_HEAD_BYTES = 65_536
 
 
 class Connection:
@@ -126,59 +126,64 @@ def call_api_destination(mesh: Mesh, arn: str, http_parameters: Mapping[str, Any
     mesh.emit(ApiDestinationCall(url, destination.method, headers, body, reply))
 
 
-Spawn = Callable[..., Any]
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 def install_http_delivery(mesh: Mesh, spawn: Spawn) -> None:
     """Carry out :class:`ApiDestinationCall` effects over the network (real-time driver).
 
-    ``spawn(async_fn, *args)`` starts a task, e.g. an anyio task group's ``start_soon``. The
-    5 s timeout is a timer on the mesh clock, so it follows whatever clock drives the mesh.
+    ``spawn(coroutine)`` starts one task per call. The 5 s timeout is a timer on the mesh clock,
+    so it follows whatever clock drives the mesh.
     """
 
     def on_call(call: ApiDestinationCall) -> None:
-        spawn(_perform, mesh, call)
+        spawn(_perform(mesh, call))
 
     mesh.subscribe(ApiDestinationCall, on_call)
 
 
 async def _perform(mesh: Mesh, call: ApiDestinationCall) -> None:
-    import anyio
+    task = asyncio.current_task()
+    assert task is not None
+    expired: list[bool] = []
 
-    result = DeliveryResult(False, "TIMEOUT", "The API destination endpoint did not answer in time")
-    with anyio.CancelScope() as scope:
-        timer = mesh.clock.call_later(HTTP_TIMEOUT_SECONDS, scope.cancel)
-        try:
-            result = http_status_result(await _request(call))
-        except (OSError, ValueError, anyio.EndOfStream, anyio.BrokenResourceError) as err:
-            result = DeliveryResult(False, "SDK_CLIENT_ERROR", f"{type(err).__name__}: {err}")
-        finally:
-            mesh.clock.cancel(timer)
+    def expire() -> None:
+        expired.append(True)
+        task.cancel()
+
+    timer = mesh.clock.call_later(HTTP_TIMEOUT_SECONDS, expire)
+    try:
+        result = http_status_result(await _request(call))
+    except asyncio.CancelledError:
+        if not expired:
+            raise  # the daemon is stopping
+        task.uncancel()
+        result = DeliveryResult(False, "TIMEOUT", "The API destination endpoint did not answer in time")
+    except (OSError, ValueError) as err:
+        result = DeliveryResult(False, "SDK_CLIENT_ERROR", f"{type(err).__name__}: {err}")
+    finally:
+        mesh.clock.cancel(timer)
     call.reply(result)
     mesh.flush()
 
 
 async def _request(call: ApiDestinationCall) -> int:
     """A minimal HTTP/1.1 request; returns the response status code."""
-    import anyio
-
     parts = urlsplit(call.url)
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 80)
-    host = parts.hostname or ""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     body = call.body.encode()
     head = [f"{call.method} {target} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}",
             "Connection: close"]
     head += [f"{k}: {v}" for k, v in call.headers.items()]
-    stream: Any = await anyio.connect_tcp(host, port, tls=tls)
-    async with stream:
-        await stream.send(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        received = b""
-        while b"\r\n" not in received and len(received) < MAX_RESPONSE_HEAD_BYTES:
-            received += await stream.receive()
-    status_line = received.split(b"\r\n", 1)[0].split()
+    reader, writer = await asyncio.open_connection(parts.hostname or "", port, ssl=tls or None)
+    try:
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        status_line = (await reader.readline()).split()
+    finally:
+        writer.close()
     if len(status_line) < 2 or not status_line[1].isdigit():
         raise ValueError("malformed HTTP response")
     return int(status_line[1])
-

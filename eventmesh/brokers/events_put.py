@@ -21,10 +21,20 @@ import msgspec
 
 from eventmesh.brokers.bus import DEFAULT_BUS_NAME, EventBus, bus_arn
 from eventmesh.brokers.events_errors import (
-    LIMIT_EXCEEDED_MESSAGE, LimitExceededException, ResourceAlreadyExistsException,
-    ResourceNotFoundException, ValidationException)
+    LIMIT_EXCEEDED_MESSAGE,
+    LimitExceededException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eventmesh.brokers.events_records import (
-    PutEventsRequest, PutEventsRequestEntry, PutEventsResponse, PutEventsResultEntry, iso_seconds, uuid4_from)
+    PutEventsRequest,
+    PutEventsRequestEntry,
+    PutEventsResponse,
+    PutEventsResultEntry,
+    iso_seconds,
+    uuid4_from,
+)
 from eventmesh.mesh import Mesh
 
 __all__ = ["default_bus", "get_bus", "find_bus", "create_bus", "delete_bus", "list_buses", "put_events",
@@ -75,9 +85,10 @@ def list_buses(mesh: Mesh) -> list[EventBus]:
     return sorted((r for r in mesh.resources("events") if isinstance(r, EventBus)), key=lambda b: b.name)
 
 
-def create_bus(mesh: Mesh, name: str, *, description: str | None = None, kms_key_identifier: str | None = None,
-               dead_letter_config: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None,
-               max_rules: int | None = None) -> EventBus:
+def create_bus(mesh: Mesh, name: str, *, description: str | None = None,
+               kms_key_identifier: str | None = None,
+               dead_letter_config: Mapping[str, Any] | None = None,
+               tags: Mapping[str, str] | None = None, max_rules: int | None = None) -> EventBus:
     """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*`` (§2)."""
     if (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
             or name.startswith(_RESERVED_SOURCE_PREFIX)):
@@ -102,8 +113,8 @@ def delete_bus(mesh: Mesh, name: str) -> None:
 
 
 def _missing(field: str) -> PutEventsResultEntry:
-    return PutEventsResultEntry(error_code="InvalidArgument",
-                                error_message=f"Parameter {field} is not valid. Reason: {field} is a required argument.")
+    message = f"Parameter {field} is not valid. Reason: {field} is a required argument."
+    return PutEventsResultEntry(error_code="InvalidArgument", error_message=message)
 
 
 _MALFORMED = PutEventsResultEntry(error_code="MalformedDetail", error_message="Detail is malformed.")
@@ -132,9 +143,9 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
     """PutEvents: one result per entry; events are matched and dispatched before it returns
     (their deliveries are effects in the mesh outbox)."""
     if not entries or len(entries) > MAX_ENTRIES:
-        raise ValidationException(
-            f"1 validation error detected: Value at 'entries' failed to satisfy constraint: "
-            f"Member must have length {'less than or equal to 10' if entries else 'greater than or equal to 1'}")
+        bound = "less than or equal to 10" if entries else "greater than or equal to 1"
+        raise ValidationException("1 validation error detected: Value at 'entries' failed to satisfy "
+                                  f"constraint: Member must have length {bound}")
     _check_size(entries)
     now = mesh.clock.now()
     now_iso = iso_seconds(now)
@@ -146,7 +157,8 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
     for e in entries:
         source, detail_type, detail_text = e.source, e.detail_type, e.detail
         if not source or not detail_type or not detail_text:
-            results.append(_missing("Source" if not source else "DetailType" if not detail_type else "Detail"))
+            missing = "Source" if not source else "DetailType" if not detail_type else "Detail"
+            results.append(_missing(missing))
             failed += 1
             continue
         try:

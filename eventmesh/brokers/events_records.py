@@ -9,21 +9,21 @@ extra top-level ``replay-name`` (§8).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 __all__ = [
-    "PutEventsRequestEntry",
-    "PutEventsRequest",
-    "PutEventsResultEntry",
-    "PutEventsResponse",
-    "EventEnvelope",
-    "ScheduledEventEnvelope",
     "ENVELOPE_VERSION",
-    "SCHEDULED_EVENT_SOURCE",
     "SCHEDULED_EVENT_DETAIL_TYPE",
+    "SCHEDULED_EVENT_SOURCE",
+    "EventEnvelope",
+    "PutEventsRequest",
+    "PutEventsRequestEntry",
+    "PutEventsResponse",
+    "PutEventsResultEntry",
+    "ScheduledEventEnvelope",
     "iso_seconds",
     "parse_iso",
     "uuid4_from",
@@ -107,7 +107,7 @@ class ScheduledEventEnvelope(msgspec.Struct):
 
 def iso_seconds(epoch: float) -> str:
     """ISO-8601 UTC to the second, as AWS writes ``time`` (``2017-12-22T18:43:48Z``)."""
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> float | None:
@@ -117,7 +117,7 @@ def parse_iso(text: str) -> float | None:
     except ValueError:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
@@ -125,5 +125,5 @@ def uuid4_from(bits: int) -> str:
     """A UUID v4 string from 128 random bits: the same text as ``str(uuid.UUID(int=bits,
     version=4))`` at half the cost (the bus draws one per event)."""
     value = (bits & ~_UUID_VERSION_MASK | _UUID_VERSION_4) & ~_UUID_VARIANT_MASK | _UUID_VARIANT_RFC4122
-    h = "%032x" % value
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

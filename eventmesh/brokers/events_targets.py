@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from eventmesh.brokers.events_http import call_api_destination
-
 from eventmesh.brokers.events_errors import ValidationException
+from eventmesh.brokers.events_http import call_api_destination
 from eventmesh.brokers.transform import TargetInput, compile_json_path, compile_target_input, select_path
 from eventmesh.effects import Deliver, Delivery, DeliveryResult
 
@@ -123,7 +122,8 @@ class RuleTarget:
         if not MIN_EVENT_AGE_SECONDS <= self.max_age <= MAX_EVENT_AGE_SECONDS:
             raise ValidationException("Parameter MaximumEventAgeInSeconds is not valid.")
         self.dlq_arn: str | None = (spec.get("DeadLetterConfig") or {}).get("Arn")
-        if self.dlq_arn is not None and (_target_kind(self.dlq_arn) != "sqs" or self.dlq_arn.endswith(".fifo")):
+        dlq = self.dlq_arn
+        if dlq is not None and (_target_kind(dlq) != "sqs" or dlq.endswith(".fifo")):
             raise ValidationException("Parameter DeadLetterConfig.Arn is not valid.")  # standard SQS only
         self.group_id: str | None = (spec.get("SqsParameters") or {}).get("MessageGroupId")
         path = (spec.get("KinesisParameters") or {}).get("PartitionKeyPath")

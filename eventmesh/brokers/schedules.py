@@ -19,14 +19,20 @@ import calendar
 import math
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from eventmesh.brokers.events_errors import ValidationException
 from eventmesh.clock import Clock
 from eventmesh.timers import Timer
 
-__all__ = ["Schedule", "RateSchedule", "CronSchedule", "ScheduleTimer", "parse_schedule",
-           "INVALID_SCHEDULE_MESSAGE"]
+__all__ = [
+    "INVALID_SCHEDULE_MESSAGE",
+    "CronSchedule",
+    "RateSchedule",
+    "Schedule",
+    "ScheduleTimer",
+    "parse_schedule",
+]
 
 INVALID_SCHEDULE_MESSAGE = "Parameter ScheduleExpression is not valid."
 CRON_MIN_YEAR = 1970  # §5.1
@@ -39,8 +45,9 @@ _WEEKDAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU"
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 # (low, high, names) per cron field, in expression order.
-_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (1, 7, _WEEKDAYS),
-           (CRON_MIN_YEAR, CRON_MAX_YEAR, {}))
+_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = (
+    (0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (1, 7, _WEEKDAYS),
+    (CRON_MIN_YEAR, CRON_MAX_YEAR, {}))
 
 
 def _invalid() -> ValidationException:
@@ -72,7 +79,7 @@ class RateSchedule(Schedule):
 class _DaySpec:
     """What a day-of-month or day-of-week field allows: plain values plus L, W and # forms."""
 
-    __slots__ = ("values", "last_day", "last_weekday", "nearest_weekday", "nth", "last_of")
+    __slots__ = ("last_day", "last_of", "last_weekday", "nearest_weekday", "nth", "values")
 
     def __init__(self) -> None:
         self.values: set[int] = set()
@@ -100,19 +107,19 @@ class CronSchedule(Schedule):
 
     def next_after(self, when: float, anchor: float) -> float | None:
         start = (math.floor(when / SECONDS_PER_MINUTE) + 1) * SECONDS_PER_MINUTE
-        t = datetime.fromtimestamp(start, timezone.utc)
+        t = datetime.fromtimestamp(start, UTC)
         while t.year <= CRON_MAX_YEAR:
             if t.year not in self.years:
-                t = datetime(t.year + 1, 1, 1, tzinfo=timezone.utc)
+                t = datetime(t.year + 1, 1, 1, tzinfo=UTC)
             elif t.month not in self.months:
-                t = datetime(t.year + (t.month == 12), t.month % 12 + 1, 1, tzinfo=timezone.utc)
+                t = datetime(t.year + (t.month == 12), t.month % 12 + 1, 1, tzinfo=UTC)
             elif not self._day_matches(t):
-                t = datetime(t.year, t.month, t.day, tzinfo=timezone.utc) + timedelta(days=1)
+                t = datetime(t.year, t.month, t.day, tzinfo=UTC) + timedelta(days=1)
             else:
                 hm = self._time_on_or_after(t.hour, t.minute)
                 if hm is not None:
                     return t.replace(hour=hm[0], minute=hm[1]).timestamp()
-                t = datetime(t.year, t.month, t.day, tzinfo=timezone.utc) + timedelta(days=1)
+                t = datetime(t.year, t.month, t.day, tzinfo=UTC) + timedelta(days=1)
         return None
 
     def _time_on_or_after(self, hour: int, minute: int) -> tuple[int, int] | None:

@@ -32,9 +32,21 @@ import msgspec
 from eventmesh.brokers.events_errors import ValidationException
 from eventmesh.brokers.events_records import iso_seconds
 
-__all__ = ["TargetInput", "ConstantInput", "PathInput", "TemplateInput", "TransformFailed",
-           "RenderContext", "compile_target_input", "compile_json_path", "select_path",
-           "MAX_INPUT_CHARS", "MAX_INPUT_PATH_CHARS", "MAX_INPUT_PATHS", "MAX_TEMPLATE_CHARS"]
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "MAX_INPUT_PATHS",
+    "MAX_INPUT_PATH_CHARS",
+    "MAX_TEMPLATE_CHARS",
+    "ConstantInput",
+    "PathInput",
+    "RenderContext",
+    "TargetInput",
+    "TemplateInput",
+    "TransformFailed",
+    "compile_json_path",
+    "compile_target_input",
+    "select_path",
+]
 
 MAX_INPUT_CHARS = 8192        # §6 Input
 MAX_INPUT_PATH_CHARS = 256    # §6 InputPath
@@ -153,7 +165,8 @@ class TemplateInput(TargetInput):
         # (literal, variable name or None, variable is inside a quoted string)
         self.parts: list[tuple[str, str | None, bool]] = []
         known = set(paths) | {RULE_ARN_VAR, RULE_NAME_VAR, INGESTION_TIME_VAR, EVENT_VAR, EVENT_JSON_VAR}
-        in_string, pos, literal = False, 0, []
+        in_string, pos = False, 0
+        literal: list[str] = []
         while pos < len(template):
             m = _VAR.match(template, pos) if template[pos] == "<" else None
             if m is not None and m.group(1) in known:

@@ -7,10 +7,21 @@ import pytest
 from test_bus_support import recorder, sqs_arn
 
 from eventmesh.brokers.archive import (
-    cancel_replay, create_archive, delete_archive, get_archive, get_replay, list_archives, start_replay)
+    cancel_replay,
+    create_archive,
+    delete_archive,
+    get_archive,
+    get_replay,
+    list_archives,
+    start_replay,
+)
 from eventmesh.brokers.events_errors import (
-    IllegalStatusException, LimitExceededException, ResourceAlreadyExistsException, ResourceNotFoundException,
-    ValidationException)
+    IllegalStatusException,
+    LimitExceededException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eventmesh.brokers.events_put import create_bus, default_bus, put_events
 from eventmesh.brokers.events_records import PutEventsRequestEntry
 from eventmesh.clock import VIRTUAL_EPOCH
@@ -108,7 +119,7 @@ def test_replay_and_archive_errors() -> None:
         start_replay(mesh, "x", archive.arn, 0, 1, {"Arn": custom.arn})
     with pytest.raises(ValidationException, match="EventStartTime must be before EventEndTime."):
         start_replay(mesh, "x", archive.arn, 5, 1, {"Arn": bus.arn})
-    with pytest.raises(ValidationException, match="At least one of EventPattern, RetentionDays or Description"):
+    with pytest.raises(ValidationException, match="At least one of EventPattern"):
         archive.update(event_pattern=None, description=None, retention_days=None)
     start_replay(mesh, "x", archive.arn, 0, 1, {"Arn": bus.arn})
     with pytest.raises(ResourceAlreadyExistsException, match="Replay x already exists."):

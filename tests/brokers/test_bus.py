@@ -8,8 +8,12 @@ from test_bus_support import ACCOUNT, REGION, recorder, sqs_arn
 
 from eventmesh.brokers.bus import EventBus
 from eventmesh.brokers.events_errors import (
-    InvalidEventPatternException, LimitExceededException, ResourceAlreadyExistsException,
-    ResourceNotFoundException, ValidationException)
+    InvalidEventPatternException,
+    LimitExceededException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eventmesh.brokers.events_put import create_bus, default_bus, delete_bus, get_bus, list_buses, put_events
 from eventmesh.brokers.events_records import PutEventsRequestEntry, iso_seconds
 from eventmesh.clock import VIRTUAL_EPOCH
@@ -42,9 +46,9 @@ def test_put_events_delivers_the_envelope_compact_and_in_aws_key_order(env: Any)
     event_id = response.entries[0].event_id
     assert response.failed_entry_count == 0
     assert queue.bodies == [
-        '{"version":"0","id":"%s","detail-type":"Order Placed","source":"my.app","account":"%s",'
-        '"time":"2023-11-14T22:13:20Z","region":"%s","resources":["arn:x"],"detail":{"n":1,"items":[1,2]}}'
-        % (event_id, ACCOUNT, REGION)]
+        f'{{"version":"0","id":"{event_id}","detail-type":"Order Placed","source":"my.app",'
+        f'"account":"{ACCOUNT}","time":"2023-11-14T22:13:20Z","region":"{REGION}","resources":["arn:x"],'
+        '"detail":{"n":1,"items":[1,2]}}']
     assert queue.batches[0][2] == bus.rules["r1"].arn
     assert bus.rules["r1"].arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1"
 
@@ -62,10 +66,12 @@ def test_event_time_comes_from_the_entry_or_the_virtual_clock(env: Any) -> None:
 
 
 @pytest.mark.parametrize(("fields", "code", "message"), [
-    ({"source": None}, "InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."),
+    ({"source": None}, "InvalidArgument",
+     "Parameter Source is not valid. Reason: Source is a required argument."),
     ({"detail_type": None}, "InvalidArgument",
      "Parameter DetailType is not valid. Reason: DetailType is a required argument."),
-    ({"detail": None}, "InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument."),
+    ({"detail": None}, "InvalidArgument",
+     "Parameter Detail is not valid. Reason: Detail is a required argument."),
     ({"detail": '"a string"'}, "MalformedDetail", "Detail is malformed."),
     ({"detail": "[1, 2]"}, "MalformedDetail", "Detail is malformed."),
     ({"detail": "{not json"}, "MalformedDetail", "Detail is malformed."),
@@ -172,7 +178,8 @@ def test_rule_validation(env: Any) -> None:
     with pytest.raises(ValidationException) as verr:
         custom.put_rule("r1", schedule_expression="rate(5 minutes)")
     assert verr.value.message == "ScheduleExpression is supported only on the default event bus."
-    assert custom.put_rule("r1", event_pattern=PATTERN).arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/custom/r1"
+    rule = custom.put_rule("r1", event_pattern=PATTERN)
+    assert rule.arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/custom/r1"
 
 
 def test_at_most_five_targets_per_rule_and_no_delete_with_targets(env: Any) -> None:
@@ -320,4 +327,5 @@ def test_cron_rule_fires_at_its_minutes(env: Any) -> None:
     bus.put_targets("quarter", [{"Id": "q", "Arn": queue.arn}])
     driver.advance(3600)
     # VIRTUAL_EPOCH is 22:13:20: fires at 22:15, 22:30, 22:45, 23:00.
-    assert [json.loads(b)["time"][11:] for b in queue.bodies] == ["22:15:00Z", "22:30:00Z", "22:45:00Z", "23:00:00Z"]
+    times = [json.loads(b)["time"][11:] for b in queue.bodies]
+    assert times == ["22:15:00Z", "22:30:00Z", "22:45:00Z", "23:00:00Z"]

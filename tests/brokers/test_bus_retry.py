@@ -9,8 +9,7 @@ import pytest
 from test_bus_support import ACCOUNT, REGION, recorder, sqs_arn
 
 from eventmesh.brokers.events_errors import ValidationException
-from eventmesh.brokers.events_http import (
-    ApiDestination, ApiDestinationCall, Connection, http_status_result)
+from eventmesh.brokers.events_http import ApiDestination, ApiDestinationCall, Connection, http_status_result
 from eventmesh.brokers.events_put import default_bus, put_events
 from eventmesh.brokers.events_records import PutEventsRequestEntry
 from eventmesh.brokers.events_targets import RETRY_MAX_DELAY_SECONDS, dlq_error_code
@@ -46,13 +45,14 @@ def test_failing_target_lands_in_the_rule_dlq_with_its_attributes() -> None:
     response = put_events(mesh, [entry()])
     driver.run_until_idle()
     assert len(queue.batches) == 3  # the first try and two retries
-    gaps = [b[0] - a[0] for a, b in zip(queue.batches, queue.batches[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(queue.batches, queue.batches[1:], strict=False)]
     assert 0.5 <= gaps[0] <= 1.0 and 1.0 <= gaps[1] <= 2.0  # exponential back-off with jitter
     rule = bus.rules["r1"]
     (item,) = dlq.items
     assert json.loads(item.body)["id"] == response.entries[0].event_id
     assert strings(item.attributes) == {
-        "RULE_ARN": rule.arn, "TARGET_ARN": queue.arn, "ERROR_CODE": "THROTTLING", "ERROR_MESSAGE": "Rate exceeded",
+        "RULE_ARN": rule.arn, "TARGET_ARN": queue.arn, "ERROR_CODE": "THROTTLING",
+        "ERROR_MESSAGE": "Rate exceeded",
         "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "2"}
     assert all(v["DataType"] == "String" for v in item.attributes.values())
     stats = rule.statistics()
@@ -91,7 +91,8 @@ def test_default_policy_retries_185_times_within_a_day() -> None:
     driver.run_until_idle()
     assert len(queue.batches) == 186
     assert queue.batches[-1][0] - VIRTUAL_EPOCH < 86_400
-    assert max(b[0] - a[0] for a, b in zip(queue.batches, queue.batches[1:])) <= RETRY_MAX_DELAY_SECONDS
+    gaps = [b[0] - a[0] for a, b in zip(queue.batches, queue.batches[1:], strict=False)]
+    assert max(gaps) <= RETRY_MAX_DELAY_SECONDS
     assert strings(dlq.items[0].attributes)["RETRY_ATTEMPTS"] == "185"
 
 

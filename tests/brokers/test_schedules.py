@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,12 +10,12 @@ from eventmesh.testing import virtual_mesh
 
 
 def ts(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 def iso(epoch: float | None) -> str:
     assert epoch is not None
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 def fires(expression: str, start: str, count: int) -> list[str]:

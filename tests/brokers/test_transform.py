@@ -54,11 +54,13 @@ def test_json_template_inserts_json_values_unquoted() -> None:
     out = render(transformer('{"i": <i>, "n": <n>, "t": <t>, "ok": <ok>, "nil": <nil>}',
                              i="$.detail.instance", n="$.detail.count", t="$.detail.tags",
                              ok="$.detail.ok", nil="$.detail.nothing"))
-    assert out == '{"i": "i-1", "n": 3, "t": {"acc_id":"0a787ecb-4015","sf_id":"baz"}, "ok": true, "nil": null}'
+    assert out == ('{"i": "i-1", "n": 3, "t": {"acc_id":"0a787ecb-4015","sf_id":"baz"}, '
+                   '"ok": true, "nil": null}')
 
 
 def test_json_template_inserts_raw_text_inside_strings() -> None:
-    out = render(transformer('{"msg": "instance <i> is \\"<s>\\""}', i="$.detail.instance", s="$.detail.state"))
+    out = render(transformer('{"msg": "instance <i> is \\"<s>\\""}',
+                             i="$.detail.instance", s="$.detail.state"))
     assert out == '{"msg": "instance i-1 is \\"RUNNING\\""}'
 
 
