@@ -1,0 +1,197 @@
+"""Every error SQS answers, named exactly as the JSON ``__type`` of the AWS SQS model.
+
+``code`` is the JSON 1.0 ``__type`` short name; ``query_code`` is the legacy code of the Query
+protocol, which JSON responses also carry in ``x-amzn-query-error: <query_code>;Sender`` so the
+SDKs (query-compatible mode) raise the right exception; ``http_status`` is the Query protocol's
+status. All SQS client errors have fault type ``Sender`` (spec sqs.md §11).
+
+    ServiceError
+     ├── QueueDoesNotExist              AWS.SimpleQueueService.NonExistentQueue       400
+     ├── QueueNameExists                QueueAlreadyExists                            400
+     ├── QueueDeletedRecently           AWS.SimpleQueueService.QueueDeletedRecently   400
+     ├── InvalidParameterValueException InvalidParameterValue                         400
+     ├── MissingRequiredParameterException MissingParameter                           400
+     ├── InvalidAttributeName / InvalidAttributeValue                                 400
+     ├── ReceiptHandleIsInvalid, MessageNotInflight, InvalidMessageContents           400
+     ├── OverLimit, PurgeQueueInProgress                                              403
+     ├── TooManyEntriesInBatchRequest, EmptyBatchRequest, BatchEntryIdsNotDistinct,
+     │   BatchRequestTooLong, InvalidBatchEntryId                                     400
+     ├── UnsupportedOperation, RequestThrottled, InvalidAddress, InvalidSecurity      400
+     ├── ResourceNotFoundException                                                    404
+     └── AccessDeniedException          AccessDenied                                  403
+"""
+
+from __future__ import annotations
+
+from eventmesh.errors import ServiceError
+
+__all__ = [
+    "SQS_ERRORS",
+    "AccessDeniedException",
+    "BatchEntryIdsNotDistinct",
+    "BatchRequestTooLong",
+    "EmptyBatchRequest",
+    "InvalidAddress",
+    "InvalidAttributeName",
+    "InvalidAttributeValue",
+    "InvalidBatchEntryId",
+    "InvalidMessageContents",
+    "InvalidParameterValueException",
+    "InvalidSecurity",
+    "MessageNotInflight",
+    "MissingRequiredParameterException",
+    "OverLimit",
+    "PurgeQueueInProgress",
+    "QueueDeletedRecently",
+    "QueueDoesNotExist",
+    "QueueNameExists",
+    "ReceiptHandleIsInvalid",
+    "RequestThrottled",
+    "ResourceNotFoundException",
+    "SqsError",
+    "TooManyEntriesInBatchRequest",
+    "UnsupportedOperation",
+]
+
+
+class SqsError(ServiceError):
+    """Base of the SQS errors; every one is the sender's fault unless it says otherwise."""
+
+    sender_fault = True
+
+
+class QueueDoesNotExist(SqsError):
+    code = "QueueDoesNotExist"
+    query_code = "AWS.SimpleQueueService.NonExistentQueue"
+
+    def __init__(self, message: str = "The specified queue does not exist.") -> None:
+        super().__init__(message)
+
+
+class QueueNameExists(SqsError):
+    code = "QueueNameExists"
+    query_code = "QueueAlreadyExists"
+
+
+class QueueDeletedRecently(SqsError):
+    code = "QueueDeletedRecently"
+    query_code = "AWS.SimpleQueueService.QueueDeletedRecently"
+
+
+class InvalidParameterValueException(SqsError):
+    code = "InvalidParameterValueException"
+    query_code = "InvalidParameterValue"
+
+
+class MissingRequiredParameterException(SqsError):
+    code = "MissingRequiredParameterException"
+    query_code = "MissingParameter"
+
+
+class InvalidAttributeName(SqsError):
+    code = "InvalidAttributeName"
+    query_code = "InvalidAttributeName"
+
+
+class InvalidAttributeValue(SqsError):
+    code = "InvalidAttributeValue"
+    query_code = "InvalidAttributeValue"
+
+
+class ReceiptHandleIsInvalid(SqsError):
+    code = "ReceiptHandleIsInvalid"
+    query_code = "ReceiptHandleIsInvalid"
+
+
+class MessageNotInflight(SqsError):
+    code = "MessageNotInflight"
+    query_code = "AWS.SimpleQueueService.MessageNotInflight"
+
+
+class OverLimit(SqsError):
+    code = "OverLimit"
+    query_code = "OverLimit"
+    http_status = 403
+
+
+class PurgeQueueInProgress(SqsError):
+    code = "PurgeQueueInProgress"
+    query_code = "AWS.SimpleQueueService.PurgeQueueInProgress"
+    http_status = 403
+
+
+class TooManyEntriesInBatchRequest(SqsError):
+    code = "TooManyEntriesInBatchRequest"
+    query_code = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+
+
+class EmptyBatchRequest(SqsError):
+    code = "EmptyBatchRequest"
+    query_code = "AWS.SimpleQueueService.EmptyBatchRequest"
+
+
+class BatchEntryIdsNotDistinct(SqsError):
+    code = "BatchEntryIdsNotDistinct"
+    query_code = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+
+
+class BatchRequestTooLong(SqsError):
+    code = "BatchRequestTooLong"
+    query_code = "AWS.SimpleQueueService.BatchRequestTooLong"
+
+
+class InvalidBatchEntryId(SqsError):
+    code = "InvalidBatchEntryId"
+    query_code = "AWS.SimpleQueueService.InvalidBatchEntryId"
+
+
+class InvalidMessageContents(SqsError):
+    code = "InvalidMessageContents"
+    query_code = "InvalidMessageContents"
+
+
+class UnsupportedOperation(SqsError):
+    code = "UnsupportedOperation"
+    query_code = "AWS.SimpleQueueService.UnsupportedOperation"
+
+
+class ResourceNotFoundException(SqsError):
+    code = "ResourceNotFoundException"
+    query_code = "ResourceNotFoundException"
+    http_status = 404
+
+
+class RequestThrottled(SqsError):
+    code = "RequestThrottled"
+    query_code = "RequestThrottled"
+
+
+class InvalidAddress(SqsError):
+    code = "InvalidAddress"
+    query_code = "InvalidAddress"
+
+
+class InvalidSecurity(SqsError):
+    code = "InvalidSecurity"
+    query_code = "InvalidSecurity"
+    http_status = 403
+
+
+class AccessDeniedException(SqsError):
+    code = "AccessDeniedException"
+    query_code = "AccessDenied"
+    http_status = 403
+
+
+SQS_ERRORS: dict[str, type[SqsError]] = {
+    cls.code: cls
+    for cls in (
+        QueueDoesNotExist, QueueNameExists, QueueDeletedRecently, InvalidParameterValueException,
+        MissingRequiredParameterException, InvalidAttributeName, InvalidAttributeValue,
+        ReceiptHandleIsInvalid, MessageNotInflight, OverLimit, PurgeQueueInProgress,
+        TooManyEntriesInBatchRequest, EmptyBatchRequest, BatchEntryIdsNotDistinct, BatchRequestTooLong,
+        InvalidBatchEntryId, InvalidMessageContents, UnsupportedOperation, ResourceNotFoundException,
+        RequestThrottled, InvalidAddress, InvalidSecurity, AccessDeniedException,
+    )
+}
+"""Error classes by JSON code: per-entry batch failures name their code and are rendered from here."""
