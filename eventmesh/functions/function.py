@@ -236,11 +236,12 @@ class Function:
         if inv.system_error:
             return InvokeResult(b"", None, ServiceException.code, inv.error_message or "", 500,
                                 version.name, 0.0, self.request_id(inv))
-        rid = self.request_id(inv)
         payload = self.response(inv)
+        # A request id is drawn only when something shows it (API calls pass theirs in).
+        rid = inv.request_id or ""
         return InvokeResult(payload, None if inv.error_type is None else UNHANDLED, inv.error_type,
                             inv.error_message, 200, version.name, inv.duration_s, rid,
-                            version.log_tail(inv, rid) if inv.log_tail else None)
+                            version.log_tail(inv, self.request_id(inv)) if inv.log_tail else None)
 
     # -- metrics and lifecycle -----------------------------------------------------------------
 
