@@ -1,0 +1,15 @@
+"""The EventBridge pattern language and SNS filter policies: parse -> validate -> compile -> match.
+
+    >>> from eventmesh.patterns import compile_pattern
+    >>> compile_pattern('{"source": ["aws.ec2"]}').matches('{"source": "aws.ec2"}')
+    True
+
+Public API: compile_pattern / Pattern, compile_filter_policy / FilterPolicy, RuleSet (many rules,
+one pass per event), InvalidPatternError (``.code`` and ``.message`` as AWS answers them). The
+language is described in PATTERNS.md beside this file.
+"""
+
+from eventmesh.patterns._errors import InvalidPatternError
+from eventmesh.patterns._rules import FilterPolicy, Pattern, RuleSet, compile_filter_policy, compile_pattern
+
+__all__ = ["compile_pattern", "compile_filter_policy", "Pattern", "FilterPolicy", "RuleSet", "InvalidPatternError"]

@@ -1,0 +1,237 @@
+"""The public objects: Pattern, FilterPolicy, RuleSet (re-exported by eventmesh.patterns).
+
+A Pattern or FilterPolicy is a RuleSet of one rule, so single-pattern matching and many-rule matching
+share one implementation. Events are decoded once with msgspec (a str/bytes event) or used as given
+(a Mapping); a RuleSet then answers every rule in one pass (see _machine.py for the cost model).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Hashable, Mapping
+
+import msgspec
+
+from eventmesh.patterns._budget import EVENT_PATTERN_MAX_CHARS, FILTER_POLICY_MAX_BYTES
+from eventmesh.patterns._errors import EVENTBRIDGE_CODE, SNS_CODE, InvalidPatternError, PatternSyntaxError
+from eventmesh.patterns._flatten import flatten
+from eventmesh.patterns._json import parse_json
+from eventmesh.patterns._machine import Machine, _consistent_match
+from eventmesh.patterns._numbers import eventbridge_number, sns_number
+from eventmesh.patterns._parse import NESTED_SCOPE_REASON, Dialect, OutOfRangeNumber, SubRule, compile_tree
+from eventmesh.patterns.sns_policy import SCOPES, attributes_to_event, check_policy_limits, invalid_scope_message
+
+__all__ = ["Pattern", "FilterPolicy", "RuleSet", "compile_pattern", "compile_filter_policy"]
+
+EVENTBRIDGE = Dialect("eventbridge", eventbridge_number)
+FLAVORS = ("eventbridge", "sns")
+# SNS answers a policy number beyond +/-1e9 with a server-side error (recorded by moto's tests).
+SNS_INTERNAL_ERROR_CODE = "InternalError"
+
+
+def _as_text(pattern: "str | bytes | Mapping[str, Any]") -> str:
+    if isinstance(pattern, (bytes, bytearray)):
+        return bytes(pattern).decode("utf-8")
+    if isinstance(pattern, Mapping):
+        return json.dumps(pattern)
+    return pattern
+
+
+def compile_event_pattern(text: str) -> list[SubRule]:
+    """EventBridge pattern text -> sub-rules, or InvalidEventPatternException."""
+    if len(text) > EVENT_PATTERN_MAX_CHARS:
+        raise InvalidPatternError(EVENTBRIDGE_CODE, f"Event pattern is longer than {EVENT_PATTERN_MAX_CHARS} characters")
+    try:
+        return compile_tree(parse_json(text), EVENTBRIDGE)
+    except PatternSyntaxError as exc:
+        raise InvalidPatternError(EVENTBRIDGE_CODE, exc.reason) from None
+
+
+def sns_dialect(scope: str) -> Dialect:
+    if scope not in SCOPES:
+        raise InvalidPatternError(SNS_CODE, f"FilterPolicyScope: Invalid value [{scope}]",
+                                  invalid_scope_message(scope))
+    return Dialect("sns", sns_number, nested=scope == "MessageBody", empty_matches_all=True)
+
+
+def compile_sns_policy(text: str, scope: str) -> list[SubRule]:
+    """SNS filter policy text -> sub-rules, or InvalidParameter with SNS's message."""
+    dialect = sns_dialect(scope)
+    if len(text.encode("utf-8")) > FILTER_POLICY_MAX_BYTES:
+        raise InvalidPatternError(SNS_CODE, "Filter policy is too long")
+    try:
+        tree = parse_json(text)
+    except PatternSyntaxError as exc:
+        raise InvalidPatternError(SNS_CODE, "failed to parse JSON. " + exc.reason) from None
+    try:
+        subrules = compile_tree(tree, dialect)
+        check_policy_limits(tree)
+    except OutOfRangeNumber as exc:
+        raise InvalidPatternError(SNS_INTERNAL_ERROR_CODE, exc.reason, "Internal Error") from None
+    except PatternSyntaxError as exc:
+        message = "Invalid parameter: " + exc.reason if exc.reason == NESTED_SCOPE_REASON else None
+        raise InvalidPatternError(SNS_CODE, exc.reason, message) from None
+    return subrules
+
+
+class RuleSet:
+    """Many named patterns matched together: ``matches(event)`` decodes the event once and returns the
+    names of every rule that matches, at a cost that grows with the event's fields, not the rules.
+
+    ``RuleSet()`` holds EventBridge patterns; ``RuleSet(flavor="sns", scope="MessageBody")`` holds SNS
+    filter policies and is asked ``matches(body=..., attributes=...)``.
+    """
+
+    def __init__(self, flavor: str = "eventbridge", scope: str = "MessageAttributes") -> None:
+        if flavor not in FLAVORS:
+            raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
+        self.flavor = flavor
+        self.scope = scope
+        if flavor == "sns":
+            sns_dialect(scope)  # validates the scope
+        self._machine = Machine(sns_number if flavor == "sns" else eventbridge_number)
+        self._match_all: set[Hashable] = set()  # SNS rules with an empty policy
+        self._decoder = msgspec.json.Decoder()
+
+    def add(self, name: Hashable, pattern: "str | bytes | Mapping[str, Any]") -> None:
+        """Compile and add (or replace) a rule. Raises InvalidPatternError for a rejected pattern."""
+        text = _as_text(pattern)
+        subrules = compile_sns_policy(text, self.scope) if self.flavor == "sns" else compile_event_pattern(text)
+        self.remove(name)
+        if subrules == [{}]:
+            self._match_all.add(name)
+        self._machine.add(name, subrules)
+
+    def remove(self, name: Hashable) -> bool:
+        self._match_all.discard(name)
+        return self._machine.remove(name)
+
+    def __len__(self) -> int:
+        return len(self._machine)
+
+    def __contains__(self, name: Hashable) -> bool:
+        return name in self._machine
+
+    def names(self) -> list[Hashable]:
+        return list(self._machine.rules())
+
+    def decode(self, event: "str | bytes | Mapping[str, Any]") -> "dict[str, Any] | None":
+        """The event as a dict, or None when it is not a JSON object."""
+        if isinstance(event, (str, bytes, bytearray, memoryview)):
+            try:
+                event = self._decoder.decode(event)
+            except msgspec.DecodeError:
+                try:
+                    event = json.loads(event if isinstance(event, str) else bytes(event))
+                except ValueError:
+                    return None
+        if isinstance(event, dict):
+            return event
+        if isinstance(event, Mapping):
+            return dict(event)
+        return None
+
+    def sns_event(self, body: "str | bytes | None", attributes: "Mapping[str, Any] | None") -> "dict[str, Any] | None":
+        if self.scope == "MessageBody":
+            return self.decode(body) if body is not None else None
+        return attributes_to_event(attributes or {}, self._decoder.decode)
+
+    def matches(self, event: "str | bytes | Mapping[str, Any] | None" = None, *,
+                body: "str | bytes | None" = None,
+                attributes: "Mapping[str, Any] | None" = None) -> set[Hashable]:
+        """Names of the rules matching the event (EventBridge), or the message (SNS: ``body`` and/or
+        ``attributes`` in the SNS MessageAttributes shape, per the rule set's scope)."""
+        decoded = self.sns_event(body, attributes) if self.flavor == "sns" else self.decode(event)  # type: ignore[arg-type]
+        if decoded is None:
+            return set(self._match_all)
+        return self._machine.match(decoded)
+
+
+class Pattern:
+    """A compiled EventBridge event pattern (also used for Lambda event-source-mapping filters)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._rules = RuleSet()
+        self._rules.add(0, text)
+
+    def matches(self, event: "str | bytes | Mapping[str, Any]") -> bool:
+        """True when the event (JSON text, bytes or a mapping) matches, as TestEventPattern answers."""
+        return bool(self._rules.matches(event))
+
+    def explain(self, event: "str | bytes | Mapping[str, Any]") -> "str | None":
+        """None when the event matches; otherwise which field and condition failed."""
+        decoded = self._rules.decode(event)
+        if decoded is None:
+            return "the event is not a JSON object"
+        if self.matches(decoded):
+            return None
+        return _explain(self._rules._machine, decoded)
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.text!r})"
+
+
+class FilterPolicy:
+    """A compiled SNS subscription filter policy for one FilterPolicyScope."""
+
+    def __init__(self, text: str, scope: str = "MessageAttributes") -> None:
+        self.text = text
+        self.scope = scope
+        self._rules = RuleSet(flavor="sns", scope=scope)
+        self._rules.add(0, text)
+
+    def matches(self, body: "str | bytes | None" = None, attributes: "Mapping[str, Any] | None" = None) -> bool:
+        """True when a message with this body / MessageAttributes would be delivered."""
+        return bool(self._rules.matches(body=body, attributes=attributes))
+
+    def explain(self, body: "str | bytes | None" = None, attributes: "Mapping[str, Any] | None" = None) -> "str | None":
+        event = self._rules.sns_event(body, attributes)
+        if self.matches(body, attributes):
+            return None
+        if event is None:
+            return "the message body is not a JSON object"
+        return _explain(self._rules._machine, event)
+
+    def __repr__(self) -> str:
+        return f"FilterPolicy({self.text!r}, scope={self.scope!r})"
+
+
+def compile_pattern(text: "str | bytes | Mapping[str, Any]") -> Pattern:
+    """Compile an EventBridge event pattern; raises InvalidPatternError (InvalidEventPatternException)."""
+    return Pattern(_as_text(text))
+
+
+def compile_filter_policy(text: "str | bytes | Mapping[str, Any]", scope: str = "MessageAttributes") -> FilterPolicy:
+    """Compile an SNS filter policy for ``scope`` (``MessageAttributes`` or ``MessageBody``); raises
+    InvalidPatternError (InvalidParameter)."""
+    return FilterPolicy(_as_text(text), scope)
+
+
+def _explain(machine: Machine, event: dict[str, Any]) -> str:
+    """Say, for the branch that came closest, the first field (in path order) that failed."""
+    machine._refresh()
+    leaves = flatten(event, machine._root)
+    by_field: dict[Any, list[tuple[Any, Any]]] = {}
+    for index, value, mem in leaves:
+        by_field.setdefault(index, []).append((value, mem))
+    best: tuple[int, str] | None = None
+    for record in machine._subrules.values():
+        failures = []
+        for path, index, conds, absent_ok, _ in record.fields:
+            values = [v for v, _ in by_field.get(index, ())]
+            wanted = ", ".join(c.describe() for c in conds)
+            if absent_ok:
+                wanted = (wanted + ", " if wanted else "") + '{"exists": false}'
+            if not values:
+                if not absent_ok:
+                    failures.append(f"{path}: the event has no value at this path (pattern wants [{wanted}])")
+            elif not any(c.matches(v) for v in values for c in conds):
+                shown = ", ".join(json.dumps(v) for v in values[:5])
+                failures.append(f"{path}: {shown} does not match [{wanted}]")
+        if not failures and not _consistent_match(record.fields, by_field):
+            failures.append("every field has a matching value, but not all from the same element of an array "
+                            "(array-consistent matching)")
+        if failures and (best is None or len(failures) < best[0]):
+            best = (len(failures), failures[0])
+    return best[1] if best else "no match"
