@@ -312,7 +312,7 @@ class EventBus:
             if archives:
                 for archive in archives.values():
                     archive.offer(event, event_json, ingested_at)
-            names = matches(event)
+            names: set[Any] = matches(event)
             if only is not None:
                 names = names & only
             if not names:
