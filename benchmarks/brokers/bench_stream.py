@@ -83,7 +83,7 @@ def main() -> None:
         rows = [run(args.records, args.shards, args.keys, args.size, explicit) for _ in range(args.repeats)]
         assert all(r["failed"] == 0 and r["read"] == args.records // BATCH * BATCH for r in rows)
 
-        def fmt(key: str, unit: str = "/s") -> str:
+        def fmt(key: str, unit: str = "/s", rows: list[dict[str, float]] = rows) -> str:
             values = [r[key] for r in rows]
             spread = statistics.pstdev(values) / statistics.mean(values) * 100
             return f"{statistics.median(values):>12,.0f}{unit} (±{spread:.0f}%)"

@@ -19,6 +19,8 @@ status (``ResourceNotFoundException`` is 404 there, for Lambda) are subclassed w
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from eventmesh import errors
 from eventmesh.errors import ServiceError
 
@@ -82,9 +84,97 @@ def stream_not_found(name: str, account: str) -> ResourceNotFoundException:
 
 
 def shard_not_found(shard_id: str, name: str, account: str) -> ResourceNotFoundException:
-    return ResourceNotFoundException(f"Shard {shard_id} in stream {name} under account {account} does not exist")
+    return ResourceNotFoundException(
+        f"Shard {shard_id} in stream {name} under account {account} does not exist")
 
 
 def rate_exceeded_message(shard_id: str, name: str, account: str) -> str:
     """The per-record ``ErrorMessage`` of a throttled PutRecords entry (spec §5.2)."""
     return f"Rate exceeded for shard {shard_id} in stream {name} under account {account}."
+
+
+def throttled(shard_id: str, name: str, account: str) -> ProvisionedThroughputExceededException:
+    return ProvisionedThroughputExceededException(rate_exceeded_message(shard_id, name, account))
+
+
+def not_active(name: str, account: str, status: str) -> ResourceInUseException:
+    return ResourceInUseException(
+        f"Stream {name} under account {account} not ACTIVE, instead in state {status}")
+
+
+def _amz_time(at: float) -> str:
+    """``Thu Dec 10 01:59:39 UTC 2015``, the form AWS writes in ExpiredIteratorException."""
+    return datetime.fromtimestamp(at, UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+
+
+def expired_iterator(issued_at: float, now: float, lifetime_ms: int) -> ExpiredIteratorException:
+    return ExpiredIteratorException(
+        f"Iterator expired. The iterator was created at time {_amz_time(issued_at)} while right now it is "
+        f"{_amz_time(now)} which is further in the future than the tolerated delay of {lifetime_ms} "
+        "milliseconds.")
+
+
+def iterator_type_mismatch(iterator_type: str, what: str) -> InvalidArgumentException:
+    return InvalidArgumentException(
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+        "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+        f"Request specified {iterator_type} and {what}.")
+
+
+def invalid_sequence(text: str, shard_id: str, name: str, account: str, *, encodes: str | None = None,
+                     foreign: bool = False) -> InvalidArgumentException:
+    """A StartingSequenceNumber that is malformed, names another shard, or another stream."""
+    if encodes is not None:
+        return InvalidArgumentException(
+            f"Invalid StartingSequenceNumber. It encodes {encodes}, while it was used in a call to a shard "
+            f"with {shard_id}")
+    reason = " because it did not come from this stream" if foreign else ""
+    return InvalidArgumentException(
+        f"StartingSequenceNumber {text} used in GetShardIterator on shard {shard_id} in stream {name} "
+        f"under account {account} is invalid{reason}.")
+
+
+def retention_out_of_range(hours: int, low: int, high: int) -> InvalidArgumentException:
+    if hours < low:
+        return InvalidArgumentException(f"Minimum allowed retention period is {low} hours. "
+                                        f"Requested retention period ({hours} hours) is too short.")
+    return InvalidArgumentException(f"Maximum allowed retention period is {high} hours. "
+                                    f"Requested retention period ({hours} hours) is too long.")
+
+
+def retention_wrong_direction(name: str, hours: int, current: int, *,
+                              increase: bool) -> InvalidArgumentException:
+    if increase:
+        return InvalidArgumentException(
+            f"Requested retention period ({hours} hours) for stream {name} can not be shorter than existing "
+            f"retention period ({current} hours). Use DecreaseRetentionPeriod API.")
+    return InvalidArgumentException(
+        f"Requested retention period ({hours} hours) for stream {name} can not be longer than existing "
+        f"retention period ({current} hours). Use IncreaseRetentionPeriod API.")
+
+
+def already_resharded(shard_id: str, name: str, account: str) -> ResourceInUseException:
+    return ResourceInUseException(
+        f"Shard {shard_id} in stream {name} under account {account} has already been merged or split, "
+        "and thus is not eligible for merging or splitting.")
+
+
+def bad_split_key(key: str, shard_id: str, name: str, account: str, start: int,
+                  end: int) -> InvalidArgumentException:
+    return InvalidArgumentException(
+        f"NewStartingHashKey {key} used in SplitShard() on shard {shard_id} in stream {name} under account "
+        f"{account} is not both greater than one plus the shard's StartingHashKey {start} and less than "
+        f"the shard's EndingHashKey {end}.")
+
+
+def not_adjacent(first: str, second: str, name: str, account: str) -> InvalidArgumentException:
+    return InvalidArgumentException(f"Shards {first} and {second} in stream {name} under account {account} "
+                                    "are not an adjacent pair of shards eligible for merging")
+
+
+def shard_limit_exceeded(account: str, region: str, current: int, limit: int,
+                         adding: int) -> LimitExceededException:
+    return LimitExceededException(
+        f"This request would exceed the shard limit for the account {account} in {region}. Current shard "
+        f"count for the account: {current}. Limit: {limit}. Number of additional shards that would have "
+        f"resulted from this request: {adding}.")

@@ -24,12 +24,16 @@ reshard honest; within a shard numbers only grow.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from bisect import bisect_left, bisect_right
 from operator import attrgetter
 from typing import ClassVar
 
 import msgspec
 
+from eventmesh.brokers.kinesis_errors import ExpiredNextTokenException, InvalidArgumentException
 from eventmesh.clock import Clock
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "ReadResult",
     "Shard",
     "ShardStatistics",
+    "StreamStatistics",
     "StreamRecord",
     "sequence_base",
     "shard_id_of",
@@ -57,6 +62,8 @@ READ_BYTES_PER_S = 2 * 1_048_576          # §6.2: 2 MiB/s per shard, shared by 
 MAX_GET_RECORDS = 10_000                  # §6.2: records per GetRecords call (and the default)
 MAX_GET_RECORDS_BYTES = 10 * 1_048_576    # §6.2: 10 MiB per GetRecords call
 ITERATOR_CALLS_PER_S = 5                  # §6.1: GetShardIterator per shard per second
+ITERATOR_LIFETIME_S = 300.0               # §6.1: an iterator is valid for 5 minutes
+LIST_SHARDS_TOKEN_LIFETIME_S = 300.0      # §2: a ListShards NextToken expires after 300 s
 
 _SEQ_PREFIX = 49 * 10**54                 # AWS numbers start "49…" and have 56 digits
 _SEQ_TIME_UNIT = 10**41                   # shard creation ms sits above the index
@@ -64,6 +71,7 @@ _SEQ_INDEX_UNIT = 10**35                  # shard index sits above the counter
 _SEQ_INDEX_SPAN = 10**6
 _COMPACT_MIN = 4_096                      # dead records before a compaction is worth a copy
 
+_ITERATOR_MAGIC = b"\x00\x00\x00\x00\x00\x00\x00\x01"   # AWS iterators open with these 8 bytes
 _arrival = attrgetter("approximate_arrival_at")
 _sequence = attrgetter("sequence_number")
 
@@ -71,6 +79,17 @@ _sequence = attrgetter("sequence_number")
 def shard_id_of(index: int) -> str:
     """``shardId-`` + 12-digit zero-padded index (§3)."""
     return f"shardId-{index:012d}"
+
+
+def shard_index(shard_id: str) -> int:
+    """The index in ``shardId-000000000007`` (AWS also accepts the bare number); −1 if none."""
+    digits = shard_id.rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else -1
+
+
+def hash_key_of(partition_key: str) -> int:
+    """MD5 of the partition key's UTF-8 bytes read as a big-endian unsigned 128-bit int (§3)."""
+    return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
 def sequence_base(created_at: float, index: int) -> int:
@@ -122,6 +141,38 @@ class ShardStatistics(msgspec.Struct, frozen=True):
     counters: ClassVar[frozenset[str]] = frozenset({
         "incoming_bytes", "incoming_records", "outgoing_bytes", "outgoing_records",
         "read_provisioned_throughput_exceeded", "write_provisioned_throughput_exceeded",
+    })
+
+
+class StreamStatistics(msgspec.Struct, frozen=True):
+    """Stream-level AWS/Kinesis metrics (§10), CloudWatch names in snake_case with ``.`` → ``__``
+    (``PutRecords.ThrottledRecords`` → ``put_records__throttled_records``). Latency metrics are
+    the driver's, not the core's."""
+
+    incoming_bytes: int
+    incoming_records: int
+    put_record__bytes: int
+    put_record__success: int
+    put_records__bytes: int
+    put_records__success: int
+    put_records__total_records: int
+    put_records__successful_records: int
+    put_records__failed_records: int
+    put_records__throttled_records: int
+    get_records__bytes: int
+    get_records__records: int
+    get_records__success: int
+    get_records__iterator_age_milliseconds: int
+    read_provisioned_throughput_exceeded: int
+    write_provisioned_throughput_exceeded: int
+
+    counters: ClassVar[frozenset[str]] = frozenset({
+        "incoming_bytes", "incoming_records", "put_record__bytes", "put_record__success",
+        "put_records__bytes", "put_records__success", "put_records__total_records",
+        "put_records__successful_records", "put_records__failed_records",
+        "put_records__throttled_records", "get_records__bytes", "get_records__records",
+        "get_records__success", "read_provisioned_throughput_exceeded",
+        "write_provisioned_throughput_exceeded",
     })
 
 
@@ -370,3 +421,87 @@ class Shard:
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
         return f"Shard({self.shard_id}, {state}, records={len(self._records) - self._head})"
+
+
+def select_shards(shards: list[Shard], trim_horizon_at: float, filter_type: str = "FROM_TRIM_HORIZON",
+                  shard_id: str | None = None, timestamp: float | None = None) -> list[Shard]:
+    """ListShards' ShardFilter (§2): AFTER_SHARD_ID (higher indexes), AT_LATEST (open now),
+    AT_/FROM_TRIM_HORIZON and AT_/FROM_TIMESTAMP (open at that time; FROM_ adds the shards opened
+    since). A time before the first shard counts as the stream's start."""
+    if filter_type == "AFTER_SHARD_ID":
+        if shard_id is None:
+            raise InvalidArgumentException("ShardId must be specified for ShardFilter type AFTER_SHARD_ID.")
+        after = shard_index(shard_id)
+        return [s for s in shards if s.index > after]
+    if filter_type == "AT_LATEST":
+        return [s for s in shards if s.is_open]
+    if filter_type in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
+        if timestamp is None:
+            raise InvalidArgumentException(f"Timestamp must be specified for ShardFilter type {filter_type}.")
+        at = timestamp
+    elif filter_type in ("AT_TRIM_HORIZON", "FROM_TRIM_HORIZON"):
+        at = trim_horizon_at
+    else:
+        raise InvalidArgumentException(f"Invalid ShardFilter type {filter_type}.")
+    alive = [s for s in shards if s.closed_at is None or s.closed_at > at]
+    if filter_type.startswith("FROM_") or not shards:
+        return alive
+    at = max(at, min(s.created_at for s in shards))
+    return [s for s in alive if s.created_at <= at]
+
+
+# -- positions as opaque strings (shard iterators, ListShards tokens) ------------------------------
+
+class ShardIterator(msgspec.Struct, frozen=True):
+    """What an iterator string carries: the stream incarnation and shard, where, and since when."""
+
+    stream_arn: str
+    stream_created_ms: int
+    shard_index: int
+    position: int
+    issued_ms: int
+
+
+def encode_iterator(iterator: ShardIterator) -> str:
+    """Opaque base64 like AWS's (8 marker bytes, then the fields); ≤ 512 characters (§6.1)."""
+    text = (f"{iterator.issued_ms}/{iterator.stream_created_ms}/{iterator.shard_index}/"
+            f"{iterator.position}/{iterator.stream_arn}")
+    return base64.b64encode(_ITERATOR_MAGIC + text.encode()).decode()
+
+
+def decode_iterator(text: str) -> ShardIterator:
+    """Parse an iterator string; InvalidArgumentException if it is not one of ours."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+        if not raw.startswith(_ITERATOR_MAGIC):
+            raise ValueError
+        issued, created, index, position, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 4)
+        return ShardIterator(arn, int(created), int(index), int(position), int(issued))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgumentException("Invalid ShardIterator.") from None
+
+
+class ListShardsToken(msgspec.Struct, frozen=True, array_like=True):
+    """A ListShards NextToken: the stream, the last shard listed, the filter, and when issued."""
+
+    stream_arn: str
+    after_index: int
+    filter_type: str
+    filter_shard_id: str | None
+    filter_timestamp: float | None
+    issued_at: float
+
+
+def encode_list_shards_token(token: ListShardsToken) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(token)).decode()
+
+
+def decode_list_shards_token(text: str, now: float) -> ListShardsToken:
+    """Parse a NextToken; ExpiredNextTokenException once it is older than 300 s (§2)."""
+    try:
+        token = msgspec.json.decode(base64.urlsafe_b64decode(text.encode()), type=ListShardsToken)
+    except (ValueError, binascii.Error, msgspec.DecodeError):
+        raise InvalidArgumentException("Invalid NextToken.") from None
+    if now - token.issued_at > LIST_SHARDS_TOKEN_LIFETIME_S:
+        raise ExpiredNextTokenException("The timestamp of the NextToken has expired.")
+    return token

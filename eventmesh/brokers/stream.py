@@ -14,33 +14,34 @@ create/update/delete delay is configured (default 0: the stream is ACTIVE at onc
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from bisect import bisect_right
-from datetime import datetime, timezone
-from typing import ClassVar
 
 import msgspec
 
 from eventmesh.arn import format_arn
+from eventmesh.brokers import kinesis_errors as errors
 from eventmesh.brokers.kinesis_errors import (
-    ExpiredIteratorException,
     InvalidArgumentException,
     LimitExceededException,
-    ProvisionedThroughputExceededException,
     ResourceInUseException,
     ValidationException,
-    rate_exceeded_message,
     shard_not_found,
     stream_not_found,
 )
 from eventmesh.brokers.shards import (
     HASH_KEY_LIMIT,
+    ITERATOR_LIFETIME_S,
     MAX_GET_RECORDS,
     Shard,
+    ShardIterator,
     StreamRecord,
+    StreamStatistics,
+    decode_iterator,
+    encode_iterator,
+    hash_key_of,
+    select_shards,
     shard_id_of,
+    shard_index,
     shard_index_of_sequence,
 )
 from eventmesh.effects import Available
@@ -52,17 +53,13 @@ __all__ = [
     "PutRecordsRequestEntry",
     "PutRecordsOutcome",
     "GetRecordsOutcome",
-    "ShardIterator",
     "create_stream",
     "find_stream",
     "list_streams",
     "delete_stream",
     "stream_arn",
-    "decode_iterator",
     "get_records",
-    "hash_key_of",
     "DEFAULT_RETENTION_HOURS",
-    "ITERATOR_LIFETIME_S",
 ]
 
 DEFAULT_RETENTION_HOURS = 24          # §2
@@ -73,24 +70,16 @@ MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # §5.2: whole PutRecords request, data +
 ON_DEMAND_SHARD_COUNT = 4             # §2: a new on-demand stream's 4 MB/s write ≈ 4 shards
 ON_DEMAND_STREAM_LIMIT = 50           # §2: on-demand streams per account
 DEFAULT_SHARD_LIMIT = 20_000          # §2: shard quota, us-east-1 / us-west-2 / eu-west-1
-ITERATOR_LIFETIME_S = 300.0           # §6.1: 5 minutes
-LIST_SHARDS_TOKEN_LIFETIME_S = 300.0  # §2: ListShards NextToken
 DEFAULT_CREATE_DELAY_S = 0.0          # §2: CREATING → ACTIVE (AWS: tens of seconds; configurable)
 DEFAULT_UPDATE_DELAY_S = 0.0          # §3.1: UPDATING → ACTIVE after a split or merge
 KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets
 
 _READABLE = frozenset({"ACTIVE", "UPDATING"})
-_ITERATOR_MAGIC = b"\x00\x00\x00\x00\x00\x00\x00\x01"   # AWS iterators open with these 8 bytes
 _SECONDS_PER_HOUR = 3_600
 
 
 def stream_arn(region: str, account: str, name: str) -> str:
     return format_arn("kinesis", region, account, f"stream/{name}")
-
-
-def hash_key_of(partition_key: str) -> int:
-    """MD5 of the partition key's UTF-8 bytes read as a big-endian unsigned 128-bit int (§3)."""
-    return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
 class PutRecordsRequestEntry(msgspec.Struct, rename="pascal", frozen=True):
@@ -118,48 +107,6 @@ class GetRecordsOutcome(msgspec.Struct, frozen=True):
     next_shard_iterator: str | None
     millis_behind_latest: int
     child_shards: list[Shard]
-
-
-class ShardIterator(msgspec.Struct, frozen=True):
-    """What an iterator string carries: which stream incarnation and shard, where, and since when."""
-
-    stream_arn: str
-    stream_created_ms: int
-    shard_index: int
-    position: int
-    issued_ms: int
-
-
-class StreamStatistics(msgspec.Struct, frozen=True):
-    """Stream-level AWS/Kinesis metrics (§10), CloudWatch names in snake_case with ``.`` → ``__``
-    (``PutRecords.ThrottledRecords`` → ``put_records__throttled_records``). Latency metrics are
-    the driver's, not the core's."""
-
-    incoming_bytes: int
-    incoming_records: int
-    put_record__bytes: int
-    put_record__success: int
-    put_records__bytes: int
-    put_records__success: int
-    put_records__total_records: int
-    put_records__successful_records: int
-    put_records__failed_records: int
-    put_records__throttled_records: int
-    get_records__bytes: int
-    get_records__records: int
-    get_records__success: int
-    get_records__iterator_age_milliseconds: int
-    read_provisioned_throughput_exceeded: int
-    write_provisioned_throughput_exceeded: int
-
-    counters: ClassVar[frozenset[str]] = frozenset({
-        "incoming_bytes", "incoming_records", "put_record__bytes", "put_record__success",
-        "put_records__bytes", "put_records__success", "put_records__total_records",
-        "put_records__successful_records", "put_records__failed_records",
-        "put_records__throttled_records", "get_records__bytes", "get_records__records",
-        "get_records__success", "read_provisioned_throughput_exceeded",
-        "write_provisioned_throughput_exceeded",
-    })
 
 
 class Stream:
@@ -192,7 +139,6 @@ class Stream:
         self._key_memo: dict[str, Shard] = {}
         self._last_arrival_at = 0.0
         self._timer = None
-        self._closed = False
         for i in range(shard_count):
             start = i * HASH_KEY_LIMIT // shard_count
             end = (i + 1) * HASH_KEY_LIMIT // shard_count - 1
@@ -220,7 +166,6 @@ class Stream:
 
     def close(self) -> None:
         """Called by ``mesh.remove``: stop timers; readers find the stream gone."""
-        self._closed = True
         self.status = "DELETING"
         self._clock.cancel(self._timer)
         self._timer = None
@@ -242,16 +187,14 @@ class Stream:
 
     def _require_active(self) -> None:
         if self.status != "ACTIVE":
-            raise ResourceInUseException(
-                f"Stream {self.name} under account {self.account_id} not ACTIVE, instead in state {self.status}")
+            raise errors.not_active(self.name, self.account_id, self.status)
 
     # -- shards ------------------------------------------------------------------------------
 
     def shard(self, shard_id: str) -> Shard:
         """The shard named ``shard_id`` (``shardId-000000000001``; a bare index is accepted, as
         AWS does); ResourceNotFoundException when unknown or expired."""
-        digits = shard_id.rsplit("-", 1)[-1]
-        index = int(digits) if digits.isdigit() else -1
+        index = shard_index(shard_id)
         if 0 <= index < len(self.shards):
             shard = self.shards[index]
             if not shard.is_expired(self._clock.now()):
@@ -269,7 +212,7 @@ class Stream:
         return [s for s in self.shards if not s.is_expired(now)]
 
     def children_of(self, shard: Shard) -> list[Shard]:
-        return [self.shards[int(c.rsplit("-", 1)[1])] for c in shard.child_shard_ids]
+        return [self.shards[shard_index(c)] for c in shard.child_shard_ids]
 
     def shard_for_hash_key(self, hash_key: int) -> Shard:
         return self._open[bisect_right(self._open_starts, hash_key) - 1]
@@ -323,8 +266,7 @@ class Stream:
         arrival, second = self._arrival()
         sequence_number = shard.append(data, partition_key, size, arrival, second)
         if sequence_number is None:
-            raise ProvisionedThroughputExceededException(
-                rate_exceeded_message(shard.shard_id, self.name, self.account_id))
+            raise errors.throttled(shard.shard_id, self.name, self.account_id)
         self._put_record_calls += 1
         self._put_record_bytes += size
         self._mesh.emit(Available(self.arn))
@@ -381,16 +323,15 @@ class Stream:
         """GetShardIterator (§6.1) for every iterator type; valid for 5 minutes."""
         self._require()
         shard = self.shard(shard_id)
-        where = f"on shard {shard.shard_id} in stream {self.name} under account {self.account_id}"
         if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
             if starting_sequence_number is None:
-                raise InvalidArgumentException(_iterator_mismatch(iterator_type, "no StartingSequenceNumber"))
-            sequence_number = self._parse_sequence(starting_sequence_number, shard, where)
+                raise errors.iterator_type_mismatch(iterator_type, "no StartingSequenceNumber")
+            sequence_number = self._parse_sequence(starting_sequence_number, shard)
             after = iterator_type == "AFTER_SEQUENCE_NUMBER"
             position = shard.position_of_sequence(sequence_number, after=after)
         elif iterator_type in ("TRIM_HORIZON", "LATEST"):
             if starting_sequence_number is not None:
-                raise InvalidArgumentException(_iterator_mismatch(iterator_type, "also a StartingSequenceNumber"))
+                raise errors.iterator_type_mismatch(iterator_type, "also a StartingSequenceNumber")
             position = shard.trim_horizon if iterator_type == "TRIM_HORIZON" else shard.latest
         elif iterator_type == "AT_TIMESTAMP":
             if timestamp is None:
@@ -401,29 +342,21 @@ class Stream:
         else:
             raise InvalidArgumentException(f"Invalid ShardIteratorType {iterator_type}.")
         if not shard.admit_iterator():
-            raise ProvisionedThroughputExceededException(
-                rate_exceeded_message(shard.shard_id, self.name, self.account_id))
+            raise errors.throttled(shard.shard_id, self.name, self.account_id)
         return self.iterator(shard, position)
 
     def iterator(self, shard: Shard, position: int) -> str:
-        """An iterator string for ``position`` in ``shard``, issued now."""
-        text = (f"{int(self._clock.now() * 1000)}/{int(self.created_at * 1000)}/{shard.index}/"
-                f"{position}/{self.arn}")
-        return base64.b64encode(_ITERATOR_MAGIC + text.encode()).decode()
+        """An iterator string for ``position`` in ``shard``, issued now (valid 5 minutes)."""
+        return encode_iterator(ShardIterator(self.arn, int(self.created_at * 1000), shard.index, position,
+                                             int(self._clock.now() * 1000)))
 
-    def _parse_sequence(self, text: str, shard: Shard, where: str) -> int:
+    def _parse_sequence(self, text: str, shard: Shard) -> int:
         sequence_number = int(text) if text.isdigit() else -1
-        if sequence_number < 0:
-            raise InvalidArgumentException(f"StartingSequenceNumber {text} used in GetShardIterator {where} is invalid.")
         if not shard.owns_sequence(sequence_number):
             index = shard_index_of_sequence(sequence_number)
-            if index != shard.index:
-                raise InvalidArgumentException(
-                    f"Invalid StartingSequenceNumber. It encodes {shard_id_of(index)}, while it was used "
-                    f"in a call to a shard with {shard.shard_id}")
-            raise InvalidArgumentException(
-                f"StartingSequenceNumber {text} used in GetShardIterator {where} is invalid because it "
-                "did not come from this stream.")
+            encodes = shard_id_of(index) if sequence_number >= 0 and index != shard.index else None
+            raise errors.invalid_sequence(text, shard.shard_id, self.name, self.account_id, encodes=encodes,
+                                          foreign=sequence_number >= 0)
         return sequence_number
 
     def get_records(self, iterator: ShardIterator, limit: int = MAX_GET_RECORDS) -> GetRecordsOutcome:
@@ -431,17 +364,14 @@ class Stream:
         records and 10 MiB, a fresh NextShardIterator (None at the end of a closed shard)."""
         self._require()
         now = self._clock.now()
-        if iterator.stream_created_ms != int(self.created_at * 1000) or iterator.shard_index >= len(self.shards):
+        stale = iterator.stream_created_ms != int(self.created_at * 1000)
+        if stale or iterator.shard_index >= len(self.shards):
             raise shard_not_found(shard_id_of(iterator.shard_index), self.name, self.account_id)
         if now * 1000 - iterator.issued_ms > ITERATOR_LIFETIME_S * 1000:
-            raise ExpiredIteratorException(
-                f"Iterator expired. The iterator was created at time {_amz_time(iterator.issued_ms / 1000)} "
-                f"while right now it is {_amz_time(now)} which is further in the future than the "
-                f"tolerated delay of {int(ITERATOR_LIFETIME_S * 1000)} milliseconds.")
+            raise errors.expired_iterator(iterator.issued_ms / 1000, now, int(ITERATOR_LIFETIME_S * 1000))
         shard = self.shards[iterator.shard_index]
         if not shard.admit_read():
-            raise ProvisionedThroughputExceededException(
-                rate_exceeded_message(shard.shard_id, self.name, self.account_id))
+            raise errors.throttled(shard.shard_id, self.name, self.account_id)
         result = shard.read(iterator.position, limit)
         shard.charge_read(result.nbytes)
         self._get_records_calls += 1
@@ -458,9 +388,7 @@ class Stream:
         """IncreaseStreamRetentionPeriod (§2): 24–8,760 h, not below the current period."""
         self._check_retention(hours)
         if hours < self.retention_hours:
-            raise InvalidArgumentException(
-                f"Requested retention period ({hours} hours) for stream {self.name} can not be shorter "
-                f"than existing retention period ({self.retention_hours} hours). Use DecreaseRetentionPeriod API.")
+            raise errors.retention_wrong_direction(self.name, hours, self.retention_hours, increase=True)
         self._set_retention(hours)
 
     def decrease_retention(self, hours: int) -> None:
@@ -468,21 +396,13 @@ class Stream:
         older than the new period stop being readable at once."""
         self._check_retention(hours)
         if hours > self.retention_hours:
-            raise InvalidArgumentException(
-                f"Requested retention period ({hours} hours) for stream {self.name} can not be longer "
-                f"than existing retention period ({self.retention_hours} hours). Use IncreaseRetentionPeriod API.")
+            raise errors.retention_wrong_direction(self.name, hours, self.retention_hours, increase=False)
         self._set_retention(hours)
 
     def _check_retention(self, hours: int) -> None:
         self._require_active()
-        if hours < MIN_RETENTION_HOURS:
-            raise InvalidArgumentException(
-                f"Minimum allowed retention period is {MIN_RETENTION_HOURS} hours. "
-                f"Requested retention period ({hours} hours) is too short.")
-        if hours > MAX_RETENTION_HOURS:
-            raise InvalidArgumentException(
-                f"Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. "
-                f"Requested retention period ({hours} hours) is too long.")
+        if not MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS:
+            raise errors.retention_out_of_range(hours, MIN_RETENTION_HOURS, MAX_RETENTION_HOURS)
 
     def _set_retention(self, hours: int) -> None:
         self.retention_hours = hours
@@ -500,9 +420,7 @@ class Stream:
         shards = [self.shard(s) for s in shard_ids]
         for shard in shards:
             if not shard.is_open:
-                raise ResourceInUseException(
-                    f"Shard {shard.shard_id} in stream {self.name} under account {self.account_id} has "
-                    "already been merged or split, and thus is not eligible for merging or splitting.")
+                raise errors.already_resharded(shard.shard_id, self.name, self.account_id)
         _check_shard_quota(self._mesh, self.arn, self.account_id, adding)
         return shards
 
@@ -511,11 +429,8 @@ class Stream:
         (parent,) = self._check_reshard((shard_id,), 1)
         key = int(new_starting_hash_key) if new_starting_hash_key.isdigit() else -1
         if not parent.hash_key_start + 1 < key < parent.hash_key_end:
-            raise InvalidArgumentException(
-                f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard {parent.shard_id} "
-                f"in stream {self.name} under account {self.account_id} is not both greater than one plus "
-                f"the shard's StartingHashKey {parent.hash_key_start} and less than the shard's "
-                f"EndingHashKey {parent.hash_key_end}.")
+            raise errors.bad_split_key(new_starting_hash_key, parent.shard_id, self.name, self.account_id,
+                                       parent.hash_key_start, parent.hash_key_end)
 
         def apply() -> None:
             parent.close(self._clock.now())
@@ -532,9 +447,7 @@ class Stream:
         first, second = self._check_reshard((shard_id, adjacent_shard_id), 0)
         low, high = sorted((first, second), key=lambda s: s.hash_key_start)
         if low.hash_key_end + 1 != high.hash_key_start:
-            raise InvalidArgumentException(
-                f"Shards {first.shard_id} and {second.shard_id} in stream {self.name} under account "
-                f"{self.account_id} are not an adjacent pair of shards eligible for merging")
+            raise errors.not_adjacent(first.shard_id, second.shard_id, self.name, self.account_id)
 
         def apply() -> None:
             now = self._clock.now()
@@ -561,35 +474,13 @@ class Stream:
         else:
             finish()
 
-    # -- listing (§2 ListShards filters) -----------------------------------------------------
+    # -- listing ------------------------------------------------------------------------------
 
     def list_shards(self, filter_type: str = "FROM_TRIM_HORIZON", shard_id: str | None = None,
                     timestamp: float | None = None) -> list[Shard]:
-        """ListShards' ShardFilter over the unexpired shards, in index order."""
-        now = self._clock.now()
-        shards = self.visible_shards()
-        if filter_type == "AFTER_SHARD_ID":
-            if shard_id is None:
-                raise InvalidArgumentException("ShardId must be specified for ShardFilter type AFTER_SHARD_ID.")
-            digits = shard_id.rsplit("-", 1)[-1]
-            after = int(digits) if digits.isdigit() else -1
-            return [s for s in shards if s.index > after]
-        if filter_type == "AT_LATEST":
-            return [s for s in shards if s.is_open]
-        if filter_type in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
-            if timestamp is None:
-                raise InvalidArgumentException(f"Timestamp must be specified for ShardFilter type {filter_type}.")
-            at = timestamp
-        elif filter_type in ("AT_TRIM_HORIZON", "FROM_TRIM_HORIZON"):
-            at = now - self.retention_s
-        else:
-            raise InvalidArgumentException(f"Invalid ShardFilter type {filter_type}.")
-        # Open at `at` (AT_*), or open at `at` or opened since (FROM_*).
-        alive = [s for s in shards if s.closed_at is None or s.closed_at > at]
-        if filter_type.startswith("FROM_"):
-            return alive
-        first = min((s.created_at for s in self.shards), default=now)
-        return [s for s in alive if s.created_at <= max(at, first)]
+        """ListShards' ShardFilter (§2) over the unexpired shards, in index order."""
+        return select_shards(self.visible_shards(), self._clock.now() - self.retention_s, filter_type,
+                             shard_id, timestamp)
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -621,26 +512,12 @@ class Stream:
         return f"Stream({self.name!r}, {self.status}, shards={len(self.shards)})"
 
 
-def _iterator_mismatch(iterator_type: str, what: str) -> str:
-    return ("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
-            "or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
-            f"Request specified {iterator_type} and {what}.")
-
-
-def _amz_time(at: float) -> str:
-    """``Thu Dec 10 01:59:39 UTC 2015``, the form AWS writes in ExpiredIteratorException."""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
-
-
 def _check_shard_quota(mesh: Mesh, arn: str, account: str, adding: int,
                        limit: int = DEFAULT_SHARD_LIMIT) -> None:
     region = arn.split(":", 4)[3]
     current = sum(len(s.open_shards) for s in _streams(mesh, region, account))
     if current + adding > limit:
-        raise LimitExceededException(
-            f"This request would exceed the shard limit for the account {account} in {region}. "
-            f"Current shard count for the account: {current}. Limit: {limit}. Number of additional "
-            f"shards that would have resulted from this request: {adding}.")
+        raise errors.shard_limit_exceeded(account, region, current, limit, adding)
 
 
 def _streams(mesh: Mesh, region: str, account: str) -> list[Stream]:
@@ -669,7 +546,7 @@ def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode
     elif mode != "PROVISIONED":
         raise ValidationException(f"Invalid StreamMode {mode}.")
     elif shard_count is None or shard_count < 1:
-        raise InvalidArgumentException("ShardCount must be specified and at least 1 for a PROVISIONED stream.")
+        raise InvalidArgumentException("ShardCount must be at least 1 for a PROVISIONED stream.")
     _check_shard_quota(mesh, arn, account, shard_count, shard_limit)
     stream = Stream(mesh, name, arn, account, shard_count=shard_count, mode=mode, **options)  # type: ignore[arg-type]
     mesh.add(stream)
@@ -699,21 +576,8 @@ def list_streams(mesh: Mesh, *, region: str | None = None, account_id: str | Non
 def delete_stream(mesh: Mesh, stream: Stream) -> None:
     """DeleteStream (§2): a stream still CREATING cannot be deleted."""
     if stream.status == "CREATING":
-        raise ResourceInUseException(
-            f"Stream {stream.name} under account {stream.account_id} not ACTIVE, instead in state CREATING")
+        raise errors.not_active(stream.name, stream.account_id, stream.status)
     mesh.remove(stream.arn)
-
-
-def decode_iterator(text: str) -> ShardIterator:
-    """Parse an iterator string; InvalidArgumentException if it is not one of ours."""
-    try:
-        raw = base64.b64decode(text, validate=True)
-        if not raw.startswith(_ITERATOR_MAGIC):
-            raise ValueError
-        issued, created, index, position, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 4)
-        return ShardIterator(arn, int(created), int(index), int(position), int(issued))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgumentException("Invalid ShardIterator.") from None
 
 
 def get_records(mesh: Mesh, iterator: str, limit: int = MAX_GET_RECORDS,
@@ -724,6 +588,6 @@ def get_records(mesh: Mesh, iterator: str, limit: int = MAX_GET_RECORDS,
         raise InvalidArgumentException("Invalid ShardIterator.")
     stream = mesh.find(decoded.stream_arn)
     if not isinstance(stream, Stream):
-        account = decoded.stream_arn.split(":", 5)[4]
-        raise shard_not_found(shard_id_of(decoded.shard_index), decoded.stream_arn.rsplit("/", 1)[-1], account)
+        account, name = decoded.stream_arn.split(":", 5)[4], decoded.stream_arn.rsplit("/", 1)[-1]
+        raise shard_not_found(shard_id_of(decoded.shard_index), name, account)
     return stream.get_records(decoded, limit)

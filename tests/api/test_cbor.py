@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -62,18 +62,19 @@ def test_nan_decodes_from_half_single_and_double():
 def test_tag_1_is_epoch_milliseconds_as_aws_sdks_write_it():
     # What the Java SDK v2 sends for GetShardIterator(Timestamp=...): tag 1 + uint64 epoch ms.
     body = bytes.fromhex("a16954696d657374616d70c11b000001a013accc38")
-    assert decode(body) == {"Timestamp": datetime(2026, 8, 18, 7, 1, 26, 712000, tzinfo=timezone.utc)}
+    assert decode(body) == {"Timestamp": datetime(2026, 8, 18, 7, 1, 26, 712000, tzinfo=UTC)}
 
 
 def test_datetime_encodes_as_tag_1_with_integer_milliseconds():
-    at = datetime(2018, 12, 17, 22, 10, 50, 987000, tzinfo=timezone.utc)
+    at = datetime(2018, 12, 17, 22, 10, 50, 987000, tzinfo=UTC)
     assert encode(at).hex() == "c11b00000167be38c5eb"   # 1545084650987 ms
     assert decode(encode({"ApproximateArrivalTimestamp": at})) == {"ApproximateArrivalTimestamp": at}
 
 
 def test_rfc_seconds_reading_is_available():
-    assert decode(bytes.fromhex("c11a514b67b0"), millis=False) == datetime(2013, 3, 21, 20, 4, tzinfo=timezone.utc)
-    assert decode(bytes.fromhex("c074") + b"2013-03-21T20:04:00Z") == datetime(2013, 3, 21, 20, 4, tzinfo=timezone.utc)
+    expected = datetime(2013, 3, 21, 20, 4, tzinfo=UTC)
+    assert decode(bytes.fromhex("c11a514b67b0"), millis=False) == expected
+    assert decode(bytes.fromhex("c074") + b"2013-03-21T20:04:00Z") == expected
 
 
 def test_a_kinesis_put_records_request_round_trips_with_raw_blobs():

@@ -171,7 +171,8 @@ def test_sequence_number_for_ordering_puts_the_record_after_it():
 def test_iterator_types_start_where_aws_says(kind, expected):
     mesh, _ = virtual_mesh()
     stream = create_stream(mesh, "orders", 1)
-    numbers = stream.put_records([PutRecordsRequestEntry(str(i).encode(), "k") for i in range(3)]).sequence_numbers
+    records = [PutRecordsRequestEntry(str(i).encode(), "k") for i in range(3)]
+    numbers = stream.put_records(records).sequence_numbers
     sequence = str(numbers[1]) if "SEQUENCE" in kind else None
     iterator = stream.get_shard_iterator("shardId-000000000000", kind, sequence)
     assert [r.data for r in get_records(mesh, iterator).records] == expected
@@ -192,8 +193,11 @@ def test_at_timestamp_starts_at_first_record_arriving_at_or_after_it():
     for i in range(3):
         stream.put_record(str(i).encode(), "k")
         driver.advance(10)
-    shard = "shardId-000000000000"
-    at = lambda t: [r.data for r in get_records(mesh, stream.get_shard_iterator(shard, "AT_TIMESTAMP", timestamp=t)).records]  # noqa: E731
+
+    def at(t: float) -> list[bytes]:
+        iterator = stream.get_shard_iterator("shardId-000000000000", "AT_TIMESTAMP", timestamp=t)
+        return [r.data for r in get_records(mesh, iterator).records]
+
     assert at(T0 + 10) == [b"1", b"2"]
     assert at(T0 + 5) == [b"1", b"2"]
     driver.advance(1)
@@ -214,8 +218,8 @@ def test_iterator_with_a_sequence_number_of_another_shard_is_invalid():
 def test_unknown_shard_is_not_found():
     mesh, _ = virtual_mesh()
     stream = create_stream(mesh, "orders", 1)
-    with pytest.raises(ResourceNotFoundException,
-                       match="Shard shardId-000000000007 in stream orders under account 000000000000 does not exist"):
+    message = "Shard shardId-000000000007 in stream orders under account 000000000000 does not exist"
+    with pytest.raises(ResourceNotFoundException, match=message):
         stream.get_shard_iterator("shardId-000000000007", "LATEST")
 
 

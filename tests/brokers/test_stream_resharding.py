@@ -65,7 +65,8 @@ def test_poller_read_reports_end_of_a_closed_shard():
     stream.split_shard(parent.shard_id, str(HALF))
     result = parent.read(parent.trim_horizon)
     assert [r.data for r in result.records] == [b"a"] and result.end_of_shard is True
-    assert [c.shard_id for c in stream.children_of(parent)] == ["shardId-000000000001", "shardId-000000000002"]
+    children = [c.shard_id for c in stream.children_of(parent)]
+    assert children == ["shardId-000000000001", "shardId-000000000002"]
 
 
 def test_merge_closes_both_and_opens_one_child_with_both_parents():

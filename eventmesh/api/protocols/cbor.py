@@ -22,7 +22,7 @@ Mapping to Python:
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -38,7 +38,7 @@ MAX_DEPTH = 256            # nesting a request may use before it is refused (rec
 _UINT, _NINT, _BYTES, _TEXT, _ARRAY, _MAP, _TAG, _SIMPLE = range(8)
 _BREAK = 0xFF
 _FALSE, _TRUE, _NULL = b"\xf4", b"\xf5", b"\xf6"
-_UTC = timezone.utc
+_UTC = UTC
 
 
 class Tag(msgspec.Struct, frozen=True):
