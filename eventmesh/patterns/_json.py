@@ -24,12 +24,33 @@ _WS = " \t\r\n"
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-class JsonObject(list):  # type: ignore[type-arg]
-    """An object as its (key, value) pairs in document order, repeated keys kept."""
+class JsonObject:
+    """An object as its (key, value) pairs in document order, repeated keys kept. Deliberately not a
+    list, so that ``isinstance(v, list)`` means a JSON array."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, JsonValue]] = []
+
+    def append(self, pair: "tuple[str, JsonValue]") -> None:
+        self.pairs.append(pair)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> "tuple[str, JsonValue]":
+        return self.pairs[i]
+
+    def __repr__(self) -> str:
+        return f"JsonObject({self.pairs!r})"
 
     def last(self) -> dict[str, "JsonValue"]:
         """The object as AWS sees it: the last occurrence of each key wins."""
-        return dict(self)
+        return dict(self.pairs)
 
 
 class JsonNumber:

@@ -111,10 +111,11 @@ class _Compiler:
                 continue
             path = prefix + key
             if isinstance(value, JsonObject):
-                if not self.d.nested:
-                    raise PatternSyntaxError(NESTED_SCOPE_REASON)
                 self.object(value, path + ".", rules)
             elif isinstance(value, list):
+                if prefix and not self.d.nested:
+                    # SNS checks the structure first and rejects nesting when it reaches a value list.
+                    raise PatternSyntaxError(NESTED_SCOPE_REASON)
                 conditions = self.values(value)
                 if not rules:
                     rules.append({})
