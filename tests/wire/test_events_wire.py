@@ -1,0 +1,126 @@
+"""boto3 against the daemon (virtual clock): EventBridge over AWS JSON 1.1.
+
+Queues are created and read on the daemon's own loop when the SQS adapter is not served, and
+through boto3 SQS when it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from eventmesh.brokers.sqs_service import create_queue
+from eventmesh.daemon import ServerHandle, serve_in_thread
+
+T = TypeVar("T")
+PATTERN = json.dumps({"source": ["shop.orders"]})
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def on_loop(handle: ServerHandle, fn: Callable[[], T]) -> T:
+    """Run ``fn`` on the daemon's loop thread (the mesh is not shared across threads)."""
+
+    async def call() -> T:
+        return fn()
+
+    return asyncio.run_coroutine_threadsafe(call(), handle.loop).result(timeout=30)
+
+
+def client(handle: ServerHandle, service: str) -> Any:
+    return boto3.client(service, endpoint_url=handle.url, region_name="us-east-1", aws_access_key_id="x",
+                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+
+
+def queue_arn(handle: ServerHandle, name: str) -> str:
+    return on_loop(handle, lambda: create_queue(handle.mesh, name).arn)
+
+
+def bodies(handle: ServerHandle, name: str) -> list[str]:
+    from eventmesh.brokers.sqs_service import queue_by_name
+
+    def drain() -> list[str]:
+        queue = queue_by_name(handle.mesh, name)
+        out: list[str] = []
+        while got := queue.receive(10):
+            out += [m.body for m in got]
+        return out
+
+    return on_loop(handle, drain)
+
+
+def test_rule_to_sqs_through_an_input_transformer(daemon: ServerHandle) -> None:
+    events = client(daemon, "events")
+    target = queue_arn(daemon, "transformed")
+    events.put_rule(Name="orders", EventPattern=PATTERN)
+    events.put_targets(Rule="orders", Targets=[{
+        "Id": "q", "Arn": target,
+        "InputTransformer": {"InputPathsMap": {"id": "$.detail.order-id", "total": "$.detail.total"},
+                             "InputTemplate": '{"order": <id>, "total": <total>, "note": "order <id>"}'}}])
+    out = events.put_events(Entries=[
+        {"Source": "shop.orders", "DetailType": "Order Placed",
+         "Detail": json.dumps({"order-id": "o-1", "total": 9.5})},
+        {"Source": "shop.orders", "DetailType": "Order Placed", "Detail": "[1]"}])
+    assert out["FailedEntryCount"] == 1
+    assert out["Entries"][1] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+    assert bodies(daemon, "transformed") == ['{"order": "o-1", "total": 9.5, "note": "order o-1"}']
+
+
+def test_errors_come_back_as_aws_json_errors(daemon: ServerHandle) -> None:
+    events = client(daemon, "events")
+    with pytest.raises(ClientError) as err:
+        events.describe_rule(Name="missing")
+    assert err.value.response["Error"] == {"Code": "ResourceNotFoundException",
+                                           "Message": "Rule missing does not exist on EventBus default."}
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as perr:
+        events.put_rule(Name="bad", EventPattern='{"source": "x"}')
+    assert perr.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    assert events.test_event_pattern(EventPattern=PATTERN, Event=json.dumps({
+        "id": "1", "account": "000000000000", "source": "shop.orders", "time": "2024-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail-type": "x", "detail": {}}))["Result"] is True
+
+
+def test_schedule_rule_fires_in_daemon_virtual_time(daemon: ServerHandle) -> None:
+    events = client(daemon, "events")
+    target = queue_arn(daemon, "ticks")
+    events.put_rule(Name="tick", ScheduleExpression="rate(5 minutes)")
+    events.put_targets(Rule="tick", Targets=[{"Id": "q", "Arn": target}])
+    daemon.advance(3600)
+    ticks = [json.loads(b) for b in bodies(daemon, "ticks")]
+    assert len(ticks) == 12 and {t["detail-type"] for t in ticks} == {"Scheduled Event"}
+    events.disable_rule(Name="tick")
+
+
+def test_custom_bus_archive_and_replay(daemon: ServerHandle) -> None:
+    events = client(daemon, "events")
+    target = queue_arn(daemon, "replayed")
+    bus_arn = events.create_event_bus(Name="shop")["EventBusArn"]
+    events.put_rule(Name="all-orders", EventPattern=PATTERN, EventBusName="shop")
+    events.put_targets(Rule="all-orders", EventBusName="shop", Targets=[{"Id": "q", "Arn": target}])
+    archive_arn = events.create_archive(ArchiveName="shop-archive", EventSourceArn=bus_arn)["ArchiveArn"]
+    now = daemon.advance(0)
+    events.put_events(Entries=[{"Source": "shop.orders", "DetailType": "T", "Detail": "{}",
+                                "EventBusName": "shop"}])
+    assert len(bodies(daemon, "replayed")) == 1
+    events.start_replay(ReplayName="again", EventSourceArn=archive_arn, EventStartTime=now - 60,
+                        EventEndTime=now + 60, Destination={"Arn": bus_arn})
+    daemon.advance(5)
+    assert events.describe_replay(ReplayName="again")["State"] == "COMPLETED"
+    (replayed,) = [json.loads(b) for b in bodies(daemon, "replayed")]
+    assert replayed["replay-name"] == "again"
+    assert events.describe_archive(ArchiveName="shop-archive")["EventCount"] == 1
