@@ -15,6 +15,7 @@ create/update/delete delay is configured (default 0: the stream is ACTIVE at onc
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Annotated
 
 import msgspec
 
@@ -83,11 +84,12 @@ def stream_arn(region: str, account: str, name: str) -> str:
 
 
 class PutRecordsRequestEntry(msgspec.Struct, rename="pascal", frozen=True):
-    """``PutRecordsRequestEntry``: one record of a PutRecords call (blob as bytes)."""
+    """``PutRecordsRequestEntry``: one record of a PutRecords call (blob as bytes). The model's
+    member constraints ride along so a request converts and validates in one msgspec call."""
 
     data: bytes
-    partition_key: str
-    explicit_hash_key: str | None = None
+    partition_key: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    explicit_hash_key: Annotated[str, msgspec.Meta(pattern=r"^(0|([1-9]\d{0,38}))$")] | None = None
 
 
 class PutRecordsOutcome(msgspec.Struct, frozen=True):
