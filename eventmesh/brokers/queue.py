@@ -38,6 +38,7 @@ from eventmesh.brokers.sqs_errors import (
 )
 from eventmesh.brokers.sqs_md5 import md5_of_attributes, md5_of_body
 from eventmesh.brokers.sqs_message import (
+    BODY_BYTE_TABLE,
     DELAYED,
     GONE,
     INFLIGHT,
@@ -142,6 +143,7 @@ class Queue:
         self._id_head = head[:24]
         self._id_batch = ids.random.getrandbits(40)
         self.handle_prefix = "AQEB" + ids.token(30)
+        self._available = Available(self.arn)  # one effect object, emitted again and again
         self._visible: deque[Message] = deque()
         self._n_visible = 0
         self._n_inflight = 0
@@ -152,7 +154,7 @@ class Queue:
         self._last_lease: Lease | None = None
         self._leases: dict[int, _Lane] = {}  # visibility timeout -> lane of leases
         self._delays: dict[int, _Lane] = {}  # delay seconds -> lane of chunks
-        self._retained: deque[Message] = deque()
+        self._retained: deque[list[Message]] = deque()  # sent batches, in enqueue order
         self._late: list[tuple[float, int, Message]] = []  # redriven messages older than the tail
         self._retention_timer: Timer | None = None
         # Metrics: plain ints, read at scrape time.
@@ -197,55 +199,86 @@ class Queue:
 
     def send_batch(self, entries: Sequence[SendEntry]) -> list[Message | SqsError]:
         """SendMessageBatch: one result per entry, in order: the message, or the entry's error."""
+        if len(entries) > len(_HEX):  # deliveries from other cores may be longer than 10
+            step = len(_HEX)
+            return [r for i in range(0, len(entries), step) for r in self.send_batch(entries[i:i + step])]
         now = self.clock.now()
         base = self._next_ids()
         max_size = self._max_size
-        queue_delay = self._delay
+        table = BODY_BYTE_TABLE
+        plain = not self._delay  # with a queue delay every message takes the general path
         results: list[Message | SqsError] = []
-        ready: list[Message] = []
-        delayed: dict[int, list[Message]] | None = None
+        general: list[tuple[int, SendEntry]] | None = None
         size_total = 0
-        for i, entry in enumerate(entries):
-            try:
-                size = check_entry(entry, max_size)
-                if entry.group_id is not None:
-                    check_group_id(entry.group_id)  # fair queues: validated, no ordering
-                if entry.deduplication_id is not None:
-                    raise InvalidParameterValueException(
-                        f"Value {entry.deduplication_id} for parameter MessageDeduplicationId is invalid. "
-                        "Reason: The request include parameter that is not valid for this queue type.")
-            except SqsError as error:
-                results.append(error)
-                continue
-            if i > 15 and not i & 15:
-                base = self._next_ids()
-            msg = Message(base + _HEX[i & 15], entry.body, entry.attributes or None, entry.trace_header,
-                          now, now, size, group_id=entry.group_id)
-            size_total += size
-            results.append(msg)
-            delay = queue_delay if entry.delay_seconds is None else entry.delay_seconds
-            if delay:
-                msg.state = DELAYED
-                if delayed is None:
-                    delayed = {}
-                delayed.setdefault(delay, []).append(msg)
+        for entry, digit in zip(entries, _HEX, strict=False):
+            body = entry.body
+            # The common case, a plain ASCII body, is checked inline (0.2 µs less per message than
+            # the general path): forbidden control characters translate to non-ASCII bytes.
+            if (plain and body.isascii() and not entry.attributes and entry.group_id is None
+                    and entry.deduplication_id is None and entry.delay_seconds is None
+                    and 0 < (size := len(body)) <= max_size and body.encode().translate(table).isascii()):
+                results.append(Message(base + digit, body, None, entry.trace_header, now, now, size))
+                size_total += size
             else:
-                ready.append(msg)
-        accepted = len(ready)
+                if general is None:
+                    general = []
+                general.append((len(results), entry))
+                results.append(None)  # type: ignore[arg-type]  # filled in below
+        if general is None:
+            ready = results
+            accepted = len(results)
+        else:
+            ready, size_total, accepted = self._send_general(results, general, base, now, size_total)
         if ready:
             was_empty = not self._n_visible
-            self._visible.extend(ready)
-            self._n_visible += accepted
+            self._visible.extend(ready)  # type: ignore[arg-type]
+            self._n_visible += len(ready)
             if was_empty:
-                self.mesh.emit(Available(self.arn))
-            self._retain(ready)
-        if delayed:
-            for delay, msgs in delayed.items():
-                self._delay_chunk(delay, now, msgs)
-                accepted += len(msgs)
+                self.mesh.emit(self._available)
+            self._retain(ready)  # type: ignore[arg-type]
         self.sent += accepted
         self.sent_bytes += size_total
         return results
+
+    def _send_general(self, results: list[Message | SqsError], general: list[tuple[int, SendEntry]],
+                      base: str, now: float, size_total: int) -> tuple[list[Message], int, int]:
+        """Entries with attributes, group ids, delays, non-ASCII bodies or errors. Fills their
+        ``results`` slots; returns the messages visible now, the new size total and how many
+        messages the batch accepted."""
+        max_size = self._max_size
+        delayed: dict[int, list[Message]] = {}
+        for i, entry in general:
+            try:
+                size = self._check_entry(entry, max_size)
+            except SqsError as error:
+                results[i] = error
+                continue
+            msg = Message(base + _HEX[i], entry.body, entry.attributes or None, entry.trace_header,
+                          now, now, size)
+            msg.group_id = entry.group_id
+            results[i] = msg
+            size_total += size
+            delay = self._delay if entry.delay_seconds is None else entry.delay_seconds
+            if delay:
+                msg.state = DELAYED
+                delayed.setdefault(delay, []).append(msg)
+        for delay, msgs in delayed.items():
+            self._delay_chunk(delay, now, msgs)
+        accepted = [r for r in results if isinstance(r, Message)]
+        return [m for m in accepted if m.state == VISIBLE], size_total, len(accepted)
+
+    @staticmethod
+    def _check_entry(entry: SendEntry, max_size: int) -> int:
+        """The general check of a standard queue's message: body, attributes, group id format
+        (fair queues: validated, no ordering); no deduplication id on a standard queue."""
+        size = check_entry(entry, max_size)
+        if entry.group_id is not None:
+            check_group_id(entry.group_id)
+        if entry.deduplication_id is not None:
+            raise InvalidParameterValueException(
+                f"Value {entry.deduplication_id} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request include parameter that is not valid for this queue type.")
+        return size
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (SNS subscription, EventBridge/Lambda target)."""
@@ -292,7 +325,7 @@ class Queue:
         self._visible.extend(msgs)
         self._n_visible += len(msgs)
         if was_empty:
-            self.mesh.emit(Available(self.arn))
+            self.mesh.emit(self._available)
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -319,7 +352,8 @@ class Queue:
         out: list[Message] = []
         receipt = self._receipt
         lease_no = self._lease_no + 1
-        while visible and len(out) < max_messages:
+        wanted = max_messages
+        while wanted and visible:
             msg = visible.popleft()
             if msg.state != VISIBLE:
                 continue  # tombstone: expired or purged while visible
@@ -340,6 +374,7 @@ class Queue:
             if not msg.first_receive:
                 msg.first_receive = now
             out.append(msg)
+            wanted -= 1
         self._receipt = receipt
         taken = len(out)
         self._n_visible -= taken + (len(dead) if dead else 0)
@@ -413,42 +448,53 @@ class Queue:
 
     def delete(self, receipt: int) -> None:
         """DeleteMessage by receipt number (see :meth:`parse_handle`)."""
-        error = self.delete_batch((receipt,))[0]
-        if error is not None:
-            raise error
+        failures = self.delete_batch((receipt,))
+        if failures:
+            raise failures[0]
 
-    def delete_batch(self, receipts: Sequence[int]) -> list[SqsError | None]:
-        """DeleteMessageBatch: per receipt ``None`` (deleted, or stale: AWS answers 200) or an error.
-        The latest receipt deletes a message in flight or one whose visibility ran out."""
+    def delete_batch(self, receipts: Sequence[int]) -> dict[int, SqsError]:
+        """DeleteMessageBatch: the failures by entry index (none: all deleted, or stale on a
+        standard queue, which AWS answers 200). The latest receipt deletes a message in flight or
+        one whose visibility ran out."""
         by_receipt = self._by_receipt
-        results: list[SqsError | None] = []
+        failures: dict[int, SqsError] = {}
         last = self._last_lease
-        deleted = 0
-        for receipt in receipts:
-            msg = by_receipt.get(receipt)
-            if msg is None or msg.state == GONE:
-                results.append(self._stale_error(receipt))
+        last_no = last.no if last is not None else -1
+        forget = self._forget if self.fifo else None
+        deleted = inflight = 0
+        for i, receipt in enumerate(receipts):
+            msg = by_receipt.pop(receipt, None)
+            if msg is None:
+                if (error := self._stale_error(receipt)) is not None:
+                    failures[i] = error
                 continue
             state = msg.state
             if state == INFLIGHT:
-                self._n_inflight -= 1
-                if last is not None and msg.lease == last.no:
-                    last.live -= 1
-                    if not last.live and last.lane.entries and last.lane.entries[-1] is last:
-                        last.lane.entries.pop()
+                inflight += 1
+                if msg.lease == last_no:
+                    last.live -= 1  # type: ignore[union-attr]
+                    if not last.live:  # type: ignore[union-attr]
+                        self._drop_last_lease()
             elif (error := self._delete_visible(msg, receipt)) is not None:
-                results.append(error)
+                by_receipt[receipt] = msg
+                failures[i] = error
                 continue
-            del by_receipt[receipt]
             msg.state = GONE
-            self._forget(msg, state == INFLIGHT)
+            if forget is not None:
+                forget(msg, state == INFLIGHT)
             deleted += 1
-            results.append(None)
+        self._n_inflight -= inflight
         self.deleted += deleted
-        retained = self._retained
-        while retained and retained[0].state == GONE:
-            retained.popleft()
-        return results
+        self._trim_retained()
+        return failures
+
+    def _drop_last_lease(self) -> None:
+        """Every message of the newest lease is gone: pop it from its lane's tail at once."""
+        last = self._last_lease
+        if last is not None:
+            entries = last.lane.entries
+            if entries and entries[-1] is last:
+                entries.pop()
 
     def _delete_visible(self, msg: Message, receipt: int) -> SqsError | None:
         """Standard: the latest receipt still deletes after the visibility ran out (AWS does)."""
@@ -536,7 +582,7 @@ class Queue:
         for msg in msgs:
             self._retain_late(msg)
         if was_empty:
-            self.mesh.emit(Available(self.arn))
+            self.mesh.emit(self._available)
 
     # -- retention ---------------------------------------------------------------------------
 
@@ -544,33 +590,44 @@ class Queue:
         return msg.sent
 
     def _retain(self, msgs: list[Message]) -> None:
+        """Keep a sent batch (never mutated afterwards) for retention expiry, in enqueue order."""
         retained = self._retained
-        retained.extend(msgs)
+        retained.append(msgs)
         live = self._n_visible + self._n_inflight + self._n_delayed
-        if len(retained) > _COMPACT_MIN and len(retained) > 2 * live:
-            self._retained = deque(m for m in retained if m.state != GONE)
+        if len(retained) > _COMPACT_MIN and len(retained) > live:
+            # More batches than live messages: most are wholly gone out of order; rebuild.
+            kept = ([m for m in batch if m.state != GONE] for batch in retained)
+            self._retained = deque(batch for batch in kept if batch)
         if self._retention_timer is None:
             self._arm_retention()
+
+    def _trim_retained(self) -> None:
+        """Drop wholly gone batches from the head (the common case: consumed in order)."""
+        retained = self._retained
+        while retained:
+            for msg in retained[0]:
+                if msg.state != GONE:
+                    return
+            retained.popleft()
 
     def _retain_late(self, msg: Message) -> None:
         retained = self._retained
         base = self._retention_base(msg)
-        if retained and self._retention_base(retained[-1]) > base:
+        if retained and self._retention_base(retained[-1][0]) > base:
             heapq.heappush(self._late, (base, id(msg), msg))
         else:
-            retained.append(msg)
+            retained.append([msg])
         self._arm_retention(rearm=True)
 
     def _oldest_retained(self) -> float | None:
+        self._trim_retained()
         retained = self._retained
-        while retained and retained[0].state == GONE:
-            retained.popleft()
         late = self._late
         while late and late[0][2].state == GONE:
             heapq.heappop(late)
         bases = []
         if retained:
-            bases.append(self._retention_base(retained[0]))
+            bases.append(self._retention_base(retained[0][0]))
         if late:
             bases.append(late[0][0])
         return min(bases) if bases else None
@@ -591,10 +648,8 @@ class Queue:
         retained = self._retained
         late = self._late
         expired: list[Message] = []
-        while retained and self._retention_base(retained[0]) <= cutoff:
-            msg = retained.popleft()
-            if msg.state != GONE:
-                expired.append(msg)
+        while retained and self._retention_base(retained[0][0]) <= cutoff:
+            expired.extend(msg for msg in retained.popleft() if msg.state != GONE)
         while late and late[0][0] <= cutoff:
             msg = heapq.heappop(late)[2]
             if msg.state != GONE:
@@ -627,8 +682,9 @@ class Queue:
             raise PurgeQueueInProgress(f"Only one PurgeQueue operation on {self.name} is allowed every "
                                        f"{PURGE_INTERVAL_S} seconds.")
         self._purged_at = now
-        for msg in self._retained:
-            msg.state = GONE
+        for batch in self._retained:
+            for msg in batch:
+                msg.state = GONE
         for _, _, msg in self._late:
             msg.state = GONE
         self._reset_storage()
@@ -676,11 +732,9 @@ class Queue:
     def oldest_age(self) -> int:
         """ApproximateAgeOfOldestMessage: seconds since the oldest message entered this queue."""
         oldest: float | None = None
-        retained = self._retained
-        while retained and retained[0].state == GONE:
-            retained.popleft()
-        if retained:
-            oldest = retained[0].enqueued
+        self._trim_retained()
+        if self._retained:
+            oldest = self._retained[0][0].enqueued
         for _, _, msg in self._late:
             if msg.state != GONE and (oldest is None or msg.enqueued < oldest):
                 oldest = msg.enqueued

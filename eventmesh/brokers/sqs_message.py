@@ -33,6 +33,8 @@ __all__ = [
     "DELAYED",
     "GONE",
     "MAX_MESSAGE_ATTRIBUTES",
+    "ALLOWED_BODY_BYTES",
+    "BODY_BYTE_TABLE",
 ]
 
 MAX_MESSAGE_ATTRIBUTES = 10  # §3 message attributes per message
@@ -48,7 +50,10 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # UTF-8 bytes: deleting every allowed byte leaves only forbidden control characters (~0.2 µs for
 # 200 bytes, 3x faster than a regex over the str); surrogates fail to encode; U+FFFE/U+FFFF are
 # the two UTF-8 sequences below.
-_ALLOWED_BYTES = bytes([0x9, 0xA, 0xD]) + bytes(range(0x20, 0x100))
+ALLOWED_BODY_BYTES = bytes([0x9, 0xA, 0xD]) + bytes(range(0x20, 0x100))
+# The same rule for ASCII text as a translation table: forbidden bytes become non-ASCII, so
+# ``data.translate(BODY_BYTE_TABLE).isascii()`` says "allowed" (~40% cheaper than deleting bytes).
+BODY_BYTE_TABLE = bytes(c if c in ALLOWED_BODY_BYTES else 0x80 for c in range(256))
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
 # Message states: where a message is. GONE covers deleted, expired, purged and moved.
@@ -121,7 +126,7 @@ def _has_invalid_characters(text: str) -> bool:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
         return True  # a lone surrogate
-    return bool(data.translate(None, _ALLOWED_BYTES)) or (
+    return bool(data.translate(None, ALLOWED_BODY_BYTES)) or (
         not text.isascii() and any(n in data for n in _NONCHARACTERS))
 
 
@@ -191,7 +196,7 @@ def check_entry(entry: SendEntry, max_size: int) -> int:
         data = body.encode("utf-8")
     except UnicodeEncodeError:
         data = b"\x00"  # a lone surrogate: report it as an invalid character below
-    if data.translate(None, _ALLOWED_BYTES) or (not body.isascii() and _has_invalid_characters(body)):
+    if data.translate(None, ALLOWED_BODY_BYTES) or (not body.isascii() and _has_invalid_characters(body)):
         raise InvalidMessageContents(
             "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
             "#xE000 to #xFFFD | #x10000 to #x10FFFF")
