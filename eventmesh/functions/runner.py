@@ -2,12 +2,10 @@
 
 Real time (the daemon)::
 
-    runner = install_runner(mesh, task_group.start_soon)   # once, inside the driver's task group
-    ...
-    runner.close()                                         # at shutdown: stops worker processes
+    runner = install_runner(mesh, spawn)   # spawn(coroutine) starts one task on the event loop
 
-``spawn`` is called with an async callable of no arguments (``TaskGroup.start_soon`` fits). The
-runner spawns at most one long-lived consumer task per worker process (python) and per http slot,
+The runner registers itself as a mesh resource (``arn:aws:lambda:<region>:<account>:runner``), so
+closing the mesh's resources at shutdown stops its worker processes. The runner spawns at most one long-lived consumer task per worker process (python) and per http slot,
 lazily, never one per event; each consumer takes the next ``RunInvocation``, runs it in a thread
 (``WorkerPool.run`` or the http POST), then, back on the event loop, calls ``effect.done`` and
 ``mesh.flush()``. Handler durations are real; the function's timeout is enforced by the worker.
@@ -26,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -48,9 +46,10 @@ DEFAULT_VIRTUAL_DURATION_S = 0.001
 class Runner:
     """Real-time execution of RunInvocation effects (see the module docstring)."""
 
-    def __init__(self, mesh: Mesh, spawn: Callable[[Callable[[], Awaitable[None]]], Any], *,
+    def __init__(self, mesh: Mesh, spawn: Callable[[Coroutine[Any, Any, None]], Any], *,
                  workers: int | None = None, http_concurrency: int = DEFAULT_HTTP_CONCURRENCY) -> None:
         self.mesh = mesh
+        self.arn = mesh.arn("lambda", "runner")
         self.pool = WorkerPool(workers)
         self._spawn = spawn
         self._lanes = {
@@ -58,13 +57,14 @@ class Runner:
             "http": _Lane(http_concurrency, self._run_http),
         }
         mesh.subscribe(RunInvocation, self.submit)
+        mesh.add(self)
 
     def submit(self, effect: RunInvocation) -> None:
         lane = self._lanes[effect.job.kind]
         lane.send.send_nowait(effect)
         if lane.idle == 0 and lane.consumers < lane.limit:
             lane.consumers += 1
-            self._spawn(lambda: self._consume(lane))
+            self._spawn(self._consume(lane))
 
     async def _consume(self, lane: _Lane) -> None:
         receive = lane.receive
@@ -94,6 +94,9 @@ class Runner:
             limiter=self._lanes["http"].limiter)
 
     def close(self) -> None:
+        if self.mesh.find(self.arn) is self:
+            self.mesh.remove(self.arn)   # calls close() again: the rest is idempotent
+            return
         self.mesh.unsubscribe(RunInvocation, self.submit)
         for lane in self._lanes.values():
             lane.send.close()
@@ -112,7 +115,7 @@ class _Lane:
         self.idle = 0
 
 
-def install_runner(mesh: Mesh, spawn: Callable[[Callable[[], Awaitable[None]]], Any], *,
+def install_runner(mesh: Mesh, spawn: Callable[[Coroutine[Any, Any, None]], Any], *,
                    workers: int | None = None, http_concurrency: int = DEFAULT_HTTP_CONCURRENCY) -> Runner:
     """Execute python/http handlers of ``mesh`` in worker processes / threads (real time)."""
     return Runner(mesh, spawn, workers=workers, http_concurrency=http_concurrency)
