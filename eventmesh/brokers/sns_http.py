@@ -2,7 +2,7 @@
 
 The topic core only emits the effect; this module is the I/O half the real-time driver installs::
 
-    install_http_delivery(mesh, task_group.start_soon)
+    install_http_delivery(mesh, spawn)     # spawn(coroutine) starts one task (the daemon's _spawn)
 
 Each effect becomes one task that connects, sends the request with ``Connection: close``, reads
 the status line and answers the effect's ``reply`` with an :class:`HttpOutcome` (status, or None
@@ -13,7 +13,7 @@ request is one write and only the status line is read, so no HTTP library is nee
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,8 +27,8 @@ __all__ = ["post", "install_http_delivery", "Spawn"]
 
 MAX_STATUS_LINE_BYTES = 8_192  # give up on a peer that sends no status line within this much
 
-Spawn = Callable[..., Any]
-"""Starts ``fn(*args)`` as a task, like ``anyio.abc.TaskGroup.start_soon``."""
+Spawn = Callable[[Coroutine[Any, Any, None]], Any]
+"""Starts one coroutine as a task (``eventmesh.daemon.Daemon._spawn``)."""
 
 
 def _request(delivery: HttpDelivery, host_header: str, target: str) -> bytes:
@@ -83,7 +83,7 @@ def install_http_delivery(mesh: Mesh, spawn: Spawn) -> Callable[[HttpDelivery], 
     """
 
     def on_delivery(delivery: HttpDelivery) -> None:
-        spawn(_deliver, mesh, delivery)
+        spawn(_deliver(mesh, delivery))
 
     mesh.subscribe(HttpDelivery, on_delivery)
     return on_delivery

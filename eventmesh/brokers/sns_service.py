@@ -10,6 +10,7 @@ ARN is their ARN without the trailing ``:<uuid>``.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,17 @@ from eventmesh.brokers.sns_delivery import (
     parse_subscription_delivery_policy,
 )
 from eventmesh.brokers.sns_errors import (
+    BatchEntryIdsNotDistinct,
+    BatchRequestTooLong,
+    EmptyBatchRequest,
     FilterPolicyLimitExceeded,
     InternalError,
+    InvalidBatchEntryId,
     InvalidParameter,
     NotFound,
     ResourceNotFound,
     TagLimitExceeded,
+    TooManyEntriesInBatchRequest,
     invalid_attribute,
     invalid_parameter,
 )
@@ -33,7 +39,7 @@ from eventmesh.brokers.sns_records import http_confirmation
 from eventmesh.patterns import InvalidPatternError, compile_filter_policy
 
 if TYPE_CHECKING:
-    from eventmesh.brokers.topic import Topic
+    from eventmesh.brokers.topic import PublishEntry, Topic
     from eventmesh.mesh import Mesh
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "find_subscription",
     "unsubscribe",
     "list_subscriptions",
+    "check_batch",
     "tag_resource",
     "untag_resource",
     "list_tags",
@@ -63,6 +70,10 @@ PAGE_SIZE = 100  # ListTopics / ListSubscriptions page size
 MAX_TAGS_PER_RESOURCE = 50
 PENDING_ARN = "pending confirmation"  # Subscribe's answer for a pending subscription
 PENDING_LISTED = "PendingConfirmation"  # how List* show it
+MAX_BATCH_ENTRIES = 10  # §4 PublishBatch entries
+MAX_BATCH_ID_CHARS = 80  # §4 batch entry Id: up to 80 characters [A-Za-z0-9_-]
+MAX_BATCH_BYTES = 262_144  # §4 total of all messages in a PublishBatch
+_BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
 class Subscriptions:
@@ -407,6 +418,26 @@ def list_subscriptions(mesh: Mesh, next_token: str | None = None,
 
 def listed_arn(sub: Subscription) -> str:
     return sub.arn if sub.confirmed else PENDING_LISTED
+
+
+def check_batch(entries: list[PublishEntry]) -> None:
+    """PublishBatch's whole-request checks (§4): 1–10 entries, distinct well-formed ids, 256 KB."""
+    if not entries:
+        raise EmptyBatchRequest("The batch request doesn't contain any entries.")
+    if len(entries) > MAX_BATCH_ENTRIES:
+        raise TooManyEntriesInBatchRequest("The batch request contains more entries than permissible.")
+    seen: set[str] = set()
+    for entry in entries:
+        if len(entry.id) > MAX_BATCH_ID_CHARS:
+            raise InvalidBatchEntryId(f"The Id of a batch entry in the batch request is too long: {entry.id}")
+        if not entry.id or not _BATCH_ID.match(entry.id):
+            raise InvalidBatchEntryId("The Id of a batch entry in the batch request contains an "
+                                      f"impermissible character: {entry.id}")
+        if entry.id in seen:
+            raise BatchEntryIdsNotDistinct("Two or more batch entries in the request have the same Id.")
+        seen.add(entry.id)
+    if sum(len(entry.message.encode()) for entry in entries) > MAX_BATCH_BYTES:
+        raise BatchRequestTooLong("The length of all the messages put together is more than the limit.")
 
 
 def _tagged(mesh: Mesh, arn: str) -> Topic:
