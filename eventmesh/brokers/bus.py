@@ -16,6 +16,7 @@ match (O(fields of the event), independent of the rule count), and per (target, 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -187,12 +188,7 @@ class EventBus:
         """IngestionToInvocationStartLatency: one observation per first delivery attempt."""
         ms = (self.mesh.clock.now() - ingested_at) * 1000.0
         self._latency_sum_ms += ms
-        index = 0
-        for bound in LATENCY_BUCKETS_MS:
-            if ms <= bound:
-                break
-            index += 1
-        self._latency_counts[index] += 1
+        self._latency_counts[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
 
     # -- rules -------------------------------------------------------------------------------
 

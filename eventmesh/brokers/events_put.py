@@ -149,12 +149,15 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
     _check_size(entries)
     now = mesh.clock.now()
     now_iso = iso_seconds(now)
-    account, region, bits = mesh.account_id, mesh.region, mesh.ids.random.getrandbits
+    account, region = mesh.account_id, mesh.region
+    # Event ids: one random UUID v4 per request, its last two hex digits replaced by the entry's
+    # index (a uuid per entry costs 1 µs of the ≈10 µs per-event budget; the ids stay UUID v4).
+    id_head = uuid4_from(mesh.ids.random.getrandbits(128))[:-2]
     results: list[PutEventsResultEntry] = []
     failed = 0
     buses: dict[str | None, EventBus | None] = {}
     batches: dict[EventBus, list[dict[str, Any]]] = {}
-    for e in entries:
+    for index, e in enumerate(entries):
         source, detail_type, detail_text = e.source, e.detail_type, e.detail
         if not source or not detail_type or not detail_text:
             missing = "Source" if not source else "DetailType" if not detail_type else "Detail"
@@ -173,7 +176,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
             results.append(_NOT_AUTHORIZED_SOURCE)
             failed += 1
             continue
-        event_id = uuid4_from(bits(128))
+        event_id = f"{id_head}{index:02x}"
         results.append(PutEventsResultEntry(event_id=event_id))
         name = e.event_bus_name
         bus = buses[name] if name in buses else buses.setdefault(name, find_bus(mesh, name))
