@@ -25,7 +25,7 @@ ROLE = "arn:aws:iam::000000000000:role/bench"
 def run(batch: int, rounds: int, handler: str, mode: str) -> tuple[float, list[float], int]:
     mesh, driver = virtual_mesh(seed=1)
     fn = create_function(mesh, "noop", role=ROLE, handler=handler)
-    items = [Delivery('{"n": %d}' % i) for i in range(batch)]
+    items = [Delivery(f'{{"n": {i}}}') for i in range(batch)]
     payload = b'{"Records": []}'
     results: list[object] = []
     done = results.append

@@ -153,8 +153,9 @@ def _weights(params: dict[str, Any]) -> dict[str, float] | None:
 @service.operation("CreateAlias")
 def create_alias(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
-    return control.create_alias(fn, params["Name"], params["FunctionVersion"],
-                                description=params.get("Description", ""), weights=_weights(params)).describe()
+    alias = control.create_alias(fn, params["Name"], params["FunctionVersion"],
+                                 description=params.get("Description", ""), weights=_weights(params))
+    return alias.describe()
 
 
 @service.operation("UpdateAlias")
@@ -193,7 +194,8 @@ def list_aliases(ctx: RequestContext, params: dict[str, Any]) -> Any:
 @service.operation("PutFunctionConcurrency")
 def put_function_concurrency(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
-    return {"ReservedConcurrentExecutions": control.put_concurrency(fn, params["ReservedConcurrentExecutions"])}
+    reserved = control.put_concurrency(fn, params["ReservedConcurrentExecutions"])
+    return {"ReservedConcurrentExecutions": reserved}
 
 
 @service.operation("GetFunctionConcurrency")
@@ -217,7 +219,8 @@ def get_account_settings(ctx: RequestContext, params: dict[str, Any]) -> Any:
         "AccountLimit": {"TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000,
                          "CodeSizeZipped": 52_428_800, "ConcurrentExecutions": pool.account_limit,
                          "UnreservedConcurrentExecutions": pool.unreserved_limit},
-        "AccountUsage": {"TotalCodeSize": sum(v.config.code_size for f in functions for v in f.versions.values()),
+        "AccountUsage": {"TotalCodeSize": sum(v.config.code_size for f in functions
+                                              for v in f.versions.values()),
                          "FunctionCount": len(functions)},
     }
 

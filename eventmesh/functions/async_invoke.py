@@ -32,8 +32,14 @@ from eventmesh.functions._ticks import Ticks
 from eventmesh.functions.configuration import DEFAULT_EVENT_INVOKE_CONFIG, EventInvokeConfig
 from eventmesh.functions.jobs import Invocation
 from eventmesh.functions.records import (
-    EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS, ZERO_RESERVED_CONCURRENCY, dlq_attributes,
-    encode_record, eventbridge_envelope, invocation_record,
+    EVENT_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    SUCCESS,
+    ZERO_RESERVED_CONCURRENCY,
+    dlq_attributes,
+    encode_record,
+    eventbridge_envelope,
+    invocation_record,
 )
 from eventmesh.functions.stats import EVENT_AGE_BUCKETS_S, Histogram
 
@@ -248,7 +254,8 @@ class AsyncQueue:
         if result.ok:
             return
         if result.error == _MISSING_TARGET and not self.closed:
-            backoff = min(THROTTLE_BACKOFF_INITIAL_S * (1 << min(pending.attempt, 16)), THROTTLE_BACKOFF_MAX_S)
+            backoff = min(THROTTLE_BACKOFF_INITIAL_S * (1 << min(pending.attempt, 16)),
+                          THROTTLE_BACKOFF_MAX_S)
             retry_at = self.clock.now() + backoff
             if retry_at <= pending.deadline:
                 pending.attempt += 1

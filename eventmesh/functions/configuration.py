@@ -236,7 +236,8 @@ def validate_invoke_config(max_retry_attempts: int | None, max_event_age_s: int 
     if max_retry_attempts is not None and not 0 <= max_retry_attempts <= MAX_RETRY_ATTEMPTS:
         raise InvalidParameterValueException(
             f"1 validation error detected: Value '{max_retry_attempts}' at 'maximumRetryAttempts' "
-            f"failed to satisfy constraint: Member must have value less than or equal to {MAX_RETRY_ATTEMPTS}")
+            f"failed to satisfy constraint: Member must have value less than or equal to "
+            f"{MAX_RETRY_ATTEMPTS}")
     if max_event_age_s is not None and not MIN_MAX_EVENT_AGE_S <= max_event_age_s <= MAX_MAX_EVENT_AGE_S:
         bound = ("less than or equal to 21600" if max_event_age_s > MAX_MAX_EVENT_AGE_S
                  else "greater than or equal to 60")

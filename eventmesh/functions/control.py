@@ -11,12 +11,27 @@ import binascii
 from typing import Any
 
 from eventmesh.functions.configuration import (
-    DEFAULT_MAX_EVENT_AGE_S, DEFAULT_MAX_RETRY_ATTEMPTS, LATEST, EventInvokeConfig, FunctionConfiguration,
-    VersionConfig, code_sha256, lambda_timestamp, validate_alias_name, validate_environment,
-    validate_function_name, validate_invoke_config, validate_memory, validate_routing, validate_timeout,
+    DEFAULT_MAX_EVENT_AGE_S,
+    DEFAULT_MAX_RETRY_ATTEMPTS,
+    LATEST,
+    EventInvokeConfig,
+    FunctionConfiguration,
+    VersionConfig,
+    code_sha256,
+    lambda_timestamp,
+    validate_alias_name,
+    validate_environment,
+    validate_function_name,
+    validate_invoke_config,
+    validate_memory,
+    validate_routing,
+    validate_timeout,
 )
 from eventmesh.functions.errors import (
-    InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException, function_not_found,
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    function_not_found,
 )
 from eventmesh.functions.function import Function
 from eventmesh.functions.handlers import parse_handler
@@ -130,7 +145,7 @@ def update_function_configuration(function: Function, **changes: Any) -> Functio
     """UpdateFunctionConfiguration: any of runtime, role, handler, description, timeout, memory,
     environment, dead_letter_arn (``""`` removes the DLQ)."""
     old = function.latest.config
-    values = dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
+    values: dict[str, Any] = dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
                   description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
                   environment=old.environment, dead_letter_arn=old.dead_letter_arn)
     values.update({k: v for k, v in changes.items() if v is not None})

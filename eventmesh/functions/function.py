@@ -19,11 +19,18 @@ from eventmesh.effects import Delivery, DeliveryResult
 from eventmesh.functions._ticks import Ticks
 from eventmesh.functions.async_invoke import AsyncQueue
 from eventmesh.functions.configuration import (
-    DEFAULT_EVENT_INVOKE_CONFIG, LATEST, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES,
-    EventInvokeConfig, VersionConfig,
+    DEFAULT_EVENT_INVOKE_CONFIG,
+    LATEST,
+    MAX_ASYNC_PAYLOAD_BYTES,
+    MAX_SYNC_PAYLOAD_BYTES,
+    EventInvokeConfig,
+    VersionConfig,
 )
 from eventmesh.functions.errors import (
-    RequestTooLargeException, ServiceException, TooManyRequestsException, function_not_found,
+    RequestTooLargeException,
+    ServiceException,
+    TooManyRequestsException,
+    function_not_found,
 )
 from eventmesh.functions.handlers import HandlerSpec
 from eventmesh.functions.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
@@ -41,6 +48,11 @@ EVENT = "Event"
 DRY_RUN = "DryRun"
 UNHANDLED = "Unhandled"   # §3.1: current runtimes always report Unhandled
 _NO_INVOCATIONS: list[Invocation] = []
+
+
+def _too_large(limit: int) -> RequestTooLargeException:
+    return RequestTooLargeException(
+        f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
 
 
 class Function:
@@ -114,14 +126,12 @@ class Function:
             return InvokeResult(b"", status=204, request_id=request_id or "")
         if invocation_type == EVENT:
             if len(payload) > MAX_ASYNC_PAYLOAD_BYTES:
-                raise RequestTooLargeException(
-                    f"Request must be smaller than {MAX_ASYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation")
+                raise _too_large(MAX_ASYNC_PAYLOAD_BYTES)
             inv = Invocation(payload, q, None, True, self.clock.now(), request_id)
             self.async_queue.put([inv])
             return InvokeResult(b"", status=202, request_id=self.request_id(inv))
         if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
-            raise RequestTooLargeException(
-                f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation")
+            raise _too_large(MAX_SYNC_PAYLOAD_BYTES)
         inv = Invocation(payload, q, on_done, False, request_id=request_id, log_tail=log_tail)
         rest, reason = self.start(self.route(q), [inv])
         if rest:
@@ -182,7 +192,8 @@ class Function:
         for inv in invs:
             if inv.version is not first:
                 others = others or {}
-                others[inv.version] = others.get(inv.version, 0) + 1  # type: ignore[index]
+                other: FunctionVersion = inv.version  # type: ignore[assignment]
+                others[other] = others.get(other, 0) + 1
             if inv.system_error:   # the code never ran: not an Invocation (§8)
                 inv.attempts -= 1
             else:

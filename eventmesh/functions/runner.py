@@ -5,8 +5,9 @@ Real time (the daemon)::
     runner = install_runner(mesh, spawn)   # spawn(coroutine) starts one task on the event loop
 
 The runner registers itself as a mesh resource (``arn:aws:lambda:<region>:<account>:runner``), so
-closing the mesh's resources at shutdown stops its worker processes. The runner spawns at most one long-lived consumer task per worker process (python) and per http slot,
-lazily, never one per event; each consumer takes the next ``RunInvocation``, runs it in a thread
+closing the mesh's resources at shutdown stops its worker processes. The runner spawns at most
+one long-lived consumer task per worker process (python) and per http slot, lazily, never one per
+event; each consumer takes the next ``RunInvocation``, runs it in a thread
 (``WorkerPool.run`` or the http POST), then, back on the event loop, calls ``effect.done`` and
 ``mesh.flush()``. Handler durations are real; the function's timeout is enforced by the worker.
 

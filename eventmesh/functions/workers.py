@@ -100,7 +100,7 @@ class _Worker:
             _send(self.sock, _job_encoder.encode(job))
             self.sock.settimeout(job.timeout_s)
             outcome = _outcome_decoder.decode(_recv(self.sock))
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.kill()
             return timeout_outcome(job.request_id, job.timeout_s)
         except (OSError, EOFError) as exc:
@@ -191,7 +191,7 @@ def _serve(fd: int) -> None:
         except (EOFError, OSError):
             return
         started = time.perf_counter()
-        outcome = execute(job, loader, time.time, lambda: time.perf_counter() - started)
+        outcome = execute(job, loader, time.time, lambda: time.perf_counter() - started)  # noqa: B023
         _send(sock, encode(outcome))
 
 

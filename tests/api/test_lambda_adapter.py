@@ -15,8 +15,11 @@ import pytest
 from eventmesh.api.lambda_ import service
 from eventmesh.api.router import Api
 from eventmesh.functions.errors import (
-    InvalidParameterValueException, InvalidRequestContentException, ResourceConflictException,
-    ResourceNotFoundException, TooManyRequestsException,
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    TooManyRequestsException,
 )
 from eventmesh.functions.runner import install_virtual_runner
 from eventmesh.testing import virtual_mesh
@@ -69,7 +72,8 @@ def test_create_function_returns_its_configuration(api):
 def test_get_list_and_delete_functions(api):
     _create(api, "b")
     _create(api, "a")
-    names = [f["FunctionName"] for f in msgspec.to_builtins(api.call("lambda", "ListFunctions", {}))["Functions"]]
+    listed = msgspec.to_builtins(api.call("lambda", "ListFunctions", {}))
+    names = [f["FunctionName"] for f in listed["Functions"]]
     assert names == ["a", "b"]
     got = msgspec.to_builtins(api.call("lambda", "GetFunction", {"FunctionName": f"{ARN}:a"}))
     assert got["Configuration"]["FunctionName"] == "a" and got["Code"]["RepositoryType"] == "S3"
@@ -80,7 +84,9 @@ def test_get_list_and_delete_functions(api):
 
 
 def test_invoke_python_zip_sync_with_log_tail(api):
-    code = _zip("def handler(event, context):\n    print('got', event['x'])\n    return {'y': event['x'] * 2}\n")
+    code = _zip("def handler(event, context):\n"
+                "    print('got', event['x'])\n"
+                "    return {'y': event['x'] * 2}\n")
     _create(api, "py", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": code})
     out = _invoke(api, FunctionName="py", Payload=b'{"x": 21}', LogType="Tail")
     assert out["StatusCode"] == 200 and json.loads(out["Payload"]) == {"y": 42}
@@ -112,9 +118,9 @@ def test_invoke_rejects_a_body_that_is_not_json(api):
 
 def test_reserved_concurrency_zero_throttles_invoke(api):
     _create(api)
-    assert api.call("lambda", "PutFunctionConcurrency",
-                    {"FunctionName": "f", "ReservedConcurrentExecutions": 0}) == {"ReservedConcurrentExecutions": 0}
-    assert api.call("lambda", "GetFunctionConcurrency", {"FunctionName": "f"}) == {"ReservedConcurrentExecutions": 0}
+    zero = {"ReservedConcurrentExecutions": 0}
+    assert api.call("lambda", "PutFunctionConcurrency", {"FunctionName": "f", **zero}) == zero
+    assert api.call("lambda", "GetFunctionConcurrency", {"FunctionName": "f"}) == zero
     with pytest.raises(TooManyRequestsException) as err:
         _invoke(api, FunctionName="f", Payload=b"{}")
     assert err.value.extra == {"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}
@@ -157,7 +163,8 @@ def test_event_invoke_config_put_update_get_list_delete(api):
                        {"FunctionName": "f", "MaximumEventAgeInSeconds": 60})
     assert (updated["MaximumRetryAttempts"], updated["MaximumEventAgeInSeconds"]) == (1, 60)
     replaced = api.call("lambda", "PutFunctionEventInvokeConfig", {"FunctionName": "f"})
-    assert replaced["MaximumRetryAttempts"] == 2 and replaced["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
+    assert replaced["MaximumRetryAttempts"] == 2
+    assert replaced["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
     listed = api.call("lambda", "ListFunctionEventInvokeConfigs", {"FunctionName": "f"})
     assert len(listed["FunctionEventInvokeConfigs"]) == 1
     api.call("lambda", "DeleteFunctionEventInvokeConfig", {"FunctionName": "f"})

@@ -40,7 +40,8 @@ def target(mesh: Mesh, arn: str = QUEUE_ARN, result: DeliveryResult | None = Non
     return mesh.add(Target(mesh, arn, result))
 
 
-def model_function(mesh: Mesh, name: str = "f", handler: str = "model:duration=0.1", **kwargs: Any) -> Function:
+def model_function(mesh: Mesh, name: str = "f", handler: str = "model:duration=0.1",
+                   **kwargs: Any) -> Function:
     return create_function(mesh, name, role=ROLE, handler=handler, **kwargs)
 
 

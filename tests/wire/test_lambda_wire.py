@@ -81,13 +81,14 @@ def _recorder(daemon: ServerHandle, arn: str) -> Recorder:
 
 
 def test_python_zip_function_sync_and_async(daemon, lam):
-    created = lam.create_function(FunctionName="py", Runtime="python3.12", Role=ROLE, Handler="handler.handler",
-                                  Code={"ZipFile": _zip(HANDLER_SOURCE)}, MemorySize=256,
-                                  Environment={"Variables": {"STAGE": "wire"}})
+    created = lam.create_function(FunctionName="py", Runtime="python3.12", Role=ROLE,
+                                  Handler="handler.handler", Code={"ZipFile": _zip(HANDLER_SOURCE)},
+                                  MemorySize=256, Environment={"Variables": {"STAGE": "wire"}})
     assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:py"
     out = lam.invoke(FunctionName="py", Payload=json.dumps({"n": 21}), LogType="Tail")
     assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
-    assert json.loads(out["Payload"].read()) == {"doubled": 42, "stage": "wire", "function": "py", "memory": "256"}
+    assert json.loads(out["Payload"].read()) == {"doubled": 42, "stage": "wire", "function": "py",
+                                                 "memory": "256"}
     failed = lam.invoke(FunctionName="py", Payload=json.dumps({"fail": True}))
     assert failed["StatusCode"] == 200 and failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorMessage"] == "asked to fail"
@@ -95,7 +96,8 @@ def test_python_zip_function_sync_and_async(daemon, lam):
     success = _recorder(daemon, "arn:aws:sqs:us-east-1:000000000000:py-success")
     lam.put_function_event_invoke_config(FunctionName="py", DestinationConfig={
         "OnSuccess": {"Destination": success.arn}})
-    assert lam.invoke(FunctionName="py", InvocationType="Event", Payload=json.dumps({"n": 5}))["StatusCode"] == 202
+    queued = lam.invoke(FunctionName="py", InvocationType="Event", Payload=json.dumps({"n": 5}))
+    assert queued["StatusCode"] == 202
     assert success.arrived.wait(30)   # the worker process finishes in real time
     record = json.loads(success.bodies[0])
     assert record["requestContext"]["condition"] == "Success"
@@ -137,7 +139,8 @@ def test_failure_record_arrives_in_a_real_sqs_queue(daemon, lam):
     sqs = _client(daemon, "sqs")
     url = sqs.create_queue(QueueName="lambda-failures")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    lam.create_function(FunctionName="flaky-sqs", Role=ROLE, Handler="model:duration=0.5,error_rate=1", Code={})
+    lam.create_function(FunctionName="flaky-sqs", Role=ROLE, Handler="model:duration=0.5,error_rate=1",
+                        Code={})
     lam.put_function_event_invoke_config(FunctionName="flaky-sqs", MaximumRetryAttempts=1,
                                          DestinationConfig={"OnFailure": {"Destination": arn}})
     lam.invoke(FunctionName="flaky-sqs", InvocationType="Event", Payload=b'{"id": 8}')

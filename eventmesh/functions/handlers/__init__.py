@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 
 from eventmesh.functions.errors import InvalidParameterValueException
-from eventmesh.functions.handlers.model import ModelHandler, ModelSpec, parse_model
 from eventmesh.functions.handlers.external import ExternalHandler
+from eventmesh.functions.handlers.model import ModelHandler, ModelSpec, parse_model
 
 if TYPE_CHECKING:
     from eventmesh.functions.jobs import Invocation

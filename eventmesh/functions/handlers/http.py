@@ -36,7 +36,7 @@ def execute_http(job: InvocationJob, elapsed: Callable[[], float]) -> HandlerOut
             status = response.status
     except urllib.error.HTTPError as exc:
         body, function_error, status = exc.read(), exc.headers.get("X-Amz-Function-Error"), exc.code
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return timeout_outcome(job.request_id, job.timeout_s)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
