@@ -295,14 +295,17 @@ def notification_body(topic: Topic, sub: Subscription, message: Message, protoco
         unsubscribe_url=_unsubscribe_url(topic, sub), message_attributes=attributes))
 
 
-def sqs_items(topic: Topic, sub: Subscription, messages: list[Message]) -> list[Delivery]:
-    """What an SQS queue (and any subscription DLQ) receives: the envelope, or with raw delivery the
-    message itself with its attributes as SQS attributes (§5.2, §7.1). FIFO ids carried over."""
+def sqs_items(topic: Topic, sub: Subscription, messages: list[Message], queue_arn: str) -> list[Delivery]:
+    """What the SQS queue at ``queue_arn`` (the endpoint, or the subscription DLQ) receives: the
+    envelope, or with raw delivery the message itself with its attributes as SQS attributes
+    (§5.2, §7.1). The group id is carried over; the dedup id only to a FIFO queue, since a
+    standard queue rejects one (a FIFO topic may feed standard queues, §8)."""
     protocol = "sqs" if sub.protocol == "lambda" else sub.protocol
+    fifo = queue_arn.endswith(".fifo")
     if sub.raw:
         return [Delivery(m.text_for(protocol), sqs_attributes(m.attributes) if m.attributes else {},
-                         m.group_id, m.dedup_id) for m in messages]
-    return [Delivery(notification_body(topic, sub, m, protocol), {}, m.group_id, m.dedup_id)
+                         m.group_id, m.dedup_id if fifo else None) for m in messages]
+    return [Delivery(notification_body(topic, sub, m, protocol), {}, m.group_id, m.dedup_id if fifo else None)
             for m in messages]
 
 

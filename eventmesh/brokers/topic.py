@@ -486,11 +486,12 @@ class Topic:
                 messages = [m for m in messages if len(m.attributes) <= SQS_RAW_MAX_ATTRIBUTES]
                 if not messages:
                     return
-            send(Pending(sub, messages, sqs_items(self, sub, messages), None))
+            send(Pending(sub, messages, sqs_items(self, sub, messages, sub.endpoint), None))
         # email, email-json, sms and application endpoints are accepted but not delivered to.
 
     def _dlq_items(self, sub: Subscription, messages: list[Message]) -> list[Delivery]:
-        return sqs_items(self, sub, messages)
+        assert sub.dlq_arn is not None
+        return sqs_items(self, sub, messages, sub.dlq_arn)
 
     # -- lifecycle and metrics ---------------------------------------------------------------
 

@@ -50,3 +50,13 @@ def test_unreachable_http_endpoint_dead_letters_into_a_real_queue(
     (message,) = dlq.receive(10)
     assert message.body == http.of_type("Notification")[0][1].body
     assert topic.statistics().number_of_notifications_redriven_to_dlq == 1
+
+
+def test_fifo_topic_into_a_standard_queue_drops_the_dedup_id(vmesh: Mesh) -> None:
+    topic = make_topic(vmesh, "mixed.fifo", FifoTopic="true")
+    queue = create_queue(vmesh, "standard")
+    topic.subscriptions.subscribe("sqs", queue.arn)
+    publish(topic, "x", message_group_id="g", message_deduplication_id="d")
+    (message,) = queue.receive(10)
+    assert json.loads(message.body)["SequenceNumber"] == "10000000000000000001"
+    assert topic.statistics().number_of_notifications_delivered == 1
