@@ -6,7 +6,7 @@ skip every other subtree (as quamina's segments tree does). Because AWS joins ne
 segments: the node for ``a`` has children ``b`` and ``b.c``, the root has ``a``, ``a.b`` and ``a.b.c``.
 
 Array membership (for array-consistent matching, aws/event-ruler ArrayMembership): a leaf records
-``((array_id, index), ...)`` for each enclosing array element that is an object or an array; a scalar
+``((array_id, index), ...)`` (array_id: the list's id()) for each enclosing array element that is an object or an array; a scalar
 element records nothing for its own array, as in event-ruler's Event.java (a scalar array carries
 values of one field only, so it can never split a match). ``None`` means
 the leaf is in no such array, which is the common case and lets the matcher skip all consistency work.
@@ -16,8 +16,7 @@ Cost: O(fields visited) with one dict probe per event key on a rule path.
 
 from __future__ import annotations
 
-from itertools import count
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["PathNode", "build_trie", "flatten"]
 
@@ -55,24 +54,34 @@ def build_trie(fields: dict[str, Any]) -> PathNode:
 def flatten(event: dict, root: PathNode) -> list[Leaf]:  # type: ignore[type-arg]
     out: list[Leaf] = []
     if root.children:
-        _object(event, root.children, None, out, count())
+        _object(event, root.children, None, out, None)
     return out
 
 
-def _object(obj: dict, children: dict, mem: Any, out: list, ids: Iterator[int]) -> None:  # type: ignore[type-arg]
+def _object(obj: dict, children: dict, mem: Any, out: list, ids: Any) -> None:  # type: ignore[type-arg]
+    # Scalars are handled inline (most leaves), containers recurse.
     if len(obj) <= len(children):
         get = children.get
         for key, value in obj.items():
             node = get(key)
             if node is not None:
-                _value(value, node, mem, out, ids)
+                t = type(value)
+                if t is dict or t is list:
+                    _value(value, node, mem, out, ids)
+                elif node.field is not None:
+                    out.append((node.field, value, mem))
     else:
         for key, node in children.items():
             if key in obj:
-                _value(obj[key], node, mem, out, ids)
+                value = obj[key]
+                t = type(value)
+                if t is dict or t is list:
+                    _value(value, node, mem, out, ids)
+                elif node.field is not None:
+                    out.append((node.field, value, mem))
 
 
-def _value(value: Any, node: PathNode, mem: Any, out: list, ids: Iterator[int]) -> None:  # type: ignore[type-arg]
+def _value(value: Any, node: PathNode, mem: Any, out: list, ids: Any) -> None:  # type: ignore[type-arg]
     t = type(value)
     if t is dict:
         if node.children:
@@ -88,7 +97,7 @@ def _value(value: Any, node: PathNode, mem: Any, out: list, ids: Iterator[int]) 
                 for element in value:
                     out.append((field, element, mem))
             return
-        array_id = next(ids)
+        array_id = id(value)  # unique while the event is alive; no counter to thread through
         base = mem or ()
         for i, element in enumerate(value):
             te = type(element)

@@ -29,7 +29,7 @@ from eventmesh.patterns._parse import SubRule
 from eventmesh.patterns.ops import Collectors, Condition, Hit
 from eventmesh.patterns.ops.anything_but import build_anything_but
 from eventmesh.patterns.ops.cidr import build_cidr
-from eventmesh.patterns.ops.exact import build_numbers
+from eventmesh.patterns.ops.exact import ExactString, build_numbers
 from eventmesh.patterns.ops.exists import build_exists
 from eventmesh.patterns.ops.ignore_case import build_equals_ic
 from eventmesh.patterns.ops.numeric import build_ranges
@@ -54,14 +54,19 @@ BUILDERS: dict[str, Callable[[Sequence[tuple[Any, Hit]]], Collectors]] = {
 }
 
 
+# Re-choose all anchors when this fraction of the sub-rules was added since the last time.
+REANCHOR_FRACTION = 0.1
+
+
 class FieldIndex:
     """Every condition registered on one path, and the indexes built from them."""
 
-    __slots__ = ("path", "entries", "exact", "on_str", "on_num", "on_lit")
+    __slots__ = ("path", "entries", "counts", "exact", "on_str", "on_num", "on_lit")
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.entries: list[tuple[Condition, Hit]] = []
+        self.counts: dict[Any, int] = {}  # registrations per equality value (anchor choice)
         self.exact: dict[Any, tuple[Hit, ...]] = {}
         self.on_str: tuple[Callable[..., None], ...] = ()
         self.on_num: tuple[Callable[..., None], ...] = ()
@@ -88,13 +93,21 @@ class SubRuleRecord:
     allow ``{"exists": false}``; ``fields`` are (path, index, positive conditions, absent ok, bit),
     sorted by path as event-ruler orders them."""
 
-    __slots__ = ("rule", "need", "optional", "fields")
+    __slots__ = ("rule", "need", "optional", "fields", "deferred", "deferred_mask", "checks")
 
-    def __init__(self, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]) -> None:
+    def __init__(self, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]],
+                 deferred: Sequence[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]] = ()) -> None:
         self.rule = rule
         self.fields = tuple(fields)
         self.need = sum(f[4] for f in fields)
         self.optional = sum(f[4] for f in fields if f[3])
+        self.deferred = tuple(deferred)  # fields checked only once the anchor field has matched
+        self.deferred_mask = sum(f[4] for f in deferred)
+        # per deferred field: (index, exact strings as a set, predicates of the other conditions, bit)
+        self.checks = tuple(
+            (index, frozenset(c.value for c in conds if type(c) is ExactString),  # type: ignore[attr-defined]
+             tuple(c.predicate() for c in conds if type(c) is not ExactString), bit)
+            for _, index, conds, _, bit in deferred)
 
 
 class Machine:
@@ -105,12 +118,17 @@ class Machine:
         self._fields: dict[str, FieldIndex] = {}
         self._path_refs: dict[str, int] = {}  # sub-rule fields using each path
         self._subrules: dict[int, SubRuleRecord] = {}
+        # per sub-rule, for the hot path: (need, bits that may come late, deferred checks, >1 field)
+        self._fast: dict[int, tuple[int, int, tuple[Any, ...], bool]] = {}
+        self._rule_of: dict[int, Hashable] = {}
         self._by_rule: dict[Hashable, list[int]] = {}
         self._zero: set[int] = set()  # sub-rules that can match without any value (all exists:false)
         self._ids = count()
         self._dirty: set[FieldIndex] = set()
         self._root = PathNode()
         self._trie_stale = False
+        self._anchored_at = 0  # sub-rules when anchors were last chosen with everything known
+        self._added_since = 0
 
     def __len__(self) -> int:
         return len(self._by_rule)
@@ -136,18 +154,42 @@ class Machine:
                     self._trie_stale = True
                 self._path_refs[path] = self._path_refs.get(path, 0) + 1
                 positive = tuple(c for c in conds if c.family != "absent")
-                absent_ok = len(positive) != len(conds)
-                bit = 1 << bit_no
                 for cond in positive:
-                    index.entries.append((cond, (sr, bit)))
-                self._dirty.add(index)
-                fields.append((path, index, positive, absent_ok, bit))
-            record = SubRuleRecord(rule, fields)
-            self._subrules[sr] = record
-            if record.need == record.optional:
-                self._zero.add(sr)
+                    key = _equality_key(cond)
+                    if key is not None:
+                        index.counts[key] = index.counts.get(key, 0) + 1
+                fields.append((path, index, positive, len(positive) != len(conds), 1 << bit_no))
+            self._register(sr, rule, fields)
             ids.append(sr)
         self._by_rule[rule] = ids
+        self._added_since += len(ids)
+
+    def _register(self, sr: int, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]) -> None:
+        anchor = _choose_anchor(fields)
+        registered = fields if anchor is None else [anchor]
+        for _, index, positive, _, bit in registered:
+            for cond in positive:
+                index.entries.append((cond, (sr, bit)))
+            self._dirty.add(index)
+        deferred = [] if anchor is None else [f for f in fields if f is not anchor and f[2]]
+        record = SubRuleRecord(rule, fields, deferred)
+        self._subrules[sr] = record
+        self._rule_of[sr] = rule
+        self._fast[sr] = (record.need, record.deferred_mask | record.optional, record.checks, len(fields) > 1)
+        if record.need == record.optional:
+            self._zero.add(sr)
+
+    def _reanchor(self) -> None:
+        """Choose every sub-rule's anchor again now that all values are known (rules added early chose
+        theirs before the crowded values were known). Amortised: runs when the sub-rules added since
+        the last time reach REANCHOR_FRACTION of all of them."""
+        for index in self._fields.values():
+            index.entries = []
+            self._dirty.add(index)
+        for sr, record in list(self._subrules.items()):
+            self._register(sr, record.rule, list(record.fields))
+        self._anchored_at = len(self._subrules)
+        self._added_since = 0
 
     def remove(self, rule: Hashable) -> bool:
         ids = self._by_rule.pop(rule, None)
@@ -155,8 +197,16 @@ class Machine:
             return False
         for sr in ids:
             record = self._subrules.pop(sr)
+            del self._fast[sr]
+            del self._rule_of[sr]
             self._zero.discard(sr)
-            for path, index, _, _, _ in record.fields:
+            for path, index, positive, _, _ in record.fields:
+                for cond in positive:
+                    key = _equality_key(cond)
+                    if key is not None:
+                        index.counts[key] -= 1
+                        if not index.counts[key]:
+                            del index.counts[key]
                 index.entries = [e for e in index.entries if e[1][0] != sr]
                 self._dirty.add(index)
                 self._path_refs[path] -= 1
@@ -168,6 +218,8 @@ class Machine:
         return True
 
     def _refresh(self) -> None:
+        if self._added_since and self._added_since >= REANCHOR_FRACTION * len(self._subrules):
+            self._reanchor()
         for index in self._dirty:
             index.rebuild()
         self._dirty.clear()
@@ -177,22 +229,19 @@ class Machine:
 
     def match(self, event: dict) -> set[Hashable]:  # type: ignore[type-arg]
         """The keys of the rules matching a decoded event (a dict)."""
-        subrules = self._subrules
-        return {subrules[sr].rule for sr in self.matching_subrules(event)}
+        rule_of = self._rule_of
+        return {rule_of[sr] for sr in self.matching_subrules(event)}
 
     def matching_subrules(self, event: dict) -> list[int]:  # type: ignore[type-arg]
         if self._dirty or self._trie_stale:
             self._refresh()
         leaves: list[Any] = []
         if self._root.children:
-            _object(event, self._root.children, None, leaves, count())
+            _object(event, self._root.children, None, leaves, None)
         masks: dict[int, int] = {}
         get = masks.get
         numkey = self._numkey
-        nested = False
-        for index, value, mem in leaves:
-            if mem is not None:
-                nested = True
+        for index, value, _ in leaves:
             t = type(value)
             if t is str:
                 hits = index.exact.get(value)
@@ -215,37 +264,127 @@ class Machine:
                     collect(value, masks)
         if not masks and not self._zero:
             return []
-        return self._decide(masks, leaves, nested)
+        return self._decide(masks, leaves)
 
-    def _decide(self, masks: dict[int, int], leaves: list[Any], nested: bool) -> list[int]:
-        subrules = self._subrules
+    def _decide(self, masks: dict[int, int], leaves: list[Any]) -> list[int]:
+        """Sub-rules whose every field is satisfied. Hot path: one tuple per candidate, deferred fields
+        checked against the event's values at their path (set membership for exact strings)."""
+        fast = self._fast
         matched = []
+        nested: bool | None = None  # does any leaf sit in an array of objects? (asked only if needed)
+        by_field: dict[FieldIndex, list[Any]] | None = None
         present: set[FieldIndex] | None = None
-        by_field: dict[FieldIndex, list[tuple[Any, Any]]] | None = None
-        candidates: Iterable[int] = masks
+        items: Iterable[tuple[int, int]] = masks.items()
         if self._zero:
-            candidates = list(masks) + [sr for sr in self._zero if sr not in masks]
-        for sr in candidates:
-            record = subrules[sr]
-            mask = masks.get(sr, 0)
-            need = record.need
-            if (mask | record.optional) != need:
+            items = list(items) + [(sr, 0) for sr in self._zero if sr not in masks]
+        for sr, mask in items:
+            need, loose, checks, multi = fast[sr]
+            if mask != need and (mask | loose) != need:
                 continue
-            if nested and len(record.fields) > 1:
-                if by_field is None:
-                    by_field = {}
-                    for index, value, mem in leaves:
-                        by_field.setdefault(index, []).append((value, mem))
-                if _consistent_match(record.fields, by_field):
+            if multi and nested is None:
+                nested = any(leaf[2] is not None for leaf in leaves)
+            if mask == need and not (multi and nested):
+                matched.append(sr)
+                continue
+            if multi and nested:
+                if _consistent_match(self._subrules[sr].fields, _with_membership(leaves)):
                     matched.append(sr)
                 continue
-            if mask != need:
-                if present is None:
-                    present = {leaf[0] for leaf in leaves}
-                if any(f[1] in present for f in record.fields if f[4] & ~mask):
+            if checks:
+                if by_field is None:
+                    # one value per field is the rule; a field with several values gets a _Values list
+                    by_field = {}
+                    for leaf in leaves:
+                        index = leaf[0]
+                        if index in by_field:
+                            found = by_field[index]
+                            if type(found) is _Values:
+                                found.append(leaf[1])
+                            else:
+                                by_field[index] = _Values((found, leaf[1]))
+                        else:
+                            by_field[index] = leaf[1]
+                for index, strings, tests, bit in checks:
+                    if index not in by_field:
+                        continue
+                    value = by_field[index]
+                    if type(value) is _Values:
+                        for value in value:
+                            if value in strings or _any_test(tests, value):
+                                mask |= bit
+                                break
+                    elif value in strings or (tests and _any_test(tests, value)):
+                        mask |= bit
+                if mask == need:
+                    matched.append(sr)
                     continue
+            record = self._subrules[sr]
+            if (need & ~mask) & ~record.optional:
+                continue
+            if present is None:
+                present = {leaf[0] for leaf in leaves}
+            if any(f[1] in present for f in record.fields if f[4] & ~mask):
+                continue
             matched.append(sr)
         return matched
+
+
+class _Values(list):  # type: ignore[type-arg]
+    """Several values of one field in one event (arrays)."""
+
+
+def _any_test(tests: tuple[Any, ...], value: Any) -> bool:
+    for test in tests:
+        if test(value):
+            return True
+    return False
+
+
+def _with_membership(leaves: list[Any]) -> dict[FieldIndex, list[tuple[Any, Any]]]:
+    by_field: dict[FieldIndex, list[tuple[Any, Any]]] = {}
+    for index, value, mem in leaves:
+        by_field.setdefault(index, []).append((value, mem))
+    return by_field
+
+
+# Operator families by how few values they let through: the matcher indexes one "anchor" field per
+# sub-rule, the most selective one, and checks the others only for sub-rules whose anchor matched.
+# Anything-but and exists let almost every value through, so they never anchor.
+_FAMILY_RANK = {"exact": 0, "number": 0, "equals-ic": 1, "cidr": 2, "prefix": 3, "prefix-ic": 3,
+                "suffix": 3, "suffix-ic": 3, "wildcard": 4, "range": 5}
+_UNRANKED = 99
+
+
+def _equality_key(cond: Condition) -> Any:
+    family = cond.family
+    if family == "exact":
+        return cond.value  # type: ignore[attr-defined]
+    if family == "number":
+        return ("#", cond.key if cond.key is not None else cond.text)  # type: ignore[attr-defined]
+    return None
+
+
+def _choose_anchor(fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]) -> Any:
+    """The field to index for a sub-rule, or None to index every field (no selective field).
+
+    A field qualifies when it must have a value (no ``exists: false``) and all its conditions rank.
+    Among those: the best family rank, then the fewest rules already registered for the field's
+    equality values (so a low-cardinality field like detail-type yields to source), then path order.
+    """
+    best = None
+    best_cost: tuple[int, int] | None = None
+    for field in fields:
+        _, index, conds, absent_ok, _ = field
+        if absent_ok or not conds:
+            continue
+        rank = max(_FAMILY_RANK.get(c.family, _UNRANKED) for c in conds)
+        if rank == _UNRANKED:
+            continue
+        crowd = max(index.counts.get(_equality_key(c), 0) for c in conds) if rank == 0 else 0
+        cost = (rank, crowd)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = field, cost
+    return best
 
 
 def _merge(so_far: dict[int, int], mem: Any) -> dict[int, int] | None:

@@ -141,7 +141,17 @@ class RuleSet:
                 attributes: "Mapping[str, Any] | None" = None) -> set[Hashable]:
         """Names of the rules matching the event (EventBridge), or the message (SNS: ``body`` and/or
         ``attributes`` in the SNS MessageAttributes shape, per the rule set's scope)."""
-        decoded = self.sns_event(body, attributes) if self.flavor == "sns" else self.decode(event)  # type: ignore[arg-type]
+        if self.flavor == "sns":
+            decoded = self.sns_event(body, attributes)
+        elif type(event) is bytes or type(event) is str:
+            try:
+                decoded = self._decoder.decode(event)
+            except msgspec.DecodeError:
+                decoded = self.decode(event)
+            if type(decoded) is not dict:
+                decoded = None
+        else:
+            decoded = self.decode(event)  # type: ignore[arg-type]
         if decoded is None:
             return set(self._match_all)
         return self._machine.match(decoded)

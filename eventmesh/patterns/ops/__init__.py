@@ -36,6 +36,10 @@ class Condition:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def predicate(self) -> Callable[[Any], bool]:
+        """A fast ``matches`` for the matcher's hot path (conditions override it with a closure)."""
+        return self.matches
+
     def __repr__(self) -> str:
         return self.describe()
 

@@ -44,6 +44,19 @@ class AnythingBut(Condition):
     def matches(self, value: Any) -> bool:
         return not self.excludes(value)
 
+    def predicate(self) -> Any:
+        strings, keys, numkey = self.strings, self.keys, self.numkey
+
+        def test(value: Any) -> bool:
+            t = type(value)
+            if t is str:
+                return value not in strings
+            if (t is int or t is float) and keys:
+                return numkey(value) not in keys
+            return True
+
+        return test
+
     def describe(self) -> str:
         return f'{{"anything-but": {self.text}}}'
 

@@ -42,6 +42,20 @@ class NumericRange(Condition):
         key = self.numkey(value)
         return key is not None and self.contains(key)
 
+    def predicate(self) -> Any:
+        low, low_open, high, high_open, numkey = self.low, self.low_open, self.high, self.high_open, self.numkey
+
+        def test(value: Any) -> bool:
+            t = type(value)
+            if t is not int and t is not float:
+                return False
+            key = numkey(value)
+            if key is None or key < low or key > high:
+                return False
+            return not ((low_open and key == low) or (high_open and key == high))
+
+        return test
+
     def describe(self) -> str:
         return f'{{"numeric": {self.text}}}'
 

@@ -25,6 +25,10 @@ class Prefix(Condition):
     def matches(self, value: Any) -> bool:
         return type(value) is str and value.startswith(self.value)
 
+    def predicate(self) -> Any:
+        prefix = self.value
+        return lambda value: type(value) is str and value.startswith(prefix)
+
     def describe(self) -> str:
         return f'{{"prefix": {_q(self.value)}}}'
 
@@ -38,6 +42,10 @@ class Suffix(Condition):
 
     def matches(self, value: Any) -> bool:
         return type(value) is str and value.endswith(self.value)
+
+    def predicate(self) -> Any:
+        suffix = self.value
+        return lambda value: type(value) is str and value.endswith(suffix)
 
     def describe(self) -> str:
         return f'{{"suffix": {_q(self.value)}}}'
