@@ -99,6 +99,11 @@ def test_malformed_input_is_a_decode_error(hexed):
         decode(bytes.fromhex(hexed))
 
 
+def test_a_repeated_map_key_keeps_the_last_value():
+    assert decode(bytes.fromhex("a2616101616102")) == {"a": 2}
+    assert decode(bytes.fromhex("bf616101616102ff")) == {"a": 2}
+
+
 def test_deep_nesting_is_refused():
     with pytest.raises(CBORDecodeError, match="deeply"):
         decode(b"\x81" * 1000 + b"\x00")
