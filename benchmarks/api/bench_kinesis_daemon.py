@@ -131,7 +131,7 @@ def run_client(args: argparse.Namespace, port: int, *extra: str) -> dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", choices=["json", "cbor"], default="json")
-    parser.add_argument("--shards", type=int, default=256)
+    parser.add_argument("--shards", type=int, default=512)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=0.5)
