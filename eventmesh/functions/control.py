@@ -201,7 +201,7 @@ def delete_function(function: Function, qualifier: str | None = None) -> None:
     if using:
         raise ResourceConflictException(
             f"Unable to delete version because the following aliases reference it: {using}")
-    del function.versions[qualifier]
+    function.retired_cold_starts += function.versions.pop(qualifier).envs.created
     function.invoke_configs.pop(qualifier, None)
     mesh.remove(f"{function.arn}:{qualifier}")
 

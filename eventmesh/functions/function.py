@@ -73,6 +73,7 @@ class Function:
         self.invoke_configs: dict[str, EventInvokeConfig] = {}
         self.next_version = 1
         self.tags: dict[str, str] = {}
+        self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
         # §8 counters, read by statistics() at scrape time.
@@ -84,6 +85,8 @@ class Function:
 
     def set_latest(self, config: VersionConfig, spec: HandlerSpec) -> FunctionVersion:
         """A new $LATEST (new code or settings: the old idle environments are not reused)."""
+        if LATEST in self.versions:
+            self.retired_cold_starts += self.versions[LATEST].envs.created
         self.latest = self.versions[LATEST] = FunctionVersion(self, LATEST, config, spec)
         return self.latest
 
@@ -265,7 +268,7 @@ class Function:
             self.invocations, self.errors, self.concurrency.throttles, self.duration.snapshot(),
             self.concurrency.concurrent, queue.dead_letter_errors, queue.destination_delivery_failures,
             queue.received, queue.event_age.snapshot(), queue.dropped,
-            sum(v.envs.created for v in self.versions.values()), queue.depth())
+            self.retired_cold_starts + sum(v.envs.created for v in self.versions.values()), queue.depth())
 
     def close(self) -> None:
         """Deleted: pending retries and deliveries stop; running invocations finish unseen."""
