@@ -9,7 +9,10 @@ the daemon (a GET on them is a Query call it answers).
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import msgspec
 
 from eventmesh.api.service import RequestContext, Service
 from eventmesh.api.validate import Problem, validation_exception
@@ -22,8 +25,15 @@ from eventmesh.errors import EntryError
 __all__ = ["service"]
 
 
+_ATTRIBUTE_PATH = re.compile(r"^messageAttributes\.([^.]+)\.(\w+)$")
+
+
 def _validation_error(problems: list[Problem]) -> ValidationError:
-    return ValidationError(validation_exception(problems).message)
+    """SNS words model violations as JSON services do, with a ``member.`` step inside message
+    attributes: ``Value null at 'messageAttributes.attr1.member.dataType'`` (spec sns.md §4)."""
+    renamed = [msgspec.structs.replace(p, path=_ATTRIBUTE_PATH.sub(r"messageAttributes.\1.member.\2", p.path))
+               for p in problems]
+    return ValidationError(validation_exception(renamed).message)
 
 
 service = Service("sns", validation_error=_validation_error)

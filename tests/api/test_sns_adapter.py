@@ -138,6 +138,11 @@ def test_publish_needs_a_target(api: Api) -> None:
                                  "parameter")
     with pytest.raises(ValidationError):
         call(api, "Publish", TopicArn="arn:aws:sns:us-east-1:000000000000:t")
+    arn = call(api, "CreateTopic", Name="t")["TopicArn"]
+    with pytest.raises(ValidationError) as exc:
+        call(api, "Publish", TopicArn=arn, Message="x", MessageAttributes={"attr1": {"StringValue": "v"}})
+    assert exc.value.message == ("1 validation error detected: Value null at 'messageAttributes.attr1.member."
+                                 "dataType' failed to satisfy constraint: Member must not be null")
 
 
 def _query(api: Api, **form: str) -> tuple[int, str]:
