@@ -18,6 +18,7 @@ one timer, never one per message.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -318,11 +319,15 @@ class Dispatcher:
     """Attempts, retries and dead-letters the deliveries of one topic; owns their counters."""
 
     def __init__(self, mesh: Mesh, source_arn: str,
-                 dlq_items: Callable[[Any, list[Any]], list[Delivery]]) -> None:
+                 dlq_items: Callable[[Any, list[Any]], list[Delivery]], *, ordered: bool = False) -> None:
         self.mesh = mesh
         self.source_arn = source_arn
         self._dlq_items = dlq_items
         self._waiting: set[Pending] = set()  # pendings with a retry timer
+        # FIFO topics (§8): while a delivery to a subscription is being retried, later ones wait
+        # behind it, so a retry never lets a newer message overtake (stricter than per group).
+        self.ordered = ordered
+        self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}
         self.delivered = 0
         self.failed = 0
         self.redriven_to_dlq = 0
@@ -331,6 +336,13 @@ class Dispatcher:
     @property
     def retrying(self) -> int:
         return len(self._waiting)
+
+    def submit(self, pending: Pending) -> None:
+        """A new delivery from the topic: sent now, or queued behind a retrying one (FIFO)."""
+        if self.ordered and (held := self._held.get(pending.sub)) is not None:
+            held[1].append(pending)
+            return
+        self.send(pending)
 
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
@@ -352,28 +364,49 @@ class Dispatcher:
         for pending in self._waiting:
             self.mesh.clock.cancel(pending.timer)
         self._waiting.clear()
+        self._held.clear()
 
     def _on_http(self, pending: Pending, outcome: HttpOutcome) -> None:
         if outcome.ok:
             self.delivered += len(pending.messages)
+            self._settled(pending)
         else:
             self._failed(pending, outcome.retryable)
 
     def _on_result(self, pending: Pending, result: DeliveryResult) -> None:
         if result.ok:
             self.delivered += len(pending.messages)
+            self._settled(pending)
         else:
             self._failed(pending, result.error not in PERMANENT_ERRORS)
+
+    def _settled(self, pending: Pending) -> None:
+        """``pending`` is done (delivered or given up): let the next one held behind it go."""
+        if not self.ordered:
+            return
+        held = self._held.get(pending.sub)
+        if held is None or held[0] is not pending:
+            return
+        behind = held[1]
+        if behind:
+            head = behind.popleft()
+            self._held[pending.sub] = (head, behind)
+            self.send(head)
+        else:
+            del self._held[pending.sub]
 
     def _failed(self, pending: Pending, retryable: bool) -> None:
         sub = pending.sub
         if not sub.active:  # unsubscribed meanwhile: nothing left to retry or dead-letter for
             self.failed += len(pending.messages)
+            self._held.pop(sub, None)
             return
         if retryable:
             pending.retries += 1
             delay = sub.retry.delay_s(pending.retries)
             if delay is not None:
+                if self.ordered and sub not in self._held:
+                    self._held[sub] = (pending, deque())
                 if delay <= 0:
                     self.send(pending)
                 else:
@@ -385,6 +418,7 @@ class Dispatcher:
             items = self._dlq_items(sub, pending.messages)
             self.mesh.emit(Deliver(sub.dlq_arn, items, sub.arn,
                                    lambda result: self._on_dlq(len(items), result)))
+        self._settled(pending)
 
     def _retry(self, pending: Pending) -> None:
         self._waiting.discard(pending)

@@ -249,7 +249,7 @@ class Topic:
         self.signature_version = "1"
         self.delivery_policy: TopicDeliveryPolicy | None = None
         self.filters = FilterIndex()
-        self.dispatch = Dispatcher(mesh, self.arn, self._dlq_items)
+        self.dispatch = Dispatcher(mesh, self.arn, self._dlq_items, ordered=self.fifo)
         self.subscriptions = Subscriptions(self)
         self._sequence = 0
         self._dedup: dict[Any, tuple[float, str, str]] = {}
@@ -472,7 +472,7 @@ class Topic:
 
     def _deliver(self, sub: Subscription, messages: list[Message]) -> None:
         protocol = sub.protocol
-        send = self.dispatch.send
+        send = self.dispatch.submit
         if sub.is_http:
             for message in messages:
                 send(Pending(sub, [message], None, http_notification(self, sub, message)))

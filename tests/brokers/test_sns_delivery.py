@@ -234,3 +234,17 @@ def test_invalid_delivery_policy_is_rejected(vmesh: Mesh) -> None:
         topic.subscriptions.subscribe(
             "http", URL, {"DeliveryPolicy": '{"healthyRetryPolicy": {"numRetries": 500}}'})
     assert exc.value.message.startswith("Invalid parameter: DeliveryPolicy Reason: numRetries")
+
+
+def test_fifo_retry_holds_later_messages_back(vmesh: Mesh, driver: VirtualDriver) -> None:
+    topic = make_topic(vmesh, "ordered.fifo", FifoTopic="true", ContentBasedDeduplication="true")
+    queue = RecordingQueue(vmesh, "q.fifo", fail=["ServiceUnavailable"] * 4)  # the first try and 3 immediate
+    topic.subscriptions.subscribe("sqs", queue.arn, {"RawMessageDelivery": "true"})
+    publish(topic, "first", message_group_id="g")
+    publish(topic, "second", message_group_id="g")
+    assert queue.bodies == []
+    driver.advance(1)
+    assert queue.bodies == ["first", "second"]
+    publish(topic, "third", message_group_id="g")
+    assert queue.bodies == ["first", "second", "third"]
+    assert [t - T0 for t, _, _ in queue.batches] == [1, 1, 1]
