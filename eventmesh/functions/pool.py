@@ -19,7 +19,8 @@ retries). ``True`` means the invocation started; ``on_done`` is called exactly o
 callback or a runner completion, with an :class:`InvokeResult`: ``payload`` (the function's
 response bytes, or its error object), ``function_error`` (``None`` or ``"Unhandled"``),
 ``error_type`` / ``error_message`` (from the error object), ``status`` (200, or 500 for a system
-error), ``executed_version`` and ``duration_s``.
+error), ``executed_version``, ``duration_s`` and ``request_id`` (empty unless one was drawn: ids
+cost a random draw, so the pool makes one only when something shows it).
 """
 
 from __future__ import annotations

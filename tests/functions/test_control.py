@@ -7,7 +7,9 @@ from fnhelpers import ROLE, invoke_sync, model_function
 
 from eventmesh.functions import control
 from eventmesh.functions.errors import (
-    InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException,
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
 )
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function"

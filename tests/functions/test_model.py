@@ -79,7 +79,8 @@ def test_duration_past_the_timeout_is_the_timeout_error(vmesh, driver):
     driver.advance(2)
     assert results[0].function_error == "Unhandled" and results[0].error_type == "Sandbox.Timedout"
     assert json.loads(results[0].payload) == {
-        "errorType": "Sandbox.Timedout", "errorMessage": "RequestId: abc Error: Task timed out after 2.00 seconds"}
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "RequestId: abc Error: Task timed out after 2.00 seconds"}
     assert fn.statistics().duration.sum == 2.0
 
 

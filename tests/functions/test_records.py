@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 from eventmesh.functions.records import (
-    dlq_attributes, encode_record, eventbridge_envelope, invocation_record, iso_millis,
+    dlq_attributes,
+    encode_record,
+    eventbridge_envelope,
+    invocation_record,
+    iso_millis,
 )
 
 FN = "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST"
@@ -13,7 +17,8 @@ FN = "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST"
 
 def test_record_keys_in_aws_order_and_absent_response_when_never_ran():
     record = invocation_record(now=1_700_000_000.5, request_id="r", function_arn=FN,
-                               condition="ZeroReservedConcurrency", invoke_count=0, request_payload=b'{"a":1}')
+                               condition="ZeroReservedConcurrency", invoke_count=0,
+                               request_payload=b'{"a":1}')
     assert encode_record(record) == (
         '{"version":"1.0","timestamp":"2023-11-14T22:13:20.500Z","requestContext":{"requestId":"r",'
         f'"functionArn":"{FN}","condition":"ZeroReservedConcurrency","approximateInvokeCount":0}},'
