@@ -5,11 +5,28 @@
     True
 
 Public API: compile_pattern / Pattern, compile_filter_policy / FilterPolicy, RuleSet (many rules,
-one pass per event), InvalidPatternError (``.code`` and ``.message`` as AWS answers them). The
+one pass per event), test_event_pattern (EventBridge TestEventPattern), InvalidPatternError and
+InvalidEventError (``.code`` and ``.message`` as AWS answers them). The
 language is described in PATTERNS.md beside this file.
 """
 
-from eventmesh.patterns._errors import InvalidPatternError
-from eventmesh.patterns._rules import FilterPolicy, Pattern, RuleSet, compile_filter_policy, compile_pattern
+from eventmesh.patterns._errors import InvalidEventError, InvalidPatternError
+from eventmesh.patterns._rules import (
+    FilterPolicy,
+    Pattern,
+    RuleSet,
+    compile_filter_policy,
+    compile_pattern,
+    test_event_pattern,
+)
 
-__all__ = ["compile_pattern", "compile_filter_policy", "Pattern", "FilterPolicy", "RuleSet", "InvalidPatternError"]
+__all__ = [
+    "compile_pattern",
+    "compile_filter_policy",
+    "test_event_pattern",
+    "Pattern",
+    "FilterPolicy",
+    "RuleSet",
+    "InvalidPatternError",
+    "InvalidEventError",
+]

@@ -9,7 +9,7 @@ Subscribe (spec sns.md §6). Service adapters re-raise it as their own ServiceEr
 
 from __future__ import annotations
 
-__all__ = ["InvalidPatternError", "EVENTBRIDGE_CODE", "SNS_CODE"]
+__all__ = ["InvalidPatternError", "InvalidEventError", "EVENTBRIDGE_CODE", "SNS_CODE"]
 
 EVENTBRIDGE_CODE = "InvalidEventPatternException"
 SNS_CODE = "InvalidParameter"
@@ -49,3 +49,14 @@ class PatternSyntaxError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class InvalidEventError(ValueError):
+    """TestEventPattern's answer to an event that is not a full EventBridge envelope (spec
+    eventbridge.md §4.1): ``ValidationException`` ``Parameter Event is not valid.``"""
+
+    code = "ValidationException"
+
+    def __init__(self, message: str = "Parameter Event is not valid.") -> None:
+        super().__init__(message)
+        self.message = message

@@ -13,7 +13,13 @@ from typing import Any, Hashable, Mapping
 import msgspec
 
 from eventmesh.patterns._budget import EVENT_PATTERN_MAX_CHARS, FILTER_POLICY_MAX_BYTES
-from eventmesh.patterns._errors import EVENTBRIDGE_CODE, SNS_CODE, InvalidPatternError, PatternSyntaxError
+from eventmesh.patterns._errors import (
+    EVENTBRIDGE_CODE,
+    SNS_CODE,
+    InvalidEventError,
+    InvalidPatternError,
+    PatternSyntaxError,
+)
 from eventmesh.patterns._flatten import flatten
 from eventmesh.patterns._json import parse_json
 from eventmesh.patterns._machine import Machine, _consistent_match
@@ -21,7 +27,11 @@ from eventmesh.patterns._numbers import eventbridge_number, sns_number
 from eventmesh.patterns._parse import NESTED_SCOPE_REASON, Dialect, OutOfRangeNumber, SubRule, compile_tree
 from eventmesh.patterns.sns_policy import SCOPES, attributes_to_event, check_policy_limits, invalid_scope_message
 
-__all__ = ["Pattern", "FilterPolicy", "RuleSet", "compile_pattern", "compile_filter_policy"]
+__all__ = ["Pattern", "FilterPolicy", "RuleSet", "compile_pattern", "compile_filter_policy", "test_event_pattern",
+           "TEST_EVENT_REQUIRED_FIELDS"]
+
+# TestEventPattern refuses an Event without these envelope fields (eventbridge.md §4.1).
+TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 
 EVENTBRIDGE = Dialect("eventbridge", eventbridge_number)
 FLAVORS = ("eventbridge", "sns")
@@ -216,6 +226,16 @@ def compile_filter_policy(text: "str | bytes | Mapping[str, Any]", scope: str = 
     """Compile an SNS filter policy for ``scope`` (``MessageAttributes`` or ``MessageBody``); raises
     InvalidPatternError (InvalidParameter)."""
     return FilterPolicy(_as_text(text), scope)
+
+
+def test_event_pattern(pattern: "str | bytes | Mapping[str, Any]", event: "str | bytes | Mapping[str, Any]") -> bool:
+    """EventBridge TestEventPattern: the pattern is compiled first (InvalidPatternError), then the
+    event must be a JSON object with the envelope fields (InvalidEventError), then the answer."""
+    compiled = compile_pattern(pattern)
+    decoded = compiled._rules.decode(event)
+    if decoded is None or any(name not in decoded for name in TEST_EVENT_REQUIRED_FIELDS):
+        raise InvalidEventError()
+    return compiled.matches(decoded)
 
 
 def _explain(machine: Machine, event: dict[str, Any]) -> str:
