@@ -12,21 +12,14 @@ from typing import ClassVar
 
 import msgspec
 
-__all__ = ["Histogram", "HistogramSnapshot", "FunctionStatistics", "DURATION_BUCKETS_S",
+from eventmesh import metrics
+
+__all__ = ["Histogram", "FunctionStatistics", "DURATION_BUCKETS_S",
            "EVENT_AGE_BUCKETS_S"]
 
 DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                       60.0, 300.0, 900.0)
 EVENT_AGE_BUCKETS_S = (0.1, 1.0, 10.0, 60.0, 300.0, 900.0, 1_800.0, 3_600.0, 10_800.0, 21_600.0)
-
-
-class HistogramSnapshot(msgspec.Struct, frozen=True):
-    """Cumulative-free bucket counts: ``counts[i]`` observations ≤ ``buckets[i]``, the last one +Inf."""
-
-    buckets: tuple[float, ...]
-    counts: tuple[int, ...]
-    sum: float
-    count: int
 
 
 class Histogram:
@@ -50,8 +43,9 @@ class Histogram:
         self.sum += value * n
         self.count += n
 
-    def snapshot(self) -> HistogramSnapshot:
-        return HistogramSnapshot(self.buckets, tuple(self.counts), self.sum, self.count)
+    def snapshot(self) -> metrics.Histogram:
+        """The exported form: per-bucket counts (the last one above every bound) and the sum."""
+        return metrics.Histogram(self.buckets, tuple(self.counts), self.sum)
 
 
 class FunctionStatistics(msgspec.Struct, frozen=True):
@@ -60,12 +54,12 @@ class FunctionStatistics(msgspec.Struct, frozen=True):
     invocations: int
     errors: int
     throttles: int
-    duration: HistogramSnapshot
+    duration: metrics.Histogram
     concurrent_executions: int
     dead_letter_errors: int
     destination_delivery_failures: int
     async_events_received: int
-    async_event_age: HistogramSnapshot
+    async_event_age: metrics.Histogram
     async_events_dropped: int
     cold_starts: int            # eventmesh extra: environments created
     async_queue_depth: int      # eventmesh extra: events waiting (queued or backing off)

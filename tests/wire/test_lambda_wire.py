@@ -149,3 +149,18 @@ def test_failure_record_arrives_in_a_real_sqs_queue(daemon, lam):
     record = json.loads(messages[0]["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2
+
+
+def test_function_metrics_are_scraped(daemon, lam):
+    import http.client
+
+    lam.create_function(FunctionName="counted", Role=ROLE, Handler="model:duration=0", Code={})
+    lam.invoke(FunctionName="counted", InvocationType="Event", Payload=b"{}")
+    daemon.advance(1)
+    conn = http.client.HTTPConnection(daemon.daemon.host, daemon.daemon.bound_port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    assert 'aws_lambda_invocations_total{function_name="counted"} 1.0' in text
+    assert 'aws_lambda_async_events_received_total{function_name="counted"} 1.0' in text
+    assert 'aws_lambda_duration_count{function_name="counted"} 1.0' in text
+    assert 'aws_lambda_concurrent_executions{function_name="counted"} 0.0' in text
