@@ -196,8 +196,8 @@ class FifoQueue(Queue):
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def receive(self, max_messages: int = 1, visibility_timeout: int | None = None, *,
-                wait: bool = False, attempt_id: str | None = None) -> list[Message]:
+    def receive(self, max_messages: int = 1, visibility_timeout: int | None = None, *, wait: bool = False,
+                attempt_id: str | None = None, count_empty: bool = True) -> list[Message]:
         """ReceiveMessage on a FIFO queue: fill the batch from one group's head run, then from the
         next groups; each group taken is locked until its messages are deleted or visible again."""
         now = self.clock.now()
@@ -206,7 +206,7 @@ class FifoQueue(Queue):
             if again is not None:
                 return again
         if self._n_inflight >= MAX_INFLIGHT_FIFO or not self._ready:
-            self.empty_receives += 1
+            self.empty_receives += count_empty
             return []
         timeout = self._visibility_timeout if visibility_timeout is None else visibility_timeout
         max_receives = self._max_receives if self._dead_letter_queue() is not None else 0
@@ -242,7 +242,7 @@ class FifoQueue(Queue):
             self._n_visible -= len(dead)
             self._redrive(dead)
         if not out:
-            self.empty_receives += 1
+            self.empty_receives += count_empty
             return out
         by_receipt = self._by_receipt
         receipt = self._receipt

@@ -224,18 +224,19 @@ class Queue:
                     general = []
                 general.append((len(results), entry))
                 results.append(None)  # type: ignore[arg-type]  # filled in below
+        ready: list[Message]
         if general is None:
-            ready = results
+            ready = results  # type: ignore[assignment]  # every entry became a visible message
             accepted = len(results)
         else:
             ready, size_total, accepted = self._send_general(results, general, base, now, size_total)
         if ready:
             was_empty = not self._n_visible
-            self._visible.extend(ready)  # type: ignore[arg-type]
+            self._visible.extend(ready)
             self._n_visible += len(ready)
             if was_empty:
                 self.mesh.emit(self._available)
-            self._retain(ready)  # type: ignore[arg-type]
+            self._retain(ready)
         self.sent += accepted
         self.sent_bytes += size_total
         return results
@@ -329,19 +330,21 @@ class Queue:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def receive(self, max_messages: int = 1, visibility_timeout: int | None = None, *,
-                wait: bool = False, attempt_id: str | None = None) -> list[Message]:
+    def receive(self, max_messages: int = 1, visibility_timeout: int | None = None, *, wait: bool = False,
+                attempt_id: str | None = None, count_empty: bool = True) -> list[Message]:
         """ReceiveMessage without waiting (the driver owns long polls): up to ``max_messages``
         visible messages, now in flight for ``visibility_timeout`` (queue default if None).
         Messages past the redrive policy's ``maxReceiveCount`` move to the dead-letter queue
         instead. ``wait``: a long poll is asking, so the in-flight limit answers empty, not OverLimit.
+        ``count_empty=False``: a long poll's intermediate attempt (it counts one empty receive at the
+        end, with :meth:`count_empty_receive`).
         """
         if self._n_inflight >= MAX_INFLIGHT_STANDARD:
             if wait:
                 return []
             raise OverLimit(f"Too many messages in flight for queue {self.name}.")
         if not self._n_visible:
-            self.empty_receives += 1
+            self.empty_receives += count_empty
             return []
         now = self.clock.now()
         timeout = self._visibility_timeout if visibility_timeout is None else visibility_timeout
@@ -381,7 +384,7 @@ class Queue:
         if dead:
             self._redrive(dead)
         if not taken:
-            self.empty_receives += 1
+            self.empty_receives += count_empty
             return out
         self._n_inflight += taken
         self.received += taken
@@ -391,6 +394,10 @@ class Queue:
             self._lease_no = lease_no
             self._expire_now(out)
         return out
+
+    def count_empty_receive(self) -> None:
+        """A long poll ended with nothing: one NumberOfEmptyReceives for the whole call."""
+        self.empty_receives += 1
 
     def _lease(self, no: int, deadline: float, timeout: int, msgs: list[Message]) -> None:
         self._lease_no = no
@@ -515,6 +522,11 @@ class Queue:
         now = self.clock.now()
         results: list[SqsError | None] = []
         for receipt, timeout in changes:
+            if not 0 <= timeout <= MAX_VISIBILITY_TIMEOUT_S:
+                results.append(InvalidParameterValueException(
+                    f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
+                    f"and {MAX_VISIBILITY_TIMEOUT_S}, if provided."))
+                continue
             msg = self._by_receipt.get(receipt)
             if msg is None or msg.state != INFLIGHT or msg.receipt != receipt:
                 results.append(self._stale_error(receipt))  # standard: 200, nothing changes

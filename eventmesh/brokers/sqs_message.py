@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 MAX_MESSAGE_ATTRIBUTES = 10  # §3 message attributes per message
+MAX_DELAY_S = 900  # §4 DelaySeconds 0..900 per message
 MAX_ATTRIBUTE_NAME_LENGTH = 256
 MAX_DATA_TYPE_LENGTH = 256
 MAX_GROUP_ID_LENGTH = 128  # MessageGroupId / MessageDeduplicationId: 1-128 printable ASCII
@@ -200,6 +201,11 @@ def check_entry(entry: SendEntry, max_size: int) -> int:
         raise InvalidMessageContents(
             "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
             "#xE000 to #xFFFD | #x10000 to #x10FFFF")
+    delay = entry.delay_seconds
+    if delay is not None and not 0 <= delay <= MAX_DELAY_S:
+        raise InvalidParameterValueException(
+            f"Value {delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and "
+            f"<= {MAX_DELAY_S}")
     size = len(data)
     if entry.attributes:
         size += check_attributes(entry.attributes)

@@ -187,7 +187,7 @@ def test_fifo_redrive_replaces_the_dedup_id_with_the_message_id(env) -> None:
     mesh, driver = env
     dlq = _fifo(mesh, "dlq.fifo")
     queue = _fifo(mesh, "src.fifo", VisibilityTimeout="1",
-                  RedrivePolicy='{"deadLetterTargetArn": "%s", "maxReceiveCount": 1}' % dlq.arn)
+                  RedrivePolicy=f'{{"deadLetterTargetArn": "{dlq.arn}", "maxReceiveCount": 1}}')
     [sent] = queue.send_batch([SendEntry("x", group_id="g", deduplication_id="dd")])
     queue.receive(1)
     driver.advance(10)

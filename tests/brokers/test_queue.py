@@ -209,7 +209,7 @@ def test_lowering_retention_expires_existing_messages(env) -> None:
 def test_redrive_moves_message_after_max_receive_count_keeping_id_and_body(env) -> None:
     mesh, driver = env
     dlq = _queue(mesh, "dlq")
-    policy = '{"deadLetterTargetArn": "%s", "maxReceiveCount": 2}' % dlq.arn
+    policy = f'{{"deadLetterTargetArn": "{dlq.arn}", "maxReceiveCount": 2}}'
     queue = _queue(mesh, "src", VisibilityTimeout="10", RedrivePolicy=policy)
     [sent] = queue.send_batch([SendEntry("payload", {"k": {"DataType": "String", "StringValue": "v"}})])
     driver.advance(1)
@@ -230,7 +230,7 @@ def test_standard_dlq_keeps_the_original_enqueue_time_for_retention(env) -> None
     mesh, driver = env
     dlq = _queue(mesh, "dlq", MessageRetentionPeriod="300")
     queue = _queue(mesh, "src", VisibilityTimeout="100",
-                   RedrivePolicy='{"deadLetterTargetArn": "%s", "maxReceiveCount": 1}' % dlq.arn)
+                   RedrivePolicy=f'{{"deadLetterTargetArn": "{dlq.arn}", "maxReceiveCount": 1}}')
     _send(dlq, "native")
     _send(queue, "moved")
     queue.receive(1)
@@ -248,7 +248,7 @@ def test_missing_dlq_leaves_messages_in_the_source(env) -> None:
     mesh, driver = env
     dlq = _queue(mesh, "dlq")
     queue = _queue(mesh, "src", VisibilityTimeout="1",
-                   RedrivePolicy='{"deadLetterTargetArn": "%s", "maxReceiveCount": 1}' % dlq.arn)
+                   RedrivePolicy=f'{{"deadLetterTargetArn": "{dlq.arn}", "maxReceiveCount": 1}}')
     _send(queue, "a")
     queue.receive(1)
     delete_queue(mesh, dlq)
@@ -369,7 +369,7 @@ def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:
     queue = _queue(mesh, VisibilityTimeout="30")
     for _ in range(100):
         _send(queue, *["m"] * 10)
-    for i in range(100):
+    for _i in range(100):
         queue.receive(10)
         driver.advance(0.1)
     assert queue.counts() == (0, 1000, 0)
