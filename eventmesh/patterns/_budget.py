@@ -30,8 +30,10 @@ MAX_SUB_RULES_PER_PATTERN = 1024
 EVENT_PATTERN_MAX_CHARS = 4096
 EVENT_PATTERN_QUOTA_CHARS = 2048
 FILTER_POLICY_MAX_BYTES = 256 * 1024
-TOO_COMPLEX = ("Rule is too complex - try using fewer wildcard characters or fewer repeating character "
-               "sequences after a wildcard character")
+TOO_COMPLEX = (
+    "Rule is too complex - try using fewer wildcard characters or fewer repeating character "
+    "sequences after a wildcard character"
+)
 # Reachable state sets explored before a wildcard is declared too complex to analyse.
 WILDCARD_MAX_EXPLORED_STATE_SETS = 20_000
 _OTHER = "\x00other"

@@ -6,7 +6,8 @@ skip every other subtree (as quamina's segments tree does). Because AWS joins ne
 segments: the node for ``a`` has children ``b`` and ``b.c``, the root has ``a``, ``a.b`` and ``a.b.c``.
 
 Array membership (for array-consistent matching, aws/event-ruler ArrayMembership): a leaf records
-``((array_id, index), ...)`` (array_id: the list's id()) for each enclosing array element that is an object or an array; a scalar
+``((array_id, index), ...)`` (array_id: the list's id()) for each enclosing array element that is
+an object or an array; a scalar
 element records nothing for its own array, as in event-ruler's Event.java (a scalar array carries
 values of one field only, so it can never split a match). ``None`` means
 the leaf is in no such array, which is the common case and lets the matcher skip all consistency work.

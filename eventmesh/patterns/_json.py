@@ -33,7 +33,7 @@ class JsonObject:
     def __init__(self) -> None:
         self.pairs: list[tuple[str, JsonValue]] = []
 
-    def append(self, pair: "tuple[str, JsonValue]") -> None:
+    def append(self, pair: tuple[str, JsonValue]) -> None:
         self.pairs.append(pair)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
@@ -42,13 +42,13 @@ class JsonObject:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> "tuple[str, JsonValue]":
+    def __getitem__(self, i: int) -> tuple[str, JsonValue]:
         return self.pairs[i]
 
     def __repr__(self) -> str:
         return f"JsonObject({self.pairs!r})"
 
-    def last(self) -> dict[str, "JsonValue"]:
+    def last(self) -> dict[str, JsonValue]:
         """The object as AWS sees it: the last occurrence of each key wins."""
         return dict(self.pairs)
 
@@ -75,7 +75,7 @@ class JsonNumber:
         return hash(self.text)
 
 
-JsonValue = Union[JsonObject, list, str, JsonNumber, bool, None]  # type: ignore[type-arg]
+JsonValue = Union[JsonObject, list, str, JsonNumber, bool, None]  # type: ignore[type-arg]  # noqa: UP007
 
 
 def source_location(text: str, pos: int) -> str:
@@ -113,8 +113,11 @@ class _Reader:
         return text[pos] if pos < n else ""
 
     def eof(self, what: str, start: int) -> PatternSyntaxError:
-        return self.fail(f"Unexpected end-of-input: expected close marker for {what} (start marker at"
-                         + source_location(self.text, start)[4:] + ")")
+        return self.fail(
+            f"Unexpected end-of-input: expected close marker for {what} (start marker at"
+            + source_location(self.text, start)[4:]
+            + ")"
+        )
 
     def value(self) -> JsonValue:
         c = self.skip_ws()
@@ -158,16 +161,23 @@ class _Reader:
             if c != '"':
                 self.pos += 1
                 if c == "]":
-                    raise self.fail("Unexpected close marker ']': expected '}' (for Object starting at"
-                                    + source_location(self.text, start)[4:] + ")")
-                raise self.fail(f"Unexpected character {_char_desc(c)}: was expecting double-quote to start field name")
+                    raise self.fail(
+                        "Unexpected close marker ']': expected '}' (for Object starting at"
+                        + source_location(self.text, start)[4:]
+                        + ")"
+                    )
+                raise self.fail(
+                    f"Unexpected character {_char_desc(c)}: was expecting double-quote to start field name"
+                )
             key = self.string()
             c = self.skip_ws()
             if c != ":":
                 if c == "":
                     raise self.eof("Object", start)
                 self.pos += 1
-                raise self.fail(f"Unexpected character {_char_desc(c)}: was expecting a colon to separate field name and value")
+                raise self.fail(
+                    f"Unexpected character {_char_desc(c)}: was expecting a colon to separate field name and value"  # noqa: E501
+                )
             self.pos += 1
             pairs.append((key, self.value()))
             c = self.skip_ws()
@@ -182,9 +192,14 @@ class _Reader:
                 raise self.eof("Object", start)
             self.pos += 1
             if c == "]":
-                raise self.fail("Unexpected close marker ']': expected '}' (for Object starting at"
-                                + source_location(self.text, start)[4:] + ")")
-            raise self.fail(f"Unexpected character {_char_desc(c)}: was expecting comma to separate Object entries")
+                raise self.fail(
+                    "Unexpected close marker ']': expected '}' (for Object starting at"
+                    + source_location(self.text, start)[4:]
+                    + ")"
+                )
+            raise self.fail(
+                f"Unexpected character {_char_desc(c)}: was expecting comma to separate Object entries"
+            )
 
     def array(self) -> list:  # type: ignore[type-arg]
         start = self.pos
@@ -199,8 +214,11 @@ class _Reader:
                 raise self.eof("Array", start)
             if c == "}":
                 self.pos += 1
-                raise self.fail("Unexpected close marker '}': expected ']' (for Array starting at"
-                                + source_location(self.text, start)[4:] + ")")
+                raise self.fail(
+                    "Unexpected close marker '}': expected ']' (for Array starting at"
+                    + source_location(self.text, start)[4:]
+                    + ")"
+                )
             items.append(self.value())
             c = self.skip_ws()
             if c == ",":
@@ -214,9 +232,14 @@ class _Reader:
                 raise self.eof("Array", start)
             self.pos += 1
             if c == "}":
-                raise self.fail("Unexpected close marker '}': expected ']' (for Array starting at"
-                                + source_location(self.text, start)[4:] + ")")
-            raise self.fail(f"Unexpected character {_char_desc(c)}: was expecting comma to separate Array entries")
+                raise self.fail(
+                    "Unexpected close marker '}': expected ']' (for Array starting at"
+                    + source_location(self.text, start)[4:]
+                    + ")"
+                )
+            raise self.fail(
+                f"Unexpected character {_char_desc(c)}: was expecting comma to separate Array entries"
+            )
 
     def string(self) -> str:
         text, n = self.text, self.n
@@ -239,10 +262,12 @@ class _Reader:
                     raise self.fail("Unexpected end-of-input in character escape sequence")
                 e = text[pos + 1]
                 if e == "u":
-                    digits = text[pos + 2:pos + 6]
+                    digits = text[pos + 2 : pos + 6]
                     if len(digits) < 4 or any(d not in "0123456789abcdefABCDEF" for d in digits):
                         self.pos = pos + 2
-                        raise self.fail("Unexpected character in Unicode escape: expected a hex-digit for character escape sequence")
+                        raise self.fail(
+                            "Unexpected character in Unicode escape: expected a hex-digit for character escape sequence"  # noqa: E501
+                        )
                     out.append(chr(int(digits, 16)))
                     pos += 6
                 elif e in _ESCAPES:
@@ -255,8 +280,10 @@ class _Reader:
                 continue
             if c < " ":
                 self.pos = pos + 1
-                raise self.fail(f"Illegal unquoted character {_char_desc(c)}: has to be escaped using backslash "
-                                "to be included in string value")
+                raise self.fail(
+                    f"Illegal unquoted character {_char_desc(c)}: has to be escaped using backslash "
+                    "to be included in string value"
+                )
             pos += 1
 
     def number(self) -> JsonNumber:
@@ -267,7 +294,10 @@ class _Reader:
             if pos >= n or not text[pos].isdigit():
                 self.pos = pos
                 got = text[pos] if pos < n else "end-of-input"
-                raise self.fail(f"Unexpected character ({got!r}) in numeric value: expected digit (0-9) to follow minus sign, for valid numeric value")
+                raise self.fail(
+                    f"Unexpected character ({got!r}) in numeric value: expected digit (0-9) to follow "
+                    "minus sign, for valid numeric value"
+                )
         if text[pos] == "0" and pos + 1 < n and text[pos + 1].isdigit():
             self.pos = pos + 1
             raise self.fail("Invalid numeric value: Leading zeroes not allowed")
@@ -277,7 +307,9 @@ class _Reader:
             pos += 1
             if pos >= n or not text[pos].isdigit():
                 self.pos = pos
-                raise self.fail("Unexpected character in numeric value: Decimal point not followed by a digit")
+                raise self.fail(
+                    "Unexpected character in numeric value: Decimal point not followed by a digit"
+                )
             while pos < n and text[pos].isdigit():
                 pos += 1
         if pos < n and text[pos] in "eE":
@@ -286,7 +318,9 @@ class _Reader:
                 pos += 1
             if pos >= n or not text[pos].isdigit():
                 self.pos = pos
-                raise self.fail("Unexpected character in numeric value: Exponent indicator not followed by a digit")
+                raise self.fail(
+                    "Unexpected character in numeric value: Exponent indicator not followed by a digit"
+                )
             while pos < n and text[pos].isdigit():
                 pos += 1
         if pos < n and (text[pos].isalpha() or text[pos] == "_"):

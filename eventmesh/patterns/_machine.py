@@ -20,8 +20,9 @@ per satisfied condition). Indexes are rebuilt lazily, per field, after add/remov
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from itertools import count
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 from eventmesh.patterns._flatten import PathNode, _object, build_trie
 from eventmesh.patterns._numbers import NumberKey
@@ -95,8 +96,12 @@ class SubRuleRecord:
 
     __slots__ = ("rule", "need", "optional", "fields", "deferred", "deferred_mask", "checks")
 
-    def __init__(self, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]],
-                 deferred: Sequence[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]] = ()) -> None:
+    def __init__(
+        self,
+        rule: Hashable,
+        fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]],
+        deferred: Sequence[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]] = (),
+    ) -> None:
         self.rule = rule
         self.fields = tuple(fields)
         self.need = sum(f[4] for f in fields)
@@ -105,9 +110,14 @@ class SubRuleRecord:
         self.deferred_mask = sum(f[4] for f in deferred)
         # per deferred field: (index, exact strings as a set, predicates of the other conditions, bit)
         self.checks = tuple(
-            (index, frozenset(c.value for c in conds if type(c) is ExactString),  # type: ignore[attr-defined]
-             tuple(c.predicate() for c in conds if type(c) is not ExactString), bit)
-            for _, index, conds, _, bit in deferred)
+            (
+                index,
+                frozenset(c.value for c in conds if type(c) is ExactString),  # type: ignore[attr-defined]
+                tuple(c.predicate() for c in conds if type(c) is not ExactString),
+                bit,
+            )
+            for _, index, conds, _, bit in deferred
+        )
 
 
 class Machine:
@@ -164,7 +174,9 @@ class Machine:
         self._by_rule[rule] = ids
         self._added_since += len(ids)
 
-    def _register(self, sr: int, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]) -> None:
+    def _register(
+        self, sr: int, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]
+    ) -> None:
         anchor = _choose_anchor(fields)
         registered = fields if anchor is None else [anchor]
         for _, index, positive, _, bit in registered:
@@ -309,8 +321,8 @@ class Machine:
                         continue
                     value = by_field[index]
                     if type(value) is _Values:
-                        for value in value:
-                            if value in strings or _any_test(tests, value):
+                        for one in value:
+                            if one in strings or _any_test(tests, one):
                                 mask |= bit
                                 break
                     elif value in strings or (tests and _any_test(tests, value)):
@@ -350,8 +362,18 @@ def _with_membership(leaves: list[Any]) -> dict[FieldIndex, list[tuple[Any, Any]
 # Operator families by how few values they let through: the matcher indexes one "anchor" field per
 # sub-rule, the most selective one, and checks the others only for sub-rules whose anchor matched.
 # Anything-but and exists let almost every value through, so they never anchor.
-_FAMILY_RANK = {"exact": 0, "number": 0, "equals-ic": 1, "cidr": 2, "prefix": 3, "prefix-ic": 3,
-                "suffix": 3, "suffix-ic": 3, "wildcard": 4, "range": 5}
+_FAMILY_RANK = {
+    "exact": 0,
+    "number": 0,
+    "equals-ic": 1,
+    "cidr": 2,
+    "prefix": 3,
+    "prefix-ic": 3,
+    "suffix": 3,
+    "suffix-ic": 3,
+    "wildcard": 4,
+    "range": 5,
+}
 _UNRANKED = 99
 
 
@@ -402,8 +424,10 @@ def _merge(so_far: dict[int, int], mem: Any) -> dict[int, int] | None:
     return so_far if merged is None else merged
 
 
-def _consistent_match(fields: Sequence[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]],
-                      by_field: dict[FieldIndex, list[tuple[Any, Any]]]) -> bool:
+def _consistent_match(
+    fields: Sequence[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]],
+    by_field: dict[FieldIndex, list[tuple[Any, Any]]],
+) -> bool:
     """Is there one value per field, all from the same element of every array they share?
     Fields are tried in path order; ``exists: false`` holds when no value at the path is consistent
     with the elements chosen so far (event-ruler ACFinder semantics)."""

@@ -14,7 +14,7 @@ Cost: one float() per number; no Decimal on the hot path.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = [
     "NumberKey",
@@ -39,7 +39,7 @@ def _nonzero_digits(text: str) -> bool:
     return any(c in "123456789" for c in mantissa)
 
 
-def eventbridge_number(value: "int | float | str") -> "float | None":
+def eventbridge_number(value: int | float | str) -> float | None:
     """The comparable key of a number for EventBridge, or None if it is not a finite double."""
     try:
         key = float(value)
@@ -52,7 +52,7 @@ def eventbridge_number(value: "int | float | str") -> "float | None":
     return key + 0.0  # -0.0 -> 0.0
 
 
-def sns_number(value: "int | float | str") -> "float | None":
+def sns_number(value: int | float | str) -> float | None:
     """The comparable key of a number for SNS: rounded to 5 decimals, within +/-1e9."""
     key = eventbridge_number(value)
     if key is None or key > SNS_NUMBER_LIMIT or key < -SNS_NUMBER_LIMIT:

@@ -11,7 +11,8 @@ ordinary field name (so ``{"$or": [{"x": ["y"]}]}`` fails with ``Unrecognized ma
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from eventmesh.patterns._budget import MAX_SUB_RULES_PER_PATTERN
 from eventmesh.patterns._errors import PatternSyntaxError
@@ -33,8 +34,15 @@ from eventmesh.patterns.ops.numeric import NumericRange
 from eventmesh.patterns.ops.prefix_suffix import Prefix, PrefixIgnoreCase, Suffix, SuffixIgnoreCase
 from eventmesh.patterns.ops.wildcard import Wildcard
 
-__all__ = ["Dialect", "SubRule", "compile_text", "compile_tree", "OutOfRangeNumber", "OR_KEYWORD",
-           "NESTED_SCOPE_REASON"]
+__all__ = [
+    "Dialect",
+    "SubRule",
+    "compile_text",
+    "compile_tree",
+    "OutOfRangeNumber",
+    "OR_KEYWORD",
+    "NESTED_SCOPE_REASON",
+]
 
 OR_KEYWORD = "$or"
 NESTED_SCOPE_REASON = "Filter policy scope MessageAttributes does not support nested filter policy"
@@ -273,8 +281,10 @@ class _Compiler:
                 else:
                     raise PatternSyntaxError("Inside anything but list, start|null|boolean is not supported.")
             if bool(strings) == bool(keys):
-                raise PatternSyntaxError("Inside anything but list, either all values are number or string, "
-                                         "mixed type is not supported")
+                raise PatternSyntaxError(
+                    "Inside anything but list, either all values are number or string, "
+                    "mixed type is not supported"
+                )
             return AnythingBut(frozenset(strings), frozenset(keys), self.numkey, _quote_list(value))
         if isinstance(value, str):
             return AnythingBut(frozenset([value]), frozenset(), self.numkey, _quote(value))
@@ -287,8 +297,11 @@ class _Compiler:
         if not obj:
             raise PatternSyntaxError("Anything-But expression name not found")
         kind, value = obj[0]
-        allowed = ("prefix", "equals-ignore-case") if self.d.sns else ("prefix", "suffix", "wildcard",
-                                                                         "equals-ignore-case")
+        allowed = (
+            ("prefix", "equals-ignore-case")
+            if self.d.sns
+            else ("prefix", "suffix", "wildcard", "equals-ignore-case")
+        )
         if kind not in allowed:
             raise PatternSyntaxError(f"Unsupported anything-but pattern: {kind}")
         if not isinstance(value, (list, str, JsonNumber)):
@@ -300,8 +313,10 @@ class _Compiler:
         for item in items:
             if not isinstance(item, str):
                 if kind == "equals-ignore-case":
-                    raise PatternSyntaxError("Inside anything-but/equals-ignore-case list, "
-                                             "number|start|null|boolean is not supported.")
+                    raise PatternSyntaxError(
+                        "Inside anything-but/equals-ignore-case list, "
+                        "number|start|null|boolean is not supported."
+                    )
                 if kind == "wildcard":
                     raise PatternSyntaxError("wildcard match pattern must be a string")
                 if self.d.sns:

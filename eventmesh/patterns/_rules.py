@@ -8,7 +8,8 @@ share one implementation. Events are decoded once with msgspec (a str/bytes even
 from __future__ import annotations
 
 import json
-from typing import Any, Hashable, Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -25,10 +26,22 @@ from eventmesh.patterns._json import parse_json
 from eventmesh.patterns._machine import Machine, _consistent_match
 from eventmesh.patterns._numbers import eventbridge_number, sns_number
 from eventmesh.patterns._parse import NESTED_SCOPE_REASON, Dialect, OutOfRangeNumber, SubRule, compile_tree
-from eventmesh.patterns.sns_policy import SCOPES, attributes_to_event, check_policy_limits, invalid_scope_message
+from eventmesh.patterns.sns_policy import (
+    SCOPES,
+    attributes_to_event,
+    check_policy_limits,
+    invalid_scope_message,
+)
 
-__all__ = ["Pattern", "FilterPolicy", "RuleSet", "compile_pattern", "compile_filter_policy", "test_event_pattern",
-           "TEST_EVENT_REQUIRED_FIELDS"]
+__all__ = [
+    "Pattern",
+    "FilterPolicy",
+    "RuleSet",
+    "compile_pattern",
+    "compile_filter_policy",
+    "test_event_pattern",
+    "TEST_EVENT_REQUIRED_FIELDS",
+]
 
 # TestEventPattern refuses an Event without these envelope fields (eventbridge.md §4.1).
 TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
@@ -39,7 +52,7 @@ FLAVORS = ("eventbridge", "sns")
 SNS_INTERNAL_ERROR_CODE = "InternalError"
 
 
-def _as_text(pattern: "str | bytes | Mapping[str, Any]") -> str:
+def _as_text(pattern: str | bytes | Mapping[str, Any]) -> str:
     if isinstance(pattern, (bytes, bytearray)):
         return bytes(pattern).decode("utf-8")
     if isinstance(pattern, Mapping):
@@ -50,7 +63,9 @@ def _as_text(pattern: "str | bytes | Mapping[str, Any]") -> str:
 def compile_event_pattern(text: str) -> list[SubRule]:
     """EventBridge pattern text -> sub-rules, or InvalidEventPatternException."""
     if len(text) > EVENT_PATTERN_MAX_CHARS:
-        raise InvalidPatternError(EVENTBRIDGE_CODE, f"Event pattern is longer than {EVENT_PATTERN_MAX_CHARS} characters")
+        raise InvalidPatternError(
+            EVENTBRIDGE_CODE, f"Event pattern is longer than {EVENT_PATTERN_MAX_CHARS} characters"
+        )
     try:
         return compile_tree(parse_json(text), EVENTBRIDGE)
     except PatternSyntaxError as exc:
@@ -59,8 +74,9 @@ def compile_event_pattern(text: str) -> list[SubRule]:
 
 def sns_dialect(scope: str) -> Dialect:
     if scope not in SCOPES:
-        raise InvalidPatternError(SNS_CODE, f"FilterPolicyScope: Invalid value [{scope}]",
-                                  invalid_scope_message(scope))
+        raise InvalidPatternError(
+            SNS_CODE, f"FilterPolicyScope: Invalid value [{scope}]", invalid_scope_message(scope)
+        )
     return Dialect("sns", sns_number, nested=scope == "MessageBody", empty_matches_all=True)
 
 
@@ -103,10 +119,12 @@ class RuleSet:
         self._match_all: set[Hashable] = set()  # SNS rules with an empty policy
         self._decoder = msgspec.json.Decoder()
 
-    def add(self, name: Hashable, pattern: "str | bytes | Mapping[str, Any]") -> None:
+    def add(self, name: Hashable, pattern: str | bytes | Mapping[str, Any]) -> None:
         """Compile and add (or replace) a rule. Raises InvalidPatternError for a rejected pattern."""
         text = _as_text(pattern)
-        subrules = compile_sns_policy(text, self.scope) if self.flavor == "sns" else compile_event_pattern(text)
+        subrules = (
+            compile_sns_policy(text, self.scope) if self.flavor == "sns" else compile_event_pattern(text)
+        )
         self.remove(name)
         if subrules == [{}]:
             self._match_all.add(name)
@@ -125,14 +143,15 @@ class RuleSet:
     def names(self) -> list[Hashable]:
         return list(self._machine.rules())
 
-    def decode(self, event: "str | bytes | Mapping[str, Any]") -> "dict[str, Any] | None":
+    def decode(self, event: str | bytes | Mapping[str, Any]) -> dict[str, Any] | None:
         """The event as a dict, or None when it is not a JSON object."""
         if isinstance(event, (str, bytes, bytearray, memoryview)):
+            raw = event
             try:
-                event = self._decoder.decode(event)
+                event = self._decoder.decode(raw)
             except msgspec.DecodeError:
-                try:
-                    event = json.loads(event if isinstance(event, str) else bytes(event))
+                try:  # msgspec refuses some JSON the stdlib reads (integers beyond 64 bits)
+                    event = json.loads(raw if isinstance(raw, str) else bytes(raw))
                 except ValueError:
                     return None
         if isinstance(event, dict):
@@ -141,14 +160,20 @@ class RuleSet:
             return dict(event)
         return None
 
-    def sns_event(self, body: "str | bytes | None", attributes: "Mapping[str, Any] | None") -> "dict[str, Any] | None":
+    def sns_event(
+        self, body: str | bytes | None, attributes: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
         if self.scope == "MessageBody":
             return self.decode(body) if body is not None else None
         return attributes_to_event(attributes or {}, self._decoder.decode)
 
-    def matches(self, event: "str | bytes | Mapping[str, Any] | None" = None, *,
-                body: "str | bytes | None" = None,
-                attributes: "Mapping[str, Any] | None" = None) -> set[Hashable]:
+    def matches(
+        self,
+        event: str | bytes | Mapping[str, Any] | None = None,
+        *,
+        body: str | bytes | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> set[Hashable]:
         """Names of the rules matching the event (EventBridge), or the message (SNS: ``body`` and/or
         ``attributes`` in the SNS MessageAttributes shape, per the rule set's scope)."""
         if self.flavor == "sns":
@@ -175,11 +200,11 @@ class Pattern:
         self._rules = RuleSet()
         self._rules.add(0, text)
 
-    def matches(self, event: "str | bytes | Mapping[str, Any]") -> bool:
+    def matches(self, event: str | bytes | Mapping[str, Any]) -> bool:
         """True when the event (JSON text, bytes or a mapping) matches, as TestEventPattern answers."""
         return bool(self._rules.matches(event))
 
-    def explain(self, event: "str | bytes | Mapping[str, Any]") -> "str | None":
+    def explain(self, event: str | bytes | Mapping[str, Any]) -> str | None:
         """None when the event matches; otherwise which field and condition failed."""
         decoded = self._rules.decode(event)
         if decoded is None:
@@ -201,11 +226,13 @@ class FilterPolicy:
         self._rules = RuleSet(flavor="sns", scope=scope)
         self._rules.add(0, text)
 
-    def matches(self, body: "str | bytes | None" = None, attributes: "Mapping[str, Any] | None" = None) -> bool:
+    def matches(self, body: str | bytes | None = None, attributes: Mapping[str, Any] | None = None) -> bool:
         """True when a message with this body / MessageAttributes would be delivered."""
         return bool(self._rules.matches(body=body, attributes=attributes))
 
-    def explain(self, body: "str | bytes | None" = None, attributes: "Mapping[str, Any] | None" = None) -> "str | None":
+    def explain(
+        self, body: str | bytes | None = None, attributes: Mapping[str, Any] | None = None
+    ) -> str | None:
         event = self._rules.sns_event(body, attributes)
         if self.matches(body, attributes):
             return None
@@ -217,18 +244,22 @@ class FilterPolicy:
         return f"FilterPolicy({self.text!r}, scope={self.scope!r})"
 
 
-def compile_pattern(text: "str | bytes | Mapping[str, Any]") -> Pattern:
+def compile_pattern(text: str | bytes | Mapping[str, Any]) -> Pattern:
     """Compile an EventBridge event pattern; raises InvalidPatternError (InvalidEventPatternException)."""
     return Pattern(_as_text(text))
 
 
-def compile_filter_policy(text: "str | bytes | Mapping[str, Any]", scope: str = "MessageAttributes") -> FilterPolicy:
+def compile_filter_policy(
+    text: str | bytes | Mapping[str, Any], scope: str = "MessageAttributes"
+) -> FilterPolicy:
     """Compile an SNS filter policy for ``scope`` (``MessageAttributes`` or ``MessageBody``); raises
     InvalidPatternError (InvalidParameter)."""
     return FilterPolicy(_as_text(text), scope)
 
 
-def test_event_pattern(pattern: "str | bytes | Mapping[str, Any]", event: "str | bytes | Mapping[str, Any]") -> bool:
+def test_event_pattern(
+    pattern: str | bytes | Mapping[str, Any], event: str | bytes | Mapping[str, Any]
+) -> bool:
     """EventBridge TestEventPattern: the pattern is compiled first (InvalidPatternError), then the
     event must be a JSON object with the envelope fields (InvalidEventError), then the answer."""
     compiled = compile_pattern(pattern)
@@ -260,8 +291,10 @@ def _explain(machine: Machine, event: dict[str, Any]) -> str:
                 shown = ", ".join(json.dumps(v) for v in values[:5])
                 failures.append(f"{path}: {shown} does not match [{wanted}]")
         if not failures and not _consistent_match(record.fields, by_field):
-            failures.append("every field has a matching value, but not all from the same element of an array "
-                            "(array-consistent matching)")
+            failures.append(
+                "every field has a matching value, but not all from the same element of an array "
+                "(array-consistent matching)"
+            )
         if failures and (best is None or len(failures) < best[0]):
             best = (len(failures), failures[0])
     return best[1] if best else "no match"

@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from eventmesh.patterns._errors import InvalidEventError, InvalidPatternError
 from eventmesh.patterns._rules import RuleSet, compile_filter_policy, compile_pattern, test_event_pattern
@@ -32,16 +33,27 @@ RULE_FILE_SUFFIXES = (".json",)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pattern", help="event pattern / filter policy, inline JSON or @file")
-    parser.add_argument("--event", help="event (SNS: message body, or attributes with --scope "
-                                        "MessageAttributes), inline JSON or @file")
-    parser.add_argument("--explain", action="store_true", help="for a non-match, say which field and condition failed")
+    parser.add_argument(
+        "--event",
+        help="event (SNS: message body, or attributes with --scope MessageAttributes), inline JSON or @file",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="for a non-match, say which field and condition failed"
+    )
     parser.add_argument("--rules", metavar="DIR", help="directory of rule files (*.json, name = file stem)")
     parser.add_argument("--events", metavar="FILE", help="events: JSON lines, or one JSON array of events")
     parser.add_argument("--flavor", choices=("eventbridge", "sns"), default="eventbridge")
-    parser.add_argument("--scope", choices=("MessageAttributes", "MessageBody"), default="MessageAttributes",
-                        help="SNS FilterPolicyScope (with --flavor sns)")
-    parser.add_argument("--no-envelope-check", action="store_true",
-                        help="match events that lack TestEventPattern's envelope fields (id, source, ...)")
+    parser.add_argument(
+        "--scope",
+        choices=("MessageAttributes", "MessageBody"),
+        default="MessageAttributes",
+        help="SNS FilterPolicyScope (with --flavor sns)",
+    )
+    parser.add_argument(
+        "--no-envelope-check",
+        action="store_true",
+        help="match events that lack TestEventPattern's envelope fields (id, source, ...)",
+    )
 
 
 def _read(value: str) -> str:
@@ -103,7 +115,11 @@ def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
             invalid += 1
     for number, event in enumerate(_load_events(Path(args.events).read_text(encoding="utf-8")), 1):
         if args.flavor == "sns":
-            names = rules.matches(body=json.dumps(event)) if args.scope == "MessageBody" else rules.matches(attributes=event)
+            names = (
+                rules.matches(body=json.dumps(event))
+                if args.scope == "MessageBody"
+                else rules.matches(attributes=event)
+            )
         else:
             names = rules.matches(event)
         print(f"{number}: {', '.join(sorted(map(str, names))) or '-'}", file=out)

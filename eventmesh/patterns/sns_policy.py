@@ -14,7 +14,8 @@ Differences from EventBridge patterns, all decided here or in the Dialect passed
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -37,8 +38,10 @@ MAX_COMBINATIONS = 150  # sns.md §6 "Filter policy is too complex"
 
 
 def invalid_scope_message(scope: str) -> str:
-    return (f"Invalid parameter: FilterPolicyScope: Invalid value [{scope}]. "
-            "Please use either MessageBody or MessageAttributes")
+    return (
+        f"Invalid parameter: FilterPolicyScope: Invalid value [{scope}]. "
+        "Please use either MessageBody or MessageAttributes"
+    )
 
 
 def check_policy_limits(tree: JsonValue) -> None:
@@ -54,8 +57,8 @@ def _combinations(obj: JsonObject, depth: int, combinations: int) -> int:
     for key, value in obj.last().items():
         if isinstance(value, JsonObject):
             combinations = _combinations(value, depth + 1, combinations)
-        elif key == OR_KEYWORD and _is_or(value):
-            combinations = sum(_combinations(branch, depth, combinations) for branch in value)  # type: ignore[union-attr]
+        elif key == OR_KEYWORD and _is_or(value) and isinstance(value, list):
+            combinations = sum(_combinations(branch, depth, combinations) for branch in value)
         elif isinstance(value, list):
             combinations *= len(value) * depth
     return combinations

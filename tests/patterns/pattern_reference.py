@@ -8,7 +8,8 @@ leaf of the event with the array elements it came from, and tries every choice o
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 EXISTS_FALSE = {"exists": False}
 
@@ -76,7 +77,9 @@ def _num(v: Any) -> bool:
 
 
 def _wildcard(pattern: str, value: str) -> bool:
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), value, re.DOTALL) is not None
+    return (
+        re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), value, re.DOTALL) is not None
+    )
 
 
 def cond_ok(c: Any, v: Any) -> bool:
@@ -86,7 +89,7 @@ def cond_ok(c: Any, v: Any) -> bool:
         return v is c
     if _num(c):
         return _num(v) and float(v) == float(c)
-    (op, arg), = c.items()
+    ((op, arg),) = c.items()
     is_str = isinstance(v, str)
     if op == "prefix":
         if isinstance(arg, dict):
@@ -110,7 +113,7 @@ def cond_ok(c: Any, v: Any) -> bool:
         return all(ops[arg[i]](float(arg[i + 1])) for i in range(0, len(arg), 2))
     if op == "anything-but":
         if isinstance(arg, dict):
-            (kind, inner), = arg.items()
+            ((kind, inner),) = arg.items()
             items = inner if isinstance(inner, list) else [inner]
             if not is_str:
                 return True

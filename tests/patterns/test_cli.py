@@ -11,9 +11,16 @@ from pathlib import Path
 
 from eventmesh.patterns import cli
 
-ENVELOPE = {"id": "1", "account": "111122223333", "source": "aws.ec2", "time": "2017-12-22T18:43:48Z",
-            "region": "us-west-1", "resources": [], "detail-type": "EC2 Instance State-change Notification",
-            "detail": {"state": "running"}}
+ENVELOPE = {
+    "id": "1",
+    "account": "111122223333",
+    "source": "aws.ec2",
+    "time": "2017-12-22T18:43:48Z",
+    "region": "us-west-1",
+    "resources": [],
+    "detail-type": "EC2 Instance State-change Notification",
+    "detail": {"state": "running"},
+}
 
 
 def call(*argv: str) -> tuple[int, str]:
@@ -29,7 +36,9 @@ def test_match_prints_true_and_exits_zero() -> None:
 
 
 def test_no_match_prints_false_and_exits_one_with_explanation() -> None:
-    code, out = call("--pattern", '{"detail": {"state": ["stopped"]}}', "--event", json.dumps(ENVELOPE), "--explain")
+    code, out = call(
+        "--pattern", '{"detail": {"state": ["stopped"]}}', "--event", json.dumps(ENVELOPE), "--explain"
+    )
     assert code == 1
     assert out == 'false\ndetail.state: "running" does not match ["stopped"]\n'
 
@@ -40,7 +49,10 @@ def test_invalid_pattern_prints_the_aws_message_and_exits_two() -> None:
 
 
 def test_event_without_envelope_is_refused_like_test_event_pattern() -> None:
-    assert call("--pattern", '{"a": ["b"]}', "--event", '{"a": "b"}') == (2, "Parameter Event is not valid.\n")
+    assert call("--pattern", '{"a": ["b"]}', "--event", '{"a": "b"}') == (
+        2,
+        "Parameter Event is not valid.\n",
+    )
     assert call("--pattern", '{"a": ["b"]}', "--event", '{"a": "b"}', "--no-envelope-check") == (0, "true\n")
 
 
@@ -61,13 +73,33 @@ def test_rules_directory_over_events_file(tmp_path: Path) -> None:
 
 
 def test_sns_flavor(tmp_path: Path) -> None:
-    assert call("--flavor", "sns", "--scope", "MessageBody", "--pattern", '{"a": [{"prefix": "x"}]}',
-                "--event", '{"a": "xyz"}') == (0, "true\n")
+    assert call(
+        "--flavor",
+        "sns",
+        "--scope",
+        "MessageBody",
+        "--pattern",
+        '{"a": [{"prefix": "x"}]}',
+        "--event",
+        '{"a": "xyz"}',
+    ) == (0, "true\n")
     attributes = json.dumps({"a": {"Type": "String", "Value": "b"}})
     assert call("--flavor", "sns", "--pattern", '{"a": ["c"]}', "--event", attributes) == (1, "false\n")
 
 
 def test_module_entry_point() -> None:
-    done = subprocess.run([sys.executable, "-m", "eventmesh.patterns.cli", "--pattern", '{"source": ["aws.ec2"]}',
-                           "--event", json.dumps(ENVELOPE)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eventmesh.patterns.cli",
+            "--pattern",
+            '{"source": ["aws.ec2"]}',
+            "--event",
+            json.dumps(ENVELOPE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert (done.returncode, done.stdout) == (0, "true\n")

@@ -23,17 +23,20 @@ def test_numbers_keep_their_text_and_objects_keep_repeated_keys() -> None:
 def test_unrecognized_token_reads_like_jackson_with_location() -> None:
     assert reason("this is not json") == (
         "Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token 'null', "
-        "'true' or 'false')\n at [Source: (String)\"this is not json\"; line: 1, column: 5]")
+        "'true' or 'false')\n at [Source: (String)\"this is not json\"; line: 1, column: 5]"
+    )
 
 
 def test_single_quoted_field_name_is_rejected_as_jackson_does() -> None:
     assert reason("{'bad': 'quotation'}").startswith(
-        "Unexpected character (''' (code 39)): was expecting double-quote to start field name")
+        "Unexpected character (''' (code 39)): was expecting double-quote to start field name"
+    )
 
 
 def test_missing_comma_and_mismatched_close_marker() -> None:
     assert reason('{"a": [1, 2 3]}').startswith(
-        "Unexpected character ('3' (code 51)): was expecting comma to separate Array entries")
+        "Unexpected character ('3' (code 51)): was expecting comma to separate Array entries"
+    )
     assert reason('{"a": ["1", "2" }').startswith("Unexpected close marker '}': expected ']'")
 
 

@@ -48,7 +48,13 @@ def test_booleans_are_not_numbers() -> None:
 def test_numeric_ranges() -> None:
     pattern = {"n": [{"numeric": [">", 0, "<=", 5]}]}
     assert [match(pattern, {"n": v}) for v in (0, 0.000001, 5, 5.000001, "3", None)] == [
-        False, True, True, False, False, False]
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert match({"n": [{"numeric": ["=", 301.8]}]}, {"n": 3.018e2})
 
 
@@ -104,7 +110,9 @@ def test_exists_false_combined_with_a_value_condition() -> None:
 def test_cidr_and_exact_ip_addresses() -> None:
     assert match({"ip": [{"cidr": "10.0.0.0/24"}]}, {"ip": "10.0.0.255"})
     assert not match({"ip": [{"cidr": "10.0.0.0/24"}]}, {"ip": "10.0.1.0"})
-    assert match({"ip": [{"cidr": "2001:db8:1234:1a00::/64"}]}, {"ip": "2001:0db8:1234:1a00:0000:0000:0000:0001"})
+    assert match(
+        {"ip": [{"cidr": "2001:db8:1234:1a00::/64"}]}, {"ip": "2001:0db8:1234:1a00:0000:0000:0000:0001"}
+    )
     assert match({"ip": ["2001:db8::1"]}, {"ip": "2001:0db8:0:0:0:0:0:1"})
 
 
@@ -155,6 +163,8 @@ def test_explain_names_the_failing_field_and_condition() -> None:
     pattern = compile_pattern('{"source": ["aws.ec2"], "detail": {"state": [{"anything-but": "stopped"}]}}')
     assert pattern.explain('{"source": "aws.ec2", "detail": {"state": "running"}}') is None
     assert pattern.explain('{"source": "aws.ec2", "detail": {"state": "stopped"}}') == (
-        'detail.state: "stopped" does not match [{"anything-but": "stopped"}]')
+        'detail.state: "stopped" does not match [{"anything-but": "stopped"}]'
+    )
     assert pattern.explain('{"source": "aws.ec2"}') == (
-        'detail.state: the event has no value at this path (pattern wants [{"anything-but": "stopped"}])')
+        'detail.state: the event has no value at this path (pattern wants [{"anything-but": "stopped"}])'
+    )

@@ -21,19 +21,28 @@ SCALARS = st.one_of(STRINGS, NUMBERS, st.booleans(), st.none())
 events = st.recursive(
     st.dictionaries(KEYS, SCALARS, min_size=2, max_size=3),
     lambda inner: st.dictionaries(
-        KEYS, st.one_of(SCALARS, inner, st.lists(st.one_of(SCALARS, inner), max_size=3)), min_size=2, max_size=3),
+        KEYS,
+        st.one_of(SCALARS, inner, st.lists(st.one_of(SCALARS, inner), max_size=3)),
+        min_size=2,
+        max_size=3,
+    ),
     max_leaves=12,
 )
 
 
 @st.composite
 def ranges(draw: st.DrawFn) -> dict:
-    lo, hi = sorted(draw(st.lists(st.sampled_from([-1, 0, 1, 2.5, 300]), min_size=2, max_size=2, unique=True)))
+    lo, hi = sorted(
+        draw(st.lists(st.sampled_from([-1, 0, 1, 2.5, 300]), min_size=2, max_size=2, unique=True))
+    )
     return {"numeric": [draw(st.sampled_from([">", ">="])), lo, draw(st.sampled_from(["<", "<="])), hi]}
 
 
 CONDITIONS = st.one_of(
-    STRINGS, NUMBERS, st.booleans(), st.none(),
+    STRINGS,
+    NUMBERS,
+    st.booleans(),
+    st.none(),
     st.builds(lambda s: {"prefix": s}, STRINGS),
     st.builds(lambda s: {"suffix": s}, STRINGS),
     st.builds(lambda s: {"equals-ignore-case": s}, STRINGS),

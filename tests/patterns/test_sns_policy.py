@@ -22,8 +22,9 @@ def test_binary_attributes_are_ignored() -> None:
 
 
 def test_api_shaped_attributes_are_accepted() -> None:
-    assert attributes_to_event({"a": {"DataType": "String", "StringValue": "x"},
-                                "n": {"DataType": "Number", "StringValue": "5"}}) == {"a": "x", "n": 5}
+    assert attributes_to_event(
+        {"a": {"DataType": "String", "StringValue": "x"}, "n": {"DataType": "Number", "StringValue": "5"}}
+    ) == {"a": "x", "n": 5}
 
 
 def test_numbers_compare_to_five_decimals() -> None:

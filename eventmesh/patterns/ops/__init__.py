@@ -15,7 +15,8 @@ the field, plus the number of hits it produces; never a loop over rules.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 __all__ = ["Condition", "Hit", "Masks", "Collectors", "apply_hits", "NO_COLLECTORS"]
 
@@ -50,12 +51,13 @@ class Condition:
         return hash((type(self).__name__, self._key()))
 
     def _key(self) -> Any:
-        return tuple(getattr(self, s) for s in self.__slots__)
+        names: tuple[str, ...] = self.__slots__  # type: ignore[assignment]
+        return tuple(getattr(self, name) for name in names)
 
 
 class Collectors(NamedTuple):
     on_str: Callable[[str, Masks], None] | None = None
-    on_num: Callable[[Any, "float | None", Masks], None] | None = None
+    on_num: Callable[[Any, float | None, Masks], None] | None = None
     on_lit: Callable[[Any, Masks], None] | None = None
 
 
@@ -68,9 +70,9 @@ def apply_hits(hits: Sequence[Hit], masks: Masks) -> None:
         masks[sr] = get(sr, 0) | bit
 
 
-def group(entries: Sequence[tuple[Any, Hit]]) -> dict[Any, list[Hit]]:
-    """Hits grouped by a key (for dict indexes)."""
-    out: dict[Any, list[Hit]] = {}
+def group(entries: Sequence[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    """Second items grouped by the first (for dict indexes)."""
+    out: dict[Any, list[Any]] = {}
     for key, hit in entries:
         out.setdefault(key, []).append(hit)
     return out

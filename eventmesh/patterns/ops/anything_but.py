@@ -14,14 +14,21 @@ which is the size of the answer (each such condition is satisfied by almost ever
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, group
 from eventmesh.patterns.ops.prefix_suffix import affix_lookup
 from eventmesh.patterns.ops.wildcard import Wildcard
 
-__all__ = ["AnythingBut", "AnythingButPrefix", "AnythingButSuffix", "AnythingButIgnoreCase",
-           "AnythingButWildcard", "build_anything_but"]
+__all__ = [
+    "AnythingBut",
+    "AnythingButPrefix",
+    "AnythingButSuffix",
+    "AnythingButIgnoreCase",
+    "AnythingButWildcard",
+    "build_anything_but",
+]
 
 
 class AnythingBut(Condition):
@@ -158,7 +165,7 @@ def build_anything_but(entries: Sequence[tuple[Condition, Hit]]) -> Collectors:
     wildcard_list = tuple(wildcards)
     nothing: frozenset[int] = frozenset()
 
-    def apply_except(excluded: "set[int] | frozenset[int]", masks: Masks) -> None:
+    def apply_except(excluded: set[int] | frozenset[int], masks: Masks) -> None:
         get = masks.get
         for j, (sr, bit) in all_entries:
             if j not in excluded:
@@ -182,7 +189,7 @@ def build_anything_but(entries: Sequence[tuple[Condition, Hit]]) -> Collectors:
                 excluded.add(j)
         apply_except(excluded, masks)
 
-    def on_num(value: Any, key: "float | None", masks: Masks) -> None:
+    def on_num(value: Any, key: float | None, masks: Masks) -> None:
         excluded = numeric_get(key) if key is not None else None
         apply_except(excluded or nothing, masks)
 

@@ -10,7 +10,8 @@ must be an integer``, ``Nonstandard IP address: <ip>``.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns._errors import PatternSyntaxError
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits
@@ -23,7 +24,7 @@ _IPV6_MAX_CHARS = 45
 _BITS = {4: 32, 6: 128}
 
 
-def ip_of(text: str) -> "tuple[int, int] | None":
+def ip_of(text: str) -> tuple[int, int] | None:
     """(version, address as int) for a standard IPv4/IPv6 address, else None."""
     if not text or len(text) > _IPV6_MAX_CHARS or not _IP_CHARS.issuperset(text):
         return None
@@ -63,7 +64,7 @@ class ExactIp(Cidr):
         return f'"{self.text}"'
 
 
-def exact_ip(text: str) -> "ExactIp | None":
+def exact_ip(text: str) -> ExactIp | None:
     ip = ip_of(text)
     if ip is None:
         return None

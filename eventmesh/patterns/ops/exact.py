@@ -8,7 +8,8 @@ only matches the same literal text, as event-ruler keeps both forms.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits, group
 
@@ -37,7 +38,7 @@ class ExactLiteral(Condition):
     __slots__ = ("value",)
     family = "exact"
 
-    def __init__(self, value: "bool | None") -> None:
+    def __init__(self, value: bool | None) -> None:
         self.value = value
 
     def matches(self, value: Any) -> bool:
@@ -53,7 +54,7 @@ class ExactNumber(Condition):
     __slots__ = ("text", "key", "numkey")
     family = "number"
 
-    def __init__(self, text: str, key: "float | None", numkey: Any) -> None:
+    def __init__(self, text: str, key: float | None, numkey: Any) -> None:
         self.text = text
         self.key = key
         self.numkey = numkey
@@ -72,7 +73,7 @@ class ExactNumber(Condition):
         return (self.text, self.key)
 
 
-def number_text(value: "int | float") -> str:
+def number_text(value: int | float) -> str:
     """The JSON text of a decoded number (used only for numbers that are not comparable)."""
     return repr(value) if type(value) is float else str(value)
 
@@ -89,7 +90,7 @@ def build_numbers(entries: Sequence[tuple[ExactNumber, Hit]]) -> Collectors:
     keyed = {k: tuple(v) for k, v in by_key.items()}
     texts = {k: tuple(v) for k, v in by_text.items()}
 
-    def on_num(value: Any, key: "float | None", masks: Masks) -> None:
+    def on_num(value: Any, key: float | None, masks: Masks) -> None:
         if key is not None:
             hits = keyed.get(key)
             if hits is not None:

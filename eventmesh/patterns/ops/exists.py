@@ -5,7 +5,8 @@ matcher handles it as an alternative that needs no value (see _machine.py), so i
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits
 
@@ -26,7 +27,9 @@ class NumericRange(Condition):
     __slots__ = ("low", "low_open", "high", "high_open", "numkey", "text")
     family = "range"
 
-    def __init__(self, low: float, low_open: bool, high: float, high_open: bool, numkey: Any, text: str) -> None:
+    def __init__(
+        self, low: float, low_open: bool, high: float, high_open: bool, numkey: Any, text: str
+    ) -> None:
         self.low, self.low_open, self.high, self.high_open = low, low_open, high, high_open
         self.numkey = numkey
         self.text = text
@@ -43,7 +46,13 @@ class NumericRange(Condition):
         return key is not None and self.contains(key)
 
     def predicate(self) -> Any:
-        low, low_open, high, high_open, numkey = self.low, self.low_open, self.high, self.high_open, self.numkey
+        low, low_open, high, high_open, numkey = (
+            self.low,
+            self.low_open,
+            self.high,
+            self.high_open,
+            self.numkey,
+        )
 
         def test(value: Any) -> bool:
             t = type(value)
@@ -95,8 +104,11 @@ class IntervalIndex:
     def hits(self, key: Any) -> Sequence[Hit]:
         regions = self.regions
         if regions is None:
-            return [h for lo, lo_open, hi, hi_open, h in self.scan
-                    if (lo < key or (lo == key and not lo_open)) and (key < hi or (key == hi and not hi_open))]
+            return [
+                h
+                for lo, lo_open, hi, hi_open, h in self.scan
+                if (lo < key or (lo == key and not lo_open)) and (key < hi or (key == hi and not hi_open))
+            ]
         points = self.points
         i = bisect.bisect_left(points, key)
         if i < len(points) and points[i] == key:
@@ -108,7 +120,7 @@ def build_ranges(entries: Sequence[tuple[NumericRange, Hit]]) -> Collectors:
     index = IntervalIndex([(c.low, c.low_open, c.high, c.high_open, h) for c, h in entries])
     hits_for = index.hits
 
-    def on_num(value: Any, key: "float | None", masks: Masks) -> None:
+    def on_num(value: Any, key: float | None, masks: Masks) -> None:
         if key is not None:
             hits = hits_for(key)
             if hits:

@@ -8,7 +8,8 @@ special letters).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits, group
 
@@ -90,17 +91,19 @@ def affix_lookup(affixes: dict[str, Any], suffix: bool) -> Callable[[str], list[
     lengths = sorted({len(a) for a in affixes})
     get = affixes.get
     if suffix:
+
         def lookup(s: str) -> list[Any]:
             n = len(s)
             found = []
             for length in lengths:
                 if length > n:
                     break
-                v = get(s[n - length:])
+                v = get(s[n - length :])
                 if v is not None:
                     found.append(v)
             return found
     else:
+
         def lookup(s: str) -> list[Any]:
             n = len(s)
             found = []
@@ -111,6 +114,7 @@ def affix_lookup(affixes: dict[str, Any], suffix: bool) -> Callable[[str], list[
                 if v is not None:
                     found.append(v)
             return found
+
     return lookup
 
 

@@ -11,7 +11,8 @@ value of the field.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from eventmesh.patterns._budget import check_wildcard_complexity
 from eventmesh.patterns._errors import PatternSyntaxError
