@@ -32,7 +32,6 @@ SCALE_UP_PER_MINUTE = 300         # §2.1: since Nov 2023 (60/min before)
 VISIBILITY_EXTRA_S = 30           # §2.2: window + timeout + 30 s when they exceed the visibility
 THROTTLE_BACKOFF_S = 1.0          # first retry of a throttled batch (doubles)
 MAX_THROTTLE_BACKOFF_S = 30.0
-_SCALE_STEP_S = 60.0 / SCALE_UP_PER_MINUTE
 
 
 class _Batch:
@@ -91,7 +90,8 @@ class QueuePoller:
     def limit(self) -> int:
         """Concurrent batches allowed now (§2.1)."""
         cap = self.mapping.max_concurrency or self.ceiling
-        grown = self.base + int((self.clock.now() - self.scale_since) / _SCALE_STEP_S)
+        # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
+        grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
         return min(cap, grown)
 
     def _rescale(self, level: int) -> None:
@@ -138,7 +138,10 @@ class QueuePoller:
                 self._window_timer = self.clock.call_later(m.window_s, self._on_window)
             return
         if self._scale_timer is None and self.limit() < (m.max_concurrency or self.ceiling):
-            self._scale_timer = self.clock.call_later(_SCALE_STEP_S, self._on_scale)
+            # One timer per mapping at the next whole step (never accumulated 0.2 s increments).
+            steps = self.limit() - self.base + 1
+            self._scale_timer = self.clock.call_at(
+                self.scale_since + steps * 60.0 / SCALE_UP_PER_MINUTE, self._on_scale)
 
     def _on_window(self) -> None:
         self._window_timer = None
@@ -181,7 +184,9 @@ class QueuePoller:
             if msg.deduplication_id:
                 attributes["MessageDeduplicationId"] = msg.deduplication_id
         message_attributes = {
-            name: SqsMessageAttribute(v.get("DataType", "String"), v.get("StringValue"), v.get("BinaryValue"))
+            name: SqsMessageAttribute(
+                stringValue=v.get("StringValue"), binaryValue=v.get("BinaryValue"),
+                stringListValues=[], binaryListValues=[], dataType=v.get("DataType", "String"))
             for name, v in (msg.attributes or {}).items()
         }
         return SqsRecord(msg.id, queue.receipt_handle(msg), msg.body, attributes, message_attributes,

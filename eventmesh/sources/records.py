@@ -26,14 +26,14 @@ __all__ = [
 ]
 
 
-class SqsMessageAttribute(msgspec.Struct, omit_defaults=True):
+class SqsMessageAttribute(msgspec.Struct, omit_defaults=True, kw_only=True):
     """One entry of an SQS record's ``messageAttributes`` (lower camel case, list fields always [])."""
 
-    dataType: str
     stringValue: str | None = None
     binaryValue: bytes | None = None
-    stringListValues: list[str] = msgspec.field(default_factory=list)
-    binaryListValues: list[bytes] = msgspec.field(default_factory=list)
+    stringListValues: list[str]
+    binaryListValues: list[bytes]
+    dataType: str
 
 
 class SqsRecord(msgspec.Struct):
