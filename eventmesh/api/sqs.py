@@ -11,6 +11,7 @@ error. SQS is query-compatible: JSON errors carry ``x-amzn-query-error`` (spec s
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -275,38 +276,59 @@ def _failed(entry_id: str, error: SqsError) -> dict[str, Any]:
 
 @service.operation("SendMessageBatch", validate=False)
 def send_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The hot path of the daemon: one pass builds the entries and sizes them, the core sends
+    them as one batch, one pass answers (the body digest is computed once and kept)."""
     queue = _queue(ctx, params)
     entries = _batch_entries("SendMessageBatch", params)
     total = 0
-    for entry in entries:
-        body = entry.get("MessageBody")
-        if isinstance(body, str):
-            total += len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
-        for name, value in (entry.get("MessageAttributes") or {}).items():
-            total += len(name) + len(str(value.get("DataType", ""))) + len(
-                value.get("StringValue") or value.get("BinaryValue") or "")
-    if total > MAX_BATCH_BYTES:
-        raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
-                                  f"You have sent {total} bytes.")
-    successful: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     sendable: list[SendEntry] = []
     systems: dict[str, Any] = {}
     for raw in entries:
-        try:
-            sendable.append(_entry(raw))
-        except SqsError as error:
-            failed.append(_failed(raw["Id"], error))
-            continue
-        if raw.get("MessageSystemAttributes"):
-            systems[raw["Id"]] = raw["MessageSystemAttributes"]
+        body = raw.get("MessageBody")
+        attributes = raw.get("MessageAttributes")
+        system = raw.get("MessageSystemAttributes")
+        if isinstance(body, str):
+            total += len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+        if attributes:
+            total += _attributes_size(attributes)
+        if system or not isinstance(body, str) or len(raw) > 2 + (attributes is not None):
+            try:
+                sendable.append(_entry(raw))
+            except SqsError as error:
+                failed.append(_failed(raw["Id"], error))
+                continue
+            if system:
+                systems[raw["Id"]] = system
+        else:  # Id, MessageBody and maybe MessageAttributes: the common entry
+            sendable.append(SendEntry(body, attributes or None, None, None, None, None, raw["Id"]))
+    if total > MAX_BATCH_BYTES:
+        raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+                                  f"You have sent {total} bytes.")
+    successful: list[dict[str, Any]] = []
+    md5 = hashlib.md5
     for send, result in zip(sendable, queue.send_batch(sendable), strict=True):
         entry_id = send.id or ""
-        if isinstance(result, Message):
-            successful.append({"Id": entry_id, **_sent(queue, result, systems.get(entry_id))})
+        if type(result) is Message:
+            if result.md5_body is None:
+                result.md5_body = md5(result.body.encode()).hexdigest()
+            item = {"Id": entry_id, "MessageId": result.id, "MD5OfMessageBody": result.md5_body}
+            if result.attributes or result.sequence_number or entry_id in systems:
+                item.update(_sent(queue, result, systems.get(entry_id)))
+            successful.append(item)
         else:
-            failed.append(_failed(entry_id, result))
+            failed.append(_failed(entry_id, result))  # type: ignore[arg-type]
     return {"Successful": successful, "Failed": failed}
+
+
+def _attributes_size(attributes: Any) -> int:
+    total = 0
+    for name, value in attributes.items():
+        if isinstance(value, dict):
+            raw = value.get("StringValue") or value.get("BinaryValue") or ""
+            total += len(name) + len(str(value.get("DataType", ""))) + (
+                len(raw.encode()) if isinstance(raw, str) else len(raw))
+    return total
 
 
 # -- receiving --------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""SendMessageBatch through the daemon: requests/s and messages/s over HTTP (AWS JSON 1.0), real clock.
+
+The daemon runs in a thread of this process with one standard queue. A client in a separate
+process (so the two do not share a GIL) keeps C keep-alive connections busy with pre-built
+SendMessageBatch requests of 10 messages of 200 bytes (no signature: any credentials are
+accepted) for a fixed time after a warm-up. Each response is checked for 10 successful entries.
+Prints requests/s, messages/s, p50/p99 request latency and the daemon's peak RSS. Bounded: the
+queue is purged between runs and holds at most seconds × rate × 10 messages.
+
+    .venv/bin/python benchmarks/api/bench_sqs_daemon.py [--connections C] [--seconds S] [--size BYTES]
+        [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import msgspec
+
+BATCH = 10
+QUEUE = "bench"
+
+
+def build_request(host: str, port: int, size: int, n: int) -> bytes:
+    url = f"http://{host}:{port}/000000000000/{QUEUE}"
+    entries = [{"Id": f"e{k}", "MessageBody": (f"{n:06d}-{k}-" + "x" * size)[:size]} for k in range(BATCH)]
+    body = msgspec.json.encode({"QueueUrl": url, "Entries": entries})
+    head = (f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            f"X-Amz-Target: AmazonSQS.SendMessageBatch\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
+                      latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    done = n = 0
+    while (now := time.perf_counter()) < stop_at:
+        writer.write(requests[n % len(requests)])
+        n += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head.decode(errors="replace"))
+        length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+        body = await reader.readexactly(length)
+        if body.count(b'"MessageId"') != BATCH:
+            raise RuntimeError(body.decode(errors="replace"))
+        if now >= warm_until:
+            latencies.append(time.perf_counter() - now)
+            done += 1
+    writer.close()
+    return done
+
+
+async def _client(args: argparse.Namespace) -> dict[str, float]:
+    requests = [build_request(args.host, args.port, args.size, n) for n in range(64)]
+    start = time.perf_counter()
+    warm_until, stop_at = start + args.warmup, start + args.warmup + args.seconds
+    latencies: list[float] = []
+    counts = await asyncio.gather(*[_connection(args.host, args.port, requests, stop_at, warm_until, latencies)
+                                    for _ in range(args.connections)])
+    latencies.sort()
+    return {"requests": sum(counts), "seconds": args.seconds, "p50": latencies[len(latencies) // 2],
+            "p99": latencies[int(len(latencies) * 0.99)]}
+
+
+def client_main(args: argparse.Namespace) -> None:
+    try:
+        import uvloop
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+    print(json.dumps(runner(_client(args))))
+
+
+def run_client(args: argparse.Namespace, port: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--client", "--port", str(port), "--connections", str(args.connections),
+               "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--size", str(args.size)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 120)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument("--size", type=int, default=200, help="body bytes per message")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client_main(args)
+        return
+    from eventmesh.brokers.sqs_service import create_queue
+    from eventmesh.daemon import serve_in_thread
+
+    handle = serve_in_thread(clock="real", services=["sqs"])
+
+    async def build() -> None:
+        create_queue(handle.mesh, QUEUE)
+
+    async def purge() -> None:
+        queue = handle.mesh.find(handle.mesh.arn("sqs", QUEUE))
+        queue._purged_at = None  # the benchmark may purge more often than once a minute
+        queue.purge()
+
+    results = []
+    try:
+        asyncio.run_coroutine_threadsafe(build(), handle.loop).result(timeout=60)
+        port = handle.daemon.bound_port
+        print(f"SendMessageBatch({BATCH} x {args.size} B) protocol=json connections={args.connections} "
+              f"seconds={args.seconds} warmup={args.warmup} repeats={args.repeats} clock=real")
+        for _ in range(args.repeats):
+            results.append(run_client(args, port))
+            asyncio.run_coroutine_threadsafe(purge(), handle.loop).result(timeout=60)
+    finally:
+        handle.stop()
+    for i, result in enumerate(results, 1):
+        rps = result["requests"] / result["seconds"]
+        print(f"  run {i}: requests/s {rps:,.0f}  messages/s {rps * BATCH:,.0f}  "
+              f"p50 {result['p50'] * 1e3:.2f} ms  p99 {result['p99'] * 1e3:.2f} ms")
+    best = max(r["requests"] / r["seconds"] for r in results)
+    print(f"best requests/s {best:,.0f}  messages/s {best * BATCH:,.0f}")
+    print(f"daemon peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
