@@ -62,8 +62,9 @@ async def _client(args: argparse.Namespace) -> dict[str, float]:
     start = time.perf_counter()
     warm_until, stop_at = start + args.warmup, start + args.warmup + args.seconds
     latencies: list[float] = []
-    counts = await asyncio.gather(*[_connection(args.host, args.port, requests, stop_at, warm_until, latencies)
-                                    for _ in range(args.connections)])
+    counts = await asyncio.gather(*[
+        _connection(args.host, args.port, requests, stop_at, warm_until, latencies)
+        for _ in range(args.connections)])
     latencies.sort()
     return {"requests": sum(counts), "seconds": args.seconds, "p50": latencies[len(latencies) // 2],
             "p99": latencies[int(len(latencies) * 0.99)]}
@@ -79,8 +80,9 @@ def client_main(args: argparse.Namespace) -> None:
 
 
 def run_client(args: argparse.Namespace, port: int) -> dict[str, float]:
-    command = [sys.executable, __file__, "--client", "--port", str(port), "--connections", str(args.connections),
-               "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--size", str(args.size)]
+    command = [sys.executable, __file__, "--client", "--port", str(port), "--connections",
+               str(args.connections), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
+               "--size", str(args.size)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 120)
     if out.returncode != 0:
         raise SystemExit(out.stderr)
