@@ -140,7 +140,7 @@ def bench(n: int, seconds: float, repeats: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", default="10,100,1000,10000")
-    ap.add_argument("--seconds", type=float, default=1.0, help="timed duration of each repeat")
+    ap.add_argument("--seconds", type=float, default=0.5, help="timed duration of each repeat")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     print(

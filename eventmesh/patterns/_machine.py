@@ -94,7 +94,7 @@ class SubRuleRecord:
     allow ``{"exists": false}``; ``fields`` are (path, index, positive conditions, absent ok, bit),
     sorted by path as event-ruler orders them."""
 
-    __slots__ = ("rule", "need", "optional", "fields", "deferred", "deferred_mask", "checks")
+    __slots__ = ("rule", "need", "optional", "fields", "deferred", "deferred_mask", "checks", "loose", "multi")
 
     def __init__(
         self,
@@ -108,6 +108,8 @@ class SubRuleRecord:
         self.optional = sum(f[4] for f in fields if f[3])
         self.deferred = tuple(deferred)  # fields checked only once the anchor field has matched
         self.deferred_mask = sum(f[4] for f in deferred)
+        self.loose = self.deferred_mask | self.optional  # bits that may be satisfied after the index
+        self.multi = len(fields) > 1
         # per deferred field: (index, exact strings as a set, predicates of the other conditions, bit)
         self.checks = tuple(
             (
@@ -128,11 +130,8 @@ class Machine:
         self._fields: dict[str, FieldIndex] = {}
         self._path_refs: dict[str, int] = {}  # sub-rule fields using each path
         self._subrules: dict[int, SubRuleRecord] = {}
-        # per sub-rule, for the hot path: (need, bits that may come late, deferred checks, >1 field)
-        self._fast: dict[int, tuple[int, int, tuple[Any, ...], bool]] = {}
-        self._rule_of: dict[int, Hashable] = {}
         self._by_rule: dict[Hashable, list[int]] = {}
-        self._zero: set[int] = set()  # sub-rules that can match without any value (all exists:false)
+        self._zero: set[SubRuleRecord] = set()  # sub-rules that may match with no value (all exists:false)
         self._ids = count()
         self._dirty: set[FieldIndex] = set()
         self._root = PathNode()
@@ -177,19 +176,17 @@ class Machine:
     def _register(
         self, sr: int, rule: Hashable, fields: list[tuple[str, FieldIndex, tuple[Condition, ...], bool, int]]
     ) -> None:
+        # Hits carry the record itself (hashed by identity) so the hot path needs no id -> record lookup.
         anchor = _choose_anchor(fields)
-        registered = fields if anchor is None else [anchor]
-        for _, index, positive, _, bit in registered:
-            for cond in positive:
-                index.entries.append((cond, (sr, bit)))
-            self._dirty.add(index)
         deferred = [] if anchor is None else [f for f in fields if f is not anchor and f[2]]
         record = SubRuleRecord(rule, fields, deferred)
+        for _, index, positive, _, bit in fields if anchor is None else [anchor]:
+            for cond in positive:
+                index.entries.append((cond, (record, bit)))  # type: ignore[arg-type]
+            self._dirty.add(index)
         self._subrules[sr] = record
-        self._rule_of[sr] = rule
-        self._fast[sr] = (record.need, record.deferred_mask | record.optional, record.checks, len(fields) > 1)
         if record.need == record.optional:
-            self._zero.add(sr)
+            self._zero.add(record)
 
     def _reanchor(self) -> None:
         """Choose every sub-rule's anchor again now that all values are known (rules added early chose
@@ -198,6 +195,7 @@ class Machine:
         for index in self._fields.values():
             index.entries = []
             self._dirty.add(index)
+        self._zero.clear()
         for sr, record in list(self._subrules.items()):
             self._register(sr, record.rule, list(record.fields))
         self._anchored_at = len(self._subrules)
@@ -209,9 +207,7 @@ class Machine:
             return False
         for sr in ids:
             record = self._subrules.pop(sr)
-            del self._fast[sr]
-            del self._rule_of[sr]
-            self._zero.discard(sr)
+            self._zero.discard(record)
             for path, index, positive, _, _ in record.fields:
                 for cond in positive:
                     key = _equality_key(cond)
@@ -219,7 +215,7 @@ class Machine:
                         index.counts[key] -= 1
                         if not index.counts[key]:
                             del index.counts[key]
-                index.entries = [e for e in index.entries if e[1][0] != sr]
+                index.entries = [e for e in index.entries if e[1][0] is not record]
                 self._dirty.add(index)
                 self._path_refs[path] -= 1
                 if not self._path_refs[path]:
@@ -241,16 +237,15 @@ class Machine:
 
     def match(self, event: dict) -> set[Hashable]:  # type: ignore[type-arg]
         """The keys of the rules matching a decoded event (a dict)."""
-        rule_of = self._rule_of
-        return {rule_of[sr] for sr in self.matching_subrules(event)}
+        return {record.rule for record in self.matching_subrules(event)}
 
-    def matching_subrules(self, event: dict) -> list[int]:  # type: ignore[type-arg]
+    def matching_subrules(self, event: dict) -> list[SubRuleRecord]:  # type: ignore[type-arg]
         if self._dirty or self._trie_stale:
             self._refresh()
         leaves: list[Any] = []
         if self._root.children:
             _object(event, self._root.children, None, leaves, None)
-        masks: dict[int, int] = {}
+        masks: dict[Any, int] = {}
         get = masks.get
         numkey = self._numkey
         for index, value, _ in leaves:
@@ -278,30 +273,31 @@ class Machine:
             return []
         return self._decide(masks, leaves)
 
-    def _decide(self, masks: dict[int, int], leaves: list[Any]) -> list[int]:
-        """Sub-rules whose every field is satisfied. Hot path: one tuple per candidate, deferred fields
-        checked against the event's values at their path (set membership for exact strings)."""
-        fast = self._fast
+    def _decide(self, masks: dict[Any, int], leaves: list[Any]) -> list[SubRuleRecord]:
+        """Sub-rules whose every field is satisfied. Hot path: the candidate record's deferred fields
+        are checked against the event's values at their path (set membership for exact strings)."""
         matched = []
         nested: bool | None = None  # does any leaf sit in an array of objects? (asked only if needed)
-        by_field: dict[FieldIndex, list[Any]] | None = None
+        by_field: dict[FieldIndex, Any] | None = None
         present: set[FieldIndex] | None = None
-        items: Iterable[tuple[int, int]] = masks.items()
+        items: Iterable[tuple[SubRuleRecord, int]] = masks.items()
         if self._zero:
-            items = list(items) + [(sr, 0) for sr in self._zero if sr not in masks]
-        for sr, mask in items:
-            need, loose, checks, multi = fast[sr]
-            if mask != need and (mask | loose) != need:
+            items = list(items) + [(r, 0) for r in self._zero if r not in masks]
+        for record, mask in items:
+            need = record.need
+            if mask != need and (mask | record.loose) != need:
                 continue
+            multi = record.multi
             if multi and nested is None:
                 nested = any(leaf[2] is not None for leaf in leaves)
             if mask == need and not (multi and nested):
-                matched.append(sr)
+                matched.append(record)
                 continue
             if multi and nested:
-                if _consistent_match(self._subrules[sr].fields, _with_membership(leaves)):
-                    matched.append(sr)
+                if _consistent_match(record.fields, _with_membership(leaves)):
+                    matched.append(record)
                 continue
+            checks = record.checks
             if checks:
                 if by_field is None:
                     # one value per field is the rule; a field with several values gets a _Values list
@@ -328,16 +324,15 @@ class Machine:
                     elif value in strings or (tests and _any_test(tests, value)):
                         mask |= bit
                 if mask == need:
-                    matched.append(sr)
+                    matched.append(record)
                     continue
-            record = self._subrules[sr]
             if (need & ~mask) & ~record.optional:
                 continue
             if present is None:
                 present = {leaf[0] for leaf in leaves}
             if any(f[1] in present for f in record.fields if f[4] & ~mask):
                 continue
-            matched.append(sr)
+            matched.append(record)
         return matched
 
 

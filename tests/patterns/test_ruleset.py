@@ -80,3 +80,15 @@ def test_sns_rule_set_matches_attributes_and_bodies() -> None:
 def test_unknown_flavor_is_refused() -> None:
     with pytest.raises(ValueError):
         RuleSet(flavor="kafka")
+
+
+def test_anchors_are_rechosen_as_rules_accumulate_without_changing_answers() -> None:
+    rules = RuleSet()
+    # early rules would anchor on detail-type (no counts yet); later ones reveal it is crowded
+    for i in range(200):
+        rules.add(f"r{i}", json.dumps({"detail-type": ["T"], "source": [f"s{i}"], "gone": [{"exists": False}]}))
+        if i in (0, 50, 150):
+            assert rules.matches('{"detail-type": "T", "source": "s0"}') == {"r0"}
+    assert rules.matches('{"detail-type": "T", "source": "s7"}') == {"r7"}
+    assert rules.matches('{"detail-type": "T", "source": "s7", "gone": 1}') == set()
+    assert rules.matches('{"detail-type": "U", "source": "s7"}') == set()
