@@ -94,7 +94,17 @@ class SubRuleRecord:
     allow ``{"exists": false}``; ``fields`` are (path, index, positive conditions, absent ok, bit),
     sorted by path as event-ruler orders them."""
 
-    __slots__ = ("rule", "need", "optional", "fields", "deferred", "deferred_mask", "checks", "loose", "multi")
+    __slots__ = (
+        "rule",
+        "need",
+        "optional",
+        "fields",
+        "deferred",
+        "deferred_mask",
+        "checks",
+        "loose",
+        "multi",
+    )
 
     def __init__(
         self,

@@ -86,7 +86,9 @@ def test_anchors_are_rechosen_as_rules_accumulate_without_changing_answers() -> 
     rules = RuleSet()
     # early rules would anchor on detail-type (no counts yet); later ones reveal it is crowded
     for i in range(200):
-        rules.add(f"r{i}", json.dumps({"detail-type": ["T"], "source": [f"s{i}"], "gone": [{"exists": False}]}))
+        rules.add(
+            f"r{i}", json.dumps({"detail-type": ["T"], "source": [f"s{i}"], "gone": [{"exists": False}]})
+        )
         if i in (0, 50, 150):
             assert rules.matches('{"detail-type": "T", "source": "s0"}') == {"r0"}
     assert rules.matches('{"detail-type": "T", "source": "s7"}') == {"r7"}
