@@ -109,6 +109,8 @@ def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
     if find_target(mesh, function_arn) is None:
         raise ResourceNotFoundException(f"Function not found: {function_arn}")
     source = _source(mesh, kind, source_arn)
+    mapping = EventSourceMapping(mesh, mesh.ids.uuid(), kind, source_arn, function_arn)
+    mapping.configure(params, creating=True, fifo=bool(getattr(source, "fifo", False)))
     reg = registry(mesh)
     for other in reg.by_source.get(source_arn, ()):
         if other.function_arn == function_arn:
@@ -119,8 +121,6 @@ def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
             raise ResourceConflictException(
                 f'The event source arn (" {source_arn} ") and function (" {function_arn} ") provided mapping '
                 f"already exists. Please update or delete the existing mapping with UUID {other.uuid}")
-    mapping = EventSourceMapping(mesh, mesh.ids.uuid(), kind, source_arn, function_arn)
-    mapping.configure(params, creating=True, fifo=bool(getattr(source, "fifo", False)))
     if kind == "sqs":
         _check_visibility(mapping, source)
         mapping.poller = QueuePoller(mapping, source)
