@@ -209,7 +209,8 @@ class Queue:
             step = len(_HEX)
             return [r for i in range(0, len(entries), step) for r in self.send_batch(entries[i:i + step])]
         now = self.clock.now()
-        base = self._next_ids()
+        self._id_batch = batch = self._id_batch + 1
+        base = f"{self._id_head}{batch & 0xFFFFFFFFFFF:011x}"
         max_size = self._max_size
         table = BODY_BYTE_TABLE
         plain = not self._delay  # with a queue delay every message takes the general path
@@ -242,7 +243,10 @@ class Queue:
             self._n_visible += len(ready)
             if was_empty:
                 self.mesh.emit(self._available)
-            self._retain(ready)
+            retained = self._retained
+            retained.append(ready)  # never mutated afterwards
+            if len(retained) > _COMPACT_MIN or self._retention_timer is None:
+                self._retain_checks()
         self.sent += accepted
         self.sent_bytes += size_total
         return results
@@ -358,7 +362,9 @@ class Queue:
         timeout = self._visibility_timeout if visibility_timeout is None else visibility_timeout
         visible = self._visible
         by_receipt = self._by_receipt
-        max_receives = self._max_receives if self._dead_letter_queue() is not None else 0
+        max_receives = self._max_receives
+        if max_receives and self._dead_letter_queue() is None:
+            max_receives = 0
         dead: list[Message] | None = None
         out: list[Message] = []
         receipt = self._receipt
@@ -611,8 +617,11 @@ class Queue:
 
     def _retain(self, msgs: list[Message]) -> None:
         """Keep a sent batch (never mutated afterwards) for retention expiry, in enqueue order."""
+        self._retained.append(msgs)
+        self._retain_checks()
+
+    def _retain_checks(self) -> None:
         retained = self._retained
-        retained.append(msgs)
         live = self._n_visible + self._n_inflight + self._n_delayed
         if len(retained) > _COMPACT_MIN and len(retained) > live:
             # More batches than live messages: most are wholly gone out of order; rebuild.
