@@ -134,3 +134,4 @@ def encode_event(records: list[Any]) -> bytes:
 
 def encode(value: Any) -> bytes:
     return _encoder.encode(value)
+

@@ -24,7 +24,7 @@ from typing import Any
 
 from eventmesh.brokers.shards import Shard, StreamRecord
 from eventmesh.effects import Deliver, Delivery, DeliveryResult
-from eventmesh.sources.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES
+from eventmesh.sources.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, cut_by_payload
 from eventmesh.sources.invoke import ALL_FAILED, failed_items, find_target, function_role, qualifier_of
 from eventmesh.sources.records import (
     KinesisBatchInfo,
@@ -43,8 +43,6 @@ MAX_THROTTLE_BACKOFF_S = 30.0     # back-off ceiling (AWS: unpublished; configur
 ERROR_RETRY_S = 0.0               # a function error is retried at once (AWS: ~immediately)
 LANE_BUFFER_BATCHES = 2           # records read ahead per lane, in batches
 _KEY_MEMO_SIZE = 65_536
-# Payload budget for Shard.read's byte limit: base64 grows data by 4/3 and every record carries
-# its envelope, so a batch read within this budget always encodes under 6 MB.
 
 
 class _Batch:
@@ -98,6 +96,7 @@ class StreamPoller:
         self.last_age_ms = 0
         self._key_lane: dict[str, int] = {}
         self._role = ""
+        self._overhead = KINESIS_RECORD_OVERHEAD_BYTES
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -109,6 +108,7 @@ class StreamPoller:
         self.generation += 1
         function = find_target(self.mesh, self.mapping.function_arn)
         self._role = function_role(function, self.mesh.account_id)
+        self._overhead = self._record_overhead()
         if not self.readers:
             m = self.mapping
             shards = self.stream.visible_shards() if m.starting_position == "TRIM_HORIZON" else self.stream.open_shards
@@ -181,8 +181,7 @@ class StreamPoller:
         shard = reader.shard
         if reader.position >= shard.latest:
             return
-        budget = (MAX_PAYLOAD_BYTES - limit * KINESIS_RECORD_OVERHEAD_BYTES) * 3 // 4
-        result = shard.read(reader.position, limit, max(budget, 1))
+        result = shard.read(reader.position, limit)
         records = result.records
         reader.position = result.next_position
         if not records:
@@ -195,15 +194,18 @@ class StreamPoller:
             lanes[0].pending.extend(records)
             return
         memo = self._key_lane
+        if len(memo) >= _KEY_MEMO_SIZE:
+            memo.clear()
         factor = len(lanes)
+        appends = [lane.pending.append for lane in lanes]
         for record in records:
             key = record.partition_key
-            index = memo.get(key)
-            if index is None:
-                if len(memo) >= _KEY_MEMO_SIZE:
-                    memo.clear()
+            try:
+                appends[memo[key]](record)
+            except KeyError:
+                # crc32, not hash(): str hashes vary between runs, lanes must not.
                 index = memo[key] = zlib.crc32(key.encode()) % factor
-            lanes[index].pending.append(record)
+                appends[index](record)
 
     def _start(self, reader: _Reader, lane: _Lane) -> None:
         """Send the lane's next batch: a queued retry first, else new records (window permitting)."""
@@ -226,6 +228,7 @@ class StreamPoller:
                 pending.clear()
             else:
                 records = [pending.popleft() for _ in range(take)]
+            records = self._cut(lane, records)
             if m.filters:
                 records = self._filter(reader, records)
                 if not records:
@@ -267,6 +270,7 @@ class StreamPoller:
     # -- invoking ------------------------------------------------------------------------------
 
     def _payload(self, reader: _Reader, records: list[StreamRecord]) -> bytes:
+        """The event, encoded once (§3.5); ``data`` is base64-encoded by msgspec."""
         arn = self.stream.arn
         region = self.mesh.region
         role = self._role
@@ -278,6 +282,25 @@ class StreamPoller:
                 KinesisData("1.0", r.partition_key, seq, r.data, r.approximate_arrival_at),
                 "aws:kinesis", "1.0", prefix + seq, "aws:kinesis:record", role, region, arn))
         return encode_event(out)
+
+    def _record_overhead(self) -> int:
+        """Encoded bytes of one record besides its data and key (a 56-digit sequence number)."""
+        sample = StreamRecord(10**55, b"", "", 1_700_000_000.123)
+        shard_id = "shardId-000000000000:"
+        record = KinesisRecord(KinesisData("1.0", "", str(sample.sequence_number), b"", 1_700_000_000.123),
+                               "aws:kinesis", "1.0", shard_id + str(sample.sequence_number),
+                               "aws:kinesis:record", self._role, self.mesh.region, self.stream.arn)
+        return len(encode(record)) + 1   # + the comma between records
+
+    def _cut(self, lane: _Lane, records: list[StreamRecord]) -> list[StreamRecord]:
+        """Keep the payload under 6 MB (§1.1): records past the cut go back to the lane."""
+        overhead = self._overhead
+        if len(records) * overhead + sum(len(r.data) for r in records) * 4 // 3 + 2 * 1024 < MAX_PAYLOAD_BYTES:
+            return records
+        sizes = [(len(r.data) + 2) // 3 * 4 + len(r.partition_key) for r in records]
+        n = cut_by_payload(sizes, overhead)
+        lane.pending.extendleft(reversed(records[n:]))
+        return records[:n]
 
     def _invoke(self, reader: _Reader, lane: _Lane, batch: _Batch) -> None:
         m = self.mapping
