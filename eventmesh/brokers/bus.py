@@ -30,7 +30,13 @@ from eventmesh.brokers.events_errors import (
     ValidationException,
 )
 from eventmesh.brokers.events_records import SCHEDULED_EVENT_DETAIL_TYPE, SCHEDULED_EVENT_SOURCE, iso_seconds
-from eventmesh.brokers.events_targets import RuleTarget, TargetDelivery
+from eventmesh.brokers.events_targets import (
+    HOPS_ATTRIBUTE,
+    LOOP_ERROR_CODE,
+    MAX_BUS_HOPS,
+    RuleTarget,
+    TargetDelivery,
+)
 from eventmesh.brokers.schedules import ScheduleTimer, parse_schedule
 from eventmesh.brokers.transform import RenderContext, TransformFailed
 from eventmesh.effects import Delivery, DeliveryResult
@@ -147,7 +153,7 @@ class Rule:
                  "region": mesh.region, "resources": [self.arn], "detail": {}}
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.triggered_rules += 1
-        self.bus._collect(self, event, _encode(event).decode(), when, pending)
+        self.bus._collect(self, event, _encode(event).decode(), when, pending, 0)
         self.bus._dispatch(pending, when)
 
 
@@ -292,11 +298,12 @@ class EventBus:
     # -- events ------------------------------------------------------------------------------
 
     def ingest(self, events: list[dict[str, Any]], ingested_at: float, *, replay_name: str | None = None,
-               only: frozenset[str] | None = None) -> None:
+               only: frozenset[str] | None = None, hops: int = 0) -> None:
         """Match each event once against every enabled rule and deliver to their targets.
 
         ``replay_name`` marks replayed events (never archived again); ``only`` restricts a replay
-        to the rules of its FilterArns. The hot path: keep it on one screen.
+        to the rules of its FilterArns; ``hops`` counts the buses the events came through.
+        The hot path: keep it on one screen.
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         matches, rules, collect = self._matcher.matches, self.rules, self._collect
@@ -317,12 +324,12 @@ class EventBus:
             for name in names:
                 rule = rules[name]
                 rule.triggered_rules += 1
-                collect(rule, event, event_json, ingested_at, pending)
+                collect(rule, event, event_json, ingested_at, pending, hops)
         if pending:
             self._dispatch(pending, ingested_at)
 
     def _collect(self, rule: Rule, event: dict[str, Any], event_json: str, ingested_at: float,
-                 pending: dict[RuleTarget, tuple[Rule, list[Delivery]]]) -> None:
+                 pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], hops: int) -> None:
         for target in rule.target_list:
             payload = event_json
             if target.input is not None:
@@ -336,7 +343,7 @@ class EventBus:
             entry = pending.get(target)
             if entry is None:
                 entry = pending[target] = (rule, [])
-            entry[1].append(target.delivery(payload, event))
+            entry[1].append(target.delivery(payload, event, hops))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
         for target, (rule, items) in pending.items():
@@ -350,6 +357,9 @@ class EventBus:
         """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda
         destination (the invocation record becomes ``detail``)."""
         now = self.mesh.clock.now()
+        hops = int((items[0].attributes.get(HOPS_ATTRIBUTE) or {}).get("StringValue", 0)) if items else 0
+        if hops > MAX_BUS_HOPS:
+            return DeliveryResult(False, LOOP_ERROR_CODE, f"The event crossed more than {MAX_BUS_HOPS} buses")
         events = []
         for item in items:
             try:
@@ -360,7 +370,7 @@ class EventBus:
                 events.append(_envelope(self.mesh, doc))
             else:
                 events.append(_wrap(self.mesh, doc, source_arn, now))
-        self.ingest(events, now)
+        self.ingest(events, now, hops=hops)
         return DeliveryResult(True)
 
 

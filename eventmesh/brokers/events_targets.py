@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from eventmesh.brokers.bus import Rule
 
 __all__ = [
+    "HOPS_ATTRIBUTE",
+    "LOOP_ERROR_CODE",
+    "MAX_BUS_HOPS",
     "DEFAULT_MAXIMUM_EVENT_AGE_SECONDS",
     "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
     "RETRY_BASE_DELAY_SECONDS",
@@ -64,7 +67,13 @@ _ERROR_CODES = {
     "InvalidRequestContentException": "INVALID_PARAMETER", "RequestTooLargeException": "INVALID_PARAMETER",
     "ResourceAlreadyExistsException": "RESOURCE_ALREADY_EXISTS",
 }
-_NOT_RETRIED = frozenset({"NO_RESOURCE", "NO_PERMISSIONS", "INVALID_PARAMETER", "RESOURCE_ALREADY_EXISTS"})
+# Bus-to-bus hops an event may take before it is dropped as a loop (AWS documents loop protection,
+# not its depth: an emulation choice). The count travels in a delivery attribute between buses.
+MAX_BUS_HOPS = 5
+HOPS_ATTRIBUTE = "eventmesh.hops"
+LOOP_ERROR_CODE = "INFINITE_LOOP"
+_NOT_RETRIED = frozenset({LOOP_ERROR_CODE, "NO_RESOURCE", "NO_PERMISSIONS", "INVALID_PARAMETER",
+                          "RESOURCE_ALREADY_EXISTS"})
 _GENERIC_ERROR_CODE = "SDK_CLIENT_ERROR"
 
 
@@ -129,8 +138,12 @@ class RuleTarget:
         path = (spec.get("KinesisParameters") or {}).get("PartitionKeyPath")
         self.partition_key_path = None if path is None else compile_json_path(path, "PartitionKeyPath")
 
-    def delivery(self, payload: str, event: Mapping[str, Any]) -> Delivery:
-        """The message for this target: the payload plus its FIFO group or Kinesis partition key."""
+    def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0) -> Delivery:
+        """The message for this target: the payload plus its FIFO group, Kinesis partition key or,
+        for another bus, the number of bus hops so far."""
+        if self.kind == "bus":
+            return Delivery(payload, attributes={HOPS_ATTRIBUTE: {"DataType": "Number",
+                                                                  "StringValue": str(hops + 1)}})
         if self.kind == "kinesis":
             key: Any = event["id"]
             if self.partition_key_path is not None:
@@ -169,6 +182,9 @@ class TargetDelivery:
             rule.invocations += len(self.items)
             return
         code = dlq_error_code(result.error)
+        if code == LOOP_ERROR_CODE:  # not invoked: DeadLetterInvocations, no DLQ (spec §11)
+            rule.dead_letter_invocations += len(self.items)
+            return
         exhausted: str | None = None
         if code not in _NOT_RETRIED:
             clock = rule.mesh.clock

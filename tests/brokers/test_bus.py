@@ -329,3 +329,17 @@ def test_cron_rule_fires_at_its_minutes(env: Any) -> None:
     # VIRTUAL_EPOCH is 22:13:20: fires at 22:15, 22:30, 22:45, 23:00.
     times = [json.loads(b)["time"][11:] for b in queue.bodies]
     assert times == ["22:15:00Z", "22:30:00Z", "22:45:00Z", "23:00:00Z"]
+
+
+def test_a_loop_between_buses_is_cut_and_counted_as_dead_letter_invocations(env: Any) -> None:
+    mesh, driver, bus = env
+    other = create_bus(mesh, "other")
+    queue = recorder(mesh, sqs_arn("q"))
+    bus.put_rule("to-other", event_pattern=PATTERN)
+    bus.put_targets("to-other", [{"Id": "b", "Arn": other.arn}, {"Id": "q", "Arn": queue.arn}])
+    other.put_rule("back", event_pattern=PATTERN)
+    other.put_targets("back", [{"Id": "b", "Arn": bus.arn}])
+    put_events(mesh, [entry()])
+    driver.run_until_idle()
+    assert len(queue.bodies) == 3  # the original and its returns after 2 and 4 hops; cut at 6
+    assert other.rules["back"].statistics().dead_letter_invocations == 1
