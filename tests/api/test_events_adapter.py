@@ -155,3 +155,43 @@ def test_put_events_limits_come_back_as_validation_errors(api: Any) -> None:
         call(api, "PutEvents", Entries=[entry] * 11)
     with pytest.raises(ValidationException):
         call(api, "PutEvents", Entries="nope")
+
+
+def test_config_declares_buses_rules_and_targets(api: Any, tmp_path: Any) -> None:
+    from eventmesh.config import apply_config, load_config
+
+    queue = recorder(api.mesh, sqs_arn("from-config"))
+    path = tmp_path / "events.yaml"
+    path.write_text(
+        "resources:\n"
+        "  events:\n"
+        "    buses:\n"
+        "      - Name: orders\n"
+        "    rules:\n"
+        "      - Name: placed\n"
+        "        EventBusName: orders\n"
+        "        EventPattern: {source: [shop], detail-type: [Order Placed]}\n"
+        "        Targets:\n"
+        f"          - {{Id: q, Arn: '{queue.arn}', InputPath: $.detail}}\n")
+    apply_config(load_config(path), api)
+    call(api, "PutEvents", Entries=[{"Source": "shop", "DetailType": "Order Placed", "Detail": '{"id": 1}',
+                                     "EventBusName": "orders"}])
+    api.driver.run_until_idle()
+    assert queue.bodies == ['{"id":1}']
+
+
+def test_statistics_reach_prometheus(api: Any) -> None:
+    from prometheus_client.exposition import generate_latest
+
+    from eventmesh.metrics import registry_for
+
+    queue = recorder(api.mesh, sqs_arn("q"))
+    call(api, "PutRule", Name="r1", EventPattern=PATTERN)
+    call(api, "PutTargets", Rule="r1", Targets=[{"Id": "q", "Arn": queue.arn}])
+    call(api, "PutEvents", Entries=[{"Source": "my.app", "DetailType": "T", "Detail": "{}"}] * 3)
+    api.driver.run_until_idle()
+    text = generate_latest(registry_for(api.mesh)).decode()
+    assert 'aws_events_invocations_total{event_bus_name="default",rule_name="r1"} 3.0' in text
+    assert 'aws_events_triggered_rules_total{event_bus_name="default",rule_name="r1"} 3.0' in text
+    assert 'aws_events_matched_events_total{event_bus_name="default"} 3.0' in text
+    assert 'aws_events_ingestion_to_invocation_start_latency_count{event_bus_name="default"} 1.0' in text
