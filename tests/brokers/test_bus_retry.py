@@ -193,3 +193,30 @@ def test_api_destination_server_errors_are_retried_then_dead_lettered() -> None:
     assert statuses == [503, 503]
     assert strings(dlq.items[0].attributes)["ERROR_CODE"] == "SDK_CLIENT_ERROR"
     assert http_status_result(404).error == "NO_RESOURCE" and http_status_result(429).error == "THROTTLING"
+
+
+def test_real_sqs_queues_as_target_and_rule_dlq() -> None:
+    from eventmesh.brokers.sqs_service import create_queue, delete_queue
+
+    mesh, driver = virtual_mesh()
+    bus = default_bus(mesh)
+    target = create_queue(mesh, "orders")
+    fifo = create_queue(mesh, "orders.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    dlq = create_queue(mesh, "rule-dlq")
+    bus.put_rule("r1", event_pattern=PATTERN)
+    bus.put_targets("r1", [
+        {"Id": "q", "Arn": target.arn, "DeadLetterConfig": {"Arn": dlq.arn}},
+        {"Id": "f", "Arn": fifo.arn, "SqsParameters": {"MessageGroupId": "g"}}])
+    put_events(mesh, [entry(1)])
+    driver.advance(1)  # not run_until_idle: the queues would reach their retention period
+    assert [json.loads(m.body)["detail"] for m in target.receive(10)] == [{"n": 1}]
+    (in_fifo,) = fifo.receive(10)
+    assert in_fifo.group_id == "g"
+    delete_queue(mesh, target)
+    put_events(mesh, [entry(2)])
+    driver.advance(1)  # not run_until_idle: the queues would reach their retention period
+    (dead,) = dlq.receive(10)
+    assert json.loads(dead.body)["detail"] == {"n": 2}
+    assert dead.attributes is not None
+    assert strings(dead.attributes)["ERROR_CODE"] == "NO_RESOURCE"
+    assert strings(dead.attributes)["TARGET_ARN"] == target.arn
