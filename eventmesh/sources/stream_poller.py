@@ -228,7 +228,6 @@ class StreamPoller:
                 pending.clear()
             else:
                 records = [pending.popleft() for _ in range(take)]
-            records = self._cut(lane, records)
             if m.filters:
                 records = self._filter(reader, records)
                 if not records:
@@ -293,13 +292,10 @@ class StreamPoller:
         return len(encode(record)) + 1   # + the comma between records
 
     def _cut(self, lane: _Lane, records: list[StreamRecord]) -> list[StreamRecord]:
-        """Keep the payload under 6 MB (§1.1): records past the cut go back to the lane."""
-        overhead = self._overhead
-        if len(records) * overhead + sum(len(r.data) for r in records) * 4 // 3 + 2 * 1024 < MAX_PAYLOAD_BYTES:
-            return records
+        """Keep the payload under 6 MB (§1.1): records past the cut go back to the lane (first)."""
         sizes = [(len(r.data) + 2) // 3 * 4 + len(r.partition_key) for r in records]
-        n = cut_by_payload(sizes, overhead)
-        lane.pending.extendleft(reversed(records[n:]))
+        n = cut_by_payload(sizes, self._overhead)
+        lane.queued.appendleft(_Batch(records[n:]))
         return records[:n]
 
     def _invoke(self, reader: _Reader, lane: _Lane, batch: _Batch) -> None:
@@ -318,6 +314,10 @@ class StreamPoller:
                 self._finished(reader, lane, batch, result)
 
         payload = self._payload(reader, batch.records)
+        if len(payload) > MAX_PAYLOAD_BYTES and len(batch.records) > 1:
+            # Rare: checked on the encoded bytes, so the common case costs nothing.
+            batch.records = self._cut(lane, batch.records)
+            payload = self._payload(reader, batch.records)
         if function is not None and function.invoke_batch(payload, done, m.source_arn, qualifier_of(m.function_arn)):
             batch.attempts += 1
             return

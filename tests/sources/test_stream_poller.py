@@ -217,3 +217,14 @@ def test_filter_criteria_skip_non_matching_records():
     driver.run_until_idle()
     assert [d for b in fn.batches for _, d in kinesis_keys(b)] == ['{"kind": "keep"}']
     assert mapping.filtered_out == 2
+
+
+def test_a_batch_is_cut_before_its_payload_passes_6_mb():
+    mesh, driver, stream, fn, mapping = setup(BatchSize=10, MaximumBatchingWindowInSeconds=10)
+    big = "x" * 1_000_000        # base64 ≈ 1.33 MB per record: 4 fit in 6 MB, 5 do not
+    for i in range(6):
+        put(stream, [("k", big + str(i))])
+        driver.advance(1)            # 1 MiB/s write quota per shard
+    driver.run_until_idle()
+    assert [len(b["Records"]) for b in fn.batches] == [4, 2]
+    assert [d[-1] for b in fn.batches for _, d in kinesis_keys(b)] == [str(i) for i in range(6)]
