@@ -16,6 +16,7 @@ match (O(fields of the event), independent of the rule count), and per (target, 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
@@ -55,8 +56,19 @@ EVENT_PATTERN_MAX_CHARS = 2048      # §4 quota (the API itself accepts 4,096)
 RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 LATENCY_BUCKETS_MS = (1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1_000.0, 5_000.0, 60_000.0, 600_000.0)
 LAMBDA_SOURCE = "lambda"            # events a Lambda destination puts on a bus
+RULE_NAME_MAX_CHARS = 64            # §5
+_NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
+_NAME = re.compile(_NAME_PATTERN)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
+
+
+def check_name(value: str, member: str, max_chars: int = RULE_NAME_MAX_CHARS) -> None:
+    """Rule and target names: 1–64 characters of ``[.-_A-Za-z0-9]`` (§5, §6), in AWS's words."""
+    if not _NAME.fullmatch(value) or len(value) > max_chars:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {_NAME_PATTERN}")
 
 
 def bus_arn(mesh: Mesh, name_or_arn: str) -> str:
@@ -208,6 +220,7 @@ class EventBus:
                  state: str | None = None, description: str | None = None, role_arn: str | None = None,
                  tags: Mapping[str, str] | None = None) -> Rule:
         """Create or replace a rule; omitted fields are cleared, tags only apply on creation (§5)."""
+        check_name(name, "name")
         if event_pattern is None and schedule_expression is None:
             raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if state is not None and state not in RULE_STATES:
@@ -268,7 +281,10 @@ class EventBus:
     def put_targets(self, rule_name: str, targets: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
         """Add or update targets (by Id); ≤ 5 per rule → LimitExceededException (§6)."""
         rule = self.rule(rule_name)
-        compiled = [RuleTarget(spec) for spec in targets]
+        specs = list(targets)
+        for spec in specs:
+            check_name(spec["Id"], "targets.member.id")
+        compiled = [RuleTarget(spec) for spec in specs]
         new_ids = {t.id for t in compiled} - set(rule.targets)
         if len(rule.targets) + len(new_ids) > TARGETS_PER_RULE:
             raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)

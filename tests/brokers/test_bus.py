@@ -343,3 +343,14 @@ def test_a_loop_between_buses_is_cut_and_counted_as_dead_letter_invocations(env:
     driver.run_until_idle()
     assert len(queue.bodies) == 3  # the original and its returns after 2 and 4 hops; cut at 6
     assert other.rules["back"].statistics().dead_letter_invocations == 1
+
+
+def test_rule_and_target_names_are_checked(env: Any) -> None:
+    _, _, bus = env
+    with pytest.raises(ValidationException, match="Member must satisfy regular expression pattern"):
+        bus.put_rule("has space", event_pattern=PATTERN)
+    with pytest.raises(ValidationException):
+        bus.put_rule("x" * 65, event_pattern=PATTERN)
+    bus.put_rule("ok.name-1_2", event_pattern=PATTERN)
+    with pytest.raises(ValidationException):
+        bus.put_targets("ok.name-1_2", [{"Id": "bad id", "Arn": sqs_arn("q")}])
