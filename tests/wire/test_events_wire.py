@@ -1,25 +1,18 @@
-"""boto3 against the daemon (virtual clock): EventBridge over AWS JSON 1.1.
-
-Queues are created and read on the daemon's own loop when the SQS adapter is not served, and
-through boto3 SQS when it is.
-"""
+"""boto3 against the daemon (virtual clock): EventBridge over AWS JSON 1.1, SQS queues as targets."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.brokers.sqs_service import create_queue
 from eventmesh.daemon import ServerHandle, serve_in_thread
 
-T = TypeVar("T")
 PATTERN = json.dumps({"source": ["shop.orders"]})
 
 
@@ -32,35 +25,27 @@ def daemon() -> Iterator[ServerHandle]:
         handle.stop()
 
 
-def on_loop(handle: ServerHandle, fn: Callable[[], T]) -> T:
-    """Run ``fn`` on the daemon's loop thread (the mesh is not shared across threads)."""
-
-    async def call() -> T:
-        return fn()
-
-    return asyncio.run_coroutine_threadsafe(call(), handle.loop).result(timeout=30)
-
-
 def client(handle: ServerHandle, service: str) -> Any:
     return boto3.client(service, endpoint_url=handle.url, region_name="us-east-1", aws_access_key_id="x",
                         aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
 
 
 def queue_arn(handle: ServerHandle, name: str) -> str:
-    return on_loop(handle, lambda: create_queue(handle.mesh, name).arn)
+    sqs = client(handle, "sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 def bodies(handle: ServerHandle, name: str) -> list[str]:
-    from eventmesh.brokers.sqs_service import queue_by_name
-
-    def drain() -> list[str]:
-        queue = queue_by_name(handle.mesh, name)
-        out: list[str] = []
-        while got := queue.receive(10):
-            out += [m.body for m in got]
-        return out
-
-    return on_loop(handle, drain)
+    """Every message now in the queue, received and deleted through boto3 SQS."""
+    sqs = client(handle, "sqs")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    out: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        out += [m["Body"] for m in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return out
 
 
 def test_rule_to_sqs_through_an_input_transformer(daemon: ServerHandle) -> None:
