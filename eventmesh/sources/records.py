@@ -17,6 +17,7 @@ from eventmesh.functions.records import iso_millis
 __all__ = [
     "KinesisBatchInfo",
     "KinesisData",
+    "KinesisEventEncoder",
     "KinesisRecord",
     "OnFailureRecord",
     "SqsMessageAttribute",
@@ -61,8 +62,9 @@ class KinesisData(msgspec.Struct, gc=False):
     approximateArrivalTimestamp: float
 
 
-class KinesisRecord(msgspec.Struct):
-    """One Kinesis record in a Lambda event (§3.5)."""
+class KinesisRecord(msgspec.Struct, gc=False):
+    """One Kinesis record in a Lambda event (§3.5). ``gc=False``: it holds only strings and a
+    ``gc=False`` KinesisData, so it cannot be part of a cycle (and the collector skips it)."""
 
     kinesis: KinesisData
     eventSource: str
@@ -135,3 +137,43 @@ def encode_event(records: list[Any]) -> bytes:
 def encode(value: Any) -> bytes:
     return _encoder.encode(value)
 
+
+
+class _KinesisRecordHead(msgspec.Struct, gc=False):
+    """The varying head of a :class:`KinesisRecord`; ``tail`` is the mapping's constant members
+    pre-encoded, written verbatim after ``"eventName":`` (see :class:`KinesisEventEncoder`)."""
+
+    kinesis: KinesisData
+    eventSource: str
+    eventVersion: str
+    eventID: str
+    eventName: msgspec.Raw
+
+
+class KinesisEventEncoder:
+    """Encodes a Kinesis event byte for byte as ``encode_event([KinesisRecord(...)])`` does.
+
+    The members after ``eventID`` are the same for every record of a mapping (name, role, region,
+    stream ARN), so they are encoded once into a ``msgspec.Raw`` that carries the rest of the
+    record's members: 5 fields to build and encode per record instead of 8 (≈10% of the stream
+    poller's per-record cost). ``KinesisRecord`` stays the reference shape; a test checks both
+    encodings are equal.
+    """
+
+    __slots__ = ("_tail",)
+
+    def __init__(self, stream_arn: str, region: str, role: str) -> None:
+        enc = _encoder.encode
+        self._tail = msgspec.Raw(b'"aws:kinesis:record","invokeIdentityArn":' + enc(role)
+                                 + b',"awsRegion":' + enc(region) + b',"eventSourceARN":' + enc(stream_arn))
+
+    def encode(self, event_id_prefix: str, records: list[Any]) -> bytes:
+        """``records`` are ``brokers.shards.StreamRecord``; ``event_id_prefix`` is ``<shardId>:``."""
+        tail = self._tail
+        out = []
+        append = out.append
+        for r in records:
+            seq = str(r.sequence_number)
+            append(_KinesisRecordHead(KinesisData("1.0", r.partition_key, seq, r.data, r.approximate_arrival_at),
+                                      "aws:kinesis", "1.0", event_id_prefix + seq, tail))
+        return _encoder.encode(_Event(out))

@@ -29,10 +29,10 @@ from eventmesh.sources.invoke import ALL_FAILED, failed_items, find_target, func
 from eventmesh.sources.records import (
     KinesisBatchInfo,
     KinesisData,
+    KinesisEventEncoder,
     KinesisRecord,
     OnFailureRecord,
     encode,
-    encode_event,
     iso_millis,
 )
 
@@ -97,6 +97,7 @@ class StreamPoller:
         self._key_lane: dict[str, int] = {}
         self._role = ""
         self._overhead = KINESIS_RECORD_OVERHEAD_BYTES
+        self._encoder: KinesisEventEncoder | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class StreamPoller:
         function = find_target(self.mesh, self.mapping.function_arn)
         self._role = function_role(function, self.mesh.account_id)
         self._overhead = self._record_overhead()
+        self._encoder = KinesisEventEncoder(self.stream.arn, self.mesh.region, self._role)
         if not self.readers:
             m = self.mapping
             shards = self.stream.visible_shards() if m.starting_position == "TRIM_HORIZON" else self.stream.open_shards
@@ -270,17 +272,8 @@ class StreamPoller:
 
     def _payload(self, reader: _Reader, records: list[StreamRecord]) -> bytes:
         """The event, encoded once (§3.5); ``data`` is base64-encoded by msgspec."""
-        arn = self.stream.arn
-        region = self.mesh.region
-        role = self._role
-        prefix = reader.event_id_prefix
-        out = []
-        for r in records:
-            seq = str(r.sequence_number)
-            out.append(KinesisRecord(
-                KinesisData("1.0", r.partition_key, seq, r.data, r.approximate_arrival_at),
-                "aws:kinesis", "1.0", prefix + seq, "aws:kinesis:record", role, region, arn))
-        return encode_event(out)
+        assert self._encoder is not None
+        return self._encoder.encode(reader.event_id_prefix, records)
 
     def _record_overhead(self) -> int:
         """Encoded bytes of one record besides its data and key (a 56-digit sequence number)."""
