@@ -109,3 +109,44 @@ def test_custom_bus_archive_and_replay(daemon: ServerHandle) -> None:
     (replayed,) = [json.loads(b) for b in bodies(daemon, "replayed")]
     assert replayed["replay-name"] == "again"
     assert events.describe_archive(ArchiveName="shop-archive")["EventCount"] == 1
+
+
+def test_api_destination_receives_the_event_over_http(daemon: ServerHandle) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, str, dict[str, str]]] = []
+    arrived = threading.Event()
+
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            received.append((self.path, body, dict(self.headers)))
+            self.send_response(204)
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        events = client(daemon, "events")
+        conn = events.create_connection(Name="hook", AuthorizationType="BASIC", AuthParameters={
+            "BasicAuthParameters": {"Username": "u", "Password": "p"}})["ConnectionArn"]
+        dest = events.create_api_destination(
+            Name="hook", ConnectionArn=conn, HttpMethod="PUT",
+            InvocationEndpoint=f"http://127.0.0.1:{server.server_address[1]}/orders/*")["ApiDestinationArn"]
+        events.put_rule(Name="to-http", EventPattern=json.dumps({"source": ["http.test"]}))
+        events.put_targets(Rule="to-http", Targets=[{"Id": "h", "Arn": dest, "InputPath": "$.detail",
+                                                      "HttpParameters": {"PathParameterValues": ["o-7"]}}])
+        events.put_events(Entries=[{"Source": "http.test", "DetailType": "T", "Detail": '{"id": "o-7"}'}])
+        assert arrived.wait(timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    ((path, body, headers),) = received
+    assert (path, body) == ("/orders/o-7", '{"id":"o-7"}')
+    assert headers["Authorization"] == "Basic dTpw"
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
