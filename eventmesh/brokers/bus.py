@@ -30,7 +30,13 @@ from eventmesh.brokers.events_errors import (
     ResourceNotFoundException,
     ValidationException,
 )
-from eventmesh.brokers.events_records import SCHEDULED_EVENT_DETAIL_TYPE, SCHEDULED_EVENT_SOURCE, iso_seconds
+from eventmesh.brokers.events_records import (
+    SCHEDULED_EVENT_DETAIL_TYPE,
+    SCHEDULED_EVENT_SOURCE,
+    forwarded_event,
+    iso_seconds,
+    lambda_result_event,
+)
 from eventmesh.brokers.events_targets import (
     HOPS_ATTRIBUTE,
     LOOP_ERROR_CODE,
@@ -55,7 +61,6 @@ TARGETS_PER_RULE = 5                # §6/§9
 EVENT_PATTERN_MAX_CHARS = 2048      # §4 quota (the API itself accepts 4,096)
 RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 LATENCY_BUCKETS_MS = (1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1_000.0, 5_000.0, 60_000.0, 600_000.0)
-LAMBDA_SOURCE = "lambda"            # events a Lambda destination puts on a bus
 RULE_NAME_MAX_CHARS = 64            # §5
 _NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
 _NAME = re.compile(_NAME_PATTERN)
@@ -383,28 +388,11 @@ class EventBus:
             except msgspec.DecodeError:
                 return DeliveryResult(False, "InvalidParameterValue", "The event is not valid JSON")
             if isinstance(doc, dict) and "detail-type" in doc and "source" in doc and "detail" in doc:
-                events.append(_envelope(self.mesh, doc))
+                events.append(forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id,
+                                              self.mesh.region, now))
             else:
-                events.append(_wrap(self.mesh, doc, source_arn, now))
+                events.append(lambda_result_event(doc, self.mesh.ids.uuid(), source_arn,
+                                                  self.mesh.account_id, self.mesh.region, now))
         self.ingest(events, now, hops=hops)
         return DeliveryResult(True)
 
-
-def _envelope(mesh: Mesh, doc: dict[str, Any]) -> dict[str, Any]:
-    event = {"version": doc.get("version", "0"), "id": doc.get("id") or mesh.ids.uuid(),
-             "detail-type": doc["detail-type"], "source": doc["source"],
-             "account": doc.get("account", mesh.account_id),
-             "time": doc.get("time") or iso_seconds(mesh.clock.now()),
-             "region": doc.get("region", mesh.region), "resources": doc.get("resources") or [],
-             "detail": doc["detail"]}
-    return event
-
-
-def _wrap(mesh: Mesh, detail: Any, source_arn: str, now: float) -> dict[str, Any]:
-    """A Lambda destination's invocation record as an event (source "lambda")."""
-    condition = (detail.get("requestContext") or {}).get("condition") if isinstance(detail, dict) else None
-    outcome = "Success" if condition in (None, "Success") else "Failure"
-    return {"version": "0", "id": mesh.ids.uuid(),
-            "detail-type": f"Lambda Function Invocation Result - {outcome}",
-            "source": LAMBDA_SOURCE, "account": mesh.account_id, "time": iso_seconds(now),
-            "region": mesh.region, "resources": [source_arn] if source_arn else [], "detail": detail}

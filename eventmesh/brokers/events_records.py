@@ -9,6 +9,7 @@ extra top-level ``replay-name`` (§8).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,12 +28,16 @@ __all__ = [
     "iso_seconds",
     "parse_iso",
     "uuid4_from",
+    "forwarded_event",
+    "lambda_result_event",
+    "LAMBDA_SOURCE",
 ]
 
 ENVELOPE_VERSION = "0"
 # §5.1: what a schedule rule sends.
 SCHEDULED_EVENT_SOURCE = "aws.events"
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
 
 _UUID_VERSION_MASK = 0xF000 << 64
 _UUID_VERSION_4 = 0x4000 << 64
@@ -127,3 +132,26 @@ def uuid4_from(bits: int) -> str:
     value = (bits & ~_UUID_VERSION_MASK | _UUID_VERSION_4) & ~_UUID_VARIANT_MASK | _UUID_VARIANT_RFC4122
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def forwarded_event(doc: dict[str, Any], new_id: Callable[[], str], account: str, region: str,
+                    now: float) -> dict[str, Any]:
+    """An event a rule on another bus forwarded: the same ``id`` and fields, in envelope order (§6)."""
+    return {"version": doc.get("version", ENVELOPE_VERSION), "id": doc.get("id") or new_id(),
+            "detail-type": doc["detail-type"], "source": doc["source"],
+            "account": doc.get("account", account),
+            "time": doc.get("time") or iso_seconds(now), "region": doc.get("region", region),
+            "resources": doc.get("resources") or [], "detail": doc["detail"]}
+
+
+def lambda_result_event(record: Any, event_id: str, function_arn: str, account: str, region: str,
+                        now: float) -> dict[str, Any]:
+    """A Lambda destination's invocation record as an event: source "lambda", detail-type
+    "Lambda Function Invocation Result - Success|Failure", the record as ``detail``."""
+    context = record.get("requestContext") if isinstance(record, dict) else None
+    condition = context.get("condition") if isinstance(context, dict) else None
+    outcome = "Success" if condition in (None, "Success") else "Failure"
+    return {"version": ENVELOPE_VERSION, "id": event_id,
+            "detail-type": f"Lambda Function Invocation Result - {outcome}", "source": LAMBDA_SOURCE,
+            "account": account, "time": iso_seconds(now), "region": region,
+            "resources": [function_arn] if function_arn else [], "detail": record}
