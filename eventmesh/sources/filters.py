@@ -43,7 +43,7 @@ class Filter:
             if self.kind == "kinesis":
                 raw = base64.b64decode(raw) if isinstance(raw, str) else raw
             try:
-                parsed = _decode.decode(raw if isinstance(raw, bytes) else raw.encode())
+                parsed = _decode.decode(raw if isinstance(raw, bytes) else str(raw).encode())
                 is_json = isinstance(parsed, dict)
             except msgspec.DecodeError:
                 parsed, is_json = raw, False
@@ -67,7 +67,8 @@ def compile_filter(text: str, kind: str) -> Filter:
     if not isinstance(pattern, dict) or not pattern or not _valid(pattern):
         raise InvalidParameterValueException(INVALID)
     if kind == "kinesis":
-        data = (pattern.get("kinesis") or {}).get("data") if isinstance(pattern.get("kinesis"), dict) else None
+        kinesis = pattern.get("kinesis")
+        data = kinesis.get("data") if isinstance(kinesis, dict) else None
         if data is not None and not isinstance(data, dict):
             raise InvalidParameterValueException(INVALID)   # §4: non-JSON data pattern rejected
     return Filter(pattern, kind)
@@ -113,7 +114,8 @@ def _match_values(rules: list[Any], value: Any, present: bool) -> bool:
 
 def _one(rule: Any, value: Any, present: bool) -> bool:
     if not isinstance(rule, dict):
-        return present and rule == value and type(rule) is type(value) or (rule is None and present and value is None)
+        # exact match: same JSON type (1 and "1" differ; true is not 1)
+        return present and rule == value and type(rule) is type(value)
     (op, arg), = rule.items()
     if op == "exists":
         return present == bool(arg)

@@ -154,7 +154,8 @@ class EventSourceMapping:
             concurrency = (params["ScalingConfig"] or {}).get("MaximumConcurrency")
             if kind != "sqs" and concurrency is not None:
                 raise _bad("Unsupported MaximumConcurrency parameter for non-SQS event source.")
-            if concurrency is not None and not MIN_MAXIMUM_CONCURRENCY <= concurrency <= MAX_MAXIMUM_CONCURRENCY:
+            low, high = MIN_MAXIMUM_CONCURRENCY, MAX_MAXIMUM_CONCURRENCY
+            if concurrency is not None and not low <= concurrency <= high:
                 raise _bad(f"MaximumConcurrency must be between {MIN_MAXIMUM_CONCURRENCY} and "
                            f"{MAX_MAXIMUM_CONCURRENCY}.")
         if kind == "kinesis":
@@ -182,11 +183,13 @@ class EventSourceMapping:
             if position not in STARTING_POSITIONS:
                 raise ValidationException(
                     f"1 validation error detected: Value '{position}' at 'startingPosition' failed to "
-                    "satisfy constraint: Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
+                    "satisfy constraint: Member must satisfy enum value set: "
+                    "[LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
             timestamp = params.get("StartingPositionTimestamp")
             if position == "AT_TIMESTAMP":
                 if timestamp is None:
-                    raise _bad("StartingPositionTimestamp must be provided with AT_TIMESTAMP starting position.")
+                    raise _bad("StartingPositionTimestamp must be provided with AT_TIMESTAMP "
+                               "starting position.")
                 if timestamp > self.mesh.clock.now():
                     raise _bad("StartingPositionTimestamp cannot be in the future.")
             self.starting_position, self.starting_timestamp = position, timestamp
@@ -210,7 +213,8 @@ class EventSourceMapping:
                 raise _bad("Unsupported DestinationConfig parameter for given event source mapping type.")
             destination = (config.get("OnFailure") or {}).get("Destination") or None
             if destination is not None and destination.split(":")[2:3] not in (["sqs"], ["sns"], ["s3"]):
-                raise _bad("The provided destination config DestinationConfig.OnFailure.Destination is invalid.")
+                raise _bad("The provided destination config DestinationConfig.OnFailure.Destination "
+                           "is invalid.")
         self.parallelization, self.max_retries = factor, retries
         self.max_record_age_s, self.tumbling_window_s = age, tumbling
         self.bisect = bool(params.get("BisectBatchOnFunctionError", self.bisect))
@@ -280,7 +284,8 @@ class EventSourceMapping:
                 "MaximumRetryAttempts": self.max_retries,
                 "MaximumRecordAgeInSeconds": self.max_record_age_s,
                 "TumblingWindowInSeconds": self.tumbling_window_s,
-                "DestinationConfig": {"OnFailure": {"Destination": self.on_failure} if self.on_failure else {}},
+                "DestinationConfig": {"OnFailure": ({"Destination": self.on_failure}
+                                                    if self.on_failure else {})},
                 "LastProcessingResult": self.last_processing_result,
             })
             if self.starting_timestamp is not None:

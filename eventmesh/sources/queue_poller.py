@@ -156,7 +156,8 @@ class QueuePoller:
     def _filter(self, messages: list[Any]) -> list[Any]:
         """Messages no filter matches are deleted from the queue (§2.5)."""
         matchers = self.mapping.matchers
-        kept, dropped = [], []
+        kept: list[Any] = []
+        dropped: list[Any] = []
         for msg in messages:
             record = msgspec.to_builtins(self._record(msg))
             (kept if any(f.match(record) for f in matchers) else dropped).append(msg)
@@ -253,7 +254,7 @@ class QueuePoller:
             self._rescale(self.limit() // 2)
         else:
             keep = set(failed) if failed else ()
-            receipts = [r for msg, r in zip(messages, batch.receipts) if msg.id not in keep]
+            receipts = [r for msg, r in zip(messages, batch.receipts, strict=True) if msg.id not in keep]
             if receipts:
                 self.queue.delete_batch(receipts)
             m.deleted += len(receipts)

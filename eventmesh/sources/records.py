@@ -88,6 +88,9 @@ class KinesisBatchInfo(msgspec.Struct):
     streamArn: str
 
 
+_BatchInfo = KinesisBatchInfo   # the member below shadows the class name inside the Struct
+
+
 class _RequestContext(msgspec.Struct):
     requestId: str
     functionArn: str
@@ -108,12 +111,12 @@ class OnFailureRecord(msgspec.Struct, omit_defaults=True):
     requestContext: _RequestContext
     version: str
     timestamp: str
-    KinesisBatchInfo: KinesisBatchInfo
+    KinesisBatchInfo: _BatchInfo
     responseContext: _ResponseContext | None = None
 
     @classmethod
     def build(cls, *, request_id: str, function_arn: str, condition: str, invoke_count: int,
-              now: float, batch: KinesisBatchInfo, function_error: str | None = None,
+              now: float, batch: _BatchInfo, function_error: str | None = None,
               executed_version: str | None = None) -> OnFailureRecord:
         response = None
         if executed_version is not None:
@@ -170,10 +173,10 @@ class KinesisEventEncoder:
     def encode(self, event_id_prefix: str, records: list[Any]) -> bytes:
         """``records`` are ``brokers.shards.StreamRecord``; ``event_id_prefix`` is ``<shardId>:``."""
         tail = self._tail
-        out = []
+        out: list[_KinesisRecordHead] = []
         append = out.append
         for r in records:
             seq = str(r.sequence_number)
-            append(_KinesisRecordHead(KinesisData("1.0", r.partition_key, seq, r.data, r.approximate_arrival_at),
-                                      "aws:kinesis", "1.0", event_id_prefix + seq, tail))
+            data = KinesisData("1.0", r.partition_key, seq, r.data, r.approximate_arrival_at)
+            append(_KinesisRecordHead(data, "aws:kinesis", "1.0", event_id_prefix + seq, tail))
         return _encoder.encode(_Event(out))

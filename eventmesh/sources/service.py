@@ -80,8 +80,9 @@ def _source(mesh: Any, kind: str, arn: str) -> Any:
     if kind == "sqs":
         if source is None or not hasattr(source, "receive") or getattr(source, "closed", False):
             raise InvalidParameterValueException(
-                "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
-                "SQS Error Message: The specified queue does not exist.")
+                "Error occurred while ReceiveMessage. SQS Error Code: "
+                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: "
+                "The specified queue does not exist.")
     elif source is None or not hasattr(source, "open_shards"):
         raise InvalidParameterValueException(f"Stream not found: {arn}")
     return source
@@ -96,14 +97,16 @@ def _check_visibility(mapping: EventSourceMapping, queue: Any) -> None:
     visibility = queue.config.visibility_timeout
     if visibility < timeout:
         raise InvalidParameterValueException(
-            f"Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds")
+            f"Queue visibility timeout: {visibility} seconds is less than Function timeout: "
+            f"{timeout} seconds")
 
 
 def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
     """CreateEventSourceMapping: answered in state ``Creating``; polling starts once ``Enabled``."""
     source_arn = params.get("EventSourceArn")
     if not source_arn:
-        raise InvalidParameterValueException("Unrecognized event source, must be kafka or specify a stream/queue arn")
+        raise InvalidParameterValueException(
+            "Unrecognized event source, must be kafka or specify a stream/queue arn")
     kind = source_kind(source_arn)
     function_arn = _function_arn(mesh, params["FunctionName"])
     if find_target(mesh, function_arn) is None:
@@ -116,7 +119,8 @@ def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
         if other.function_arn == function_arn:
             if kind == "sqs":
                 raise ResourceConflictException(
-                    f'An event source mapping with SQS arn (" {source_arn} ") and function (" {function_arn} ") '
+                    f'An event source mapping with SQS arn (" {source_arn} ") and function '
+                    f'(" {function_arn} ") '
                     f"already exists. Please update or delete the existing mapping with UUID {other.uuid}")
             raise ResourceConflictException(
                 f'The event source arn (" {source_arn} ") and function (" {function_arn} ") provided mapping '
@@ -142,7 +146,8 @@ def get_mapping(mesh: Any, uuid: str) -> EventSourceMapping:
 
 
 def list_mappings(mesh: Any, *, source_arn: str | None = None, function_name: str | None = None,
-                  marker: str | None = None, max_items: int | None = None) -> tuple[list[EventSourceMapping], str | None]:
+                  marker: str | None = None, max_items: int | None = None,
+                  ) -> tuple[list[EventSourceMapping], str | None]:
     """ListEventSourceMappings: filtered by source and/or function, in creation order, paged."""
     mappings = list(registry(mesh).by_uuid.values())
     if source_arn:

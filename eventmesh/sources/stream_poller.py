@@ -113,7 +113,8 @@ class StreamPoller:
         self._encoder = KinesisEventEncoder(self.stream.arn, self.mesh.region, self._role)
         if not self.readers:
             m = self.mapping
-            shards = self.stream.visible_shards() if m.starting_position == "TRIM_HORIZON" else self.stream.open_shards
+            from_start = m.starting_position == "TRIM_HORIZON"
+            shards = self.stream.visible_shards() if from_start else self.stream.open_shards
             ids = {s.shard_id for s in shards}
             for shard in shards:
                 if any(p in ids for p in shard.parent_shard_ids):
@@ -294,10 +295,11 @@ class StreamPoller:
     def _invoke(self, reader: _Reader, lane: _Lane, batch: _Batch) -> None:
         m = self.mapping
         if m.max_record_age_s >= 0:
-            batch = self._drop_expired(reader, lane, batch)
-            if batch is None:
+            kept = self._drop_expired(reader, lane, batch)
+            if kept is None:
                 self._start(reader, lane)
                 return
+            batch = kept
         lane.inflight = batch
         function = find_target(self.mesh, m.function_arn)
         generation = self.generation
@@ -311,7 +313,8 @@ class StreamPoller:
             # Rare: checked on the encoded bytes, so the common case costs nothing.
             batch.records = self._cut(lane, batch.records)
             payload = self._payload(reader, batch.records)
-        if function is not None and function.invoke_batch(payload, done, m.source_arn, qualifier_of(m.function_arn)):
+        qualifier = qualifier_of(m.function_arn)
+        if function is not None and function.invoke_batch(payload, done, m.source_arn, qualifier):
             batch.attempts += 1
             return
         # Throttled (or the function is gone): back off; does not count as a retry (§3.2).
@@ -354,8 +357,8 @@ class StreamPoller:
             failed = failed_items(result.payload, {str(r.sequence_number) for r in records})
             if failed is ALL_FAILED:
                 failed_from = 0
-            elif failed:
-                lowest = min(int(s) for s in failed)   # type: ignore[union-attr]
+            elif isinstance(failed, list) and failed:
+                lowest = min(int(s) for s in failed)
                 failed_from = next(i for i, r in enumerate(records) if r.sequence_number == lowest)
         if failed_from is None:
             self._succeeded(reader, records)
@@ -403,7 +406,8 @@ class StreamPoller:
             return
         first, last = records[0], records[-1]
         info = KinesisBatchInfo(reader.shard.shard_id, str(first.sequence_number), str(last.sequence_number),
-                                iso_millis(first.approximate_arrival_at), iso_millis(last.approximate_arrival_at),
+                                iso_millis(first.approximate_arrival_at),
+                                iso_millis(last.approximate_arrival_at),
                                 len(records), self.stream.arn)
         executed = None
         error = None

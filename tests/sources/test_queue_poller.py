@@ -177,7 +177,7 @@ def test_fifo_has_one_batch_in_flight_per_message_group():
     order = {g: [x for b in fn.batches for x in bodies(b) if x.startswith(g.lower())] for g in "AB"}
     assert order == {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2"]}
     assert fn.max_inflight == 2 and all(len(g) >= 1 for g in groups)
-    a_starts = [t for b, t in zip(fn.batches, fn.started_at) if bodies(b)[0].startswith("a")]
+    a_starts = [t for b, t in zip(fn.batches, fn.started_at, strict=True) if bodies(b)[0].startswith("a")]
     assert a_starts == [T0, T0 + 5]
 
 
@@ -187,7 +187,8 @@ def test_create_checks_the_visibility_timeout_against_the_function_timeout():
     ScriptedFunction(mesh, timeout_s=60)
     with pytest.raises(InvalidParameterValueException) as err:
         create_mapping(mesh, {"EventSourceArn": queue.arn, "FunctionName": "fn"})
-    assert err.value.message == "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds"
+    assert err.value.message == ("Queue visibility timeout: 30 seconds is less than Function timeout: "
+                                 "60 seconds")
 
 
 def test_batching_window_gathers_up_to_batch_size():

@@ -14,7 +14,8 @@ def test_kinesis_event_encoder_matches_the_reference_shape_byte_for_byte():
     records = [StreamRecord(49 * 10**54 + i, bytes([i]) * i, f'key-{i}-"é"', 1_700_000_000.1 + i / 1000)
                for i in range(5)]
     reference = encode_event([
-        KinesisRecord(KinesisData("1.0", r.partition_key, str(r.sequence_number), r.data, r.approximate_arrival_at),
+        KinesisRecord(KinesisData("1.0", r.partition_key, str(r.sequence_number), r.data,
+                                  r.approximate_arrival_at),
                       "aws:kinesis", "1.0", f"shardId-000000000003:{r.sequence_number}", "aws:kinesis:record",
                       role, "eu-west-1", arn) for r in records])
     fast = KinesisEventEncoder(arn, "eu-west-1", role).encode("shardId-000000000003:", records)

@@ -127,7 +127,7 @@ def test_parallelization_factor_keeps_order_per_key_while_running_batches_concur
     assert fn.max_inflight >= 2
     seen: dict[str, list[int]] = {k: [] for k in keys}
     running: dict[str, float] = {}
-    for event, started in zip(fn.batches, fn.started_at):
+    for event, started in zip(fn.batches, fn.started_at, strict=True):
         for key, data in kinesis_keys(event):
             seen[key].append(int(data.rsplit("-", 1)[1]))
             # a key never has two batches in flight: its previous batch ended (duration 1 s)
@@ -197,7 +197,7 @@ def test_record_age_exceeded_skips_old_records_with_a_destination_record_without
     dlq = mesh.add(Queue(mesh, "failures"))
     fn = ScriptedFunction(mesh)
     fn.throttled = True
-    mapping = create_mapping(mesh, {
+    create_mapping(mesh, {
         "EventSourceArn": stream.arn, "FunctionName": "fn", "StartingPosition": "TRIM_HORIZON",
         "MaximumRecordAgeInSeconds": 60, "DestinationConfig": {"OnFailure": {"Destination": dlq.arn}}})
     put(stream, [("k", "old")])

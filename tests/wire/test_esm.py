@@ -106,7 +106,8 @@ def test_both_kinds_deliver_to_a_python_function(daemon):
     url = sqs.create_queue(QueueName="py-orders")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     kinesis.create_stream(StreamName="py-clicks", ShardCount=1)
-    stream_arn = kinesis.describe_stream_summary(StreamName="py-clicks")["StreamDescriptionSummary"]["StreamARN"]
+    summary = kinesis.describe_stream_summary(StreamName="py-clicks")["StreamDescriptionSummary"]
+    stream_arn = summary["StreamARN"]
     q = awslambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="pyconsumer")
     s = awslambda.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName="pyconsumer",
                                               StartingPosition="TRIM_HORIZON")
@@ -117,7 +118,8 @@ def test_both_kinds_deliver_to_a_python_function(daemon):
     # (each step is one HTTP round trip) until both completions are back, bounded.
     for _ in range(2_000):
         daemon.advance(0.01)
-        if statistics(daemon, q["UUID"]).deleted_event_count and statistics(daemon, s["UUID"]).invoked_event_count:
+        sqs_done = statistics(daemon, q["UUID"]).deleted_event_count
+        if sqs_done and statistics(daemon, s["UUID"]).invoked_event_count:
             break
     assert statistics(daemon, q["UUID"]).deleted_event_count == 1
     assert statistics(daemon, s["UUID"]).invoked_event_count == 1
