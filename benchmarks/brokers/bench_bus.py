@@ -25,14 +25,16 @@ import msgspec
 
 from eventmesh.brokers.events_put import create_bus, put_events, put_events_json
 from eventmesh.brokers.events_records import PutEventsRequestEntry
+from eventmesh.brokers.queue import Queue
 from eventmesh.brokers.sqs_service import create_queue
+from eventmesh.mesh import Mesh
 from eventmesh.testing import virtual_mesh
 
 BATCH = 10
 QUEUES = 100  # rules share queues round-robin: 1,000 queues would only measure memory
 
 
-def build(rules: int) -> tuple[object, list[object]]:
+def build(rules: int) -> tuple[Mesh, list[Queue]]:
     mesh, _ = virtual_mesh()
     bus = create_bus(mesh, "bench", max_rules=rules)
     queues = [create_queue(mesh, f"q{i}") for i in range(min(QUEUES, rules))]
@@ -55,28 +57,28 @@ def run(rules: int, events: int, repeats: int, use_json: bool) -> None:
                                          detail=detail, event_bus_name="bench") for k in range(BATCH)]
         batches.append(entries)
         bodies.append(msgspec.json.encode({"Entries": msgspec.to_builtins(entries)}))
-    flush = mesh.flush  # type: ignore[attr-defined]
+    flush = mesh.flush
     print(f"rules={rules} events/repeat={rounds * BATCH} batch={BATCH} queues={len(queues)} "
           f"input={'json body' if use_json else 'decoded entries'} detail={len(detail)}B")
     rates = []
     round_times: list[float] = []
     for repeat in range(repeats + 1):  # the first repeat warms up
         for q in queues:
-            q.purge()  # type: ignore[attr-defined]
-        mesh.clock.advance(61)  # type: ignore[attr-defined]  # purge is allowed once per 60 s
+            q.purge()
+        mesh.clock.advance(61)  # type: ignore[attr-defined]  # one purge per 60 s
         gc.collect()
         times = []
         start = time.perf_counter()
         for n in range(rounds):
             t = time.perf_counter()
             if use_json:
-                put_events_json(mesh, bodies[n % len(bodies)])  # type: ignore[arg-type]
+                put_events_json(mesh, bodies[n % len(bodies)])
             else:
-                put_events(mesh, batches[n % len(batches)])  # type: ignore[arg-type]
+                put_events(mesh, batches[n % len(batches)])
             flush()
             times.append(time.perf_counter() - t)
         elapsed = time.perf_counter() - start
-        delivered = sum(q.statistics().number_of_messages_sent for q in queues)  # type: ignore[attr-defined]
+        delivered = sum(q.statistics().number_of_messages_sent for q in queues)
         assert delivered >= rounds * BATCH, delivered
         if repeat:
             rates.append(rounds * BATCH / elapsed)
