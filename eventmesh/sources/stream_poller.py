@@ -24,6 +24,7 @@ from typing import Any
 
 from eventmesh.brokers.shards import Shard, StreamRecord
 from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.sources import windows
 from eventmesh.sources.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, cut_by_payload
 from eventmesh.sources.invoke import ALL_FAILED, failed_items, find_target, function_role, qualifier_of
 from eventmesh.sources.records import (
@@ -48,17 +49,21 @@ _KEY_MEMO_SIZE = 65_536
 class _Batch:
     """Records of one invocation (a sub-batch after bisection) and its retry state."""
 
-    __slots__ = ("attempts", "records", "retries", "throttles")
+    __slots__ = ("attempts", "final", "records", "retries", "throttles", "window")
 
-    def __init__(self, records: list[StreamRecord], retries: int = 0) -> None:
+    def __init__(self, records: list[StreamRecord], retries: int = 0, window: float | None = None,
+                 final: bool = False) -> None:
         self.records = records
         self.retries = retries      # function-error retries of exactly these records
         self.attempts = 0           # times the function ran with them (approximateInvokeCount)
         self.throttles = 0
+        self.window = window        # tumbling window start (epoch s), None without windows
+        self.final = final          # the window's final invocation (no records)
 
 
 class _Lane:
-    __slots__ = ("inflight", "pending", "queued", "timer", "window_at")
+    __slots__ = ("inflight", "pending", "queued", "state", "timer", "window_at", "window_start",
+                 "window_timer")
 
     def __init__(self) -> None:
         self.pending: deque[StreamRecord] = deque()   # read, not yet in a batch
@@ -66,6 +71,10 @@ class _Lane:
         self.inflight: _Batch | None = None           # running, or waiting out a throttle
         self.timer: Any = None
         self.window_at: float | None = None
+        # Tumbling window (§3.6): the open window's start, its state (JSON) and end timer.
+        self.window_start: float | None = None
+        self.state: bytes = b"{}"
+        self.window_timer: Any = None
 
 
 class _Reader:
@@ -215,6 +224,11 @@ class StreamPoller:
         m = self.mapping
         if lane.queued:
             batch = lane.queued.popleft()
+        elif m.tumbling_window_s:
+            tumbling = windows.next_batch(self, reader, lane, _Batch)
+            if tumbling is None:
+                return
+            batch = tumbling
         elif lane.pending:
             pending = lane.pending
             if m.window_s and len(pending) < m.batch_size:
@@ -240,6 +254,12 @@ class StreamPoller:
         else:
             return
         self._invoke(reader, lane, batch)
+
+    def on_window_end(self, reader: _Reader, lane: _Lane) -> None:
+        """A tumbling window's end passed: make its final invocation once the lane is idle."""
+        lane.window_timer = None
+        if self.running and lane.inflight is None and lane.timer is None:
+            self._pump(reader)
 
     def _on_timer(self, reader: _Reader, lane: _Lane) -> None:
         lane.timer = None
@@ -309,6 +329,8 @@ class StreamPoller:
                 self._finished(reader, lane, batch, result)
 
         payload = self._payload(reader, batch.records)
+        if batch.window is not None:
+            payload = windows.with_window(payload, self, reader, lane, batch)
         if len(payload) > MAX_PAYLOAD_BYTES and len(batch.records) > 1:
             # Rare: checked on the encoded bytes, so the common case costs nothing.
             batch.records = self._cut(lane, batch.records)
@@ -327,7 +349,7 @@ class StreamPoller:
         """Records older than MaximumRecordAgeInSeconds are given up (``RecordAgeExceeded``)."""
         cutoff = self.clock.now() - self.mapping.max_record_age_s
         records = batch.records
-        if records[0].approximate_arrival_at >= cutoff:
+        if not records or records[0].approximate_arrival_at >= cutoff:
             return batch
         n = 0
         while n < len(records) and records[n].approximate_arrival_at < cutoff:
@@ -353,6 +375,8 @@ class StreamPoller:
         failed_from = None
         if result.function_error is not None:
             failed_from = 0
+        elif batch.window is not None and not windows.take_state(lane, batch, result.payload):
+            failed_from = 0   # §3.6: a response without ``state`` is a failure
         elif m.report_failures:
             failed = failed_items(result.payload, {str(r.sequence_number) for r in records})
             if failed is ALL_FAILED:
@@ -372,8 +396,10 @@ class StreamPoller:
 
     def _succeeded(self, reader: _Reader, records: list[StreamRecord]) -> None:
         m = self.mapping
-        m.invoked += len(records)
         m.last_processing_result = "OK"
+        if not records:
+            return
+        m.invoked += len(records)
         reader.held -= len(records)
         self.last_age_ms = max(0, int((self.clock.now() - records[-1].approximate_arrival_at) * 1000))
 
@@ -402,7 +428,7 @@ class StreamPoller:
         m.dropped += len(records)
         reader.held -= len(records)
         destination = m.on_failure
-        if destination is None:
+        if destination is None or not records:
             return
         first, last = records[0], records[-1]
         info = KinesisBatchInfo(reader.shard.shard_id, str(first.sequence_number), str(last.sequence_number),
@@ -456,7 +482,7 @@ class StreamPoller:
             lag += reader.held + max(0, reader.shard.latest - reader.position)
             for lane in reader.lanes:
                 batch = lane.inflight or (lane.queued[0] if lane.queued else None)
-                if batch is not None:
+                if batch is not None and batch.records:
                     busy += lane.inflight is not None
                     if not outstanding:
                         outstanding, age = True, 0

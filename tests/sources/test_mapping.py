@@ -9,7 +9,13 @@ from eventmesh.brokers.sqs_service import create_queue
 from eventmesh.brokers.stream import create_stream
 from eventmesh.errors import ResourceNotFoundException, ValidationException
 from eventmesh.functions.errors import InvalidParameterValueException, ResourceConflictException
-from eventmesh.sources.service import create_mapping, delete_mapping, get_mapping, list_mappings, update_mapping
+from eventmesh.sources.service import (
+    create_mapping,
+    delete_mapping,
+    get_mapping,
+    list_mappings,
+    update_mapping,
+)
 from eventmesh.testing import virtual_mesh
 
 
@@ -44,7 +50,8 @@ def test_kinesis_document_has_the_stream_fields(world):
     assert doc["BatchSize"] == 100
     assert doc["StateTransitionReason"] == "User action"
     assert {k: doc[k] for k in ("StartingPosition", "ParallelizationFactor", "BisectBatchOnFunctionError",
-                                "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds",
+                                "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
+                                "TumblingWindowInSeconds",
                                 "DestinationConfig", "LastProcessingResult")} == {
         "StartingPosition": "LATEST", "ParallelizationFactor": 1, "BisectBatchOnFunctionError": False,
         "MaximumRetryAttempts": -1, "MaximumRecordAgeInSeconds": -1, "TumblingWindowInSeconds": 0,
@@ -74,7 +81,8 @@ def test_stream_needs_a_starting_position(world):
                                  "satisfy constraint: Member must not be null.")
     with pytest.raises(ValidationException) as err:
         create_mapping(mesh, {"EventSourceArn": stream.arn, "FunctionName": "fn", "StartingPosition": "NOW"})
-    assert err.value.message.endswith("Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
+    assert err.value.message.endswith(
+        "Member must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
 
 
 def test_missing_queue_and_function(world):

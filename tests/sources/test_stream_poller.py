@@ -228,3 +228,28 @@ def test_a_batch_is_cut_before_its_payload_passes_6_mb():
     driver.run_until_idle()
     assert [len(b["Records"]) for b in fn.batches] == [4, 2]
     assert [d[-1] for b in fn.batches for _, d in kinesis_keys(b)] == [str(i) for i in range(6)]
+
+
+def test_tumbling_window_passes_state_and_makes_a_final_invocation():
+    def respond(event):
+        total = event["state"].get("total", 0) + sum(int(d) for _, d in kinesis_keys(event))
+        return msgspec.json.encode({"state": {"total": total}}), None
+
+    mesh, driver, stream, fn, mapping = setup(BatchSize=2, TumblingWindowInSeconds=60,
+                                              fn={"respond": respond})
+    put(stream, [("k", "1"), ("k", "2"), ("k", "3")])
+    driver.advance(30)
+    put(stream, [("k", "4")])
+    driver.advance(60)
+    windows = [(e["window"]["start"], e["isFinalInvokeForWindow"], e["state"], len(e["Records"]))
+               for e in fn.batches]
+    assert windows == [
+        ("2023-11-14T22:13:00Z", False, {}, 2),
+        ("2023-11-14T22:13:00Z", False, {"total": 3}, 1),
+        ("2023-11-14T22:13:00Z", False, {"total": 6}, 1),
+        ("2023-11-14T22:13:00Z", True, {"total": 10}, 0),
+    ]
+    assert fn.batches[0]["window"]["end"] == "2023-11-14T22:14:00Z"
+    assert fn.batches[0]["shardId"] == "shardId-000000000000"
+    assert fn.started_at[-1] == T0 + 40     # the window [22:13:00, 22:14:00) ended 40 s after T0
+    assert mapping.invoked == 4
