@@ -41,7 +41,10 @@ __all__ = ["StreamPoller", "THROTTLE_BACKOFF_S", "MAX_THROTTLE_BACKOFF_S"]
 
 THROTTLE_BACKOFF_S = 1.0          # first retry after a throttle / system error (doubles)
 MAX_THROTTLE_BACKOFF_S = 30.0     # back-off ceiling (AWS: unpublished; configurable)
-ERROR_RETRY_S = 0.0               # a function error is retried at once (AWS: ~immediately)
+# A failed batch (or its bisected half) is retried after this pause. AWS retries "quickly"
+# without a documented figure; a pause > 0 also keeps a failing 0-duration function from
+# spinning at one virtual instant.
+ERROR_RETRY_S = 1.0
 LANE_BUFFER_BATCHES = 2           # records read ahead per lane, in batches
 _KEY_MEMO_SIZE = 65_536
 
@@ -392,6 +395,10 @@ class StreamPoller:
                 self._succeeded(reader, records[:failed_from])
             self._failed(reader, lane, batch, records[failed_from:], result, partial=failed_from > 0
                          or result.function_error is None)
+            if lane.queued:
+                # The retry holds the lane (as a throttled batch does) until the pause ends.
+                lane.inflight = lane.queued.popleft()
+                lane.timer = self.clock.call_later(ERROR_RETRY_S, lambda: self._on_timer(reader, lane))
         self._pump(reader)
 
     def _succeeded(self, reader: _Reader, records: list[StreamRecord]) -> None:
