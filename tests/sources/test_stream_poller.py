@@ -253,3 +253,33 @@ def test_tumbling_window_passes_state_and_makes_a_final_invocation():
     assert fn.batches[0]["shardId"] == "shardId-000000000000"
     assert fn.started_at[-1] == T0 + 40     # the window [22:13:00, 22:14:00) ended 40 s after T0
     assert mapping.invoked == 4
+
+
+def test_at_timestamp_starts_at_the_first_record_at_or_after_it():
+    mesh, driver = virtual_mesh()
+    stream = create_stream(mesh, "s", 1)
+    fn = ScriptedFunction(mesh)
+    put(stream, [("k", "before")])
+    driver.advance(10)
+    put(stream, [("k", "at")])
+    driver.advance(10)
+    create_mapping(mesh, {"EventSourceArn": stream.arn, "FunctionName": "fn",
+                          "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": T0 + 10})
+    driver.run_until_idle()
+    assert [kinesis_keys(b) for b in fn.batches] == [[("k", "at")]]
+
+
+def test_children_of_a_split_shard_are_read_after_the_parent():
+    mesh, driver, stream, fn, mapping = setup(BatchSize=100)
+    fn.throttled = True
+    put(stream, [("k", "parent-1"), ("k", "parent-2")])
+    driver.advance(0)
+    stream.split_shard("shardId-000000000000", str(2**127))
+    driver.advance(1)
+    put(stream, [("k", "child")])
+    driver.advance(1)
+    assert fn.batches == []
+    fn.throttled = False
+    driver.run_until_idle()
+    assert [d for b in fn.batches for _, d in kinesis_keys(b)] == ["parent-1", "parent-2", "child"]
+    assert mapping.statistics().offset_lag == 0
