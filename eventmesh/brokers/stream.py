@@ -45,7 +45,8 @@ from eventmesh.brokers.shards import (
     shard_index,
     shard_index_of_sequence,
 )
-from eventmesh.effects import Available
+from eventmesh.effects import Available, Delivery, DeliveryResult
+from eventmesh.errors import ServiceError
 from eventmesh.mesh import Mesh
 
 __all__ = [
@@ -316,6 +317,20 @@ class Stream:
         if failed < count:
             self._mesh.emit(Available(self.arn))
         return PutRecordsOutcome(sequence_numbers, shard_ids, failed)
+
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
+        """A delivery from another core (an EventBridge Kinesis target): each item is one record,
+        its body the data and its ``partition_key`` the key (the target's PartitionKeyPath).
+        A throttled record fails the delivery so the sender's retry policy applies."""
+        entries = [PutRecordsRequestEntry(item.body.encode(), item.partition_key or "0") for item in items]
+        try:
+            outcome = self.put_records(entries)
+        except ServiceError as err:
+            return DeliveryResult(False, err.code, err.message)
+        if outcome.failed_record_count:
+            return DeliveryResult(False, "ProvisionedThroughputExceededException",
+                                  f"{outcome.failed_record_count} records were throttled")
+        return DeliveryResult(True)
 
     # -- reading -----------------------------------------------------------------------------
 

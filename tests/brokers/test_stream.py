@@ -429,3 +429,18 @@ def test_statistics_name_cloudwatch_metrics():
     shard_stats = stream.shards[0].statistics()
     assert shard_stats.incoming_records + stream.shards[1].statistics().incoming_records == 5
     assert stream.shards[1].metric_dimensions() == {"StreamName": "orders", "ShardId": "shardId-000000000001"}
+
+
+def test_deliveries_from_other_cores_become_records_keyed_by_their_partition_key():
+    from eventmesh.effects import Deliver, Delivery
+
+    mesh, driver = virtual_mesh()
+    stream = create_stream(mesh, "s", 2)
+    replies = []
+    mesh.emit(Deliver(stream.arn, [Delivery('{"a":1}', partition_key="alpha"),
+                                   Delivery('{"a":2}', partition_key="alpha")], reply=replies.append))
+    driver.run_until_idle()
+    assert [r.ok for r in replies] == [True]
+    shard = stream._shard_for_key("alpha")
+    got = shard.read(shard.trim_horizon, 10, 1 << 20).records
+    assert [(r.data, r.partition_key) for r in got] == [(b'{"a":1}', "alpha"), (b'{"a":2}', "alpha")]
