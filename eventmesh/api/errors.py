@@ -6,7 +6,8 @@
 * Query: ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``
   with the error's HTTP status (sqs.md §1.2, sns.md §1).
 * REST-JSON (Lambda): ``x-amzn-ErrorType: Code`` and ``{"Type": "User", "Message": "…"}``
-  (lambda.md §3.2), plus any extra body fields the error carries (e.g. ``Reason``).
+  (lambda.md §3.2), plus any extra body fields (``extra``, e.g. ``Reason``) and response
+  headers (``headers``, e.g. ``Retry-After``) the error carries.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
                  query_compatible: bool = False, type_prefix: str = "",
                  namespace: str = "") -> Response:
     headers = [("x-amzn-RequestId", request_id)]
+    headers.extend((getattr(err, "headers", None) or {}).items())
     extra: dict[str, Any] = getattr(err, "extra", None) or {}
     if protocol in ("json", "cbor"):
         status = err.http_status
@@ -57,7 +59,9 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
         headers.append(("Content-Type", "text/xml"))
         return err.http_status, headers, body.encode()
     # rest-json
-    document = {"Type": "User" if err.sender_fault else "Service", "Message": err.message}
+    # Most Lambda errors spell it "Message"; a few (the 429 throttle) "message" (lambda.md §2.3, §3.2).
+    key = getattr(err, "message_key", "Message")
+    document = {"Type": "User" if err.sender_fault else "Service", key: err.message}
     document.update(extra)
     headers.append(("x-amzn-ErrorType", err.code))
     headers.append(("Content-Type", "application/json"))

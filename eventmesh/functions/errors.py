@@ -76,6 +76,7 @@ class TooManyRequestsException(LambdaError):
 
     code = "TooManyRequestsException"
     http_status = 429
+    message_key = "message"  # the recorded 429 body spells it in lower case (spec lambda.md §2.3)
 
     def __init__(self, reason: str, message: str = "Rate Exceeded.", retry_after_s: int = 1) -> None:
         super().__init__(message, extra={"Reason": reason},

@@ -113,6 +113,8 @@ def test_reserved_concurrency_zero_throttles(lam):
     assert response["Error"]["Code"] == "TooManyRequestsException"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert response["Error"]["Message"] == "Rate Exceeded."
+    assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
     assert lam.get_function_concurrency(FunctionName="off")["ReservedConcurrentExecutions"] == 0
 
 
