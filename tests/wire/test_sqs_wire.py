@@ -74,12 +74,13 @@ def test_create_get_list_delete(sqs: Any, daemon: ServerHandle) -> None:
     assert _code(excinfo) == "AWS.SimpleQueueService.QueueDeletedRecently"
 
 
-def test_modelled_exception_class_on_json(sqs: Any) -> None:
-    if sqs.meta.service_model.protocol != "json":
-        pytest.skip("the exception class comes from x-amzn-query-error, a JSON-protocol header")
+def test_modelled_exception_class_on_both_protocols(sqs: Any) -> None:
+    # JSON: from the x-amzn-query-error header; Query: from the legacy code in the XML error.
     with pytest.raises(sqs.exceptions.QueueDoesNotExist) as excinfo:
         sqs.get_queue_url(QueueName="does-not-exist")
-    assert excinfo.value.response["Error"]["QueryErrorCode"] == "QueueDoesNotExist"
+    assert excinfo.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    if sqs.meta.service_model.protocol == "json":
+        assert excinfo.value.response["Error"]["QueryErrorCode"] == "QueueDoesNotExist"
 
 
 def test_create_queue_with_different_attributes_is_rejected(sqs: Any) -> None:

@@ -86,4 +86,12 @@ def query_model(json_model: dict[str, Any]) -> dict[str, Any]:
     for name, op in model["operations"].items():
         if "output" in op:
             op["output"]["resultWrapper"] = f"{name}Result"
+    # Query clients pick the modelled exception by the legacy code, which the JSON model leaves out.
+    from eventmesh.brokers.sqs_errors import SQS_ERRORS
+
+    for code, cls in SQS_ERRORS.items():
+        shape = shapes.get(code)
+        if shape is not None and shape.get("exception"):
+            shape["error"] = {"code": cls.query_code or cls.code, "httpStatusCode": cls.http_status,
+                              "senderFault": cls.sender_fault}
     return model
