@@ -98,12 +98,8 @@ def list_event_buses(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 
 # -- events ---------------------------------------------------------------------------------------
 
-@service.operation("PutEvents", validate=False)
-def put_events_op(ctx: RequestContext, params: dict[str, Any]) -> Any:
-    try:
-        request = msgspec.convert(params, PutEventsRequest)
-    except msgspec.ValidationError as err:
-        raise ValidationException(f"1 validation error detected: {err}") from None
+@service.operation("PutEvents", request_type=PutEventsRequest)
+def put_events_op(ctx: RequestContext, request: PutEventsRequest) -> Any:
     return put_events(ctx.mesh, request.entries)
 
 

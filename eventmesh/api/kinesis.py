@@ -22,8 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from eventmesh.api.service import RequestContext, Service
-from eventmesh.api.validate import check
-from eventmesh.brokers.kinesis_errors import InvalidArgumentException, ValidationException
+from eventmesh.brokers.kinesis_errors import InvalidArgumentException
 from eventmesh.brokers.shards import (
     ListShardsToken,
     Shard,
@@ -304,15 +303,8 @@ def put_record(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"ShardId": shard.shard_id, "SequenceNumber": str(sequence_number), "EncryptionType": "NONE"}
 
 
-@service.operation("PutRecords", validate=False)
-def put_records(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        request = msgspec.convert(params, PutRecordsInput)
-    except msgspec.ValidationError as exc:
-        problems = check(_input_shape("PutRecords"), params)
-        if problems:
-            raise service.validation_error(problems) from None
-        raise ValidationException(str(exc)) from None
+@service.operation("PutRecords", request_type=PutRecordsInput)
+def put_records(ctx: RequestContext, request: PutRecordsInput) -> dict[str, Any]:
     stream = find_stream(ctx.mesh, request.StreamName, request.StreamARN, region=ctx.region,
                          account_id=ctx.account_id)
     outcome = stream.put_records(request.Records)

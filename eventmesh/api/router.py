@@ -9,6 +9,7 @@ credential scope when there is one.
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import logging
 import re
@@ -17,6 +18,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import botocore.session
+import msgspec
 from botocore.model import OperationModel, ServiceModel
 
 from eventmesh._optional import optional_import
@@ -25,7 +27,13 @@ from eventmesh.api.protocols import awsjson, query, restjson
 from eventmesh.api.service import RequestContext, Service, Waiters
 from eventmesh.api.shapes import sqs_query
 from eventmesh.api.validate import check
-from eventmesh.errors import InternalFailure, InvalidAction, ServiceError, UnknownOperationException
+from eventmesh.errors import (
+    InternalFailure,
+    InvalidAction,
+    ServiceError,
+    UnknownOperationException,
+    ValidationException,
+)
 from eventmesh.mesh import Mesh
 
 __all__ = ["SERVICE_MODULES", "Api", "Request"]
@@ -77,7 +85,10 @@ class _Bound:
         self.namespace = _QUERY_NAMESPACES.get(self.name) or model.metadata.get("xmlNamespace", "")
         self.rest = restjson.RestRoutes(model) if self.protocol == "rest-json" else None
         self.ops: dict[str, OperationModel] = {n: model.operation_model(n) for n in service.handlers}
-        self.blob_ops = {n for n, op in self.ops.items() if awsjson.has_blob(op.input_shape)}
+        self.blob_plans = {n: plan for n, op in self.ops.items()
+                           if (plan := awsjson.blob_plan(op.input_shape)) is not None}
+        # Typed hot paths: JSON bodies decode straight into the operation's request Struct.
+        self.typed = {n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
 
 
 class Api:
@@ -123,6 +134,8 @@ class Api:
         op = bound.ops.get(operation)
         if op is None:
             raise InvalidAction(f"The action {operation} is not valid for this endpoint.")
+        if operation in bound.typed:
+            params = self._typed_fallback(bound, op, params)
         self._validate(bound, op, params)
         ctx = self.context(service, operation=operation, host=host)
         result = bound.service.handlers[operation](ctx, params)
@@ -148,14 +161,18 @@ class Api:
                 if bound is None or operation not in bound.ops:
                     raise UnknownOperationException(f"Operation {target} is not supported.")
                 op = bound.ops[operation]
-                if protocol == "cbor":
+                typed = bound.typed.get(operation)
+                if typed is not None and protocol == "json":
+                    try:
+                        params = typed.decode(request.body or b"{}")
+                    except msgspec.DecodeError:
+                        params = self._typed_fallback(bound, op, self._json_params(bound, op, request.body))
+                elif protocol == "cbor":
                     from eventmesh.api.protocols import cbor
 
                     params = cbor.decode(request.body) if request.body else {}
                 else:
-                    params = awsjson.decode_request(request.body)
-                    if operation in bound.blob_ops:
-                        awsjson.decode_blobs(op.input_shape, params)
+                    params = self._json_params(bound, op, request.body)
             elif content_type.startswith(_FORM) or "Action=" in request.query:
                 protocol = "query"
                 form = query.parse_form(request.query.encode()) if request.query else {}
@@ -175,6 +192,8 @@ class Api:
                 if op.name not in bound.ops:
                     raise UnknownOperationException(f"Operation {op.name} is not supported.")
                 params = restjson.decode_request(op, labels, request.query, headers, request.body)
+            if op.name in bound.typed and isinstance(params, dict):
+                params = self._typed_fallback(bound, op, params)
             self._validate(bound, op, params)
             ctx = RequestContext(self.mesh, region=_region(headers), request_id=request_id,
                                  host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
@@ -219,9 +238,29 @@ class Api:
             raise InvalidAction(f"The action {action} is not valid for this endpoint.")
         return bound, bound.ops[action]
 
-    def _validate(self, bound: _Bound, op: OperationModel, params: dict[str, Any]) -> None:
+    @staticmethod
+    def _json_params(bound: _Bound, op: OperationModel, body: bytes) -> dict[str, Any]:
+        params = awsjson.decode_request(body)
+        plan = bound.blob_plans.get(op.name)
+        if plan is not None:
+            awsjson.decode_blobs(plan, params)
+        return params
+
+    def _typed_fallback(self, bound: _Bound, op: OperationModel, params: dict[str, Any]) -> Any:
+        """Convert a request to the operation's Struct; when it does not fit, answer the model's
+        validation error (AWS's wording), or the Struct's own complaint if the model has none."""
+        try:
+            return msgspec.convert(params, bound.service.request_types[op.name])
+        except msgspec.ValidationError as exc:
+            problems = check(op.input_shape, params, enums=bound.service.validate_enums)
+            if problems:
+                raise bound.service.validation_error(problems) from None
+            raise ValidationException(f"1 validation error detected: {exc}") from None
+
+    def _validate(self, bound: _Bound, op: OperationModel, params: Any) -> None:
         service = bound.service
-        if not service.validate or op.name in service.unvalidated or op.input_shape is None:
+        if (not service.validate or op.name in service.unvalidated or op.input_shape is None
+                or not isinstance(params, dict)):
             return
         problems = check(op.input_shape, params, enums=service.validate_enums)
         if problems:
@@ -254,9 +293,7 @@ class Api:
 
 
 def _builtins(value: Any) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(value, builtin_types=(bytes,))
+    return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
 
 
 def _region(headers: dict[str, str]) -> str | None:

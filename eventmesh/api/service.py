@@ -45,15 +45,21 @@ class Service:
         self.json_error_prefix = json_error_prefix
         self.validate_enums = validate_enums
         self.handlers: dict[str, Handler] = {}
+        self.request_types: dict[str, type] = {}
         self.is_async: dict[str, bool] = {}
         self.unvalidated: set[str] = set()
 
-    def operation(self, name: str, *, validate: bool = True) -> Callable[[Handler], Handler]:
+    def operation(self, name: str, *, validate: bool = True,
+                  request_type: type | None = None) -> Callable[[Handler], Handler]:
         """Register the handler of operation ``name``; ``validate=False`` for hot paths that check
-        their own input."""
+        their own input. With ``request_type`` (a msgspec Struct carrying the model's constraints)
+        the handler receives that Struct: JSON bodies decode straight into it, other protocols
+        convert, and a request that does not fit gets the model's validation error."""
 
         def register(func: Handler) -> Handler:
             self.handlers[name] = func
+            if request_type is not None:
+                self.request_types[name] = request_type
             self.is_async[name] = inspect.iscoroutinefunction(func)
             if not validate:
                 self.unvalidated.add(name)

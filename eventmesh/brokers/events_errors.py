@@ -20,6 +20,7 @@ that carry other statuses (``ResourceNotFoundException`` is 404 there, for Lambd
 from __future__ import annotations
 
 from eventmesh.errors import ServiceError
+from eventmesh.errors import ValidationException as _CommonValidationException
 
 __all__ = [
     "LIMIT_EXCEEDED_MESSAGE",
@@ -50,8 +51,8 @@ class ResourceAlreadyExistsException(ServiceError):
     code = "ResourceAlreadyExistsException"
 
 
-class ValidationException(ServiceError):
-    code = "ValidationException"
+# The common model-validation error: one class, so every raiser and catcher agrees.
+ValidationException = _CommonValidationException
 
 
 class InvalidEventPatternException(ServiceError):

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from eventmesh import errors
 from eventmesh.errors import ServiceError
+from eventmesh.errors import ValidationException as _CommonValidationException
 
 __all__ = [
     "ExpiredIteratorException",
@@ -53,8 +54,8 @@ class InvalidArgumentException(ServiceError):
     code = "InvalidArgumentException"
 
 
-class ValidationException(errors.ValidationException):
-    code = "ValidationException"
+# The common model-validation error: one class, so every raiser and catcher agrees.
+ValidationException = _CommonValidationException
 
 
 class LimitExceededException(ServiceError):

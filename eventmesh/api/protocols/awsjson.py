@@ -15,7 +15,7 @@ from botocore.model import Shape
 
 from eventmesh.errors import SerializationException
 
-__all__ = ["decode_blobs", "decode_request", "encode_response", "has_blob"]
+__all__ = ["BlobPlan", "blob_plan", "decode_blobs", "decode_request", "encode_response"]
 
 _decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
@@ -39,47 +39,51 @@ def encode_response(result: Any) -> bytes:
     return _encoder.encode(result)
 
 
-def has_blob(shape: Shape | None, seen: set[str] | None = None) -> bool:
-    """Whether a shape holds a blob anywhere (so its requests need base64 decoding)."""
-    if shape is None:
-        return False
-    seen = seen if seen is not None else set()
-    if shape.name in seen:
-        return False
-    seen.add(shape.name)
+# A blob plan names only the parts of a shape that can hold a blob: "blob", a dict of member
+# name -> plan for a structure, ("list", plan) or ("map", plan). Built once per operation, so a
+# request walks just those members (SendMessageBatch: each entry's MessageAttributes), not all.
+BlobPlan = Any
+
+
+def blob_plan(shape: Shape | None, seen: frozenset[str] = frozenset()) -> BlobPlan | None:
+    """The blob plan of a shape, or None when it holds no blob anywhere."""
+    if shape is None or shape.name in seen:
+        return None
+    seen = seen | {shape.name}
     kind = shape.type_name
     if kind == "blob":
-        return True
+        return "blob"
     if kind == "structure":
-        return any(has_blob(m, seen) for m in shape.members.values())  # type: ignore[attr-defined]
-    if kind == "list":
-        return has_blob(shape.member, seen)  # type: ignore[attr-defined]
-    if kind == "map":
-        return has_blob(shape.value, seen)  # type: ignore[attr-defined]
-    return False
+        members = {name: plan for name, member in shape.members.items()  # type: ignore[attr-defined]
+                   if (plan := blob_plan(member, seen)) is not None}
+        return members or None
+    if kind in ("list", "map"):
+        inner = blob_plan(shape.member if kind == "list" else shape.value, seen)  # type: ignore[attr-defined]
+        return (kind, inner) if inner is not None else None
+    return None
 
 
-def decode_blobs(shape: Shape, value: Any) -> Any:
-    """Replace base64 text with bytes wherever the shape says blob."""
-    kind = shape.type_name
+def decode_blobs(plan: BlobPlan, value: Any) -> Any:
+    """Replace base64 text with bytes wherever the plan says blob."""
     if value is None:
         return None
-    if kind == "blob":
+    if plan == "blob":
         if isinstance(value, str):
             try:
                 return base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
                 raise SerializationException(f"Invalid base64: {value[:32]!r}") from None
         return value
-    if kind == "structure" and isinstance(value, dict):
-        members = shape.members  # type: ignore[attr-defined]
-        for name, item in value.items():
-            sub = members.get(name)
-            if sub is not None:
-                value[name] = decode_blobs(sub, item)
+    if isinstance(plan, dict):
+        if isinstance(value, dict):
+            for name, sub in plan.items():
+                item = value.get(name)
+                if item is not None:
+                    value[name] = decode_blobs(sub, item)
         return value
+    kind, inner = plan
     if kind == "list" and isinstance(value, list):
-        return [decode_blobs(shape.member, v) for v in value]  # type: ignore[attr-defined]
+        return [decode_blobs(inner, v) for v in value]
     if kind == "map" and isinstance(value, dict):
-        return {k: decode_blobs(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+        return {k: decode_blobs(inner, v) for k, v in value.items()}
     return value
