@@ -189,7 +189,7 @@ def _coerce(shape: Any, value: Any) -> Any:
     return value
 
 
-def apply_config(config: Config, api: Api) -> None:
+def apply_config(config: Config, api: Api, *, host: str = "localhost:4566") -> None:
     """Create every resource a config declares, in dependency order, through the API handlers."""
     for service, key, op_name in RESOURCE_KINDS:
         items = config.resources.get(service, {}).get(key, [])
@@ -199,9 +199,9 @@ def apply_config(config: Config, api: Api) -> None:
             follow = FOLLOW_UPS.get((service, op_name))
             params = _without_follow_ups(service, op_name, item)
             try:
-                api.call(service, op_name, params)
+                api.call(service, op_name, params, host=host)
                 if follow and item.get(follow[0]):
-                    api.call(service, follow[1], _follow_up_params(op_name, item, follow[0]))
+                    api.call(service, follow[1], _follow_up_params(op_name, item, follow[0]), host=host)
             except Exception as exc:  # report which resource failed, with the service's message
                 message = getattr(exc, "message", None) or str(exc)
                 code = getattr(exc, "code", type(exc).__name__)

@@ -58,6 +58,9 @@ class App:
         self.api = api
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
+        self._run_scheduled = False
+        if self.virtual is not None:
+            mesh.clock.on_earlier_deadline = self._schedule_run_due
 
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
@@ -71,6 +74,24 @@ class App:
                 return self._clock(request)
             return json_response(404, {"message": f"no such endpoint {path}"})
         return self.api.handle(request)
+
+    def _schedule_run_due(self) -> None:
+        """Virtual time: work due "now" (a zero-duration invocation, a zero delay) runs at once,
+        as it would in real time; only later deadlines wait for ``POST /_eventmesh/clock``."""
+        deadline = self.mesh.clock.next_deadline()
+        if self._run_scheduled or deadline is None or deadline > self.mesh.clock.now():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # scheduled outside the loop (config loading): the next request runs it
+        self._run_scheduled = True
+        loop.call_soon(self._run_due_now)
+
+    def _run_due_now(self) -> None:
+        self._run_scheduled = False
+        self.mesh.clock.run_due()
+        self.mesh.flush()
 
     def _clock(self, request: Request) -> Response:
         mode = "virtual" if self.virtual else "real"
@@ -122,11 +143,14 @@ class Daemon:
             module = optional_import(module_name)
             if module is not None:
                 getattr(module, function)(self.mesh, self._spawn)
-        apply_config(self.config, self.api)
         self._server = await loop.create_server(lambda: HttpProtocol(self.app, self._connections),
-                                                self.host, self.port, reuse_address=True)
+                                                self.host, self.port, reuse_address=True, start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
-        log.info("eventmesh listening on http://%s:%s (clock %s)", self.host, self.bound_port, self.clock_mode)
+        # Bound first, so resources from the config carry the daemon's real address in their URLs.
+        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+        await self._server.start_serving()
+        log.info("eventmesh listening on http://%s:%s (clock %s)",
+                 self.host, self.bound_port, self.clock_mode)
 
     def stop(self) -> None:
         if self._stopped is not None:

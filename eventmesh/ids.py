@@ -7,9 +7,21 @@ from the operating system.
 from __future__ import annotations
 
 import random
-import uuid
 
-__all__ = ["IdGenerator"]
+__all__ = ["IdGenerator", "uuid4_from"]
+
+_UUID_VERSION_MASK = 0xF000 << 64
+_UUID_VERSION_4 = 0x4000 << 64
+_UUID_VARIANT_MASK = 0xC << 60
+_UUID_VARIANT_RFC4122 = 0x8 << 60
+
+
+def uuid4_from(bits: int) -> str:
+    """A UUID v4 string from 128 random bits: the same text as ``str(uuid.UUID(int=bits,
+    version=4))`` at half the cost (hot paths draw one per event or message)."""
+    value = (bits & ~_UUID_VERSION_MASK | _UUID_VERSION_4) & ~_UUID_VARIANT_MASK | _UUID_VARIANT_RFC4122
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class IdGenerator:
@@ -25,7 +37,7 @@ class IdGenerator:
         return self._random
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        return uuid4_from(self._random.getrandbits(128))
 
     def token(self, nbytes: int = 24) -> str:
         """An opaque url-safe token (receipt handles, iterators)."""

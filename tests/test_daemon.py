@@ -119,3 +119,37 @@ def test_malformed_http_gets_400_and_the_daemon_keeps_serving() -> None:
         assert _get(handle.daemon.bound_port, "/_eventmesh/health")[0] == 200
     finally:
         handle.stop()
+
+
+def test_work_due_now_runs_right_after_a_request_in_virtual_time() -> None:
+    import boto3
+
+    handle = serve_in_thread(clock="virtual")
+    try:
+        lam = boto3.client("lambda", endpoint_url=handle.url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
+        lam.create_function(FunctionName="instant", Role="arn:aws:iam::000000000000:role/r",
+                            Handler="model:duration=0", Code={})
+        start = handle.mesh.clock.now()
+        reply = lam.invoke(FunctionName="instant", Payload=b"{}")  # completes with no clock advance
+        assert reply["StatusCode"] == 200 and "FunctionError" not in reply
+        assert handle.mesh.clock.now() == start
+    finally:
+        handle.stop()
+
+
+def test_resources_from_the_config_carry_the_bound_address(tmp_path: Path) -> None:
+    from eventmesh.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("resources:\n  sqs:\n    queues:\n      - QueueName: from-config\n")
+    handle = serve_in_thread(load_config(path))
+    try:
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=handle.url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
+        url = sqs.get_queue_url(QueueName="from-config")["QueueUrl"]
+        assert url.endswith("/000000000000/from-config")
+    finally:
+        handle.stop()

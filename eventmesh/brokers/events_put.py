@@ -33,8 +33,8 @@ from eventmesh.brokers.events_records import (
     PutEventsResponse,
     PutEventsResultEntry,
     iso_seconds,
-    uuid4_from,
 )
+from eventmesh.ids import uuid4_from
 from eventmesh.mesh import Mesh
 
 __all__ = ["default_bus", "get_bus", "find_bus", "create_bus", "delete_bus", "list_buses", "put_events",

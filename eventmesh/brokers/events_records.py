@@ -27,7 +27,6 @@ __all__ = [
     "ScheduledEventEnvelope",
     "iso_seconds",
     "parse_iso",
-    "uuid4_from",
     "forwarded_event",
     "lambda_result_event",
     "LAMBDA_SOURCE",
@@ -39,10 +38,6 @@ SCHEDULED_EVENT_SOURCE = "aws.events"
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
 
-_UUID_VERSION_MASK = 0xF000 << 64
-_UUID_VERSION_4 = 0x4000 << 64
-_UUID_VARIANT_MASK = 0xC << 60
-_UUID_VARIANT_RFC4122 = 0x8 << 60
 
 
 class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True):
@@ -126,12 +121,6 @@ def parse_iso(text: str) -> float | None:
     return value.timestamp()
 
 
-def uuid4_from(bits: int) -> str:
-    """A UUID v4 string from 128 random bits: the same text as ``str(uuid.UUID(int=bits,
-    version=4))`` at half the cost (the bus draws one per event)."""
-    value = (bits & ~_UUID_VERSION_MASK | _UUID_VERSION_4) & ~_UUID_VARIANT_MASK | _UUID_VARIANT_RFC4122
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def forwarded_event(doc: dict[str, Any], new_id: Callable[[], str], account: str, region: str,
