@@ -4,7 +4,8 @@ Each resource with ``statistics()`` returns a frozen Struct whose field names ar
 metric names in snake_case (``approximate_number_of_messages_visible``; a dot in the CloudWatch
 name is a double underscore: ``get_records__records``). The Struct's ``counters`` class variable
 names the monotonic counters; the other numeric fields are gauges and :class:`Histogram` fields
-are histograms. Nothing is counted on a hot path: prometheus-client's ``Counter.inc`` costs 12x a
+are histograms. A resource that owns parts with their own metrics (a stream's shards) lists them
+in ``metric_sources()``. Nothing is counted on a hot path: prometheus-client's ``Counter.inc`` costs 12x a
 plain int (DESIGN.md).
 
 Metric name: ``aws_<namespace>_<field>`` (``aws_sqs_number_of_messages_sent_total``), labels from
@@ -20,6 +21,7 @@ from typing import Any
 import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.samples import Sample
 
 from eventmesh.mesh import Mesh
 
@@ -53,39 +55,57 @@ class MeshCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         families: dict[str, Any] = {}
-        for resource in self.mesh.resources():
-            statistics = getattr(resource, "statistics", None)
-            namespace = getattr(resource, "metric_namespace", None)
-            if statistics is None or namespace is None:
-                continue
-            stats = statistics()
-            dims = resource.metric_dimensions()
-            labels = [_snake(k) for k in dims]
-            values = [str(v) for v in dims.values()]
-            counters: frozenset[str] = getattr(type(stats), "counters", frozenset())
-            for field in stats.__struct_fields__:
-                value = getattr(stats, field)
-                name = metric_name(namespace, field)
-                key = (name, tuple(labels))
-                family = families.get(key)  # type: ignore[call-overload]
-                if isinstance(value, Histogram):
-                    if family is None:
-                        family = families[key] = HistogramMetricFamily(name, f"{namespace} {field}", labels=labels)  # type: ignore[index]
-                    cumulative, buckets = 0, []
-                    for bound, count in zip(value.bounds, value.counts):
-                        cumulative += count
-                        buckets.append((repr(float(bound)), cumulative))
-                    total = cumulative + (value.counts[len(value.bounds)] if len(value.counts) > len(value.bounds) else 0)
-                    buckets.append(("+Inf", total))
-                    family.add_metric(values, buckets, value.sum)
-                    continue
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    continue
-                if family is None:
-                    kind = CounterMetricFamily if field in counters else GaugeMetricFamily
-                    family = families[key] = kind(name, f"{namespace} {field}", labels=labels)  # type: ignore[index]
-                family.add_metric(values, value)
+        for owner in self.mesh.resources():
+            sources = owner.metric_sources() if hasattr(owner, "metric_sources") else (owner,)
+            for resource in sources:
+                self._collect(resource, families)
         yield from families.values()
+
+    @staticmethod
+    def _collect(resource: Any, families: dict[Any, Any]) -> None:
+        statistics = getattr(resource, "statistics", None)
+        namespace = getattr(resource, "metric_namespace", None)
+        if statistics is None or namespace is None:
+            return
+        stats = statistics()
+        dims = resource.metric_dimensions()
+        labels = [_snake(k) for k in dims]
+        values = [str(v) for v in dims.values()]
+        counters: frozenset[str] = getattr(type(stats), "counters", frozenset())
+        for field in stats.__struct_fields__:
+            value = getattr(stats, field)
+            name = metric_name(namespace, field)
+            # One family per name; samples may carry different label sets (an account-wide figure
+            # beside per-function ones, as CloudWatch has ConcurrentExecutions with and without
+            # FunctionName), which a family with fixed label names cannot take through add_metric.
+            key = name
+            family = families.get(key)
+            if isinstance(value, Histogram):
+                if family is None:
+                    family = HistogramMetricFamily(name, f"{namespace} {field}", labels=labels)
+                    families[key] = family
+                family.add_metric(values, _cumulative_buckets(value), value.sum)
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            if family is None:
+                kind = CounterMetricFamily if field in counters else GaugeMetricFamily
+                family = families[key] = kind(name, f"{namespace} {field}", labels=labels)
+            suffix = "_total" if isinstance(family, CounterMetricFamily) else ""
+            family.samples.append(Sample(name + suffix, dict(zip(labels, values, strict=True)), value))
+
+
+def _cumulative_buckets(histogram: Histogram) -> list[tuple[str, float]]:
+    """Prometheus buckets (cumulative, ``+Inf`` last) from per-bucket counts; a count past the
+    last bound is the overflow bucket."""
+    buckets: list[tuple[str, float]] = []
+    cumulative = 0
+    for bound, count in zip(histogram.bounds, histogram.counts, strict=False):
+        cumulative += count
+        buckets.append((repr(float(bound)), cumulative))
+    overflow = histogram.counts[len(histogram.bounds)] if len(histogram.counts) > len(histogram.bounds) else 0
+    buckets.append(("+Inf", cumulative + overflow))
+    return buckets
 
 
 def registry_for(mesh: Mesh) -> CollectorRegistry:

@@ -153,3 +153,36 @@ def test_resources_from_the_config_carry_the_bound_address(tmp_path: Path) -> No
         assert url.endswith("/000000000000/from-config")
     finally:
         handle.stop()
+
+
+def test_metrics_exposition_has_one_family_per_name_across_every_service() -> None:
+    import collections
+
+    import boto3
+    from prometheus_client.parser import text_string_to_metric_families
+
+    handle = serve_in_thread()
+    try:
+        def client(name: str):
+            return boto3.client(name, endpoint_url=handle.url, region_name="us-east-1",
+                                aws_access_key_id="x", aws_secret_access_key="x")
+
+        client("lambda").create_function(FunctionName="f", Role="arn:aws:iam::000000000000:role/r",
+                                         Handler="model:duration=0", Code={})
+        client("kinesis").create_stream(StreamName="s", ShardCount=2)
+        client("sqs").create_queue(QueueName="q")
+        client("sns").create_topic(Name="t")
+        client("events").put_rule(Name="r", EventPattern='{"source": ["a"]}')
+        text = _get(handle.daemon.bound_port, "/metrics")[1].decode()
+        helps = collections.Counter(line.split()[2] for line in text.splitlines() if line.startswith("# HELP"))
+        assert [name for name, n in helps.items() if n > 1] == []
+        names = {family.name for family in text_string_to_metric_families(text)}
+        for expected in ("aws_sqs_approximate_number_of_messages_visible", "aws_sns_number_of_messages_published",
+                         "aws_kinesis_incoming_records", "aws_kinesis_shard_incoming_records",
+                         "aws_lambda_concurrent_executions", "aws_events_matched_events"):
+            assert expected in names
+        assert 'aws_kinesis_shard_incoming_records_total{shard_id="shardId-000000000001",stream_name="s"} 0.0' in text
+        assert "aws_lambda_concurrent_executions 0.0" in text  # the account-wide figure
+        assert 'aws_lambda_concurrent_executions{function_name="f"} 0.0' in text
+    finally:
+        handle.stop()

@@ -180,7 +180,9 @@ class Shard:
     """One shard of a stream. ``stream.py`` routes writes here; readers (GetRecords, the stream
     event source mapping) call :meth:`read` with positions they keep."""
 
-    metric_namespace = "AWS/Kinesis"
+    # Shard-level (enhanced) metrics: a namespace of their own so the Prometheus families
+    # (aws_kinesis_shard_*{stream_name, shard_id}) never clash with the stream-level ones.
+    metric_namespace = "AWS/Kinesis/Shard"
 
     def __init__(self, clock: Clock, stream_name: str, index: int, hash_key_start: int,
                  hash_key_end: int, retention_s: float, *, parent_shard_id: str | None = None,

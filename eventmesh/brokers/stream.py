@@ -525,6 +525,10 @@ class Stream:
     def metric_dimensions(self) -> dict[str, str]:
         return {"StreamName": self.name}
 
+    def metric_sources(self) -> list[object]:
+        """The stream and each of its shards (shard-level metrics), for the metrics collector."""
+        return [self, *self.shards]
+
     def __repr__(self) -> str:
         return f"Stream({self.name!r}, {self.status}, shards={len(self.shards)})"
 
