@@ -28,6 +28,7 @@ from eventmesh.functions.configuration import (
 )
 from eventmesh.functions.errors import (
     RequestTooLargeException,
+    ResourceNotFoundException,
     ServiceException,
     TooManyRequestsException,
     function_not_found,
@@ -143,9 +144,15 @@ class Function:
 
     def invoke_batch(self, payload: bytes, on_done: Callable[[InvokeResult], None], source_arn: str,
                      qualifier: str | None = None) -> bool:
-        """Synchronous invocation for a poller: False when throttled (see ``pool.py``)."""
+        """Synchronous invocation for a poller: False when throttled (see ``pool.py``), or when
+        the mapped qualifier no longer exists (a deleted alias), so the poller backs off as it
+        does for a throttle instead of an error escaping from its timer."""
         q = qualifier or LATEST
-        rest, _ = self.start(self.route(q), [Invocation(payload, q, on_done)])
+        try:
+            version = self.route(q)
+        except ResourceNotFoundException:
+            return False
+        rest, _ = self.start(version, [Invocation(payload, q, on_done)])
         return not rest
 
     def accept(self, items: list[Delivery], source_arn: str, qualifier: str = LATEST) -> DeliveryResult:

@@ -116,3 +116,13 @@ def test_invoke_configs_are_per_qualifier(vmesh):
         control.put_invoke_config(fn, None, max_event_age_s=59)
     with pytest.raises(InvalidParameterValueException):
         control.put_invoke_config(fn, None, max_retry_attempts=3)
+
+
+def test_poller_invoke_on_a_deleted_alias_backs_off_instead_of_raising(vmesh):
+    fn = model_function(vmesh)
+    control.publish_version(fn)
+    control.create_alias(fn, "live", "1")
+    control.delete_alias(fn, "live")
+    results = []
+    assert fn.invoke_batch(b"{}", results.append, "arn:aws:sqs:us-east-1:000000000000:q", "live") is False
+    assert results == [] and fn.statistics().invocations == 0
