@@ -31,7 +31,8 @@ def test_serve_command_answers_health_and_stops_on_sigterm() -> None:
                              "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
-        assert line.startswith("eventmesh listening on http://127.0.0.1:"), line + (proc.stderr.read() if proc.stderr else "")
+        detail = line + (proc.stderr.read() if proc.stderr and not line else "")
+        assert line.startswith("eventmesh listening on http://127.0.0.1:"), detail
         port = int(line.split(":")[2].split()[0])
         status, body = _get(port, "/_eventmesh/health")
         assert status == 200 and json.loads(body)["clock"] == "real"

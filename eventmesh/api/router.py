@@ -88,7 +88,8 @@ class _Bound:
         self.blob_plans = {n: plan for n, op in self.ops.items()
                            if (plan := awsjson.blob_plan(op.input_shape)) is not None}
         # Typed hot paths: JSON bodies decode straight into the operation's request Struct.
-        self.typed = {n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
+        self.typed: dict[str, msgspec.json.Decoder[Any]] = {
+            n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
 
 
 class Api:

@@ -26,7 +26,8 @@ from eventmesh.mesh import Mesh
 
 __all__ = ["Handler", "RequestContext", "Service", "Waiters"]
 
-Handler = Callable[["RequestContext", dict[str, Any]], Any]
+# params is the request dict, or the request Struct of an operation registered with request_type.
+Handler = Callable[["RequestContext", Any], Any]
 
 
 class Service:

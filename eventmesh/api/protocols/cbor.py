@@ -204,7 +204,8 @@ class _Decoder:
     # doubled the decode time. ``count`` −1 means an indefinite length ended by a break.
 
     def _array(self, pos: int, count: int, depth: int) -> tuple[list[Any], int]:
-        buf, size, item, items = self.buf, len(self.buf), self.item, []
+        buf, size, item = self.buf, len(self.buf), self.item
+        items: list[Any] = []
         while count != len(items):
             head = buf[pos]
             if head == _BREAK and count < 0:
@@ -225,7 +226,8 @@ class _Decoder:
         return items, pos
 
     def _map(self, pos: int, count: int, depth: int) -> tuple[dict[Any, Any], int]:
-        buf, size, item, mapping = self.buf, len(self.buf), self.item, {}
+        buf, size, item = self.buf, len(self.buf), self.item
+        mapping: dict[Any, Any] = {}
         key: Any = None
         done = 0   # pairs read (a repeated key does not grow the dict)
         while count != done:
