@@ -59,3 +59,22 @@ def test_unreadable_and_malformed_files_are_config_errors(tmp_path: Path) -> Non
     broken.write_text("resources: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_example_config_builds_every_declared_resource() -> None:
+    from eventmesh.daemon import serve_in_thread
+
+    handle = serve_in_thread(load_config(CONFIGS / "example.yaml"))
+    try:
+        arns = {resource.arn for resource in handle.mesh.resources()}
+        for expected in ("arn:aws:sqs:us-east-1:000000000000:orders",
+                         "arn:aws:sqs:us-east-1:000000000000:payments.fifo",
+                         "arn:aws:sns:us-east-1:000000000000:order-events",
+                         "arn:aws:kinesis:us-east-1:000000000000:stream/clicks",
+                         "arn:aws:lambda:us-east-1:000000000000:function:process-order",
+                         "arn:aws:events:us-east-1:000000000000:event-bus/shop"):
+            assert expected in arns
+        mappings = [arn for arn in arns if ":event-source-mapping:" in arn]
+        assert len(mappings) == 2
+    finally:
+        handle.stop()
