@@ -392,7 +392,7 @@ class EventBus:
                                               self.mesh.region, now))
             else:
                 events.append(lambda_result_event(doc, self.mesh.ids.uuid(), source_arn,
-                                                  self.mesh.account_id, self.mesh.region, now))
+                                                  self.mesh.account_id, self.mesh.region, now, self.arn))
         self.ingest(events, now, hops=hops)
         return DeliveryResult(True)
 

@@ -134,13 +134,15 @@ def forwarded_event(doc: dict[str, Any], new_id: Callable[[], str], account: str
 
 
 def lambda_result_event(record: Any, event_id: str, function_arn: str, account: str, region: str,
-                        now: float) -> dict[str, Any]:
-    """A Lambda destination's invocation record as an event: source "lambda", detail-type
-    "Lambda Function Invocation Result - Success|Failure", the record as ``detail``."""
+                        now: float, bus_arn: str) -> dict[str, Any]:
+    """A Lambda destination's invocation record as an event (lambda.md §5.3): source "lambda",
+    detail-type "Lambda Function Invocation Result - Success|Failure" (ASCII hyphen), resources
+    the bus and the qualified function ARN of the record, the record as ``detail``."""
     context = record.get("requestContext") if isinstance(record, dict) else None
     condition = context.get("condition") if isinstance(context, dict) else None
+    qualified = context.get("functionArn") if isinstance(context, dict) else None
     outcome = "Success" if condition in (None, "Success") else "Failure"
     return {"version": ENVELOPE_VERSION, "id": event_id,
             "detail-type": f"Lambda Function Invocation Result - {outcome}", "source": LAMBDA_SOURCE,
             "account": account, "time": iso_seconds(now), "region": region,
-            "resources": [function_arn] if function_arn else [], "detail": record}
+            "resources": [bus_arn, qualified or function_arn], "detail": record}

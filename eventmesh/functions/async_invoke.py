@@ -38,7 +38,6 @@ from eventmesh.functions.records import (
     ZERO_RESERVED_CONCURRENCY,
     dlq_attributes,
     encode_record,
-    eventbridge_envelope,
     invocation_record,
 )
 from eventmesh.functions.stats import EVENT_AGE_BUCKETS_S, Histogram
@@ -236,11 +235,9 @@ class AsyncQueue:
                           function_error=None if inv.error_type is None else "Unhandled",
                           response_payload=fn.response(inv))
         record = invocation_record(**fields)  # type: ignore[arg-type]
+        # An EventBridge bus gets the record too: the bus wraps it as the "Lambda Function
+        # Invocation Result" event (brokers/events_records.lambda_result_event), one envelope builder.
         service = target.split(":", 3)[2] if target.count(":") >= 3 else ""
-        if service == "events":
-            return encode_record(eventbridge_envelope(
-                record, event_id=self.mesh.ids.uuid(), now=now, account=self.mesh.account_id,
-                region=self.mesh.region, bus_arn=target))
         body = encode_record(record)
         if service == "sns" and len(body) > SNS_MAX_RECORD_BYTES:
             body = encode_record(invocation_record(**fields, drop_payloads=True))  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 * :class:`InvocationRecord`: the JSON body an OnSuccess / OnFailure destination receives (SQS
   message body, SNS ``Message``, Lambda event, EventBridge ``detail``).
-* :func:`eventbridge_envelope`: the event an EventBridge bus destination receives.
 * :func:`dlq_attributes`: the message attributes of a DLQ message, whose body is the original
   event unchanged.
 
@@ -20,21 +19,17 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "DETAIL_TYPE_FAILURE",
-    "DETAIL_TYPE_SUCCESS",
     "EVENT_AGE_EXCEEDED",
     "MAX_DLQ_ERROR_MESSAGE_BYTES",
     "RECORD_VERSION",
     "RETRIES_EXHAUSTED",
     "SUCCESS",
     "ZERO_RESERVED_CONCURRENCY",
-    "EventBridgeEnvelope",
     "InvocationRecord",
     "RequestContext",
     "ResponseContext",
     "dlq_attributes",
     "encode_record",
-    "eventbridge_envelope",
     "invocation_record",
     "iso_millis",
 ]
@@ -45,9 +40,6 @@ SUCCESS = "Success"
 RETRIES_EXHAUSTED = "RetriesExhausted"
 EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 ZERO_RESERVED_CONCURRENCY = "ZeroReservedConcurrency"
-# §5.3, with the ASCII hyphen of real events.
-DETAIL_TYPE_SUCCESS = "Lambda Function Invocation Result - Success"
-DETAIL_TYPE_FAILURE = "Lambda Function Invocation Result - Failure"
 MAX_DLQ_ERROR_MESSAGE_BYTES = 1_024  # §6: first 1 KB of the error message
 
 _decode = msgspec.json.Decoder().decode
@@ -80,20 +72,6 @@ class InvocationRecord(msgspec.Struct, rename="camel"):
     request_payload: Any
     response_context: ResponseContext | msgspec.UnsetType = msgspec.UNSET
     response_payload: Any | msgspec.UnsetType = msgspec.UNSET
-
-
-class EventBridgeEnvelope(msgspec.Struct):
-    """The event a bus destination receives (§5.3); ``detail`` is the invocation record."""
-
-    version: str
-    id: str
-    detail_type: str = msgspec.field(name="detail-type")
-    source: str = "lambda"
-    account: str = ""
-    time: str = ""
-    region: str = ""
-    resources: list[str] = []
-    detail: Any = None
 
 
 def iso_millis(epoch_s: float) -> str:
@@ -129,17 +107,8 @@ def invocation_record(*, now: float, request_id: str, function_arn: str, conditi
     return record
 
 
-def encode_record(record: InvocationRecord | EventBridgeEnvelope) -> str:
+def encode_record(record: InvocationRecord) -> str:
     return _encode(record).decode()
-
-
-def eventbridge_envelope(record: InvocationRecord, *, event_id: str, now: float, account: str,
-                         region: str, bus_arn: str) -> EventBridgeEnvelope:
-    success = record.request_context.condition == SUCCESS
-    return EventBridgeEnvelope(
-        "0", event_id, DETAIL_TYPE_SUCCESS if success else DETAIL_TYPE_FAILURE, "lambda", account,
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))), region,
-        [bus_arn, record.request_context.function_arn], record)
 
 
 def dlq_attributes(request_id: str, error_code: int, error_message: str) -> dict[str, Any]:

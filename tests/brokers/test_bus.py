@@ -297,7 +297,7 @@ def test_lambda_destination_records_become_lambda_events(env: Any) -> None:
     assert result.ok
     event = json.loads(queue.bodies[0])
     assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == (
-        "lambda", "Lambda Function Invocation Result - Failure", [fn], record)
+        "lambda", "Lambda Function Invocation Result - Failure", [bus.arn, fn], record)
 
 
 def test_schedule_rule_fires_scheduled_events_in_virtual_time(env: Any) -> None:

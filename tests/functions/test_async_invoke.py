@@ -206,13 +206,17 @@ def test_success_destination_gets_the_success_record(vmesh, driver):
 
 
 def test_eventbridge_destination_gets_the_envelope(vmesh, driver):
-    bus = "arn:aws:events:us-east-1:000000000000:event-bus/default"
+    from eventmesh.brokers.events_put import default_bus
+
+    bus = default_bus(vmesh).arn
+    default_bus(vmesh).put_rule("results", event_pattern='{"source": ["lambda"]}')
+    queue = target(vmesh, "arn:aws:sqs:us-east-1:000000000000:results")
+    default_bus(vmesh).put_targets("results", [{"Id": "q", "Arn": queue.arn}])
     fn = model_function(vmesh)
-    dest = target(vmesh, bus)
     put_invoke_config(fn, None, destination_config={"OnSuccess": {"Destination": bus}})
     fn.invoke(b"{}", invocation_type="Event", request_id="e")
-    driver.run_until_idle()
-    envelope = dest.bodies()[0]
+    driver.advance(1)
+    envelope = queue.bodies()[0]
     assert envelope["detail-type"] == "Lambda Function Invocation Result - Success"
     assert envelope["source"] == "lambda"
     assert (envelope["account"], envelope["region"]) == ("000000000000", "us-east-1")

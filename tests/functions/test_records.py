@@ -7,7 +7,6 @@ import json
 from eventmesh.functions.records import (
     dlq_attributes,
     encode_record,
-    eventbridge_envelope,
     invocation_record,
     iso_millis,
 )
@@ -39,18 +38,6 @@ def test_non_json_payloads_travel_as_text():
                                request_payload=b"plain text", executed_version="1", response_payload=b"ok?")
     body = json.loads(encode_record(record))
     assert (body["requestPayload"], body["responsePayload"]) == ("plain text", "ok?")
-
-
-def test_eventbridge_envelope_for_failure():
-    record = invocation_record(now=1_700_000_000.0, request_id="r", function_arn=FN,
-                               condition="RetriesExhausted", invoke_count=3, request_payload=b"{}")
-    envelope = json.loads(encode_record(eventbridge_envelope(
-        record, event_id="id-1", now=1_700_000_000.9, account="000000000000", region="us-east-1",
-        bus_arn="arn:aws:events:us-east-1:000000000000:event-bus/b")))
-    assert list(envelope) == ["version", "id", "detail-type", "source", "account", "time", "region",
-                              "resources", "detail"]
-    assert envelope["detail-type"] == "Lambda Function Invocation Result - Failure"
-    assert envelope["time"] == "2023-11-14T22:13:20Z"
 
 
 def test_dlq_error_message_is_cut_at_1_kb():
