@@ -16,9 +16,9 @@ import json
 import resource
 import subprocess
 import sys
-import time
 
 import msgspec
+from _loadgen import drive, run
 
 BATCH = 10
 QUEUES = 100
@@ -34,50 +34,10 @@ def build_request(host: str, port: int, rules: int, n: int) -> bytes:
     return head.encode() + body
 
 
-async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
-                      latencies: list[float]) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
-    done = 0
-    n = 0
-    while True:
-        now = time.perf_counter()
-        if now >= stop_at:
-            break
-        writer.write(requests[n % len(requests)])
-        n += 1
-        head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(head.decode(errors="replace"))
-        length = int(head.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
-        await reader.readexactly(length)
-        if now >= warm_until:
-            latencies.append(time.perf_counter() - now)
-            done += 1
-    writer.close()
-    return done
-
-
-async def _client(host: str, port: int, rules: int, connections: int, seconds: float, warmup: float) -> dict:
-    requests = [build_request(host, port, rules, n) for n in range(100)]
-    start = time.perf_counter()
-    warm_until, stop_at = start + warmup, start + warmup + seconds
-    latencies: list[float] = []
-    counts = await asyncio.gather(*[_connection(host, port, requests, stop_at, warm_until, latencies)
-                                    for _ in range(connections)])
-    latencies.sort()
-    total = sum(counts)
-    return {"requests": total, "seconds": seconds, "p50": latencies[len(latencies) // 2],
-            "p99": latencies[int(len(latencies) * 0.99)]}
-
-
 def client_main(args: argparse.Namespace) -> None:
-    try:
-        import uvloop
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover
-        runner = asyncio.run  # type: ignore[assignment]
-    result = runner(_client(args.host, args.port, args.rules, args.connections, args.seconds, args.warmup))
-    print(json.dumps(result))
+    requests = [build_request(args.host, args.port, args.rules, n) for n in range(100)]
+    print(json.dumps(run(drive(args.host, args.port, requests, connections=args.connections,
+                               seconds=args.seconds, warmup=args.warmup))))
 
 
 def setup(handle: object, rules: int) -> None:

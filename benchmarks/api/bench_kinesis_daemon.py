@@ -23,6 +23,7 @@ import sys
 import time
 
 import msgspec
+from _loadgen import drive, run
 
 BATCH = 500
 STREAM = "bench"
@@ -55,39 +56,6 @@ def failed_records(body: bytes, protocol: str) -> int:
     return int(body.split(b'"FailedRecordCount":', 1)[1].split(b",", 1)[0])
 
 
-async def _connection(host: str, port: int, protocol: str, requests: list[bytes], stop_at: float,
-                      warm_until: float, latencies: list[float]) -> tuple[int, int]:
-    reader, writer = await asyncio.open_connection(host, port)
-    done = failed = n = 0
-    while (now := time.perf_counter()) < stop_at:
-        writer.write(requests[n % len(requests)])
-        n += 1
-        head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(head.decode(errors="replace"))
-        length = int(head.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0])
-        body = await reader.readexactly(length)
-        if now >= warm_until:
-            latencies.append(time.perf_counter() - now)
-            done += 1
-            failed += failed_records(body, protocol)
-    writer.close()
-    return done, failed
-
-
-async def _client(args: argparse.Namespace) -> dict[str, float]:
-    requests = [build_request(args.host, args.port, args.protocol, args.size, n) for n in range(64)]
-    start = time.perf_counter()
-    warm_until, stop_at = start + args.warmup, start + args.warmup + args.seconds
-    latencies: list[float] = []
-    counts = await asyncio.gather(*[_connection(args.host, args.port, args.protocol, requests, stop_at,
-                                                warm_until, latencies) for _ in range(args.connections)])
-    latencies.sort()
-    return {"requests": sum(c[0] for c in counts), "failed": sum(c[1] for c in counts),
-            "seconds": args.seconds, "p50": latencies[len(latencies) // 2],
-            "p99": latencies[int(len(latencies) * 0.99)]}
-
-
 def _boto3(args: argparse.Namespace) -> dict[str, float]:
     import boto3
     from botocore.config import Config
@@ -109,12 +77,11 @@ def client_main(args: argparse.Namespace) -> None:
     if args.boto3_client:
         print(json.dumps(_boto3(args)))
         return
-    try:
-        import uvloop
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover
-        runner = asyncio.run
-    print(json.dumps(runner(_client(args))))
+    requests = [build_request(args.host, args.port, args.protocol, args.size, n) for n in range(64)]
+    result = run(drive(args.host, args.port, requests, connections=args.connections, seconds=args.seconds,
+                       warmup=args.warmup, inspect=lambda body: failed_records(body, args.protocol)))
+    result["failed"] = result.pop("counted")
+    print(json.dumps(result))
 
 
 def run_client(args: argparse.Namespace, port: int, *extra: str) -> dict[str, float]:

@@ -19,9 +19,9 @@ import json
 import resource
 import subprocess
 import sys
-import time
 
 import msgspec
+from _loadgen import drive, run
 
 BATCH = 10
 QUEUE = "bench"
@@ -36,47 +36,16 @@ def build_request(host: str, port: int, size: int, n: int) -> bytes:
     return head.encode() + body
 
 
-async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
-                      latencies: list[float]) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
-    done = n = 0
-    while (now := time.perf_counter()) < stop_at:
-        writer.write(requests[n % len(requests)])
-        n += 1
-        head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(head.decode(errors="replace"))
-        length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
-        body = await reader.readexactly(length)
-        if body.count(b'"MessageId"') != BATCH:
-            raise RuntimeError(body.decode(errors="replace"))
-        if now >= warm_until:
-            latencies.append(time.perf_counter() - now)
-            done += 1
-    writer.close()
-    return done
-
-
-async def _client(args: argparse.Namespace) -> dict[str, float]:
-    requests = [build_request(args.host, args.port, args.size, n) for n in range(64)]
-    start = time.perf_counter()
-    warm_until, stop_at = start + args.warmup, start + args.warmup + args.seconds
-    latencies: list[float] = []
-    counts = await asyncio.gather(*[
-        _connection(args.host, args.port, requests, stop_at, warm_until, latencies)
-        for _ in range(args.connections)])
-    latencies.sort()
-    return {"requests": sum(counts), "seconds": args.seconds, "p50": latencies[len(latencies) // 2],
-            "p99": latencies[int(len(latencies) * 0.99)]}
+def _check(body: bytes) -> int:
+    if body.count(b'"MessageId"') != BATCH:
+        raise RuntimeError(body.decode(errors="replace"))
+    return 0
 
 
 def client_main(args: argparse.Namespace) -> None:
-    try:
-        import uvloop
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover
-        runner = asyncio.run
-    print(json.dumps(runner(_client(args))))
+    requests = [build_request(args.host, args.port, args.size, n) for n in range(64)]
+    print(json.dumps(run(drive(args.host, args.port, requests, connections=args.connections,
+                               seconds=args.seconds, warmup=args.warmup, inspect=_check))))
 
 
 def run_client(args: argparse.Namespace, port: int) -> dict[str, float]:

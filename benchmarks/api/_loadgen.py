@@ -1,0 +1,58 @@
+"""A keep-alive HTTP load generator shared by the daemon benchmarks (one asyncio client process).
+
+Each connection sends pre-built requests back to back for ``warmup + seconds``, reads each
+response (status 200 required), and records latency after the warm-up; ``inspect(body)`` returns
+a number summed over the timed responses (e.g. failed records), or checks the body and raises.
+Bounded in time; the caller bounds the request set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["drive", "run"]
+
+
+async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
+                      latencies: list[float], inspect: Callable[[bytes], int]) -> tuple[int, int]:
+    reader, writer = await asyncio.open_connection(host, port)
+    done = counted = n = 0
+    while (now := time.perf_counter()) < stop_at:
+        writer.write(requests[n % len(requests)])
+        n += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head.decode(errors="replace"))
+        length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+        body = await reader.readexactly(length)
+        if now >= warm_until:
+            latencies.append(time.perf_counter() - now)
+            done += 1
+            counted += inspect(body)
+    writer.close()
+    return done, counted
+
+
+async def drive(host: str, port: int, requests: list[bytes], *, connections: int, seconds: float,
+                warmup: float, inspect: Callable[[bytes], int] = lambda body: 0) -> dict[str, float]:
+    """Run the load; returns requests, the summed ``inspect`` count, seconds, p50 and p99."""
+    start = time.perf_counter()
+    warm_until, stop_at = start + warmup, start + warmup + seconds
+    latencies: list[float] = []
+    results = await asyncio.gather(*[
+        _connection(host, port, requests, stop_at, warm_until, latencies, inspect) for _ in range(connections)])
+    latencies.sort()
+    return {"requests": sum(r[0] for r in results), "counted": sum(r[1] for r in results), "seconds": seconds,
+            "p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}
+
+
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run on uvloop when it is there."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
