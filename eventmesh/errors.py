@@ -6,10 +6,16 @@ because AWS answers them inside a 200 response.
 
     EventMeshError
      └── ServiceError                  code, http_status, sender_fault, query_code
-          ├── (common)  InvalidAction, MissingParameter, InvalidParameterValue,
-          │             MalformedRequest, ValidationException, InternalFailure,
-          │             ResourceNotFoundException, ResourceInUseException, ...
-          └── (per service, defined beside the service in this module or its own errors module)
+          ├── (common, here)  InvalidAction, MissingParameter, InvalidParameterValue,
+          │                   MalformedRequest, SerializationException, ValidationException,
+          │                   InternalFailure, ResourceNotFoundException, ResourceInUseException,
+          │                   UnknownOperationException, AccessDenied
+          ├── brokers/sqs_errors.py      QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON code +
+          │                              legacy Query code, sqs.md §11)
+          ├── brokers/sns_errors.py      InvalidParameter, NotFound, ... (sns.md §10)
+          ├── brokers/kinesis_errors.py  ResourceNotFoundException texts, ProvisionedThroughput... (kinesis.md §9)
+          ├── brokers/events_errors.py   InvalidEventPatternException, ... (eventbridge.md §10)
+          └── functions/errors.py        TooManyRequestsException (Reason, Retry-After), ... (lambda.md §3.2)
 """
 
 from __future__ import annotations
