@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from eventmesh.api.validate import Problem, validation_exception
@@ -67,13 +67,6 @@ class Service:
             return func
 
         return register
-
-    def call(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> Any:
-        """Run a handler directly (config loading, in-process tests). Async handlers are awaited."""
-        result = self.handlers[operation](ctx, params)
-        if inspect.isawaitable(result):
-            raise TypeError(f"{operation} is async; await ctx-driven calls through the server")
-        return result
 
 
 class Waiters:
@@ -147,12 +140,3 @@ class RequestContext:
         if self.waiters is None:
             return False
         return await self.waiters.wait(arn, timeout)
-
-
-def call_sync(service: Service, ctx: RequestContext, operation: str, params: dict[str, Any]) -> Any:
-    """Call a synchronous handler (helper for config loading and tests)."""
-    return service.call(ctx, operation, params)
-
-
-def is_awaitable(value: object) -> bool:
-    return isinstance(value, Awaitable)
