@@ -15,7 +15,6 @@ A handler may be ``async`` (long polls); it then runs as a task of the server.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,6 @@ class Service:
         self.validate_enums = validate_enums
         self.handlers: dict[str, Handler] = {}
         self.request_types: dict[str, type] = {}
-        self.is_async: dict[str, bool] = {}
         self.unvalidated: set[str] = set()
 
     def operation(self, name: str, *, validate: bool = True,
@@ -61,7 +59,6 @@ class Service:
             self.handlers[name] = func
             if request_type is not None:
                 self.request_types[name] = request_type
-            self.is_async[name] = inspect.iscoroutinefunction(func)
             if not validate:
                 self.unvalidated.add(name)
             return func
