@@ -66,6 +66,7 @@ MAX_INFLIGHT_STANDARD = 120_000  # §5: short poll answers OverLimit, long poll 
 PURGE_INTERVAL_S = 60  # §7: one PurgeQueue per 60 s
 _COMPACT_MIN = 1024  # retention deque: compact when tombstones pass this and outnumber live messages
 _HEX = "0123456789abcdef"
+_DELIVERED = DeliveryResult(True)  # accept's answer when every item was stored (never mutated)
 
 
 class QueueStatistics(msgspec.Struct, frozen=True):
@@ -296,12 +297,49 @@ class Queue:
         if self.closed:
             return DeliveryResult(False, "AWS.SimpleQueueService.NonExistentQueue",
                                   "The specified queue does not exist.")
+        if not self.fifo and not self._delay and len(items) <= len(_HEX) and self._accept_plain(items):
+            return _DELIVERED
         entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
                    for item in items]
         for result in self.send_batch(entries):
             if isinstance(result, SqsError):
                 return DeliveryResult(False, result.wire_query_code, result.message)
         return DeliveryResult(True)
+
+    def _accept_plain(self, items: list[Delivery]) -> bool:
+        """``send_batch``'s inline case for deliveries (most carry one event each): plain ASCII
+        bodies without attributes, group or deduplication ids, no queue delay; no ``SendEntry``
+        per item. False, with nothing changed, when any item needs the general path."""
+        now = self.clock.now()
+        batch = self._id_batch + 1
+        base = f"{self._id_head}{batch & 0xFFFFFFFFFFF:011x}"
+        max_size = self._max_size
+        table = BODY_BYTE_TABLE
+        ready: list[Message] = []
+        size_total = 0
+        for item, digit in zip(items, _HEX, strict=False):
+            body = item.body
+            if not (body.isascii() and not item.attributes and item.group_id is None
+                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and body.encode().translate(table).isascii()):
+                return False
+            ready.append(Message(base + digit, body, None, None, now, now, size))
+            size_total += size
+        if not ready:
+            return False
+        self._id_batch = batch
+        was_empty = not self._n_visible
+        self._visible.extend(ready)
+        self._n_visible += len(ready)
+        if was_empty:
+            self.mesh.emit(self._available)
+        retained = self._retained
+        retained.append(ready)  # never mutated afterwards
+        if len(retained) > _COMPACT_MIN or self._retention_timer is None:
+            self._retain_checks()
+        self.sent += len(ready)
+        self.sent_bytes += size_total
+        return True
 
     def _delay_chunk(self, delay: int, now: float, msgs: list[Message]) -> None:
         lane = self._delays.get(delay)
