@@ -69,7 +69,8 @@ class _Lane:
                  "window_timer")
 
     def __init__(self) -> None:
-        self.pending: deque[StreamRecord] = deque()   # read, not yet in a batch
+        # Read, not yet in a batch: a list, so a batch is taken with one slice (no per-record pops).
+        self.pending: list[StreamRecord] = []
         self.queued: deque[_Batch] = deque()          # retries and bisected halves, in order
         self.inflight: _Batch | None = None           # running, or waiting out a throttle
         self.timer: Any = None
@@ -242,12 +243,11 @@ class StreamPoller:
                     lane.timer = self.clock.call_at(lane.window_at, lambda: self._on_timer(reader, lane))
                     return
             lane.window_at = None
-            take = min(m.batch_size, len(pending))
-            if take == len(pending):
-                records = list(pending)
-                pending.clear()
+            if len(pending) <= m.batch_size:
+                records, lane.pending = pending, []
             else:
-                records = [pending.popleft() for _ in range(take)]
+                records = pending[:m.batch_size]
+                del pending[:m.batch_size]
             if m.filters:
                 records = self._filter(reader, records)
                 if not records:

@@ -40,9 +40,12 @@ def next_batch(poller: Any, reader: Any, lane: Any, batch_type: Any) -> Any | No
         return None
     start = pending[0].approximate_arrival_at // width * width
     end = start + width
-    records: list[Any] = []
-    while pending and len(records) < m.batch_size and pending[0].approximate_arrival_at < end:
-        records.append(pending.popleft())
+    n = 0
+    limit = min(m.batch_size, len(pending))
+    while n < limit and pending[n].approximate_arrival_at < end:
+        n += 1
+    records = pending[:n]
+    del pending[:n]
     lane.window_start = start
     if lane.window_timer is None:
         lane.window_timer = poller.clock.call_at(end, lambda: poller.on_window_end(reader, lane))
