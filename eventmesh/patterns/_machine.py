@@ -247,7 +247,10 @@ class Machine:
 
     def match(self, event: dict) -> set[Hashable]:  # type: ignore[type-arg]
         """The keys of the rules matching a decoded event (a dict)."""
-        return {record.rule for record in self.matching_subrules(event)}
+        records = self.matching_subrules(event)
+        if len(records) == 1:  # the common case, without a comprehension's frame
+            return {records[0].rule}
+        return {record.rule for record in records}
 
     def matching_subrules(self, event: dict) -> list[SubRuleRecord]:  # type: ignore[type-arg]
         if self._dirty or self._trie_stale:
@@ -299,7 +302,11 @@ class Machine:
                 continue
             multi = record.multi
             if multi and nested is None:
-                nested = any(leaf[2] is not None for leaf in leaves)
+                nested = False
+                for leaf in leaves:
+                    if leaf[2] is not None:
+                        nested = True
+                        break
             if mask == need and not (multi and nested):
                 matched.append(record)
                 continue
@@ -308,7 +315,19 @@ class Machine:
                     matched.append(record)
                 continue
             checks = record.checks
-            if checks:
+            if checks and len(leaves) <= _SCAN_LEAVES:
+                # few leaves (the common envelope pattern): scanning them beats building by_field
+                for index, strings, tests, bit in checks:
+                    for leaf in leaves:
+                        if leaf[0] is index:
+                            value = leaf[1]
+                            if value in strings or (tests and _any_test(tests, value)):
+                                mask |= bit
+                                break
+                if mask == need:
+                    matched.append(record)
+                    continue
+            elif checks:
                 if by_field is None:
                     # one value per field is the rule; a field with several values gets a _Values list
                     by_field = {}
@@ -344,6 +363,10 @@ class Machine:
                 continue
             matched.append(record)
         return matched
+
+
+# Up to this many leaves, deferred checks scan the leaves instead of grouping them by field.
+_SCAN_LEAVES = 8
 
 
 class _Values(list):  # type: ignore[type-arg]

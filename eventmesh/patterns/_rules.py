@@ -176,6 +176,8 @@ class RuleSet:
     ) -> set[Hashable]:
         """Names of the rules matching the event (EventBridge), or the message (SNS: ``body`` and/or
         ``attributes`` in the SNS MessageAttributes shape, per the rule set's scope)."""
+        if type(event) is dict and self.flavor != "sns":  # the bus's case: an event decoded once
+            return self._machine.match(event)
         if self.flavor == "sns":
             decoded = self.sns_event(body, attributes)
         elif type(event) is bytes or type(event) is str:
