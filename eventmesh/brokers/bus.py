@@ -46,7 +46,7 @@ from eventmesh.brokers.events_targets import (
 )
 from eventmesh.brokers.schedules import ScheduleTimer, parse_schedule
 from eventmesh.brokers.transform import RenderContext, TransformFailed
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import Deliver, Delivery, DeliveryResult
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import Histogram
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
@@ -197,6 +197,7 @@ class EventBus:
         self.matched_events = 0
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
         self._latency_sum_ms = 0.0
+        self._now = mesh.clock.now
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -209,7 +210,7 @@ class EventBus:
 
     def record_invocation_start(self, ingested_at: float) -> None:
         """IngestionToInvocationStartLatency: one observation per first delivery attempt."""
-        ms = (self.mesh.clock.now() - ingested_at) * 1000.0
+        ms = (self._now() - ingested_at) * 1000.0
         self._latency_sum_ms += ms
         self._latency_counts[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
 
@@ -327,7 +328,7 @@ class EventBus:
         The hot path: keep it on one screen.
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
-        matches, rules, collect = self._matcher.matches, self.rules, self._collect
+        matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         for event in events:
             if replay_name is not None:
@@ -345,34 +346,49 @@ class EventBus:
             for name in names:
                 rule = rules[name]
                 rule.triggered_rules += 1
-                collect(rule, event, event_json, ingested_at, pending, hops)
+                for target in rule.target_list:
+                    if target.plain:  # the event itself, no group id or other extras
+                        entry = pending.get(target)
+                        if entry is None:
+                            pending[target] = (rule, [Delivery(event_json)])
+                        else:
+                            entry[1].append(Delivery(event_json))
+                    else:
+                        collect(rule, target, event, event_json, ingested_at, pending, hops)
         if pending:
             self._dispatch(pending, ingested_at)
 
     def _collect(self, rule: Rule, event: dict[str, Any], event_json: str, ingested_at: float,
                  pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], hops: int) -> None:
         for target in rule.target_list:
-            payload = event_json
-            if target.input is not None:
-                rule.context.ingestion_time = ingested_at
-                try:
-                    payload = target.input.render(event, event_json, rule.context)
-                except TransformFailed:
-                    rule.invocations += 1  # AWS drops it silently and counts a failed invocation
-                    rule.failed_invocations += 1
-                    continue
-            entry = pending.get(target)
-            if entry is None:
-                entry = pending[target] = (rule, [])
-            entry[1].append(target.delivery(payload, event, hops))
+            self._collect_one(rule, target, event, event_json, ingested_at, pending, hops)
+
+    @staticmethod
+    def _collect_one(rule: Rule, target: RuleTarget, event: dict[str, Any], event_json: str,
+                     ingested_at: float, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]],
+                     hops: int) -> None:
+        payload = event_json
+        if target.input is not None:
+            rule.context.ingestion_time = ingested_at
+            try:
+                payload = target.input.render(event, event_json, rule.context)
+            except TransformFailed:
+                rule.invocations += 1  # AWS drops it silently and counts a failed invocation
+                rule.failed_invocations += 1
+                return
+        entry = pending.get(target)
+        if entry is None:
+            entry = pending[target] = (rule, [])
+        entry[1].append(target.delivery(payload, event, hops))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
+        emit = self.mesh.emit
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
                 for item in items:
                     TargetDelivery(rule, target, [item], ingested_at).send()
-            else:
-                TargetDelivery(rule, target, items, ingested_at).send()
+            else:  # TargetDelivery.send, inline: one Deliver effect per target
+                emit(Deliver(target.arn, items, rule.arn, TargetDelivery(rule, target, items, ingested_at).on_result))
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda

@@ -114,6 +114,7 @@ class RuleTarget:
         "max_age",
         "max_retries",
         "partition_key_path",
+        "plain",
         "spec",
     )
 
@@ -137,6 +138,10 @@ class RuleTarget:
         self.group_id: str | None = (spec.get("SqsParameters") or {}).get("MessageGroupId")
         path = (spec.get("KinesisParameters") or {}).get("PartitionKeyPath")
         self.partition_key_path = None if path is None else compile_json_path(path, "PartitionKeyPath")
+        # The bus hands a plain target the event itself as ``Delivery(event_json)``: no Input
+        # rendering, no FIFO group, partition key or hop count (see ``delivery``).
+        self.plain = (self.input is None and self.group_id is None
+                      and self.kind not in ("bus", "kinesis", "api"))
 
     def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0) -> Delivery:
         """The message for this target: the payload plus its FIFO group, Kinesis partition key or,
