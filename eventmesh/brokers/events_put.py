@@ -117,6 +117,8 @@ def _missing(field: str) -> PutEventsResultEntry:
     return PutEventsResultEntry(error_code="InvalidArgument", error_message=message)
 
 
+_INDEX_HEX = tuple(f"{i:02x}" for i in range(MAX_ENTRIES))  # the last two hex digits of an event id
+_UNSEEN: Any = object()
 _MALFORMED = PutEventsResultEntry(error_code="MalformedDetail", error_message="Detail is malformed.")
 _NOT_AUTHORIZED_SOURCE = PutEventsResultEntry(error_code="NotAuthorizedForSourceException",
                                               error_message="Not authorized for the source.")
@@ -176,10 +178,12 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
             results.append(_NOT_AUTHORIZED_SOURCE)
             failed += 1
             continue
-        event_id = f"{id_head}{index:02x}"
+        event_id = id_head + _INDEX_HEX[index]
         results.append(PutEventsResultEntry(event_id=event_id))
         name = e.event_bus_name
-        bus = buses[name] if name in buses else buses.setdefault(name, find_bus(mesh, name))
+        bus = buses.get(name, _UNSEEN)
+        if bus is _UNSEEN:
+            bus = buses[name] = find_bus(mesh, name)
         if bus is None:
             continue  # a bus that does not exist: accepted and dropped (§3)
         events = batches.get(bus)
