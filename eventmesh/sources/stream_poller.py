@@ -111,6 +111,9 @@ class StreamPoller:
         self._role = ""
         self._overhead = KINESIS_RECORD_OVERHEAD_BYTES
         self._encoder: KinesisEventEncoder | None = None
+        self._function_arn = ""
+        self._unqualified_arn = ""
+        self._qualifier: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -178,8 +181,11 @@ class StreamPoller:
         else:
             if reader.held < batch_size * len(lanes) * LANE_BUFFER_BATCHES:
                 self._read(reader, batch_size * len(lanes))
+            # An idle lane with nothing read or queued has nothing to start (unless a tumbling
+            # window may owe its final invocation): skip the calls.
+            windowed = self.mapping.tumbling_window_s
             for lane in lanes:
-                if lane.inflight is None:
+                if lane.inflight is None and (lane.pending or lane.queued or windowed):
                     self._start_idle(reader, lane, batch_size)
         if not reader.held:
             self._maybe_finish(reader)
@@ -324,7 +330,11 @@ class StreamPoller:
                 return
             batch = kept
         lane.inflight = batch
-        function = find_target(self.mesh, m.function_arn)
+        arn = m.function_arn
+        if arn != self._function_arn:   # split once per FunctionName, not per batch
+            self._function_arn, self._qualifier = arn, qualifier_of(arn)
+            self._unqualified_arn = ":".join(arn.split(":")[:7])
+        function = self.mesh.find(self._unqualified_arn)
         generation = self.generation
 
         def done(result: Any) -> None:
@@ -338,8 +348,7 @@ class StreamPoller:
             # Rare: checked on the encoded bytes, so the common case costs nothing.
             batch.records = self._cut(lane, batch.records)
             payload = self._payload(reader, batch.records)
-        qualifier = qualifier_of(m.function_arn)
-        if function is not None and function.invoke_batch(payload, done, m.source_arn, qualifier):
+        if function is not None and function.invoke_batch(payload, done, m.source_arn, self._qualifier):
             batch.attempts += 1
             return
         # Throttled (or the function is gone): back off; does not count as a retry (§3.2).
