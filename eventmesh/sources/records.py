@@ -175,8 +175,8 @@ class KinesisEventEncoder:
     The members after ``eventID`` are the same for every record of a mapping (name, role, region,
     stream ARN), so they are encoded once into a ``msgspec.Raw`` that carries the rest of the
     record's members; the constant ``eventSource`` and ``eventVersion`` share one ``Raw`` the same
-    way: 4 fields to build and encode per record instead of 8. ``KinesisRecord`` stays the reference shape; a test checks both
-    encodings are equal.
+    way: 4 fields to build and encode per record instead of 8. ``KinesisRecord`` stays the
+    reference shape; a test checks both encodings are equal.
     """
 
     __slots__ = ("_buffer", "_tail")
