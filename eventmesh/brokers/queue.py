@@ -239,18 +239,22 @@ class Queue:
         else:
             ready, size_total, accepted = self._send_general(results, general, base, now, size_total)
         if ready:
-            was_empty = not self._n_visible
-            self._visible.extend(ready)
-            self._n_visible += len(ready)
-            if was_empty:
-                self.mesh.emit(self._available)
-            retained = self._retained
-            retained.append(ready)  # never mutated afterwards
-            if len(retained) > _COMPACT_MIN or self._retention_timer is None:
-                self._retain_checks()
+            self._store_visible(ready)
         self.sent += accepted
         self.sent_bytes += size_total
         return results
+
+    def _store_visible(self, ready: list[Message]) -> None:
+        """Messages sent visible now (once per batch): the visible queue, the wake-up, retention."""
+        was_empty = not self._n_visible
+        self._visible.extend(ready)
+        self._n_visible += len(ready)
+        if was_empty:
+            self.mesh.emit(self._available)
+        retained = self._retained
+        retained.append(ready)  # never mutated afterwards
+        if len(retained) > _COMPACT_MIN or self._retention_timer is None:
+            self._retain_checks()
 
     def _send_general(self, results: list[Message | SqsError], general: list[tuple[int, SendEntry]],
                       base: str, now: float, size_total: int) -> tuple[list[Message], int, int]:
@@ -328,15 +332,7 @@ class Queue:
         if not ready:
             return False
         self._id_batch = batch
-        was_empty = not self._n_visible
-        self._visible.extend(ready)
-        self._n_visible += len(ready)
-        if was_empty:
-            self.mesh.emit(self._available)
-        retained = self._retained
-        retained.append(ready)  # never mutated afterwards
-        if len(retained) > _COMPACT_MIN or self._retention_timer is None:
-            self._retain_checks()
+        self._store_visible(ready)
         self.sent += len(ready)
         self.sent_bytes += size_total
         return True
