@@ -10,6 +10,11 @@ else MD5 + a bisect over the open shards' starting hash keys), then ``Shard.appe
 counters, an int sequence number, one list append). One ``Available(stream_arn)`` effect per
 call, counters bumped once per call. Reads are a slice (``Shard.read``). No timers unless a
 create/update/delete delay is configured (default 0: the stream is ACTIVE at once).
+
+Past 600 lines because every operation here reads and changes the same stream state (the open
+shards and their hash ranges, the route memo, the stream status); the per-shard log already
+lives apart in ``shards.py`` and the service-level functions (create/find/list/delete) are at
+the end of this file, where they can move out first if it grows.
 """
 
 from __future__ import annotations
