@@ -9,11 +9,14 @@ Bounded in time; the caller bounds the request set.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["drive", "run"]
+__all__ = ["drive", "run", "client_process"]
 
 
 async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
@@ -56,3 +59,15 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     except ImportError:  # pragma: no cover
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
+
+
+def client_process(script: str, port: int, seconds: float, warmup: float, *options: str) -> dict[str, float]:
+    """Run ``script --client`` in its own process (so client and daemon do not share a GIL) and
+    return the JSON result it prints."""
+    command = [sys.executable, script, "--client", "--port", str(port), "--seconds", str(seconds),
+               "--warmup", str(warmup), *options]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + warmup + 120)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result

@@ -14,11 +14,9 @@ import argparse
 import asyncio
 import json
 import resource
-import subprocess
-import sys
 
 import msgspec
-from _loadgen import drive, run
+from _loadgen import client_process, drive, run
 
 BATCH = 10
 QUEUES = 100
@@ -78,13 +76,8 @@ def main() -> None:
         port = handle.daemon.bound_port
         print(f"rules={args.rules} connections={args.connections} batch={BATCH} seconds={args.seconds} "
               f"warmup={args.warmup} clock=real")
-        out = subprocess.run([sys.executable, __file__, "--client", "--port", str(port), "--rules",
-                              str(args.rules), "--connections", str(args.connections), "--seconds",
-                              str(args.seconds), "--warmup", str(args.warmup)],
-                             capture_output=True, text=True, timeout=args.seconds + args.warmup + 60)
-        if out.returncode != 0:
-            raise SystemExit(out.stderr)
-        result = json.loads(out.stdout)
+        result = client_process(__file__, port, args.seconds, args.warmup, "--rules", str(args.rules),
+                                "--connections", str(args.connections))
     finally:
         handle.stop()
     rps = result["requests"] / result["seconds"]

@@ -18,12 +18,10 @@ import asyncio
 import base64
 import json
 import resource
-import subprocess
-import sys
 import time
 
 import msgspec
-from _loadgen import drive, run
+from _loadgen import client_process, drive, run
 
 BATCH = 500
 STREAM = "bench"
@@ -85,14 +83,8 @@ def client_main(args: argparse.Namespace) -> None:
 
 
 def run_client(args: argparse.Namespace, port: int, *extra: str) -> dict[str, float]:
-    command = [sys.executable, __file__, "--client", "--port", str(port), "--protocol", args.protocol,
-               "--connections", str(args.connections), "--seconds", str(args.seconds), "--warmup",
-               str(args.warmup), "--size", str(args.size), *extra]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 120)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr)
-    result: dict[str, float] = json.loads(out.stdout)
-    return result
+    return client_process(__file__, port, args.seconds, args.warmup, "--protocol", args.protocol,
+                          "--connections", str(args.connections), "--size", str(args.size), *extra)
 
 
 def main() -> None:

@@ -17,11 +17,9 @@ import argparse
 import asyncio
 import json
 import resource
-import subprocess
-import sys
 
 import msgspec
-from _loadgen import drive, run
+from _loadgen import client_process, drive, run
 
 BATCH = 10
 QUEUE = "bench"
@@ -49,14 +47,8 @@ def client_main(args: argparse.Namespace) -> None:
 
 
 def run_client(args: argparse.Namespace, port: int) -> dict[str, float]:
-    command = [sys.executable, __file__, "--client", "--port", str(port), "--connections",
-               str(args.connections), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
-               "--size", str(args.size)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + args.warmup + 120)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr)
-    result: dict[str, float] = json.loads(out.stdout)
-    return result
+    return client_process(__file__, port, args.seconds, args.warmup, "--connections", str(args.connections),
+                          "--size", str(args.size))
 
 
 def main() -> None:

@@ -89,6 +89,8 @@ class Runner:
                                               limiter=self._lanes["python"].limiter)
 
     async def _run_http(self, effect: RunInvocation) -> HandlerOutcome:
+        # The one real-time reading outside the clock: how long the user's endpoint actually took
+        # (Lambda's Duration). The mesh clock may be virtual while this code runs in real time.
         started = time.perf_counter()
         return await anyio.to_thread.run_sync(
             execute_http, effect.job, lambda: time.perf_counter() - started, abandon_on_cancel=True,

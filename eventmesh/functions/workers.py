@@ -95,6 +95,8 @@ class _Worker:
         self.sock = parent
 
     def call(self, job: InvocationJob) -> HandlerOutcome:
+        # Real time on purpose: user code runs in a worker process in real time, whatever the
+        # mesh clock is; its measured duration is the invocation's Duration.
         started = time.perf_counter()
         try:
             _send(self.sock, _job_encoder.encode(job))
