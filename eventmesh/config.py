@@ -27,7 +27,7 @@ import yaml
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
 if TYPE_CHECKING:
-    from eventmesh.api.router import Api
+    from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "load_config", "validate_config"]
 
@@ -100,7 +100,7 @@ def validate_config(data: Any) -> list[str]:
     """Every problem in a parsed config, each as ``key.path: message``."""
     from botocore.session import get_session
 
-    from eventmesh.api.validate import check
+    from eventmesh.wire.validate import check
 
     if not isinstance(data, dict):
         return ["(top level): must be a mapping"]

@@ -20,15 +20,15 @@ import msgspec
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from eventmesh._optional import optional_import
-from eventmesh.api.errors import Response
-from eventmesh.api.router import Api, Request
-from eventmesh.api.server import HttpProtocol, json_response
 from eventmesh.clock import RealClock, VirtualClock
 from eventmesh.config import Config, apply_config
 from eventmesh.drivers.realtime import RealtimeDriver
 from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
+from eventmesh.wire.render import Response
+from eventmesh.wire.router import Api, Request
+from eventmesh.wire.server import HttpProtocol, json_response
 
 __all__ = ["RUNNER_INSTALLERS", "App", "Daemon", "serve", "serve_in_thread"]
 
@@ -40,9 +40,9 @@ DEFAULT_PORT = 4566
 # Effect runners that do I/O (handler runs, HTTP deliveries), installed when their module exists:
 # module -> function(mesh, spawn) where spawn(coroutine) starts one task.
 RUNNER_INSTALLERS = {
-    "eventmesh.functions.runner": "install_runner",
-    "eventmesh.brokers.sns_http": "install_http_delivery",
-    "eventmesh.brokers.events_http": "install_http_delivery",
+    "eventmesh.drivers.lambda_.runner": "install_runner",
+    "eventmesh.drivers.http": "install_http_delivery",
+    "eventmesh.services.events.api_destinations": "install_http_delivery",
 }
 
 

@@ -1,6 +1,6 @@
 """One hierarchy of errors, named exactly as the AWS error codes.
 
-Cores raise these; ``eventmesh.api.errors`` renders them to the wire once per protocol.
+Cores raise these; ``eventmesh.wire.render`` renders them to the wire once per protocol.
 Per-entry failures of batch operations are values (:class:`EntryError`), not exceptions,
 because AWS answers them inside a 200 response.
 
@@ -10,12 +10,12 @@ because AWS answers them inside a 200 response.
           │                   MalformedRequest, SerializationException, ValidationException,
           │                   InternalFailure, ResourceNotFoundException, ResourceInUseException,
           │                   UnknownOperationException, AccessDenied
-          ├── brokers/sqs_errors.py      QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON code +
+          ├── services/sqs/errors.py      QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON code +
           │                              legacy Query code, sqs.md §11)
-          ├── brokers/sns_errors.py      InvalidParameter, NotFound, ... (sns.md §10)
-          ├── brokers/kinesis_errors.py  ResourceNotFoundException texts, ProvisionedThroughput... (kinesis.md §9)
-          ├── brokers/events_errors.py   InvalidEventPatternException, ... (eventbridge.md §10)
-          └── functions/errors.py        TooManyRequestsException (Reason, Retry-After), ... (lambda.md §3.2)
+          ├── services/sns/errors.py      InvalidParameter, NotFound, ... (sns.md §10)
+          ├── services/kinesis/errors.py  ResourceNotFoundException texts, ProvisionedThroughput... (kinesis.md §9)
+          ├── services/events/errors.py   InvalidEventPatternException, ... (eventbridge.md §10)
+          └── services/lambda_/errors.py        TooManyRequestsException (Reason, Retry-After), ... (lambda.md §3.2)
 """
 
 from __future__ import annotations

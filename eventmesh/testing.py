@@ -19,7 +19,7 @@ def sqs_query_client(endpoint_url: str, region_name: str = "us-east-1", **kwargs
     """A boto3 SQS client that speaks the legacy Query protocol (as older SDKs and CLIs do).
 
     botocore now ships only the JSON model of SQS; this client loads the same model rewritten as
-    the 2012-11-05 Query model (``eventmesh.api.shapes.sqs_query.query_model``) from a private
+    the 2012-11-05 Query model (``eventmesh.services.sqs.query_model.query_model``) from a private
     data directory, so the same tests can run over both protocols.
     """
     import json
@@ -29,7 +29,7 @@ def sqs_query_client(endpoint_url: str, region_name: str = "us-east-1", **kwargs
     import boto3
     import botocore.session
 
-    from eventmesh.api.shapes.sqs_query import query_model
+    from eventmesh.services.sqs.query_model import query_model
 
     json_model = botocore.session.get_session().get_component("data_loader").load_service_model("sqs", "service-2")
     core = botocore.session.get_session()  # a fresh session: the loader caches what it has read

@@ -1,0 +1,1 @@
+"""What runs Lambda handlers outside the engine: worker processes, the runners, HTTP handlers."""

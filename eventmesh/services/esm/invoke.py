@@ -1,0 +1,75 @@
+"""How a poller reaches its function and reads the function's answer (spec §2.3, §3.3).
+
+The pollers call ``invoke_batch(payload, on_done, source_arn[, qualifier]) -> bool`` on the
+resource at the function ARN (``services/lambda_/function.py``; ``False`` = throttled) and interpret
+the result here: success, whole-batch failure, or a partial batch response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = ["ALL_FAILED", "find_target", "function_role", "function_timeout", "failed_items"]
+
+ALL_FAILED = object()     # the whole batch failed (error, invalid partial response)
+_decode = msgspec.json.Decoder()
+
+
+def find_target(mesh: Any, function_arn: str) -> Any | None:
+    """The function resource (unqualified ARN) a mapping invokes, or None when it is gone."""
+    parts = function_arn.split(":")
+    return mesh.find(":".join(parts[:7]))
+
+
+def qualifier_of(function_arn: str) -> str | None:
+    parts = function_arn.split(":")
+    return parts[7] if len(parts) > 7 else None
+
+
+def function_timeout(function: Any) -> float:
+    """The function's timeout in seconds (the $LATEST configuration)."""
+    latest = getattr(function, "latest", None)
+    if latest is not None:
+        return float(latest.timeout_s)
+    return float(getattr(function, "timeout_s", 3.0))
+
+
+def function_role(function: Any, account_id: str) -> str:
+    latest = getattr(function, "latest", None)
+    if latest is not None:
+        return str(latest.config.role)
+    return str(getattr(function, "role", f"arn:aws:iam::{account_id}:role/lambda-role"))
+
+
+def failed_items(payload: bytes, identifiers: set[str]) -> object | list[str] | None:
+    """Read a ``ReportBatchItemFailures`` response: None = success (delete/checkpoint all), a list
+    of failed identifiers, or ALL_FAILED. Success: ``[]``/null list, ``{}``, ``null``, ``""``,
+    ``[]``. Whole failure: invalid JSON, an entry with an empty/null/non-string identifier or a
+    wrong key, an identifier not in the batch (§2.3, §3.3)."""
+    text = payload.strip()
+    if not text or text in (b'""', b"null", b"{}", b"[]"):
+        return None
+    try:
+        response = _decode.decode(text)
+    except msgspec.DecodeError:
+        return ALL_FAILED
+    if response is None or response == "" or response == [] or response == {}:
+        return None
+    if not isinstance(response, dict):
+        return ALL_FAILED
+    entries = response.get("batchItemFailures")
+    if not entries:
+        return None if entries is None or entries == [] else ALL_FAILED
+    if not isinstance(entries, list):
+        return ALL_FAILED
+    failed: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            return ALL_FAILED
+        ident = entry.get("itemIdentifier")
+        if not isinstance(ident, str) or not ident or ident not in identifiers:
+            return ALL_FAILED
+        failed.append(ident)
+    return failed

@@ -1,0 +1,268 @@
+"""The SQS event source mapping poller (spec event-source-mappings.md §2).
+
+Everything that decides when a mapping receives from its queue, how many batches it runs at
+once and what it deletes lives here; visibility, receive counts, the FIFO group lock and the
+redrive to the dead-letter queue are the queue core's (``services/sqs/queue.py``, ``fifo.py``), so
+a FIFO queue never has two batches of one message group in flight and a batch that keeps failing
+(or keeps being throttled: a throttle still costs a receive) moves to the DLQ after
+``maxReceiveCount`` receives.
+
+Concurrency: 5 batches at first; while messages remain, 300 more per minute up to the ceiling
+(1,250, configurable) or ``ScalingConfig.MaximumConcurrency``; an empty receive scales back to 5
+and a function error halves the level. Cost model: one ``Queue.receive`` per batch, one payload
+encode per batch, one timer per batching window, throttle back-off or scale-up step per mapping
+— never per message. Wake-ups come from ``Available(queue_arn)`` (a long poll costs nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from eventmesh.services.esm.batching import SQS_RECORD_OVERHEAD_BYTES, cut_by_payload
+from eventmesh.services.esm.invoke import ALL_FAILED, failed_items, find_target, function_timeout, qualifier_of
+from eventmesh.services.esm.mapping import DEFAULT_SQS_MAX_CONCURRENCY
+from eventmesh.services.esm.records import SqsMessageAttribute, SqsRecord, encode_event
+
+__all__ = ["QueuePoller", "INITIAL_CONCURRENCY", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S"]
+
+INITIAL_CONCURRENCY = 5           # §2.1: concurrent batches at start and at low traffic
+SCALE_UP_PER_MINUTE = 300         # §2.1: since Nov 2023 (60/min before)
+VISIBILITY_EXTRA_S = 30           # §2.2: window + timeout + 30 s when they exceed the visibility
+THROTTLE_BACKOFF_S = 1.0          # first retry of a throttled batch (doubles)
+MAX_THROTTLE_BACKOFF_S = 30.0
+
+
+class _Batch:
+    __slots__ = ("deadline", "messages", "payload", "receipts", "throttles")
+
+    def __init__(self, messages: list[Any], deadline: float) -> None:
+        self.messages = messages
+        self.receipts = [m.receipt for m in messages]   # this receive's receipts, not a later one's
+        self.deadline = deadline                        # when the messages become visible again
+        self.payload = b""
+        self.throttles = 0
+
+
+class QueuePoller:
+    """Polls one queue for one mapping (see the module docstring)."""
+
+    def __init__(self, mapping: Any, queue: Any, ceiling: int = DEFAULT_SQS_MAX_CONCURRENCY) -> None:
+        self.mapping = mapping
+        self.mesh = mapping.mesh
+        self.clock = mapping.mesh.clock
+        self.queue = queue
+        self.ceiling = ceiling
+        self.running = False
+        self.generation = 0
+        self.busy = 0
+        self.base = INITIAL_CONCURRENCY
+        self.scale_since = self.clock.now()
+        self.gather: list[Any] = []
+        self.gather_deadline = 0.0
+        self._window_timer: Any = None
+        self._scale_timer: Any = None
+        self._backoff: set[Any] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.generation += 1
+            self.base, self.scale_since = INITIAL_CONCURRENCY, self.clock.now()
+            self.wake()
+
+    def stop(self) -> None:
+        """Batches in flight finish unobserved; their messages reappear after the visibility."""
+        self.running = False
+        self.generation += 1
+        for timer in (self._window_timer, self._scale_timer, *self._backoff):
+            self.clock.cancel(timer)
+        self._window_timer = self._scale_timer = None
+        self._backoff.clear()
+        self.busy = 0
+        self.gather = []
+
+    # -- scaling -------------------------------------------------------------------------------
+
+    def limit(self) -> int:
+        """Concurrent batches allowed now (§2.1)."""
+        cap = self.mapping.max_concurrency or self.ceiling
+        # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
+        grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
+        return min(cap, grown)
+
+    def _rescale(self, level: int) -> None:
+        self.base = max(INITIAL_CONCURRENCY, min(level, self.mapping.max_concurrency or self.ceiling))
+        self.scale_since = self.clock.now()
+
+    def _visibility(self) -> int | None:
+        """§2.2: window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
+        m = self.mapping
+        function = find_target(self.mesh, m.function_arn)
+        timeout = function_timeout(function) if function is not None else 0.0
+        if m.window_s + timeout > self.queue.config.visibility_timeout:
+            return int(m.window_s + timeout + VISIBILITY_EXTRA_S)
+        return None
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Receive and dispatch batches while the concurrency allows and the queue has messages."""
+        if not self.running:
+            return
+        m = self.mapping
+        queue = self.queue
+        while self.busy < self.limit():
+            want = m.batch_size - len(self.gather)
+            visibility = self._visibility()
+            messages = queue.receive(want, visibility, wait=True)
+            now = self.clock.now()
+            if messages:
+                m.polled += len(messages)
+                if not self.gather:
+                    timeout = visibility if visibility is not None else queue.config.visibility_timeout
+                    self.gather_deadline = now + timeout
+                if m.filters:
+                    messages = self._filter(messages)
+                self.gather.extend(messages)
+            full = len(self.gather) >= m.batch_size
+            if full or (self.gather and not m.window_s):
+                self._dispatch()
+                continue
+            if len(messages) < want:
+                self._rescale(INITIAL_CONCURRENCY)   # the queue ran dry: back to the floor
+            if self.gather and self._window_timer is None:
+                self._window_timer = self.clock.call_later(m.window_s, self._on_window)
+            return
+        if self._scale_timer is None and self.limit() < (m.max_concurrency or self.ceiling):
+            # One timer per mapping at the next whole step (never accumulated 0.2 s increments).
+            steps = self.limit() - self.base + 1
+            self._scale_timer = self.clock.call_at(
+                self.scale_since + steps * 60.0 / SCALE_UP_PER_MINUTE, self._on_scale)
+
+    def _on_window(self) -> None:
+        self._window_timer = None
+        if self.running and self.gather and self.busy < self.limit():
+            self._dispatch()
+        self.wake()
+
+    def _on_scale(self) -> None:
+        self._scale_timer = None
+        self.wake()
+
+    def _filter(self, messages: list[Any]) -> list[Any]:
+        """Messages no filter matches are deleted from the queue (§2.5)."""
+        matchers = self.mapping.matchers
+        kept: list[Any] = []
+        dropped: list[Any] = []
+        for msg in messages:
+            record = msgspec.to_builtins(self._record(msg))
+            (kept if any(f.match(record) for f in matchers) else dropped).append(msg)
+        if dropped:
+            self.mapping.filtered_out += len(dropped)
+            self.queue.delete_batch([m.receipt for m in dropped])
+            self.mapping.deleted += len(dropped)
+        return kept
+
+    # -- invoking ------------------------------------------------------------------------------
+
+    def _record(self, msg: Any) -> SqsRecord:
+        queue = self.queue
+        attributes = {
+            "ApproximateReceiveCount": str(msg.receive_count),
+            "SentTimestamp": str(int(msg.sent * 1000)),
+            "SenderId": self.mesh.account_id,
+            "ApproximateFirstReceiveTimestamp": str(int(msg.first_receive * 1000)),
+        }
+        if msg.trace_header:
+            attributes["AWSTraceHeader"] = msg.trace_header
+        if queue.fifo:
+            attributes["SequenceNumber"] = str(msg.sequence_number)
+            attributes["MessageGroupId"] = msg.group_id or ""
+            if msg.deduplication_id:
+                attributes["MessageDeduplicationId"] = msg.deduplication_id
+        message_attributes = {
+            name: SqsMessageAttribute(
+                stringValue=v.get("StringValue"), binaryValue=v.get("BinaryValue"),
+                stringListValues=[], binaryListValues=[], dataType=v.get("DataType", "String"))
+            for name, v in (msg.attributes or {}).items()
+        }
+        return SqsRecord(msg.id, queue.receipt_handle(msg), msg.body, attributes, message_attributes,
+                         queue.body_md5(msg), "aws:sqs", queue.arn, self.mesh.region,
+                         queue.attributes_md5(msg))
+
+    def _dispatch(self) -> None:
+        """Invoke with the gathered messages (cut at 6 MB; the rest start the next batch)."""
+        gather = self.gather
+        n = cut_by_payload([len(m.body) + 64 * len(m.attributes or ()) for m in gather],
+                           SQS_RECORD_OVERHEAD_BYTES)
+        messages, self.gather = gather[:n], gather[n:]
+        if self._window_timer is not None and not self.gather:
+            self.clock.cancel(self._window_timer)
+            self._window_timer = None
+        batch = _Batch(messages, self.gather_deadline)
+        batch.payload = encode_event([self._record(m) for m in messages])
+        self.busy += 1
+        self._invoke(batch)
+
+    def _invoke(self, batch: _Batch) -> None:
+        m = self.mapping
+        function = find_target(self.mesh, m.function_arn)
+        generation = self.generation
+
+        def done(result: Any) -> None:
+            if generation == self.generation:
+                self._finished(batch, result)
+
+        if function is not None and function.invoke_batch(batch.payload, done, m.source_arn,
+                                                          qualifier_of(m.function_arn)):
+            return
+        # Throttled: retry with back-off while the messages are still ours; then they reappear
+        # on their own and the next receive counts again (§2.2).
+        m.throttles += 1
+        batch.throttles += 1
+        delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
+        if self.clock.now() + delay >= batch.deadline:
+            self.busy -= 1
+            return
+
+        def retry() -> None:
+            self._backoff.discard(timer)
+            if self.running and generation == self.generation:
+                self._invoke(batch)
+
+        timer = self.clock.call_later(delay, retry)
+        self._backoff.add(timer)
+
+    def _finished(self, batch: _Batch, result: Any) -> None:
+        m = self.mapping
+        self.busy -= 1
+        messages = batch.messages
+        if result.function_error is not None or result.status >= 500:
+            failed: Any = ALL_FAILED
+        elif m.report_failures:
+            failed = failed_items(result.payload, {msg.id for msg in messages})
+        else:
+            failed = None
+        if failed is ALL_FAILED:
+            # Nothing is deleted: the batch reappears after the visibility timeout (§2.2).
+            m.failed_invoke += len(messages)
+            m.last_processing_result = "PROBLEM: Function call failed"
+            self._rescale(self.limit() // 2)
+        else:
+            keep = set(failed) if failed else ()
+            receipts = [r for msg, r in zip(messages, batch.receipts, strict=True) if msg.id not in keep]
+            if receipts:
+                self.queue.delete_batch(receipts)
+            m.deleted += len(receipts)
+            m.invoked += len(receipts)
+            m.failed_invoke += len(messages) - len(receipts)
+            m.last_processing_result = "OK"
+        self.wake()
+
+    def gauges(self) -> tuple[int, int, int]:
+        """(IteratorAge, OffsetLag: not defined for SQS, batches in flight)."""
+        return 0, 0, self.busy

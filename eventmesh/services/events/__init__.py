@@ -1,0 +1,1 @@
+"""Amazon EventBridge: buses, rules, targets, schedules, archives and replays, API destinations."""

@@ -1,0 +1,414 @@
+"""EventBridge event buses: PutEvents, rules, matching and dispatch to targets (spec eventbridge.md §2–§6).
+
+Everything that decides which targets an event reaches lives here. Every account/Region has
+the bus ``default``; custom buses are created (≤ 100 per account). ``PutEvents`` takes 1–10
+entries totalling < 256 KB and answers one result per entry in a 200; an entry for a bus that
+does not exist is accepted and dropped. Each event is matched **once** against every enabled
+rule of its bus by the pattern engine's many-rule matcher; each matched rule's targets (≤ 5)
+get the event, or their Input / InputPath / InputTransformer rendering. Schedule rules (default
+bus only) fire from one clock timer each.
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+
+Cost per event: one JSON decode of ``Detail``, one encode of the envelope, one ``RuleSet``
+match (O(fields of the event), independent of the rule count), and per (target, request) one
+``Deliver`` effect carrying every event of the request bound for that target.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import msgspec
+
+from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.mesh import Mesh
+from eventmesh.metrics import Histogram
+from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
+from eventmesh.services.events.errors import (
+    LIMIT_EXCEEDED_MESSAGE,
+    InvalidEventPatternException,
+    LimitExceededException,
+    ResourceNotFoundException,
+    ValidationException,
+)
+from eventmesh.services.events.records import (
+    SCHEDULED_EVENT_DETAIL_TYPE,
+    SCHEDULED_EVENT_SOURCE,
+    forwarded_event,
+    iso_seconds,
+    lambda_result_event,
+)
+from eventmesh.services.events.schedules import ScheduleTimer, parse_schedule
+from eventmesh.services.events.targets import (
+    HOPS_ATTRIBUTE,
+    LOOP_ERROR_CODE,
+    MAX_BUS_HOPS,
+    RuleTarget,
+    TargetDelivery,
+)
+from eventmesh.services.events.transform import RenderContext, TransformFailed
+
+__all__ = ["EventBus", "Rule", "BusStatistics", "RuleStatistics", "bus_arn", "compile_event_pattern",
+           "DEFAULT_BUS_NAME", "RULES_PER_BUS", "TARGETS_PER_RULE", "EVENT_PATTERN_MAX_CHARS",
+           "LATENCY_BUCKETS_MS"]
+
+DEFAULT_BUS_NAME = "default"        # §2
+RULES_PER_BUS = 300                 # §5/§9 quota "Rules per event bus" (adjustable)
+TARGETS_PER_RULE = 5                # §6/§9
+EVENT_PATTERN_MAX_CHARS = 2048      # §4 quota (the API itself accepts 4,096)
+RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+LATENCY_BUCKETS_MS = (1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1_000.0, 5_000.0, 60_000.0, 600_000.0)
+RULE_NAME_MAX_CHARS = 64            # §5
+_NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
+_NAME = re.compile(_NAME_PATTERN)
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def check_name(value: str, member: str, max_chars: int = RULE_NAME_MAX_CHARS) -> None:
+    """Rule and target names: 1–64 characters of ``[.-_A-Za-z0-9]`` (§5, §6), in AWS's words."""
+    if not _NAME.fullmatch(value) or len(value) > max_chars:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {_NAME_PATTERN}")
+
+
+def bus_arn(mesh: Mesh, name_or_arn: str) -> str:
+    """The ARN of a bus given by name or ARN."""
+    return name_or_arn if name_or_arn.startswith("arn:") else mesh.arn("events", f"event-bus/{name_or_arn}")
+
+
+def compile_event_pattern(text: str) -> None:
+    """Validate an event pattern as PutRule does (§4): InvalidEventPatternException when bad."""
+    if len(text) > EVENT_PATTERN_MAX_CHARS:
+        raise InvalidEventPatternException(
+            "Event pattern is not valid. Reason: "
+            f"Event pattern exceeds {EVENT_PATTERN_MAX_CHARS} characters.")
+    try:
+        compile_pattern(text)
+    except InvalidPatternError as err:
+        raise InvalidEventPatternException(err.message) from None
+
+
+class RuleStatistics(msgspec.Struct, frozen=True):
+    """CloudWatch ``AWS/Events`` metrics per rule (§11)."""
+
+    invocations: int
+    failed_invocations: int
+    triggered_rules: int
+    dead_letter_invocations: int
+    invocations_sent_to_dlq: int
+    invocations_failed_to_be_sent_to_dlq: int
+    counters: ClassVar[frozenset[str]] = frozenset({
+        "invocations", "failed_invocations", "triggered_rules", "dead_letter_invocations",
+        "invocations_sent_to_dlq", "invocations_failed_to_be_sent_to_dlq"})
+
+
+class BusStatistics(msgspec.Struct, frozen=True):
+    """CloudWatch ``AWS/Events`` metrics per bus (§11); the latency is in milliseconds."""
+
+    matched_events: int
+    ingestion_to_invocation_start_latency: Histogram
+    counters: ClassVar[frozenset[str]] = frozenset({"matched_events"})
+
+
+class Rule:
+    """A rule: an event pattern and/or a schedule, a state, and up to 5 targets (§5, §6)."""
+
+    metric_namespace = "AWS/Events"
+
+    def __init__(self, bus: EventBus, name: str) -> None:
+        self.bus = bus
+        self.mesh = bus.mesh
+        self.name = name
+        resource = f"rule/{name}" if bus.name == DEFAULT_BUS_NAME else f"rule/{bus.name}/{name}"
+        self.arn = bus.mesh.arn("events", resource)
+        self.targets: dict[str, RuleTarget] = {}
+        self.target_list: list[RuleTarget] = []
+        self.context = RenderContext(self.arn, name, 0.0)
+        self.event_pattern: str | None = None
+        self.schedule_expression: str | None = None
+        self.state = "ENABLED"
+        self.description: str | None = None
+        self.role_arn: str | None = None
+        self.tags: dict[str, str] = {}
+        self.schedule: ScheduleTimer | None = None
+        self.invocations = self.failed_invocations = self.triggered_rules = 0
+        self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
+        self.invocations_failed_to_be_sent_to_dlq = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.state != "DISABLED"
+
+    def describe(self) -> dict[str, Any]:
+        out = {"Name": self.name, "Arn": self.arn, "EventPattern": self.event_pattern,
+               "ScheduleExpression": self.schedule_expression, "State": self.state,
+               "Description": self.description, "RoleArn": self.role_arn, "EventBusName": self.bus.name}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def statistics(self) -> RuleStatistics:
+        return RuleStatistics(self.invocations, self.failed_invocations, self.triggered_rules,
+                              self.dead_letter_invocations, self.invocations_sent_to_dlq,
+                              self.invocations_failed_to_be_sent_to_dlq)
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {"EventBusName": self.bus.name, "RuleName": self.name}
+
+    def close(self) -> None:
+        if self.schedule is not None:
+            self.schedule.stop()
+
+    def fire_schedule(self, when: float) -> None:
+        """Send the Scheduled Event of §5.1 to this rule's targets."""
+        mesh = self.mesh
+        event = {"version": "0", "id": mesh.ids.uuid(), "detail-type": SCHEDULED_EVENT_DETAIL_TYPE,
+                 "source": SCHEDULED_EVENT_SOURCE, "account": mesh.account_id, "time": iso_seconds(when),
+                 "region": mesh.region, "resources": [self.arn], "detail": {}}
+        pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
+        self.triggered_rules += 1
+        self.bus._collect(self, event, _encode(event).decode(), when, pending, 0)
+        self.bus._dispatch(pending, when)
+
+
+class EventBus:
+    """One event bus: its rules, their compiled matcher, its archives (§2)."""
+
+    metric_namespace = "AWS/Events"
+
+    def __init__(self, mesh: Mesh, name: str, *, description: str | None = None,
+                 kms_key_identifier: str | None = None, dead_letter_config: Mapping[str, Any] | None = None,
+                 tags: Mapping[str, str] | None = None, max_rules: int = RULES_PER_BUS) -> None:
+        self.mesh = mesh
+        self.name = name
+        self.arn = bus_arn(mesh, name)
+        self.description = description
+        self.kms_key_identifier = kms_key_identifier
+        self.dead_letter_config = dict(dead_letter_config) if dead_letter_config else None
+        self.tags: dict[str, str] = dict(tags or {})
+        self.created = mesh.clock.now()
+        self.max_rules = max_rules
+        self.rules: dict[str, Rule] = {}
+        self.archives: dict[str, Any] = {}   # name → archive.Archive
+        self._matcher = RuleSet()
+        self.matched_events = 0
+        self._latency_counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+        self._latency_sum_ms = 0.0
+        self._now = mesh.clock.now
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def statistics(self) -> BusStatistics:
+        latency = Histogram(LATENCY_BUCKETS_MS, tuple(self._latency_counts), self._latency_sum_ms)
+        return BusStatistics(self.matched_events, latency)
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {"EventBusName": self.name}
+
+    def record_invocation_start(self, ingested_at: float) -> None:
+        """IngestionToInvocationStartLatency: one observation per first delivery attempt."""
+        ms = (self._now() - ingested_at) * 1000.0
+        self._latency_sum_ms += ms
+        self._latency_counts[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def rule(self, name: str) -> Rule:
+        rule = self.rules.get(name)
+        if rule is None:
+            raise ResourceNotFoundException(f"Rule {name} does not exist on EventBus {self.name}.")
+        return rule
+
+    def put_rule(self, name: str, *, event_pattern: str | None = None, schedule_expression: str | None = None,
+                 state: str | None = None, description: str | None = None, role_arn: str | None = None,
+                 tags: Mapping[str, str] | None = None) -> Rule:
+        """Create or replace a rule; omitted fields are cleared, tags only apply on creation (§5)."""
+        check_name(name, "name")
+        if event_pattern is None and schedule_expression is None:
+            raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
+        if state is not None and state not in RULE_STATES:
+            raise ValidationException(f"Parameter State is not valid. Reason: {state} is not a valid state.")
+        schedule = None
+        if schedule_expression is not None:
+            if self.name != DEFAULT_BUS_NAME:
+                raise ValidationException("ScheduleExpression is supported only on the default event bus.")
+            schedule = parse_schedule(schedule_expression)
+        if event_pattern is not None:
+            compile_event_pattern(event_pattern)
+        rule = self.rules.get(name)
+        if rule is None:
+            if len(self.rules) >= self.max_rules:
+                raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
+            rule = self.rules[name] = Rule(self, name)
+            rule.tags = dict(tags or {})
+            self.mesh.add(rule)
+        else:
+            self._unindex(rule)
+        rule.event_pattern, rule.schedule_expression = event_pattern, schedule_expression
+        rule.state, rule.description, rule.role_arn = state or "ENABLED", description, role_arn
+        rule.schedule = (None if schedule is None
+                         else ScheduleTimer(self.mesh.clock, schedule, rule.fire_schedule))
+        self._index(rule)
+        return rule
+
+    def set_rule_state(self, name: str, enabled: bool) -> None:
+        rule = self.rule(name)
+        self._unindex(rule)
+        rule.state = "ENABLED" if enabled else "DISABLED"
+        self._index(rule)
+
+    def delete_rule(self, name: str, force: bool = False) -> None:
+        rule = self.rules.get(name)
+        if rule is None:
+            return  # DeleteRule of a missing rule succeeds
+        if rule.targets:
+            raise ValidationException("Rule can't be deleted since it has targets.")
+        self._unindex(rule)
+        del self.rules[name]
+        self.mesh.remove(rule.arn)
+
+    def _index(self, rule: Rule) -> None:
+        if not rule.enabled:
+            return
+        if rule.event_pattern is not None:
+            self._matcher.add(rule.name, rule.event_pattern)
+        if rule.schedule is not None:
+            rule.schedule.start()
+
+    def _unindex(self, rule: Rule) -> None:
+        if rule.event_pattern is not None and rule.enabled:
+            self._matcher.remove(rule.name)
+        if rule.schedule is not None:
+            rule.schedule.stop()
+
+    def put_targets(self, rule_name: str, targets: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+        """Add or update targets (by Id); ≤ 5 per rule → LimitExceededException (§6)."""
+        rule = self.rule(rule_name)
+        specs = list(targets)
+        for spec in specs:
+            check_name(spec["Id"], "targets.member.id")
+        compiled = [RuleTarget(spec) for spec in specs]
+        new_ids = {t.id for t in compiled} - set(rule.targets)
+        if len(rule.targets) + len(new_ids) > TARGETS_PER_RULE:
+            raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
+        for target in compiled:
+            rule.targets[target.id] = target
+        rule.target_list = list(rule.targets.values())
+        return []
+
+    def remove_targets(self, rule_name: str, ids: Iterable[str]) -> list[dict[str, str]]:
+        rule = self.rule(rule_name)
+        failed = []
+        for target_id in ids:
+            if rule.targets.pop(target_id, None) is None:
+                failed.append({"TargetId": target_id, "ErrorCode": "ResourceNotFoundException",
+                               "ErrorMessage": f"Target {target_id} does not exist on rule {rule_name}."})
+        rule.target_list = list(rule.targets.values())
+        return failed
+
+    def close(self) -> None:
+        for rule in list(self.rules.values()):
+            rule.targets.clear()
+            rule.target_list = []
+            self.delete_rule(rule.name)
+        for archive in list(self.archives.values()):
+            archive.source_deleted()
+
+    # -- events ------------------------------------------------------------------------------
+
+    def ingest(self, events: list[dict[str, Any]], ingested_at: float, *, replay_name: str | None = None,
+               only: frozenset[str] | None = None, hops: int = 0) -> None:
+        """Match each event once against every enabled rule and deliver to their targets.
+
+        ``replay_name`` marks replayed events (never archived again); ``only`` restricts a replay
+        to the rules of its FilterArns; ``hops`` counts the buses the events came through.
+        The hot path: keep it on one screen.
+        """
+        pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
+        matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
+        archives = self.archives if replay_name is None else None
+        for event in events:
+            if replay_name is not None:
+                event["replay-name"] = replay_name
+            event_json = _encode(event).decode()
+            if archives:
+                for archive in archives.values():
+                    archive.offer(event, event_json, ingested_at)
+            names: set[Any] = matches(event)
+            if only is not None:
+                names = names & only
+            if not names:
+                continue
+            self.matched_events += 1
+            for name in names:
+                rule = rules[name]
+                rule.triggered_rules += 1
+                for target in rule.target_list:
+                    if target.plain:  # the event itself, no group id or other extras
+                        entry = pending.get(target)
+                        if entry is None:
+                            pending[target] = (rule, [Delivery(event_json)])
+                        else:
+                            entry[1].append(Delivery(event_json))
+                    else:
+                        collect(rule, target, event, event_json, ingested_at, pending, hops)
+        if pending:
+            self._dispatch(pending, ingested_at)
+
+    def _collect(self, rule: Rule, event: dict[str, Any], event_json: str, ingested_at: float,
+                 pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], hops: int) -> None:
+        for target in rule.target_list:
+            self._collect_one(rule, target, event, event_json, ingested_at, pending, hops)
+
+    @staticmethod
+    def _collect_one(rule: Rule, target: RuleTarget, event: dict[str, Any], event_json: str,
+                     ingested_at: float, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]],
+                     hops: int) -> None:
+        payload = event_json
+        if target.input is not None:
+            rule.context.ingestion_time = ingested_at
+            try:
+                payload = target.input.render(event, event_json, rule.context)
+            except TransformFailed:
+                rule.invocations += 1  # AWS drops it silently and counts a failed invocation
+                rule.failed_invocations += 1
+                return
+        entry = pending.get(target)
+        if entry is None:
+            entry = pending[target] = (rule, [])
+        entry[1].append(target.delivery(payload, event, hops))
+
+    def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
+        emit = self.mesh.emit
+        for target, (rule, items) in pending.items():
+            if target.kind == "api":  # HTTP endpoints take one event per request
+                for item in items:
+                    TargetDelivery(rule, target, [item], ingested_at).send()
+            else:  # TargetDelivery.send, inline: one Deliver effect per target
+                emit(Deliver(target.arn, items, rule.arn, TargetDelivery(rule, target, items, ingested_at).on_result))
+
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
+        """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda
+        destination (the invocation record becomes ``detail``)."""
+        now = self.mesh.clock.now()
+        hops = int((items[0].attributes.get(HOPS_ATTRIBUTE) or {}).get("StringValue", 0)) if items else 0
+        if hops > MAX_BUS_HOPS:
+            return DeliveryResult(False, LOOP_ERROR_CODE, f"The event crossed more than {MAX_BUS_HOPS} buses")
+        events = []
+        for item in items:
+            try:
+                doc = _decode(item.body)
+            except msgspec.DecodeError:
+                return DeliveryResult(False, "InvalidParameterValue", "The event is not valid JSON")
+            if isinstance(doc, dict) and "detail-type" in doc and "source" in doc and "detail" in doc:
+                events.append(forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id,
+                                              self.mesh.region, now))
+            else:
+                events.append(lambda_result_event(doc, self.mesh.ids.uuid(), source_arn,
+                                                  self.mesh.account_id, self.mesh.region, now, self.arn))
+        self.ingest(events, now, hops=hops)
+        return DeliveryResult(True)
+

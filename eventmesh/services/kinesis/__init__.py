@@ -1,0 +1,1 @@
+"""Amazon Kinesis Data Streams: shards, sequence numbers, iterators, quotas, resharding."""

@@ -1,0 +1,350 @@
+"""Kinesis Data Streams over AWS JSON 1.1 and CBOR (``X-Amz-Target: Kinesis_20131202.<Operation>``):
+adapters only.
+
+Each handler turns the request (the botocore ``kinesis`` model's JSON shape, blobs as bytes)
+into calls on ``eventmesh.services.kinesis.stream`` and the results into the model's output shape.
+Sequence numbers become decimal strings here and only here. Timestamps go out as epoch seconds
+(float) in JSON and as ``datetime`` in CBOR, which the CBOR codec writes as tag 1 + epoch ms, the
+AWS SDK for Java's reading (spec kinesis.md §1); they come in as float seconds (JSON), as
+``datetime`` (CBOR tag 1) or as untagged epoch ms (CBOR). PutRecords skips the generic model
+walk: one ``msgspec.convert`` checks and types the batch, and only a failing request goes
+through the model walk to get AWS's exact validation message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from eventmesh.services.kinesis.errors import InvalidArgumentException
+from eventmesh.services.kinesis.shards import (
+    ListShardsToken,
+    Shard,
+    StreamRecord,
+    decode_list_shards_token,
+    encode_list_shards_token,
+    shard_index,
+)
+from eventmesh.services.kinesis.stream import (
+    DEFAULT_SHARD_LIMIT,
+    ON_DEMAND_STREAM_LIMIT,
+    PutRecordsRequestEntry,
+    Stream,
+    create_stream,
+    delete_stream,
+    find_stream,
+    get_records,
+    list_streams,
+)
+from eventmesh.wire.service import RequestContext, Service
+
+__all__ = ["service"]
+
+service = Service("kinesis")
+
+DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default (§2)
+DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default (§2)
+DEFAULT_LIST_STREAMS_LIMIT = 100      # ListStreams Limit default
+_NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_.-]+$")]
+
+
+class PutRecordsInput(msgspec.Struct):
+    """``PutRecordsInput`` with the model's constraints (1–500 records), for the fast path."""
+
+    Records: Annotated[list[PutRecordsRequestEntry], msgspec.Meta(min_length=1, max_length=500)]
+    StreamName: _NAME | None = None
+    StreamARN: str | None = None
+
+
+class Record(msgspec.Struct):
+    """``Record`` as GetRecords returns it; ``Data`` is base64 in JSON, a byte string in CBOR."""
+
+    SequenceNumber: str
+    ApproximateArrivalTimestamp: float | datetime
+    Data: bytes
+    PartitionKey: str
+    EncryptionType: str
+
+
+class PutRecordsResultEntry(msgspec.Struct, omit_defaults=True):
+    """``PutRecordsResultEntry``: a sequence number and shard, or an error code and message."""
+
+    SequenceNumber: str | None = None
+    ShardId: str | None = None
+    ErrorCode: str | None = None
+    ErrorMessage: str | None = None
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _stream(ctx: RequestContext, params: dict[str, Any]) -> Stream:
+    return find_stream(ctx.mesh, params.get("StreamName"), params.get("StreamARN"),
+                       region=ctx.region, account_id=ctx.account_id)
+
+
+def _time_out(ctx: RequestContext, seconds: float) -> float | datetime:
+    """A timestamp for the response: float seconds (JSON) or a datetime (CBOR tag 1, ms)."""
+    return datetime.fromtimestamp(seconds, UTC) if ctx.protocol == "cbor" else seconds
+
+
+def _time_in(ctx: RequestContext, value: Any) -> float | None:
+    """A request timestamp as epoch seconds (CBOR numbers without a tag are epoch ms)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value) / 1000 if ctx.protocol == "cbor" else float(value)
+
+
+def _shard(shard: Shard) -> dict[str, Any]:
+    """The ``Shard`` shape."""
+    out: dict[str, Any] = {"ShardId": shard.shard_id}
+    if shard.parent_shard_id:
+        out["ParentShardId"] = shard.parent_shard_id
+    if shard.adjacent_parent_shard_id:
+        out["AdjacentParentShardId"] = shard.adjacent_parent_shard_id
+    out["HashKeyRange"] = _hash_range(shard)
+    sequence_range = {"StartingSequenceNumber": str(shard.starting_sequence_number)}
+    if shard.ending_sequence_number is not None:
+        sequence_range["EndingSequenceNumber"] = str(shard.ending_sequence_number)
+    out["SequenceNumberRange"] = sequence_range
+    return out
+
+
+def _hash_range(shard: Shard) -> dict[str, str]:
+    return {"StartingHashKey": str(shard.hash_key_start), "EndingHashKey": str(shard.hash_key_end)}
+
+
+def _mode(stream: Stream) -> dict[str, str]:
+    return {"StreamMode": stream.mode}
+
+
+def _after(shards: list[Shard], exclusive_start: str | None) -> list[Shard]:
+    if not exclusive_start:
+        return shards
+    start = shard_index(exclusive_start)
+    return [s for s in shards if s.index > start]
+
+
+@functools.cache
+def _input_shape(operation: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("kinesis").operation_model(operation).input_shape
+
+
+# -- streams ---------------------------------------------------------------------------------------
+
+@service.operation("CreateStream")
+def create(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    mode = (params.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+    options: dict[str, Any] = {}
+    if params.get("Tags"):
+        options["tags"] = params["Tags"]
+    if params.get("MaxRecordSizeInKiB"):
+        options["max_record_size_kib"] = params["MaxRecordSizeInKiB"]
+    create_stream(ctx.mesh, params["StreamName"], params.get("ShardCount"), mode=mode, region=ctx.region,
+                  account_id=ctx.account_id, **options)
+    return {}
+
+
+@service.operation("DeleteStream")
+def delete(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    delete_stream(ctx.mesh, _stream(ctx, params))
+    return {}
+
+
+@service.operation("DescribeStream")
+def describe(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = _stream(ctx, params)
+    shards = _after(stream.visible_shards(), params.get("ExclusiveStartShardId"))
+    limit = params.get("Limit") or DEFAULT_DESCRIBE_STREAM_LIMIT
+    return {"StreamDescription": {
+        "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
+        "StreamModeDetails": _mode(stream), "Shards": [_shard(s) for s in shards[:limit]],
+        "HasMoreShards": len(shards) > limit, "RetentionPeriodHours": stream.retention_hours,
+        "StreamCreationTimestamp": _time_out(ctx, stream.created_at),
+        "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": stream.encryption_type,
+    }}
+
+
+@service.operation("DescribeStreamSummary")
+def describe_summary(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = _stream(ctx, params)
+    return {"StreamDescriptionSummary": {
+        "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
+        "StreamModeDetails": _mode(stream), "RetentionPeriodHours": stream.retention_hours,
+        "StreamCreationTimestamp": _time_out(ctx, stream.created_at),
+        "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": stream.encryption_type,
+        "OpenShardCount": len(stream.open_shards), "ConsumerCount": 0,
+        "MaxRecordSizeInKiB": stream.max_record_size_kib,
+    }}
+
+
+@service.operation("ListStreams")
+def list_(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    streams = list_streams(ctx.mesh, region=ctx.region, account_id=ctx.account_id)
+    start = params.get("ExclusiveStartStreamName")
+    if params.get("NextToken"):
+        try:
+            start = base64.urlsafe_b64decode(params["NextToken"].encode()).decode()
+        except (ValueError, binascii.Error):
+            raise InvalidArgumentException("Invalid NextToken.") from None
+    if start:
+        streams = [s for s in streams if s.name > start]
+    limit = params.get("Limit") or DEFAULT_LIST_STREAMS_LIMIT
+    page = streams[:limit]
+    out: dict[str, Any] = {
+        "StreamNames": [s.name for s in page], "HasMoreStreams": len(streams) > limit,
+        "StreamSummaries": [{"StreamName": s.name, "StreamARN": s.arn, "StreamStatus": s.status,
+                             "StreamModeDetails": _mode(s),
+                             "StreamCreationTimestamp": _time_out(ctx, s.created_at)} for s in page],
+    }
+    if len(streams) > limit:
+        out["NextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
+    return out
+
+
+@service.operation("ListShards")
+def list_shards(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    now = ctx.mesh.clock.now()
+    if params.get("NextToken"):
+        if params.get("StreamName"):
+            raise InvalidArgumentException("NextToken and StreamName cannot be provided together.")
+        token = decode_list_shards_token(params["NextToken"], now)
+        stream = find_stream(ctx.mesh, arn=token.stream_arn, account_id=ctx.account_id)
+        kind, shard_id, timestamp = token.filter_type, token.filter_shard_id, token.filter_timestamp
+        after = token.after_index
+    else:
+        stream = _stream(ctx, params)
+        shard_filter = params.get("ShardFilter") or {}
+        kind = shard_filter.get("Type", "FROM_TRIM_HORIZON")
+        shard_id, timestamp = shard_filter.get("ShardId"), _time_in(ctx, shard_filter.get("Timestamp"))
+        start = params.get("ExclusiveStartShardId")
+        after = shard_index(start) if start else -1
+    shards = [s for s in stream.list_shards(kind, shard_id, timestamp) if s.index > after]
+    limit = params.get("MaxResults") or DEFAULT_LIST_SHARDS_LIMIT
+    out: dict[str, Any] = {"Shards": [_shard(s) for s in shards[:limit]]}
+    if len(shards) > limit:
+        token = ListShardsToken(stream.arn, shards[limit - 1].index, kind, shard_id, timestamp, now)
+        out["NextToken"] = encode_list_shards_token(token)
+    return out
+
+
+@service.operation("IncreaseStreamRetentionPeriod")
+def increase_retention(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _stream(ctx, params).increase_retention(params["RetentionPeriodHours"])
+    return {}
+
+
+@service.operation("DecreaseStreamRetentionPeriod")
+def decrease_retention(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _stream(ctx, params).decrease_retention(params["RetentionPeriodHours"])
+    return {}
+
+
+@service.operation("SplitShard")
+def split_shard(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _stream(ctx, params).split_shard(params["ShardToSplit"], params["NewStartingHashKey"])
+    return {}
+
+
+@service.operation("MergeShards")
+def merge_shards(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _stream(ctx, params).merge_shards(params["ShardToMerge"], params["AdjacentShardToMerge"])
+    return {}
+
+
+@service.operation("DescribeLimits")
+def describe_limits(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    streams = list_streams(ctx.mesh, region=ctx.region, account_id=ctx.account_id)
+    return {"ShardLimit": DEFAULT_SHARD_LIMIT, "OpenShardCount": sum(len(s.open_shards) for s in streams),
+            "OnDemandStreamCount": sum(1 for s in streams if s.mode == "ON_DEMAND"),
+            "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT}
+
+
+@service.operation("AddTagsToStream")
+def add_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _stream(ctx, params).tags.update(params["Tags"])
+    return {}
+
+
+@service.operation("RemoveTagsFromStream")
+def remove_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tags = _stream(ctx, params).tags
+    for key in params["TagKeys"]:
+        tags.pop(key, None)
+    return {}
+
+
+@service.operation("ListTagsForStream")
+def list_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tags = sorted(_stream(ctx, params).tags.items())
+    start = params.get("ExclusiveStartTagKey")
+    if start:
+        tags = [t for t in tags if t[0] > start]
+    limit = params.get("Limit") or len(tags)
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags[:limit]], "HasMoreTags": len(tags) > limit}
+
+
+# -- data plane ------------------------------------------------------------------------------------
+
+@service.operation("PutRecord")
+def put_record(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    ordering = params.get("SequenceNumberForOrdering")
+    shard, sequence_number = _stream(ctx, params).put_record(
+        params["Data"], params["PartitionKey"], params.get("ExplicitHashKey"),
+        int(ordering) if ordering else None)
+    return {"ShardId": shard.shard_id, "SequenceNumber": str(sequence_number), "EncryptionType": "NONE"}
+
+
+@service.operation("PutRecords", request_type=PutRecordsInput)
+def put_records(ctx: RequestContext, request: PutRecordsInput) -> dict[str, Any]:
+    stream = find_stream(ctx.mesh, request.StreamName, request.StreamARN, region=ctx.region,
+                         account_id=ctx.account_id)
+    outcome = stream.put_records(request.Records)
+    entries = []
+    for sequence_number, shard_id in zip(outcome.sequence_numbers, outcome.shard_ids, strict=True):
+        if sequence_number is None:
+            entries.append(PutRecordsResultEntry(
+                ErrorCode="ProvisionedThroughputExceededException",
+                ErrorMessage=f"Rate exceeded for shard {shard_id} in stream {stream.name} "
+                             f"under account {stream.account_id}."))
+        else:
+            entries.append(PutRecordsResultEntry(str(sequence_number), shard_id))
+    return {"FailedRecordCount": outcome.failed_record_count, "Records": entries,
+            "EncryptionType": stream.encryption_type}
+
+
+@service.operation("GetShardIterator")
+def get_shard_iterator(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    iterator = _stream(ctx, params).get_shard_iterator(
+        params["ShardId"], params["ShardIteratorType"], params.get("StartingSequenceNumber"),
+        _time_in(ctx, params.get("Timestamp")))
+    return {"ShardIterator": iterator}
+
+
+@service.operation("GetRecords")
+def get_records_(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    outcome = get_records(ctx.mesh, params["ShardIterator"], params.get("Limit") or 10_000,
+                          params.get("StreamARN"))
+    cbor = ctx.protocol == "cbor"
+    records = [_record(r, cbor) for r in outcome.records]
+    out: dict[str, Any] = {"Records": records, "MillisBehindLatest": outcome.millis_behind_latest}
+    if outcome.next_shard_iterator is not None:
+        out["NextShardIterator"] = outcome.next_shard_iterator
+    else:
+        out["ChildShards"] = [{"ShardId": c.shard_id, "ParentShards": list(c.parent_shard_ids),
+                               "HashKeyRange": _hash_range(c)} for c in outcome.child_shards]
+    return out
+
+
+def _record(record: StreamRecord, cbor: bool) -> Record:
+    at = record.approximate_arrival_at
+    return Record(str(record.sequence_number), datetime.fromtimestamp(at, UTC) if cbor else at,
+                  record.data, record.partition_key, "NONE")

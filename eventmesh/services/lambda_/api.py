@@ -1,0 +1,323 @@
+"""Lambda over REST-JSON (``/2015-03-31/functions/…``): adapters only.
+
+Each handler turns the request (the botocore ``lambda`` model's shape, path labels, query strings
+and headers already placed under their member names) into calls on ``eventmesh.services.lambda_``
+(``control`` for the control plane, ``Function.invoke`` for Invoke) and the results into the
+model's output shape. Invoke is asynchronous: a RequestResponse call waits (on the event loop)
+until the pool calls back. Errors are ``eventmesh.services.lambda_.errors`` classes; a throttle carries
+``Reason`` in ``extra`` and ``Retry-After`` in ``headers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import msgspec
+
+from eventmesh.services.lambda_ import service as control
+from eventmesh.services.lambda_.configuration import LATEST
+from eventmesh.services.lambda_.errors import InvalidRequestContentException, ServiceException
+from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
+from eventmesh.services.lambda_.pool import InvokeResult, account_pool
+from eventmesh.wire.service import RequestContext, Service
+
+__all__ = ["service"]
+
+service = Service("lambda")
+
+DEFAULT_PAGE_SIZE = 50
+T = TypeVar("T")
+_json = msgspec.json.Decoder()
+
+
+def _page(items: Sequence[T], params: dict[str, Any]) -> tuple[list[T], dict[str, str]]:
+    marker = params.get("Marker")
+    start = int(marker) if marker and marker.isdigit() else 0
+    end = start + (params.get("MaxItems") or DEFAULT_PAGE_SIZE)
+    return list(items[start:end]), ({"NextMarker": str(end)} if end < len(items) else {})
+
+
+def _function(ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None]:
+    return control.find_function(ctx.mesh, params["FunctionName"], params.get("Qualifier"))
+
+
+def _configuration(fn: Function, qualifier: str | None) -> Any:
+    if qualifier is not None and qualifier in fn.aliases:
+        qualifier = fn.aliases[qualifier].function_version
+    return control.describe(fn.versions[qualifier or LATEST])
+
+
+def _env(params: dict[str, Any]) -> dict[str, str] | None:
+    env = params.get("Environment")
+    return None if env is None else dict(env.get("Variables") or {})
+
+
+def _dlq(params: dict[str, Any]) -> str | None:
+    dlq = params.get("DeadLetterConfig")
+    return None if dlq is None else (dlq.get("TargetArn") or "")
+
+
+# -- functions ------------------------------------------------------------------------------------
+
+@service.operation("CreateFunction")
+def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    code = params.get("Code") or {}
+    fn = control.create_function(
+        ctx.mesh, params["FunctionName"], role=params.get("Role", ""), handler=params.get("Handler", ""),
+        runtime=params.get("Runtime"), zip_file=code.get("ZipFile"),
+        description=params.get("Description", ""), timeout=params.get("Timeout", 3),
+        memory=params.get("MemorySize", 128), environment=_env(params),
+        dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"))
+    return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
+
+
+@service.operation("GetFunction")
+def get_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    out: dict[str, Any] = {
+        "Configuration": _configuration(fn, qualifier),
+        "Code": {"RepositoryType": "S3",
+                 "Location": f"http://{ctx.host}/2015-03-31/functions/{fn.name}/code"},
+    }
+    if fn.tags:
+        out["Tags"] = dict(fn.tags)
+    if fn.concurrency.reserved is not None:
+        out["Concurrency"] = fn.describe_concurrency()
+    return out
+
+
+@service.operation("GetFunctionConfiguration")
+def get_function_configuration(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    return _configuration(fn, qualifier)
+
+
+@service.operation("ListFunctions")
+def list_functions(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    functions, more = _page(control.list_functions(ctx.mesh), params)
+    if params.get("FunctionVersion") == "ALL":
+        configs = [control.describe(v) for fn in functions for v in fn.versions.values()]
+    else:
+        configs = [control.describe(fn.latest) for fn in functions]
+    return {"Functions": configs, **more}
+
+
+@service.operation("DeleteFunction")
+def delete_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    control.delete_function(fn, qualifier)
+    return {"StatusCode": 204}
+
+
+@service.operation("UpdateFunctionCode")
+def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return control.describe(control.update_function_code(fn, zip_file=params.get("ZipFile"),
+                                                         publish=bool(params.get("Publish"))))
+
+
+@service.operation("UpdateFunctionConfiguration")
+def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    version = control.update_function_configuration(
+        fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
+        description=params.get("Description"), timeout=params.get("Timeout"),
+        memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params))
+    return control.describe(version)
+
+
+@service.operation("PublishVersion")
+def publish_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return control.describe(control.publish_version(
+        fn, description=params.get("Description"), code_sha256=params.get("CodeSha256"),
+        revision_id=params.get("RevisionId")))
+
+
+@service.operation("ListVersionsByFunction")
+def list_versions_by_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    versions, more = _page(list(fn.versions.values()), params)
+    return {"Versions": [control.describe(v) for v in versions], **more}
+
+
+# -- aliases --------------------------------------------------------------------------------------
+
+def _weights(params: dict[str, Any]) -> dict[str, float] | None:
+    routing = params.get("RoutingConfig")
+    return None if routing is None else routing.get("AdditionalVersionWeights")
+
+
+@service.operation("CreateAlias")
+def create_alias(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    alias = control.create_alias(fn, params["Name"], params["FunctionVersion"],
+                                 description=params.get("Description", ""), weights=_weights(params))
+    return alias.describe()
+
+
+@service.operation("UpdateAlias")
+def update_alias(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return control.update_alias(fn, params["Name"], function_version=params.get("FunctionVersion"),
+                                description=params.get("Description"), weights=_weights(params),
+                                routing_given="RoutingConfig" in params,
+                                revision_id=params.get("RevisionId")).describe()
+
+
+@service.operation("GetAlias")
+def get_alias(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return control.get_alias(fn, params["Name"]).describe()
+
+
+@service.operation("DeleteAlias")
+def delete_alias(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    control.delete_alias(fn, params["Name"])
+    return None
+
+
+@service.operation("ListAliases")
+def list_aliases(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    wanted = params.get("FunctionVersion")
+    aliases = [a for a in fn.aliases.values() if wanted is None or a.function_version == wanted]
+    page, more = _page(aliases, params)
+    return {"Aliases": [a.describe() for a in page], **more}
+
+
+# -- concurrency ----------------------------------------------------------------------------------
+
+@service.operation("PutFunctionConcurrency")
+def put_function_concurrency(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    reserved = control.put_concurrency(fn, params["ReservedConcurrentExecutions"])
+    return {"ReservedConcurrentExecutions": reserved}
+
+
+@service.operation("GetFunctionConcurrency")
+def get_function_concurrency(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return fn.describe_concurrency()
+
+
+@service.operation("DeleteFunctionConcurrency")
+def delete_function_concurrency(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    control.delete_concurrency(fn)
+    return None
+
+
+@service.operation("GetAccountSettings")
+def get_account_settings(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    pool = account_pool(ctx.mesh)
+    functions = control.list_functions(ctx.mesh)
+    return {
+        "AccountLimit": {"TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000,
+                         "CodeSizeZipped": 52_428_800, "ConcurrentExecutions": pool.account_limit,
+                         "UnreservedConcurrentExecutions": pool.unreserved_limit},
+        "AccountUsage": {"TotalCodeSize": sum(v.config.code_size for f in functions
+                                              for v in f.versions.values()),
+                         "FunctionCount": len(functions)},
+    }
+
+
+# -- EventInvokeConfig ----------------------------------------------------------------------------
+
+def _invoke_config_args(params: dict[str, Any]) -> dict[str, Any]:
+    return {"max_retry_attempts": params.get("MaximumRetryAttempts"),
+            "max_event_age_s": params.get("MaximumEventAgeInSeconds"),
+            "destination_config": params.get("DestinationConfig")}
+
+
+@service.operation("PutFunctionEventInvokeConfig")
+def put_event_invoke_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    config = control.put_invoke_config(fn, qualifier, **_invoke_config_args(params))
+    return control.describe_invoke_config(fn, qualifier or LATEST, config)
+
+
+@service.operation("UpdateFunctionEventInvokeConfig")
+def update_event_invoke_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    config = control.update_invoke_config(fn, qualifier, **_invoke_config_args(params))
+    return control.describe_invoke_config(fn, qualifier or LATEST, config)
+
+
+@service.operation("GetFunctionEventInvokeConfig")
+def get_event_invoke_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    return control.describe_invoke_config(fn, qualifier or LATEST, control.get_invoke_config(fn, qualifier))
+
+
+@service.operation("DeleteFunctionEventInvokeConfig")
+def delete_event_invoke_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    control.delete_invoke_config(fn, qualifier)
+    return None
+
+
+@service.operation("ListFunctionEventInvokeConfigs")
+def list_event_invoke_configs(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    page, more = _page(control.list_invoke_configs(fn), params)
+    return {"FunctionEventInvokeConfigs": [control.describe_invoke_config(fn, q, c) for q, c in page], **more}
+
+
+# -- Invoke ---------------------------------------------------------------------------------------
+
+def _payload(params: dict[str, Any], key: str = "Payload") -> bytes:
+    payload = params.get(key) or b""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if not payload.strip():
+        return b"{}"
+    try:
+        _json.decode(payload)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}") from None
+    return payload
+
+
+@service.operation("Invoke")
+async def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    payload = _payload(params)
+    invocation_type = params.get("InvocationType") or REQUEST_RESPONSE
+    if invocation_type != REQUEST_RESPONSE:
+        result = fn.invoke(payload, qualifier=qualifier, invocation_type=invocation_type,
+                           request_id=ctx.request_id)
+        assert result is not None
+        return {"StatusCode": result.status}
+    future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+
+    def done(result: InvokeResult) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=done,
+              request_id=ctx.request_id)
+    ctx.mesh.flush()   # hand python/http handlers to the runner now
+    result = await future
+    if result.status >= 500:
+        raise ServiceException(result.error_message or "Internal error")
+    out: dict[str, Any] = {"StatusCode": 200, "Payload": result.payload,
+                           "ExecutedVersion": result.executed_version}
+    if result.function_error is not None:
+        out["FunctionError"] = result.function_error
+    if result.log_result is not None:
+        out["LogResult"] = result.log_result
+    return out
+
+
+@service.operation("InvokeAsync")
+def invoke_async(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Deprecated InvokeAsync: an Event invocation answered ``202 {"Status": 202}``."""
+    fn, qualifier = _function(ctx, params)
+    fn.invoke(_payload(params, "InvokeArgs"), qualifier=qualifier, invocation_type=EVENT,
+              request_id=ctx.request_id)
+    return {"Status": 202}

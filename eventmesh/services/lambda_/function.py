@@ -1,0 +1,288 @@
+"""A Lambda function as a mesh resource: invocation types, starting and finishing invocations.
+
+``Invoke`` (spec lambda.md §3): ``RequestResponse`` starts at once or raises
+``TooManyRequestsException`` (429, with its Reason); ``Event`` queues the event (202) for the
+asynchronous queue (``async_invoke.py``); ``DryRun`` only checks (204). Pollers use
+:meth:`Function.invoke_batch` (see ``pool.py``); SNS, EventBridge and Lambda destinations deliver
+through :meth:`Function.accept` (asynchronous invocation of each item's body). Every invocation is
+admitted by the pool (``pool.py``), run by its version's handler, and finished here, where the
+counters behind ``statistics()`` move. Cost: O(1) per invocation, counters moved once per batch.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.services.lambda_._ticks import Ticks
+from eventmesh.services.lambda_.async_invoke import AsyncQueue
+from eventmesh.services.lambda_.configuration import (
+    DEFAULT_EVENT_INVOKE_CONFIG,
+    LATEST,
+    MAX_ASYNC_PAYLOAD_BYTES,
+    MAX_SYNC_PAYLOAD_BYTES,
+    EventInvokeConfig,
+    VersionConfig,
+)
+from eventmesh.services.lambda_.errors import (
+    RequestTooLargeException,
+    ResourceNotFoundException,
+    ServiceException,
+    TooManyRequestsException,
+    function_not_found,
+)
+from eventmesh.services.lambda_.handlers import HandlerSpec
+from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
+from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
+from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics, Histogram
+from eventmesh.services.lambda_.versions import Alias, FunctionVersion
+
+if TYPE_CHECKING:
+    from eventmesh.mesh import Mesh
+
+__all__ = ["Function", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED"]
+
+REQUEST_RESPONSE = "RequestResponse"
+EVENT = "Event"
+DRY_RUN = "DryRun"
+UNHANDLED = "Unhandled"   # §3.1: current runtimes always report Unhandled
+_NO_INVOCATIONS: list[Invocation] = []
+
+
+def _too_large(limit: int) -> RequestTooLargeException:
+    return RequestTooLargeException(
+        f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+
+
+class Function:
+    """``arn:aws:lambda:<region>:<account>:function:<name>`` with its versions and aliases."""
+
+    metric_namespace = "AWS/Lambda"
+
+    def __init__(self, mesh: Mesh, name: str, config: VersionConfig, spec: HandlerSpec) -> None:
+        self.mesh = mesh
+        self.name = name
+        self.arn = mesh.arn("lambda", f"function:{name}")
+        self.clock = mesh.clock
+        self.account = account_pool(mesh)
+        self.concurrency = FunctionConcurrency(self.account, mesh.clock.now())
+        self.completions = Ticks(mesh.clock, self.finish)
+        self.versions: dict[str, FunctionVersion] = {}
+        self.aliases: dict[str, Alias] = {}
+        self.invoke_configs: dict[str, EventInvokeConfig] = {}
+        self.next_version = 1
+        self.tags: dict[str, str] = {}
+        self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
+        self.latest = self.set_latest(config, spec)
+        self.async_queue = AsyncQueue(self)
+        # §8 counters, read by statistics() at scrape time.
+        self.invocations = 0
+        self.errors = 0
+        self.duration = Histogram(DURATION_BUCKETS_S)
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def set_latest(self, config: VersionConfig, spec: HandlerSpec) -> FunctionVersion:
+        """A new $LATEST (new code or settings: the old idle environments are not reused)."""
+        if LATEST in self.versions:
+            self.retired_cold_starts += self.versions[LATEST].envs.created
+        self.latest = self.versions[LATEST] = FunctionVersion(self, LATEST, config, spec)
+        return self.latest
+
+    def has_qualifier(self, qualifier: str) -> bool:
+        return qualifier in self.versions or qualifier in self.aliases
+
+    def route(self, qualifier: str) -> FunctionVersion:
+        """The version that runs an invocation of ``qualifier`` (weighted for aliases, §7)."""
+        version = self.versions.get(qualifier)
+        if version is not None:
+            return version
+        alias = self.aliases.get(qualifier)
+        if alias is None:
+            raise function_not_found(f"{self.arn}:{qualifier}")
+        routing = alias.routing
+        if routing.additional_version is not None and self.mesh.ids.random.random() < routing.weight:
+            return self.versions[routing.additional_version]
+        return self.versions[alias.function_version]
+
+    def invoke_config(self, qualifier: str) -> EventInvokeConfig:
+        return self.invoke_configs.get(qualifier, DEFAULT_EVENT_INVOKE_CONFIG)
+
+    def request_id(self, inv: Invocation) -> str:
+        if inv.request_id is None:
+            inv.request_id = self.mesh.ids.uuid()
+        return inv.request_id
+
+    # -- invocation entry points ---------------------------------------------------------------
+
+    def invoke(self, payload: bytes, *, qualifier: str | None = None,
+               invocation_type: str = REQUEST_RESPONSE, log_tail: bool = False,
+               on_done: Callable[[InvokeResult], None] | None = None,
+               request_id: str | None = None) -> InvokeResult | None:
+        """The Invoke API. RequestResponse returns None and calls ``on_done`` when finished;
+        Event and DryRun return their result at once. Throttles raise TooManyRequestsException."""
+        q = qualifier or LATEST
+        if not self.has_qualifier(q):
+            raise function_not_found(f"{self.arn}:{q}")
+        if invocation_type == DRY_RUN:
+            return InvokeResult(b"", status=204, request_id=request_id or "")
+        if invocation_type == EVENT:
+            if len(payload) > MAX_ASYNC_PAYLOAD_BYTES:
+                raise _too_large(MAX_ASYNC_PAYLOAD_BYTES)
+            inv = Invocation(payload, q, None, True, self.clock.now(), request_id)
+            self.async_queue.put([inv])
+            return InvokeResult(b"", status=202, request_id=self.request_id(inv))
+        if len(payload) > MAX_SYNC_PAYLOAD_BYTES:
+            raise _too_large(MAX_SYNC_PAYLOAD_BYTES)
+        inv = Invocation(payload, q, on_done, False, request_id=request_id, log_tail=log_tail)
+        rest, reason = self.start(self.route(q), [inv])
+        if rest:
+            raise TooManyRequestsException(reason or "ConcurrentInvocationLimitExceeded")
+        return None
+
+    def invoke_batch(self, payload: bytes, on_done: Callable[[InvokeResult], None], source_arn: str,
+                     qualifier: str | None = None) -> bool:
+        """Synchronous invocation for a poller: False when throttled (see ``pool.py``), or when
+        the mapped qualifier no longer exists (a deleted alias), so the poller backs off as it
+        does for a throttle instead of an error escaping from its timer."""
+        q = qualifier or LATEST
+        try:
+            version = self.route(q)
+        except ResourceNotFoundException:
+            return False
+        rest, _ = self.start(version, [Invocation(payload, q, on_done)])
+        return not rest
+
+    def accept(self, items: list[Delivery], source_arn: str, qualifier: str = LATEST) -> DeliveryResult:
+        """Asynchronous invocation of each item's body (SNS, EventBridge, Lambda destinations)."""
+        now = self.clock.now()
+        self.async_queue.put([Invocation(item.body.encode(), qualifier, None, True, now) for item in items])
+        return DeliveryResult(True)
+
+    # -- the pool: start and finish ------------------------------------------------------------
+
+    def start(self, version: FunctionVersion, invs: list[Invocation]) -> tuple[list[Invocation], str | None]:
+        """Admit and start ``invs`` on ``version``; returns the throttled rest and its Reason."""
+        now = self.clock.now()
+        n = len(invs)
+        warm, cold, reason = self.concurrency.admit(version.envs, n, now)
+        granted = warm + cold
+        rest = _NO_INVOCATIONS
+        if granted < n:
+            self.concurrency.throttles += n - granted
+            rest = invs[granted:]
+            invs = invs[:granted]
+        if granted:
+            for inv in invs:
+                if inv.attempts:   # an async retry: forget the previous attempt's outcome
+                    inv.response = inv.error_type = inv.error_message = inv.log = None
+                    inv.cold = inv.system_error = False
+                inv.started_at = now
+                inv.version = version
+                inv.attempts += 1
+            if cold:
+                for inv in invs[warm:]:
+                    inv.cold = True
+            version.handler.start(invs, now)
+        return rest, reason
+
+    def finish(self, invs: list[Invocation]) -> None:
+        """Invocations ended (clock deadline or runner callback): release, count, report."""
+        now = self.clock.now()
+        first = invs[0].version
+        assert isinstance(first, FunctionVersion)
+        others: dict[FunctionVersion, int] | None = None
+        hist = self.duration
+        buckets, counts = hist.buckets, hist.counts
+        last_d, idx, total_d, errors, ran = -1.0, 0, 0.0, 0, 0
+        async_done = []
+        sync_done = []
+        for inv in invs:
+            if inv.version is not first:
+                others = others or {}
+                other: FunctionVersion = inv.version  # type: ignore[assignment]
+                others[other] = others.get(other, 0) + 1
+            if inv.system_error:   # the code never ran: not an Invocation (§8)
+                inv.attempts -= 1
+            else:
+                ran += 1
+                d = inv.duration_s
+                if d != last_d:
+                    last_d, idx = d, bisect_left(buckets, d)
+                counts[idx] += 1
+                total_d += d
+                if inv.error_type is not None:
+                    errors += 1
+            if inv.is_async:
+                async_done.append(inv)
+            elif inv.on_done is not None:
+                sync_done.append(inv)
+        n = len(invs)
+        moved = sum(others.values()) if others else 0
+        first.envs.release(n - moved, now)
+        if others:
+            for version, count in others.items():
+                version.envs.release(count, now)
+        self.concurrency.release(n)
+        self.invocations += ran
+        self.errors += errors
+        hist.sum += total_d
+        hist.count += ran
+        # Capacity is back before any caller hears of it, so a poller may invoke again at once.
+        for inv in sync_done:
+            inv.on_done(self.result(inv))  # type: ignore[misc]
+        if async_done:
+            self.async_queue.attempts_done(async_done)
+        self.async_queue.pump()
+
+    # -- results -------------------------------------------------------------------------------
+
+    def response(self, inv: Invocation) -> bytes:
+        """The function's response, or its error object built when first needed."""
+        if inv.response is None:
+            if inv.error_type is None:
+                inv.response = b"null"
+            elif inv.error_type == TIMEOUT_ERROR_TYPE:
+                outcome = timeout_outcome(self.request_id(inv), inv.duration_s)
+                inv.response, inv.error_message = outcome.payload, outcome.error_message
+            else:
+                inv.response = error_payload(inv.error_type, inv.error_message or "", self.request_id(inv))
+        return inv.response
+
+    def result(self, inv: Invocation) -> InvokeResult:
+        version = inv.version
+        assert isinstance(version, FunctionVersion)
+        if inv.system_error:
+            return InvokeResult(b"", None, ServiceException.code, inv.error_message or "", 500,
+                                version.name, 0.0, self.request_id(inv))
+        payload = self.response(inv)
+        # A request id is drawn only when something shows it (API calls pass theirs in).
+        rid = inv.request_id or ""
+        return InvokeResult(payload, None if inv.error_type is None else UNHANDLED, inv.error_type,
+                            inv.error_message, 200, version.name, inv.duration_s, rid,
+                            version.log_tail(inv, self.request_id(inv)) if inv.log_tail else None)
+
+    # -- metrics and lifecycle -----------------------------------------------------------------
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {"FunctionName": self.name}
+
+    def statistics(self) -> FunctionStatistics:
+        queue = self.async_queue
+        return FunctionStatistics(
+            self.invocations, self.errors, self.concurrency.throttles, self.duration.snapshot(),
+            self.concurrency.concurrent, queue.dead_letter_errors, queue.destination_delivery_failures,
+            queue.received, queue.event_age.snapshot(), queue.dropped,
+            self.retired_cold_starts + sum(v.envs.created for v in self.versions.values()), queue.depth())
+
+    def close(self) -> None:
+        """Deleted: pending retries and deliveries stop; running invocations finish unseen."""
+        self.async_queue.close()
+        if self.concurrency.reserved is not None:
+            self.concurrency.set_reserved(None)
+
+    def describe_concurrency(self) -> dict[str, Any]:
+        reserved = self.concurrency.reserved
+        return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}

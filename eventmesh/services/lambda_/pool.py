@@ -1,0 +1,243 @@
+"""The function pool: concurrency accounting, throttle decisions, scaling rate, warm environments.
+
+Everything that decides whether an invocation may start now lives here (spec lambda.md §2). The
+account has a concurrency limit (default 1,000) of which at least 100 always stays unreserved;
+a function with reserved concurrency is capped at it (0 throttles everything), the others share
+the unreserved pool. Each new execution environment takes a token from the function's scaling
+bucket (1,000 environments per 10 s: capacity 1,000, refilled at 100/s, unused capacity does not
+accumulate); reusing a warm idle environment takes none. Idle environments are reclaimed after a
+keep-warm period. All state is plain ints updated once per batch, so ``ConcurrentExecutions`` is
+exact at every instant. Cost: O(1) per admitted batch (plus O(runs) reclaiming idle environments).
+
+Poller interface (event source mappings, ``sources/``) — on :class:`~eventmesh.services.lambda_.function.Function`::
+
+    ok = function.invoke_batch(payload: bytes, on_done: Callable[[InvokeResult], None],
+                               source_arn: str, qualifier: str | None = None) -> bool
+
+``False`` means throttled (no capacity now; counted in ``Throttles``; the caller backs off and
+retries). ``True`` means the invocation started; ``on_done`` is called exactly once, from a clock
+callback or a runner completion, with an :class:`InvokeResult`: ``payload`` (the function's
+response bytes, or its error object), ``function_error`` (``None`` or ``"Unhandled"``),
+``error_type`` / ``error_message`` (from the error object), ``status`` (200, or 500 for a system
+error), ``executed_version``, ``duration_s`` and ``request_id`` (empty unless one was drawn: ids
+cost a random draw, so the pool makes one only when something shows it).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+if TYPE_CHECKING:
+    from eventmesh.mesh import Mesh
+
+__all__ = [
+    "CONCURRENT_INVOCATION_LIMIT",
+    "DEFAULT_ACCOUNT_CONCURRENCY",
+    "DEFAULT_KEEP_WARM_S",
+    "RESERVED_CONCURRENT_INVOCATION_LIMIT",
+    "SCALING_BUCKET_CAPACITY",
+    "SCALING_REFILL_PER_S",
+    "UNRESERVED_MINIMUM",
+    "AccountPool",
+    "AccountStatistics",
+    "Environments",
+    "FunctionConcurrency",
+    "InvokeResult",
+    "account_pool",
+]
+
+# §2.1 account concurrency
+DEFAULT_ACCOUNT_CONCURRENCY = 1_000   # Concurrent executions (quota)
+UNRESERVED_MINIMUM = 100              # UnreservedConcurrentExecution minimum
+# §2.4 per-function scaling rate: 1,000 environments per 10 s
+SCALING_BUCKET_CAPACITY = 1_000
+SCALING_REFILL_PER_S = 100.0
+# §2.4 keep-warm period of an idle environment (unspecified by AWS; configurable)
+DEFAULT_KEEP_WARM_S = 300.0
+
+# §2.6 TooManyRequestsException.Reason; an empty scaling bucket reports the account reason
+# (which Reason AWS uses there is unverified).
+CONCURRENT_INVOCATION_LIMIT = "ConcurrentInvocationLimitExceeded"
+RESERVED_CONCURRENT_INVOCATION_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+class InvokeResult(msgspec.Struct):
+    """How one invocation ended, as a poller or a synchronous caller sees it."""
+
+    payload: bytes
+    function_error: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    status: int = 200
+    executed_version: str = "$LATEST"
+    duration_s: float = 0.0
+    request_id: str = ""
+    log_result: str | None = None
+
+
+class AccountStatistics(msgspec.Struct, frozen=True):
+    """Account-wide Lambda metrics (§8)."""
+
+    concurrent_executions: int
+    unreserved_concurrent_executions: int
+    claimed_account_concurrency: int
+    counters: ClassVar[frozenset[str]] = frozenset()
+
+
+class AccountPool:
+    """The account's concurrency: limit, Σ reserved, executions in flight (one per mesh)."""
+
+    metric_namespace = "AWS/Lambda"
+
+    def __init__(self, arn: str, account_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+                 unreserved_minimum: int = UNRESERVED_MINIMUM,
+                 keep_warm_s: float = DEFAULT_KEEP_WARM_S) -> None:
+        self.arn = arn
+        self.account_limit = account_limit
+        self.unreserved_minimum = unreserved_minimum
+        self.keep_warm_s = keep_warm_s
+        self.reserved_total = 0
+        self.in_use = 0
+        self.unreserved_in_use = 0
+
+    @property
+    def unreserved_limit(self) -> int:
+        return self.account_limit - self.reserved_total
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {}
+
+    def statistics(self) -> AccountStatistics:
+        return AccountStatistics(self.in_use, self.unreserved_in_use,
+                                 self.unreserved_in_use + self.reserved_total)
+
+
+def account_pool(mesh: Mesh) -> AccountPool:
+    """The mesh's Lambda account pool, created on first use (a resource of the mesh, so two
+    meshes never share one)."""
+    arn = mesh.arn("lambda", "account-concurrency")
+    pool = mesh.find(arn)
+    if pool is None:
+        pool = mesh.add(AccountPool(arn))
+    assert isinstance(pool, AccountPool)
+    return pool
+
+
+class Environments:
+    """Idle execution environments of one function version, as runs ``[idle_since, count]``.
+
+    Reuse takes the most recently idled first (a stack); reclaiming drops the runs idle for
+    longer than the keep-warm period from the old end. Counts move by whole batches.
+    """
+
+    __slots__ = ("_runs", "created", "idle", "keep_warm_s")
+
+    def __init__(self, keep_warm_s: float) -> None:
+        self._runs: deque[list[Any]] = deque()
+        self.idle = 0
+        self.keep_warm_s = keep_warm_s
+        self.created = 0   # cold starts
+
+    def reuse(self, n: int, now: float) -> int:
+        """Take up to ``n`` warm environments; returns how many."""
+        if not self.idle:
+            return 0
+        runs = self._runs
+        expired_before = now - self.keep_warm_s
+        while runs and runs[0][0] <= expired_before:
+            self.idle -= runs.popleft()[1]
+        taken = 0
+        while runs and taken < n:
+            run = runs[-1]
+            want = n - taken
+            if run[1] > want:
+                run[1] -= want
+                taken = n
+            else:
+                taken += run[1]
+                runs.pop()
+        self.idle -= taken
+        return taken
+
+    def release(self, n: int, now: float) -> None:
+        runs = self._runs
+        if runs and runs[-1][0] == now:
+            runs[-1][1] += n
+        else:
+            runs.append([now, n])
+        self.idle += n
+
+    def clear(self) -> None:
+        """New code: every idle environment is discarded (the next invocations start cold)."""
+        self._runs.clear()
+        self.idle = 0
+
+
+class FunctionConcurrency:
+    """One function's executions in flight, its reserved cap and its scaling bucket."""
+
+    __slots__ = ("_tokens", "_tokens_at", "account", "concurrent", "reserved", "throttles")
+
+    def __init__(self, account: AccountPool, now: float) -> None:
+        self.account = account
+        self.reserved: int | None = None
+        self.concurrent = 0
+        self._tokens = float(SCALING_BUCKET_CAPACITY)
+        self._tokens_at = now
+        self.throttles = 0
+
+    def admit(self, envs: Environments, n: int, now: float) -> tuple[int, int, str | None]:
+        """Admit up to ``n`` invocations: returns (warm, cold, reason the rest were throttled).
+
+        Check order (§9): reserved cap or unreserved pool, then the scaling bucket for the
+        environments that must be created.
+        """
+        account = self.account
+        if self.reserved is None:
+            free = account.account_limit - account.reserved_total - account.unreserved_in_use
+            reason = CONCURRENT_INVOCATION_LIMIT
+        else:
+            free = self.reserved - self.concurrent
+            reason = RESERVED_CONCURRENT_INVOCATION_LIMIT
+        if free <= 0:
+            return 0, 0, reason
+        k = min(n, free)
+        warm = envs.reuse(k, now) if envs.idle else 0
+        cold = k - warm
+        if cold:
+            tokens = self._tokens + (now - self._tokens_at) * SCALING_REFILL_PER_S
+            tokens = min(tokens, SCALING_BUCKET_CAPACITY)
+            self._tokens_at = now
+            if tokens < cold:
+                cold = int(tokens)
+                reason = CONCURRENT_INVOCATION_LIMIT
+            self._tokens = tokens - cold
+            envs.created += cold
+        granted = warm + cold
+        self.concurrent += granted
+        account.in_use += granted
+        if self.reserved is None:
+            account.unreserved_in_use += granted
+        return warm, cold, (None if granted == n else reason)
+
+    def release(self, n: int) -> None:
+        self.concurrent -= n
+        self.account.in_use -= n
+        if self.reserved is None:
+            self.account.unreserved_in_use -= n
+
+    def set_reserved(self, reserved: int | None) -> None:
+        """Move this function between the unreserved pool and its own reservation."""
+        account = self.account
+        if self.reserved is not None:
+            account.reserved_total -= self.reserved
+        else:
+            account.unreserved_in_use -= self.concurrent
+        self.reserved = reserved
+        if reserved is not None:
+            account.reserved_total += reserved
+        else:
+            account.unreserved_in_use += self.concurrent

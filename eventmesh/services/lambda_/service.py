@@ -1,0 +1,399 @@
+"""The Lambda control plane on a mesh: create, update, publish, alias, concurrency, EventInvokeConfig.
+
+Each function here is one API operation's behaviour (spec lambda.md §1, §2.1–2.2, §4.1, §7); the
+wire adapter (``services/lambda_/api.py``) and config loading only translate parameters to these calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from eventmesh.mesh import Mesh
+from eventmesh.services.lambda_.configuration import (
+    DEFAULT_MAX_EVENT_AGE_S,
+    DEFAULT_MAX_RETRY_ATTEMPTS,
+    LATEST,
+    EventInvokeConfig,
+    FunctionConfiguration,
+    VersionConfig,
+    code_sha256,
+    lambda_timestamp,
+    validate_alias_name,
+    validate_environment,
+    validate_function_name,
+    validate_invoke_config,
+    validate_memory,
+    validate_routing,
+    validate_timeout,
+)
+from eventmesh.services.lambda_.errors import (
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    function_not_found,
+)
+from eventmesh.services.lambda_.function import Function
+from eventmesh.services.lambda_.handlers import parse_handler
+from eventmesh.services.lambda_.pool import account_pool
+from eventmesh.services.lambda_.versions import Alias, FunctionVersion, QualifiedTarget
+
+__all__ = [
+    "find_function", "create_function", "update_function_code", "update_function_configuration",
+    "publish_version", "delete_function", "describe", "list_functions", "create_alias", "update_alias",
+    "get_alias", "delete_alias", "put_concurrency", "delete_concurrency", "put_invoke_config",
+    "update_invoke_config", "get_invoke_config", "delete_invoke_config", "list_invoke_configs",
+    "describe_invoke_config", "DESTINATION_SERVICES",
+]
+
+# §5.1 destination services (S3 only on failure).
+DESTINATION_SERVICES = {"sqs", "sns", "lambda", "events"}
+_ON_FAILURE_ONLY = {"s3"}
+
+
+def _arn_parts(mesh: Mesh, identifier: str) -> tuple[str, str | None]:
+    """name | name:qualifier | account:function:name[:q] | arn:aws:lambda:…:function:name[:q]."""
+    parts = identifier.split(":")
+    if parts[0] == "arn":
+        if len(parts) < 7 or parts[5] != "function":
+            raise InvalidParameterValueException(f"Invalid function ARN: {identifier}")
+        return parts[6], (parts[7] if len(parts) > 7 else None)
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[2], (parts[3] if len(parts) > 3 else None)
+    return parts[0], (parts[1] if len(parts) > 1 else None)
+
+
+def find_function(mesh: Mesh, identifier: str, qualifier: str | None = None,
+                  ) -> tuple[Function, str | None]:
+    """The function named by a name or ARN, and the qualifier (from the ARN or the parameter)."""
+    name, arn_qualifier = _arn_parts(mesh, identifier)
+    if arn_qualifier and qualifier and arn_qualifier != qualifier:
+        raise InvalidParameterValueException("The derived qualifier from the function name does not "
+                                             "match the specified qualifier.")
+    qualifier = qualifier or arn_qualifier
+    function = mesh.find(mesh.arn("lambda", f"function:{name}"))
+    if not isinstance(function, Function):
+        arn = mesh.arn("lambda", f"function:{name}")
+        raise function_not_found(f"{arn}:{qualifier}" if qualifier else arn)
+    if qualifier is not None and not function.has_qualifier(qualifier):
+        raise function_not_found(f"{function.arn}:{qualifier}")
+    return function, qualifier
+
+
+def _decode_zip(zip_file: bytes | str | None) -> bytes | None:
+    if zip_file is None or isinstance(zip_file, bytes):
+        return zip_file
+    try:
+        return base64.b64decode(zip_file, validate=True)
+    except binascii.Error:
+        raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, "
+                                             "then try to upload again.") from None
+
+
+def _version_config(mesh: Mesh, *, runtime: str | None, role: str, handler: str, code: bytes | None,
+                    description: str, timeout: int, memory: int, environment: dict[str, str],
+                    dead_letter_arn: str | None) -> VersionConfig:
+    return VersionConfig(
+        runtime, role, handler, description, validate_timeout(timeout), validate_memory(memory),
+        validate_environment(environment), dead_letter_arn or None, code, code_sha256(code, handler),
+        len(code) if code is not None else 0, mesh.clock.now(), mesh.ids.uuid())
+
+
+def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: str | None = None,
+                    zip_file: bytes | str | None = None, description: str = "", timeout: int = 3,
+                    memory: int = 128, environment: dict[str, str] | None = None,
+                    dead_letter_arn: str | None = None, publish: bool = False,
+                    tags: dict[str, str] | None = None) -> Function:
+    """CreateFunction: ``$LATEST`` (and version 1 with ``publish``)."""
+    validate_function_name(name)
+    arn = mesh.arn("lambda", f"function:{name}")
+    if mesh.find(arn) is not None:
+        raise ResourceConflictException(f"Function already exist: {name}")
+    code = _decode_zip(zip_file)
+    spec = parse_handler(runtime, handler, code is not None)
+    config = _version_config(mesh, runtime=runtime, role=role, handler=handler, code=code,
+                             description=description, timeout=timeout, memory=memory,
+                             environment=environment or {}, dead_letter_arn=dead_letter_arn)
+    function = Function(mesh, name, config, spec)
+    function.tags = dict(tags or {})
+    mesh.add(function)
+    mesh.add(QualifiedTarget(function, LATEST))
+    if publish:
+        publish_version(function)
+    return function
+
+
+def update_function_code(function: Function, *, zip_file: bytes | str | None = None,
+                         handler: str | None = None, publish: bool = False) -> FunctionVersion:
+    """UpdateFunctionCode: new package (and/or, in eventmesh, a new handler reference)."""
+    old = function.latest.config
+    code = _decode_zip(zip_file) if zip_file is not None else old.code
+    new_handler = handler or old.handler
+    spec = parse_handler(old.runtime, new_handler, code is not None)
+    mesh = function.mesh
+    config = _version_config(mesh, runtime=old.runtime, role=old.role, handler=new_handler, code=code,
+                             description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
+                             environment=old.environment, dead_letter_arn=old.dead_letter_arn)
+    version = function.set_latest(config, spec)
+    if publish:
+        return publish_version(function)
+    return version
+
+
+def update_function_configuration(function: Function, **changes: Any) -> FunctionVersion:
+    """UpdateFunctionConfiguration: any of runtime, role, handler, description, timeout, memory,
+    environment, dead_letter_arn (``""`` removes the DLQ)."""
+    old = function.latest.config
+    values: dict[str, Any] = dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
+                  description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
+                  environment=old.environment, dead_letter_arn=old.dead_letter_arn)
+    values.update({k: v for k, v in changes.items() if v is not None})
+    spec = parse_handler(values["runtime"], values["handler"], values["code"] is not None)
+    return function.set_latest(_version_config(function.mesh, **values), spec)
+
+
+def publish_version(function: Function, *, description: str | None = None,
+                    code_sha256: str | None = None, revision_id: str | None = None) -> FunctionVersion:
+    """PublishVersion: freeze $LATEST as the next number; unchanged since the last publish →
+    that version again (AWS does not create a duplicate)."""
+    latest = function.latest
+    config = latest.config
+    if code_sha256 is not None and code_sha256 != config.code_sha256:
+        raise InvalidParameterValueException(
+            f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
+            f"({config.code_sha256}). Please try again with the CodeSHA256 in $LATEST.")
+    if revision_id is not None and revision_id != config.revision_id:
+        raise InvalidParameterValueException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
+            "GetAlias API to retrieve the latest Revision Id")
+    numbered = [v for k, v in function.versions.items() if k != LATEST]
+    if numbered and numbered[-1].config.revision_id == config.revision_id:
+        return numbered[-1]
+    name = str(function.next_version)
+    function.next_version += 1
+    frozen = config if description is None else _replace(config, description=description)
+    version = function.versions[name] = FunctionVersion(function, name, frozen, latest.spec)
+    function.mesh.add(QualifiedTarget(function, name))
+    return version
+
+
+def _replace(config: VersionConfig, **changes: Any) -> VersionConfig:
+    import msgspec
+    return msgspec.structs.replace(config, **changes)
+
+
+def delete_function(function: Function, qualifier: str | None = None) -> None:
+    """DeleteFunction: the whole function, or one published version."""
+    mesh = function.mesh
+    if qualifier is None:
+        for q in list(function.versions) + list(function.aliases):
+            mesh.remove(f"{function.arn}:{q}")
+        mesh.remove(function.arn)
+        return
+    if qualifier == LATEST:
+        raise InvalidParameterValueException(
+            "$LATEST version cannot be deleted without deleting the function.")
+    if qualifier not in function.versions:
+        raise function_not_found(f"{function.arn}:{qualifier}")
+    using = [a.name for a in function.aliases.values()
+             if qualifier in (a.function_version, a.routing.additional_version)]
+    if using:
+        raise ResourceConflictException(
+            f"Unable to delete version because the following aliases reference it: {using}")
+    function.retired_cold_starts += function.versions.pop(qualifier).envs.created
+    function.invoke_configs.pop(qualifier, None)
+    mesh.remove(f"{function.arn}:{qualifier}")
+
+
+def describe(version: FunctionVersion) -> FunctionConfiguration:
+    """The ``FunctionConfiguration`` shape of one version."""
+    fn = version.function
+    config = version.config
+    return FunctionConfiguration(
+        fn.name, version.arn if version.name != LATEST else fn.arn, config.role, config.handler,
+        config.code_size, config.description, config.timeout_s, config.memory_mb,
+        lambda_timestamp(config.last_modified), config.code_sha256, version.name, config.revision_id,
+        runtime=config.runtime,
+        environment={"Variables": dict(config.environment)} if config.environment else None,
+        dead_letter_config={"TargetArn": config.dead_letter_arn} if config.dead_letter_arn else None,
+        logging_config={"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"})
+
+
+def list_functions(mesh: Mesh) -> list[Function]:
+    return sorted((r for r in mesh.resources("lambda") if isinstance(r, Function)), key=lambda f: f.name)
+
+
+# -- aliases (§7) -------------------------------------------------------------------------------
+
+def _check_alias_versions(function: Function, version: str, weights: dict[str, float] | None) -> Any:
+    routing = validate_routing(weights)
+    if version not in function.versions:
+        raise function_not_found(f"{function.arn}:{version}")
+    if routing.additional_version is not None:
+        if version == LATEST:
+            raise InvalidParameterValueException(
+                "$LATEST is not supported for an alias pointing to more than 1 version")
+        extra = function.versions.get(routing.additional_version)
+        if extra is None:
+            raise function_not_found(f"{function.arn}:{routing.additional_version}")
+        if extra.config.dead_letter_arn != function.versions[version].config.dead_letter_arn:
+            raise InvalidParameterValueException(
+                "The primary and additional versions of an alias must have the same DeadLetterConfig")
+    return routing
+
+
+def create_alias(function: Function, name: str, function_version: str, *, description: str = "",
+                 weights: dict[str, float] | None = None) -> Alias:
+    validate_alias_name(name)
+    if name in function.aliases:
+        raise ResourceConflictException(f"Alias already exists: {function.arn}:{name}")
+    routing = _check_alias_versions(function, function_version, weights)
+    alias = Alias(function, name, function_version, description, routing, function.mesh.ids.uuid())
+    function.aliases[name] = alias
+    function.mesh.add(QualifiedTarget(function, name))
+    return alias
+
+
+def get_alias(function: Function, name: str) -> Alias:
+    alias = function.aliases.get(name)
+    if alias is None:
+        raise ResourceNotFoundException(f"Cannot find alias arn: {function.arn}:{name}")
+    return alias
+
+
+def update_alias(function: Function, name: str, *, function_version: str | None = None,
+                 description: str | None = None, weights: dict[str, float] | None = None,
+                 routing_given: bool = False, revision_id: str | None = None) -> Alias:
+    """UpdateAlias: a new FunctionVersion without RoutingConfig resets routing (§7)."""
+    alias = get_alias(function, name)
+    if revision_id is not None and revision_id != alias.revision_id:
+        raise InvalidParameterValueException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
+            "GetAlias API to retrieve the latest Revision Id")
+    version = function_version or alias.function_version
+    if routing_given or function_version is not None:
+        alias.routing = _check_alias_versions(function, version, weights if routing_given else None)
+    alias.function_version = version
+    if description is not None:
+        alias.description = description
+    alias.revision_id = function.mesh.ids.uuid()
+    return alias
+
+
+def delete_alias(function: Function, name: str) -> None:
+    if function.aliases.pop(name, None) is not None:
+        function.invoke_configs.pop(name, None)
+        function.mesh.remove(f"{function.arn}:{name}")
+
+
+# -- reserved concurrency (§2.1, §2.2) ------------------------------------------------------------
+
+def put_concurrency(function: Function, reserved: int) -> int:
+    """PutFunctionConcurrency, keeping at least the unreserved minimum (100) unreserved."""
+    if reserved < 0:
+        raise InvalidParameterValueException(
+            f"1 validation error detected: Value '{reserved}' at 'reservedConcurrentExecutions' "
+            f"failed to satisfy constraint: Member must have value greater than or equal to 0")
+    account = account_pool(function.mesh)
+    current = function.concurrency.reserved or 0
+    unreserved_after = account.account_limit - (account.reserved_total - current + reserved)
+    if unreserved_after < account.unreserved_minimum:
+        if reserved > account.unreserved_limit + current:
+            raise InvalidParameterValueException(
+                f"Specified ConcurrentExecutions for function is greater than account's unreserved "
+                f"concurrency [{account.unreserved_limit + current}].")
+        raise InvalidParameterValueException(
+            f"Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [{account.unreserved_minimum}].")
+    function.concurrency.set_reserved(reserved)
+    function.async_queue.pump()
+    return reserved
+
+
+def delete_concurrency(function: Function) -> None:
+    function.concurrency.set_reserved(None)
+    function.async_queue.pump()
+
+
+# -- EventInvokeConfig (§4.1) -------------------------------------------------------------------
+
+def _check_destination(arn: str | None, on_failure: bool) -> str | None:
+    if not arn:
+        return None
+    parts = arn.split(":")
+    service = parts[2] if len(parts) >= 6 and parts[0] == "arn" else ""
+    if service not in DESTINATION_SERVICES and not (on_failure and service in _ON_FAILURE_ONLY):
+        raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
+    return arn
+
+
+def _destination(config: dict[str, Any] | None, key: str) -> str | None:
+    return ((config or {}).get(key) or {}).get("Destination")
+
+
+def put_invoke_config(function: Function, qualifier: str | None, *, max_retry_attempts: int | None = None,
+                      max_event_age_s: int | None = None,
+                      destination_config: dict[str, Any] | None = None) -> EventInvokeConfig:
+    """PutFunctionEventInvokeConfig: replaces everything; omitted settings reset to defaults."""
+    q = qualifier or LATEST
+    validate_invoke_config(max_retry_attempts, max_event_age_s)
+    config = EventInvokeConfig(
+        DEFAULT_MAX_RETRY_ATTEMPTS if max_retry_attempts is None else max_retry_attempts,
+        DEFAULT_MAX_EVENT_AGE_S if max_event_age_s is None else max_event_age_s,
+        _check_destination(_destination(destination_config, "OnSuccess"), False),
+        _check_destination(_destination(destination_config, "OnFailure"), True),
+        function.clock.now())
+    function.invoke_configs[q] = config
+    return config
+
+
+def get_invoke_config(function: Function, qualifier: str | None) -> EventInvokeConfig:
+    q = qualifier or LATEST
+    config = function.invoke_configs.get(q)
+    if config is None:
+        raise ResourceNotFoundException(
+            f"The function {function.arn}:{q} doesn't have an EventInvokeConfig")
+    return config
+
+
+def update_invoke_config(function: Function, qualifier: str | None, *, max_retry_attempts: int | None = None,
+                         max_event_age_s: int | None = None,
+                         destination_config: dict[str, Any] | None = None) -> EventInvokeConfig:
+    """UpdateFunctionEventInvokeConfig: merges into the existing (or default) settings."""
+    q = qualifier or LATEST
+    validate_invoke_config(max_retry_attempts, max_event_age_s)
+    old = function.invoke_configs.get(q, EventInvokeConfig())
+    on_success, on_failure = old.on_success, old.on_failure
+    if destination_config is not None:
+        if "OnSuccess" in destination_config:
+            on_success = _check_destination(_destination(destination_config, "OnSuccess"), False)
+        if "OnFailure" in destination_config:
+            on_failure = _check_destination(_destination(destination_config, "OnFailure"), True)
+    config = EventInvokeConfig(
+        old.max_retry_attempts if max_retry_attempts is None else max_retry_attempts,
+        old.max_event_age_s if max_event_age_s is None else max_event_age_s,
+        on_success, on_failure, function.clock.now())
+    function.invoke_configs[q] = config
+    return config
+
+
+def delete_invoke_config(function: Function, qualifier: str | None) -> None:
+    get_invoke_config(function, qualifier)
+    del function.invoke_configs[qualifier or LATEST]
+
+
+def list_invoke_configs(function: Function) -> list[tuple[str, EventInvokeConfig]]:
+    return list(function.invoke_configs.items())
+
+
+def describe_invoke_config(function: Function, qualifier: str, config: EventInvokeConfig) -> dict[str, Any]:
+    """The ``FunctionEventInvokeConfig`` shape."""
+    destinations: dict[str, Any] = {"OnSuccess": {}, "OnFailure": {}}
+    if config.on_success:
+        destinations["OnSuccess"] = {"Destination": config.on_success}
+    if config.on_failure:
+        destinations["OnFailure"] = {"Destination": config.on_failure}
+    return {"LastModified": config.last_modified, "FunctionArn": f"{function.arn}:{qualifier}",
+            "MaximumRetryAttempts": config.max_retry_attempts,
+            "MaximumEventAgeInSeconds": config.max_event_age_s, "DestinationConfig": destinations}

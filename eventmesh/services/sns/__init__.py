@@ -1,0 +1,1 @@
+"""Amazon SNS: topics, subscriptions, filter policies, deliveries with retries and DLQs."""

@@ -1,0 +1,561 @@
+"""SNS topic core: subscriptions, publish validation, one-pass filtering and fan-out (spec sns.md).
+
+Everything that decides *who* gets a published message lives here; *how* it gets there (retries,
+DLQ) lives in ``sns_delivery``, *what* it looks like in ``sns_records``. The core is synchronous:
+it validates, matches, and emits ``Deliver`` (SQS, Lambda, Firehose) and ``HttpDelivery`` effects.
+
+Cost model: a publish parses its filter inputs once and matches them against every subscription's
+filter policy in one pass of the pattern engine (O(fields of the message ∩ fields in policies),
+not O(subscriptions)); the fan-out is O(matched subscriptions). One publish call yields one
+``Deliver`` per SQS/Lambda subscription, carrying all its messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import deque
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.errors import EntryError, ServiceError
+from eventmesh.patterns import RuleSet
+from eventmesh.services.sns.delivery import (
+    Dispatcher,
+    Pending,
+    Subscription,
+    TopicDeliveryPolicy,
+    effective_http_policy,
+    parse_topic_delivery_policy,
+)
+from eventmesh.services.sns.errors import InvalidParameter, invalid_attribute, invalid_parameter
+from eventmesh.services.sns.records import (
+    Message,
+    attributes_size,
+    http_notification,
+    iso_timestamp,
+    lambda_items,
+    sqs_items,
+    validate_message_attributes,
+)
+from eventmesh.services.sns.service import Subscriptions
+
+if TYPE_CHECKING:
+    from eventmesh.mesh import Mesh
+
+__all__ = ["Topic", "PublishEntry", "PublishResult", "TopicStatistics", "MAX_MESSAGE_BYTES"]
+
+MAX_MESSAGE_BYTES = 262_144  # §4/§9 message size (message + attributes), PublishBatch total
+MAX_SUBJECT_CHARS = 99  # §4 Subject: fewer than 100 characters
+MAX_TOPIC_NAME_CHARS = 256  # §2 topic name 1–256 characters
+DEDUP_WINDOW_S = 300.0  # §4/§8 FIFO deduplication interval: 5 minutes
+MAX_FIFO_ID_CHARS = 128  # §4 MessageGroupId / MessageDeduplicationId: 1–128 characters
+SQS_RAW_MAX_ATTRIBUTES = 10  # §5.2 raw delivery to SQS carries at most 10 attributes (unverified)
+FIFO_SEQUENCE_BASE = 10_000_000_000_000_000_000  # FIFO sequence numbers are 20-digit strings
+ATTRIBUTES_SCOPE = "MessageAttributes"  # §6 FilterPolicyScope values (the first is the default)
+BODY_SCOPE = "MessageBody"
+
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_FIFO_ID = re.compile(rf"^[\x21-\x7e]{{1,{MAX_FIFO_ID_CHARS}}}$")  # alphanumeric and punctuation
+_TRACING = ("PassThrough", "Active")
+_FEEDBACK = tuple(f"{proto}{kind}" for proto in ("HTTP", "Firehose", "Lambda", "SQS", "Application")
+                  for kind in ("SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate",
+                               "FailureFeedbackRoleArn"))
+SETTABLE_TOPIC_ATTRIBUTES = frozenset({
+    "DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "TracingConfig", "SignatureVersion",
+    "ContentBasedDeduplication", "FifoThroughputScope", "ArchivePolicy", "DataProtectionPolicy",
+    *_FEEDBACK,
+})  # §2; FifoTopic is settable only on CreateTopic
+
+
+class PublishEntry(msgspec.Struct, kw_only=True):
+    """One message to publish (Publish's members; ``id`` as in PublishBatchRequestEntry)."""
+
+    message: str
+    id: str = ""
+    subject: str | None = None
+    message_structure: str | None = None
+    message_attributes: dict[str, dict[str, Any]] = {}
+    message_deduplication_id: str | None = None
+    message_group_id: str | None = None
+
+
+class PublishResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """PublishBatchResultEntry: ``sequence_number`` only for FIFO topics."""
+
+    id: str
+    message_id: str
+    sequence_number: str | None = None
+
+
+class TopicStatistics(msgspec.Struct, frozen=True):
+    """The AWS/SNS CloudWatch metrics of one topic (dimension TopicName), §11. All are counters;
+    ``cloudwatch_names`` spells the ones whose CloudWatch name has a dash."""
+
+    number_of_messages_published: int
+    number_of_notifications_delivered: int
+    number_of_notifications_failed: int
+    number_of_notifications_filtered_out: int
+    number_of_notifications_filtered_out_message_attributes: int
+    number_of_notifications_filtered_out_message_body: int
+    number_of_notifications_filtered_out_invalid_attributes: int
+    number_of_notifications_filtered_out_no_message_attributes: int
+    number_of_notifications_filtered_out_invalid_message_body: int
+    number_of_notifications_redriven_to_dlq: int
+    number_of_notifications_failed_to_redrive_to_dlq: int
+    publish_size: int
+
+    counters: ClassVar[frozenset[str]] = frozenset({
+        "number_of_messages_published", "number_of_notifications_delivered",
+        "number_of_notifications_failed", "number_of_notifications_filtered_out",
+        "number_of_notifications_filtered_out_message_attributes",
+        "number_of_notifications_filtered_out_message_body",
+        "number_of_notifications_filtered_out_invalid_attributes",
+        "number_of_notifications_filtered_out_no_message_attributes",
+        "number_of_notifications_filtered_out_invalid_message_body",
+        "number_of_notifications_redriven_to_dlq", "number_of_notifications_failed_to_redrive_to_dlq",
+        "publish_size",
+    })
+    cloudwatch_names: ClassVar[dict[str, str]] = {
+        "number_of_notifications_filtered_out_message_attributes":
+            "NumberOfNotificationsFilteredOut-MessageAttributes",
+        "number_of_notifications_filtered_out_message_body": "NumberOfNotificationsFilteredOut-MessageBody",
+        "number_of_notifications_filtered_out_invalid_attributes":
+            "NumberOfNotificationsFilteredOut-InvalidAttributes",
+        "number_of_notifications_filtered_out_no_message_attributes":
+            "NumberOfNotificationsFilteredOut-NoMessageAttributes",
+        "number_of_notifications_filtered_out_invalid_message_body":
+            "NumberOfNotificationsFilteredOut-InvalidMessageBody",
+    }
+
+
+class FilterIndex:
+    """The confirmed subscriptions of a topic, indexed for one-pass matching (§6).
+
+    Subscriptions without a filter policy always match; the others sit in one compiled rule set
+    per scope (message attributes / message body), so a message is matched once against all of
+    them. Also counts what the filters turn away, by the CloudWatch kind (§11).
+    """
+
+    __slots__ = ("_plain", "_filtered", "_rules", "_counts", "out_attributes", "out_body",
+                 "out_invalid_attributes", "out_no_attributes", "out_invalid_body")
+
+    def __init__(self) -> None:
+        self._plain: dict[Subscription, None] = {}  # an ordered set
+        self._filtered: dict[str, Subscription] = {}
+        self._rules: dict[str, RuleSet] = {}
+        self._counts = {ATTRIBUTES_SCOPE: 0, BODY_SCOPE: 0}
+        self.out_attributes = self.out_body = self.out_invalid_attributes = 0
+        self.out_no_attributes = self.out_invalid_body = 0
+
+    def __len__(self) -> int:
+        return len(self._plain) + len(self._filtered)
+
+    @property
+    def policies(self) -> int:
+        return len(self._filtered)
+
+    def add(self, sub: Subscription) -> None:
+        if sub.filter_policy is None:
+            self._plain[sub] = None
+            return
+        rules = self._rules.get(sub.filter_scope)
+        if rules is None:
+            rules = self._rules[sub.filter_scope] = new_rule_set(sub.filter_scope)
+        rules.add(sub.arn, sub.filter_policy)
+        self._filtered[sub.arn] = sub
+        self._counts[sub.filter_scope] += 1
+
+    def remove(self, sub: Subscription) -> None:
+        if self._plain.pop(sub, 1) is None:
+            return
+        if self._filtered.pop(sub.arn, None) is not None:
+            self._rules[sub.filter_scope].remove(sub.arn)
+            self._counts[sub.filter_scope] -= 1
+
+    def match(self, body: str, attributes: dict[str, dict[str, Any]]) -> list[Subscription]:
+        """Subscriptions that take this message, in subscription order. O(fields), not O(rules)."""
+        if not self._filtered:
+            return list(self._plain)
+        names: set[Any] = set()
+        if n := self._counts[ATTRIBUTES_SCOPE]:
+            try:
+                hits = self._rules[ATTRIBUTES_SCOPE].matches(attributes=attributes)
+            except ValueError:
+                self.out_invalid_attributes += n
+            else:
+                names |= hits
+                if attributes:
+                    self.out_attributes += n - len(hits)
+                else:
+                    self.out_no_attributes += n - len(hits)
+        if n := self._counts[BODY_SCOPE]:
+            hits = self._rules[BODY_SCOPE].matches(body=body)
+            names |= hits
+            if n > len(hits):
+                if _is_json_object(body):
+                    self.out_body += n - len(hits)
+                else:
+                    self.out_invalid_body += n - len(hits)
+        filtered = self._filtered
+        matched = [*self._plain, *(filtered[name] for name in names)]
+        if names and len(matched) > 1:
+            matched.sort(key=_by_seq)
+        return matched
+
+
+def new_rule_set(scope: str) -> RuleSet:
+    """One SNS-flavoured rule set for filter policies of ``scope``."""
+    return RuleSet(flavor="sns", scope=scope)
+
+
+def _by_seq(sub: Subscription) -> int:
+    return sub.seq
+
+
+def _is_json_object(text: str) -> bool:
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(msgspec.json.decode(text), dict)
+    except msgspec.DecodeError:
+        return False
+
+
+class Topic:
+    """An SNS topic, standard or FIFO (name ending ``.fifo`` with ``FifoTopic=true``).
+
+    https://docs.aws.amazon.com/sns/latest/dg/sns-create-topic.html
+    """
+
+    metric_namespace = "AWS/SNS"
+
+    def __init__(self, mesh: Mesh, name: str, attributes: dict[str, str] | None = None,
+                 tags: dict[str, str] | None = None, base_url: str | None = None) -> None:
+        attributes = dict(attributes or {})
+        fifo_attr = attributes.pop("FifoTopic", "false").lower()
+        if not _valid_topic_name(name) or (fifo_attr == "true") != name.endswith(".fifo"):
+            raise invalid_parameter("Topic Name")
+        self.mesh = mesh
+        self.name = name
+        self.arn = mesh.arn("sns", name)
+        self.fifo = fifo_attr == "true"
+        self.base_url = base_url or f"https://sns.{mesh.region}.amazonaws.com"
+        self.tags: dict[str, str] = dict(tags or {})
+        self._set: dict[str, str] = {}  # attributes set by the user, verbatim
+        self.content_based_dedup = False
+        self.signature_version = "1"
+        self.delivery_policy: TopicDeliveryPolicy | None = None
+        self.filters = FilterIndex()
+        self.dispatch = Dispatcher(mesh, self.arn, self._dlq_items, ordered=self.fifo)
+        self.subscriptions = Subscriptions(self)
+        self._sequence = 0
+        self._dedup: dict[Any, tuple[float, str, str]] = {}
+        self._dedup_expiry: deque[tuple[float, Any]] = deque()
+        self._published = 0
+        self._publish_size = 0
+        for key, value in attributes.items():
+            self.set_attribute(key, value, creating=True)
+
+    # -- attributes --------------------------------------------------------------------------
+
+    def set_attribute(self, name: str, value: str, *, creating: bool = False) -> None:
+        """SetTopicAttributes / CreateTopic's Attributes (§2)."""
+        if name == "FifoTopic" and creating:
+            return
+        if name not in SETTABLE_TOPIC_ATTRIBUTES:
+            if creating:
+                raise invalid_attribute(f"Unknown attribute {name}")
+            raise invalid_parameter("AttributeName")
+        if name == "DeliveryPolicy":
+            try:
+                policy = parse_topic_delivery_policy(value) if value else None
+            except ValueError as exc:
+                raise invalid_parameter("DeliveryPolicy", str(exc)) from None
+            self.delivery_policy = policy
+            self.subscriptions.refresh_http_policies()
+        elif name == "SignatureVersion":
+            if value not in ("1", "2"):
+                raise invalid_parameter("SignatureVersion")
+            self.signature_version = value
+        elif name == "TracingConfig" and value not in _TRACING:
+            raise invalid_parameter("TracingConfig")
+        elif name == "ContentBasedDeduplication":
+            if not self.fifo:
+                raise invalid_parameter("ContentBasedDeduplication",
+                                        "Content-based deduplication can only be set for FIFO topics")
+            if value.lower() not in ("true", "false"):
+                raise invalid_parameter("ContentBasedDeduplication")
+            self.content_based_dedup = value.lower() == "true"
+            value = value.lower()
+        elif name == "FifoThroughputScope":
+            if not self.fifo or value not in ("Topic", "MessageGroup"):
+                raise invalid_parameter("FifoThroughputScope")
+            if self._set.get(name) == "MessageGroup" and value == "Topic":
+                raise invalid_parameter("FifoThroughputScope", "Cannot change from MessageGroup to Topic")
+        elif name.endswith("SampleRate") and not (value.isdigit() and 0 <= int(value) <= 100):
+            raise invalid_parameter(name)
+        self._set[name] = value
+
+    def attributes(self) -> dict[str, str]:
+        """GetTopicAttributes: the read-only attributes, then the ones set (§2)."""
+        counts = self.subscriptions.counts()
+        out = {
+            "Policy": self._set.get("Policy") or self._default_policy(),
+            "Owner": self.mesh.account_id,
+            "SubscriptionsPending": str(counts[1]),
+            "TopicArn": self.arn,
+            "EffectiveDeliveryPolicy": self._set.get("DeliveryPolicy") or _DEFAULT_EFFECTIVE_POLICY,
+            "SubscriptionsConfirmed": str(counts[0]),
+            "DisplayName": "",
+            "SubscriptionsDeleted": str(counts[2]),
+        }
+        if self.fifo:
+            out["FifoTopic"] = "true"
+            out["ContentBasedDeduplication"] = "false"
+        out.update(self._set)
+        return out
+
+    def same_attributes(self, attributes: dict[str, str]) -> bool:
+        """CreateTopic idempotence: every given attribute equals the topic's (§2)."""
+        current = self.attributes()
+        current.setdefault("FifoTopic", "false")
+        current.setdefault("ContentBasedDeduplication", "false")
+        for name, value in attributes.items():
+            have = current.get(name)
+            if name in ("FifoTopic", "ContentBasedDeduplication"):
+                have, value = (have or "").lower(), value.lower()
+            if have != value:
+                return False
+        return True
+
+    def _default_policy(self) -> str:
+        return _DEFAULT_POLICY.replace("{arn}", self.arn).replace("{account}", self.mesh.account_id)
+
+    def http_policy(self, sub: Subscription) -> None:
+        """Recompute an HTTP/S subscription's effective retry policy and Content-Type (§7)."""
+        sub.retry, sub.content_type = effective_http_policy(self.delivery_policy, sub.delivery_policy)
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish(self, entry: PublishEntry) -> PublishResult:
+        """Publish one message; invalid input raises (Publish)."""
+        timestamp = iso_timestamp(self.mesh.clock.now())
+        self._check_fifo_params([entry])
+        message = self._prepare(entry, timestamp)
+        self._fan_out([message])
+        return PublishResult(id=entry.id, message_id=message.message_id,
+                             sequence_number=message.sequence_number)
+
+    def publish_batch(self, entries: list[PublishEntry]) -> list[PublishResult | EntryError]:
+        """PublishBatch after its batch checks (done by the service): invalid entries fail alone."""
+        timestamp = iso_timestamp(self.mesh.clock.now())
+        self._check_fifo_params(entries)
+        results: list[PublishResult | EntryError] = []
+        messages: list[Message] = []
+        for entry in entries:
+            try:
+                message = self._prepare(entry, timestamp)
+            except ServiceError as exc:
+                results.append(EntryError(entry.id, exc.code, exc.message, exc.sender_fault))
+                continue
+            messages.append(message)
+            results.append(PublishResult(id=entry.id, message_id=message.message_id,
+                                         sequence_number=message.sequence_number))
+        self._fan_out(messages)
+        return results
+
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
+        """Publish deliveries from other cores (EventBridge targets, Lambda destinations)."""
+        entries = [PublishEntry(message=item.body, message_attributes=item.attributes,
+                                message_group_id=item.group_id,
+                                message_deduplication_id=item.deduplication_id) for item in items]
+        try:
+            results = self.publish_batch(entries)
+        except ServiceError as exc:
+            return DeliveryResult(False, exc.code, exc.message)
+        for result in results:
+            if isinstance(result, EntryError):
+                return DeliveryResult(False, result.code, result.message)
+        return DeliveryResult(True)
+
+    def _check_fifo_params(self, entries: list[PublishEntry]) -> None:
+        """FIFO parameter errors reject the whole request, as for Publish (§4)."""
+        for entry in entries:
+            if not self.fifo:
+                if entry.message_deduplication_id is not None:
+                    raise invalid_parameter(
+                        "MessageDeduplicationId", "The request includes MessageDeduplicationId parameter "
+                        "that is not valid for this topic type")
+                if entry.message_group_id is not None and not _FIFO_ID.match(entry.message_group_id):
+                    raise invalid_parameter("MessageGroupId")
+                continue
+            if entry.message_group_id is None:
+                raise InvalidParameter(
+                    "Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
+            if not _FIFO_ID.match(entry.message_group_id):
+                raise invalid_parameter("MessageGroupId")
+            dedup = entry.message_deduplication_id
+            if dedup is None and not self.content_based_dedup:
+                raise InvalidParameter(
+                    "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly")
+            if dedup is not None and not _FIFO_ID.match(dedup):
+                raise invalid_parameter("MessageDeduplicationId")
+
+    def _prepare(self, entry: PublishEntry, timestamp: str) -> Message:
+        """Validate one entry (§4) and make it a Message; FIFO duplicates reuse the first's ids."""
+        text = entry.message
+        if not text:
+            raise invalid_parameter("Empty message")
+        per_protocol = None
+        if entry.message_structure is not None:
+            per_protocol = _parse_structure(entry.message_structure, text)
+            text = per_protocol["default"]
+        subject = entry.subject
+        if subject is not None and not _valid_subject(subject):
+            raise invalid_parameter("Subject")
+        attributes = entry.message_attributes
+        if attributes:
+            validate_message_attributes(attributes)
+        size = len(entry.message.encode()) + (attributes_size(attributes) if attributes else 0)
+        if size > MAX_MESSAGE_BYTES:
+            raise invalid_parameter("Message too long")
+        message = Message(self.mesh.ids.uuid(), text, per_protocol, subject, attributes, timestamp,
+                          entry.message_group_id)
+        if self.fifo:
+            if self._deduplicate(entry, message):
+                return message
+        self._published += 1
+        self._publish_size += size
+        return message
+
+    def _deduplicate(self, entry: PublishEntry, message: Message) -> bool:
+        """Assign FIFO dedup id and sequence number; True (and the first's ids) for a duplicate."""
+        dedup = entry.message_deduplication_id or hashlib.sha256(entry.message.encode()).hexdigest()
+        message.dedup_id = dedup
+        now = self.mesh.clock.now()
+        expiry = self._dedup_expiry
+        while expiry and expiry[0][0] <= now:
+            _, old = expiry.popleft()
+            seen = self._dedup.get(old)
+            if seen is not None and seen[0] <= now:
+                del self._dedup[old]
+        by_group = self._set.get("FifoThroughputScope") == "MessageGroup"
+        key: Any = (message.group_id, dedup) if by_group else dedup
+        seen = self._dedup.get(key)
+        if seen is not None:
+            message.message_id, message.sequence_number = seen[1], seen[2]
+            message.duplicate = True
+            return True
+        self._sequence += 1
+        message.sequence_number = f"{FIFO_SEQUENCE_BASE + self._sequence:020d}"
+        self._dedup[key] = (now + DEDUP_WINDOW_S, message.message_id, message.sequence_number)
+        expiry.append((now + DEDUP_WINDOW_S, key))
+        return False
+
+    # -- fan-out -----------------------------------------------------------------------------
+
+    def _fan_out(self, messages: list[Message]) -> None:
+        """Match each message once against every subscription, then one delivery per subscription."""
+        targets: dict[Subscription, list[Message]] = {}
+        filters = self.filters
+        for message in messages:
+            if message.duplicate:
+                continue
+            for sub in filters.match(message.text, message.attributes):
+                targets.setdefault(sub, []).append(message)
+        for sub, batch in targets.items():
+            self._deliver(sub, batch)
+
+    def _deliver(self, sub: Subscription, messages: list[Message]) -> None:
+        protocol = sub.protocol
+        send = self.dispatch.submit
+        if sub.is_http:
+            for message in messages:
+                send(Pending(sub, [message], None, http_notification(self, sub, message)))
+        elif protocol == "lambda":
+            send(Pending(sub, messages, lambda_items(self, sub, messages), None))
+        elif protocol in ("sqs", "firehose"):
+            rejected = [m for m in messages if len(m.attributes) > SQS_RAW_MAX_ATTRIBUTES] \
+                if sub.raw and protocol == "sqs" else None
+            if rejected:
+                self.dispatch.reject(Pending(sub, rejected, None, None))
+                messages = [m for m in messages if len(m.attributes) <= SQS_RAW_MAX_ATTRIBUTES]
+                if not messages:
+                    return
+            send(Pending(sub, messages, sqs_items(self, sub, messages, sub.endpoint), None))
+        # email, email-json, sms and application endpoints are accepted but not delivered to.
+
+    def _dlq_items(self, sub: Subscription, messages: list[Message]) -> list[Delivery]:
+        assert sub.dlq_arn is not None
+        return sqs_items(self, sub, messages, sub.dlq_arn)
+
+    # -- lifecycle and metrics ---------------------------------------------------------------
+
+    def statistics(self) -> TopicStatistics:
+        f = self.filters
+        d = self.dispatch
+        return TopicStatistics(
+            number_of_messages_published=self._published,
+            number_of_notifications_delivered=d.delivered,
+            number_of_notifications_failed=d.failed,
+            number_of_notifications_filtered_out=(
+                f.out_attributes + f.out_body + f.out_invalid_attributes + f.out_no_attributes
+                + f.out_invalid_body),
+            number_of_notifications_filtered_out_message_attributes=f.out_attributes,
+            number_of_notifications_filtered_out_message_body=f.out_body,
+            number_of_notifications_filtered_out_invalid_attributes=f.out_invalid_attributes,
+            number_of_notifications_filtered_out_no_message_attributes=f.out_no_attributes,
+            number_of_notifications_filtered_out_invalid_message_body=f.out_invalid_body,
+            number_of_notifications_redriven_to_dlq=d.redriven_to_dlq,
+            number_of_notifications_failed_to_redrive_to_dlq=d.failed_to_redrive_to_dlq,
+            publish_size=self._publish_size,
+        )
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {"TopicName": self.name}
+
+    def close(self) -> None:
+        """DeleteTopic: its subscriptions go, and so do their pending retries."""
+        self.subscriptions.close()
+        self.dispatch.close()
+
+
+def _valid_topic_name(name: str) -> bool:
+    base = name[:-5] if name.endswith(".fifo") else name
+    return len(name) <= MAX_TOPIC_NAME_CHARS and _TOPIC_NAME.match(base) is not None
+
+
+def _valid_subject(subject: str) -> bool:
+    return 0 < len(subject) <= MAX_SUBJECT_CHARS and all(" " <= c <= "~" for c in subject)
+
+
+def _parse_structure(structure: str, text: str) -> dict[str, str]:
+    """MessageStructure=json: an object with a string ``default`` and per-protocol overrides (§4)."""
+    if structure != "json":
+        raise invalid_parameter("MessageStructure")
+    try:
+        parsed = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        raise invalid_parameter("Message Structure - JSON message body failed to parse") from None
+    if not isinstance(parsed, dict):
+        raise invalid_parameter("Message Structure - JSON message body failed to parse")
+    if not isinstance(parsed.get("default"), str):
+        raise invalid_parameter("Message Structure - No default entry in JSON message body")
+    return {k: v for k, v in parsed.items() if isinstance(v, str)}
+
+
+_DEFAULT_EFFECTIVE_POLICY = (
+    '{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,'
+    '"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},'
+    '"disableSubscriptionOverrides":false,'
+    '"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}')
+_DEFAULT_POLICY = (
+    '{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID",'
+    '"Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:GetTopicAttributes",'
+    '"SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic",'
+    '"SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":"{arn}",'
+    '"Condition":{"StringEquals":{"AWS:SourceOwner":"{account}"}}}]}')

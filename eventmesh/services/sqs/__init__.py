@@ -1,0 +1,1 @@
+"""Amazon SQS: standard and FIFO queues, redrive, move tasks, both wire protocols."""

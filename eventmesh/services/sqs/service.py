@@ -1,0 +1,312 @@
+"""SQS service-level operations over a mesh: queues by name, URL and ARN; create/delete rules;
+attributes; listing with prefix and pagination; dead-letter sources; tags; permissions.
+
+The queues themselves are mesh resources (``arn:aws:sqs:<region>:<account>:<name>``); this module
+holds no state of its own. A deleted queue leaves a :class:`DeletedQueue` marker at its ARN for
+60 seconds, during which the name cannot be reused (``QueueDeletedRecently``, spec sqs.md §2).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from eventmesh.effects import DeliveryResult
+from eventmesh.mesh import Mesh
+from eventmesh.services.sqs.attributes import (
+    READ_ONLY_ATTRIBUTES,
+    SETTABLE_ATTRIBUTES,
+    QueueConfig,
+    apply_changes,
+    config_mismatch,
+    parse_attributes,
+    render_config,
+    validate_queue_name,
+)
+from eventmesh.services.sqs.errors import (
+    InvalidAttributeName,
+    InvalidAttributeValue,
+    InvalidParameterValueException,
+    QueueDeletedRecently,
+    QueueDoesNotExist,
+    QueueNameExists,
+)
+from eventmesh.services.sqs.fifo import FifoQueue
+from eventmesh.services.sqs.queue import Queue
+
+__all__ = [
+    "DeletedQueue",
+    "queue_url",
+    "find_queue",
+    "queue_from_url",
+    "queue_by_name",
+    "create_queue",
+    "delete_queue",
+    "set_queue_attributes",
+    "get_queue_attributes",
+    "list_queues",
+    "list_dead_letter_source_queues",
+    "tag_queue",
+    "untag_queue",
+    "add_permission",
+    "remove_permission",
+    "DELETED_QUEUE_HOLD_S",
+    "MAX_LIST_RESULTS",
+]
+
+DELETED_QUEUE_HOLD_S = 60  # §2: a deleted queue's name is held for 60 s
+MAX_LIST_RESULTS = 1_000  # §10: ListQueues / ListDeadLetterSourceQueues page
+MAX_TAGS = 50  # §10 (recommended maximum; AWS enforces 50 per queue)
+
+
+class DeletedQueue:
+    """Marker left at a deleted queue's ARN while its name may not be reused."""
+
+    def __init__(self, arn: str, deleted_at: float) -> None:
+        self.arn = arn
+        self.deleted_at = deleted_at
+
+    def accept(self, items: Any, source_arn: str) -> DeliveryResult:
+        return DeliveryResult(False, "AWS.SimpleQueueService.NonExistentQueue",
+                              "The specified queue does not exist.")
+
+
+def queue_url(host: str, queue: Queue) -> str:
+    """The queue URL as the SDKs expect it, on the daemon's own host (spec §1.3)."""
+    return f"http://{host}/{queue.account_id}/{queue.name}"
+
+
+def find_queue(mesh: Mesh, name: str) -> Queue | None:
+    queue = mesh.find(mesh.arn("sqs", name))
+    return queue if isinstance(queue, Queue) else None
+
+
+def queue_by_name(mesh: Mesh, name: str, owner_account_id: str | None = None) -> Queue:
+    """GetQueueUrl: any account other than the mesh's owns no queues here."""
+    queue = find_queue(mesh, name)
+    if queue is None or (owner_account_id and owner_account_id != mesh.account_id):
+        raise QueueDoesNotExist()
+    return queue
+
+
+def queue_from_url(mesh: Mesh, url: str) -> Queue:
+    """Resolve a QueueUrl of any host (``sqs.<region>.amazonaws.com``, ``queue.amazonaws.com``, the
+    daemon's): the last two path segments are the account and the queue name."""
+    path = url.split("://", 1)[-1].rstrip("/")
+    parts = path.split("/")
+    if len(parts) < 3 or parts[-2] != mesh.account_id:
+        raise QueueDoesNotExist()
+    queue = mesh.find(mesh.arn("sqs", parts[-1]))
+    if not isinstance(queue, Queue):
+        raise QueueDoesNotExist()
+    return queue
+
+
+def _check_redrive(mesh: Mesh, queue_name: str, fifo: bool, config: QueueConfig) -> None:
+    """RedrivePolicy checks that need the target: it exists, same type, same account, allowed."""
+    policy = config.redrive_policy
+    if policy is None:
+        return
+    raw = config.redrive_policy_raw
+    target = policy.dead_letter_target_arn
+
+    def bad(reason: str) -> InvalidParameterValueException:
+        return InvalidParameterValueException(
+            f"Value {raw} for parameter RedrivePolicy is invalid. Reason: {reason}")
+
+    parts = target.split(":")
+    if parts[2] != "sqs":
+        raise bad("Only SQS queues are valid resources for deadLetterTargetArn.")
+    if parts[4] != mesh.account_id or parts[3] != mesh.region:
+        raise bad("Dead-letter target owner should be same as the source.")
+    dlq = mesh.find(target)
+    if not isinstance(dlq, Queue):
+        raise bad("Dead letter target does not exist.")
+    if dlq.fifo != fifo:
+        raise bad("Dead-letter queue must be same type of queue as the source..")
+    if dlq.name == queue_name:
+        raise bad("Dead-letter queue must be a different queue of the same type (standard or FIFO).")
+    allow = dlq.config.redrive_allow_policy
+    source_arn = mesh.arn("sqs", queue_name)
+    if allow is not None and not allow.allows(source_arn):
+        raise bad(f"Queue {source_arn} is not allowed to use {target} as its dead-letter queue.")
+
+
+def create_queue(mesh: Mesh, name: str, attributes: Mapping[str, str] | None = None,
+                 tags: Mapping[str, str] | None = None) -> Queue:
+    """CreateQueue: idempotent when the name and every given attribute value match an existing
+    queue; otherwise ``QueueNameExists``. Within 60 s of a delete: ``QueueDeletedRecently``."""
+    attributes = attributes or {}
+    fifo_text = str(attributes.get("FifoQueue", "false")).strip().lower()
+    fifo = fifo_text == "true"
+    if fifo_text not in ("true", "false"):
+        raise InvalidAttributeValue("Invalid value for the parameter FifoQueue.")
+    validate_queue_name(name, fifo or name.endswith(".fifo"))
+    if name.endswith(".fifo") and not fifo:
+        raise InvalidParameterValueException(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+    changes = parse_attributes(attributes, fifo=fifo, creating=True)
+    arn = mesh.arn("sqs", name)
+    existing = mesh.find(arn)
+    if isinstance(existing, DeletedQueue):
+        if mesh.clock.now() < existing.deleted_at + DELETED_QUEUE_HOLD_S:
+            raise QueueDeletedRecently(
+                f"You must wait {DELETED_QUEUE_HOLD_S} seconds after deleting a queue before you can create "
+                "another with the same name.")
+        mesh.remove(arn)
+        existing = None
+    if isinstance(existing, Queue):
+        mismatch = config_mismatch(existing.config, changes)
+        if mismatch is not None:
+            raise QueueNameExists(
+                f"A queue already exists with the same name and a different value for attribute {mismatch}")
+        return existing
+    config = apply_changes(QueueConfig(fifo_queue=fifo), changes)
+    _check_redrive(mesh, name, fifo, config)
+    _check_tags(tags or {})
+    queue: Queue = (FifoQueue if fifo else Queue)(mesh, name, config, dict(tags or {}))
+    mesh.add(queue)
+    return queue
+
+
+def delete_queue(mesh: Mesh, queue: Queue) -> None:
+    """DeleteQueue: the queue and its messages go at once; the name is held for 60 s."""
+    now = mesh.clock.now()
+    mesh.remove(queue.arn)
+    marker = DeletedQueue(queue.arn, now)
+    mesh.add(marker)
+
+    def release() -> None:
+        if mesh.find(queue.arn) is marker:
+            mesh.remove(queue.arn)
+
+    mesh.clock.call_at(now + DELETED_QUEUE_HOLD_S, release)
+
+
+def set_queue_attributes(mesh: Mesh, queue: Queue, attributes: Mapping[str, str]) -> None:
+    """SetQueueAttributes: all or nothing; changes take effect at once (AWS: up to 60 s)."""
+    changes = parse_attributes(attributes, fifo=queue.fifo, creating=False)
+    config = apply_changes(queue.config, changes)
+    _check_redrive(mesh, queue.name, queue.fifo, config)
+    queue.configure(config)
+
+
+def get_queue_attributes(queue: Queue, names: Sequence[str] | None) -> dict[str, str]:
+    """GetQueueAttributes: the named attributes (``All`` for every one), values as strings;
+    unknown names answer ``InvalidAttributeName``."""
+    requested = list(names or [])
+    for name in requested:
+        if name == "All" or name in READ_ONLY_ATTRIBUTES:
+            continue
+        if name not in SETTABLE_ATTRIBUTES:
+            raise InvalidAttributeName(f"Unknown Attribute {name}.")
+    if not requested:
+        return {}
+    visible, not_visible, delayed = queue.counts()
+    everything = {
+        "QueueArn": queue.arn,
+        "ApproximateNumberOfMessages": str(visible),
+        "ApproximateNumberOfMessagesNotVisible": str(not_visible),
+        "ApproximateNumberOfMessagesDelayed": str(delayed),
+        "CreatedTimestamp": str(int(queue.created)),
+        "LastModifiedTimestamp": str(int(queue.last_modified)),
+        **render_config(queue.config),
+    }
+    if "All" in requested:
+        return everything
+    return {name: everything[name] for name in requested if name in everything}
+
+
+def _page(items: list[str], max_results: int | None, next_token: str | None) -> tuple[list[str], str | None]:
+    """Pagination over a sorted list of names; the token is the last name of the previous page."""
+    start = 0
+    if next_token:
+        try:
+            after = json.loads(base64.b64decode(next_token))["after"]
+        except (ValueError, KeyError, TypeError):
+            raise InvalidParameterValueException("Invalid NextToken value.") from None
+        while start < len(items) and items[start] <= after:
+            start += 1
+    if max_results is None:
+        return items[start:start + MAX_LIST_RESULTS], None
+    if not 1 <= max_results <= MAX_LIST_RESULTS:
+        raise InvalidParameterValueException(
+            f"Value {max_results} for parameter MaxResults is invalid. Reason: MaxResults must be an "
+            f"integer between 1 and {MAX_LIST_RESULTS}.")
+    page = items[start:start + max_results]
+    more = start + max_results < len(items)
+    token = base64.b64encode(json.dumps({"after": page[-1]}).encode()).decode() if more and page else None
+    return page, token
+
+
+def _queues(mesh: Mesh) -> Iterable[Queue]:
+    return (r for r in mesh.resources("sqs") if isinstance(r, Queue))
+
+
+def list_queues(mesh: Mesh, prefix: str | None = None, max_results: int | None = None,
+                next_token: str | None = None) -> tuple[list[Queue], str | None]:
+    """ListQueues: names starting with ``prefix``, sorted, up to 1,000 (or MaxResults with NextToken)."""
+    by_name = {q.name: q for q in _queues(mesh) if not prefix or q.name.startswith(prefix)}
+    names, token = _page(sorted(by_name), max_results, next_token)
+    return [by_name[n] for n in names], token
+
+
+def list_dead_letter_source_queues(mesh: Mesh, dlq: Queue, max_results: int | None = None,
+                                   next_token: str | None = None) -> tuple[list[Queue], str | None]:
+    """ListDeadLetterSourceQueues: queues whose RedrivePolicy targets ``dlq``."""
+    by_name = {q.name: q for q in _queues(mesh) if _dlq_arn_of(q) == dlq.arn}
+    names, token = _page(sorted(by_name), max_results, next_token)
+    return [by_name[n] for n in names], token
+
+
+def _check_tags(tags: Mapping[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise InvalidParameterValueException(f"Too many tags added for queue. The maximum is {MAX_TAGS}.")
+
+
+def tag_queue(queue: Queue, tags: Mapping[str, str]) -> None:
+    merged = {**queue.tags, **tags}
+    _check_tags(merged)
+    queue.tags = merged
+
+
+def untag_queue(queue: Queue, keys: Iterable[str]) -> None:
+    for key in keys:
+        queue.tags.pop(key, None)
+
+
+def _dlq_arn_of(queue: Queue) -> str | None:
+    policy = queue.config.redrive_policy
+    return policy.dead_letter_target_arn if policy is not None else None
+
+
+def add_permission(mesh: Mesh, queue: Queue, label: str, accounts: Sequence[str],
+                   actions: Sequence[str]) -> None:
+    """AddPermission: a statement with Sid ``label`` in the queue's Policy."""
+    policy: dict[str, Any] = (json.loads(queue.config.policy) if queue.config.policy
+                              else {"Version": "2012-10-17", "Statement": []})
+    statements: list[dict[str, Any]] = policy.setdefault("Statement", [])
+    if any(s.get("Sid") == label for s in statements):
+        raise InvalidParameterValueException(
+            f"Value {label} for parameter Label is invalid. Reason: Already exists.")
+    statements.append({
+        "Sid": label,
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+        "Action": [f"SQS:{a}" for a in actions],
+        "Resource": queue.arn,
+    })
+    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy)}))
+
+
+def remove_permission(mesh: Mesh, queue: Queue, label: str) -> None:
+    policy = json.loads(queue.config.policy) if queue.config.policy else {"Statement": []}
+    statements = policy.get("Statement", [])
+    kept = [s for s in statements if s.get("Sid") != label]
+    if len(kept) == len(statements):
+        raise InvalidParameterValueException(
+            f"Value {label} for parameter Label is invalid. Reason: can't find label on existing policy.")
+    policy["Statement"] = kept
+    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy) if kept else None}))

@@ -1,0 +1,68 @@
+"""The one place errors become wire responses, per protocol.
+
+* JSON 1.0/1.1: ``{"__type": "…#Code", "message": "…"}``; SQS adds ``x-amzn-query-error:
+  <legacy code>;Sender|Receiver`` and answers 400 for every client fault (spec sqs.md §1.1).
+* CBOR: the same document, CBOR-encoded (Kinesis, spec kinesis.md §1).
+* Query: ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``
+  with the error's HTTP status (sqs.md §1.2, sns.md §1).
+* REST-JSON (Lambda): ``x-amzn-ErrorType: Code`` and ``{"Type": "User", "Message": "…"}``
+  (lambda.md §3.2), plus any extra body fields (``extra``, e.g. ``Reason``) and response
+  headers (``headers``, e.g. ``Retry-After``) the error carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from eventmesh.errors import ServiceError
+from eventmesh.wire.protocols.query import escape
+
+__all__ = ["Response", "render_error"]
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+_encode = msgspec.json.encode
+
+
+def _fault(err: ServiceError) -> str:
+    return "Sender" if err.sender_fault else "Receiver"
+
+
+def render_error(err: ServiceError, protocol: str, request_id: str, *, json_version: str = "1.0",
+                 query_compatible: bool = False, type_prefix: str = "",
+                 namespace: str = "") -> Response:
+    headers = [("x-amzn-RequestId", request_id)]
+    headers.extend((getattr(err, "headers", None) or {}).items())
+    extra: dict[str, Any] = getattr(err, "extra", None) or {}
+    if protocol in ("json", "cbor"):
+        status = err.http_status
+        document: dict[str, Any] = {"__type": f"{type_prefix}{err.code}", "message": err.message}
+        document.update(extra)
+        if query_compatible:
+            headers.append(("x-amzn-query-error", f"{err.wire_query_code};{_fault(err)}"))
+            status = 400 if err.sender_fault else err.http_status
+        if protocol == "cbor":
+            from eventmesh.wire.protocols import cbor
+
+            headers.append(("Content-Type", "application/x-amz-cbor-1.1"))
+            return status, headers, cbor.encode(document)
+        headers.append(("Content-Type", f"application/x-amz-json-{json_version}"))
+        return status, headers, _encode(document)
+    if protocol == "query":
+        code = err.wire_query_code
+        xmlns = f' xmlns="{namespace}"' if namespace else ""
+        body = (f'<?xml version="1.0"?><ErrorResponse{xmlns}><Error><Type>{_fault(err)}</Type>'
+                f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message><Detail/></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+        headers.append(("Content-Type", "text/xml"))
+        return err.http_status, headers, body.encode()
+    # rest-json
+    # Most Lambda errors spell it "Message"; a few (the 429 throttle) "message" (lambda.md §2.3, §3.2).
+    key = getattr(err, "message_key", "Message")
+    document = {"Type": "User" if err.sender_fault else "Service", key: err.message}
+    document.update(extra)
+    headers.append(("x-amzn-ErrorType", err.code))
+    headers.append(("Content-Type", "application/json"))
+    return err.http_status, headers, _encode(document)

@@ -1,0 +1,145 @@
+"""Service: one AWS service's operation handlers, registered by the botocore operation name.
+
+An adapter module (``services/sqs/api.py`` …) creates one ``Service`` and registers handlers::
+
+    service = Service("sqs")
+
+    @service.operation("SendMessage")
+    def send_message(ctx: RequestContext, params: dict) -> dict: ...
+
+``params`` is the request in the model's JSON shape whatever the wire protocol; the handler
+returns the output in the same shape (dict or msgspec Struct) and raises ``ServiceError``s.
+A handler may be ``async`` (long polls); it then runs as a task of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from eventmesh.effects import Available
+from eventmesh.errors import ServiceError
+from eventmesh.mesh import Mesh
+from eventmesh.wire.protocols.query import QueryNames
+from eventmesh.wire.validate import Problem, validation_exception
+
+__all__ = ["Handler", "RequestContext", "Service", "Waiters"]
+
+# params is the request dict, or the request Struct of an operation registered with request_type.
+Handler = Callable[["RequestContext", Any], Any]
+
+
+class Service:
+    """The operations of one service, keyed by botocore operation name."""
+
+    def __init__(self, model_name: str, *, validate: bool = True,
+                 validation_error: Callable[[list[Problem]], ServiceError] | None = None,
+                 query_compatible: bool = False, json_error_prefix: str = "",
+                 validate_enums: bool = False, query_names: QueryNames | None = None,
+                 xml_namespace: str = "") -> None:
+        self.model_name = model_name
+        self.validate = validate
+        # Builds the service's error from model-validation problems; None → ValidationException.
+        self.validation_error = validation_error or validation_exception
+        # SQS: JSON errors carry x-amzn-query-error and are all 400 for client faults.
+        self.query_compatible = query_compatible
+        self.json_error_prefix = json_error_prefix
+        self.validate_enums = validate_enums
+        # Query protocol: wire names the model lacks, and the XML namespace of responses (SQS's
+        # Query model is not in botocore any more; the adapter supplies it).
+        self.query_names = query_names
+        self.xml_namespace = xml_namespace
+        self.handlers: dict[str, Handler] = {}
+        self.request_types: dict[str, type] = {}
+        self.unvalidated: set[str] = set()
+
+    def operation(self, name: str, *, validate: bool = True,
+                  request_type: type | None = None) -> Callable[[Handler], Handler]:
+        """Register the handler of operation ``name``; ``validate=False`` for hot paths that check
+        their own input. With ``request_type`` (a msgspec Struct carrying the model's constraints)
+        the handler receives that Struct: JSON bodies decode straight into it, other protocols
+        convert, and a request that does not fit gets the model's validation error."""
+
+        def register(func: Handler) -> Handler:
+            self.handlers[name] = func
+            if request_type is not None:
+                self.request_types[name] = request_type
+            if not validate:
+                self.unvalidated.add(name)
+            return func
+
+        return register
+
+
+class Waiters:
+    """Long-poll waiters by resource ARN, woken by ``effects.Available`` (one future per poll)."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self._waiting: dict[str, list[asyncio.Future[bool]]] = {}
+        mesh.subscribe(Available, self._on_available)
+
+    def _on_available(self, effect: Available) -> None:
+        futures = self._waiting.pop(effect.arn, None)
+        if futures:
+            for future in futures:
+                if not future.done():
+                    future.set_result(True)
+
+    async def wait(self, arn: str, timeout: float) -> bool:
+        """Wait until ``arn`` has something to receive, or ``timeout`` seconds of mesh time pass."""
+        if timeout <= 0:
+            return False
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(arn, []).append(future)
+
+        def expire() -> None:
+            if not future.done():
+                future.set_result(False)
+
+        timer = self.mesh.clock.call_later(timeout, expire)
+        try:
+            return await future
+        finally:
+            self.mesh.clock.cancel(timer)
+            waiting = self._waiting.get(arn)
+            if waiting and future in waiting:
+                waiting.remove(future)
+
+
+class RequestContext:
+    """What a handler knows about the request beyond its parameters."""
+
+    __slots__ = (
+        "account_id",
+        "headers",
+        "host",
+        "mesh",
+        "operation",
+        "protocol",
+        "region",
+        "request_id",
+        "service",
+        "waiters",
+    )
+
+    def __init__(self, mesh: Mesh, *, region: str | None = None, request_id: str = "",
+                 host: str = "localhost:4566", protocol: str = "json",
+                 headers: dict[str, str] | None = None, waiters: Waiters | None = None,
+                 operation: str = "", service: Service | None = None) -> None:
+        self.mesh = mesh
+        self.region = region or mesh.region
+        self.account_id = mesh.account_id
+        self.request_id = request_id
+        self.host = host
+        self.protocol = protocol
+        self.headers = headers or {}
+        self.waiters = waiters
+        self.operation = operation
+        self.service = service
+
+    async def wait(self, arn: str, timeout: float) -> bool:
+        if self.waiters is None:
+            return False
+        return await self.waiters.wait(arn, timeout)

@@ -1,0 +1,23 @@
+"""Lambda event shapes: the fast Kinesis encoder writes exactly the reference Struct encoding."""
+
+from __future__ import annotations
+
+import msgspec
+
+from eventmesh.services.esm.records import KinesisData, KinesisEventEncoder, KinesisRecord, encode_event
+from eventmesh.services.kinesis.shards import StreamRecord
+
+
+def test_kinesis_event_encoder_matches_the_reference_shape_byte_for_byte():
+    arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
+    role = 'arn:aws:iam::000000000000:role/r"quoted"'
+    records = [StreamRecord(49 * 10**54 + i, bytes([i]) * i, f'key-{i}-"é"', 1_700_000_000.1 + i / 1000)
+               for i in range(5)]
+    reference = encode_event([
+        KinesisRecord(KinesisData("1.0", r.partition_key, str(r.sequence_number), r.data,
+                                  r.approximate_arrival_at),
+                      "aws:kinesis", "1.0", f"shardId-000000000003:{r.sequence_number}", "aws:kinesis:record",
+                      role, "eu-west-1", arn) for r in records])
+    fast = KinesisEventEncoder(arn, "eu-west-1", role).encode("shardId-000000000003:", records)
+    assert fast == reference
+    assert msgspec.json.decode(fast)["Records"][4]["invokeIdentityArn"] == role

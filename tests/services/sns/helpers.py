@@ -1,0 +1,77 @@
+"""Helpers for the SNS tests: a recording SQS-like target and an HTTP endpoint double."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.mesh import Mesh
+from eventmesh.services.sns import service as sns_service
+from eventmesh.services.sns.delivery import HttpDelivery, HttpOutcome
+from eventmesh.services.sns.topic import PublishEntry, PublishResult, Topic
+
+
+class RecordingQueue:
+    """An in-process delivery target that records each accepted batch with its virtual time.
+
+    ``fail`` lists error codes answered to the next accepts, one per accept (then success).
+    """
+
+    def __init__(self, mesh: Mesh, name: str, fail: list[str] | None = None) -> None:
+        self.mesh = mesh
+        self.arn = mesh.arn("sqs", name) if not name.startswith("arn:") else name
+        self.fail = list(fail or [])
+        self.attempts: list[float] = []
+        self.batches: list[tuple[float, list[Delivery], str]] = []
+        mesh.add(self)
+
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
+        now = self.mesh.clock.now()
+        self.attempts.append(now)
+        if self.fail:
+            return DeliveryResult(False, self.fail.pop(0), "scripted failure")
+        self.batches.append((now, list(items), source_arn))
+        return DeliveryResult(True)
+
+    @property
+    def items(self) -> list[Delivery]:
+        return [item for _, items, _ in self.batches for item in items]
+
+    @property
+    def bodies(self) -> list[str]:
+        return [item.body for item in self.items]
+
+
+class FakeHttp:
+    """Answers every HttpDelivery synchronously: ``status(effect)`` gives the status (None: no answer)."""
+
+    def __init__(self, mesh: Mesh, status: int | None | Callable[[HttpDelivery], int | None] = 200) -> None:
+        self.mesh = mesh
+        self.status = status
+        self.calls: list[tuple[float, HttpDelivery]] = []
+        mesh.subscribe(HttpDelivery, self._on)
+
+    def _on(self, effect: HttpDelivery) -> None:
+        self.calls.append((self.mesh.clock.now(), effect))
+        status = self.status(effect) if callable(self.status) else self.status
+        if effect.reply is not None:
+            effect.reply(HttpOutcome(status, None if status is not None else "connection refused"))
+
+    def of_type(self, kind: str) -> list[tuple[float, HttpDelivery]]:
+        return [(t, e) for t, e in self.calls if e.headers.get("x-amz-sns-message-type") == kind]
+
+
+def make_topic(mesh: Mesh, name: str = "orders", **attributes: str) -> Topic:
+    return sns_service.create_topic(mesh, name, dict(attributes))
+
+
+def publish(topic: Topic, message: str = "hello", **kwargs: Any) -> PublishResult:
+    result = topic.publish(PublishEntry(message=message, **kwargs))
+    topic.mesh.flush()
+    return result
+
+
+def attrs(**values: str) -> dict[str, dict[str, Any]]:
+    """String message attributes in the API shape."""
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
