@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from eventmesh._optional import optional_import
+from eventmesh.patterns import cli as pattern_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -83,10 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+")
     validate.set_defaults(run=_validate)
 
-    for name, module_name in SUBCOMMAND_MODULES.items():
-        module = optional_import(module_name)
-        if module is None:
-            continue
+    for name, module in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
@@ -94,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands that live beside their capability: module with add_arguments(parser) and run(args).
-SUBCOMMAND_MODULES = {
-    "test-pattern": "eventmesh.patterns.cli",
+SUBCOMMANDS = {
+    "test-pattern": pattern_cli,
 }
 
 

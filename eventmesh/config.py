@@ -19,15 +19,13 @@ given for JSON-document strings (``RedrivePolicy``) are encoded, so configs stay
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import yaml
 
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
-
-if TYPE_CHECKING:
-    from eventmesh.wire.router import Api
+from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "load_config", "validate_config"]
 

@@ -19,31 +19,25 @@ from typing import Any
 import msgspec
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from eventmesh._optional import optional_import
 from eventmesh.clock import RealClock, VirtualClock
 from eventmesh.config import Config, apply_config
+from eventmesh.drivers.http import install_http_client
+from eventmesh.drivers.lambda_.runner import Runner, install_runner
 from eventmesh.drivers.realtime import RealtimeDriver
 from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
+from eventmesh.services import adapters
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpProtocol, json_response
 
-__all__ = ["RUNNER_INSTALLERS", "App", "Daemon", "serve", "serve_in_thread"]
+__all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
 log = logging.getLogger("eventmesh")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-
-# Effect runners that do I/O (handler runs, HTTP deliveries), installed when their module exists:
-# module -> function(mesh, spawn) where spawn(coroutine) starts one task.
-RUNNER_INSTALLERS = {
-    "eventmesh.drivers.lambda_.runner": "install_runner",
-    "eventmesh.drivers.http": "install_http_delivery",
-    "eventmesh.services.events.api_destinations": "install_http_delivery",
-}
 
 
 class _ClockRequest(msgspec.Struct):
@@ -121,13 +115,14 @@ class Daemon:
         self.mesh = Mesh(RealClock() if clock == "real" else VirtualClock(),
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
-        self.api = Api(self.mesh, services)
+        self.api = Api(self.mesh, adapters(services))
         self.app = App(self.mesh, self.api)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connections: set[HttpProtocol] = set()
+        self._runner: Runner | None = None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -139,10 +134,9 @@ class Daemon:
         self._stopped = asyncio.Event()
         driver = RealtimeDriver(self.mesh, loop) if isinstance(self.mesh.clock, RealClock) else None
         self._driver = driver
-        for module_name, function in RUNNER_INSTALLERS.items():
-            module = optional_import(module_name)
-            if module is not None:
-                getattr(module, function)(self.mesh, self._spawn)
+        # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
+        self._runner = install_runner(self.mesh, self._spawn)
+        install_http_client(self.mesh, self._spawn)
         self._server = await loop.create_server(lambda: HttpProtocol(self.app, self._connections),
                                                 self.host, self.port, reuse_address=True, start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
@@ -170,10 +164,9 @@ class Daemon:
         await self._server.wait_closed()
         if self._driver is not None:
             self._driver.close()
-        for resource in list(self.mesh.resources()):
-            close = getattr(resource, "close", None)
-            if close is not None:
-                close()
+        if self._runner is not None:
+            self._runner.close()
+        self.mesh.close()
 
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> None:
         await self.start()

@@ -1,18 +1,59 @@
-"""Typed effects a core emits for the mesh and the driver to carry out.
+"""Every effect a core emits, as plain data: the closed set the mesh and the drivers carry out.
 
 Cores never call the next stage or do I/O: they append effects to ``mesh.outbox``. The mesh
-carries out the ones that stay in process (a delivery to another core) and hands the rest to
-subscribers the driver registered (long-poll wake-ups, HTTP calls, handler runs in workers).
+carries out the ones that stay in process (a delivery to another core) and hands the rest to the
+subscribers a driver registered (long-poll wake-ups, HTTP requests, handler runs in workers).
+
+Effects hold no closures, so any of them can be framed (msgpack, tagged by class name) and sent to
+another process. An effect that wants an answer carries ``reply_to``: a token the emitter got from
+:meth:`eventmesh.mesh.Mesh.expect`; whoever carries the effect out answers with
+:meth:`~eventmesh.mesh.Mesh.reply` (``0``: nobody listens).
+
+    Effect = Deliver | Available | HttpRequest | RunInvocation
+    answers:  Deliver → DeliveryResult · HttpRequest → HttpResponse · RunInvocation → HandlerOutcome
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
 from typing import Any
 
 import msgspec
 
-__all__ = ["Available", "Deliver", "Delivery", "DeliveryResult", "Effect"]
+__all__ = [
+    "DELIVERED",
+    "Available",
+    "Deliver",
+    "Delivery",
+    "DeliveryResult",
+    "Effect",
+    "HandlerOutcome",
+    "HttpRequest",
+    "HttpResponse",
+    "InvocationJob",
+    "Outcome",
+    "RunInvocation",
+]
+
+
+class Outcome(enum.IntEnum):
+    """How a delivery went, decided by the target that took (or refused) it.
+
+    Consumers decide what to do from the kind alone (retry, dead-letter, give up): no consumer
+    keeps a table of other services' error spellings.
+    """
+
+    DELIVERED = 0
+    MISSING = 1      # the target does not exist (never created, or deleted)
+    DENIED = 2       # no permission (a KMS key, a resource policy): permanent
+    INVALID = 3      # the target refuses this payload for good (too large, malformed): permanent
+    THROTTLED = 4    # over a rate or concurrency limit: retry later
+    TIMEOUT = 5      # no answer in time: retry
+    FAILED = 6       # any other transient failure (a 5xx, a refused connection): retry
+
+    @property
+    def retryable(self) -> bool:
+        return self >= Outcome.THROTTLED
 
 
 class Delivery(msgspec.Struct):
@@ -30,27 +71,110 @@ class Delivery(msgspec.Struct):
     partition_key: str | None = None
 
 
-class DeliveryResult(msgspec.Struct):
-    """How a delivery went: ``error`` is ``None`` on success, else the AWS error code."""
+class DeliveryResult(msgspec.Struct, frozen=True):
+    """How a delivery went: ``kind`` for the consumer's decision, ``code`` (the target's own AWS
+    error code) and ``message`` for what it records (a DLQ's error attributes, a metric)."""
 
-    ok: bool
-    error: str | None = None
-    message: str | None = None
+    kind: Outcome = Outcome.DELIVERED
+    code: str = ""
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is Outcome.DELIVERED
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind.retryable
 
 
-class Deliver(msgspec.Struct):
-    """Deliver ``items`` to the resource at ``target_arn``; ``reply`` (if set) gets the result."""
+DELIVERED = DeliveryResult()
+
+
+class Deliver(msgspec.Struct, tag=True):
+    """Deliver ``items`` to the resource at ``target_arn``; the mesh answers ``reply_to`` with a
+    :class:`DeliveryResult`."""
 
     target_arn: str
     items: list[Delivery]
     source_arn: str = ""
-    reply: Callable[[DeliveryResult], None] | None = None
+    reply_to: int = 0
 
 
-class Available(msgspec.Struct):
+class Available(msgspec.Struct, tag=True):
     """The resource at ``arn`` has something to receive (wakes long polls and pollers)."""
 
     arn: str
 
 
-Effect = Deliver | Available | Any
+class HttpRequest(msgspec.Struct, tag=True):
+    """One HTTP request to an endpoint outside the engine (an SNS HTTP/S subscription, an
+    EventBridge API destination); the driver's HTTP client answers ``reply_to`` with an
+    :class:`HttpResponse` (in virtual time a test double does)."""
+
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: str
+    timeout_s: float
+    reply_to: int = 0
+
+
+class HttpResponse(msgspec.Struct, frozen=True):
+    """How one HTTP request went: ``status`` None when no response came (refused, reset, timed out)."""
+
+    status: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class InvocationJob(msgspec.Struct, frozen=True):
+    """One invocation of a python or http handler, with the context Lambda gives the code."""
+
+    kind: str                  # "python" | "http"
+    target: str                # "module:function", zip handler "file.function", or a URL
+    payload: bytes
+    request_id: str
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_mb: int
+    timeout_s: float
+    region: str
+    account_id: str
+    environment: dict[str, str] = {}
+    code_sha256: str = ""      # set for uploaded zips: the runner extracts the package once per sha
+    code_dir: str = ""         # where the runner extracted the package (set by the runner)
+    log_group: str = ""
+    log_stream: str = ""
+    deadline: float = 0.0      # epoch seconds on the caller's clock (remaining-time of the context)
+
+
+class HandlerOutcome(msgspec.Struct):
+    """The result of running a handler: ``error_type`` is ``None`` on success.
+
+    ``system_error`` marks a failure of the platform rather than of the code (an http handler
+    that cannot be reached): the core retries those like throttles.
+    """
+
+    payload: bytes
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_s: float = 0.0
+    log: str = ""
+    system_error: bool = False
+
+
+class RunInvocation(msgspec.Struct, tag=True):
+    """Run ``job`` (with the function's zip ``code``, if any) and answer ``reply_to`` with a
+    :class:`HandlerOutcome`, once."""
+
+    job: InvocationJob
+    code: bytes | None
+    reply_to: int = 0
+
+
+Effect = Deliver | Available | HttpRequest | RunInvocation

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import msgspec
 
+from eventmesh.effects import DeliveryResult, Outcome
+
 __all__ = [
     "AccessDenied",
     "EntryError",
@@ -35,6 +37,7 @@ __all__ = [
     "ResourceNotFoundException",
     "SerializationException",
     "ServiceError",
+    "ThrottlingError",
     "UnknownOperationException",
     "ValidationException",
 ]
@@ -55,6 +58,9 @@ class ServiceError(EventMeshError):
     http_status: int = 400
     sender_fault: bool = True
     query_code: str | None = None
+    # What a core that raised this while taking a delivery tells the sender (effects.Outcome);
+    # None: INVALID for the sender's faults, FAILED (retryable) for the service's own.
+    outcome: Outcome | None = None
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
@@ -63,6 +69,13 @@ class ServiceError(EventMeshError):
     @property
     def wire_query_code(self) -> str:
         return self.query_code or self.code
+
+    def delivery_result(self) -> DeliveryResult:
+        """This error as the answer to a delivery from another core."""
+        kind = self.outcome
+        if kind is None:
+            kind = Outcome.INVALID if self.sender_fault else Outcome.FAILED
+        return DeliveryResult(kind, self.code, self.message)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -75,6 +88,10 @@ class EntryError(msgspec.Struct, frozen=True):
     code: str
     message: str
     sender_fault: bool = True
+
+    def delivery_result(self) -> DeliveryResult:
+        """This entry's failure as the answer to a delivery from another core."""
+        return DeliveryResult(Outcome.INVALID if self.sender_fault else Outcome.FAILED, self.code, self.message)
 
 
 class InvalidAction(ServiceError):
@@ -108,8 +125,12 @@ class InternalFailure(ServiceError):
 
 
 class ResourceNotFoundException(ServiceError):
+    """The family of every "it does not exist" error: services subclass it with their own code
+    and status (JSON 1.1 services answer 400, REST services 404), so one ``except`` catches all."""
+
     code = "ResourceNotFoundException"
     http_status = 404
+    outcome = Outcome.MISSING
 
 
 class ResourceInUseException(ServiceError):
@@ -123,3 +144,11 @@ class UnknownOperationException(ServiceError):
 class AccessDenied(ServiceError):
     code = "AccessDenied"
     http_status = 403
+    outcome = Outcome.DENIED
+
+
+class ThrottlingError(ServiceError):
+    """The family of rate and concurrency limit errors (each service names its own code)."""
+
+    code = "ThrottlingException"
+    outcome = Outcome.THROTTLED

@@ -1,38 +1,56 @@
-"""Mesh: owns the clock, every resource (keyed by ARN), the outbox and the id generator.
+"""Mesh: owns the clock, every resource (keyed by ARN), account-level state, the outbox, the ids.
 
 There is no module-level state: two meshes in one process never see each other. Any core can
 reach any other through ``mesh.emit(Deliver(target_arn, ...))``; the mesh carries in-process
 deliveries out itself and hands every other effect to the subscribers a driver registered.
+
+* Resources are objects with an ``arn``; a delivery target also has ``accept(items, source_arn)``
+  (:class:`Target`). Lookups are typed: ``mesh.find(arn, Queue)`` is a ``Queue`` or ``None``.
+* Account-level state that is not a resource (a Lambda account's concurrency, the event source
+  mappings' index) has one typed home per mesh: ``mesh.state(AccountPool)``.
+* Answers to effects travel by token, never by closure: ``token = mesh.expect(callback)`` before
+  emitting an effect with ``reply_to=token``; whoever carries it out calls ``mesh.reply(token,
+  answer)`` once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 from eventmesh.arn import format_arn
 from eventmesh.clock import Clock, VirtualClock
-from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, Effect, Outcome
 from eventmesh.errors import ResourceNotFoundException
 from eventmesh.ids import IdGenerator
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Mesh", "Resource"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Mesh", "Resource", "Target"]
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
 
 R = TypeVar("R")
+S = TypeVar("S")
+E = TypeVar("E")
 
 
 class Resource(Protocol):
-    """What the mesh needs of a resource: its ARN. ``accept`` makes it a delivery target."""
+    """What the mesh needs of a resource: its ARN."""
 
     arn: str
 
 
+class Target(Protocol):
+    """A resource that takes deliveries from other cores (queues, topics, buses, functions...)."""
+
+    arn: str
+
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult: ...
+
+
 class Mesh:
-    """The engine's root object: resources by ARN, one clock, one outbox."""
+    """The engine's root object: resources by ARN, account-level state, one clock, one outbox."""
 
     def __init__(self, clock: Clock | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID,
                  region: str = DEFAULT_REGION, seed: int | None = None) -> None:
@@ -40,10 +58,13 @@ class Mesh:
         self.account_id = account_id
         self.region = region
         self.ids = IdGenerator(seed)
-        self.outbox: deque[Any] = deque()
+        self.outbox: deque[Effect] = deque()
         self._resources: dict[str, Any] = {}
         self._by_service: dict[str, dict[str, Any]] = defaultdict(dict)
+        self._state: dict[type, Any] = {}
         self._handlers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
+        self._replies: dict[int, Callable[[Any], None]] = {}
+        self._next_token = 0
         self._flushing = False
         self.clock.after_callback = self.flush
 
@@ -52,22 +73,28 @@ class Mesh:
     def arn(self, service: str, resource: str) -> str:
         return format_arn(service, self.region, self.account_id, resource)
 
-    def add(self, resource: Any) -> Any:
-        arn = resource.arn
+    def add(self, resource: R) -> R:
+        arn: str = resource.arn  # type: ignore[attr-defined]
         self._resources[arn] = resource
         self._by_service[arn.split(":", 3)[2]][arn] = resource
         return resource
 
-    def get(self, arn: str, kind: type[R] | None = None) -> R | Any:
+    def get(self, arn: str, kind: type[R]) -> R:
+        """The resource at ``arn`` if it is a ``kind``; else ``ResourceNotFoundException``."""
         resource = self._resources.get(arn)
-        if resource is None or (kind is not None and not isinstance(resource, kind)):
+        if not isinstance(resource, kind):
             raise ResourceNotFoundException(f"Resource {arn} does not exist")
         return resource
 
-    def find(self, arn: str) -> Any | None:
-        return self._resources.get(arn)
+    def find(self, arn: str, kind: type[R]) -> R | None:
+        """The resource at ``arn`` if it is a ``kind``, else None."""
+        resource = self._resources.get(arn)
+        return resource if isinstance(resource, kind) else None
 
-    def remove(self, arn: str) -> Any | None:
+    def exists(self, arn: str) -> bool:
+        return arn in self._resources
+
+    def remove(self, arn: str) -> object | None:
         resource = self._resources.pop(arn, None)
         if resource is not None:
             self._by_service[arn.split(":", 3)[2]].pop(arn, None)
@@ -76,24 +103,70 @@ class Mesh:
                 close()
         return resource
 
-    def resources(self, service: str | None = None) -> Iterator[Any]:
-        if service is None:
-            return iter(list(self._resources.values()))
-        return iter(list(self._by_service.get(service, {}).values()))
+    @overload
+    def resources(self, service: str | None = None) -> Iterator[Any]: ...
+
+    @overload
+    def resources(self, service: str | None, kind: type[R]) -> Iterator[R]: ...
+
+    def resources(self, service: str | None = None, kind: type = object) -> Iterator[Any]:
+        """Resources (of one service, of one type), in creation order; a snapshot."""
+        found = self._resources if service is None else self._by_service.get(service, {})
+        return iter([r for r in found.values() if isinstance(r, kind)])
+
+    # -- account-level state -----------------------------------------------------------------
+
+    def state(self, kind: type[S]) -> S:
+        """The mesh's one ``kind`` (created on first use as ``kind(mesh)``): per-account state
+        that is not a resource, such as Lambda's account concurrency."""
+        found = self._state.get(kind)
+        if found is None:
+            found = self._state[kind] = kind(self)  # type: ignore[call-arg]
+        return found  # type: ignore[no-any-return]
+
+    def states(self) -> Iterator[object]:
+        return iter(list(self._state.values()))
+
+    def close(self) -> None:
+        """Close every resource and state (the daemon stops): timers, workers and sockets go."""
+        for resource in list(self._resources.values()):
+            close = getattr(resource, "close", None)
+            if close is not None:
+                close()
+        for state in list(self._state.values()):
+            close = getattr(state, "close", None)
+            if close is not None:
+                close()
 
     # -- effects -----------------------------------------------------------------------------
 
-    def emit(self, effect: Any) -> None:
+    def emit(self, effect: Effect) -> None:
         self.outbox.append(effect)
 
-    def subscribe(self, effect_type: type, handler: Callable[[Any], None]) -> None:
+    def subscribe(self, effect_type: type[E], handler: Callable[[E], None]) -> None:
         """Register ``handler`` for effects of ``effect_type`` (drivers and pollers do this)."""
         self._handlers[effect_type].append(handler)
 
-    def unsubscribe(self, effect_type: type, handler: Callable[[Any], None]) -> None:
+    def unsubscribe(self, effect_type: type[E], handler: Callable[[E], None]) -> None:
         handlers = self._handlers.get(effect_type)
         if handlers and handler in handlers:
             handlers.remove(handler)
+
+    def expect(self, callback: Callable[[Any], None]) -> int:
+        """A token for an effect's ``reply_to``: ``callback(answer)`` runs when it is answered."""
+        self._next_token = token = self._next_token + 1
+        self._replies[token] = callback
+        return token
+
+    def reply(self, token: int, answer: object) -> None:
+        """Answer the effect that carried ``reply_to=token`` (once; unknown tokens are ignored)."""
+        callback = self._replies.pop(token, None)
+        if callback is not None:
+            callback(answer)
+
+    def waiting_replies(self) -> int:
+        """Effects emitted and not answered yet (HTTP requests in flight, handler runs...)."""
+        return len(self._replies)
 
     def flush(self) -> None:
         """Carry out every effect in the outbox, including the ones carrying them out emits."""
@@ -101,7 +174,7 @@ class Mesh:
             return
         self._flushing = True
         outbox = self.outbox
-        popleft, resources = outbox.popleft, self._resources
+        popleft, resources, replies = outbox.popleft, self._resources, self._replies
         try:
             while outbox:
                 effect = popleft()
@@ -110,11 +183,17 @@ class Mesh:
                     accept = getattr(resources.get(effect.target_arn), "accept", None)
                     if accept is not None:
                         result = accept(effect.items, effect.source_arn)
-                        if effect.reply is not None:
-                            effect.reply(result)
+                        if effect.reply_to:
+                            callback = replies.pop(effect.reply_to, None)
+                            if callback is not None:
+                                callback(result)
                         continue
-                    if self._deliver_in_process(effect):
+                    if self._handlers.get(Deliver):
+                        for handler in self._handlers[Deliver]:
+                            handler(effect)  # a target outside this process
                         continue
+                    self.reply(effect.reply_to, _missing(effect.target_arn))
+                    continue
                 for handler in self._handlers.get(type(effect), ()):
                     handler(effect)
         finally:
@@ -124,21 +203,10 @@ class Mesh:
         """Deliver synchronously to an in-process target and return how it went."""
         accept = getattr(self._resources.get(target_arn), "accept", None)
         if accept is None:
-            return DeliveryResult(False, "ResourceNotFoundException", f"Target {target_arn} does not exist")
+            return _missing(target_arn)
         result: DeliveryResult = accept(items, source_arn)
         return result
 
-    def _deliver_in_process(self, effect: Deliver) -> bool:
-        """Carry out a delivery to a core in this mesh; False hands it to the Deliver subscribers
-        (targets outside the process, such as HTTP endpoints, belong to the driver)."""
-        accept = getattr(self._resources.get(effect.target_arn), "accept", None)
-        if accept is None:
-            if self._handlers.get(Deliver):
-                return False
-            result = DeliveryResult(False, "ResourceNotFoundException",
-                                    f"Target {effect.target_arn} does not exist")
-        else:
-            result = accept(effect.items, effect.source_arn)
-        if effect.reply is not None:
-            effect.reply(result)
-        return True
+
+def _missing(arn: str) -> DeliveryResult:
+    return DeliveryResult(Outcome.MISSING, "ResourceNotFoundException", f"Target {arn} does not exist")

@@ -55,7 +55,7 @@ class MeshCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         families: dict[str, Any] = {}
-        for owner in self.mesh.resources():
+        for owner in (*self.mesh.resources(), *self.mesh.states()):
             sources = owner.metric_sources() if hasattr(owner, "metric_sources") else (owner,)
             for resource in sources:
                 self._collect(resource, families)

@@ -73,7 +73,7 @@ class _Counted:
         return self.Stats(7, 3)
 
     def accept(self, items: list, source_arn: str) -> DeliveryResult:
-        return DeliveryResult(True)
+        return DeliveryResult()
 
 
 def test_metrics_are_read_from_the_cores_at_scrape_time() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventmesh.effects import Available, Deliver, Delivery, DeliveryResult
+from eventmesh.effects import Available, Deliver, Delivery, DeliveryResult, Outcome
 from eventmesh.errors import ResourceNotFoundException
 from eventmesh.mesh import Mesh
 from eventmesh.testing import virtual_mesh
@@ -16,7 +16,7 @@ class Sink:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.got += [item.body for item in items]
-        return DeliveryResult(True)
+        return DeliveryResult()
 
     def close(self) -> None:
         self.closed = True
@@ -26,24 +26,25 @@ def test_resources_are_keyed_by_arn_and_listed_by_service() -> None:
     mesh, _ = virtual_mesh()
     sink = mesh.add(Sink(mesh.arn("sqs", "a")))
     assert sink.arn == "arn:aws:sqs:us-east-1:000000000000:a"
-    assert mesh.get(sink.arn) is sink
+    assert mesh.get(sink.arn, Sink) is sink and mesh.find(sink.arn, Mesh) is None
     assert list(mesh.resources("sqs")) == [sink] and list(mesh.resources("sns")) == []
     mesh.remove(sink.arn)
     assert sink.closed
     with pytest.raises(ResourceNotFoundException):
-        mesh.get(sink.arn)
+        mesh.get(sink.arn, Sink)
 
 
 def test_deliver_effect_reaches_the_target_and_replies() -> None:
     mesh, driver = virtual_mesh()
     sink = mesh.add(Sink(mesh.arn("sqs", "a")))
     replies: list[DeliveryResult] = []
-    mesh.emit(Deliver(sink.arn, [Delivery("x"), Delivery("y")], reply=replies.append))
-    mesh.emit(Deliver(mesh.arn("sqs", "missing"), [Delivery("z")], reply=replies.append))
+    mesh.emit(Deliver(sink.arn, [Delivery("x"), Delivery("y")], reply_to=mesh.expect(replies.append)))
+    mesh.emit(Deliver(mesh.arn("sqs", "missing"), [Delivery("z")], reply_to=mesh.expect(replies.append)))
     driver.run_until_idle()
     assert sink.got == ["x", "y"]
     assert [r.ok for r in replies] == [True, False]
-    assert replies[1].error == "ResourceNotFoundException"
+    assert replies[1].kind is Outcome.MISSING and replies[1].code == "ResourceNotFoundException"
+    assert mesh.waiting_replies() == 0
 
 
 def test_effects_emitted_in_timers_are_carried_out() -> None:
@@ -63,3 +64,39 @@ def test_two_meshes_share_nothing() -> None:
     assert list(b.resources()) == []
     assert b.arn("sqs", "q") == "arn:aws:sqs:eu-west-1:111111111111:q"
     assert a.ids.uuid() == b.ids.uuid()  # same seed, same ids: reproducible runs
+
+
+def test_every_effect_is_plain_data_that_frames_to_another_process() -> None:
+    import msgspec
+
+    from eventmesh.effects import Effect, HttpRequest, InvocationJob, RunInvocation
+
+    job = InvocationJob("python", "m:f", b"{}", "rid", "f", "$LATEST", "arn:f", 128, 3.0, "us-east-1", "1")
+    effects: list[Effect] = [
+        Deliver("arn:aws:sqs:us-east-1:1:q", [Delivery("x", group_id="g")], "arn:src", 7),
+        Available("arn:aws:sqs:us-east-1:1:q"),
+        HttpRequest("http://127.0.0.1:9/", "POST", {"a": "b"}, "body", 5.0, 8),
+        RunInvocation(job, b"zip", 9),
+    ]
+    frame = msgspec.msgpack.encode(effects)
+    assert msgspec.msgpack.decode(frame, type=list[Effect]) == effects
+
+
+def test_an_answer_reaches_its_callback_once_and_unknown_tokens_are_ignored() -> None:
+    mesh, _ = virtual_mesh()
+    answers: list[object] = []
+    token = mesh.expect(answers.append)
+    mesh.reply(token, "first")
+    mesh.reply(token, "again")
+    mesh.reply(12345, "nobody")
+    assert answers == ["first"] and mesh.waiting_replies() == 0
+
+
+def test_account_level_state_has_one_typed_home_per_mesh() -> None:
+    from eventmesh.services.lambda_.pool import AccountPool
+
+    one, _ = virtual_mesh()
+    two, _ = virtual_mesh()
+    assert one.state(AccountPool) is one.state(AccountPool)
+    assert one.state(AccountPool) is not two.state(AccountPool)
+    assert list(one.resources()) == []  # state is not a resource at an invented ARN

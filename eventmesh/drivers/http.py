@@ -1,14 +1,16 @@
-"""Carries out ``HttpDelivery`` effects in real time: one short POST per notification (spec sns.md §5.1, §7).
+"""The one HTTP client of the engine: carries out ``HttpRequest`` effects in real time.
 
-The topic core only emits the effect; this module is the I/O half the real-time driver installs::
+SNS HTTP/S subscriptions (notifications, confirmations) and EventBridge API destinations both
+emit :class:`~eventmesh.effects.HttpRequest`; the daemon installs this module's handler::
 
-    install_http_delivery(mesh, spawn)     # spawn(coroutine) starts one task (the daemon's _spawn)
+    install_http_client(mesh, spawn)     # spawn(coroutine) starts one task (the daemon's _spawn)
 
 Each effect becomes one task that connects, sends the request with ``Connection: close``, reads
-the status line and answers the effect's ``reply`` with an :class:`HttpOutcome` (status, or None
-with the error when no answer came within the timeout), then flushes the mesh so the retry or
-DLQ effects the answer caused are carried out. A plain HTTP/1.1 client on anyio streams: the
-request is one write and only the status line is read, so no HTTP library is needed.
+the status line and answers the effect's ``reply_to`` with an :class:`~eventmesh.effects.HttpResponse`
+(the status, or None with the error when no answer came within the request's timeout), then
+flushes the mesh so the retry or DLQ effects the answer caused are carried out. A plain HTTP/1.1
+client on anyio streams: the request is one write and only the status line is read, so no HTTP
+library is needed. The timeout is real time: it bounds a socket, whatever clock drives the mesh.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.abc import ByteStream
 
+from eventmesh.effects import HttpRequest, HttpResponse
 from eventmesh.mesh import Mesh
-from eventmesh.services.sns.delivery import HttpDelivery, HttpOutcome
 
-__all__ = ["post", "install_http_delivery", "Spawn"]
+__all__ = ["MAX_STATUS_LINE_BYTES", "Spawn", "install_http_client", "send"]
 
 MAX_STATUS_LINE_BYTES = 8_192  # give up on a peer that sends no status line within this much
 
@@ -31,59 +33,61 @@ Spawn = Callable[[Coroutine[Any, Any, None]], Any]
 """Starts one coroutine as a task (``eventmesh.daemon.Daemon._spawn``)."""
 
 
-def _request(delivery: HttpDelivery, host_header: str, target: str) -> bytes:
-    body = delivery.body.encode()
-    lines = [f"POST {target} HTTP/1.1", f"Host: {host_header}", f"Content-Length: {len(body)}",
+def _encode(request: HttpRequest, host_header: str, target: str) -> bytes:
+    body = request.body.encode()
+    lines = [f"{request.method} {target} HTTP/1.1", f"Host: {host_header}", f"Content-Length: {len(body)}",
              "Connection: close"]
-    lines += [f"{name}: {value}" for name, value in delivery.headers.items()]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def post(delivery: HttpDelivery) -> HttpOutcome:
-    """POST ``delivery``; never raises: failures come back as ``HttpOutcome(None, error)``."""
-    url = urlsplit(delivery.url)
+async def send(request: HttpRequest) -> HttpResponse:
+    """Send ``request``; never raises: failures come back as ``HttpResponse(None, error)``."""
+    url = urlsplit(request.url)
     tls = url.scheme == "https"
     host = url.hostname or ""
-    port = url.port or (443 if tls else 80)
+    try:
+        port = url.port or (443 if tls else 80)
+    except ValueError:
+        return HttpResponse(None, f"bad port in {request.url}")
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
     host_header = url.netloc.rsplit("@", 1)[-1]
     try:
-        with anyio.fail_after(delivery.timeout_s):
+        with anyio.fail_after(request.timeout_s):
             stream: ByteStream
             if tls:
                 stream = await anyio.connect_tcp(host, port, tls=True, tls_standard_compatible=False)
             else:
                 stream = await anyio.connect_tcp(host, port)
             async with stream:
-                await stream.send(_request(delivery, host_header, target))
+                await stream.send(_encode(request, host_header, target))
                 head = b""
                 while b"\r\n" not in head and len(head) < MAX_STATUS_LINE_BYTES:
                     head += await stream.receive()
     except TimeoutError:
-        return HttpOutcome(None, "timeout")
+        return HttpResponse(None, "timeout")
     except (OSError, anyio.EndOfStream, anyio.BrokenResourceError) as exc:
-        return HttpOutcome(None, f"{type(exc).__name__}: {exc}")
+        return HttpResponse(None, f"{type(exc).__name__}: {exc}")
     parts = head.split(b"\r\n", 1)[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        return HttpOutcome(None, "malformed response")
-    return HttpOutcome(int(parts[1]))
+        return HttpResponse(None, "malformed response")
+    return HttpResponse(int(parts[1]))
 
 
-async def _deliver(mesh: Mesh, delivery: HttpDelivery) -> None:
-    outcome = await post(delivery)
-    if delivery.reply is not None:
-        delivery.reply(outcome)
-        mesh.flush()
+async def _carry_out(mesh: Mesh, request: HttpRequest) -> None:
+    response = await send(request)
+    mesh.reply(request.reply_to, response)
+    mesh.flush()
 
 
-def install_http_delivery(mesh: Mesh, spawn: Spawn) -> Callable[[HttpDelivery], None]:
-    """Subscribe to ``HttpDelivery`` effects of ``mesh``; each one is POSTed in a task from ``spawn``.
+def install_http_client(mesh: Mesh, spawn: Spawn) -> Callable[[HttpRequest], None]:
+    """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``.
 
-    Returns the handler, for ``mesh.unsubscribe(HttpDelivery, handler)`` at shutdown.
+    Returns the handler, for ``mesh.unsubscribe(HttpRequest, handler)`` at shutdown.
     """
 
-    def on_delivery(delivery: HttpDelivery) -> None:
-        spawn(_deliver(mesh, delivery))
+    def on_request(request: HttpRequest) -> None:
+        spawn(_carry_out(mesh, request))
 
-    mesh.subscribe(HttpDelivery, on_delivery)
-    return on_delivery
+    mesh.subscribe(HttpRequest, on_request)
+    return on_request

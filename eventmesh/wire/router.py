@@ -14,14 +14,13 @@ import inspect
 import logging
 import re
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import botocore.session
 import msgspec
 from botocore.model import OperationModel, ServiceModel
 
-from eventmesh._optional import optional_import
 from eventmesh.errors import (
     InternalFailure,
     InvalidAction,
@@ -35,22 +34,10 @@ from eventmesh.wire.render import Response, render_error
 from eventmesh.wire.service import RequestContext, Service, Waiters
 from eventmesh.wire.validate import check
 
-__all__ = ["SERVICE_MODULES", "Api", "Request"]
+__all__ = ["Api", "Request"]
 
 log = logging.getLogger("eventmesh.wire")
 
-# botocore model name -> adapter module (picked from a name table; a missing module is skipped).
-SERVICE_MODULES = {
-    "sqs": "eventmesh.services.sqs.api",
-    "sns": "eventmesh.services.sns.api",
-    "lambda": "eventmesh.services.lambda_.api",
-    "kinesis": "eventmesh.services.kinesis.api",
-    "events": "eventmesh.services.events.api",
-}
-# Operations of a service that live in their own adapter module: each exposes register(service).
-SERVICE_EXTENSIONS = {
-    "lambda": ["eventmesh.services.esm.api"],
-}
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 _FORM = "application/x-www-form-urlencoded"
 _CBOR = "application/x-amz-cbor-1.1"
@@ -92,26 +79,19 @@ class _Bound:
 class Api:
     """Every service's operations behind one entry point: ``handle(request) -> Response``."""
 
-    def __init__(self, mesh: Mesh, services: list[str] | None = None) -> None:
+    def __init__(self, mesh: Mesh, services: Iterable[Service] = ()) -> None:
         self.mesh = mesh
         self.waiters = Waiters(mesh)
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
         self._by_target: dict[str, _Bound] = {}
         self._by_version: dict[str, _Bound] = {}
-        for name in SERVICE_MODULES if services is None else services:
-            module = optional_import(SERVICE_MODULES[name])
-            if module is None:
-                log.info("service %s is not available", name)
-                continue
-            for extension in SERVICE_EXTENSIONS.get(name, []):
-                extra = optional_import(extension)
-                if extra is not None:
-                    extra.register(module.service)
-            self.register(module.service)
+        for service in services:
+            self.register(service)
 
     def register(self, service: Service) -> None:
-        """Serve ``service`` (adapters are registered from SERVICE_MODULES; tests may add their own)."""
+        """Serve ``service`` (the composition root passes ``eventmesh.services.adapters()``; tests may
+        add their own)."""
         bound = _Bound(service, self._session.get_service_model(service.model_name))
         self.services[service.model_name] = bound
         if prefix := bound.model.metadata.get("targetPrefix"):

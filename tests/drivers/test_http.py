@@ -1,12 +1,13 @@
-"""The HTTP executor against a loopback server: what it sends, and how answers become outcomes."""
+"""The engine's HTTP client against a loopback server: what it sends, and how answers come back."""
 
 from __future__ import annotations
 
 import asyncio
 
-from eventmesh.drivers.http import install_http_delivery, post
+from eventmesh.drivers.http import install_http_client, send
+from eventmesh.effects import HttpRequest, HttpResponse
 from eventmesh.mesh import Mesh
-from eventmesh.services.sns.delivery import HttpDelivery, HttpOutcome
+from eventmesh.services.sns.delivery import http_retryable
 from tests.services.sns.helpers import make_topic, publish
 
 
@@ -25,41 +26,42 @@ async def _server(status: bytes, seen: list[bytes]) -> tuple[asyncio.AbstractSer
 
 
 def test_post_sends_headers_and_body_and_reads_the_status() -> None:
-    async def main() -> tuple[HttpOutcome, list[bytes]]:
+    async def main() -> tuple[HttpResponse, list[bytes]]:
         seen: list[bytes] = []
         server, port = await _server(b"204 No Content", seen)
         async with server:
-            outcome = await post(HttpDelivery(f"http://127.0.0.1:{port}/hook?a=1",
-                                              {"x-amz-sns-message-type": "Notification"}, "héllo"))
+            outcome = await send(HttpRequest(f"http://127.0.0.1:{port}/hook?a=1", "POST",
+                                             {"x-amz-sns-message-type": "Notification"}, "héllo", 5.0))
         return outcome, seen
 
     outcome, seen = asyncio.run(main())
-    assert outcome == HttpOutcome(204) and outcome.ok
+    assert outcome == HttpResponse(204) and outcome.ok
     request = seen[0]
     assert request.startswith(b"POST /hook?a=1 HTTP/1.1\r\n")
     assert b"\r\nx-amz-sns-message-type: Notification\r\n" in request
     assert b"\r\nContent-Length: 6\r\n" in request and request.endswith("héllo".encode())
 
 
-def test_server_errors_are_retryable_and_refusals_have_no_status() -> None:
-    async def main() -> tuple[HttpOutcome, HttpOutcome]:
+def test_server_errors_and_refusals_are_retried_by_sns() -> None:
+    async def main() -> tuple[HttpResponse, HttpResponse]:
         server, port = await _server(b"500 Oops", [])
         async with server:
-            failed = await post(HttpDelivery(f"http://127.0.0.1:{port}/", {}, "x"))
-        refused = await post(HttpDelivery(f"http://127.0.0.1:{port}/", {}, "x"))
+            failed = await send(HttpRequest(f"http://127.0.0.1:{port}/", "PUT", {}, "x", 5.0))
+        refused = await send(HttpRequest(f"http://127.0.0.1:{port}/", "POST", {}, "x", 5.0))
         return failed, refused
 
     failed, refused = asyncio.run(main())
-    assert failed.status == 500 and failed.retryable
-    assert refused.status is None and refused.error and refused.retryable
+    assert failed.status == 500 and not failed.ok and http_retryable(failed)
+    assert refused.status is None and refused.error and http_retryable(refused)
+    assert not http_retryable(HttpResponse(404)) and http_retryable(HttpResponse(429))
 
 
-def test_installed_executor_answers_the_topic_and_flushes(vmesh: Mesh) -> None:
+def test_installed_client_answers_the_topic_and_flushes(vmesh: Mesh) -> None:
     async def main() -> list[bytes]:
         seen: list[bytes] = []
         server, port = await _server(b"200 OK", seen)
         tasks: list[asyncio.Task[None]] = []
-        install_http_delivery(vmesh, lambda coro: tasks.append(asyncio.get_running_loop().create_task(coro)))
+        install_http_client(vmesh, lambda coro: tasks.append(asyncio.get_running_loop().create_task(coro)))
         async with server:
             topic = make_topic(vmesh)
             sub = topic.subscriptions.subscribe("http", f"http://127.0.0.1:{port}/sns")

@@ -11,6 +11,8 @@ import pytest
 
 from eventmesh.config import load_config
 from eventmesh.daemon import serve_in_thread
+from eventmesh.services.lambda_.function import Function
+from eventmesh.services.sqs.queue import Queue
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "example.yaml"
 
@@ -28,7 +30,7 @@ def client(daemon, name: str):
 
 
 def function_stats(daemon, name: str):
-    return daemon.mesh.get(f"arn:aws:lambda:us-east-1:000000000000:function:{name}").statistics()
+    return daemon.mesh.get(f"arn:aws:lambda:us-east-1:000000000000:function:{name}", Function).statistics()
 
 
 def test_large_order_event_reaches_the_order_function_through_topic_and_queue(daemon) -> None:
@@ -43,7 +45,7 @@ def test_large_order_event_reaches_the_order_function_through_topic_and_queue(da
     stats = function_stats(daemon, "process-order")
     # Only the large order passes the rule; the transformer's kind passes the subscription filter.
     assert stats.invocations == 1
-    queue = daemon.mesh.get("arn:aws:sqs:us-east-1:000000000000:orders").statistics()
+    queue = daemon.mesh.get("arn:aws:sqs:us-east-1:000000000000:orders", Queue).statistics()
     assert queue.number_of_messages_sent == 1
 
 

@@ -19,6 +19,7 @@ import tracemalloc
 
 from eventmesh.services.esm.service import create_mapping
 from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, create_stream
+from eventmesh.services.lambda_.function import Function
 from eventmesh.services.lambda_.service import create_function
 from eventmesh.testing import virtual_mesh
 
@@ -67,7 +68,7 @@ def consume(records: int, batch_size: int, trace: bool = False) -> tuple[float, 
         tracemalloc.stop()
     gc.unfreeze()
     assert mapping.invoked == records, (mapping.invoked, records)
-    function = mesh.find(mesh.arn("lambda", "function:noop"))
+    function = mesh.get(mesh.arn("lambda", "function:noop"), Function)
     return cpu, function.invocations, mesh.clock.now() - start_virtual, peak
 
 

@@ -17,7 +17,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from eventmesh.services.lambda_.jobs import HandlerOutcome, InvocationJob, timeout_outcome
+from eventmesh.effects import HandlerOutcome, InvocationJob
+from eventmesh.services.lambda_.jobs import timeout_outcome
 
 __all__ = ["execute_http"]
 

@@ -23,7 +23,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from eventmesh.services.lambda_.jobs import HandlerOutcome, InvocationJob, error_payload
+from eventmesh.effects import HandlerOutcome, InvocationJob
+from eventmesh.services.lambda_.jobs import error_payload
 
 __all__ = ["LambdaContext", "HandlerLoader", "execute", "lambda_environment"]
 

@@ -4,12 +4,11 @@ Real time (the daemon)::
 
     runner = install_runner(mesh, spawn)   # spawn(coroutine) starts one task on the event loop
 
-The runner registers itself as a mesh resource (``arn:aws:lambda:<region>:<account>:runner``), so
-closing the mesh's resources at shutdown stops its worker processes. The runner spawns at most
-one long-lived consumer task per worker process (python) and per http slot, lazily, never one per
-event; each consumer takes the next ``RunInvocation``, runs it in a thread
-(``WorkerPool.run`` or the http POST), then, back on the event loop, calls ``effect.done`` and
-``mesh.flush()``. Handler durations are real; the function's timeout is enforced by the worker.
+The daemon closes the runner at shutdown, which stops its worker processes. The runner spawns at
+most one long-lived consumer task per worker process (python) and per http slot, lazily, never one
+per event; each consumer takes the next ``RunInvocation``, runs it in a thread (``WorkerPool.run``
+or the http POST), then, back on the event loop, answers the effect's ``reply_to`` and flushes the
+mesh. Handler durations are real; the function's timeout is enforced by the worker.
 
 Virtual time (tests, simulations)::
 
@@ -26,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import anyio
@@ -34,8 +34,9 @@ import msgspec
 from eventmesh.drivers.lambda_.http import execute_http
 from eventmesh.drivers.lambda_.python import HandlerLoader, execute
 from eventmesh.drivers.lambda_.workers import CodeStore, WorkerPool
+from eventmesh.effects import HandlerOutcome, RunInvocation
 from eventmesh.mesh import Mesh
-from eventmesh.services.lambda_.jobs import HandlerOutcome, RunInvocation, timeout_outcome
+from eventmesh.services.lambda_.jobs import timeout_outcome
 
 __all__ = ["Runner", "install_runner", "VirtualRunner", "install_virtual_runner",
            "DEFAULT_HTTP_CONCURRENCY", "DEFAULT_VIRTUAL_DURATION_S"]
@@ -50,7 +51,6 @@ class Runner:
     def __init__(self, mesh: Mesh, spawn: Callable[[Coroutine[Any, Any, None]], Any], *,
                  workers: int | None = None, http_concurrency: int = DEFAULT_HTTP_CONCURRENCY) -> None:
         self.mesh = mesh
-        self.arn = mesh.arn("lambda", "runner")
         self.pool = WorkerPool(workers)
         self._spawn = spawn
         self._lanes = {
@@ -58,7 +58,6 @@ class Runner:
             "http": _Lane(http_concurrency, self._run_http),
         }
         mesh.subscribe(RunInvocation, self.submit)
-        mesh.add(self)
 
     def submit(self, effect: RunInvocation) -> None:
         lane = self._lanes[effect.job.kind]
@@ -81,7 +80,7 @@ class Runner:
                 outcome = await lane.run(effect)
             except Exception as exc:   # the platform failed, not the code
                 outcome = HandlerOutcome(b"", "ServiceException", str(exc), system_error=True)
-            effect.done(outcome)
+            self.mesh.reply(effect.reply_to, outcome)
             self.mesh.flush()
 
     async def _run_python(self, effect: RunInvocation) -> HandlerOutcome:
@@ -97,9 +96,7 @@ class Runner:
             limiter=self._lanes["http"].limiter)
 
     def close(self) -> None:
-        if self.mesh.find(self.arn) is self:
-            self.mesh.remove(self.arn)   # calls close() again: the rest is idempotent
-            return
+        """Stop taking effects and stop the worker processes (the daemon calls it on shutdown)."""
         self.mesh.unsubscribe(RunInvocation, self.submit)
         for lane in self._lanes.values():
             lane.send.close()
@@ -147,7 +144,7 @@ class VirtualRunner:
             else:
                 outcome = execute_http(job, lambda: duration)
             outcome.duration_s = duration
-        self.mesh.clock.call_later(duration, lambda: effect.done(outcome))
+        self.mesh.clock.call_later(duration, partial(self.mesh.reply, effect.reply_to, outcome))
 
     def close(self) -> None:
         self.mesh.unsubscribe(RunInvocation, self.run)

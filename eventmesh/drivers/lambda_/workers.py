@@ -28,7 +28,8 @@ import zipfile
 
 import msgspec
 
-from eventmesh.services.lambda_.jobs import HandlerOutcome, InvocationJob, error_payload, timeout_outcome
+from eventmesh.effects import HandlerOutcome, InvocationJob
+from eventmesh.services.lambda_.jobs import error_payload, timeout_outcome
 
 __all__ = ["WorkerPool", "CodeStore", "DEFAULT_WORKERS"]
 

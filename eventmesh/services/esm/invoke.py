@@ -20,7 +20,7 @@ _decode = msgspec.json.Decoder()
 def find_target(mesh: Any, function_arn: str) -> Any | None:
     """The function resource (unqualified ARN) a mapping invokes, or None when it is gone."""
     parts = function_arn.split(":")
-    return mesh.find(":".join(parts[:7]))
+    return mesh.find(":".join(parts[:7]), object)
 
 
 def qualifier_of(function_arn: str) -> str | None:

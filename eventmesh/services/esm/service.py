@@ -13,11 +13,14 @@ from typing import Any
 
 from eventmesh.effects import Available
 from eventmesh.errors import ResourceNotFoundException
+from eventmesh.mesh import Mesh
 from eventmesh.services.esm.invoke import find_target, function_timeout
 from eventmesh.services.esm.mapping import EventSourceMapping, source_kind
 from eventmesh.services.esm.queue_poller import QueuePoller
 from eventmesh.services.esm.stream_poller import StreamPoller
+from eventmesh.services.kinesis.stream import Stream
 from eventmesh.services.lambda_.errors import InvalidParameterValueException, ResourceConflictException
+from eventmesh.services.sqs.queue import Queue
 
 __all__ = ["Registry", "create_mapping", "delete_mapping", "get_mapping", "list_mappings",
            "registry", "update_mapping", "DEFAULT_LIST_MAX_ITEMS"]
@@ -28,8 +31,7 @@ DEFAULT_LIST_MAX_ITEMS = 100      # ListEventSourceMappings page (MaxItems 1–1
 class Registry:
     """The mesh's mappings by UUID and by source ARN; wakes pollers on ``Available``."""
 
-    def __init__(self, mesh: Any) -> None:
-        self.arn = mesh.arn("lambda", "event-source-mapping-registry")
+    def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
         self.by_uuid: dict[str, EventSourceMapping] = {}
         self.by_source: dict[str, list[EventSourceMapping]] = defaultdict(list)
@@ -55,15 +57,12 @@ class Registry:
         self.mesh.unsubscribe(Available, self._on_available)
 
 
-def registry(mesh: Any) -> Registry:
-    """The mesh's registry, created on first use (a mesh resource: two meshes never share one)."""
-    found = mesh.find(mesh.arn("lambda", "event-source-mapping-registry"))
-    if found is None:
-        found = mesh.add(Registry(mesh))
-    return found  # type: ignore[no-any-return]
+def registry(mesh: Mesh) -> Registry:
+    """The mesh's registry (account-level state: two meshes never share one)."""
+    return mesh.state(Registry)
 
 
-def _function_arn(mesh: Any, identifier: str) -> str:
+def _function_arn(mesh: Mesh, identifier: str) -> str:
     """name | name:qualifier | account:function:name | full ARN → the ARN as mapped."""
     parts = identifier.split(":")
     if parts[0] == "arn":
@@ -75,17 +74,20 @@ def _function_arn(mesh: Any, identifier: str) -> str:
     return mesh.arn("lambda", "function:" + ":".join(parts))
 
 
-def _source(mesh: Any, kind: str, arn: str) -> Any:
-    source = mesh.find(arn)
+def _source(mesh: Mesh, kind: str, arn: str) -> Queue | Stream:
+    """The mapping's event source: the one place a service reads another's core directly."""
     if kind == "sqs":
-        if source is None or not hasattr(source, "receive") or getattr(source, "closed", False):
+        queue = mesh.find(arn, Queue)
+        if queue is None or queue.closed:
             raise InvalidParameterValueException(
                 "Error occurred while ReceiveMessage. SQS Error Code: "
                 "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: "
                 "The specified queue does not exist.")
-    elif source is None or not hasattr(source, "open_shards"):
+        return queue
+    stream = mesh.find(arn, Stream)
+    if stream is None:
         raise InvalidParameterValueException(f"Stream not found: {arn}")
-    return source
+    return stream
 
 
 def _check_visibility(mapping: EventSourceMapping, queue: Any) -> None:
@@ -101,7 +103,7 @@ def _check_visibility(mapping: EventSourceMapping, queue: Any) -> None:
             f"{timeout} seconds")
 
 
-def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
+def create_mapping(mesh: Mesh, params: dict[str, Any]) -> EventSourceMapping:
     """CreateEventSourceMapping: answered in state ``Creating``; polling starts once ``Enabled``."""
     source_arn = params.get("EventSourceArn")
     if not source_arn:
@@ -136,7 +138,7 @@ def create_mapping(mesh: Any, params: dict[str, Any]) -> EventSourceMapping:
     return mapping
 
 
-def get_mapping(mesh: Any, uuid: str) -> EventSourceMapping:
+def get_mapping(mesh: Mesh, uuid: str) -> EventSourceMapping:
     mapping = registry(mesh).by_uuid.get(uuid)
     if mapping is None:
         raise ResourceNotFoundException(
@@ -145,7 +147,7 @@ def get_mapping(mesh: Any, uuid: str) -> EventSourceMapping:
     return mapping
 
 
-def list_mappings(mesh: Any, *, source_arn: str | None = None, function_name: str | None = None,
+def list_mappings(mesh: Mesh, *, source_arn: str | None = None, function_name: str | None = None,
                   marker: str | None = None, max_items: int | None = None,
                   ) -> tuple[list[EventSourceMapping], str | None]:
     """ListEventSourceMappings: filtered by source and/or function, in creation order, paged."""
@@ -165,7 +167,7 @@ def list_mappings(mesh: Any, *, source_arn: str | None = None, function_name: st
     return page, (following[0].uuid if following else None)
 
 
-def update_mapping(mesh: Any, uuid: str, params: dict[str, Any]) -> EventSourceMapping:
+def update_mapping(mesh: Mesh, uuid: str, params: dict[str, Any]) -> EventSourceMapping:
     """UpdateEventSourceMapping: answered in state ``Updating`` (202)."""
     mapping = get_mapping(mesh, uuid)
     if "FunctionName" in params and params["FunctionName"]:
@@ -173,15 +175,15 @@ def update_mapping(mesh: Any, uuid: str, params: dict[str, Any]) -> EventSourceM
         if find_target(mesh, function_arn) is None:
             raise ResourceNotFoundException(f"Function not found: {function_arn}")
         mapping.function_arn = function_arn
-    source = mesh.find(mapping.source_arn)
-    mapping.configure(params, creating=False, fifo=bool(getattr(source, "fifo", False)))
-    if mapping.kind == "sqs" and source is not None:
-        _check_visibility(mapping, source)
+    queue = mesh.find(mapping.source_arn, Queue)
+    mapping.configure(params, creating=False, fifo=queue is not None and queue.fifo)
+    if mapping.kind == "sqs" and queue is not None:
+        _check_visibility(mapping, queue)
     mapping.transition("Updating")
     return mapping
 
 
-def delete_mapping(mesh: Any, uuid: str) -> EventSourceMapping:
+def delete_mapping(mesh: Mesh, uuid: str) -> EventSourceMapping:
     """DeleteEventSourceMapping: answered in state ``Deleting`` (202); removed after the delay."""
     mapping = get_mapping(mesh, uuid)
     if mapping.poller is not None:

@@ -334,7 +334,7 @@ class StreamPoller:
         if arn != self._function_arn:   # split once per FunctionName, not per batch
             self._function_arn, self._qualifier = arn, qualifier_of(arn)
             self._unqualified_arn = ":".join(arn.split(":")[:7])
-        function = self.mesh.find(self._unqualified_arn)
+        function: Any = self.mesh.find(self._unqualified_arn, object)
         generation = self.generation
 
         def done(result: Any) -> None:
@@ -460,7 +460,8 @@ class StreamPoller:
             request_id=self.mesh.ids.uuid(), function_arn=m.function_arn, condition=condition,
             invoke_count=attempts, now=self.clock.now(), batch=info, function_error=error,
             executed_version=executed)
-        self.mesh.emit(Deliver(destination, [Delivery(encode(record).decode())], m.arn, self._delivered))
+        self.mesh.emit(Deliver(destination, [Delivery(encode(record).decode())], m.arn,
+                               self.mesh.expect(self._delivered)))
 
     def _delivered(self, result: DeliveryResult) -> None:
         if result.ok:

@@ -197,7 +197,7 @@ def list_rule_names_by_target(ctx: RequestContext, params: dict[str, Any]) -> di
 # -- tags -----------------------------------------------------------------------------------------
 
 def _tagged(mesh: Mesh, arn: str) -> Any:
-    resource = mesh.find(arn)
+    resource: Any = mesh.find(arn, object)
     if resource is None and arn.endswith(f"event-bus/{DEFAULT_BUS_NAME}"):
         resource = get_bus(mesh, DEFAULT_BUS_NAME)
     if resource is None or not hasattr(resource, "tags"):
@@ -365,7 +365,7 @@ def create_api_destination(ctx: RequestContext, params: dict[str, Any]) -> dict[
     mesh = ctx.mesh
     if any(isinstance(r, ApiDestination) and r.name == params["Name"] for r in mesh.resources("events")):
         raise ResourceAlreadyExistsException(f"An api-destination '{params['Name']}' already exists.")
-    if not isinstance(mesh.find(params["ConnectionArn"]), Connection):
+    if mesh.find(params["ConnectionArn"], Connection) is None:
         raise ResourceNotFoundException(f"Connection '{params['ConnectionArn']}' does not exist.")
     arn = mesh.arn("events", f"api-destination/{params['Name']}/{mesh.ids.uuid()}")
     destination = mesh.add(ApiDestination(arn, params["Name"], params, mesh.clock.now()))

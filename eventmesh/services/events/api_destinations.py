@@ -7,28 +7,24 @@ an HTTP method and a connection. AWS waits at most 5 s for an endpoint and retri
 409, 429 and 5xx answers; other 4xx answers are not retried.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html
 
-The core never does I/O: a target invocation becomes an :class:`ApiDestinationCall` effect.
-The real-time driver runs it with :func:`install_http_delivery`; tests in virtual time
-subscribe a double that answers synchronously.
+The core never does I/O: a target invocation becomes an ``HttpRequest`` effect, which the
+driver's HTTP client (``drivers/http.py``) carries out; tests in virtual time subscribe a double
+that answers synchronously.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import msgspec
-
-from eventmesh.effects import DeliveryResult
+from eventmesh.effects import DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 
-__all__ = ["Connection", "ApiDestination", "ApiDestinationCall", "call_api_destination",
-           "http_status_result", "install_http_delivery", "HTTP_TIMEOUT_SECONDS"]
+__all__ = ["Connection", "ApiDestination", "call_api_destination", "http_result", "HTTP_TIMEOUT_S"]
 
-HTTP_TIMEOUT_SECONDS = 5.0                      # API destination endpoints must answer within 5 s
+HTTP_TIMEOUT_S = 5.0                            # API destination endpoints must answer within 5 s
 RETRIED_HTTP_STATUSES = frozenset({401, 407, 409, 429})  # plus every 5xx
 DEFAULT_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -80,39 +76,40 @@ class ApiDestination:
         self.created = now
 
 
-class ApiDestinationCall(msgspec.Struct):
-    """One HTTP request to an API destination; ``reply`` gets how it went."""
-
-    url: str
-    method: str
-    headers: dict[str, str]
-    body: str
-    reply: Callable[[DeliveryResult], None]
-
-
-def http_status_result(status: int) -> DeliveryResult:
-    """How EventBridge reads an endpoint's status code (retried or not, see the module doc)."""
+def http_result(response: HttpResponse) -> DeliveryResult:
+    """How EventBridge reads an endpoint's answer (retried or not, see the module doc)."""
+    status = response.status
+    if status is None:
+        timed_out = response.error == "timeout"
+        return DeliveryResult(Outcome.TIMEOUT if timed_out else Outcome.FAILED, "Timeout" if timed_out else "",
+                              "The API destination endpoint did not answer in time" if timed_out
+                              else response.error or "no response")
     if 200 <= status < 300:
-        return DeliveryResult(True)
+        return DeliveryResult()
     message = f"Received HTTP {status} from the API destination endpoint"
+    code = f"HTTP {status}"
     if status == 429:
-        return DeliveryResult(False, "THROTTLING", message)
+        return DeliveryResult(Outcome.THROTTLED, code, message)
     if status >= 500 or status in RETRIED_HTTP_STATUSES:
-        return DeliveryResult(False, "SDK_CLIENT_ERROR", message)
+        return DeliveryResult(Outcome.FAILED, code, message)
     if status == 404:
-        return DeliveryResult(False, "NO_RESOURCE", message)
+        return DeliveryResult(Outcome.MISSING, code, message)
     if status == 403:
-        return DeliveryResult(False, "NO_PERMISSIONS", message)
-    return DeliveryResult(False, "INVALID_PARAMETER", message)
+        return DeliveryResult(Outcome.DENIED, code, message)
+    return DeliveryResult(Outcome.INVALID, code, message)
 
 
 def call_api_destination(mesh: Mesh, arn: str, http_parameters: Mapping[str, Any] | None, body: str,
-                         reply: Callable[[DeliveryResult], None]) -> None:
-    """Emit the HTTP call for one event to the API destination at ``arn``."""
-    destination = mesh.find(arn)
-    connection = mesh.find(destination.connection_arn) if isinstance(destination, ApiDestination) else None
-    if not isinstance(destination, ApiDestination) or not isinstance(connection, Connection):
-        reply(DeliveryResult(False, "ResourceNotFoundException", f"API destination {arn} does not exist"))
+                         on_response: Callable[[HttpResponse], None],
+                         on_missing: Callable[[DeliveryResult], None]) -> None:
+    """Emit the HTTP request for one event to the API destination at ``arn``: ``on_response`` gets
+    the endpoint's answer; ``on_missing`` is told at once when the destination or its connection
+    does not exist."""
+    destination = mesh.find(arn, ApiDestination)
+    connection = mesh.find(destination.connection_arn, Connection) if destination is not None else None
+    if destination is None or connection is None:
+        on_missing(DeliveryResult(Outcome.MISSING, "ResourceNotFoundException",
+                                  f"API destination {arn} does not exist"))
         return
     params = http_parameters or {}
     url = destination.endpoint
@@ -123,67 +120,4 @@ def call_api_destination(mesh: Mesh, arn: str, http_parameters: Mapping[str, Any
         url += ("&" if "?" in url else "?") + urlencode(query)
     headers = {"Content-Type": DEFAULT_CONTENT_TYPE, **connection.headers(),
                **(params.get("HeaderParameters") or {})}
-    mesh.emit(ApiDestinationCall(url, destination.method, headers, body, reply))
-
-
-Spawn = Callable[[Coroutine[Any, Any, None]], None]
-
-
-def install_http_delivery(mesh: Mesh, spawn: Spawn) -> None:
-    """Carry out :class:`ApiDestinationCall` effects over the network (real-time driver).
-
-    ``spawn(coroutine)`` starts one task per call. The 5 s timeout is a timer on the mesh clock,
-    so it follows whatever clock drives the mesh.
-    """
-
-    def on_call(call: ApiDestinationCall) -> None:
-        spawn(_perform(mesh, call))
-
-    mesh.subscribe(ApiDestinationCall, on_call)
-
-
-async def _perform(mesh: Mesh, call: ApiDestinationCall) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    expired: list[bool] = []
-
-    def expire() -> None:
-        expired.append(True)
-        task.cancel()
-
-    timer = mesh.clock.call_later(HTTP_TIMEOUT_SECONDS, expire)
-    try:
-        result = http_status_result(await _request(call))
-    except asyncio.CancelledError:
-        if not expired:
-            raise  # the daemon is stopping
-        task.uncancel()
-        result = DeliveryResult(False, "TIMEOUT", "The API destination endpoint did not answer in time")
-    except (OSError, ValueError) as err:
-        result = DeliveryResult(False, "SDK_CLIENT_ERROR", f"{type(err).__name__}: {err}")
-    finally:
-        mesh.clock.cancel(timer)
-    call.reply(result)
-    mesh.flush()
-
-
-async def _request(call: ApiDestinationCall) -> int:
-    """A minimal HTTP/1.1 request; returns the response status code."""
-    parts = urlsplit(call.url)
-    tls = parts.scheme == "https"
-    port = parts.port or (443 if tls else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    body = call.body.encode()
-    head = [f"{call.method} {target} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}",
-            "Connection: close"]
-    head += [f"{k}: {v}" for k, v in call.headers.items()]
-    reader, writer = await asyncio.open_connection(parts.hostname or "", port, ssl=tls or None)
-    try:
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        await writer.drain()
-        status_line = (await reader.readline()).split()
-    finally:
-        writer.close()
-    if len(status_line) < 2 or not status_line[1].isdigit():
-        raise ValueError("malformed HTTP response")
-    return int(status_line[1])
+    mesh.emit(HttpRequest(url, destination.method, headers, body, HTTP_TIMEOUT_S, mesh.expect(on_response)))

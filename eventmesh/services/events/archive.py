@@ -190,10 +190,10 @@ def _name_of(arn_or_name: str, kind: str) -> str:
 
 def create_archive(mesh: Mesh, name: str, source_arn: str, *, event_pattern: str | None = None,
                    description: str | None = None, retention_days: int | None = None) -> Archive:
-    bus = mesh.find(source_arn)
-    if not isinstance(bus, EventBus):
+    bus = mesh.find(source_arn, EventBus)
+    if bus is None:
         raise ResourceNotFoundException(f"Event bus {_name_of(source_arn, 'event-bus')} does not exist.")
-    if mesh.find(mesh.arn("events", f"archive/{name}")) is not None:
+    if mesh.exists(mesh.arn("events", f"archive/{name}")):
         raise ResourceAlreadyExistsException(f"Archive {name} already exists.")
     if event_pattern is not None:
         compile_event_pattern(event_pattern)
@@ -204,8 +204,8 @@ def create_archive(mesh: Mesh, name: str, source_arn: str, *, event_pattern: str
 
 
 def get_archive(mesh: Mesh, name: str) -> Archive:
-    archive = mesh.find(mesh.arn("events", f"archive/{_name_of(name, 'archive')}"))
-    if not isinstance(archive, Archive):
+    archive = mesh.find(mesh.arn("events", f"archive/{_name_of(name, 'archive')}"), Archive)
+    if archive is None:
         raise ResourceNotFoundException(f"Archive {_name_of(name, 'archive')} does not exist.")
     return archive
 
@@ -220,7 +220,7 @@ def list_archives(mesh: Mesh) -> list[Archive]:
 
 def start_replay(mesh: Mesh, name: str, archive_arn: str, start: float, end: float,
                  destination: Mapping[str, Any], description: str | None = None) -> Replay:
-    if mesh.find(mesh.arn("events", f"replay/{name}")) is not None:
+    if mesh.exists(mesh.arn("events", f"replay/{name}")):
         raise ResourceAlreadyExistsException(f"Replay {name} already exists.")
     archive = get_archive(mesh, archive_arn)
     if destination.get("Arn") != archive.source_arn:
@@ -235,8 +235,8 @@ def start_replay(mesh: Mesh, name: str, archive_arn: str, start: float, end: flo
 
 
 def get_replay(mesh: Mesh, name: str) -> Replay:
-    replay = mesh.find(mesh.arn("events", f"replay/{name}"))
-    if not isinstance(replay, Replay):
+    replay = mesh.find(mesh.arn("events", f"replay/{name}"), Replay)
+    if replay is None:
         raise ResourceNotFoundException(f"Replay {name} does not exist.")
     return replay
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Deliver, Delivery, DeliveryResult, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import Histogram
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
@@ -46,6 +46,7 @@ from eventmesh.services.events.targets import (
     HOPS_ATTRIBUTE,
     LOOP_ERROR_CODE,
     MAX_BUS_HOPS,
+    RuleCounters,
     RuleTarget,
     TargetDelivery,
 )
@@ -136,9 +137,7 @@ class Rule:
         self.role_arn: str | None = None
         self.tags: dict[str, str] = {}
         self.schedule: ScheduleTimer | None = None
-        self.invocations = self.failed_invocations = self.triggered_rules = 0
-        self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
-        self.invocations_failed_to_be_sent_to_dlq = 0
+        self.counters = RuleCounters(bus.record_invocation_start)
 
     @property
     def enabled(self) -> bool:
@@ -151,9 +150,10 @@ class Rule:
         return {k: v for k, v in out.items() if v is not None}
 
     def statistics(self) -> RuleStatistics:
-        return RuleStatistics(self.invocations, self.failed_invocations, self.triggered_rules,
-                              self.dead_letter_invocations, self.invocations_sent_to_dlq,
-                              self.invocations_failed_to_be_sent_to_dlq)
+        c = self.counters
+        return RuleStatistics(c.invocations, c.failed_invocations, c.triggered_rules,
+                              c.dead_letter_invocations, c.invocations_sent_to_dlq,
+                              c.invocations_failed_to_be_sent_to_dlq)
 
     def metric_dimensions(self) -> dict[str, str]:
         return {"EventBusName": self.bus.name, "RuleName": self.name}
@@ -169,7 +169,7 @@ class Rule:
                  "source": SCHEDULED_EVENT_SOURCE, "account": mesh.account_id, "time": iso_seconds(when),
                  "region": mesh.region, "resources": [self.arn], "detail": {}}
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
-        self.triggered_rules += 1
+        self.counters.triggered_rules += 1
         self.bus._collect(self, event, _encode(event).decode(), when, pending, 0)
         self.bus._dispatch(pending, when)
 
@@ -345,7 +345,7 @@ class EventBus:
             self.matched_events += 1
             for name in names:
                 rule = rules[name]
-                rule.triggered_rules += 1
+                rule.counters.triggered_rules += 1
                 for target in rule.target_list:
                     if target.plain:  # the event itself, no group id or other extras
                         entry = pending.get(target)
@@ -373,8 +373,8 @@ class EventBus:
             try:
                 payload = target.input.render(event, event_json, rule.context)
             except TransformFailed:
-                rule.invocations += 1  # AWS drops it silently and counts a failed invocation
-                rule.failed_invocations += 1
+                rule.counters.invocations += 1  # AWS drops it silently and counts a failed invocation
+                rule.counters.failed_invocations += 1
                 return
         entry = pending.get(target)
         if entry is None:
@@ -382,13 +382,15 @@ class EventBus:
         entry[1].append(target.delivery(payload, event, hops))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
-        emit = self.mesh.emit
+        mesh = self.mesh
+        emit, expect = mesh.emit, mesh.expect
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
                 for item in items:
-                    TargetDelivery(rule, target, [item], ingested_at).send()
+                    TargetDelivery(mesh, rule.arn, rule.counters, target, [item], ingested_at).send()
             else:  # TargetDelivery.send, inline: one Deliver effect per target
-                emit(Deliver(target.arn, items, rule.arn, TargetDelivery(rule, target, items, ingested_at).on_result))
+                delivery = TargetDelivery(mesh, rule.arn, rule.counters, target, items, ingested_at)
+                emit(Deliver(target.arn, items, rule.arn, expect(delivery.on_result)))
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda
@@ -396,13 +398,13 @@ class EventBus:
         now = self.mesh.clock.now()
         hops = int((items[0].attributes.get(HOPS_ATTRIBUTE) or {}).get("StringValue", 0)) if items else 0
         if hops > MAX_BUS_HOPS:
-            return DeliveryResult(False, LOOP_ERROR_CODE, f"The event crossed more than {MAX_BUS_HOPS} buses")
+            return DeliveryResult(Outcome.INVALID, LOOP_ERROR_CODE, f"The event crossed more than {MAX_BUS_HOPS} buses")
         events = []
         for item in items:
             try:
                 doc = _decode(item.body)
             except msgspec.DecodeError:
-                return DeliveryResult(False, "InvalidParameterValue", "The event is not valid JSON")
+                return DeliveryResult(Outcome.INVALID, "InvalidParameterValue", "The event is not valid JSON")
             if isinstance(doc, dict) and "detail-type" in doc and "source" in doc and "detail" in doc:
                 events.append(forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id,
                                               self.mesh.region, now))
@@ -410,5 +412,5 @@ class EventBus:
                 events.append(lambda_result_event(doc, self.mesh.ids.uuid(), source_arn,
                                                   self.mesh.account_id, self.mesh.region, now, self.arn))
         self.ingest(events, now, hops=hops)
-        return DeliveryResult(True)
+        return DELIVERED
 

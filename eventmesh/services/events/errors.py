@@ -19,6 +19,7 @@ that carry other statuses (``ResourceNotFoundException`` is 404 there, for Lambd
 
 from __future__ import annotations
 
+from eventmesh import errors
 from eventmesh.errors import ServiceError
 from eventmesh.errors import ValidationException as _CommonValidationException
 
@@ -43,8 +44,9 @@ PATTERN_REASON_PREFIX = "Event pattern is not valid. Reason: "
 LIMIT_EXCEEDED_MESSAGE = "The requested resource exceeds the maximum number allowed."
 
 
-class ResourceNotFoundException(ServiceError):
+class ResourceNotFoundException(errors.ResourceNotFoundException):
     code = "ResourceNotFoundException"
+    http_status = 400
 
 
 class ResourceAlreadyExistsException(ServiceError):
@@ -79,7 +81,7 @@ class ConcurrentModificationException(ServiceError):
     code = "ConcurrentModificationException"
 
 
-class InternalException(ServiceError):
+class InternalException(errors.InternalFailure):
     code = "InternalException"
     http_status = 500
     sender_fault = False

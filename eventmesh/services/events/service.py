@@ -58,19 +58,19 @@ def bus_name_of(name_or_arn: str) -> str:
 
 
 def default_bus(mesh: Mesh) -> EventBus:
-    bus = mesh.find(bus_arn(mesh, DEFAULT_BUS_NAME))
+    bus = mesh.find(bus_arn(mesh, DEFAULT_BUS_NAME), EventBus)
     if bus is None:
         bus = mesh.add(EventBus(mesh, DEFAULT_BUS_NAME))
-    return bus  # type: ignore[no-any-return]
+    return bus
 
 
 def find_bus(mesh: Mesh, name_or_arn: str | None) -> EventBus | None:
     if not name_or_arn or name_or_arn == DEFAULT_BUS_NAME:
         return default_bus(mesh)
-    bus = mesh.find(bus_arn(mesh, name_or_arn))
+    bus = mesh.find(bus_arn(mesh, name_or_arn), EventBus)
     if bus is None and bus_name_of(name_or_arn) == DEFAULT_BUS_NAME:
         return default_bus(mesh)
-    return bus if isinstance(bus, EventBus) else None
+    return bus
 
 
 def get_bus(mesh: Mesh, name_or_arn: str | None) -> EventBus:
@@ -93,7 +93,7 @@ def create_bus(mesh: Mesh, name: str, *, description: str | None = None,
     if (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
             or name.startswith(_RESERVED_SOURCE_PREFIX)):
         raise ValidationException(f"Event bus name {name} is not valid.")
-    if mesh.find(bus_arn(mesh, name)) is not None:
+    if mesh.exists(bus_arn(mesh, name)):
         raise ResourceAlreadyExistsException(f"Event bus {name} already exists.")
     if len(list_buses(mesh)) >= BUSES_PER_ACCOUNT:
         raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
@@ -107,8 +107,8 @@ def delete_bus(mesh: Mesh, name: str) -> None:
     """DeleteEventBus: the default bus cannot go; a missing bus is not an error."""
     if bus_name_of(name) == DEFAULT_BUS_NAME:
         raise ValidationException("Cannot delete event bus default.")
-    bus = mesh.find(bus_arn(mesh, name))
-    if isinstance(bus, EventBus):
+    bus = mesh.find(bus_arn(mesh, name), EventBus)
+    if bus is not None:
         mesh.remove(bus.arn)
 
 

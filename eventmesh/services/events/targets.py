@@ -1,5 +1,4 @@
-"""Rule targets and their delivery: retries with back-off, maximum event age, the rule DLQ
-(spec eventbridge.md §6, §7).
+"""Rule targets and their delivery: retries with back-off, maximum event age, the rule DLQ.
 
 Everything that decides what happens to a failed target invocation lives here. A failed
 delivery is retried with exponential back-off and jitter until ``MaximumRetryAttempts``
@@ -17,74 +16,67 @@ targets (API destinations) go one event per call, as AWS sends them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult
-from eventmesh.services.events.api_destinations import call_api_destination
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpResponse, Outcome
+from eventmesh.mesh import Mesh
+from eventmesh.services.events.api_destinations import call_api_destination, http_result
 from eventmesh.services.events.errors import ValidationException
-from eventmesh.services.events.transform import TargetInput, compile_json_path, compile_target_input, select_path
-
-if TYPE_CHECKING:
-    from eventmesh.services.events.bus import Rule
+from eventmesh.services.events.transform import (
+    TargetInput,
+    compile_json_path,
+    compile_target_input,
+    select_path,
+)
 
 __all__ = [
+    "DEFAULT_MAXIMUM_EVENT_AGE_S",
+    "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
     "HOPS_ATTRIBUTE",
     "LOOP_ERROR_CODE",
     "MAX_BUS_HOPS",
-    "DEFAULT_MAXIMUM_EVENT_AGE_SECONDS",
-    "DEFAULT_MAXIMUM_RETRY_ATTEMPTS",
-    "RETRY_BASE_DELAY_SECONDS",
-    "RETRY_MAX_DELAY_SECONDS",
+    "RETRY_BASE_DELAY_S",
+    "RETRY_MAX_DELAY_S",
+    "RuleCounters",
     "RuleTarget",
     "TargetDelivery",
     "dlq_error_code",
 ]
 
-DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185        # §7 RetryPolicy.MaximumRetryAttempts, range 0–185
-DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 86_400  # §7 RetryPolicy.MaximumEventAgeInSeconds, range 60–86,400
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185   # RetryPolicy.MaximumRetryAttempts, range 0–185
 MAX_RETRY_ATTEMPTS = 185
-MIN_EVENT_AGE_SECONDS = 60
-MAX_EVENT_AGE_SECONDS = 86_400
+DEFAULT_MAXIMUM_EVENT_AGE_S = 86_400   # RetryPolicy.MaximumEventAgeInSeconds, range 60–86,400
+MIN_EVENT_AGE_S = 60
+MAX_EVENT_AGE_S = 86_400
 # AWS publishes no numbers for its back-off beyond "exponential with jitter, 185 tries in 24 h".
 # Doubling from 1 s to a 10-minute cap with jitter in [50 %, 100 %] spends ≈23 h on 185 retries.
-RETRY_BASE_DELAY_SECONDS = 1.0
-RETRY_MAX_DELAY_SECONDS = 600.0
+RETRY_BASE_DELAY_S = 1.0
+RETRY_MAX_DELAY_S = 600.0
 RETRY_JITTER_LOW = 0.5
 
-# Delivery error codes of the target services → the DLQ ERROR_CODE AWS writes (§7).
-_ERROR_CODES = {
-    "ResourceNotFoundException": "NO_RESOURCE", "QueueDoesNotExist": "NO_RESOURCE",
-    "AWS.SimpleQueueService.NonExistentQueue": "NO_RESOURCE", "NotFound": "NO_RESOURCE",
-    "NotFoundException": "NO_RESOURCE",
-    "AccessDenied": "NO_PERMISSIONS", "AccessDeniedException": "NO_PERMISSIONS",
-    "AuthorizationError": "NO_PERMISSIONS", "KMSAccessDeniedException": "NO_PERMISSIONS",
-    "ThrottlingException": "THROTTLING", "Throttling": "THROTTLING", "TooManyRequestsException": "THROTTLING",
-    "ProvisionedThroughputExceededException": "THROTTLING", "RequestThrottled": "THROTTLING",
-    "TimeoutException": "TIMEOUT", "Timeout": "TIMEOUT", "RequestTimeout": "TIMEOUT",
-    "InvalidParameterValue": "INVALID_PARAMETER", "InvalidParameterException": "INVALID_PARAMETER",
-    "InvalidMessageContents": "INVALID_PARAMETER", "ValidationException": "INVALID_PARAMETER",
-    "InvalidRequestContentException": "INVALID_PARAMETER", "RequestTooLargeException": "INVALID_PARAMETER",
-    "ResourceAlreadyExistsException": "RESOURCE_ALREADY_EXISTS",
-}
 # Bus-to-bus hops an event may take before it is dropped as a loop (AWS documents loop protection,
 # not its depth: an emulation choice). The count travels in a delivery attribute between buses.
 MAX_BUS_HOPS = 5
 HOPS_ATTRIBUTE = "eventmesh.hops"
 LOOP_ERROR_CODE = "INFINITE_LOOP"
-_NOT_RETRIED = frozenset({LOOP_ERROR_CODE, "NO_RESOURCE", "NO_PERMISSIONS", "INVALID_PARAMETER",
-                          "RESOURCE_ALREADY_EXISTS"})
-_GENERIC_ERROR_CODE = "SDK_CLIENT_ERROR"
+# The ERROR_CODE attribute a DLQ message carries, by how the delivery went (eb-rule-dlq.html).
+_DLQ_ERROR_CODES = {
+    Outcome.MISSING: "NO_RESOURCE",
+    Outcome.DENIED: "NO_PERMISSIONS",
+    Outcome.INVALID: "INVALID_PARAMETER",
+    Outcome.THROTTLED: "THROTTLING",
+    Outcome.TIMEOUT: "TIMEOUT",
+    Outcome.FAILED: "SDK_CLIENT_ERROR",
+}
 
 
-def dlq_error_code(error: str | None) -> str:
-    """The ``ERROR_CODE`` attribute for a delivery error (codes already in that form pass)."""
-    if not error:
-        return _GENERIC_ERROR_CODE
-    mapped = _ERROR_CODES.get(error)
-    if mapped is not None:
-        return mapped
-    return error if error.isupper() else _GENERIC_ERROR_CODE
+def dlq_error_code(result: DeliveryResult) -> str:
+    """The ``ERROR_CODE`` attribute for a failed delivery."""
+    if result.code == LOOP_ERROR_CODE:
+        return LOOP_ERROR_CODE
+    return _DLQ_ERROR_CODES.get(result.kind, "SDK_CLIENT_ERROR")
 
 
 def _target_kind(arn: str) -> str:
@@ -126,10 +118,10 @@ class RuleTarget:
         self.input: TargetInput | None = compile_target_input(spec)
         retry = spec.get("RetryPolicy") or {}
         self.max_retries: int = retry.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS)
-        self.max_age: int = retry.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS)
+        self.max_age: int = retry.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_S)
         if not 0 <= self.max_retries <= MAX_RETRY_ATTEMPTS:
             raise ValidationException("Parameter MaximumRetryAttempts is not valid.")
-        if not MIN_EVENT_AGE_SECONDS <= self.max_age <= MAX_EVENT_AGE_SECONDS:
+        if not MIN_EVENT_AGE_S <= self.max_age <= MAX_EVENT_AGE_S:
             raise ValidationException("Parameter MaximumEventAgeInSeconds is not valid.")
         self.dlq_arn: str | None = (spec.get("DeadLetterConfig") or {}).get("Arn")
         dlq = self.dlq_arn
@@ -159,40 +151,64 @@ class RuleTarget:
         return Delivery(payload)
 
 
+class RuleCounters:
+    """One rule's CloudWatch counters, moved by its target deliveries; the rule reports them.
+
+    ``record_start(ingested_at)`` is the bus's IngestionToInvocationStartLatency observation,
+    called once per first delivery attempt.
+    """
+
+    __slots__ = ("dead_letter_invocations", "failed_invocations", "invocations",
+                 "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "record_start",
+                 "triggered_rules")
+
+    def __init__(self, record_start: Callable[[float], None]) -> None:
+        self.record_start = record_start
+        self.invocations = self.failed_invocations = self.triggered_rules = 0
+        self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
+        self.invocations_failed_to_be_sent_to_dlq = 0
+
+
 class TargetDelivery:
     """A batch of events on its way to one target of one rule, with its retry state."""
 
-    __slots__ = ("ingested_at", "items", "retries", "rule", "target")
+    __slots__ = ("counters", "ingested_at", "items", "mesh", "retries", "rule_arn", "target")
 
-    def __init__(self, rule: Rule, target: RuleTarget, items: list[Delivery], ingested_at: float) -> None:
-        self.rule = rule
+    def __init__(self, mesh: Mesh, rule_arn: str, counters: RuleCounters, target: RuleTarget,
+                 items: list[Delivery], ingested_at: float) -> None:
+        self.mesh = mesh
+        self.rule_arn = rule_arn
+        self.counters = counters
         self.target = target
         self.items = items
         self.ingested_at = ingested_at
         self.retries = 0
 
     def send(self) -> None:
-        rule = self.rule
-        if self.target.kind == "api":
-            call_api_destination(rule.mesh, self.target.arn, self.target.spec.get("HttpParameters"),
-                                 self.items[0].body, self.on_result)
+        target, mesh = self.target, self.mesh
+        if target.kind == "api":
+            call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
+                                 self._on_http, self.on_result)
         else:
-            rule.mesh.emit(Deliver(self.target.arn, self.items, rule.arn, self.on_result))
+            mesh.emit(Deliver(target.arn, self.items, self.rule_arn, mesh.expect(self.on_result)))
+
+    def _on_http(self, response: HttpResponse) -> None:
+        self.on_result(http_result(response))
 
     def on_result(self, result: DeliveryResult) -> None:
-        rule = self.rule
+        counters = self.counters
         if self.retries == 0:
-            rule.bus.record_invocation_start(self.ingested_at)
+            counters.record_start(self.ingested_at)
         if result.ok:
-            rule.invocations += len(self.items)
+            counters.invocations += len(self.items)
             return
-        code = dlq_error_code(result.error)
-        if code == LOOP_ERROR_CODE:  # not invoked: DeadLetterInvocations, no DLQ (spec §11)
-            rule.dead_letter_invocations += len(self.items)
+        code = dlq_error_code(result)
+        if code == LOOP_ERROR_CODE:  # not invoked: DeadLetterInvocations, no DLQ
+            counters.dead_letter_invocations += len(self.items)
             return
         exhausted: str | None = None
-        if code not in _NOT_RETRIED:
-            clock = rule.mesh.clock
+        if result.retryable:
+            clock = self.mesh.clock
             now = clock.now()
             if self.retries >= self.target.max_retries:
                 exhausted = "MaximumRetryAttempts"
@@ -204,36 +220,35 @@ class TargetDelivery:
                     self.retries += 1
                     clock.call_at(now + delay, self.send)
                     return
-        self._dead_letter(code, result.message or result.error or "", exhausted)
+        self._dead_letter(code, result.message or result.code, exhausted)
 
     def _backoff(self) -> float:
-        delay = min(RETRY_MAX_DELAY_SECONDS, RETRY_BASE_DELAY_SECONDS * 2.0 ** min(self.retries, 32))
-        return delay * self.rule.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
+        delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2.0 ** min(self.retries, 32))
+        return delay * self.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
 
     def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
-        rule, target = self.rule, self.target
+        counters, target = self.counters, self.target
         if target.dlq_arn is None:
-            rule.invocations += len(self.items)
-            rule.failed_invocations += len(self.items)
+            counters.invocations += len(self.items)
+            counters.failed_invocations += len(self.items)
             return
         attributes = {
-            "RULE_ARN": _string(rule.arn), "TARGET_ARN": _string(target.arn),
+            "RULE_ARN": _string(self.rule_arn), "TARGET_ARN": _string(target.arn),
             "ERROR_CODE": _string(code), "ERROR_MESSAGE": _string(message),
             "RETRY_ATTEMPTS": _string(str(self.retries)),
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = _string(exhausted)
         items = [Delivery(item.body, attributes=attributes) for item in self.items]
-        count = len(items)
+        self.mesh.emit(Deliver(target.dlq_arn, items, self.rule_arn, self.mesh.expect(self._on_dlq)))
 
-        def sent(result: DeliveryResult) -> None:
-            if result.ok:
-                rule.invocations_sent_to_dlq += count
-            else:
-                rule.invocations_failed_to_be_sent_to_dlq += count
-                rule.failed_invocations += count
-
-        rule.mesh.emit(Deliver(target.dlq_arn, items, rule.arn, sent))
+    def _on_dlq(self, result: DeliveryResult) -> None:
+        counters, count = self.counters, len(self.items)
+        if result.ok:
+            counters.invocations_sent_to_dlq += count
+        else:
+            counters.invocations_failed_to_be_sent_to_dlq += count
+            counters.failed_invocations += count
 
 
 def _string(value: str) -> dict[str, str]:

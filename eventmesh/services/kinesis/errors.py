@@ -62,7 +62,7 @@ class LimitExceededException(ServiceError):
     code = "LimitExceededException"
 
 
-class ProvisionedThroughputExceededException(ServiceError):
+class ProvisionedThroughputExceededException(errors.ThrottlingError):
     code = "ProvisionedThroughputExceededException"
 
 

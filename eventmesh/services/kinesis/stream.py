@@ -25,13 +25,14 @@ from typing import Annotated
 import msgspec
 
 from eventmesh.arn import format_arn
-from eventmesh.effects import Available, Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Available, Delivery, DeliveryResult
 from eventmesh.errors import ServiceError
 from eventmesh.mesh import Mesh
 from eventmesh.services.kinesis import errors
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
     LimitExceededException,
+    ProvisionedThroughputExceededException,
     ResourceInUseException,
     ValidationException,
     shard_not_found,
@@ -331,11 +332,11 @@ class Stream:
         try:
             outcome = self.put_records(entries)
         except ServiceError as err:
-            return DeliveryResult(False, err.code, err.message)
+            return err.delivery_result()
         if outcome.failed_record_count:
-            return DeliveryResult(False, "ProvisionedThroughputExceededException",
-                                  f"{outcome.failed_record_count} records were throttled")
-        return DeliveryResult(True)
+            return ProvisionedThroughputExceededException(
+                f"{outcome.failed_record_count} records were throttled").delivery_result()
+        return DELIVERED
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -560,7 +561,7 @@ def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode
     region = region or mesh.region
     account = account_id or mesh.account_id
     arn = stream_arn(region, account, name)
-    if mesh.find(arn) is not None:
+    if mesh.exists(arn):
         raise ResourceInUseException(f"Stream {name} under account {account} already exists.")
     if mode == "ON_DEMAND":
         on_demand = sum(1 for s in _streams(mesh, region, account) if s.mode == "ON_DEMAND")
@@ -587,8 +588,8 @@ def find_stream(mesh: Mesh, name: str | None = None, arn: str | None = None, *,
         if name is None:
             raise InvalidArgumentException("Either StreamName or StreamARN must be provided.")
         arn = stream_arn(region or mesh.region, account, name)
-    stream = mesh.find(arn)
-    if not isinstance(stream, Stream) or stream.status == "DELETING":
+    stream = mesh.find(arn, Stream)
+    if stream is None or stream.status == "DELETING":
         raise stream_not_found(name or arn.rsplit("/", 1)[-1], account)
     return stream
 
@@ -612,8 +613,8 @@ def get_records(mesh: Mesh, iterator: str, limit: int = MAX_GET_RECORDS,
     decoded = decode_iterator(iterator)
     if stream_arn is not None and stream_arn != decoded.stream_arn:
         raise InvalidArgumentException("Invalid ShardIterator.")
-    stream = mesh.find(decoded.stream_arn)
-    if not isinstance(stream, Stream):
+    stream = mesh.find(decoded.stream_arn, Stream)
+    if stream is None:
         account, name = decoded.stream_arn.split(":", 5)[4], decoded.stream_arn.rsplit("/", 1)[-1]
         raise shard_not_found(shard_id_of(decoded.shard_index), name, account)
     return stream.get_records(decoded, limit)

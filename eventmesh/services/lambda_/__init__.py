@@ -9,8 +9,8 @@
   python and http ones outside the engine.
 """
 
+from eventmesh.effects import HandlerOutcome, InvocationJob, RunInvocation
 from eventmesh.services.lambda_.function import Function
-from eventmesh.services.lambda_.jobs import HandlerOutcome, InvocationJob, RunInvocation
 from eventmesh.services.lambda_.pool import AccountPool, InvokeResult, account_pool
 from eventmesh.services.lambda_.service import create_function, find_function
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from typing import TYPE_CHECKING
+from functools import partial
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, Outcome
 from eventmesh.services.lambda_._ticks import Ticks
 from eventmesh.services.lambda_.configuration import DEFAULT_EVENT_INVOKE_CONFIG, EventInvokeConfig
 from eventmesh.services.lambda_.jobs import Invocation
@@ -41,10 +41,7 @@ from eventmesh.services.lambda_.records import (
     invocation_record,
 )
 from eventmesh.services.lambda_.stats import EVENT_AGE_BUCKETS_S, Histogram
-
-if TYPE_CHECKING:
-    from eventmesh.services.lambda_.function import Function
-    from eventmesh.services.lambda_.versions import FunctionVersion
+from eventmesh.services.lambda_.versions import FunctionHost, FunctionVersion
 
 __all__ = ["AsyncQueue", "FUNCTION_ERROR_RETRY_DELAYS_S", "THROTTLE_BACKOFF_INITIAL_S",
            "THROTTLE_BACKOFF_MAX_S", "SNS_MAX_RECORD_BYTES"]
@@ -55,7 +52,6 @@ THROTTLE_BACKOFF_MAX_S = 300.0
 SNS_MAX_RECORD_BYTES = 262_144                  # §5.1: payloads dropped from larger records
 THROTTLED_ERROR_CODE = 429                      # DLQ ErrorCode of an event that never ran (unverified)
 THROTTLED_ERROR_MESSAGE = "Rate Exceeded."
-_MISSING_TARGET = "ResourceNotFoundException"
 _DESTINATION, _DLQ = "destination", "dlq"
 
 
@@ -75,7 +71,7 @@ class _Pending:
 class AsyncQueue:
     """One function's asynchronous event queue."""
 
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: FunctionHost) -> None:
         self.function = function
         self.mesh = function.mesh
         self.clock = function.clock
@@ -244,13 +240,14 @@ class AsyncQueue:
         return body
 
     def _send(self, pending: _Pending) -> None:
-        self.mesh.emit(Deliver(pending.target, [pending.delivery], self.function.arn,
-                               reply=lambda result: self._delivered(pending, result)))
+        mesh = self.mesh
+        mesh.emit(Deliver(pending.target, [pending.delivery], self.function.arn,
+                          mesh.expect(partial(self._delivered, pending))))
 
     def _delivered(self, pending: _Pending, result: DeliveryResult) -> None:
         if result.ok:
             return
-        if result.error == _MISSING_TARGET and not self.closed:
+        if result.kind is Outcome.MISSING and not self.closed:
             backoff = min(THROTTLE_BACKOFF_INITIAL_S * (1 << min(pending.attempt, 16)),
                           THROTTLE_BACKOFF_MAX_S)
             retry_at = self.clock.now() + backoff

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventmesh.errors import ResourceNotFoundException, ServiceError
+from eventmesh.errors import ResourceNotFoundException, ServiceError, ThrottlingError
 
 __all__ = [
     "InvalidParameterValueException",
@@ -70,7 +70,7 @@ class ResourceConflictException(LambdaError):
     http_status = 409
 
 
-class TooManyRequestsException(LambdaError):
+class TooManyRequestsException(LambdaError, ThrottlingError):
     """429 ``Rate Exceeded.`` with ``Reason`` (§2.6), e.g.
     ``ReservedFunctionConcurrentInvocationLimitExceeded``."""
 

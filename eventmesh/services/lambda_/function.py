@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
+from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_._ticks import Ticks
 from eventmesh.services.lambda_.async_invoke import AsyncQueue
 from eventmesh.services.lambda_.configuration import (
@@ -38,9 +39,6 @@ from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, erro
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
 from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics, Histogram
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion
-
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
 
 __all__ = ["Function", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED"]
 
@@ -159,7 +157,7 @@ class Function:
         """Asynchronous invocation of each item's body (SNS, EventBridge, Lambda destinations)."""
         now = self.clock.now()
         self.async_queue.put([Invocation(item.body.encode(), qualifier, None, True, now) for item in items])
-        return DeliveryResult(True)
+        return DELIVERED
 
     # -- the pool: start and finish ------------------------------------------------------------
 

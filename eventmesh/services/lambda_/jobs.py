@@ -1,9 +1,9 @@
-"""What crosses from the pool core to whatever runs user code, and back.
+"""An invocation as the pool core tracks it, and the payloads Lambda's runtime gives for errors.
 
-The core never runs python or http handlers itself: it emits :class:`RunInvocation` and a runner
-(``drivers/lambda_/runner.py``: worker processes in real time, inline in virtual time) executes the
-:class:`InvocationJob` and calls ``done`` with a :class:`HandlerOutcome`. The job is a plain
-msgspec Struct so it can travel to a worker process as msgpack.
+The core never runs python or http handlers itself: it emits ``effects.RunInvocation`` and a
+runner (``drivers/lambda_/runner.py``: worker processes in real time, inline in virtual time)
+executes its ``InvocationJob`` and answers with a ``HandlerOutcome`` (both in ``effects.py``:
+plain msgspec Structs, so they travel to a worker process as msgpack).
 """
 
 from __future__ import annotations
@@ -12,55 +12,11 @@ from collections.abc import Callable
 
 import msgspec
 
-__all__ = ["InvocationJob", "HandlerOutcome", "RunInvocation", "Invocation",
-           "TIMEOUT_ERROR_TYPE", "timeout_outcome", "error_payload"]
+from eventmesh.effects import HandlerOutcome
+
+__all__ = ["Invocation", "TIMEOUT_ERROR_TYPE", "timeout_outcome", "error_payload"]
 
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"   # §3.1
-
-
-class InvocationJob(msgspec.Struct, frozen=True):
-    """One invocation of a python or http handler, with the context Lambda gives the code."""
-
-    kind: str                  # "python" | "http"
-    target: str                # "module:function", zip handler "file.function", or a URL
-    payload: bytes
-    request_id: str
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_mb: int
-    timeout_s: float
-    region: str
-    account_id: str
-    environment: dict[str, str] = {}
-    code_sha256: str = ""      # set for uploaded zips: the runner extracts the package once per sha
-    code_dir: str = ""         # where the runner extracted the package (set by the runner)
-    log_group: str = ""
-    log_stream: str = ""
-    deadline: float = 0.0      # epoch seconds on the caller's clock (remaining-time of the context)
-
-
-class HandlerOutcome(msgspec.Struct):
-    """The result of running a handler: ``error_type`` is ``None`` on success.
-
-    ``system_error`` marks a failure of the platform rather than of the code (an http handler
-    that cannot be reached): the core retries those like throttles (§4.2 regime 2).
-    """
-
-    payload: bytes
-    error_type: str | None = None
-    error_message: str | None = None
-    duration_s: float = 0.0
-    log: str = ""
-    system_error: bool = False
-
-
-class RunInvocation(msgspec.Struct):
-    """Effect: run ``job`` and call ``done(outcome)`` once, on the engine's thread."""
-
-    job: InvocationJob
-    code: bytes | None
-    done: Callable[[HandlerOutcome], None]
 
 
 class Invocation(msgspec.Struct):

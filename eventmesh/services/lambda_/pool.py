@@ -26,12 +26,11 @@ cost a random draw, so the pool makes one only when something shows it).
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
+from eventmesh.mesh import Mesh
 
 __all__ = [
     "CONCURRENT_INVOCATION_LIMIT",
@@ -92,10 +91,9 @@ class AccountPool:
 
     metric_namespace = "AWS/Lambda"
 
-    def __init__(self, arn: str, account_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+    def __init__(self, mesh: Mesh, account_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
                  unreserved_minimum: int = UNRESERVED_MINIMUM,
                  keep_warm_s: float = DEFAULT_KEEP_WARM_S) -> None:
-        self.arn = arn
         self.account_limit = account_limit
         self.unreserved_minimum = unreserved_minimum
         self.keep_warm_s = keep_warm_s
@@ -116,14 +114,8 @@ class AccountPool:
 
 
 def account_pool(mesh: Mesh) -> AccountPool:
-    """The mesh's Lambda account pool, created on first use (a resource of the mesh, so two
-    meshes never share one)."""
-    arn = mesh.arn("lambda", "account-concurrency")
-    pool = mesh.find(arn)
-    if pool is None:
-        pool = mesh.add(AccountPool(arn))
-    assert isinstance(pool, AccountPool)
-    return pool
+    """The account's Lambda concurrency (account-level state of the mesh: two meshes never share one)."""
+    return mesh.state(AccountPool)
 
 
 class Environments:

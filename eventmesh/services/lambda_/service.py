@@ -72,8 +72,8 @@ def find_function(mesh: Mesh, identifier: str, qualifier: str | None = None,
         raise InvalidParameterValueException("The derived qualifier from the function name does not "
                                              "match the specified qualifier.")
     qualifier = qualifier or arn_qualifier
-    function = mesh.find(mesh.arn("lambda", f"function:{name}"))
-    if not isinstance(function, Function):
+    function = mesh.find(mesh.arn("lambda", f"function:{name}"), Function)
+    if function is None:
         arn = mesh.arn("lambda", f"function:{name}")
         raise function_not_found(f"{arn}:{qualifier}" if qualifier else arn)
     if qualifier is not None and not function.has_qualifier(qualifier):
@@ -108,7 +108,7 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
     """CreateFunction: ``$LATEST`` (and version 1 with ``publish``)."""
     validate_function_name(name)
     arn = mesh.arn("lambda", f"function:{name}")
-    if mesh.find(arn) is not None:
+    if mesh.exists(arn):
         raise ResourceConflictException(f"Function already exist: {name}")
     code = _decode_zip(zip_file)
     spec = parse_handler(runtime, handler, code is not None)

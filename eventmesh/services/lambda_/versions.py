@@ -13,26 +13,59 @@ from __future__ import annotations
 import base64
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from eventmesh.effects import Delivery, DeliveryResult
-from eventmesh.services.lambda_.configuration import LATEST, RoutingConfig, VersionConfig
+from eventmesh.clock import Clock
+from eventmesh.effects import Delivery, DeliveryResult, HandlerOutcome, InvocationJob
+from eventmesh.mesh import Mesh
+from eventmesh.services.lambda_._ticks import Ticks
+from eventmesh.services.lambda_.configuration import LATEST, EventInvokeConfig, RoutingConfig, VersionConfig
 from eventmesh.services.lambda_.handlers import HandlerSpec, make_handler
-from eventmesh.services.lambda_.jobs import HandlerOutcome, Invocation, InvocationJob
-from eventmesh.services.lambda_.pool import Environments
+from eventmesh.services.lambda_.jobs import Invocation
+from eventmesh.services.lambda_.pool import AccountPool, Environments, FunctionConcurrency
 
-if TYPE_CHECKING:
-    from eventmesh.services.lambda_.function import Function
+__all__ = ["FunctionHost", "FunctionVersion", "Alias", "QualifiedTarget", "MAX_LOG_TAIL_BYTES"]
 
-__all__ = ["FunctionVersion", "Alias", "QualifiedTarget", "MAX_LOG_TAIL_BYTES"]
+MAX_LOG_TAIL_BYTES = 4_096   # X-Amz-Log-Result is the last 4 KB of the log (API_Invoke.html)
 
-MAX_LOG_TAIL_BYTES = 4_096   # §3: X-Amz-Log-Result is the last 4 KB of the log
+
+class FunctionHost(Protocol):
+    """What a function's versions, aliases and asynchronous queue need of the function.
+
+    :class:`~eventmesh.services.lambda_.function.Function` satisfies it; its parts depend on this
+    protocol, never on ``function.py``, so imports run one way (function → async_invoke → versions).
+    """
+
+    name: str
+    arn: str
+    mesh: Mesh
+    clock: Clock
+    account: AccountPool
+    concurrency: FunctionConcurrency
+    completions: Ticks
+    versions: dict[str, FunctionVersion]
+    invoke_configs: dict[str, EventInvokeConfig]
+    latest: FunctionVersion
+
+    def request_id(self, inv: Invocation) -> str: ...
+
+    def route(self, qualifier: str) -> FunctionVersion: ...
+
+    def invoke_config(self, qualifier: str) -> EventInvokeConfig: ...
+
+    def start(self, version: FunctionVersion, invs: list[Invocation]) -> tuple[list[Invocation], str | None]: ...
+
+    def finish(self, invs: list[Invocation]) -> None: ...
+
+    def response(self, inv: Invocation) -> bytes: ...
+
+    def accept(self, items: list[Delivery], source_arn: str, qualifier: str = LATEST) -> DeliveryResult: ...
 
 
 class FunctionVersion:
     """One version of a function: its configuration, handler and idle environments."""
 
-    def __init__(self, function: Function, name: str, config: VersionConfig, spec: HandlerSpec) -> None:
+    def __init__(self, function: FunctionHost, name: str, config: VersionConfig, spec: HandlerSpec) -> None:
         mesh = function.mesh
         self.function = function
         self.name = name
@@ -45,6 +78,7 @@ class FunctionVersion:
         self.clock = mesh.clock
         self.random = mesh.ids.random
         self.emit = mesh.emit
+        self.expect = mesh.expect
         self.completions = function.completions
         self._log_stream: str | None = None
         self.handler = make_handler(spec, self)
@@ -95,7 +129,7 @@ class FunctionVersion:
 class Alias:
     """A named pointer to a version, with optional weighted routing."""
 
-    def __init__(self, function: Function, name: str, function_version: str, description: str,
+    def __init__(self, function: FunctionHost, name: str, function_version: str, description: str,
                  routing: RoutingConfig, revision_id: str) -> None:
         self.function = function
         self.name = name
@@ -119,7 +153,7 @@ class Alias:
 class QualifiedTarget:
     """A delivery target at a qualified function ARN: asynchronous invocation of that qualifier."""
 
-    def __init__(self, function: Function, qualifier: str) -> None:
+    def __init__(self, function: FunctionHost, qualifier: str) -> None:
         self.function = function
         self.qualifier = qualifier
         self.arn = f"{function.arn}:{qualifier}"

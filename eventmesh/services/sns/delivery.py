@@ -20,22 +20,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import msgspec
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse
+from eventmesh.mesh import Mesh
 from eventmesh.timers import Timer
-
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
 
 __all__ = [
     "AWS_MANAGED_RETRY_POLICY",
     "DEFAULT_HTTP_RETRY_POLICY",
     "Dispatcher",
-    "HttpDelivery",
-    "HttpOutcome",
     "Pending",
     "RetryPolicy",
     "retry_schedule",
@@ -46,14 +43,6 @@ MAX_HTTP_RETRIES = 100  # §7 numRetries 0–100
 MAX_HTTP_DELAY_S = 3_600  # §7 maxDelayTarget ≤ 3,600 s
 MAX_HTTP_POLICY_S = 3_600  # §7 the whole HTTP policy may not exceed 3,600 s of retry time
 BACKOFF_FUNCTIONS = ("linear", "arithmetic", "geometric", "exponential")
-# Results of SQS/Lambda deliveries that are the client's fault (§7): never retried.
-PERMANENT_ERRORS = frozenset({
-    "ResourceNotFoundException", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
-    "NonExistentQueue", "AccessDenied", "AccessDeniedException", "InvalidMessageContents",
-    "InvalidParameterValue", "InvalidParameterValueException", "RequestEntityTooLargeException",
-    "KMS.DisabledException", "KMSDisabledException", "KMSAccessDeniedException",
-    "TooManyMessageAttributes",
-})
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, rename="camel"):
@@ -231,34 +220,11 @@ def effective_http_policy(topic: TopicDeliveryPolicy | None,
     return retry, content_type
 
 
-class HttpOutcome(msgspec.Struct, frozen=True):
-    """How one HTTP POST went: ``status`` None when no response came (refused, reset, timed out)."""
-
-    status: int | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    @property
-    def retryable(self) -> bool:
-        # §7: 5xx, 429 and no answer at all are retried; other 4xx are permanent (unverified).
-        return self.status is None or self.status >= 500 or self.status == 429
-
-
-class HttpDelivery(msgspec.Struct):
-    """POST ``body`` to ``url``; the driver answers ``reply`` with an :class:`HttpOutcome`.
-
-    Emitted by topics for http/https subscriptions; ``sns_http.install_http_delivery`` carries it
-    out in real time, a test double answers it in virtual time.
-    """
-
-    url: str
-    headers: dict[str, str]
-    body: str
-    timeout_s: float = HTTP_TIMEOUT_S
-    reply: Callable[[HttpOutcome], None] | None = None
+def http_retryable(response: HttpResponse) -> bool:
+    """Whether SNS tries an HTTP/S notification again: 5xx, 429 and no answer at all are retried;
+    other 4xx are permanent."""
+    status = response.status
+    return status is None or status >= 500 or status == 429
 
 
 class Subscription:
@@ -306,7 +272,7 @@ class Pending:
     __slots__ = ("http", "items", "messages", "retries", "sub", "timer")
 
     def __init__(self, sub: Any, messages: list[Any], items: list[Delivery] | None,
-                 http: HttpDelivery | None) -> None:
+                 http: HttpRequest | None) -> None:
         self.sub = sub
         self.messages = messages
         self.items = items
@@ -346,14 +312,15 @@ class Dispatcher:
 
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
+        mesh = self.mesh
         if pending.http is not None:
             http = pending.http
-            self.mesh.emit(HttpDelivery(http.url, http.headers, http.body, http.timeout_s,
-                                        lambda outcome: self._on_http(pending, outcome)))
+            mesh.emit(HttpRequest(http.url, http.method, http.headers, http.body, http.timeout_s,
+                                  mesh.expect(partial(self.on_http, pending))))
         else:
             assert pending.items is not None
-            self.mesh.emit(Deliver(pending.sub.endpoint, pending.items, self.source_arn,
-                                   lambda result: self._on_result(pending, result)))
+            mesh.emit(Deliver(pending.sub.endpoint, pending.items, self.source_arn,
+                              mesh.expect(partial(self.on_result, pending))))
 
     def reject(self, pending: Pending) -> None:
         """Fail ``pending`` without trying it (the target could never take it): straight to the DLQ."""
@@ -366,19 +333,19 @@ class Dispatcher:
         self._waiting.clear()
         self._held.clear()
 
-    def _on_http(self, pending: Pending, outcome: HttpOutcome) -> None:
-        if outcome.ok:
+    def on_http(self, pending: Pending, response: HttpResponse) -> None:
+        if response.ok:
             self.delivered += len(pending.messages)
             self._settled(pending)
         else:
-            self._failed(pending, outcome.retryable)
+            self._failed(pending, http_retryable(response))
 
-    def _on_result(self, pending: Pending, result: DeliveryResult) -> None:
+    def on_result(self, pending: Pending, result: DeliveryResult) -> None:
         if result.ok:
             self.delivered += len(pending.messages)
             self._settled(pending)
         else:
-            self._failed(pending, result.error not in PERMANENT_ERRORS)
+            self._failed(pending, result.retryable)
 
     def _settled(self, pending: Pending) -> None:
         """``pending`` is done (delivered or given up): let the next one held behind it go."""
@@ -416,8 +383,7 @@ class Dispatcher:
         self.failed += len(pending.messages)
         if sub.dlq_arn is not None:
             items = self._dlq_items(sub, pending.messages)
-            self.mesh.emit(Deliver(sub.dlq_arn, items, sub.arn,
-                                   lambda result: self._on_dlq(len(items), result)))
+            self.mesh.emit(Deliver(sub.dlq_arn, items, sub.arn, self.mesh.expect(partial(self.on_dlq, pending))))
         self._settled(pending)
 
     def _retry(self, pending: Pending) -> None:
@@ -426,7 +392,8 @@ class Dispatcher:
         if pending.sub.active:
             self.send(pending)
 
-    def _on_dlq(self, count: int, result: DeliveryResult) -> None:
+    def on_dlq(self, pending: Pending, result: DeliveryResult) -> None:
+        count = len(pending.messages)
         if result.ok:
             self.redriven_to_dlq += count
         else:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from eventmesh import errors
 from eventmesh.errors import ServiceError
 
 __all__ = [
@@ -54,17 +55,17 @@ class ValidationError(ServiceError):
     code = "ValidationError"
 
 
-class NotFound(ServiceError):
+class NotFound(errors.ResourceNotFoundException):
     code = "NotFound"
     http_status = 404
 
 
-class ResourceNotFound(ServiceError):
+class ResourceNotFound(errors.ResourceNotFoundException):
     code = "ResourceNotFound"
     http_status = 404
 
 
-class AuthorizationError(ServiceError):
+class AuthorizationError(errors.AccessDenied):
     code = "AuthorizationError"
     http_status = 403
 
@@ -75,7 +76,7 @@ class InternalError(ServiceError):
     sender_fault = False
 
 
-class Throttled(ServiceError):
+class Throttled(errors.ThrottlingError):
     code = "Throttled"
     http_status = 429
 

@@ -23,18 +23,16 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
-from eventmesh.effects import Delivery
-from eventmesh.services.sns.delivery import DEFAULT_CONTENT_TYPE, HttpDelivery, Subscription
+from eventmesh.effects import Delivery, HttpRequest
+from eventmesh.services.sns.delivery import DEFAULT_CONTENT_TYPE, HTTP_TIMEOUT_S, Subscription
 from eventmesh.services.sns.errors import ParameterValueInvalid, ValidationError
 
-if TYPE_CHECKING:
-    from eventmesh.services.sns.topic import Topic
-
 __all__ = [
+    "TopicView",
     "ConfirmationMessage",
     "EnvelopeAttribute",
     "Notification",
@@ -69,6 +67,15 @@ _RESERVED_PREFIXES = ("aws.", "amazon.")
 
 _ENVELOPE_NAMES = {"signing_cert_url": "SigningCertURL", "unsubscribe_url": "UnsubscribeURL",
                    "subscribe_url": "SubscribeURL"}
+
+
+class TopicView(Protocol):
+    """What a record needs of the topic it comes from."""
+
+    arn: str
+    base_url: str
+    fifo: bool
+    signature_version: str
 
 
 def _pascal(name: str) -> str:
@@ -261,7 +268,7 @@ class Message(msgspec.Struct):
         return self.per_protocol.get(protocol, self.text)
 
 
-def _signature(topic: Topic, message: Message, text: str, version: str) -> str:
+def _signature(topic: TopicView, message: Message, text: str, version: str) -> str:
     cacheable = text is message.text and version == topic.signature_version
     if cacheable and message.signature is not None:
         return message.signature
@@ -272,11 +279,11 @@ def _signature(topic: Topic, message: Message, text: str, version: str) -> str:
     return signature
 
 
-def _unsubscribe_url(topic: Topic, sub: Subscription) -> str:
+def _unsubscribe_url(topic: TopicView, sub: Subscription) -> str:
     return f"{topic.base_url}/?Action=Unsubscribe&SubscriptionArn={sub.arn}"
 
 
-def notification_body(topic: Topic, sub: Subscription, message: Message, protocol: str) -> str:
+def notification_body(topic: TopicView, sub: Subscription, message: Message, protocol: str) -> str:
     """The JSON envelope (§5.1); FIFO topics add SequenceNumber and drop the signature fields.
     Attributes travel only with the plain message structure (§4)."""
     text = message.text_for(protocol)
@@ -295,7 +302,7 @@ def notification_body(topic: Topic, sub: Subscription, message: Message, protoco
         unsubscribe_url=_unsubscribe_url(topic, sub), message_attributes=attributes))
 
 
-def sqs_items(topic: Topic, sub: Subscription, messages: list[Message], queue_arn: str) -> list[Delivery]:
+def sqs_items(topic: TopicView, sub: Subscription, messages: list[Message], queue_arn: str) -> list[Delivery]:
     """What the SQS queue at ``queue_arn`` (the endpoint, or the subscription DLQ) receives: the
     envelope, or with raw delivery the message itself with its attributes as SQS attributes
     (§5.2, §7.1). The group id is carried over; the dedup id only to a FIFO queue, since a
@@ -309,7 +316,7 @@ def sqs_items(topic: Topic, sub: Subscription, messages: list[Message], queue_ar
             for m in messages]
 
 
-def lambda_items(topic: Topic, sub: Subscription, messages: list[Message]) -> list[Delivery]:
+def lambda_items(topic: TopicView, sub: Subscription, messages: list[Message]) -> list[Delivery]:
     """One Lambda event per message, each with exactly one record (§5.3)."""
     out = []
     for message in messages:
@@ -327,7 +334,7 @@ def lambda_items(topic: Topic, sub: Subscription, messages: list[Message]) -> li
     return out
 
 
-def http_notification(topic: Topic, sub: Subscription, message: Message) -> HttpDelivery:
+def http_notification(topic: TopicView, sub: Subscription, message: Message) -> HttpRequest:
     """The POST for one notification to an HTTP/S endpoint: envelope, or raw body without attributes."""
     headers = {
         "Content-Type": sub.content_type or DEFAULT_CONTENT_TYPE,
@@ -339,12 +346,13 @@ def http_notification(topic: Topic, sub: Subscription, message: Message) -> Http
     }
     if sub.raw:
         headers["x-amz-sns-rawdelivery"] = "true"
-        return HttpDelivery(sub.endpoint, headers, message.text_for(sub.protocol))
-    return HttpDelivery(sub.endpoint, headers, notification_body(topic, sub, message, sub.protocol))
+        return HttpRequest(sub.endpoint, "POST", headers, message.text_for(sub.protocol), HTTP_TIMEOUT_S)
+    return HttpRequest(sub.endpoint, "POST", headers, notification_body(topic, sub, message, sub.protocol),
+                       HTTP_TIMEOUT_S)
 
 
-def http_confirmation(topic: Topic, sub: Subscription, kind: str, token: str, message_id: str,
-                      at: float) -> HttpDelivery:
+def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
+                      at: float) -> HttpRequest:
     """The SubscriptionConfirmation / UnsubscribeConfirmation POST (§5.1); never raw."""
     timestamp = iso_timestamp(at)
     url = f"{topic.base_url}/?Action=ConfirmSubscription&TopicArn={topic.arn}&Token={token}"
@@ -365,7 +373,7 @@ def http_confirmation(topic: Topic, sub: Subscription, kind: str, token: str, me
                "x-amz-sns-topic-arn": topic.arn}
     if kind != "SubscriptionConfirmation":
         headers["x-amz-sns-subscription-arn"] = sub.arn
-    return HttpDelivery(sub.endpoint, headers, body)
+    return HttpRequest(sub.endpoint, "POST", headers, body, HTTP_TIMEOUT_S)
 
 
 # -- message attribute rules (§4) ---------------------------------------------------------------

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.errors import EntryError, ServiceError
-from eventmesh.patterns import RuleSet
+from eventmesh.mesh import Mesh
 from eventmesh.services.sns.delivery import (
     Dispatcher,
     Pending,
@@ -40,10 +40,7 @@ from eventmesh.services.sns.records import (
     sqs_items,
     validate_message_attributes,
 )
-from eventmesh.services.sns.service import Subscriptions
-
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
+from eventmesh.services.sns.subscriptions import FilterIndex, Subscriptions
 
 __all__ = ["Topic", "PublishEntry", "PublishResult", "TopicStatistics", "MAX_MESSAGE_BYTES"]
 
@@ -54,8 +51,6 @@ DEDUP_WINDOW_S = 300.0  # §4/§8 FIFO deduplication interval: 5 minutes
 MAX_FIFO_ID_CHARS = 128  # §4 MessageGroupId / MessageDeduplicationId: 1–128 characters
 SQS_RAW_MAX_ATTRIBUTES = 10  # §5.2 raw delivery to SQS carries at most 10 attributes (unverified)
 FIFO_SEQUENCE_BASE = 10_000_000_000_000_000_000  # FIFO sequence numbers are 20-digit strings
-ATTRIBUTES_SCOPE = "MessageAttributes"  # §6 FilterPolicyScope values (the first is the default)
-BODY_SCOPE = "MessageBody"
 
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _FIFO_ID = re.compile(rf"^[\x21-\x7e]{{1,{MAX_FIFO_ID_CHARS}}}$")  # alphanumeric and punctuation
@@ -129,99 +124,6 @@ class TopicStatistics(msgspec.Struct, frozen=True):
         "number_of_notifications_filtered_out_invalid_message_body":
             "NumberOfNotificationsFilteredOut-InvalidMessageBody",
     }
-
-
-class FilterIndex:
-    """The confirmed subscriptions of a topic, indexed for one-pass matching (§6).
-
-    Subscriptions without a filter policy always match; the others sit in one compiled rule set
-    per scope (message attributes / message body), so a message is matched once against all of
-    them. Also counts what the filters turn away, by the CloudWatch kind (§11).
-    """
-
-    __slots__ = ("_plain", "_filtered", "_rules", "_counts", "out_attributes", "out_body",
-                 "out_invalid_attributes", "out_no_attributes", "out_invalid_body")
-
-    def __init__(self) -> None:
-        self._plain: dict[Subscription, None] = {}  # an ordered set
-        self._filtered: dict[str, Subscription] = {}
-        self._rules: dict[str, RuleSet] = {}
-        self._counts = {ATTRIBUTES_SCOPE: 0, BODY_SCOPE: 0}
-        self.out_attributes = self.out_body = self.out_invalid_attributes = 0
-        self.out_no_attributes = self.out_invalid_body = 0
-
-    def __len__(self) -> int:
-        return len(self._plain) + len(self._filtered)
-
-    @property
-    def policies(self) -> int:
-        return len(self._filtered)
-
-    def add(self, sub: Subscription) -> None:
-        if sub.filter_policy is None:
-            self._plain[sub] = None
-            return
-        rules = self._rules.get(sub.filter_scope)
-        if rules is None:
-            rules = self._rules[sub.filter_scope] = new_rule_set(sub.filter_scope)
-        rules.add(sub.arn, sub.filter_policy)
-        self._filtered[sub.arn] = sub
-        self._counts[sub.filter_scope] += 1
-
-    def remove(self, sub: Subscription) -> None:
-        if self._plain.pop(sub, 1) is None:
-            return
-        if self._filtered.pop(sub.arn, None) is not None:
-            self._rules[sub.filter_scope].remove(sub.arn)
-            self._counts[sub.filter_scope] -= 1
-
-    def match(self, body: str, attributes: dict[str, dict[str, Any]]) -> list[Subscription]:
-        """Subscriptions that take this message, in subscription order. O(fields), not O(rules)."""
-        if not self._filtered:
-            return list(self._plain)
-        names: set[Any] = set()
-        if n := self._counts[ATTRIBUTES_SCOPE]:
-            try:
-                hits = self._rules[ATTRIBUTES_SCOPE].matches(attributes=attributes)
-            except ValueError:
-                self.out_invalid_attributes += n
-            else:
-                names |= hits
-                if attributes:
-                    self.out_attributes += n - len(hits)
-                else:
-                    self.out_no_attributes += n - len(hits)
-        if n := self._counts[BODY_SCOPE]:
-            hits = self._rules[BODY_SCOPE].matches(body=body)
-            names |= hits
-            if n > len(hits):
-                if _is_json_object(body):
-                    self.out_body += n - len(hits)
-                else:
-                    self.out_invalid_body += n - len(hits)
-        filtered = self._filtered
-        matched = [*self._plain, *(filtered[name] for name in names)]
-        if names and len(matched) > 1:
-            matched.sort(key=_by_seq)
-        return matched
-
-
-def new_rule_set(scope: str) -> RuleSet:
-    """One SNS-flavoured rule set for filter policies of ``scope``."""
-    return RuleSet(flavor="sns", scope=scope)
-
-
-def _by_seq(sub: Subscription) -> int:
-    return sub.seq
-
-
-def _is_json_object(text: str) -> bool:
-    if not text.lstrip().startswith("{"):
-        return False
-    try:
-        return isinstance(msgspec.json.decode(text), dict)
-    except msgspec.DecodeError:
-        return False
 
 
 class Topic:
@@ -375,11 +277,11 @@ class Topic:
         try:
             results = self.publish_batch(entries)
         except ServiceError as exc:
-            return DeliveryResult(False, exc.code, exc.message)
+            return exc.delivery_result()
         for result in results:
             if isinstance(result, EntryError):
-                return DeliveryResult(False, result.code, result.message)
-        return DeliveryResult(True)
+                return result.delivery_result()
+        return DELIVERED
 
     def _check_fifo_params(self, entries: list[PublishEntry]) -> None:
         """FIFO parameter errors reject the whole request, as for Publish (§4)."""

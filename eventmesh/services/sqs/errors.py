@@ -23,6 +23,8 @@ status. All SQS client errors have fault type ``Sender`` (spec sqs.md §11).
 
 from __future__ import annotations
 
+from eventmesh import errors
+from eventmesh.effects import Outcome
 from eventmesh.errors import ServiceError
 
 __all__ = [
@@ -60,8 +62,9 @@ class SqsError(ServiceError):
     sender_fault = True
 
 
-class QueueDoesNotExist(SqsError):
+class QueueDoesNotExist(SqsError, errors.ResourceNotFoundException):
     code = "QueueDoesNotExist"
+    http_status = 400
     query_code = "AWS.SimpleQueueService.NonExistentQueue"
 
     def __init__(self, message: str = "The specified queue does not exist.") -> None:
@@ -155,13 +158,13 @@ class UnsupportedOperation(SqsError):
     query_code = "AWS.SimpleQueueService.UnsupportedOperation"
 
 
-class ResourceNotFoundException(SqsError):
+class ResourceNotFoundException(SqsError, errors.ResourceNotFoundException):
     code = "ResourceNotFoundException"
     query_code = "ResourceNotFoundException"
     http_status = 404
 
 
-class RequestThrottled(SqsError):
+class RequestThrottled(SqsError, errors.ThrottlingError):
     code = "RequestThrottled"
     query_code = "RequestThrottled"
 
@@ -179,6 +182,7 @@ class InvalidSecurity(SqsError):
 
 class AccessDeniedException(SqsError):
     code = "AccessDeniedException"
+    outcome = Outcome.DENIED
     query_code = "AccessDenied"
     http_status = 403
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from eventmesh.effects import Available
+from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.attributes import QueueConfig
 from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
@@ -41,9 +41,6 @@ from eventmesh.services.sqs.message import (
     check_group_id,
 )
 from eventmesh.services.sqs.queue import Queue
-
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
 
 __all__ = ["FifoQueue", "DEDUPLICATION_INTERVAL_S", "MAX_INFLIGHT_FIFO"]
 

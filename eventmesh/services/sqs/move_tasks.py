@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
+from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.errors import InvalidParameterValueException, ResourceNotFoundException
 from eventmesh.services.sqs.message import VISIBLE, Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
 from eventmesh.timers import Timer
-
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
 
 __all__ = [
     "MessageMoveTask",
@@ -90,8 +88,8 @@ class MessageMoveTask:
             target = self.destination_arn or msg.source_arn or ""
             by_target.setdefault(target, []).append(msg)
         for target, group in by_target.items():
-            queue = self.mesh.find(target) if target else None
-            if not isinstance(queue, Queue) or queue.closed:
+            queue = self.mesh.find(target, Queue) if target else None
+            if queue is None or queue.closed:
                 # Nothing is lost: the messages go back into the DLQ and the task fails.
                 self.source.take_redriven([msgspec.structs.replace(m, state=VISIBLE, receipt=0, lease=0)
                                            for m in group], self.source.arn)
@@ -134,8 +132,8 @@ def _is_dead_letter_queue(mesh: Mesh, arn: str) -> bool:
 
 
 def _source(mesh: Mesh, arn: str) -> Queue:
-    queue = mesh.find(arn)
-    if not isinstance(queue, Queue):
+    queue = mesh.find(arn, Queue)
+    if queue is None:
         raise ResourceNotFoundException(
             "The resource that you specified for the SourceArn parameter doesn't exist.")
     return queue
@@ -151,8 +149,8 @@ def start_message_move_task(mesh: Mesh, source_arn: str, destination_arn: str | 
             f"Value {rate} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 "
             f"and {MAX_MOVE_RATE}.")
     if destination_arn:
-        target = mesh.find(destination_arn)
-        if not isinstance(target, Queue):
+        target = mesh.find(destination_arn, Queue)
+        if target is None:
             raise ResourceNotFoundException(
                 "The resource that you specified for the DestinationArn parameter doesn't exist.")
         if target.fifo != source.fifo:
@@ -189,8 +187,8 @@ def cancel_message_move_task(mesh: Mesh, handle: str) -> int:
         source_arn, task_id = decoded["sourceArn"], decoded["taskId"]
     except (ValueError, KeyError, TypeError):
         raise ResourceNotFoundException("Task does not exist.") from None
-    queue = mesh.find(source_arn)
-    tasks = queue.move_tasks if isinstance(queue, Queue) else []
+    queue = mesh.find(source_arn, Queue)
+    tasks = queue.move_tasks if queue is not None else []
     task = next((t for t in tasks if t.task_id == task_id), None)
     if task is None or task.status != "RUNNING":
         raise ResourceNotFoundException("Task does not exist.")

@@ -30,16 +30,18 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
-from eventmesh.effects import Available, Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Available, Delivery, DeliveryResult
+from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.attributes import MAX_VISIBILITY_TIMEOUT_S, QueueConfig
 from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
     OverLimit,
     PurgeQueueInProgress,
+    QueueDoesNotExist,
     ReceiptHandleIsInvalid,
     SqsError,
 )
@@ -57,16 +59,12 @@ from eventmesh.services.sqs.message import (
 )
 from eventmesh.timers import Timer
 
-if TYPE_CHECKING:
-    from eventmesh.mesh import Mesh
-
 __all__ = ["Queue", "QueueStatistics", "Lease", "MAX_INFLIGHT_STANDARD", "PURGE_INTERVAL_S"]
 
 MAX_INFLIGHT_STANDARD = 120_000  # §5: short poll answers OverLimit, long poll answers empty
 PURGE_INTERVAL_S = 60  # §7: one PurgeQueue per 60 s
 _COMPACT_MIN = 1024  # retention deque: compact when tombstones pass this and outnumber live messages
 _HEX = "0123456789abcdef"
-_DELIVERED = DeliveryResult(True)  # accept's answer when every item was stored (never mutated)
 
 
 class QueueStatistics(msgspec.Struct, frozen=True):
@@ -299,16 +297,15 @@ class Queue:
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (SNS subscription, EventBridge/Lambda target)."""
         if self.closed:
-            return DeliveryResult(False, "AWS.SimpleQueueService.NonExistentQueue",
-                                  "The specified queue does not exist.")
+            return QueueDoesNotExist().delivery_result()
         if not self.fifo and not self._delay and len(items) <= len(_HEX) and self._accept_plain(items):
-            return _DELIVERED
+            return DELIVERED
         entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
                    for item in items]
         for result in self.send_batch(entries):
             if isinstance(result, SqsError):
-                return DeliveryResult(False, result.wire_query_code, result.message)
-        return DeliveryResult(True)
+                return result.delivery_result()
+        return DELIVERED
 
     def _accept_plain(self, items: list[Delivery]) -> bool:
         """``send_batch``'s inline case for deliveries (most carry one event each): plain ASCII
@@ -621,8 +618,8 @@ class Queue:
         """The redrive target, if the policy names one that exists (else messages stay here)."""
         if not self._max_receives:
             return None
-        dlq = self.mesh.find(self._dlq_arn)  # type: ignore[arg-type]
-        if not isinstance(dlq, Queue) or dlq.closed or dlq is self:
+        dlq = self.mesh.find(self._dlq_arn, Queue)  # type: ignore[arg-type]
+        if dlq is None or dlq.closed or dlq is self:
             return None
         return dlq
 

@@ -1,9 +1,10 @@
 """SQS service-level operations over a mesh: queues by name, URL and ARN; create/delete rules;
 attributes; listing with prefix and pagination; dead-letter sources; tags; permissions.
 
-The queues themselves are mesh resources (``arn:aws:sqs:<region>:<account>:<name>``); this module
-holds no state of its own. A deleted queue leaves a :class:`DeletedQueue` marker at its ARN for
-60 seconds, during which the name cannot be reused (``QueueDeletedRecently``, spec sqs.md §2).
+The queues themselves are mesh resources (``arn:aws:sqs:<region>:<account>:<name>``). A deleted
+queue's name is held for 60 seconds in the account's :class:`DeletedQueues`, during which it
+cannot be reused (``QueueDeletedRecently``).
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from eventmesh.effects import DeliveryResult
 from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.attributes import (
     READ_ONLY_ATTRIBUTES,
@@ -37,7 +37,7 @@ from eventmesh.services.sqs.fifo import FifoQueue
 from eventmesh.services.sqs.queue import Queue
 
 __all__ = [
-    "DeletedQueue",
+    "DeletedQueues",
     "queue_url",
     "find_queue",
     "queue_from_url",
@@ -61,16 +61,22 @@ MAX_LIST_RESULTS = 1_000  # §10: ListQueues / ListDeadLetterSourceQueues page
 MAX_TAGS = 50  # §10 (recommended maximum; AWS enforces 50 per queue)
 
 
-class DeletedQueue:
-    """Marker left at a deleted queue's ARN while its name may not be reused."""
+class DeletedQueues:
+    """The account's recently deleted queue names (ARN → when), held 60 s against reuse."""
 
-    def __init__(self, arn: str, deleted_at: float) -> None:
-        self.arn = arn
-        self.deleted_at = deleted_at
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.deleted_at: dict[str, float] = {}
 
-    def accept(self, items: Any, source_arn: str) -> DeliveryResult:
-        return DeliveryResult(False, "AWS.SimpleQueueService.NonExistentQueue",
-                              "The specified queue does not exist.")
+    def add(self, arn: str) -> None:
+        self.deleted_at[arn] = self.mesh.clock.now()
+
+    def held(self, arn: str) -> bool:
+        """Whether ``arn``'s name is still held (forgetting names whose hold has passed)."""
+        now = self.mesh.clock.now()
+        for old in [a for a, at in self.deleted_at.items() if now >= at + DELETED_QUEUE_HOLD_S]:
+            del self.deleted_at[old]
+        return arn in self.deleted_at
 
 
 def queue_url(host: str, queue: Queue) -> str:
@@ -79,8 +85,7 @@ def queue_url(host: str, queue: Queue) -> str:
 
 
 def find_queue(mesh: Mesh, name: str) -> Queue | None:
-    queue = mesh.find(mesh.arn("sqs", name))
-    return queue if isinstance(queue, Queue) else None
+    return mesh.find(mesh.arn("sqs", name), Queue)
 
 
 def queue_by_name(mesh: Mesh, name: str, owner_account_id: str | None = None) -> Queue:
@@ -98,8 +103,8 @@ def queue_from_url(mesh: Mesh, url: str) -> Queue:
     parts = path.split("/")
     if len(parts) < 3 or parts[-2] != mesh.account_id:
         raise QueueDoesNotExist()
-    queue = mesh.find(mesh.arn("sqs", parts[-1]))
-    if not isinstance(queue, Queue):
+    queue = mesh.find(mesh.arn("sqs", parts[-1]), Queue)
+    if queue is None:
         raise QueueDoesNotExist()
     return queue
 
@@ -121,8 +126,8 @@ def _check_redrive(mesh: Mesh, queue_name: str, fifo: bool, config: QueueConfig)
         raise bad("Only SQS queues are valid resources for deadLetterTargetArn.")
     if parts[4] != mesh.account_id or parts[3] != mesh.region:
         raise bad("Dead-letter target owner should be same as the source.")
-    dlq = mesh.find(target)
-    if not isinstance(dlq, Queue):
+    dlq = mesh.find(target, Queue)
+    if dlq is None:
         raise bad("Dead letter target does not exist.")
     if dlq.fifo != fifo:
         raise bad("Dead-letter queue must be same type of queue as the source..")
@@ -149,15 +154,12 @@ def create_queue(mesh: Mesh, name: str, attributes: Mapping[str, str] | None = N
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
     changes = parse_attributes(attributes, fifo=fifo, creating=True)
     arn = mesh.arn("sqs", name)
-    existing = mesh.find(arn)
-    if isinstance(existing, DeletedQueue):
-        if mesh.clock.now() < existing.deleted_at + DELETED_QUEUE_HOLD_S:
-            raise QueueDeletedRecently(
-                f"You must wait {DELETED_QUEUE_HOLD_S} seconds after deleting a queue before you can create "
-                "another with the same name.")
-        mesh.remove(arn)
-        existing = None
-    if isinstance(existing, Queue):
+    if mesh.state(DeletedQueues).held(arn):
+        raise QueueDeletedRecently(
+            f"You must wait {DELETED_QUEUE_HOLD_S} seconds after deleting a queue before you can create "
+            "another with the same name.")
+    existing = mesh.find(arn, Queue)
+    if existing is not None:
         mismatch = config_mismatch(existing.config, changes)
         if mismatch is not None:
             raise QueueNameExists(
@@ -173,16 +175,8 @@ def create_queue(mesh: Mesh, name: str, attributes: Mapping[str, str] | None = N
 
 def delete_queue(mesh: Mesh, queue: Queue) -> None:
     """DeleteQueue: the queue and its messages go at once; the name is held for 60 s."""
-    now = mesh.clock.now()
     mesh.remove(queue.arn)
-    marker = DeletedQueue(queue.arn, now)
-    mesh.add(marker)
-
-    def release() -> None:
-        if mesh.find(queue.arn) is marker:
-            mesh.remove(queue.arn)
-
-    mesh.clock.call_at(now + DELETED_QUEUE_HOLD_S, release)
+    mesh.state(DeletedQueues).add(queue.arn)
 
 
 def set_queue_attributes(mesh: Mesh, queue: Queue, attributes: Mapping[str, str]) -> None:
@@ -242,7 +236,7 @@ def _page(items: list[str], max_results: int | None, next_token: str | None) -> 
 
 
 def _queues(mesh: Mesh) -> Iterable[Queue]:
-    return (r for r in mesh.resources("sqs") if isinstance(r, Queue))
+    return mesh.resources("sqs", Queue)
 
 
 def list_queues(mesh: Mesh, prefix: str | None = None, max_results: int | None = None,

@@ -15,9 +15,9 @@ import pytest
 from eventmesh.clock import RealClock
 from eventmesh.drivers.lambda_.runner import install_runner, install_virtual_runner
 from eventmesh.drivers.lambda_.workers import WorkerPool
+from eventmesh.effects import InvocationJob
 from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_ import create_function
-from eventmesh.services.lambda_.jobs import InvocationJob
 from tests.services.lambda_.fnhelpers import ROLE, invoke_sync
 
 

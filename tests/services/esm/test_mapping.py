@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from eventmesh.errors import ResourceNotFoundException, ValidationException
@@ -123,13 +125,13 @@ def test_update_disable_enable_list_and_delete(world):
     driver.advance(0)
     with pytest.raises(ResourceNotFoundException):
         get_mapping(mesh, mapping.uuid)
-    assert mesh.find(mapping.arn) is None
+    assert not mesh.exists(mapping.arn)
 
 
 def test_disabled_mapping_does_not_poll(world):
     mesh, driver, queue, stream = world
     from eventmesh.services.sqs.message import SendEntry
-    fn = mesh.find(mesh.arn("lambda", "function:fn"))
+    fn: Any = mesh.find(mesh.arn("lambda", "function:fn"), object)
     create_mapping(mesh, {"EventSourceArn": queue.arn, "FunctionName": "fn", "Enabled": False})
     queue.send(SendEntry("m"))
     driver.advance(5)

@@ -25,7 +25,7 @@ class Recorder:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.batches.append((self.clock.now() if self.clock else 0.0, list(items), source_arn))
-        return self.results.pop(0) if self.results else DeliveryResult(True)
+        return self.results.pop(0) if self.results else DeliveryResult()
 
     @property
     def bodies(self) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 
 from eventmesh.effects import Delivery, DeliveryResult
 from eventmesh.mesh import Mesh
+from eventmesh.services import adapters
 from eventmesh.services.events.errors import (
     InvalidEventPatternException,
     ResourceNotFoundException,
@@ -32,7 +33,7 @@ class Recorder:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.bodies += [item.body for item in items]
-        return DeliveryResult(True)
+        return DeliveryResult()
 
 
 def recorder(mesh: Mesh, arn: str) -> Recorder:
@@ -42,7 +43,7 @@ def recorder(mesh: Mesh, arn: str) -> Recorder:
 @pytest.fixture
 def api() -> Any:
     mesh, driver = virtual_mesh()
-    api = Api(mesh, services=["events"])
+    api = Api(mesh, adapters(["events"]))
     api.driver = driver  # type: ignore[attr-defined]
     return api
 

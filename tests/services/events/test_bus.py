@@ -196,7 +196,7 @@ def test_at_most_five_targets_per_rule_and_no_delete_with_targets(env: Any) -> N
         {"TargetId": "zz", "ErrorCode": "ResourceNotFoundException",
          "ErrorMessage": "Target zz does not exist on rule r1."}]
     bus.delete_rule("r1")
-    assert mesh.find(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1") is None
+    assert not mesh.exists(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1")
     with pytest.raises(ResourceNotFoundException, match="Rule r1 does not exist on EventBus default."):
         bus.rule("r1")
 
@@ -227,7 +227,7 @@ def test_bus_lifecycle(env: Any) -> None:
     delete_bus(mesh, "orders")
     with pytest.raises(ResourceNotFoundException, match="Event bus orders does not exist."):
         get_bus(mesh, "orders")
-    assert mesh.find(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/orders/r") is None
+    assert not mesh.exists(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/orders/r")
 
 
 def test_events_reach_a_custom_bus_by_name_or_arn(env: Any) -> None:

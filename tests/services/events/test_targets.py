@@ -8,22 +8,17 @@ from typing import Any
 import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH
-from eventmesh.effects import DeliveryResult
-from eventmesh.services.events.api_destinations import (
-    ApiDestination,
-    ApiDestinationCall,
-    Connection,
-    http_status_result,
-)
+from eventmesh.effects import DeliveryResult, HttpRequest, HttpResponse, Outcome
+from eventmesh.services.events.api_destinations import ApiDestination, Connection, http_result
 from eventmesh.services.events.errors import ValidationException
 from eventmesh.services.events.records import PutEventsRequestEntry
 from eventmesh.services.events.service import default_bus, put_events
-from eventmesh.services.events.targets import RETRY_MAX_DELAY_SECONDS, dlq_error_code
+from eventmesh.services.events.targets import RETRY_MAX_DELAY_S, dlq_error_code
 from eventmesh.testing import virtual_mesh
 from tests.services.events.helpers import ACCOUNT, REGION, recorder, sqs_arn
 
 PATTERN = json.dumps({"source": ["my.app"]})
-THROTTLED = DeliveryResult(False, "ThrottlingException", "Rate exceeded")
+THROTTLED = DeliveryResult(Outcome.THROTTLED, "ThrottlingException", "Rate exceeded")
 
 
 def entry(n: int = 1) -> PutEventsRequestEntry:
@@ -97,7 +92,7 @@ def test_default_policy_retries_185_times_within_a_day() -> None:
     assert len(queue.batches) == 186
     assert queue.batches[-1][0] - VIRTUAL_EPOCH < 86_400
     gaps = [b[0] - a[0] for a, b in zip(queue.batches, queue.batches[1:], strict=False)]
-    assert max(gaps) <= RETRY_MAX_DELAY_SECONDS
+    assert max(gaps) <= RETRY_MAX_DELAY_S
     assert strings(dlq.items[0].attributes)["RETRY_ATTEMPTS"] == "185"
 
 
@@ -137,11 +132,21 @@ def test_invalid_retry_settings_are_rejected(target: dict[str, Any]) -> None:
         bus.put_targets("r1", [{"Id": "t1", "Arn": sqs_arn("q"), **target}])
 
 
-@pytest.mark.parametrize(("error", "code"), [
-    ("QueueDoesNotExist", "NO_RESOURCE"), ("AccessDeniedException", "NO_PERMISSIONS"),
-    ("TooManyRequestsException", "THROTTLING"), ("Mystery", "SDK_CLIENT_ERROR"), ("TIMEOUT", "TIMEOUT")])
-def test_dlq_error_codes(error: str, code: str) -> None:
-    assert dlq_error_code(error) == code
+@pytest.mark.parametrize(("kind", "code"), [
+    (Outcome.MISSING, "NO_RESOURCE"), (Outcome.DENIED, "NO_PERMISSIONS"), (Outcome.INVALID, "INVALID_PARAMETER"),
+    (Outcome.THROTTLED, "THROTTLING"), (Outcome.FAILED, "SDK_CLIENT_ERROR"), (Outcome.TIMEOUT, "TIMEOUT")])
+def test_dlq_error_codes_follow_how_the_delivery_failed(kind: Outcome, code: str) -> None:
+    assert dlq_error_code(DeliveryResult(kind, "AnyServiceCode", "m")) == code
+
+
+def test_each_service_error_family_tells_its_sender_how_the_delivery_failed() -> None:
+    from eventmesh.services.lambda_.errors import TooManyRequestsException
+    from eventmesh.services.sqs.errors import AccessDeniedException, InvalidMessageContents, QueueDoesNotExist
+
+    assert QueueDoesNotExist().delivery_result().kind is Outcome.MISSING
+    assert AccessDeniedException("no").delivery_result().kind is Outcome.DENIED
+    assert TooManyRequestsException("slow down").delivery_result().kind is Outcome.THROTTLED
+    assert InvalidMessageContents("bad").delivery_result().kind is Outcome.INVALID
 
 
 def api_destination_setup() -> Any:
@@ -167,13 +172,13 @@ def api_destination_setup() -> Any:
 
 def test_api_destination_calls_go_one_event_per_request() -> None:
     mesh, driver, bus, dlq = api_destination_setup()
-    calls: list[ApiDestinationCall] = []
+    calls: list[HttpRequest] = []
 
-    def endpoint(call: ApiDestinationCall) -> None:
+    def endpoint(call: HttpRequest) -> None:
         calls.append(call)
-        call.reply(http_status_result(200))
+        mesh.reply(call.reply_to, HttpResponse(200))
 
-    mesh.subscribe(ApiDestinationCall, endpoint)
+    mesh.subscribe(HttpRequest, endpoint)
     put_events(mesh, [entry(1), entry(2)])
     driver.run_until_idle()
     assert [(c.method, c.url, c.body) for c in calls] == [
@@ -188,16 +193,24 @@ def test_api_destination_server_errors_are_retried_then_dead_lettered() -> None:
     mesh, driver, bus, dlq = api_destination_setup()
     statuses: list[int] = []
 
-    def endpoint(call: ApiDestinationCall) -> None:
+    def endpoint(call: HttpRequest) -> None:
         statuses.append(503)
-        call.reply(http_status_result(503))
+        mesh.reply(call.reply_to, HttpResponse(503))
 
-    mesh.subscribe(ApiDestinationCall, endpoint)
+    mesh.subscribe(HttpRequest, endpoint)
     put_events(mesh, [entry()])
     driver.run_until_idle()
     assert statuses == [503, 503]
     assert strings(dlq.items[0].attributes)["ERROR_CODE"] == "SDK_CLIENT_ERROR"
-    assert http_status_result(404).error == "NO_RESOURCE" and http_status_result(429).error == "THROTTLING"
+
+
+@pytest.mark.parametrize(("response", "kind"), [
+    (HttpResponse(204), Outcome.DELIVERED), (HttpResponse(404), Outcome.MISSING), (HttpResponse(403), Outcome.DENIED),
+    (HttpResponse(400), Outcome.INVALID), (HttpResponse(429), Outcome.THROTTLED), (HttpResponse(409), Outcome.FAILED),
+    (HttpResponse(502), Outcome.FAILED), (HttpResponse(None, "timeout"), Outcome.TIMEOUT),
+    (HttpResponse(None, "ConnectionRefusedError"), Outcome.FAILED)])
+def test_api_destination_answers_are_read_as_eventbridge_reads_them(response: HttpResponse, kind: Outcome) -> None:
+    assert http_result(response).kind is kind
 
 
 def test_real_sqs_queues_as_target_and_rule_dlq() -> None:

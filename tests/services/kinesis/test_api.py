@@ -12,6 +12,7 @@ import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH
 from eventmesh.errors import ValidationException
+from eventmesh.services import adapters
 from eventmesh.services.kinesis.errors import (
     ExpiredNextTokenException,
     InvalidArgumentException,
@@ -27,7 +28,7 @@ TARGET = "Kinesis_20131202."
 @pytest.fixture
 def env():
     mesh, driver = virtual_mesh()
-    api = Api(mesh, services=["kinesis"])
+    api = Api(mesh, adapters(["kinesis"]))
     return api, driver
 
 

@@ -438,7 +438,7 @@ def test_deliveries_from_other_cores_become_records_keyed_by_their_partition_key
     stream = create_stream(mesh, "s", 2)
     replies = []
     mesh.emit(Deliver(stream.arn, [Delivery('{"a":1}', partition_key="alpha"),
-                                   Delivery('{"a":2}', partition_key="alpha")], reply=replies.append))
+                                   Delivery('{"a":2}', partition_key="alpha")], reply_to=mesh.expect(replies.append)))
     driver.run_until_idle()
     assert [r.ok for r in replies] == [True]
     shard = stream._shard_for_key("alpha")

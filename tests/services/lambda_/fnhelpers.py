@@ -25,7 +25,7 @@ class Target:
         self.arn = arn
         self.items: list[Delivery] = []
         self.times: list[float] = []
-        self.result = result or DeliveryResult(True)
+        self.result = result or DeliveryResult()
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.items.extend(items)

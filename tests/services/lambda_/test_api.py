@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from eventmesh.drivers.lambda_.runner import install_virtual_runner
+from eventmesh.services import adapters
 from eventmesh.services.lambda_.api import service
 from eventmesh.services.lambda_.errors import (
     InvalidParameterValueException,
@@ -38,7 +39,7 @@ def _zip(source: str) -> bytes:
 @pytest.fixture
 def api():
     mesh, driver = virtual_mesh()
-    api = Api(mesh, ["lambda"])
+    api = Api(mesh, adapters(["lambda"]))
     api.driver = driver
     install_virtual_runner(mesh)
     return api

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH as T0
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import Delivery, DeliveryResult, Outcome
 from eventmesh.services.lambda_.errors import TooManyRequestsException
 from eventmesh.services.lambda_.service import put_concurrency, put_invoke_config
 from tests.services.lambda_.fnhelpers import DLQ_ARN, QUEUE_ARN, invoke_sync, model_function, on_failure, target
@@ -256,8 +256,8 @@ def test_destination_that_never_appears_counts_a_delivery_failure(vmesh, driver)
 
 def test_rejected_delivery_counts_at_once(vmesh, driver):
     fn = model_function(vmesh, handler=FAILING, dead_letter_arn=DLQ_ARN)
-    target(vmesh, result=DeliveryResult(False, "InvalidParameterValue", "FIFO"))
-    target(vmesh, DLQ_ARN, result=DeliveryResult(False, "KMS.AccessDenied", "no"))
+    target(vmesh, result=DeliveryResult(Outcome.INVALID, "InvalidParameterValue", "FIFO"))
+    target(vmesh, DLQ_ARN, result=DeliveryResult(Outcome.DENIED, "KMS.AccessDenied", "no"))
     on_failure(fn, max_retry_attempts=0)
     fn.invoke(b"{}", invocation_type="Event")
     driver.run_until_idle()

@@ -47,7 +47,7 @@ def test_publish_numbers_versions_and_skips_unchanged(vmesh):
     control.update_function_configuration(fn, timeout=9)
     v2 = control.publish_version(fn)
     assert (v2.name, v2.config.timeout_s, fn.versions["1"].config.timeout_s) == ("2", 9, 3)
-    assert vmesh.find(f"{ARN}:f:2") is not None
+    assert vmesh.exists(f"{ARN}:f:2")
 
 
 def test_update_code_starts_new_environments(vmesh, driver):
@@ -73,7 +73,7 @@ def test_latest_cannot_be_deleted_alone_and_aliased_versions_are_kept(vmesh):
     control.delete_function(fn, "1")
     assert list(fn.versions) == ["$LATEST"]
     control.delete_function(fn)
-    assert vmesh.find(fn.arn) is None and vmesh.find(f"{ARN}:f:$LATEST") is None
+    assert not vmesh.exists(fn.arn) and not vmesh.exists(f"{ARN}:f:$LATEST")
 
 
 def test_alias_rules(vmesh):

@@ -50,7 +50,7 @@ class Recorder:
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.bodies += [item.body for item in items]
         self.arrived.set()
-        return DeliveryResult(True)
+        return DeliveryResult()
 
 
 @pytest.fixture(scope="module")

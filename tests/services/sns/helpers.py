@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import Delivery, DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.services.sns import service as sns_service
-from eventmesh.services.sns.delivery import HttpDelivery, HttpOutcome
 from eventmesh.services.sns.topic import PublishEntry, PublishResult, Topic
 
 
 class RecordingQueue:
     """An in-process delivery target that records each accepted batch with its virtual time.
 
-    ``fail`` lists error codes answered to the next accepts, one per accept (then success).
+    ``fail`` lists error codes answered to the next accepts, one per accept (then success); each is
+    answered as a retryable failure unless it is an ``Outcome`` kind's name (``"MISSING"``...).
     """
 
     def __init__(self, mesh: Mesh, name: str, fail: list[str] | None = None) -> None:
@@ -30,9 +30,11 @@ class RecordingQueue:
         now = self.mesh.clock.now()
         self.attempts.append(now)
         if self.fail:
-            return DeliveryResult(False, self.fail.pop(0), "scripted failure")
+            code = self.fail.pop(0)
+            kind = Outcome[code] if code in Outcome.__members__ else Outcome.FAILED
+            return DeliveryResult(kind, code, "scripted failure")
         self.batches.append((now, list(items), source_arn))
-        return DeliveryResult(True)
+        return DeliveryResult()
 
     @property
     def items(self) -> list[Delivery]:
@@ -44,21 +46,20 @@ class RecordingQueue:
 
 
 class FakeHttp:
-    """Answers every HttpDelivery synchronously: ``status(effect)`` gives the status (None: no answer)."""
+    """Answers every HttpRequest synchronously: ``status(effect)`` gives the status (None: no answer)."""
 
-    def __init__(self, mesh: Mesh, status: int | None | Callable[[HttpDelivery], int | None] = 200) -> None:
+    def __init__(self, mesh: Mesh, status: int | None | Callable[[HttpRequest], int | None] = 200) -> None:
         self.mesh = mesh
         self.status = status
-        self.calls: list[tuple[float, HttpDelivery]] = []
-        mesh.subscribe(HttpDelivery, self._on)
+        self.calls: list[tuple[float, HttpRequest]] = []
+        mesh.subscribe(HttpRequest, self._on)
 
-    def _on(self, effect: HttpDelivery) -> None:
+    def _on(self, effect: HttpRequest) -> None:
         self.calls.append((self.mesh.clock.now(), effect))
         status = self.status(effect) if callable(self.status) else self.status
-        if effect.reply is not None:
-            effect.reply(HttpOutcome(status, None if status is not None else "connection refused"))
+        self.mesh.reply(effect.reply_to, HttpResponse(status, None if status is not None else "connection refused"))
 
-    def of_type(self, kind: str) -> list[tuple[float, HttpDelivery]]:
+    def of_type(self, kind: str) -> list[tuple[float, HttpRequest]]:
         return [(t, e) for t, e in self.calls if e.headers.get("x-amz-sns-message-type") == kind]
 
 

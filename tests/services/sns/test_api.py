@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.services import adapters
 from eventmesh.services.sns.errors import (
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
@@ -31,13 +32,13 @@ class Recorder:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         self.items += items
-        return DeliveryResult(True)
+        return DeliveryResult()
 
 
 @pytest.fixture
 def api() -> Api:
     mesh, _ = virtual_mesh()
-    return Api(mesh, services=["sns"])
+    return Api(mesh, adapters(["sns"]))
 
 
 def call(api: Api, operation: str, **params: Any) -> Any:
@@ -90,10 +91,10 @@ def test_subscribe_publish_and_list(api: Api) -> None:
 
 
 def test_http_subscription_is_pending_and_confirmed_by_token(api: Api) -> None:
-    from eventmesh.services.sns.delivery import HttpDelivery
+    from eventmesh.effects import HttpRequest
 
-    posts: list[HttpDelivery] = []
-    api.mesh.subscribe(HttpDelivery, posts.append)
+    posts: list[HttpRequest] = []
+    api.mesh.subscribe(HttpRequest, posts.append)
     arn = call(api, "CreateTopic", Name="t")["TopicArn"]
     assert call(api, "Subscribe", TopicArn=arn, Protocol="http",
                 Endpoint="http://127.0.0.1:9/x") == {"SubscriptionArn": "pending confirmation"}

@@ -346,7 +346,7 @@ def test_accept_publishes_deliveries_from_other_cores(vmesh: Mesh) -> None:
     topic.subscriptions.subscribe("sqs", queue.arn, {"RawMessageDelivery": "true"})
     replies = []
     vmesh.emit(Deliver(topic.arn, [Delivery('{"detail": 1}', attrs(a="b"))], "arn:aws:events:x",
-                       replies.append))
+                       vmesh.expect(replies.append)))
     vmesh.flush()
     assert replies[0].ok
     assert queue.items[0].body == '{"detail": 1}' and queue.items[0].attributes == attrs(a="b")

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from eventmesh.config import Config, apply_config
+from eventmesh.services import adapters
 from eventmesh.services.sqs import api as adapter
 from eventmesh.services.sqs.errors import (
     BatchRequestTooLong,
@@ -27,7 +28,7 @@ HOST = "localhost:4566"
 @pytest.fixture
 def env():
     mesh, driver = virtual_mesh()
-    return Api(mesh, services=["sqs"]), driver
+    return Api(mesh, adapters(["sqs"])), driver
 
 
 def call(api: Api, operation: str, **params: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH
-from eventmesh.effects import Available, Delivery
+from eventmesh.effects import Available, Delivery, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.errors import (
     InvalidMessageContents,
@@ -361,7 +361,7 @@ def test_accepts_deliveries_from_other_cores(env) -> None:
     assert result.ok
     assert [(m.body, m.attributes) for m in queue.receive(10)] == [("from-sns", attrs), ("two", None)]
     failed = mesh.deliver_now(queue.arn, [Delivery("")])
-    assert not failed.ok and failed.error == "MissingParameter"
+    assert failed.kind is Outcome.INVALID and failed.code == "MissingRequiredParameterException"
 
 
 def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:

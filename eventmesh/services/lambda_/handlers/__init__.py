@@ -18,16 +18,14 @@ Model keys: ``duration`` (fixed), ``min``/``max`` (uniform), ``p50``/``p99`` (lo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from eventmesh.services.lambda_.errors import InvalidParameterValueException
 from eventmesh.services.lambda_.handlers.external import ExternalHandler
 from eventmesh.services.lambda_.handlers.model import ModelHandler, ModelSpec, parse_model
-
-if TYPE_CHECKING:
-    from eventmesh.services.lambda_.jobs import Invocation
+from eventmesh.services.lambda_.jobs import Invocation
 
 __all__ = ["HandlerSpec", "Handler", "parse_handler", "make_handler", "HANDLER_KINDS", "ModelSpec"]
 

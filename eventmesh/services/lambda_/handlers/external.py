@@ -1,19 +1,19 @@
 """Python and http handlers: the core hands each invocation to a runner as an effect.
 
 User code never runs inside the engine: :meth:`ExternalHandler.start` emits one
-:class:`~eventmesh.services.lambda_.jobs.RunInvocation` per invocation and the runner installed on the
-mesh (worker processes in real time, inline in virtual time; see ``drivers/lambda_/runner.py``) calls
-back ``done(outcome)``, which completes the invocation in the core.
+:class:`~eventmesh.effects.RunInvocation` per invocation and the runner installed on the mesh
+(worker processes in real time, inline in virtual time; see ``drivers/lambda_/runner.py``)
+answers its ``reply_to`` with a ``HandlerOutcome``, which completes the invocation in the core
+(once: the mesh forgets a token when it is answered).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
-from eventmesh.services.lambda_.jobs import HandlerOutcome, RunInvocation
-
-if TYPE_CHECKING:
-    from eventmesh.services.lambda_.jobs import Invocation
+from eventmesh.effects import RunInvocation
+from eventmesh.services.lambda_.jobs import Invocation
 
 __all__ = ["ExternalHandler"]
 
@@ -27,22 +27,7 @@ class ExternalHandler:
 
     def start(self, invocations: list[Invocation], now: float) -> None:
         host = self.host
-        emit = host.emit
+        emit, expect, complete = host.emit, host.expect, host.complete_external
         code = host.config.code if self.spec.zipped else None
         for inv in invocations:
-            emit(RunInvocation(host.job(inv, self.spec, now), code, _Completion(host, inv)))
-
-
-class _Completion:
-    """``done`` of one RunInvocation: completes it once, ignores a second call."""
-
-    __slots__ = ("host", "inv")
-
-    def __init__(self, host: Any, inv: Invocation) -> None:
-        self.host = host
-        self.inv: Invocation | None = inv
-
-    def __call__(self, outcome: HandlerOutcome) -> None:
-        inv, self.inv = self.inv, None
-        if inv is not None:
-            self.host.complete_external(inv, outcome)
+            emit(RunInvocation(host.job(inv, self.spec, now), code, expect(partial(complete, inv))))

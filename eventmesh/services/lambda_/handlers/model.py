@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from eventmesh.services.lambda_.errors import InvalidParameterValueException
-from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE
-
-if TYPE_CHECKING:
-    from eventmesh.services.lambda_.jobs import Invocation
+from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation
 
 __all__ = ["ModelSpec", "ModelHandler", "parse_model", "MODEL_ERROR_TYPE"]
 
