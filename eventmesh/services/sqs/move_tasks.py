@@ -24,6 +24,7 @@ from eventmesh.timers import Timer
 
 __all__ = [
     "MessageMoveTask",
+    "MoveTasks",
     "start_message_move_task",
     "list_message_move_tasks",
     "cancel_message_move_task",
@@ -37,6 +38,24 @@ MAX_ACTIVE_TASKS = 100  # per account
 MAX_TASK_DURATION_S = 36 * 3600  # a task runs at most 36 hours
 MAX_LISTED_TASKS = 10  # ListMessageMoveTasks MaxResults 1..10
 TICK_S = 1.0
+
+
+class MoveTasks:
+    """The account's move tasks by source queue ARN, newest first (account-level state)."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.by_source: dict[str, list[MessageMoveTask]] = {}
+
+    def of(self, source_arn: str) -> list[MessageMoveTask]:
+        return self.by_source.setdefault(source_arn, [])
+
+    def forget(self, source_arn: str) -> None:
+        """The source queue was deleted: its tasks stop and are forgotten."""
+        for task in self.by_source.pop(source_arn, ()):
+            task.stop()
+
+    def running(self) -> int:
+        return sum(1 for tasks in self.by_source.values() for t in tasks if t.status == "RUNNING")
 
 
 class MessageMoveTask:
@@ -66,6 +85,9 @@ class MessageMoveTask:
     def _tick(self) -> None:
         self._timer = None
         if self.status != "RUNNING":
+            return
+        if self.source.closed:  # the DLQ was deleted: nothing left to move
+            self.status, self.failure_reason = "FAILED", "AWS.SimpleQueueService.NonExistentQueue"
             return
         now = self.mesh.clock.now()
         if now >= self.started + MAX_TASK_DURATION_S:
@@ -156,17 +178,16 @@ def start_message_move_task(mesh: Mesh, source_arn: str, destination_arn: str | 
         if target.fifo != source.fifo:
             raise InvalidParameterValueException(
                 "The source and destination queues must be of the same type.")
-    if any(t.status == "RUNNING" for t in source.move_tasks):
+    tasks = mesh.state(MoveTasks)
+    if any(t.status == "RUNNING" for t in tasks.of(source_arn)):
         raise InvalidParameterValueException(
             "There is already a task running. Only one active task is allowed for a source queue arn at a "
             "given time.")
-    active = sum(1 for q in mesh.resources("sqs") if isinstance(q, Queue)
-                 for t in q.move_tasks if t.status == "RUNNING")
-    if active >= MAX_ACTIVE_TASKS:
+    if tasks.running() >= MAX_ACTIVE_TASKS:
         raise InvalidParameterValueException(
             f"You have reached the maximum number of active message move tasks ({MAX_ACTIVE_TASKS}).")
     task = MessageMoveTask(mesh, source, destination_arn or None, rate)
-    source.move_tasks.insert(0, task)
+    tasks.of(source_arn).insert(0, task)
     return task
 
 
@@ -177,7 +198,7 @@ def list_message_move_tasks(mesh: Mesh, source_arn: str,
         raise InvalidParameterValueException(
             f"Value {max_results} for parameter MaxResults is invalid. Reason: You must enter a number "
             f"that's between 1 and {MAX_LISTED_TASKS}.")
-    return [t.describe() for t in source.move_tasks[:max_results or 1]]
+    return [t.describe() for t in mesh.state(MoveTasks).of(source.arn)[:max_results or 1]]
 
 
 def cancel_message_move_task(mesh: Mesh, handle: str) -> int:
@@ -187,9 +208,7 @@ def cancel_message_move_task(mesh: Mesh, handle: str) -> int:
         source_arn, task_id = decoded["sourceArn"], decoded["taskId"]
     except (ValueError, KeyError, TypeError):
         raise ResourceNotFoundException("Task does not exist.") from None
-    queue = mesh.find(source_arn, Queue)
-    tasks = queue.move_tasks if queue is not None else []
-    task = next((t for t in tasks if t.task_id == task_id), None)
+    task = next((t for t in mesh.state(MoveTasks).of(source_arn) if t.task_id == task_id), None)
     if task is None or task.status != "RUNNING":
         raise ResourceNotFoundException("Task does not exist.")
     task.stop("CANCELLED")

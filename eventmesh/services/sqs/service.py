@@ -33,7 +33,7 @@ from eventmesh.services.sqs.errors import (
     QueueDoesNotExist,
     QueueNameExists,
 )
-from eventmesh.services.sqs.fifo import FifoQueue
+from eventmesh.services.sqs.move_tasks import MoveTasks
 from eventmesh.services.sqs.queue import Queue
 
 __all__ = [
@@ -168,7 +168,7 @@ def create_queue(mesh: Mesh, name: str, attributes: Mapping[str, str] | None = N
     config = apply_changes(QueueConfig(fifo_queue=fifo), changes)
     _check_redrive(mesh, name, fifo, config)
     _check_tags(tags or {})
-    queue: Queue = (FifoQueue if fifo else Queue)(mesh, name, config, dict(tags or {}))
+    queue = Queue(mesh, name, config, dict(tags or {}))
     mesh.add(queue)
     return queue
 
@@ -177,6 +177,7 @@ def delete_queue(mesh: Mesh, queue: Queue) -> None:
     """DeleteQueue: the queue and its messages go at once; the name is held for 60 s."""
     mesh.remove(queue.arn)
     mesh.state(DeletedQueues).add(queue.arn)
+    mesh.state(MoveTasks).forget(queue.arn)
 
 
 def set_queue_attributes(mesh: Mesh, queue: Queue, attributes: Mapping[str, str]) -> None:

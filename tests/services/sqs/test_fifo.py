@@ -10,8 +10,8 @@ from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
     MissingRequiredParameterException,
 )
-from eventmesh.services.sqs.fifo import FifoQueue
 from eventmesh.services.sqs.message import GONE, Message, SendEntry
+from eventmesh.services.sqs.queue import Queue
 from eventmesh.services.sqs.service import create_queue
 from eventmesh.testing import VirtualDriver, virtual_mesh
 
@@ -21,13 +21,13 @@ def env() -> tuple[Mesh, VirtualDriver]:
     return virtual_mesh()
 
 
-def _fifo(mesh: Mesh, name: str = "q.fifo", **attributes: str) -> FifoQueue:
+def _fifo(mesh: Mesh, name: str = "q.fifo", **attributes: str) -> Queue:
     queue = create_queue(mesh, name, {"FifoQueue": "true", "ContentBasedDeduplication": "true", **attributes})
-    assert isinstance(queue, FifoQueue)
+    assert isinstance(queue, Queue)
     return queue
 
 
-def _send(queue: FifoQueue, *pairs: tuple[str, str]) -> list[Message]:
+def _send(queue: Queue, *pairs: tuple[str, str]) -> list[Message]:
     out = queue.send_batch([SendEntry(body, group_id=group) for group, body in pairs])
     assert all(isinstance(m, Message) for m in out), out
     return out  # type: ignore[return-value]

@@ -16,8 +16,9 @@ from eventmesh.services.sqs.errors import (
     ReceiptHandleIsInvalid,
 )
 from eventmesh.services.sqs.message import Message, SendEntry
-from eventmesh.services.sqs.queue import MAX_INFLIGHT_STANDARD, Queue
+from eventmesh.services.sqs.queue import Queue
 from eventmesh.services.sqs.service import create_queue
+from eventmesh.services.sqs.standard import MAX_INFLIGHT_STANDARD
 from eventmesh.testing import VirtualDriver, virtual_mesh
 
 
@@ -347,7 +348,7 @@ def test_non_ascii_bodies_are_measured_in_utf8_bytes(env) -> None:
 def test_in_flight_limit_answers_overlimit_to_short_polls_only(env) -> None:
     mesh, _ = env
     queue = _queue(mesh)
-    queue._n_inflight = MAX_INFLIGHT_STANDARD  # as if 120,000 messages were in flight
+    queue.n_inflight = MAX_INFLIGHT_STANDARD  # as if 120,000 messages were in flight
     with pytest.raises(OverLimit):
         queue.receive(1)
     assert queue.receive(1, wait=True) == []

@@ -15,7 +15,6 @@ from eventmesh.services.sqs.errors import (
     QueueDoesNotExist,
     QueueNameExists,
 )
-from eventmesh.services.sqs.fifo import FifoQueue
 from eventmesh.testing import virtual_mesh
 
 
@@ -60,7 +59,7 @@ def test_queue_names_and_types(env) -> None:
         svc.create_queue(mesh, "nofifo", {"FifoQueue": "true"})
     with pytest.raises(InvalidParameterValueException):
         svc.create_queue(mesh, "x.fifo")
-    assert isinstance(svc.create_queue(mesh, "x" * 75 + ".fifo", {"FifoQueue": "true"}), FifoQueue)
+    assert svc.create_queue(mesh, "x" * 75 + ".fifo", {"FifoQueue": "true"}).fifo
     with pytest.raises(InvalidAttributeName, match="Unknown Attribute ContentBasedDeduplication."):
         svc.create_queue(mesh, "std", {"ContentBasedDeduplication": "true"})
     with pytest.raises(InvalidAttributeName, match="DeduplicationScope only when FifoQueue is set to true"):

@@ -1,0 +1,160 @@
+"""Receipts and leases of one SQS queue (standard and FIFO alike): which message a receipt names,
+and when each received batch becomes visible again.
+
+Everything that decides how long a received message stays in flight lives here.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html
+
+* A *lease* is the messages of one receive (or one message whose visibility was changed), in
+  flight until its deadline; a message belongs to the lease whose number it carries in
+  ``Message.lease``. Never one timer per message: leases with the same visibility timeout expire
+  in the order they were made, so they sit in a deque per timeout value (a *lane*) with one clock
+  timer for the lane's head. A fully deleted lease at a lane's tail is popped at once.
+* ``by_receipt`` maps the latest receipt number of each received, undeleted message to it (O(1)
+  delete). Wire handles are ``<queue prefix><receipt hex>`` (see ``Queue.receipt_handle``).
+
+Cost: O(1) amortised per message received, deleted or expired.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from eventmesh.clock import Clock
+from eventmesh.services.sqs.message import INFLIGHT, Message
+from eventmesh.timers import Timer
+
+__all__ = ["Lane", "Lease", "Leases"]
+
+
+class Lease:
+    """Messages received together, in flight until ``deadline``."""
+
+    __slots__ = ("no", "deadline", "messages", "live", "lane")
+
+    def __init__(self, no: int, deadline: float, messages: list[Message], lane: Lane) -> None:
+        self.no = no
+        self.deadline = deadline
+        self.messages = messages
+        self.live = len(messages)
+        self.lane = lane
+
+
+class Lane:
+    """Entries (leases, delay chunks) with one duration, hence in deadline order; one timer for the head."""
+
+    __slots__ = ("entries", "timer", "fire")
+
+    def __init__(self, fire: Callable[[Lane], None]) -> None:
+        self.entries: deque[Any] = deque()
+        self.timer: Timer | None = None
+        self.fire = fire
+
+    def arm(self, clock: Clock, deadline: float) -> None:
+        self.timer = clock.call_at(deadline, lambda: self.fire(self))
+
+
+class Leases:
+    """The in-flight side of a queue. ``expired(msgs)`` is the queue's callback for messages whose
+    visibility ran out (it makes them receivable again and keeps its counts)."""
+
+    __slots__ = ("by_receipt", "clock", "expired", "last", "receipt", "lease_no", "_lanes")
+
+    def __init__(self, clock: Clock, expired: Callable[[list[Message]], None]) -> None:
+        self.clock = clock
+        self.expired = expired
+        self.by_receipt: dict[int, Message] = {}
+        self.receipt = 0          # the newest receipt number handed out
+        self.lease_no = 0
+        self.last: Lease | None = None
+        self._lanes: dict[int, Lane] = {}   # visibility timeout -> lane of leases
+
+    def grant(self, msgs: list[Message], now: float, timeout: int) -> None:
+        """Put freshly received ``msgs`` in flight for ``timeout`` seconds, each with a new receipt
+        (the previous one stops deleting); 0 hands them straight back to ``expired``."""
+        by_receipt = self.by_receipt
+        receipt = self.receipt
+        lease_no = self.lease_no + 1
+        for msg in msgs:
+            if msg.receipt:
+                by_receipt.pop(msg.receipt, None)
+            receipt += 1
+            by_receipt[receipt] = msg
+            msg.receipt = receipt
+            msg.state = INFLIGHT
+            msg.lease = lease_no
+            msg.receive_count += 1
+            msg.received = now
+            if not msg.first_receive:
+                msg.first_receive = now
+        self.receipt = receipt
+        if timeout:
+            self._lease(lease_no, now + timeout, timeout, msgs)
+        else:
+            self.lease_no = lease_no
+            self.expired(msgs)
+
+    def change(self, msg: Message, now: float, timeout: int) -> None:
+        """ChangeMessageVisibility of one in-flight message: a lease of its own from now."""
+        self.release(msg)
+        if timeout:
+            self._lease(self.lease_no + 1, now + timeout, timeout, [msg])
+            msg.lease = self.lease_no
+        else:
+            msg.lease = 0
+            self.expired([msg])
+
+    def release(self, msg: Message) -> None:
+        """``msg`` leaves its lease (deleted, or its visibility changed)."""
+        last = self.last
+        if last is not None and msg.lease == last.no:
+            last.live -= 1
+
+    def drop_last(self) -> None:
+        """Every message of the newest lease is gone: pop it from its lane's tail at once."""
+        last = self.last
+        if last is not None:
+            entries = last.lane.entries
+            if entries and entries[-1] is last:
+                entries.pop()
+
+    def clear(self) -> None:
+        """Every message left at once (purge, delete): forget receipts and leases, keep the lanes."""
+        self.by_receipt.clear()
+        for lane in self._lanes.values():
+            lane.entries.clear()
+        self.last = None
+
+    def close(self) -> None:
+        for lane in self._lanes.values():
+            self.clock.cancel(lane.timer)
+            lane.timer = None
+        self.clear()
+
+    def _lease(self, no: int, deadline: float, timeout: int, msgs: list[Message]) -> None:
+        self.lease_no = no
+        lane = self._lanes.get(timeout)
+        if lane is None:
+            lane = self._lanes[timeout] = Lane(self._on_lane)
+        lease = Lease(no, deadline, msgs, lane)
+        self.last = lease
+        lane.entries.append(lease)
+        if lane.timer is None:
+            lane.arm(self.clock, deadline)
+
+    def _on_lane(self, lane: Lane) -> None:
+        lane.timer = None
+        now = self.clock.now()
+        entries = lane.entries
+        expired: list[Message] = []
+        while entries and entries[0].deadline <= now:
+            lease = entries.popleft()
+            no = lease.no
+            for msg in lease.messages:
+                if msg.lease == no and msg.state == INFLIGHT:
+                    expired.append(msg)
+        if expired:
+            self.expired(expired)
+        if entries:
+            lane.arm(self.clock, entries[0].deadline)

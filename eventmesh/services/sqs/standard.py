@@ -1,0 +1,234 @@
+"""The order of a standard SQS queue: at-least-once, best-effort order, per-message delays.
+
+Everything that is particular to standard queues lives here: which messages a send admits (no
+deduplication id; a group id only as a fair-queue tag), which visible messages a receive takes,
+and that a stale receipt answers 200 (a delete with the latest receipt works even after the
+visibility timeout ran out).
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html
+
+Visible messages sit in a deque in the order they became visible; entries that left without being
+received (expired, purged, deleted late) stay as tombstones and are skipped when they reach the
+head. The common send, a plain ASCII body without attributes, ids or delays, is checked inline.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
+from eventmesh.services.sqs.errors import InvalidParameterValueException, SqsError
+from eventmesh.services.sqs.message import (
+    BODY_BYTE_TABLE,
+    DELAYED,
+    VISIBLE,
+    Message,
+    SendEntry,
+    check_entry,
+    check_group_id,
+)
+from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, split_batch
+
+__all__ = ["MAX_INFLIGHT_STANDARD", "StandardOrder"]
+
+MAX_INFLIGHT_STANDARD = 120_000  # in-flight messages: short poll answers OverLimit, long poll empty
+
+
+class StandardOrder:
+    """A standard queue's admission and receive order (see the module docstring)."""
+
+    fifo = False
+    max_inflight = MAX_INFLIGHT_STANDARD
+
+    __slots__ = ("queue", "visible")
+
+    def __init__(self, queue: QueueStore) -> None:
+        self.queue = queue
+        self.visible: deque[Message] = deque()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send_batch(self, entries: Sequence[SendEntry]) -> list[Message | SqsError]:
+        """SendMessageBatch: one result per entry, in order: the message, or the entry's error."""
+        if len(entries) > len(ID_DIGITS):
+            return split_batch(self.send_batch, entries)
+        queue = self.queue
+        now = queue.clock.now()
+        base = queue.next_id_base()
+        max_size = queue.max_size
+        table = BODY_BYTE_TABLE
+        plain = not queue.delay_s  # with a queue delay every message takes the general path
+        results: list[Message | SqsError] = []
+        general: list[tuple[int, SendEntry]] | None = None
+        size_total = 0
+        for entry, digit in zip(entries, ID_DIGITS, strict=False):
+            body = entry.body
+            # The common case, a plain ASCII body, is checked inline (0.2 µs less per message than
+            # the general path): forbidden control characters translate to non-ASCII bytes.
+            if (plain and body.isascii() and not entry.attributes and entry.group_id is None
+                    and entry.deduplication_id is None and entry.delay_seconds is None
+                    and 0 < (size := len(body)) <= max_size and body.encode().translate(table).isascii()):
+                results.append(Message(base + digit, body, None, entry.trace_header, now, now, size))
+                size_total += size
+            else:
+                if general is None:
+                    general = []
+                general.append((len(results), entry))
+                results.append(None)  # type: ignore[arg-type]  # filled in below
+        ready: list[Message]
+        if general is None:
+            ready = results  # type: ignore[assignment]  # every entry became a visible message
+            accepted = len(results)
+        else:
+            ready, size_total, accepted = self._send_general(results, general, base, now, size_total)
+        queue.store_visible(ready, accepted, size_total)
+        return results
+
+    def _send_general(self, results: list[Message | SqsError], general: list[tuple[int, SendEntry]],
+                      base: str, now: float, size_total: int) -> tuple[list[Message], int, int]:
+        """Entries with attributes, group ids, delays, non-ASCII bodies or errors. Fills their
+        ``results`` slots; returns the messages visible now, the new size total and how many
+        messages the batch accepted."""
+        queue = self.queue
+        max_size = queue.max_size
+        delayed: dict[int, list[Message]] = {}
+        for i, entry in general:
+            try:
+                size = self._check_entry(entry, max_size)
+            except SqsError as error:
+                results[i] = error
+                continue
+            msg = Message(base + ID_DIGITS[i], entry.body, entry.attributes or None, entry.trace_header,
+                          now, now, size)
+            msg.group_id = entry.group_id
+            results[i] = msg
+            size_total += size
+            delay = queue.delay_s if entry.delay_seconds is None else entry.delay_seconds
+            if delay:
+                msg.state = DELAYED
+                delayed.setdefault(delay, []).append(msg)
+        for delay, msgs in delayed.items():
+            queue.delay(delay, now, msgs)
+        accepted = [r for r in results if isinstance(r, Message)]
+        return [m for m in accepted if m.state == VISIBLE], size_total, len(accepted)
+
+    @staticmethod
+    def _check_entry(entry: SendEntry, max_size: int) -> int:
+        """The general check of a standard queue's message: body, attributes, group id format
+        (fair queues: validated, no ordering); no deduplication id on a standard queue."""
+        size = check_entry(entry, max_size)
+        if entry.group_id is not None:
+            check_group_id(entry.group_id)
+        if entry.deduplication_id is not None:
+            raise InvalidParameterValueException(
+                f"Value {entry.deduplication_id} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request include parameter that is not valid for this queue type.")
+        return size
+
+    def accept(self, items: list[Delivery]) -> DeliveryResult:
+        """A delivery from another core: most carry one plain event each, stored inline."""
+        queue = self.queue
+        if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
+            return DELIVERED
+        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
+                   for item in items]
+        for result in queue.send_batch(entries):
+            if isinstance(result, SqsError):
+                return result.delivery_result()
+        return DELIVERED
+
+    def _accept_plain(self, items: list[Delivery]) -> bool:
+        """``send_batch``'s inline case for deliveries: plain ASCII bodies without attributes, group
+        or deduplication ids, no queue delay; no ``SendEntry`` per item. False: take the general
+        path (nothing was stored)."""
+        queue = self.queue
+        now = queue.clock.now()
+        max_size = queue.max_size
+        table = BODY_BYTE_TABLE
+        base = None
+        ready: list[Message] = []
+        size_total = 0
+        for item, digit in zip(items, ID_DIGITS, strict=False):
+            body = item.body
+            if not (body.isascii() and not item.attributes and item.group_id is None
+                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and body.encode().translate(table).isascii()):
+                return False
+            if base is None:
+                base = queue.next_id_base()
+            ready.append(Message(base + digit, body, None, None, now, now, size))
+            size_total += size
+        if not ready:
+            return False
+        queue.store_visible(ready, len(ready), size_total)
+        return True
+
+    # -- receiving and leaving ---------------------------------------------------------------
+
+    def made_visible(self, msgs: list[Message], was_empty: bool) -> bool:
+        """Messages became receivable; True: wake the waiting receivers (the queue was empty)."""
+        self.visible.extend(msgs)
+        return was_empty
+
+    def take(self, wanted: int, max_receives: int) -> tuple[list[Message], list[Message] | None]:
+        """Up to ``wanted`` visible messages, oldest first, and those past ``max_receives``."""
+        visible = self.visible
+        out: list[Message] = []
+        dead: list[Message] | None = None
+        while wanted and visible:
+            msg = visible.popleft()
+            if msg.state != VISIBLE:
+                continue  # tombstone: expired, purged or deleted while visible
+            if max_receives and msg.receive_count >= max_receives:
+                if dead is None:
+                    dead = []
+                dead.append(msg)
+                continue
+            out.append(msg)
+            wanted -= 1
+        return out, dead
+
+    def released(self, msgs: list[Message]) -> None:
+        """In-flight messages became visible again: nothing to do here."""
+
+    def gone(self, msg: Message, was_inflight: bool) -> None:
+        """A message left the queue: its deque entry is a tombstone now."""
+
+    def stale_error(self, receipt: int) -> SqsError | None:
+        """A receipt that is not the latest: AWS answers 200 and does nothing."""
+        return None
+
+    def late_delete_error(self, receipt: int) -> SqsError | None:
+        """The latest receipt still deletes after the visibility ran out (AWS does)."""
+        return None
+
+    @staticmethod
+    def retention_base(msg: Message) -> float:
+        return msg.sent
+
+    def redriven(self, msgs: list[Message], now: float) -> None:
+        """Moved here from another queue: they keep their send time (retention counts from it)."""
+        for msg in msgs:
+            msg.enqueued = now
+
+    def retry_attempt(self, attempt_id: str, now: float) -> list[Message] | None:
+        """ReceiveRequestAttemptId applies to FIFO queues only."""
+        return None
+
+    def remember_attempt(self, attempt_id: str, now: float, msgs: list[Message]) -> None:
+        """ReceiveRequestAttemptId applies to FIFO queues only."""
+
+    def reset(self) -> None:
+        self.visible.clear()
+
+    def take_visible(self, limit: int) -> list[Message]:
+        """Remove up to ``limit`` visible messages, oldest first (message move tasks)."""
+        out: list[Message] = []
+        visible = self.visible
+        drop = self.queue.drop
+        while visible and len(out) < limit:
+            msg = visible.popleft()
+            if msg.state == VISIBLE:
+                drop(msg)
+                out.append(msg)
+        return out
