@@ -18,24 +18,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.samples import Sample
 
+from eventmesh.histogram import HistogramSnapshot
 from eventmesh.mesh import Mesh
 
-__all__ = ["Histogram", "MeshCollector", "metric_name", "registry_for"]
+__all__ = ["MeshCollector", "metric_name", "registry_for"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-class Histogram(msgspec.Struct, frozen=True):
-    """Bucket upper bounds, per-bucket counts (not cumulative), and the sum of observations."""
-
-    bounds: tuple[float, ...]
-    counts: tuple[int, ...]
-    sum: float
 
 
 def _snake(name: str) -> str:
@@ -80,7 +72,7 @@ class MeshCollector(Collector):
             # FunctionName), which a family with fixed label names cannot take through add_metric.
             key = name
             family = families.get(key)
-            if isinstance(value, Histogram):
+            if isinstance(value, HistogramSnapshot):
                 if family is None:
                     family = HistogramMetricFamily(name, f"{namespace} {field}", labels=labels)
                     families[key] = family
@@ -95,7 +87,7 @@ class MeshCollector(Collector):
             family.samples.append(Sample(name + suffix, dict(zip(labels, values, strict=True)), value))
 
 
-def _cumulative_buckets(histogram: Histogram) -> list[tuple[str, float]]:
+def _cumulative_buckets(histogram: HistogramSnapshot) -> list[tuple[str, float]]:
     """Prometheus buckets (cumulative, ``+Inf`` last) from per-bucket counts; a count past the
     last bound is the overflow bucket."""
     buckets: list[tuple[str, float]] = []

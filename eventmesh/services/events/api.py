@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-import msgspec
-
+from eventmesh import patterns
 from eventmesh.mesh import Mesh
-from eventmesh.patterns import compile_pattern
 from eventmesh.services.events import archive as archives
 from eventmesh.services.events.api_destinations import ApiDestination, Connection
 from eventmesh.services.events.bus import DEFAULT_BUS_NAME, EventBus, Rule, compile_event_pattern
@@ -32,9 +30,7 @@ __all__ = ["service"]
 service = Service("events")
 
 DEFAULT_PAGE_LIMIT = 100
-TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 T = TypeVar("T")
-_decode = msgspec.json.Decoder().decode
 
 
 def _page(items: Sequence[T], params: dict[str, Any]) -> tuple[list[T], dict[str, str]]:
@@ -107,12 +103,9 @@ def put_events_op(ctx: RequestContext, request: PutEventsRequest) -> Any:
 def test_event_pattern(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     compile_event_pattern(params["EventPattern"])
     try:
-        event = _decode(params["Event"])
-    except msgspec.DecodeError:
-        event = None
-    if not isinstance(event, dict) or any(f not in event for f in TEST_EVENT_REQUIRED_FIELDS):
-        raise ValidationException("Parameter Event is not valid.")
-    return {"Result": compile_pattern(params["EventPattern"]).matches(event)}
+        return {"Result": patterns.test_event_pattern(params["EventPattern"], params["Event"])}
+    except patterns.InvalidEventError:
+        raise ValidationException("Parameter Event is not valid.") from None
 
 
 # -- rules and targets ----------------------------------------------------------------------------

@@ -17,15 +17,14 @@ match (O(fields of the event), independent of the rule count), and per (target, 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import msgspec
 
 from eventmesh.effects import DELIVERED, Deliver, Delivery, DeliveryResult, Outcome
+from eventmesh.histogram import Histogram, HistogramSnapshot
 from eventmesh.mesh import Mesh
-from eventmesh.metrics import Histogram
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
 from eventmesh.services.events.errors import (
     LIMIT_EXCEEDED_MESSAGE,
@@ -53,13 +52,15 @@ from eventmesh.services.events.targets import (
 from eventmesh.services.events.transform import RenderContext, TransformFailed
 
 __all__ = ["EventBus", "Rule", "BusStatistics", "RuleStatistics", "bus_arn", "compile_event_pattern",
-           "DEFAULT_BUS_NAME", "RULES_PER_BUS", "TARGETS_PER_RULE", "EVENT_PATTERN_MAX_CHARS",
+           "DEFAULT_BUS_NAME", "RULES_PER_BUS", "TARGETS_PER_RULE", "EVENT_PATTERN_QUOTA_CHARS",
            "LATENCY_BUCKETS_MS"]
 
 DEFAULT_BUS_NAME = "default"        # §2
 RULES_PER_BUS = 300                 # §5/§9 quota "Rules per event bus" (adjustable)
 TARGETS_PER_RULE = 5                # §6/§9
-EVENT_PATTERN_MAX_CHARS = 2048      # §4 quota (the API itself accepts 4,096)
+# Quota "Event pattern size": 2,048 characters by default, adjustable up to the 4,096 the API takes
+# (patterns.EVENT_PATTERN_QUOTA_CHARS). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+EVENT_PATTERN_QUOTA_CHARS = 2048
 RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 LATENCY_BUCKETS_MS = (1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1_000.0, 5_000.0, 60_000.0, 600_000.0)
 RULE_NAME_MAX_CHARS = 64            # §5
@@ -84,10 +85,10 @@ def bus_arn(mesh: Mesh, name_or_arn: str) -> str:
 
 def compile_event_pattern(text: str) -> None:
     """Validate an event pattern as PutRule does (§4): InvalidEventPatternException when bad."""
-    if len(text) > EVENT_PATTERN_MAX_CHARS:
+    if len(text) > EVENT_PATTERN_QUOTA_CHARS:
         raise InvalidEventPatternException(
             "Event pattern is not valid. Reason: "
-            f"Event pattern exceeds {EVENT_PATTERN_MAX_CHARS} characters.")
+            f"Event pattern exceeds {EVENT_PATTERN_QUOTA_CHARS} characters.")
     try:
         compile_pattern(text)
     except InvalidPatternError as err:
@@ -112,7 +113,7 @@ class BusStatistics(msgspec.Struct, frozen=True):
     """CloudWatch ``AWS/Events`` metrics per bus (§11); the latency is in milliseconds."""
 
     matched_events: int
-    ingestion_to_invocation_start_latency: Histogram
+    ingestion_to_invocation_start_latency: HistogramSnapshot
     counters: ClassVar[frozenset[str]] = frozenset({"matched_events"})
 
 
@@ -195,24 +196,20 @@ class EventBus:
         self.archives: dict[str, Any] = {}   # name → archive.Archive
         self._matcher = RuleSet()
         self.matched_events = 0
-        self._latency_counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-        self._latency_sum_ms = 0.0
+        self._latency = Histogram(LATENCY_BUCKETS_MS)
         self._now = mesh.clock.now
 
     # -- metrics -----------------------------------------------------------------------------
 
     def statistics(self) -> BusStatistics:
-        latency = Histogram(LATENCY_BUCKETS_MS, tuple(self._latency_counts), self._latency_sum_ms)
-        return BusStatistics(self.matched_events, latency)
+        return BusStatistics(self.matched_events, self._latency.snapshot())
 
     def metric_dimensions(self) -> dict[str, str]:
         return {"EventBusName": self.name}
 
     def record_invocation_start(self, ingested_at: float) -> None:
         """IngestionToInvocationStartLatency: one observation per first delivery attempt."""
-        ms = (self._now() - ingested_at) * 1000.0
-        self._latency_sum_ms += ms
-        self._latency_counts[bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
+        self._latency.observe((self._now() - ingested_at) * 1000.0)
 
     # -- rules -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from collections import deque
 from functools import partial
 
 from eventmesh.effects import Deliver, Delivery, DeliveryResult, Outcome
+from eventmesh.histogram import Histogram
 from eventmesh.services.lambda_._ticks import Ticks
 from eventmesh.services.lambda_.configuration import DEFAULT_EVENT_INVOKE_CONFIG, EventInvokeConfig
 from eventmesh.services.lambda_.jobs import Invocation
@@ -40,7 +41,7 @@ from eventmesh.services.lambda_.records import (
     encode_record,
     invocation_record,
 )
-from eventmesh.services.lambda_.stats import EVENT_AGE_BUCKETS_S, Histogram
+from eventmesh.services.lambda_.stats import EVENT_AGE_BUCKETS_S
 from eventmesh.services.lambda_.versions import FunctionHost, FunctionVersion
 
 __all__ = ["AsyncQueue", "FUNCTION_ERROR_RETRY_DELAYS_S", "THROTTLE_BACKOFF_INITIAL_S",

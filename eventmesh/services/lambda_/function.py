@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
+from eventmesh.histogram import Histogram
 from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_._ticks import Ticks
 from eventmesh.services.lambda_.async_invoke import AsyncQueue
@@ -37,7 +38,7 @@ from eventmesh.services.lambda_.errors import (
 from eventmesh.services.lambda_.handlers import HandlerSpec
 from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
-from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics, Histogram
+from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion
 
 __all__ = ["Function", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED"]

@@ -7,45 +7,18 @@ reports them in milliseconds).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import ClassVar
 
 import msgspec
 
-from eventmesh import metrics
+from eventmesh.histogram import HistogramSnapshot
 
-__all__ = ["Histogram", "FunctionStatistics", "DURATION_BUCKETS_S",
+__all__ = ["FunctionStatistics", "DURATION_BUCKETS_S",
            "EVENT_AGE_BUCKETS_S"]
 
 DURATION_BUCKETS_S = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                       60.0, 300.0, 900.0)
 EVENT_AGE_BUCKETS_S = (0.1, 1.0, 10.0, 60.0, 300.0, 900.0, 1_800.0, 3_600.0, 10_800.0, 21_600.0)
-
-
-class Histogram:
-    """A fixed-bucket histogram; ``observe_many`` adds a whole batch of equal values at once."""
-
-    __slots__ = ("buckets", "counts", "sum", "count")
-
-    def __init__(self, buckets: tuple[float, ...]) -> None:
-        self.buckets = buckets
-        self.counts = [0] * (len(buckets) + 1)
-        self.sum = 0.0
-        self.count = 0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.buckets, value)] += 1
-        self.sum += value
-        self.count += 1
-
-    def observe_many(self, value: float, n: int) -> None:
-        self.counts[bisect_left(self.buckets, value)] += n
-        self.sum += value * n
-        self.count += n
-
-    def snapshot(self) -> metrics.Histogram:
-        """The exported form: per-bucket counts (the last one above every bound) and the sum."""
-        return metrics.Histogram(self.buckets, tuple(self.counts), self.sum)
 
 
 class FunctionStatistics(msgspec.Struct, frozen=True):
@@ -54,12 +27,12 @@ class FunctionStatistics(msgspec.Struct, frozen=True):
     invocations: int
     errors: int
     throttles: int
-    duration: metrics.Histogram
+    duration: HistogramSnapshot
     concurrent_executions: int
     dead_letter_errors: int
     destination_delivery_failures: int
     async_events_received: int
-    async_event_age: metrics.Histogram
+    async_event_age: HistogramSnapshot
     async_events_dropped: int
     cold_starts: int            # eventmesh extra: environments created
     async_queue_depth: int      # eventmesh extra: events waiting (queued or backing off)

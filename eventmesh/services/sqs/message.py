@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from eventmesh.services.sqs.attributes import MAX_DELAY_S
 from eventmesh.services.sqs.errors import (
     InvalidMessageContents,
     InvalidParameterValueException,
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 MAX_MESSAGE_ATTRIBUTES = 10  # §3 message attributes per message
-MAX_DELAY_S = 900  # §4 DelaySeconds 0..900 per message
 MAX_ATTRIBUTE_NAME_LENGTH = 256
 MAX_DATA_TYPE_LENGTH = 256
 MAX_GROUP_ID_LENGTH = 128  # MessageGroupId / MessageDeduplicationId: 1-128 printable ASCII
