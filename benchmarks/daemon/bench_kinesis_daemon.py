@@ -105,7 +105,7 @@ def main() -> None:
         client_main(args)
         return
     from eventmesh.daemon import serve_in_thread
-    from eventmesh.services.kinesis.stream import create_stream
+    from eventmesh.services.kinesis.service import create_stream
 
     handle = serve_in_thread(clock="real", services=["kinesis"])
 

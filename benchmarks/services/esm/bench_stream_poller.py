@@ -18,7 +18,8 @@ import time
 import tracemalloc
 
 from eventmesh.services.esm.service import create_mapping
-from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, create_stream
+from eventmesh.services.kinesis.service import create_stream
+from eventmesh.services.kinesis.stream import PutRecordsRequestEntry
 from eventmesh.services.lambda_.function import Function
 from eventmesh.services.lambda_.service import create_function
 from eventmesh.testing import virtual_mesh

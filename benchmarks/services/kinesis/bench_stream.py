@@ -15,7 +15,8 @@ import resource
 import statistics
 import time
 
-from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, create_stream
+from eventmesh.services.kinesis.service import create_stream
+from eventmesh.services.kinesis.stream import PutRecordsRequestEntry
 from eventmesh.testing import virtual_mesh
 
 BATCH = 500

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from eventmesh.services.kinesis.errors import InvalidArgumentException
+from eventmesh.services.kinesis.service import create_stream, delete_stream, find_stream, get_records, list_streams
 from eventmesh.services.kinesis.shards import (
     ListShardsToken,
     Shard,
@@ -35,11 +36,6 @@ from eventmesh.services.kinesis.stream import (
     ON_DEMAND_STREAM_LIMIT,
     PutRecordsRequestEntry,
     Stream,
-    create_stream,
-    delete_stream,
-    find_stream,
-    get_records,
-    list_streams,
 )
 from eventmesh.wire.service import RequestContext, Service
 

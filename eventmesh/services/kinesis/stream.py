@@ -11,10 +11,8 @@ counters, an int sequence number, one list append). One ``Available(stream_arn)`
 call, counters bumped once per call. Reads are a slice (``Shard.read``). No timers unless a
 create/update/delete delay is configured (default 0: the stream is ACTIVE at once).
 
-Past 600 lines because every operation here reads and changes the same stream state (the open
-shards and their hash ranges, the route memo, the stream status); the per-shard log already
-lives apart in ``shards.py`` and the service-level functions (create/find/list/delete) are at
-the end of this file, where they can move out first if it grows.
+The service-level operations over the account's streams (create, find, list, delete, GetRecords
+by iterator) are in ``service.py``; the per-shard log is in ``shards.py``.
 """
 
 from __future__ import annotations
@@ -31,9 +29,7 @@ from eventmesh.mesh import Mesh
 from eventmesh.services.kinesis import errors
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
-    LimitExceededException,
     ProvisionedThroughputExceededException,
-    ResourceInUseException,
     ValidationException,
     shard_not_found,
     stream_not_found,
@@ -46,7 +42,6 @@ from eventmesh.services.kinesis.shards import (
     ShardIterator,
     StreamRecord,
     StreamStatistics,
-    decode_iterator,
     encode_iterator,
     hash_key_of,
     select_shards,
@@ -61,12 +56,9 @@ __all__ = [
     "PutRecordsRequestEntry",
     "PutRecordsOutcome",
     "GetRecordsOutcome",
-    "create_stream",
-    "find_stream",
-    "list_streams",
-    "delete_stream",
     "stream_arn",
-    "get_records",
+    "account_streams",
+    "check_shard_quota",
     "DEFAULT_RETENTION_HOURS",
 ]
 
@@ -444,7 +436,7 @@ class Stream:
         for shard in shards:
             if not shard.is_open:
                 raise errors.already_resharded(shard.shard_id, self.name, self.account_id)
-        _check_shard_quota(self._mesh, self.arn, self.account_id, adding)
+        check_shard_quota(self._mesh, self.arn, self.account_id, adding)
         return shards
 
     def split_shard(self, shard_id: str, new_starting_hash_key: str) -> None:
@@ -539,82 +531,16 @@ class Stream:
         return f"Stream({self.name!r}, {self.status}, shards={len(self.shards)})"
 
 
-def _check_shard_quota(mesh: Mesh, arn: str, account: str, adding: int,
+def check_shard_quota(mesh: Mesh, arn: str, account: str, adding: int,
                        limit: int = DEFAULT_SHARD_LIMIT) -> None:
+    """LimitExceededException when ``adding`` open shards would pass the account's shard quota."""
     region = arn.split(":", 4)[3]
-    current = sum(len(s.open_shards) for s in _streams(mesh, region, account))
+    current = sum(len(s.open_shards) for s in account_streams(mesh, region, account))
     if current + adding > limit:
         raise errors.shard_limit_exceeded(account, region, current, limit, adding)
 
 
-def _streams(mesh: Mesh, region: str, account: str) -> list[Stream]:
+def account_streams(mesh: Mesh, region: str, account: str) -> list[Stream]:
+    """The account's streams in one Region (the shard quota counts them all)."""
     prefix = f"arn:aws:kinesis:{region}:{account}:stream/"
     return [r for r in mesh.resources("kinesis") if isinstance(r, Stream) and r.arn.startswith(prefix)]
-
-
-# -- the account's streams ----------------------------------------------------------------------
-
-def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode: str = "PROVISIONED",
-                  region: str | None = None, account_id: str | None = None,
-                  shard_limit: int = DEFAULT_SHARD_LIMIT, **options: object) -> Stream:
-    """CreateStream (§2): provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards)."""
-    region = region or mesh.region
-    account = account_id or mesh.account_id
-    arn = stream_arn(region, account, name)
-    if mesh.exists(arn):
-        raise ResourceInUseException(f"Stream {name} under account {account} already exists.")
-    if mode == "ON_DEMAND":
-        on_demand = sum(1 for s in _streams(mesh, region, account) if s.mode == "ON_DEMAND")
-        if on_demand >= ON_DEMAND_STREAM_LIMIT:
-            raise LimitExceededException(
-                f"This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams "
-                f"for the account {account} in {region}.")
-        shard_count = ON_DEMAND_SHARD_COUNT
-    elif mode != "PROVISIONED":
-        raise ValidationException(f"Invalid StreamMode {mode}.")
-    elif shard_count is None or shard_count < 1:
-        raise InvalidArgumentException("ShardCount must be at least 1 for a PROVISIONED stream.")
-    _check_shard_quota(mesh, arn, account, shard_count, shard_limit)
-    stream = Stream(mesh, name, arn, account, shard_count=shard_count, mode=mode, **options)  # type: ignore[arg-type]
-    mesh.add(stream)
-    return stream
-
-
-def find_stream(mesh: Mesh, name: str | None = None, arn: str | None = None, *,
-                region: str | None = None, account_id: str | None = None) -> Stream:
-    """The stream named ``name`` (or at ``arn``); ResourceNotFoundException if absent."""
-    account = account_id or mesh.account_id
-    if arn is None:
-        if name is None:
-            raise InvalidArgumentException("Either StreamName or StreamARN must be provided.")
-        arn = stream_arn(region or mesh.region, account, name)
-    stream = mesh.find(arn, Stream)
-    if stream is None or stream.status == "DELETING":
-        raise stream_not_found(name or arn.rsplit("/", 1)[-1], account)
-    return stream
-
-
-def list_streams(mesh: Mesh, *, region: str | None = None, account_id: str | None = None) -> list[Stream]:
-    """The account's streams in the region, sorted by name (ListStreams)."""
-    streams = _streams(mesh, region or mesh.region, account_id or mesh.account_id)
-    return sorted((s for s in streams if s.status != "DELETING"), key=lambda s: s.name)
-
-
-def delete_stream(mesh: Mesh, stream: Stream) -> None:
-    """DeleteStream (§2): a stream still CREATING cannot be deleted."""
-    if stream.status == "CREATING":
-        raise errors.not_active(stream.name, stream.account_id, stream.status)
-    mesh.remove(stream.arn)
-
-
-def get_records(mesh: Mesh, iterator: str, limit: int = MAX_GET_RECORDS,
-                stream_arn: str | None = None) -> GetRecordsOutcome:
-    """GetRecords by iterator string: find the stream it names, then :meth:`Stream.get_records`."""
-    decoded = decode_iterator(iterator)
-    if stream_arn is not None and stream_arn != decoded.stream_arn:
-        raise InvalidArgumentException("Invalid ShardIterator.")
-    stream = mesh.find(decoded.stream_arn, Stream)
-    if stream is None:
-        account, name = decoded.stream_arn.split(":", 5)[4], decoded.stream_arn.rsplit("/", 1)[-1]
-        raise shard_not_found(shard_id_of(decoded.shard_index), name, account)
-    return stream.get_records(decoded, limit)

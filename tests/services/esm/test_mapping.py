@@ -14,7 +14,7 @@ from eventmesh.services.esm.service import (
     list_mappings,
     update_mapping,
 )
-from eventmesh.services.kinesis.stream import create_stream
+from eventmesh.services.kinesis.service import create_stream
 from eventmesh.services.lambda_.errors import InvalidParameterValueException, ResourceConflictException
 from eventmesh.services.sqs.service import create_queue
 from eventmesh.testing import virtual_mesh

@@ -8,7 +8,8 @@ import msgspec
 
 from eventmesh.clock import VIRTUAL_EPOCH
 from eventmesh.services.esm.service import create_mapping
-from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, create_stream
+from eventmesh.services.kinesis.service import create_stream
+from eventmesh.services.kinesis.stream import PutRecordsRequestEntry
 from eventmesh.services.sqs.queue import Queue
 from eventmesh.testing import virtual_mesh
 from tests.services.esm.helpers import ScriptedFunction, kinesis_keys

@@ -9,8 +9,9 @@ from eventmesh.services.kinesis.errors import (
     ResourceInUseException,
     ValidationException,
 )
+from eventmesh.services.kinesis.service import create_stream, get_records
 from eventmesh.services.kinesis.shards import HASH_KEY_LIMIT
-from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, create_stream, get_records
+from eventmesh.services.kinesis.stream import PutRecordsRequestEntry
 from eventmesh.testing import virtual_mesh
 
 HALF = HASH_KEY_LIMIT // 2

@@ -16,17 +16,9 @@ from eventmesh.services.kinesis.errors import (
     ResourceInUseException,
     ResourceNotFoundException,
 )
-from eventmesh.services.kinesis.shards import HASH_KEY_LIMIT
-from eventmesh.services.kinesis.stream import (
-    PutRecordsRequestEntry,
-    create_stream,
-    decode_iterator,
-    delete_stream,
-    find_stream,
-    get_records,
-    hash_key_of,
-    list_streams,
-)
+from eventmesh.services.kinesis.service import create_stream, delete_stream, find_stream, get_records, list_streams
+from eventmesh.services.kinesis.shards import HASH_KEY_LIMIT, decode_iterator
+from eventmesh.services.kinesis.stream import PutRecordsRequestEntry, hash_key_of
 from eventmesh.testing import virtual_mesh
 
 T0 = VIRTUAL_EPOCH
