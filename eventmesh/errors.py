@@ -11,11 +11,16 @@ because AWS answers them inside a 200 response.
           │                   InternalFailure, ResourceNotFoundException, ResourceInUseException,
           │                   UnknownOperationException, AccessDenied
           ├── services/sqs/errors.py      QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON code +
-          │                              legacy Query code, sqs.md §11)
-          ├── services/sns/errors.py      InvalidParameter, NotFound, ... (sns.md §10)
-          ├── services/kinesis/errors.py  ResourceNotFoundException texts, ProvisionedThroughput... (kinesis.md §9)
-          ├── services/events/errors.py   InvalidEventPatternException, ... (eventbridge.md §10)
-          └── services/lambda_/errors.py        TooManyRequestsException (Reason, Retry-After), ... (lambda.md §3.2)
+          │                              legacy Query code)
+          ├── services/sns/errors.py      InvalidParameter, NotFound, ...
+          ├── services/kinesis/errors.py  ResourceNotFoundException texts, ProvisionedThroughput...
+          ├── services/events/errors.py   InvalidEventPatternException, ...
+          └── services/lambda_/errors.py        TooManyRequestsException (Reason, Retry-After), ...
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html
+https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/CommonErrors.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """The one place errors become wire responses, per protocol.
 
 * JSON 1.0/1.1: ``{"__type": "…#Code", "message": "…"}``; SQS adds ``x-amzn-query-error:
-  <legacy code>;Sender|Receiver`` and answers 400 for every client fault (spec sqs.md §1.1).
-* CBOR: the same document, CBOR-encoded (Kinesis, spec kinesis.md §1).
+  <legacy code>;Sender|Receiver`` and answers 400 for every client fault.
+* CBOR: the same document, CBOR-encoded (Kinesis).
 * Query: ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``
-  with the error's HTTP status (sqs.md §1.2, sns.md §1).
-* REST-JSON (Lambda): ``x-amzn-ErrorType: Code`` and ``{"Type": "User", "Message": "…"}``
-  (lambda.md §3.2), plus any extra body fields (``extra``, e.g. ``Reason``) and response
+  with the error's HTTP status.
+* REST-JSON (Lambda): ``x-amzn-ErrorType: Code`` and ``{"Type": "User", "Message": "…"}``,
+  plus any extra body fields (``extra``, e.g. ``Reason``) and response
   headers (``headers``, e.g. ``Retry-After``) the error carries.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/Welcome.html
+https://docs.aws.amazon.com/sns/latest/api/CommonParameters.html
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
         headers.append(("Content-Type", "text/xml"))
         return err.http_status, headers, body.encode()
     # rest-json
-    # Most Lambda errors spell it "Message"; a few (the 429 throttle) "message" (lambda.md §2.3, §3.2).
+    # Most Lambda errors spell it "Message"; a few (the 429 throttle) "message".
     key = getattr(err, "message_key", "Message")
     document = {"Type": "User" if err.sender_fault else "Service", key: err.message}
     document.update(extra)

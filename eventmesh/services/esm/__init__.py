@@ -1,4 +1,4 @@
-"""Lambda event source mappings: SQS and Kinesis pollers (spec event-source-mappings.md).
+"""Lambda event source mappings: SQS and Kinesis pollers.
 
 ``service`` holds the Create/Get/List/Update/Delete logic, ``mapping`` the resource and its
 validation, ``queue_poller`` / ``stream_poller`` the synchronous polling cores, ``records`` the

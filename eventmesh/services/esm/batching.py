@@ -1,9 +1,11 @@
-"""Batching rules shared by the pollers (spec event-source-mappings.md §1, §1.1).
+"""Batching rules shared by the pollers.
 
 An invocation leaves when ``BatchSize`` records are gathered, when the batching window runs out,
 or when one more record would push the payload past the 6 MB synchronous invoke limit.
 Payload sizes are estimated from the record sizes before encoding (base64 grows data by 4/3;
 each record carries a fixed envelope), so a batch is encoded once and never re-cut.
+https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ __all__ = [
     "cut_by_payload",
 ]
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024        # §1.1: synchronous invoke payload limit, metadata included
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024        # synchronous invoke payload limit, metadata included
 EVENT_ENVELOPE_BYTES = 16                  # {"Records":[ ... ]}
 # Envelope of one record without its variable parts (ids, body/data, key): measured on the
 # encoded shapes of records.py with a generous margin for ARNs and attribute names.

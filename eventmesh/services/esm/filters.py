@@ -1,9 +1,10 @@
-"""FilterCriteria (spec event-source-mappings.md §4): EventBridge pattern syntax over the Lambda
+"""FilterCriteria: EventBridge pattern syntax over the Lambda
 record, with the SQS ``body`` / Kinesis ``data`` format rules.
 
 A pattern compiles once (at create/update) with the pattern engine, so ESM filters accept and
 match exactly what EventBridge does (every operator, ``$or``, wildcard, cidr); what is particular
-to mappings is only the data format rule of the table in §4.
+to mappings is only the data format rule of the table.
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from eventmesh.services.lambda_.errors import InvalidParameterValueException
 
 __all__ = ["Filter", "compile_filter", "MAX_FILTER_PATTERN_CHARS"]
 
-MAX_FILTER_PATTERN_CHARS = 4_096          # §4: each Pattern string
+MAX_FILTER_PATTERN_CHARS = 4_096          # each Pattern string
 INVALID = "Invalid filter pattern definition."
 _DATA_KEY = {"sqs": "body", "kinesis": "data"}
 _decode = msgspec.json.Decoder()
@@ -49,7 +50,7 @@ class Filter:
             except msgspec.DecodeError:
                 parsed, is_json = raw, False
             if is_json != self.data_is_json:
-                return False   # format mismatch: dropped (§4 table)
+                return False   # format mismatch: dropped
             record = dict(record)
             if self.kind == "sqs":
                 record["body"] = parsed
@@ -72,5 +73,5 @@ def compile_filter(text: str, kind: str) -> Filter:
         kinesis = pattern.get("kinesis")
         data = kinesis.get("data") if isinstance(kinesis, dict) else None
         if data is not None and not isinstance(data, dict):
-            raise InvalidParameterValueException(INVALID)   # §4: non-JSON data pattern rejected
+            raise InvalidParameterValueException(INVALID)   # non-JSON data pattern rejected
     return Filter(pattern, kind, compiled)

@@ -1,8 +1,10 @@
-"""How a poller reaches its function and reads the function's answer (spec §2.3, §3.3).
+"""How a poller reaches its function and reads the function's answer.
 
 The pollers call ``invoke_batch(payload, on_done, source_arn[, qualifier]) -> bool`` on the
 resource at the function ARN (``services/lambda_/function.py``; ``False`` = throttled) and interpret
 the result here: success, whole-batch failure, or a partial batch response.
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def failed_items(payload: bytes, identifiers: set[str]) -> object | list[str] | 
     """Read a ``ReportBatchItemFailures`` response: None = success (delete/checkpoint all), a list
     of failed identifiers, or ALL_FAILED. Success: ``[]``/null list, ``{}``, ``null``, ``""``,
     ``[]``. Whole failure: invalid JSON, an entry with an empty/null/non-string identifier or a
-    wrong key, an identifier not in the batch (§2.3, §3.3)."""
+    wrong key, an identifier not in the batch."""
     text = payload.strip()
     if not text or text in (b'""', b"null", b"{}", b"[]"):
         return None

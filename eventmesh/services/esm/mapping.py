@@ -1,10 +1,14 @@
 """The EventSourceMapping resource: configuration, validation with AWS's messages, lifecycle
-states and metrics (spec event-source-mappings.md §1, §4, §5).
+states and metrics.
 
 Everything that decides whether a mapping's configuration is valid lives here; how records are
 read and invoked lives in ``queue_poller.py`` / ``stream_poller.py``. A mapping answers in state
 ``Creating`` and becomes ``Enabled`` (or ``Disabled``) after ``STATE_DELAY_S`` on the mesh clock;
 updates pass through ``Updating`` and deletes through ``Deleting`` the same way.
+https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ __all__ = [
     "STATE_DELAY_S",
 ]
 
-# §1 configuration ranges and defaults (API_CreateEventSourceMapping)
+# configuration ranges and defaults (API_CreateEventSourceMapping)
 DEFAULT_BATCH_SIZE = {"sqs": 10, "kinesis": 100}
 MAX_BATCH_SIZE = 10_000
 MAX_FIFO_BATCH_SIZE = 10
@@ -36,11 +40,11 @@ MAX_PARALLELIZATION_FACTOR = 10
 MAX_RETRY_ATTEMPTS = 10_000
 MIN_RECORD_AGE_S, MAX_RECORD_AGE_S = 60, 604_800
 MAX_TUMBLING_WINDOW_S = 900
-# §2.1 SQS scaling ceiling: 1,250 (launch blog) vs 1,000 (developer guide); configurable.
+# SQS scaling ceiling: 1,250 (launch blog) vs 1,000 (developer guide); configurable.
 DEFAULT_SQS_MAX_CONCURRENCY = 1_250
 STATE_DELAY_S = 0.0                        # Creating → Enabled etc. (AWS: a few seconds)
 STARTING_POSITIONS = ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")
-# StateTransitionReason differs by source kind (§1).
+# StateTransitionReason differs by source kind.
 _USER_REASON = {"sqs": "USER_INITIATED", "kinesis": "User action"}
 
 
@@ -53,7 +57,7 @@ class Poller(Protocol):
 
 
 class MappingStatistics(msgspec.Struct, frozen=True):
-    """AWS/Lambda metrics of one mapping, dimension EventSourceMappingUUID (§5)."""
+    """AWS/Lambda metrics of one mapping, dimension EventSourceMappingUUID."""
 
     iterator_age: int                 # ms, streams: age of the oldest outstanding batch's last record
     offset_lag: int                   # records read from the source not yet checkpointed
@@ -256,7 +260,7 @@ class EventSourceMapping:
     # -- documents and metrics -----------------------------------------------------------------
 
     def document(self) -> dict[str, Any]:
-        """``EventSourceMappingConfiguration`` (§1) in the botocore model's member names."""
+        """``EventSourceMappingConfiguration`` in the botocore model's member names."""
         doc: dict[str, Any] = {
             "UUID": self.uuid,
             "BatchSize": self.batch_size,
@@ -304,7 +308,7 @@ class EventSourceMapping:
 
 
 def compile_filters(patterns: list[str], kind: str) -> list[Any]:
-    """Check and compile ``FilterCriteria`` patterns (§4); the record matches if any matches."""
+    """Check and compile ``FilterCriteria`` patterns; the record matches if any matches."""
     from eventmesh.services.esm.filters import compile_filter
 
     if len(patterns) > MAX_FILTERS:

@@ -1,4 +1,4 @@
-"""The SQS event source mapping poller (spec event-source-mappings.md §2).
+"""The SQS event source mapping poller.
 
 Everything that decides when a mapping receives from its queue, how many batches it runs at
 once and what it deletes lives here; visibility, receive counts, the FIFO group lock and the
@@ -12,6 +12,10 @@ Concurrency: 5 batches at first; while messages remain, 300 more per minute up t
 and a function error halves the level. Cost model: one ``Queue.receive`` per batch, one payload
 encode per batch, one timer per batching window, throttle back-off or scale-up step per mapping
 — never per message. Wake-ups come from ``Available(queue_arn)`` (a long poll costs nothing).
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from eventmesh.services.esm.records import SqsMessageAttribute, SqsRecord, encod
 
 __all__ = ["QueuePoller", "INITIAL_CONCURRENCY", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S"]
 
-INITIAL_CONCURRENCY = 5           # §2.1: concurrent batches at start and at low traffic
-SCALE_UP_PER_MINUTE = 300         # §2.1: since Nov 2023 (60/min before)
-VISIBILITY_EXTRA_S = 30           # §2.2: window + timeout + 30 s when they exceed the visibility
+INITIAL_CONCURRENCY = 5           # concurrent batches at start and at low traffic
+SCALE_UP_PER_MINUTE = 300         # since Nov 2023 (60/min before)
+VISIBILITY_EXTRA_S = 30           # window + timeout + 30 s when they exceed the visibility
 THROTTLE_BACKOFF_S = 1.0          # first retry of a throttled batch (doubles)
 MAX_THROTTLE_BACKOFF_S = 30.0
 
@@ -88,7 +92,7 @@ class QueuePoller:
     # -- scaling -------------------------------------------------------------------------------
 
     def limit(self) -> int:
-        """Concurrent batches allowed now (§2.1)."""
+        """Concurrent batches allowed now."""
         cap = self.mapping.max_concurrency or self.ceiling
         # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
         grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
@@ -99,7 +103,7 @@ class QueuePoller:
         self.scale_since = self.clock.now()
 
     def _visibility(self) -> int | None:
-        """§2.2: window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
+        """Window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
         m = self.mapping
         function = find_target(self.mesh, m.function_arn)
         timeout = function_timeout(function) if function is not None else 0.0
@@ -154,7 +158,7 @@ class QueuePoller:
         self.wake()
 
     def _filter(self, messages: list[Any]) -> list[Any]:
-        """Messages no filter matches are deleted from the queue (§2.5)."""
+        """Messages no filter matches are deleted from the queue."""
         matchers = self.mapping.matchers
         kept: list[Any] = []
         dropped: list[Any] = []
@@ -221,7 +225,7 @@ class QueuePoller:
                                                           qualifier_of(m.function_arn)):
             return
         # Throttled: retry with back-off while the messages are still ours; then they reappear
-        # on their own and the next receive counts again (§2.2).
+        # on their own and the next receive counts again.
         m.throttles += 1
         batch.throttles += 1
         delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
@@ -248,7 +252,7 @@ class QueuePoller:
         else:
             failed = None
         if failed is ALL_FAILED:
-            # Nothing is deleted: the batch reappears after the visibility timeout (§2.2).
+            # Nothing is deleted: the batch reappears after the visibility timeout.
             m.failed_invoke += len(messages)
             m.last_processing_result = "PROBLEM: Function call failed"
             self._rescale(self.limit() // 2)

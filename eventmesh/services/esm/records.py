@@ -1,9 +1,11 @@
-"""The payloads an event source mapping hands to Lambda and to its on-failure destination
-(spec event-source-mappings.md §2.4, §3.4, §3.5).
+"""The payloads an event source mapping hands to Lambda and to its on-failure destination.
 
 Every shape is a ``msgspec.Struct`` and a batch is encoded once (``encode_event``): the records
 of one invocation are built as Structs and serialised in one call. Values that are the same for
 every record of a mapping (source ARN, region, role) are plain strings shared by reference.
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
+https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
+https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class SqsMessageAttribute(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 
 class SqsRecord(msgspec.Struct):
-    """One SQS message in a Lambda event (§2.4). Attribute values are strings, times epoch ms."""
+    """One SQS message in a Lambda event. Attribute values are strings, times epoch ms."""
 
     messageId: str
     receiptHandle: str
@@ -53,7 +55,7 @@ class SqsRecord(msgspec.Struct):
 
 
 class KinesisData(msgspec.Struct, gc=False):
-    """The ``kinesis`` member of a Kinesis record (§3.5): ``data`` base64, arrival epoch seconds."""
+    """The ``kinesis`` member of a Kinesis record: ``data`` base64, arrival epoch seconds."""
 
     kinesisSchemaVersion: str
     partitionKey: str
@@ -63,7 +65,7 @@ class KinesisData(msgspec.Struct, gc=False):
 
 
 class KinesisRecord(msgspec.Struct, gc=False):
-    """One Kinesis record in a Lambda event (§3.5). ``gc=False``: it holds only strings and a
+    """One Kinesis record in a Lambda event. ``gc=False``: it holds only strings and a
     ``gc=False`` KinesisData, so it cannot be part of a cycle (and the collector skips it)."""
 
     kinesis: KinesisData
@@ -77,7 +79,7 @@ class KinesisRecord(msgspec.Struct, gc=False):
 
 
 class KinesisBatchInfo(msgspec.Struct):
-    """The dropped batch, as the on-failure record describes it (§3.4)."""
+    """The dropped batch, as the on-failure record describes it."""
 
     shardId: str
     startSequenceNumber: str
@@ -105,7 +107,7 @@ class _ResponseContext(msgspec.Struct):
 
 
 class OnFailureRecord(msgspec.Struct, omit_defaults=True):
-    """What a stream mapping sends to its on-failure destination (§3.4). ``responseContext`` is
+    """What a stream mapping sends to its on-failure destination. ``responseContext`` is
     absent for ``RecordAgeExceeded``; the records themselves are not included."""
 
     requestContext: _RequestContext
@@ -188,7 +190,7 @@ class KinesisEventEncoder:
         self._buffer = bytearray()
 
     def encode(self, event_id_prefix: str, records: list[Any]) -> bytes:
-        """``records`` are ``brokers.shards.StreamRecord``; ``event_id_prefix`` is ``<shardId>:``."""
+        """``records`` are ``kinesis.shards.StreamRecord``; ``event_id_prefix`` is ``<shardId>:``."""
         tail = self._tail
         source = _SOURCE_AND_VERSION
         # One comprehension (no append call per record); ``seq`` is bound inside the inner

@@ -1,9 +1,11 @@
-"""Create / Get / List / Update / Delete event source mappings (spec event-source-mappings.md §1).
+"""Create / Get / List / Update / Delete event source mappings.
 
 The checks that need other resources live here: the source exists, the function exists, no
 other mapping joins the same pair, and (SQS) the queue's visibility timeout is at least the
 function's timeout. Mappings are mesh resources; one :class:`Registry` per mesh routes
 ``Available(source_arn)`` effects to the pollers of that source.
+https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def registry(mesh: Mesh) -> Registry:
 
 
 def _function_arn(mesh: Mesh, identifier: str) -> str:
-    """name | name:qualifier | account:function:name | full ARN → the ARN as mapped."""
+    """Name | name:qualifier | account:function:name | full ARN → the ARN as mapped."""
     parts = identifier.split(":")
     if parts[0] == "arn":
         if len(parts) < 7 or parts[5] != "function":
@@ -91,7 +93,7 @@ def _source(mesh: Mesh, kind: str, arn: str) -> Queue | Stream:
 
 
 def _check_visibility(mapping: EventSourceMapping, queue: Any) -> None:
-    """§2.2: the function's timeout may not exceed the queue's visibility timeout."""
+    """the function's timeout may not exceed the queue's visibility timeout."""
     function = find_target(mapping.mesh, mapping.function_arn)
     if function is None:
         return

@@ -1,4 +1,4 @@
-"""The Kinesis event source mapping poller (spec event-source-mappings.md §3).
+"""The Kinesis event source mapping poller.
 
 Everything that decides which stream records go into which invocation, and what happens when
 one fails, lives here. Each shard has a reader (a position in the shard log, read with
@@ -14,6 +14,10 @@ only once the parent is done.
 Cost model: one ``Shard.read`` slice per batch (per ``batch × factor`` records with lanes), one
 payload encode per batch, one clock timer per throttle back-off or batching window per lane,
 never per record. Wake-ups come from ``Available(stream_arn)``; an idle mapping costs nothing.
+https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html
+https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ class _Lane:
         self.inflight: _Batch | None = None           # running, or waiting out a throttle
         self.timer: Any = None
         self.window_at: float | None = None
-        # Tumbling window (§3.6): the open window's start, its state (JSON) and end timer.
+        # Tumbling window: the open window's start, its state (JSON) and end timer.
         self.window_start: float | None = None
         self.state: bytes = b"{}"
         self.window_timer: Any = None
@@ -281,7 +285,7 @@ class StreamPoller:
             self._pump(reader)
 
     def _filter(self, reader: _Reader, records: list[StreamRecord]) -> list[StreamRecord]:
-        """Filtered-out records are skipped: the checkpoint moves past them (§4)."""
+        """Filtered-out records are skipped: the checkpoint moves past them."""
         matchers = self.mapping.matchers
         kept = []
         for record in records:
@@ -301,7 +305,7 @@ class StreamPoller:
     # -- invoking ------------------------------------------------------------------------------
 
     def _payload(self, reader: _Reader, records: list[StreamRecord]) -> bytes:
-        """The event, encoded once (§3.5); ``data`` is base64-encoded by msgspec."""
+        """The event, encoded once; ``data`` is base64-encoded by msgspec."""
         assert self._encoder is not None
         return self._encoder.encode(reader.event_id_prefix, records)
 
@@ -315,7 +319,7 @@ class StreamPoller:
         return len(encode(record)) + 1   # + the comma between records
 
     def _cut(self, lane: _Lane, records: list[StreamRecord]) -> list[StreamRecord]:
-        """Keep the payload under 6 MB (§1.1): records past the cut go back to the lane (first)."""
+        """Keep the payload under 6 MB: records past the cut go back to the lane (first)."""
         sizes = [(len(r.data) + 2) // 3 * 4 + len(r.partition_key) for r in records]
         n = cut_by_payload(sizes, self._overhead)
         lane.queued.appendleft(_Batch(records[n:]))
@@ -351,7 +355,7 @@ class StreamPoller:
         if function is not None and function.invoke_batch(payload, done, m.source_arn, self._qualifier):
             batch.attempts += 1
             return
-        # Throttled (or the function is gone): back off; does not count as a retry (§3.2).
+        # Throttled (or the function is gone): back off; does not count as a retry.
         m.throttles += 1
         batch.throttles += 1
         delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
@@ -378,7 +382,7 @@ class StreamPoller:
         lane.inflight = None
         records = batch.records
         if result.status >= 500:
-            # A system error is retried like a throttle, without counting (§3.2).
+            # A system error is retried like a throttle, without counting.
             batch.throttles += 1
             lane.inflight = batch
             delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
@@ -388,7 +392,7 @@ class StreamPoller:
         if result.function_error is not None:
             failed_from = 0
         elif batch.window is not None and not windows.take_state(lane, batch, result.payload):
-            failed_from = 0   # §3.6: a response without ``state`` is a failure
+            failed_from = 0   # a response without ``state`` is a failure
         elif m.report_failures:
             failed = failed_items(result.payload, {str(r.sequence_number) for r in records})
             if failed is ALL_FAILED:
@@ -439,7 +443,7 @@ class StreamPoller:
 
     def _give_up(self, reader: _Reader, records: list[StreamRecord], condition: str, attempts: int,
                  result: Any | None) -> None:
-        """Skip ``records`` (the shard moves on) and tell the on-failure destination (§3.4)."""
+        """Skip ``records`` (the shard moves on) and tell the on-failure destination."""
         m = self.mapping
         m.dropped += len(records)
         reader.held -= len(records)
@@ -472,7 +476,7 @@ class StreamPoller:
     # -- resharding and metrics ----------------------------------------------------------------
 
     def _maybe_finish(self, reader: _Reader) -> None:
-        """A closed shard read to its end: start its children whose parents are all done (§3.1)."""
+        """A closed shard read to its end: start its children whose parents are all done."""
         shard = reader.shard
         if shard.is_open or reader.position < shard.latest:
             return

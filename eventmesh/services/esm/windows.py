@@ -1,4 +1,4 @@
-"""Tumbling windows for stream mappings (spec event-source-mappings.md §3.6).
+"""Tumbling windows for stream mappings.
 
 Everything that decides which records share a window and what the function sees of it lives
 here. Windows are aligned on record arrival time (``start = ⌊arrival / W⌋ · W``); a batch holds
@@ -7,6 +7,7 @@ the same window (per lane: records with one partition key always share a lane); 
 has ended — a record of a later window is next, or its end passed on the clock — a final
 invocation with ``isFinalInvokeForWindow: true`` and no records is made, and after it succeeds the
 state is dropped. A response without ``state`` fails the batch (retried like any failure).
+https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
 """
 
 from __future__ import annotations

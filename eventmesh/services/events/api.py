@@ -1,7 +1,7 @@
 """EventBridge over AWS JSON 1.1 (``X-Amz-Target: AWSEvents.<Operation>``): adapters only.
 
 Each handler turns the request (the botocore ``events`` model's JSON shape) into calls on the
-cores in ``eventmesh.brokers`` (``bus``, ``events_put``, ``archive``, ``events_http``) and
+cores of this package (``bus.py``, ``service.py``, ``archive.py``, ``api_destinations.py``) and
 their results into the model's output shape. PutEvents skips the generic model walk and is
 converted once into typed Structs; the core checks its limits itself.
 """

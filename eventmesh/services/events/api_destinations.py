@@ -1,4 +1,4 @@
-"""API destinations: rule targets that are HTTP endpoints (spec eventbridge.md §6).
+"""API destinations: rule targets that are HTTP endpoints.
 
 A ``Connection`` holds the authorization (``API_KEY``, ``BASIC``; OAuth client credentials are
 accepted but send no token) and extra invocation parameters; an ``ApiDestination`` names an
@@ -10,6 +10,7 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.htm
 The core never does I/O: a target invocation becomes an ``HttpRequest`` effect, which the
 driver's HTTP client (``drivers/http.py``) carries out; tests in virtual time subscribe a double
 that answers synchronously.
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""EventBridge archives and replays (spec eventbridge.md §8).
+"""EventBridge archives and replays.
 
 An archive keeps the events of one bus that match its pattern (all of them without one),
 **except replayed events**, for ``RetentionDays`` (0 or omitted: forever). A replay puts the
@@ -37,8 +37,8 @@ __all__ = ["Archive", "Replay", "create_archive", "get_archive", "delete_archive
            "start_replay", "get_replay", "cancel_replay", "list_replays",
            "MAX_ACTIVE_REPLAYS", "REPLAY_SLICE_SECONDS", "REPLAY_SLICE_INTERVAL_SECONDS"]
 
-MAX_ACTIVE_REPLAYS = 10              # §8 per account/Region
-REPLAY_SLICE_SECONDS = 60            # §8 events are replayed in 1-minute slices of event time
+MAX_ACTIVE_REPLAYS = 10              # per account/Region
+REPLAY_SLICE_SECONDS = 60            # events are replayed in 1-minute slices of event time
 REPLAY_SLICE_INTERVAL_SECONDS = 1.0  # emulation pace between slices (AWS publishes none)
 SECONDS_PER_DAY = 86_400
 _ACTIVE = ("STARTING", "RUNNING")

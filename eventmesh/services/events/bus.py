@@ -1,4 +1,4 @@
-"""EventBridge event buses: PutEvents, rules, matching and dispatch to targets (spec eventbridge.md §2–§6).
+"""EventBridge event buses: PutEvents, rules, matching and dispatch to targets.
 
 Everything that decides which targets an event reaches lives here. Every account/Region has
 the bus ``default``; custom buses are created (≤ 100 per account). ``PutEvents`` takes 1–10
@@ -12,6 +12,12 @@ https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 Cost per event: one JSON decode of ``Detail``, one encode of the envelope, one ``RuleSet``
 match (O(fields of the event), independent of the rule count), and per (target, request) one
 ``Deliver`` effect carrying every event of the request bound for that target.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html
 """
 
 from __future__ import annotations
@@ -55,15 +61,15 @@ __all__ = ["EventBus", "Rule", "BusStatistics", "RuleStatistics", "bus_arn", "co
            "DEFAULT_BUS_NAME", "RULES_PER_BUS", "TARGETS_PER_RULE", "EVENT_PATTERN_QUOTA_CHARS",
            "LATENCY_BUCKETS_MS"]
 
-DEFAULT_BUS_NAME = "default"        # §2
-RULES_PER_BUS = 300                 # §5/§9 quota "Rules per event bus" (adjustable)
-TARGETS_PER_RULE = 5                # §6/§9
+DEFAULT_BUS_NAME = "default"
+RULES_PER_BUS = 300                 # quota "Rules per event bus" (adjustable)
+TARGETS_PER_RULE = 5
 # Quota "Event pattern size": 2,048 characters by default, adjustable up to the 4,096 the API takes
 # (patterns.EVENT_PATTERN_QUOTA_CHARS). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
 EVENT_PATTERN_QUOTA_CHARS = 2048
 RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 LATENCY_BUCKETS_MS = (1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1_000.0, 5_000.0, 60_000.0, 600_000.0)
-RULE_NAME_MAX_CHARS = 64            # §5
+RULE_NAME_MAX_CHARS = 64
 _NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
 _NAME = re.compile(_NAME_PATTERN)
 _encode = msgspec.json.Encoder().encode
@@ -71,7 +77,7 @@ _decode = msgspec.json.Decoder().decode
 
 
 def check_name(value: str, member: str, max_chars: int = RULE_NAME_MAX_CHARS) -> None:
-    """Rule and target names: 1–64 characters of ``[.-_A-Za-z0-9]`` (§5, §6), in AWS's words."""
+    """Rule and target names: 1–64 characters of ``[.-_A-Za-z0-9]``, in AWS's words."""
     if not _NAME.fullmatch(value) or len(value) > max_chars:
         raise ValidationException(
             f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
@@ -84,7 +90,7 @@ def bus_arn(mesh: Mesh, name_or_arn: str) -> str:
 
 
 def compile_event_pattern(text: str) -> None:
-    """Validate an event pattern as PutRule does (§4): InvalidEventPatternException when bad."""
+    """Validate an event pattern as PutRule does: InvalidEventPatternException when bad."""
     if len(text) > EVENT_PATTERN_QUOTA_CHARS:
         raise InvalidEventPatternException(
             "Event pattern is not valid. Reason: "
@@ -96,7 +102,7 @@ def compile_event_pattern(text: str) -> None:
 
 
 class RuleStatistics(msgspec.Struct, frozen=True):
-    """CloudWatch ``AWS/Events`` metrics per rule (§11)."""
+    """CloudWatch ``AWS/Events`` metrics per rule."""
 
     invocations: int
     failed_invocations: int
@@ -110,7 +116,7 @@ class RuleStatistics(msgspec.Struct, frozen=True):
 
 
 class BusStatistics(msgspec.Struct, frozen=True):
-    """CloudWatch ``AWS/Events`` metrics per bus (§11); the latency is in milliseconds."""
+    """CloudWatch ``AWS/Events`` metrics per bus; the latency is in milliseconds."""
 
     matched_events: int
     ingestion_to_invocation_start_latency: HistogramSnapshot
@@ -118,7 +124,7 @@ class BusStatistics(msgspec.Struct, frozen=True):
 
 
 class Rule:
-    """A rule: an event pattern and/or a schedule, a state, and up to 5 targets (§5, §6)."""
+    """A rule: an event pattern and/or a schedule, a state, and up to 5 targets."""
 
     metric_namespace = "AWS/Events"
 
@@ -164,7 +170,7 @@ class Rule:
             self.schedule.stop()
 
     def fire_schedule(self, when: float) -> None:
-        """Send the Scheduled Event of §5.1 to this rule's targets."""
+        """Send the Scheduled Event of to this rule's targets."""
         mesh = self.mesh
         event = {"version": "0", "id": mesh.ids.uuid(), "detail-type": SCHEDULED_EVENT_DETAIL_TYPE,
                  "source": SCHEDULED_EVENT_SOURCE, "account": mesh.account_id, "time": iso_seconds(when),
@@ -176,7 +182,7 @@ class Rule:
 
 
 class EventBus:
-    """One event bus: its rules, their compiled matcher, its archives (§2)."""
+    """One event bus: its rules, their compiled matcher, its archives."""
 
     metric_namespace = "AWS/Events"
 
@@ -222,7 +228,7 @@ class EventBus:
     def put_rule(self, name: str, *, event_pattern: str | None = None, schedule_expression: str | None = None,
                  state: str | None = None, description: str | None = None, role_arn: str | None = None,
                  tags: Mapping[str, str] | None = None) -> Rule:
-        """Create or replace a rule; omitted fields are cleared, tags only apply on creation (§5)."""
+        """Create or replace a rule; omitted fields are cleared, tags only apply on creation."""
         check_name(name, "name")
         if event_pattern is None and schedule_expression is None:
             raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
@@ -282,7 +288,7 @@ class EventBus:
             rule.schedule.stop()
 
     def put_targets(self, rule_name: str, targets: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-        """Add or update targets (by Id); ≤ 5 per rule → LimitExceededException (§6)."""
+        """Add or update targets (by Id); ≤ 5 per rule → LimitExceededException."""
         rule = self.rule(rule_name)
         specs = list(targets)
         for spec in specs:

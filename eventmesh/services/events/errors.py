@@ -1,4 +1,4 @@
-"""EventBridge errors, named exactly as the AWS codes (spec eventbridge.md §10).
+"""EventBridge errors, named exactly as the AWS codes.
 
 EventBridge speaks AWS JSON 1.1, where every client error is HTTP 400 (only
 ``InternalException`` is 500), so these shadow the common classes of ``eventmesh.errors``
@@ -15,6 +15,9 @@ that carry other statuses (``ResourceNotFoundException`` is 404 there, for Lambd
      ├── InvalidStateException            archive/replay state
      ├── ConcurrentModificationException
      └── InternalException                HTTP 500
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ __all__ = [
     "ValidationException",
 ]
 
-# §4: every pattern error message starts with this.
+# every pattern error message starts with this.
 PATTERN_REASON_PREFIX = "Event pattern is not valid. Reason: "
-# §6: the message of every quota error (targets per rule, rules per bus, buses).
+# the message of every quota error (targets per rule, rules per bus, buses).
 LIMIT_EXCEEDED_MESSAGE = "The requested resource exceeds the maximum number allowed."
 
 

@@ -1,10 +1,16 @@
 """EventBridge payload shapes: the PutEvents entry and result, and the event envelope.
 
-The envelope is what patterns match and what targets receive (spec eventbridge.md §3.1):
+The envelope is what patterns match and what targets receive:
 ``version`` always "0", ``id`` a UUID v4 shared by every target of every rule, ``time``
 ISO-8601 UTC to the second, ``resources`` ``[]`` when not given, ``account``/``region`` of
 the bus, keys in the order AWS writes them, and compact JSON. A replayed event carries an
-extra top-level ``replay-name`` (§8).
+extra top-level ``replay-name``.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-archive.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION = "0"
-# §5.1: what a schedule rule sends.
+# what a schedule rule sends.
 SCHEDULED_EVENT_SOURCE = "aws.events"
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
@@ -43,7 +49,7 @@ LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
 
 class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True):
     """PutEventsRequestEntry: Source, DetailType and Detail are required per entry, but a
-    missing one is a per-entry ``InvalidArgument``, not a request error (§3)."""
+    missing one is a per-entry ``InvalidArgument``, not a request error."""
 
     source: str | None = None
     detail_type: str | None = None
@@ -55,7 +61,7 @@ class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True)
 
 
 class PutEventsRequest(msgspec.Struct, rename="pascal", omit_defaults=True):
-    """PutEventsRequest: 1–10 entries (§3); ``EndpointId`` names a global endpoint."""
+    """PutEventsRequest: 1–10 entries; ``EndpointId`` names a global endpoint."""
 
     entries: list[PutEventsRequestEntry]
     endpoint_id: str | None = None
@@ -77,7 +83,7 @@ class PutEventsResponse(msgspec.Struct, rename="pascal"):
 
 
 class EventEnvelope(msgspec.Struct, omit_defaults=True):
-    """The EventBridge event as patterns see it and targets receive it (§3.1)."""
+    """The EventBridge event as patterns see it and targets receive it."""
 
     version: str
     id: str
@@ -92,7 +98,7 @@ class EventEnvelope(msgspec.Struct, omit_defaults=True):
 
 
 class ScheduledEventEnvelope(msgspec.Struct):
-    """The event a schedule rule sends (§5.1): detail-type "Scheduled Event", source
+    """The event a schedule rule sends: detail-type "Scheduled Event", source
     "aws.events", the rule ARN as the only resource, an empty ``detail``."""
 
     version: str
@@ -132,7 +138,7 @@ def parse_iso(text: str) -> float | None:
 
 def forwarded_event(doc: dict[str, Any], new_id: Callable[[], str], account: str, region: str,
                     now: float) -> dict[str, Any]:
-    """An event a rule on another bus forwarded: the same ``id`` and fields, in envelope order (§6)."""
+    """An event a rule on another bus forwarded: the same ``id`` and fields, in envelope order."""
     return {"version": doc.get("version", ENVELOPE_VERSION), "id": doc.get("id") or new_id(),
             "detail-type": doc["detail-type"], "source": doc["source"],
             "account": doc.get("account", account),
@@ -142,7 +148,7 @@ def forwarded_event(doc: dict[str, Any], new_id: Callable[[], str], account: str
 
 def lambda_result_event(record: Any, event_id: str, function_arn: str, account: str, region: str,
                         now: float, bus_arn: str) -> dict[str, Any]:
-    """A Lambda destination's invocation record as an event (lambda.md §5.3): source "lambda",
+    """A Lambda destination's invocation record as an event: source "lambda",
     detail-type "Lambda Function Invocation Result - Success|Failure" (ASCII hyphen), resources
     the bus and the qualified function ARN of the record, the record as ``detail``."""
     context = record.get("requestContext") if isinstance(record, dict) else None

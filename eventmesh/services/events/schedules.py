@@ -1,4 +1,4 @@
-"""Schedule expressions of EventBridge rules: ``rate(...)`` and ``cron(...)`` (spec eventbridge.md §5.1).
+"""Schedule expressions of EventBridge rules: ``rate(...)`` and ``cron(...)``.
 
 Everything that decides when a schedule rule fires lives here. Schedules run in UTC with
 1-minute granularity. ``rate(<n> <unit>)`` takes a positive integer and ``minute(s)``,
@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 INVALID_SCHEDULE_MESSAGE = "Parameter ScheduleExpression is not valid."
-CRON_MIN_YEAR = 1970  # §5.1
-CRON_MAX_YEAR = 2199  # §5.1
+CRON_MIN_YEAR = 1970
+CRON_MAX_YEAR = 2199
 SECONDS_PER_MINUTE = 60
 _RATE_UNITS_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _MONTHS = {name: i for i, name in enumerate(

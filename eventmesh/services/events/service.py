@@ -1,4 +1,4 @@
-"""The buses of an account and ``PutEvents`` (spec eventbridge.md §2, §3).
+"""The buses of an account and ``PutEvents``.
 
 Everything that decides whether a PutEvents entry becomes an event lives here: 1–10 entries,
 a total size under 256 KB (entry size = 14 bytes when ``Time`` is set + the UTF-8 bytes of
@@ -9,6 +9,9 @@ entry, in request order, in a 200.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
 
 Buses live in the mesh by ARN; ``default`` is created on first use and cannot be deleted.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
 """
 
 from __future__ import annotations
@@ -40,14 +43,14 @@ from eventmesh.services.events.records import (
 __all__ = ["default_bus", "get_bus", "find_bus", "create_bus", "delete_bus", "list_buses", "put_events",
            "put_events_json", "bus_name_of", "MAX_ENTRIES", "MAX_REQUEST_BYTES", "BUSES_PER_ACCOUNT"]
 
-MAX_ENTRIES = 10                # §3 entries per PutEvents
-MAX_REQUEST_BYTES = 262_144     # §3 the sum of entry sizes must be below 256 KB
-TIME_ENTRY_BYTES = 14           # §3 an entry with Time counts 14 bytes more
+MAX_ENTRIES = 10                # entries per PutEvents
+MAX_REQUEST_BYTES = 262_144     # the sum of entry sizes must be below 256 KB
+TIME_ENTRY_BYTES = 14           # an entry with Time counts 14 bytes more
 UTF8_MAX_BYTES_PER_CHAR = 4
-BUSES_PER_ACCOUNT = 100         # §2/§9 (the default bus included)
+BUSES_PER_ACCOUNT = 100         # (the default bus included)
 BUS_NAME_MAX_CHARS = 256
 _BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]+$")
-_RESERVED_SOURCE_PREFIX = "aws."  # customer events must not claim an AWS source (§3)
+_RESERVED_SOURCE_PREFIX = "aws."  # customer events must not claim an AWS source
 _decode_detail = msgspec.json.Decoder().decode
 _request_decoder = msgspec.json.Decoder(PutEventsRequest)
 _response_encoder = msgspec.json.Encoder()
@@ -89,7 +92,7 @@ def create_bus(mesh: Mesh, name: str, *, description: str | None = None,
                kms_key_identifier: str | None = None,
                dead_letter_config: Mapping[str, Any] | None = None,
                tags: Mapping[str, str] | None = None, max_rules: int | None = None) -> EventBus:
-    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*`` (§2)."""
+    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*``."""
     if (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
             or name.startswith(_RESERVED_SOURCE_PREFIX)):
         raise ValidationException(f"Event bus name {name} is not valid.")
@@ -185,7 +188,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
         if bus is _UNSEEN:
             bus = buses[name] = find_bus(mesh, name)
         if bus is None:
-            continue  # a bus that does not exist: accepted and dropped (§3)
+            continue  # a bus that does not exist: accepted and dropped
         events = batches.get(bus)
         if events is None:
             events = batches[bus] = []

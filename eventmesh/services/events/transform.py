@@ -1,5 +1,5 @@
-"""What a rule target receives: the event, ``Input``, ``InputPath`` or ``InputTransformer``
-(spec eventbridge.md §6, §6.1), with the quirks recorded against real AWS.
+"""What a rule target receives: the event, ``Input``, ``InputPath`` or ``InputTransformer``,
+with the quirks recorded against real AWS.
 
 * ``Input``: ≤ 8,192 chars of valid JSON sent instead of the event.
 * ``InputPath``: ≤ 256 chars of JSONPath (``$.detail``) selecting part of the event.
@@ -19,6 +19,8 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-inp
 
 Everything is compiled at ``PutTargets``; rendering walks a pre-split template once.
 A failed render raises :class:`TransformFailed`, which the bus counts as a failed invocation.
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ __all__ = [
     "select_path",
 ]
 
-MAX_INPUT_CHARS = 8192        # §6 Input
-MAX_INPUT_PATH_CHARS = 256    # §6 InputPath
-MAX_INPUT_PATHS = 100         # §6/§9 input transformer variables
-MAX_TEMPLATE_CHARS = 8192     # §6/§9 InputTemplate
+MAX_INPUT_CHARS = 8192        # Input
+MAX_INPUT_PATH_CHARS = 256    # InputPath
+MAX_INPUT_PATHS = 100         # input transformer variables
+MAX_TEMPLATE_CHARS = 8192     # InputTemplate
 RESERVED_PREFIX = "AWS"       # InputPathsMap keys may not start with it (case-insensitive)
 RULE_ARN_VAR = "aws.events.rule-arn"
 RULE_NAME_VAR = "aws.events.rule-name"

@@ -5,10 +5,12 @@ Each handler turns the request (the botocore ``kinesis`` model's JSON shape, blo
 into calls on ``eventmesh.services.kinesis.stream`` and the results into the model's output shape.
 Sequence numbers become decimal strings here and only here. Timestamps go out as epoch seconds
 (float) in JSON and as ``datetime`` in CBOR, which the CBOR codec writes as tag 1 + epoch ms, the
-AWS SDK for Java's reading (spec kinesis.md §1); they come in as float seconds (JSON), as
+AWS SDK for Java's reading; they come in as float seconds (JSON), as
 ``datetime`` (CBOR tag 1) or as untagged epoch ms (CBOR). PutRecords skips the generic model
 walk: one ``msgspec.convert`` checks and types the batch, and only a failing request goes
 through the model walk to get AWS's exact validation message.
+https://docs.aws.amazon.com/kinesis/latest/APIReference/Welcome.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ __all__ = ["service"]
 
 service = Service("kinesis")
 
-DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default (§2)
-DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default (§2)
+DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default
+DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default
 DEFAULT_LIST_STREAMS_LIMIT = 100      # ListStreams Limit default
 _NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_.-]+$")]
 

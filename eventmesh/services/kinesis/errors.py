@@ -1,4 +1,4 @@
-"""Kinesis Data Streams errors, named exactly as the AWS codes (spec kinesis.md §9).
+"""Kinesis Data Streams errors, named exactly as the AWS codes.
 
 Kinesis speaks AWS JSON 1.1 (and CBOR), where every client error is HTTP 400 and only
 ``InternalFailure`` is 500, so the classes that exist in ``eventmesh.errors`` with another
@@ -15,6 +15,9 @@ status (``ResourceNotFoundException`` is 404 there, for Lambda) are subclassed w
      ├── ExpiredIteratorException                iterator older than 5 minutes
      ├── ExpiredNextTokenException               ListShards token older than 300 s
      └── InternalFailure                         HTTP 500
+https://docs.aws.amazon.com/kinesis/latest/APIReference/CommonErrors.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetShardIterator.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ class InternalFailure(errors.InternalFailure):
     code = "InternalFailure"
 
 
-# The texts AWS answers (spec §6.1, §9), kept in one place.
+# The texts AWS answers, kept in one place.
 
 def stream_not_found(name: str, account: str) -> ResourceNotFoundException:
     return ResourceNotFoundException(f"Stream {name} under account {account} not found.")
@@ -90,7 +93,7 @@ def shard_not_found(shard_id: str, name: str, account: str) -> ResourceNotFoundE
 
 
 def rate_exceeded_message(shard_id: str, name: str, account: str) -> str:
-    """The per-record ``ErrorMessage`` of a throttled PutRecords entry (spec §5.2)."""
+    """The per-record ``ErrorMessage`` of a throttled PutRecords entry."""
     return f"Rate exceeded for shard {shard_id} in stream {name} under account {account}."
 
 

@@ -38,7 +38,7 @@ __all__ = ["create_stream", "delete_stream", "find_stream", "get_records", "list
 def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode: str = "PROVISIONED",
                   region: str | None = None, account_id: str | None = None,
                   shard_limit: int = DEFAULT_SHARD_LIMIT, **options: object) -> Stream:
-    """CreateStream (§2): provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards)."""
+    """CreateStream: provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards)."""
     region = region or mesh.region
     account = account_id or mesh.account_id
     arn = stream_arn(region, account, name)
@@ -82,7 +82,7 @@ def list_streams(mesh: Mesh, *, region: str | None = None, account_id: str | Non
 
 
 def delete_stream(mesh: Mesh, stream: Stream) -> None:
-    """DeleteStream (§2): a stream still CREATING cannot be deleted."""
+    """DeleteStream: a stream still CREATING cannot be deleted."""
     if stream.status == "CREATING":
         raise errors.not_active(stream.name, stream.account_id, stream.status)
     mesh.remove(stream.arn)

@@ -1,5 +1,5 @@
 """A Kinesis shard: an append-only record log with a trim offset, its hash-key range, its lineage
-and its per-second write/read quotas (spec kinesis.md §3–§7).
+and its per-second write/read quotas.
 
 Everything that decides where a record sits in a shard, when it is readable and whether a write
 or a read fits the shard's quota lives here; routing between shards lives in ``stream.py``.
@@ -20,6 +20,14 @@ Layout (56 digits, like AWS's): ``49`` · shard creation time in ms (13 digits) 
 (6 digits) · a 35-digit per-shard counter. A shard created later, or with a higher index, so
 always numbers above every earlier shard, which keeps ``SequenceNumberForOrdering`` across a
 reshard honest; within a shard numbers only grow.
+https://docs.aws.amazon.com/streams/latest/dev/key-concepts.html
+https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetShardIterator.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html
+https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-resharding-split.html
+https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html
 """
 
 from __future__ import annotations
@@ -54,16 +62,16 @@ __all__ = [
     "shard_index_of_sequence",
 ]
 
-HASH_KEY_LIMIT = 1 << 128                 # §3: hash keys are 0 … 2^128 − 1
-WRITE_RECORDS_PER_S = 1_000               # §5.3: per shard, data + partition keys
-WRITE_BYTES_PER_S = 1_048_576             # §5.3: 1 MiB/s per shard
-READ_CALLS_PER_S = 5                      # §6.2: GetRecords calls per shard per second
-READ_BYTES_PER_S = 2 * 1_048_576          # §6.2: 2 MiB/s per shard, shared by classic consumers
-MAX_GET_RECORDS = 10_000                  # §6.2: records per GetRecords call (and the default)
-MAX_GET_RECORDS_BYTES = 10 * 1_048_576    # §6.2: 10 MiB per GetRecords call
-ITERATOR_CALLS_PER_S = 5                  # §6.1: GetShardIterator per shard per second
-ITERATOR_LIFETIME_S = 300.0               # §6.1: an iterator is valid for 5 minutes
-LIST_SHARDS_TOKEN_LIFETIME_S = 300.0      # §2: a ListShards NextToken expires after 300 s
+HASH_KEY_LIMIT = 1 << 128                 # hash keys are 0 … 2^128 − 1
+WRITE_RECORDS_PER_S = 1_000               # per shard, data + partition keys
+WRITE_BYTES_PER_S = 1_048_576             # 1 MiB/s per shard
+READ_CALLS_PER_S = 5                      # GetRecords calls per shard per second
+READ_BYTES_PER_S = 2 * 1_048_576          # 2 MiB/s per shard, shared by classic consumers
+MAX_GET_RECORDS = 10_000                  # records per GetRecords call (and the default)
+MAX_GET_RECORDS_BYTES = 10 * 1_048_576    # 10 MiB per GetRecords call
+ITERATOR_CALLS_PER_S = 5                  # GetShardIterator per shard per second
+ITERATOR_LIFETIME_S = 300.0               # an iterator is valid for 5 minutes
+LIST_SHARDS_TOKEN_LIFETIME_S = 300.0      # a ListShards NextToken expires after 300 s
 
 _SEQ_PREFIX = 49 * 10**54                 # AWS numbers start "49…" and have 56 digits
 _SEQ_TIME_UNIT = 10**41                   # shard creation ms sits above the index
@@ -77,7 +85,7 @@ _sequence = attrgetter("sequence_number")
 
 
 def shard_id_of(index: int) -> str:
-    """``shardId-`` + 12-digit zero-padded index (§3)."""
+    """``shardId-`` + 12-digit zero-padded index."""
     return f"shardId-{index:012d}"
 
 
@@ -88,7 +96,7 @@ def shard_index(shard_id: str) -> int:
 
 
 def hash_key_of(partition_key: str) -> int:
-    """MD5 of the partition key's UTF-8 bytes read as a big-endian unsigned 128-bit int (§3)."""
+    """MD5 of the partition key's UTF-8 bytes read as a big-endian unsigned 128-bit int."""
     return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
@@ -103,7 +111,7 @@ def shard_index_of_sequence(sequence_number: int) -> int:
 
 
 class StreamRecord(msgspec.Struct, frozen=True, gc=False):
-    """One Kinesis record as stored and as returned by GetRecords (``Record`` shape, §4).
+    """One Kinesis record as stored and as returned by GetRecords (``Record`` shape).
 
     ``approximate_arrival_at`` is epoch seconds at millisecond precision. The encryption type
     is the stream's (``Shard.encryption_type``), not stored per record.
@@ -118,7 +126,7 @@ class StreamRecord(msgspec.Struct, frozen=True, gc=False):
 class ReadResult(msgspec.Struct, frozen=True):
     """What a read returns: the records, their size (data + partition keys), the position to
     read next, how far behind the tip the reader now is (ms, 0 when caught up) and whether a
-    closed shard has been read to its end (then its children may be read, §3.1)."""
+    closed shard has been read to its end (then its children may be read)."""
 
     records: list[StreamRecord]
     nbytes: int
@@ -145,7 +153,7 @@ class ShardStatistics(msgspec.Struct, frozen=True):
 
 
 class StreamStatistics(msgspec.Struct, frozen=True):
-    """Stream-level AWS/Kinesis metrics (§10), CloudWatch names in snake_case with ``.`` → ``__``
+    """Stream-level AWS/Kinesis metrics, CloudWatch names in snake_case with ``.`` → ``__``
     (``PutRecords.ThrottledRecords`` → ``put_records__throttled_records``). Latency metrics are
     the driver's, not the core's."""
 
@@ -233,11 +241,11 @@ class Shard:
 
     @property
     def parent_shard_ids(self) -> tuple[str, ...]:
-        """The shards that must be read to their end before this one (parent-before-child, §3.1)."""
+        """The shards that must be read to their end before this one (parent-before-child)."""
         return tuple(p for p in (self.parent_shard_id, self.adjacent_parent_shard_id) if p)
 
     def is_expired(self, now: float) -> bool:
-        """A closed shard whose every record has passed retention is no longer listed (§2)."""
+        """A closed shard whose every record has passed retention is no longer listed."""
         return self.closed_at is not None and now - self.closed_at > self.retention_s
 
     def close(self, now: float) -> None:
@@ -250,7 +258,7 @@ class Shard:
     def append(self, data: bytes, partition_key: str, size: int, arrival_at: float,
                second: int) -> int | None:
         """Append one record if the shard's write quota (1,000 records and 1 MiB in the current
-        clock second, §5.3) allows; return its sequence number, or None when throttled."""
+        clock second) allows; return its sequence number, or None when throttled."""
         if self._write_second != second:
             self._write_second = second
             self._write_records = 0
@@ -272,7 +280,7 @@ class Shard:
         return sequence_number // _SEQ_INDEX_UNIT == self.starting_sequence_number // _SEQ_INDEX_UNIT
 
     def order_after(self, sequence_number: int) -> None:
-        """``SequenceNumberForOrdering``: the next record numbers above ``sequence_number`` (§4),
+        """``SequenceNumberForOrdering``: the next record numbers above ``sequence_number``,
         as long as that number lies in this shard's counter space."""
         if self.owns_sequence(sequence_number) and sequence_number >= self.next_sequence_number:
             self.next_sequence_number = sequence_number + 1
@@ -321,7 +329,7 @@ class Shard:
         return self._base + index
 
     def position_at_timestamp(self, at: float) -> int:
-        """Position of the first record that arrived at or after ``at`` (AT_TIMESTAMP, §6.1):
+        """Position of the first record that arrived at or after ``at`` (AT_TIMESTAMP):
         older than the trim horizon reads from the trim horizon, a future time like LATEST."""
         self.trim()
         index = bisect_left(self._records, at, self._head, len(self._records), key=_arrival)
@@ -362,7 +370,7 @@ class Shard:
         return ReadResult(batch, nbytes, self._base + end, behind, ended)
 
     def admit_read(self) -> bool:
-        """GetRecords quota (§6.2): 5 calls and 2 MiB per shard per second, and a call that
+        """GetRecords quota: 5 calls and 2 MiB per shard per second, and a call that
         returned more than 2 MiB holds the next ones back for its size at 2 MiB/s (10 MiB: 5 s).
         Returns False (and counts it) when the call must fail with
         ProvisionedThroughputExceededException."""
@@ -386,7 +394,7 @@ class Shard:
             self._read_blocked_until = self._clock.now() + nbytes / READ_BYTES_PER_S
 
     def admit_iterator(self) -> bool:
-        """GetShardIterator quota (§6.1): 5 calls per shard per second."""
+        """GetShardIterator quota: 5 calls per shard per second."""
         second = int(self._clock.now())
         if self._iterator_second != second:
             self._iterator_second = second
@@ -427,7 +435,7 @@ class Shard:
 
 def select_shards(shards: list[Shard], trim_horizon_at: float, filter_type: str = "FROM_TRIM_HORIZON",
                   shard_id: str | None = None, timestamp: float | None = None) -> list[Shard]:
-    """ListShards' ShardFilter (§2): AFTER_SHARD_ID (higher indexes), AT_LATEST (open now),
+    """ListShards' ShardFilter: AFTER_SHARD_ID (higher indexes), AT_LATEST (open now),
     AT_/FROM_TRIM_HORIZON and AT_/FROM_TIMESTAMP (open at that time; FROM_ adds the shards opened
     since). A time before the first shard counts as the stream's start."""
     if filter_type == "AFTER_SHARD_ID":
@@ -465,7 +473,7 @@ class ShardIterator(msgspec.Struct, frozen=True):
 
 
 def encode_iterator(iterator: ShardIterator) -> str:
-    """Opaque base64 like AWS's (8 marker bytes, then the fields); ≤ 512 characters (§6.1)."""
+    """Opaque base64 like AWS's (8 marker bytes, then the fields); ≤ 512 characters."""
     text = (f"{iterator.issued_ms}/{iterator.stream_created_ms}/{iterator.shard_index}/"
             f"{iterator.position}/{iterator.stream_arn}")
     return base64.b64encode(_ITERATOR_MAGIC + text.encode()).decode()
@@ -499,7 +507,7 @@ def encode_list_shards_token(token: ListShardsToken) -> str:
 
 
 def decode_list_shards_token(text: str, now: float) -> ListShardsToken:
-    """Parse a NextToken; ExpiredNextTokenException once it is older than 300 s (§2)."""
+    """Parse a NextToken; ExpiredNextTokenException once it is older than 300 s."""
     try:
         token = msgspec.json.decode(base64.urlsafe_b64decode(text.encode()), type=ListShardsToken)
     except (ValueError, binascii.Error, msgspec.DecodeError):

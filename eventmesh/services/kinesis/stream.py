@@ -1,5 +1,4 @@
-"""Kinesis Data Streams core: streams, hash-key routing, put/get, iterators, retention, resharding
-(spec kinesis.md §2–§7, §10).
+"""Kinesis Data Streams core: streams, hash-key routing, put/get, iterators, retention, resharding.
 
 Everything that decides which shard a record lands in, whether a stream accepts a call in its
 current state, and what a shard iterator means lives here; a shard's own log, positions and
@@ -13,6 +12,14 @@ create/update/delete delay is configured (default 0: the stream is ACTIVE at onc
 
 The service-level operations over the account's streams (create, find, list, delete, GetRecords
 by iterator) are in ``service.py``; the per-shard log is in ``shards.py``.
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html
+https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html
+https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-resharding-split.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetShardIterator.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html
 """
 
 from __future__ import annotations
@@ -62,16 +69,16 @@ __all__ = [
     "DEFAULT_RETENTION_HOURS",
 ]
 
-DEFAULT_RETENTION_HOURS = 24          # §2
-MIN_RETENTION_HOURS = 24              # §2
-MAX_RETENTION_HOURS = 8_760           # §2: 365 days
-DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # §2: MaxRecordSizeInKiB default (1 MiB)
-MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # §5.2: whole PutRecords request, data + partition keys
-ON_DEMAND_SHARD_COUNT = 4             # §2: a new on-demand stream's 4 MB/s write ≈ 4 shards
-ON_DEMAND_STREAM_LIMIT = 50           # §2: on-demand streams per account
-DEFAULT_SHARD_LIMIT = 20_000          # §2: shard quota, us-east-1 / us-west-2 / eu-west-1
-DEFAULT_CREATE_DELAY_S = 0.0          # §2: CREATING → ACTIVE (AWS: tens of seconds; configurable)
-DEFAULT_UPDATE_DELAY_S = 0.0          # §3.1: UPDATING → ACTIVE after a split or merge
+DEFAULT_RETENTION_HOURS = 24
+MIN_RETENTION_HOURS = 24
+MAX_RETENTION_HOURS = 8_760           # 365 days
+DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # MaxRecordSizeInKiB default (1 MiB)
+MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # whole PutRecords request, data + partition keys
+ON_DEMAND_SHARD_COUNT = 4             # a new on-demand stream's 4 MB/s write ≈ 4 shards
+ON_DEMAND_STREAM_LIMIT = 50           # on-demand streams per account
+DEFAULT_SHARD_LIMIT = 20_000          # shard quota, us-east-1 / us-west-2 / eu-west-1
+DEFAULT_CREATE_DELAY_S = 0.0          # CREATING → ACTIVE (AWS: tens of seconds; configurable)
+DEFAULT_UPDATE_DELAY_S = 0.0          # UPDATING → ACTIVE after a split or merge
 KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets
 
 _READABLE = frozenset({"ACTIVE", "UPDATING"})
@@ -102,7 +109,7 @@ class PutRecordsOutcome(msgspec.Struct, frozen=True):
 
 class GetRecordsOutcome(msgspec.Struct, frozen=True):
     """A GetRecords result; ``next_shard_iterator`` is None once a closed shard is read to its
-    end, and then ``child_shards`` names its children (§3.1)."""
+    end, and then ``child_shards`` names its children."""
 
     records: list[StreamRecord]
     next_shard_iterator: str | None
@@ -237,7 +244,7 @@ class Stream:
     # -- writing -----------------------------------------------------------------------------
 
     def _arrival(self) -> tuple[float, int]:
-        """Arrival time at ms precision (§4), never earlier than the previous one, and the
+        """Arrival time at ms precision, never earlier than the previous one, and the
         clock second the write quotas count in."""
         now = self._clock.now()
         arrival = max(int(now * 1000) / 1000, self._last_arrival_at)
@@ -254,7 +261,7 @@ class Stream:
 
     def put_record(self, data: bytes, partition_key: str, explicit_hash_key: str | None = None,
                    sequence_number_for_ordering: int | None = None) -> tuple[Shard, int]:
-        """PutRecord (§5.1): the record's shard and sequence number; the whole call fails with
+        """PutRecord: the record's shard and sequence number; the whole call fails with
         ProvisionedThroughputExceededException when the shard is over its write quota."""
         self._require()
         size = self._record_size(data, partition_key)
@@ -274,7 +281,7 @@ class Stream:
         return shard, sequence_number
 
     def put_records(self, entries: list[PutRecordsRequestEntry]) -> PutRecordsOutcome:
-        """PutRecords (§5.2): each record is routed and written on its own; a record over its
+        """PutRecords: each record is routed and written on its own; a record over its
         shard's write quota fails alone (partial failure, results in request order)."""
         self._require()
         # Sizes count the partition key's UTF-8 bytes; the comprehension avoids a call per record.
@@ -335,7 +342,7 @@ class Stream:
     def get_shard_iterator(self, shard_id: str, iterator_type: str,
                            starting_sequence_number: str | None = None,
                            timestamp: float | None = None) -> str:
-        """GetShardIterator (§6.1) for every iterator type; valid for 5 minutes."""
+        """GetShardIterator for every iterator type; valid for 5 minutes."""
         self._require()
         shard = self.shard(shard_id)
         if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
@@ -375,7 +382,7 @@ class Stream:
         return sequence_number
 
     def get_records(self, iterator: ShardIterator, limit: int = MAX_GET_RECORDS) -> GetRecordsOutcome:
-        """GetRecords (§6.2) from a decoded iterator: per-shard read quota, at most ``limit``
+        """GetRecords from a decoded iterator: per-shard read quota, at most ``limit``
         records and 10 MiB, a fresh NextShardIterator (None at the end of a closed shard)."""
         self._require()
         now = self._clock.now()
@@ -400,14 +407,14 @@ class Stream:
     # -- retention ---------------------------------------------------------------------------
 
     def increase_retention(self, hours: int) -> None:
-        """IncreaseStreamRetentionPeriod (§2): 24–8,760 h, not below the current period."""
+        """IncreaseStreamRetentionPeriod: 24–8,760 h, not below the current period."""
         self._check_retention(hours)
         if hours < self.retention_hours:
             raise errors.retention_wrong_direction(self.name, hours, self.retention_hours, increase=True)
         self._set_retention(hours)
 
     def decrease_retention(self, hours: int) -> None:
-        """DecreaseStreamRetentionPeriod (§2): 24–8,760 h, not above the current period; records
+        """DecreaseStreamRetentionPeriod: 24–8,760 h, not above the current period; records
         older than the new period stop being readable at once."""
         self._check_retention(hours)
         if hours > self.retention_hours:
@@ -424,7 +431,7 @@ class Stream:
         for shard in self.shards:
             shard.retention_s = self.retention_s
 
-    # -- resharding (§3.1) -------------------------------------------------------------------
+    # -- resharding -------------------------------------------------------------------
 
     def _check_reshard(self, shard_ids: tuple[str, ...], adding: int) -> list[Shard]:
         if self.mode == "ON_DEMAND":
@@ -493,7 +500,7 @@ class Stream:
 
     def list_shards(self, filter_type: str = "FROM_TRIM_HORIZON", shard_id: str | None = None,
                     timestamp: float | None = None) -> list[Shard]:
-        """ListShards' ShardFilter (§2) over the unexpired shards, in index order."""
+        """ListShards' ShardFilter over the unexpired shards, in index order."""
         return select_shards(self.visible_shards(), self._clock.now() - self.retention_s, filter_type,
                              shard_id, timestamp)
 

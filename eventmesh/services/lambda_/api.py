@@ -2,7 +2,7 @@
 
 Each handler turns the request (the botocore ``lambda`` model's shape, path labels, query strings
 and headers already placed under their member names) into calls on ``eventmesh.services.lambda_``
-(``control`` for the control plane, ``Function.invoke`` for Invoke) and the results into the
+(``service.py`` for the control plane, ``Function.invoke`` for Invoke) and the results into the
 model's output shape. Invoke is asynchronous: a RequestResponse call waits (on the event loop)
 until the pool calls back. Errors are ``eventmesh.services.lambda_.errors`` classes; a throttle carries
 ``Reason`` in ``extra`` and ``Retry-After`` in ``headers``.

@@ -1,6 +1,6 @@
 """Asynchronous invocation: the per-function event queue, retries, event age, destinations, DLQ.
 
-Everything that decides what happens to an ``Event`` invocation lives here (spec lambda.md §4–§6):
+Everything that decides what happens to an ``Event`` invocation lives here:
 
 * Two retry regimes. Function errors (timeouts included) are retried ``MaximumRetryAttempts``
   (0–2) times, 1 minute then 2 minutes later. Throttles and system errors, where the code never
@@ -19,6 +19,9 @@ as long as ``MaximumEventAgeInSeconds`` of the qualifier, measured from the term
 then it counts as ``DestinationDeliveryFailures`` / ``DeadLetterErrors``. Any other delivery
 error counts at once. Timers: one per distinct retry millisecond (``_ticks.py``), never one per
 event. Cost: O(1) per event and attempt.
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
 """
 
 from __future__ import annotations
@@ -47,10 +50,10 @@ from eventmesh.services.lambda_.versions import FunctionHost, FunctionVersion
 __all__ = ["AsyncQueue", "FUNCTION_ERROR_RETRY_DELAYS_S", "THROTTLE_BACKOFF_INITIAL_S",
            "THROTTLE_BACKOFF_MAX_S", "SNS_MAX_RECORD_BYTES"]
 
-FUNCTION_ERROR_RETRY_DELAYS_S = (60.0, 120.0)   # §4.2 regime 1: before retry 1, retry 2
-THROTTLE_BACKOFF_INITIAL_S = 1.0                # §4.2 regime 2
+FUNCTION_ERROR_RETRY_DELAYS_S = (60.0, 120.0)   # regime 1: before retry 1, retry 2
+THROTTLE_BACKOFF_INITIAL_S = 1.0                # regime 2
 THROTTLE_BACKOFF_MAX_S = 300.0
-SNS_MAX_RECORD_BYTES = 262_144                  # §5.1: payloads dropped from larger records
+SNS_MAX_RECORD_BYTES = 262_144                  # payloads dropped from larger records
 THROTTLED_ERROR_CODE = 429                      # DLQ ErrorCode of an event that never ran (unverified)
 THROTTLED_ERROR_MESSAGE = "Rate Exceeded."
 _DESTINATION, _DLQ = "destination", "dlq"
@@ -185,7 +188,7 @@ class AsyncQueue:
     # -- terminal outcomes ---------------------------------------------------------------------
 
     def terminal(self, inv: Invocation, condition: str, config: EventInvokeConfig | None = None) -> None:
-        """The event is done: record to the destination, failures also to the DLQ (§4.4)."""
+        """The event is done: record to the destination, failures also to the DLQ."""
         fn = self.function
         if self.closed:
             return
@@ -233,7 +236,7 @@ class AsyncQueue:
                           response_payload=fn.response(inv))
         record = invocation_record(**fields)  # type: ignore[arg-type]
         # An EventBridge bus gets the record too: the bus wraps it as the "Lambda Function
-        # Invocation Result" event (brokers/events_records.lambda_result_event), one envelope builder.
+        # Invocation Result" event (services/events/records.lambda_result_event), one envelope builder.
         service = target.split(":", 3)[2] if target.count(":") >= 3 else ""
         body = encode_record(record)
         if service == "sns" and len(body) > SNS_MAX_RECORD_BYTES:

@@ -1,8 +1,11 @@
 """Function configuration: limits, the version-specific settings and their wire shapes.
 
 Everything that decides whether a function, alias or EventInvokeConfig setting is valid lives
-here (spec lambda.md §1, §4.1, §7). A :class:`VersionConfig` is one immutable snapshot: ``$LATEST``
+here. A :class:`VersionConfig` is one immutable snapshot: ``$LATEST``
 gets a new one on every update, ``PublishVersion`` freezes the current one under a number.
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ __all__ = [
     "validate_timeout",
 ]
 
-# §1 Function configuration limits.
+# Function configuration limits.
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240           # MemorySize (32,768 is the "Managed Instances" mode: rejected here)
 DEFAULT_MEMORY_MB = 128
@@ -60,7 +63,7 @@ MAX_ASYNC_PAYLOAD_BYTES = 1_048_576  # Invocation payload, asynchronous
 MAX_FUNCTION_NAME_CHARS = 64
 DEFAULT_EPHEMERAL_STORAGE_MB = 512
 
-# §4.1 EventInvokeConfig.
+# EventInvokeConfig.
 DEFAULT_MAX_RETRY_ATTEMPTS = 2
 MAX_RETRY_ATTEMPTS = 2
 DEFAULT_MAX_EVENT_AGE_S = 21_600  # 6 hours
@@ -93,7 +96,7 @@ class VersionConfig(msgspec.Struct, frozen=True):
 
 
 class EventInvokeConfig(msgspec.Struct, frozen=True):
-    """Asynchronous invocation settings of one qualifier (§4.1)."""
+    """Asynchronous invocation settings of one qualifier."""
 
     max_retry_attempts: int = DEFAULT_MAX_RETRY_ATTEMPTS
     max_event_age_s: int = DEFAULT_MAX_EVENT_AGE_S
@@ -106,7 +109,7 @@ DEFAULT_EVENT_INVOKE_CONFIG = EventInvokeConfig()
 
 
 class RoutingConfig(msgspec.Struct, frozen=True):
-    """An alias's weighted routing: at most one additional version with weight 0.0–1.0 (§7)."""
+    """An alias's weighted routing: at most one additional version with weight 0.0–1.0."""
 
     additional_version: str | None = None
     weight: float = 0.0
@@ -209,7 +212,7 @@ def validate_alias_name(name: str) -> None:
 
 
 def validate_routing(weights: dict[str, float] | None) -> RoutingConfig:
-    """``AdditionalVersionWeights``: at most one numbered version, weight in [0.0, 1.0] (§7)."""
+    """``AdditionalVersionWeights``: at most one numbered version, weight in [0.0, 1.0]."""
     if not weights:
         return RoutingConfig()
     shown = "{" + ", ".join(f"{k}={float(v)}" for k, v in weights.items()) + "}"

@@ -1,4 +1,4 @@
-"""Lambda errors, named exactly as the AWS codes (spec lambda.md §3.2).
+"""Lambda errors, named exactly as the AWS codes.
 
 Lambda speaks REST-JSON: the error code travels in the ``X-Amzn-ErrorType`` header and the body
 is ``{"Type": "User", "message": "…"}``. Fields beyond those two (``Reason`` of a throttle) are
@@ -14,6 +14,9 @@ in the instance attribute ``extra``, which the renderer merges into the body.
      ├── TooManyRequestsException            429  extra={"Reason": …}, Retry-After header
      ├── ResourceNotReadyException           502  function inactive
      └── ServiceException                    500  system error (e.g. an http handler unreachable)
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-retries.html
+https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
 """
 
 from __future__ import annotations
@@ -71,12 +74,12 @@ class ResourceConflictException(LambdaError):
 
 
 class TooManyRequestsException(LambdaError, ThrottlingError):
-    """429 ``Rate Exceeded.`` with ``Reason`` (§2.6), e.g.
+    """429 ``Rate Exceeded.`` with ``Reason``, e.g.
     ``ReservedFunctionConcurrentInvocationLimitExceeded``."""
 
     code = "TooManyRequestsException"
     http_status = 429
-    message_key = "message"  # the recorded 429 body spells it in lower case (spec lambda.md §2.3)
+    message_key = "message"  # the recorded 429 body spells it in lower case
 
     def __init__(self, reason: str, message: str = "Rate Exceeded.", retry_after_s: int = 1) -> None:
         super().__init__(message, extra={"Reason": reason},
@@ -97,5 +100,5 @@ class ServiceException(LambdaError):
 
 
 def function_not_found(arn: str) -> ResourceNotFoundException:
-    """``Function not found: arn:…:function:name[:qualifier]`` (§3.2)."""
+    """``Function not found: arn:…:function:name[:qualifier]``."""
     return ResourceNotFoundException(f"Function not found: {arn}")

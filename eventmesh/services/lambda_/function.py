@@ -1,12 +1,15 @@
 """A Lambda function as a mesh resource: invocation types, starting and finishing invocations.
 
-``Invoke`` (spec lambda.md §3): ``RequestResponse`` starts at once or raises
+``Invoke``: ``RequestResponse`` starts at once or raises
 ``TooManyRequestsException`` (429, with its Reason); ``Event`` queues the event (202) for the
 asynchronous queue (``async_invoke.py``); ``DryRun`` only checks (204). Pollers use
 :meth:`Function.invoke_batch` (see ``pool.py``); SNS, EventBridge and Lambda destinations deliver
 through :meth:`Function.accept` (asynchronous invocation of each item's body). Every invocation is
 admitted by the pool (``pool.py``), run by its version's handler, and finished here, where the
 counters behind ``statistics()`` move. Cost: O(1) per invocation, counters moved once per batch.
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ __all__ = ["Function", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED"]
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
 DRY_RUN = "DryRun"
-UNHANDLED = "Unhandled"   # §3.1: current runtimes always report Unhandled
+UNHANDLED = "Unhandled"   # current runtimes always report Unhandled
 _NO_INVOCATIONS: list[Invocation] = []
 
 
@@ -76,7 +79,7 @@ class Function:
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
-        # §8 counters, read by statistics() at scrape time.
+        # Counters, read by statistics() at scrape time.
         self.invocations = 0
         self.errors = 0
         self.duration = Histogram(DURATION_BUCKETS_S)
@@ -94,7 +97,7 @@ class Function:
         return qualifier in self.versions or qualifier in self.aliases
 
     def route(self, qualifier: str) -> FunctionVersion:
-        """The version that runs an invocation of ``qualifier`` (weighted for aliases, §7)."""
+        """The version that runs an invocation of ``qualifier`` (weighted for aliases)."""
         version = self.versions.get(qualifier)
         if version is not None:
             return version
@@ -203,7 +206,7 @@ class Function:
                 others = others or {}
                 other: FunctionVersion = inv.version  # type: ignore[assignment]
                 others[other] = others.get(other, 0) + 1
-            if inv.system_error:   # the code never ran: not an Invocation (§8)
+            if inv.system_error:   # the code never ran: not an Invocation
                 inv.attempts -= 1
             else:
                 ran += 1

@@ -4,6 +4,7 @@ The core never runs python or http handlers itself: it emits ``effects.RunInvoca
 runner (``drivers/lambda_/runner.py``: worker processes in real time, inline in virtual time)
 executes its ``InvocationJob`` and answers with a ``HandlerOutcome`` (both in ``effects.py``:
 plain msgspec Structs, so they travel to a worker process as msgpack).
+https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eventmesh.effects import HandlerOutcome
 
 __all__ = ["Invocation", "TIMEOUT_ERROR_TYPE", "timeout_outcome", "error_payload"]
 
-TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"   # §3.1
+TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
 
 
 class Invocation(msgspec.Struct):
@@ -44,13 +45,13 @@ class Invocation(msgspec.Struct):
 
 def error_payload(error_type: str, message: str, request_id: str,
                   stack: list[str] | None = None) -> bytes:
-    """The Python runtime's error object (§3.1)."""
+    """The Python runtime's error object."""
     return msgspec.json.encode({"errorMessage": message, "errorType": error_type,
                                 "requestId": request_id, "stackTrace": stack or []})
 
 
 def timeout_outcome(request_id: str, timeout_s: float, log: str = "") -> HandlerOutcome:
-    """``Task timed out after 1.00 seconds`` (§3.1)."""
+    """``Task timed out after 1.00 seconds``."""
     message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
     payload = msgspec.json.encode({"errorType": TIMEOUT_ERROR_TYPE, "errorMessage": message})
     return HandlerOutcome(payload, TIMEOUT_ERROR_TYPE, message, timeout_s, log)

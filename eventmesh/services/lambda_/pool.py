@@ -1,6 +1,6 @@
 """The function pool: concurrency accounting, throttle decisions, scaling rate, warm environments.
 
-Everything that decides whether an invocation may start now lives here (spec lambda.md §2). The
+Everything that decides whether an invocation may start now lives here. The
 account has a concurrency limit (default 1,000) of which at least 100 always stays unreserved;
 a function with reserved concurrency is capped at it (0 throttles everything), the others share
 the unreserved pool. Each new execution environment takes a token from the function's scaling
@@ -21,6 +21,10 @@ response bytes, or its error object), ``function_error`` (``None`` or ``"Unhandl
 ``error_type`` / ``error_message`` (from the error object), ``status`` (200, or 500 for a system
 error), ``executed_version``, ``duration_s`` and ``request_id`` (empty unless one was drawn: ids
 cost a random draw, so the pool makes one only when something shows it).
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-retries.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
 """
 
 from __future__ import annotations
@@ -48,16 +52,16 @@ __all__ = [
     "account_pool",
 ]
 
-# §2.1 account concurrency
+# account concurrency
 DEFAULT_ACCOUNT_CONCURRENCY = 1_000   # Concurrent executions (quota)
 UNRESERVED_MINIMUM = 100              # UnreservedConcurrentExecution minimum
-# §2.4 per-function scaling rate: 1,000 environments per 10 s
+# per-function scaling rate: 1,000 environments per 10 s
 SCALING_BUCKET_CAPACITY = 1_000
 SCALING_REFILL_PER_S = 100.0
-# §2.4 keep-warm period of an idle environment (unspecified by AWS; configurable)
+# keep-warm period of an idle environment (unspecified by AWS; configurable)
 DEFAULT_KEEP_WARM_S = 300.0
 
-# §2.6 TooManyRequestsException.Reason; an empty scaling bucket reports the account reason
+# TooManyRequestsException.Reason; an empty scaling bucket reports the account reason
 # (which Reason AWS uses there is unverified).
 CONCURRENT_INVOCATION_LIMIT = "ConcurrentInvocationLimitExceeded"
 RESERVED_CONCURRENT_INVOCATION_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
@@ -78,7 +82,7 @@ class InvokeResult(msgspec.Struct):
 
 
 class AccountStatistics(msgspec.Struct, frozen=True):
-    """Account-wide Lambda metrics (§8)."""
+    """Account-wide Lambda metrics."""
 
     concurrent_executions: int
     unreserved_concurrent_executions: int
@@ -184,7 +188,7 @@ class FunctionConcurrency:
     def admit(self, envs: Environments, n: int, now: float) -> tuple[int, int, str | None]:
         """Admit up to ``n`` invocations: returns (warm, cold, reason the rest were throttled).
 
-        Check order (§9): reserved cap or unreserved pool, then the scaling bucket for the
+        Check order: reserved cap or unreserved pool, then the scaling bucket for the
         environments that must be created.
         """
         account = self.account

@@ -1,4 +1,4 @@
-"""Payloads Lambda hands to destinations and dead-letter queues (spec lambda.md §5.2, §5.3, §6).
+"""Payloads Lambda hands to destinations and dead-letter queues.
 
 * :class:`InvocationRecord`: the JSON body an OnSuccess / OnFailure destination receives (SQS
   message body, SNS ``Message``, Lambda event, EventBridge ``detail``).
@@ -9,6 +9,7 @@ Key order and the absent-versus-null rules follow recordings of real AWS: ``func
 absent on success, ``responseContext`` and ``responsePayload`` are absent when the function never
 ran (``ZeroReservedConcurrency``, an event that aged out while throttled), and
 ``responsePayload`` is ``null`` when the function returned ``None``.
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ __all__ = [
 ]
 
 RECORD_VERSION = "1.0"
-# §5.2 requestContext.condition
+# requestContext.condition
 SUCCESS = "Success"
 RETRIES_EXHAUSTED = "RetriesExhausted"
 EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 ZERO_RESERVED_CONCURRENCY = "ZeroReservedConcurrency"
-MAX_DLQ_ERROR_MESSAGE_BYTES = 1_024  # §6: first 1 KB of the error message
+MAX_DLQ_ERROR_MESSAGE_BYTES = 1_024  # first 1 KB of the error message
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -64,7 +65,7 @@ class ResponseContext(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class InvocationRecord(msgspec.Struct, rename="camel"):
-    """The asynchronous invocation record (§5.2), fields in AWS's order."""
+    """The asynchronous invocation record, fields in AWS's order."""
 
     version: str
     timestamp: str
@@ -112,7 +113,7 @@ def encode_record(record: InvocationRecord) -> str:
 
 
 def dlq_attributes(request_id: str, error_code: int, error_message: str) -> dict[str, Any]:
-    """§6 DLQ message attributes, in the SQS MessageAttributes shape Delivery carries."""
+    """DLQ message attributes, in the SQS MessageAttributes shape Delivery carries."""
     message = error_message.encode()[:MAX_DLQ_ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
     return {
         "RequestID": {"DataType": "String", "StringValue": request_id},

@@ -1,7 +1,13 @@
 """The Lambda control plane on a mesh: create, update, publish, alias, concurrency, EventInvokeConfig.
 
-Each function here is one API operation's behaviour (spec lambda.md §1, §2.1–2.2, §4.1, §7); the
+Each function here is one API operation's behaviour; the
 wire adapter (``services/lambda_/api.py``) and config loading only translate parameters to these calls.
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html
+https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
 """
 
 from __future__ import annotations
@@ -47,13 +53,13 @@ __all__ = [
     "describe_invoke_config", "DESTINATION_SERVICES",
 ]
 
-# §5.1 destination services (S3 only on failure).
+# destination services (S3 only on failure).
 DESTINATION_SERVICES = {"sqs", "sns", "lambda", "events"}
 _ON_FAILURE_ONLY = {"s3"}
 
 
 def _arn_parts(mesh: Mesh, identifier: str) -> tuple[str, str | None]:
-    """name | name:qualifier | account:function:name[:q] | arn:aws:lambda:…:function:name[:q]."""
+    """Name | name:qualifier | account:function:name[:q] | arn:aws:lambda:…:function:name[:q]."""
     parts = identifier.split(":")
     if parts[0] == "arn":
         if len(parts) < 7 or parts[5] != "function":
@@ -224,7 +230,7 @@ def list_functions(mesh: Mesh) -> list[Function]:
     return sorted((r for r in mesh.resources("lambda") if isinstance(r, Function)), key=lambda f: f.name)
 
 
-# -- aliases (§7) -------------------------------------------------------------------------------
+# -- aliases -------------------------------------------------------------------------------
 
 def _check_alias_versions(function: Function, version: str, weights: dict[str, float] | None) -> Any:
     routing = validate_routing(weights)
@@ -265,7 +271,7 @@ def get_alias(function: Function, name: str) -> Alias:
 def update_alias(function: Function, name: str, *, function_version: str | None = None,
                  description: str | None = None, weights: dict[str, float] | None = None,
                  routing_given: bool = False, revision_id: str | None = None) -> Alias:
-    """UpdateAlias: a new FunctionVersion without RoutingConfig resets routing (§7)."""
+    """UpdateAlias: a new FunctionVersion without RoutingConfig resets routing."""
     alias = get_alias(function, name)
     if revision_id is not None and revision_id != alias.revision_id:
         raise InvalidParameterValueException(
@@ -287,7 +293,7 @@ def delete_alias(function: Function, name: str) -> None:
         function.mesh.remove(f"{function.arn}:{name}")
 
 
-# -- reserved concurrency (§2.1, §2.2) ------------------------------------------------------------
+# -- reserved concurrency ------------------------------------------------------------
 
 def put_concurrency(function: Function, reserved: int) -> int:
     """PutFunctionConcurrency, keeping at least the unreserved minimum (100) unreserved."""
@@ -316,7 +322,7 @@ def delete_concurrency(function: Function) -> None:
     function.async_queue.pump()
 
 
-# -- EventInvokeConfig (§4.1) -------------------------------------------------------------------
+# -- EventInvokeConfig -------------------------------------------------------------------
 
 def _check_destination(arn: str | None, on_failure: bool) -> str | None:
     if not arn:

@@ -1,8 +1,9 @@
-"""Per-function metrics (spec lambda.md §8): plain counters on the core, read at scrape time.
+"""Per-function metrics: plain counters on the core, read at scrape time.
 
 Field names are the CloudWatch metric names in snake_case; ``counters`` names the monotonic ones.
 ``duration`` and ``async_event_age`` are histograms in seconds (Prometheus convention; CloudWatch
 reports them in milliseconds).
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
 """
 
 from __future__ import annotations

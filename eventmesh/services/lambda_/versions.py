@@ -1,4 +1,4 @@
-"""Function versions and aliases (spec lambda.md §7).
+"""Function versions and aliases.
 
 A :class:`FunctionVersion` is one immutable configuration (``$LATEST`` is replaced by a new one
 on every update) with its own warm environments and handler instance; it is the host a handler
@@ -6,6 +6,7 @@ completes invocations through. An :class:`Alias` points at a version, optionally
 weighted share of invocations to one additional version. :class:`QualifiedTarget` registers a
 qualified ARN (``…:function:f:prod``) with the mesh, so destinations, rules and subscriptions
 may name an alias or version.
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 """
 
 from __future__ import annotations

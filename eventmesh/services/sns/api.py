@@ -1,10 +1,11 @@
 """Amazon SNS over the AWS Query protocol (``Action=<Op>&Version=2010-03-31``): adapters only.
 
 Each handler turns the request (the botocore ``sns`` model's JSON shape: attribute maps as dicts,
-``BinaryValue`` as bytes) into calls on ``eventmesh.services.sns.topic`` / ``sns_service`` and the
+``BinaryValue`` as bytes) into calls on ``topic.py`` / ``service.py`` and the
 results into the model's output shape; the protocol layer writes the XML. Topics created here
 carry the daemon's own URL, so SubscribeURL / UnsubscribeURL in delivered messages point back at
 the daemon (a GET on them is a Query call it answers).
+https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _ATTRIBUTE_PATH = re.compile(r"^messageAttributes\.([^.]+)\.(\w+)$")
 
 def _validation_error(problems: list[Problem]) -> ValidationError:
     """SNS words model violations as JSON services do, with a ``member.`` step inside message
-    attributes: ``Value null at 'messageAttributes.attr1.member.dataType'`` (spec sns.md §4)."""
+    attributes: ``Value null at 'messageAttributes.attr1.member.dataType'``."""
     renamed = [msgspec.structs.replace(p, path=_ATTRIBUTE_PATH.sub(r"messageAttributes.\1.member.\2", p.path))
                for p in problems]
     return ValidationError(validation_exception(renamed).message)

@@ -1,6 +1,6 @@
 """SNS delivery: retry policies per protocol, the HTTP effect, and the attempt → retry → DLQ machine.
 
-Everything that decides whether and when a notification is tried again lives here (spec sns.md §7):
+Everything that decides whether and when a notification is tried again lives here:
 
 * SQS and Lambda (AWS-managed endpoints): 3 immediate retries, 2 one second apart, 10 backing off
   exponentially from 1 s to 20 s, then 100,000 twenty seconds apart (≈23 days).
@@ -14,6 +14,10 @@ Both schedules are one :class:`RetryPolicy`: the phases count *retries after the
 as the HTTP ``numRetries`` fields do. No jitter is applied (AWS adds some), so virtual runs are
 exact. One pending delivery (all messages of one publish call for one subscription) holds at most
 one timer, never one per message.
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
+https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ __all__ = [
     "retry_schedule",
 ]
 
-HTTP_TIMEOUT_S = 15.0  # §7 HTTP request timeout ≈ 15 s (unverified)
-MAX_HTTP_RETRIES = 100  # §7 numRetries 0–100
-MAX_HTTP_DELAY_S = 3_600  # §7 maxDelayTarget ≤ 3,600 s
-MAX_HTTP_POLICY_S = 3_600  # §7 the whole HTTP policy may not exceed 3,600 s of retry time
+HTTP_TIMEOUT_S = 15.0  # HTTP request timeout ≈ 15 s (unverified)
+MAX_HTTP_RETRIES = 100  # numRetries 0–100
+MAX_HTTP_DELAY_S = 3_600  # maxDelayTarget ≤ 3,600 s
+MAX_HTTP_POLICY_S = 3_600  # the whole HTTP policy may not exceed 3,600 s of retry time
 BACKOFF_FUNCTIONS = ("linear", "arithmetic", "geometric", "exponential")
 
 
@@ -78,7 +82,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, rename="camel"):
         return float(self.max_delay_target)
 
     def check(self) -> str | None:
-        """Why this policy is invalid as a customer HTTP policy, or None (§7 table)."""
+        """Why this policy is invalid as a customer HTTP policy, or None."""
         if not 0 <= self.num_retries <= MAX_HTTP_RETRIES:
             return f"numRetries must be between 0 and {MAX_HTTP_RETRIES}"
         if min(self.num_no_delay_retries, self.num_min_delay_retries, self.num_max_delay_retries) < 0:
@@ -123,7 +127,7 @@ AWS_MANAGED_RETRY_POLICY = RetryPolicy(
 DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 
 
-DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"  # §5.1 HTTP/S Content-Type
+DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
 
 
 class RequestPolicy(msgspec.Struct, frozen=True, rename="camel"):
@@ -139,7 +143,7 @@ class ThrottlePolicy(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class SubscriptionDeliveryPolicy(msgspec.Struct, frozen=True, rename="camel"):
-    """A subscription's ``DeliveryPolicy`` (``sicklyRetryPolicy``/``guaranteed`` are ignored, §7)."""
+    """A subscription's ``DeliveryPolicy`` (``sicklyRetryPolicy``/``guaranteed`` are ignored)."""
 
     healthy_retry_policy: RetryPolicy | None = None
     sickly_retry_policy: Any = None
@@ -203,7 +207,7 @@ def parse_subscription_delivery_policy(text: str) -> SubscriptionDeliveryPolicy:
 
 def effective_http_policy(topic: TopicDeliveryPolicy | None,
                           sub: SubscriptionDeliveryPolicy | None) -> tuple[RetryPolicy, str]:
-    """The retry policy and Content-Type an HTTP/S subscription is delivered with (§7)."""
+    """The retry policy and Content-Type an HTTP/S subscription is delivered with."""
     http = topic.http if topic is not None else None
     retry = DEFAULT_HTTP_RETRY_POLICY
     content_type = DEFAULT_CONTENT_TYPE
@@ -230,7 +234,7 @@ def http_retryable(response: HttpResponse) -> bool:
 class Subscription:
     """One subscription of a topic: where to deliver, how, and what it accepts.
 
-    http/https subscriptions start pending until confirmed with their token (§3); every other
+    http/https subscriptions start pending until confirmed with their token; every other
     protocol is confirmed at once. ``active`` turns False when it is unsubscribed, so pending
     retries for it stop.
     """
@@ -290,7 +294,7 @@ class Dispatcher:
         self.source_arn = source_arn
         self._dlq_items = dlq_items
         self._waiting: set[Pending] = set()  # pendings with a retry timer
-        # FIFO topics (§8): while a delivery to a subscription is being retried, later ones wait
+        # FIFO topics: while a delivery to a subscription is being retried, later ones wait
         # behind it, so a retry never lets a newer message overtake (stricter than per group).
         self.ordered = ordered
         self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}

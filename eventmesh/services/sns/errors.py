@@ -1,4 +1,4 @@
-"""SNS errors, named exactly as the Query error codes of the SNS service model (spec sns.md §10).
+"""SNS errors, named exactly as the Query error codes of the SNS service model.
 
     ServiceError
      ├── InvalidParameter             400  "Invalid parameter: <Name>[ Reason: …]"
@@ -13,6 +13,7 @@
      ├── TagLimitExceeded             400
      └── batch: TooManyEntriesInBatchRequest, BatchEntryIdsNotDistinct, BatchRequestTooLong,
                 EmptyBatchRequest, InvalidBatchEntryId                               400
+https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html
 """
 
 from __future__ import annotations

@@ -1,19 +1,25 @@
-"""What SNS hands to its targets (spec sns.md §5), and the message-attribute rules (§4).
+"""What SNS hands to its targets, and the message-attribute rules.
 
-* :class:`Notification` — the JSON envelope for SQS (non-raw), HTTP/S and the subscription DLQ
-  (§5.1): keys in AWS's order, ``Subject`` and ``MessageAttributes`` omitted when absent, FIFO
+* :class:`Notification` — the JSON envelope for SQS (non-raw), HTTP/S and the subscription DLQ:
+  keys in AWS's order, ``Subject`` and ``MessageAttributes`` omitted when absent, FIFO
   envelopes carry ``SequenceNumber`` and no signature fields.
-* :class:`SnsEvent` — the Lambda event, one record per invocation (§5.3): ``SigningCertUrl`` /
+* :class:`SnsEvent` — the Lambda event, one record per invocation: ``SigningCertUrl`` /
   ``UnsubscribeUrl`` spellings, ``Subject`` null and ``MessageAttributes`` ``{}`` when absent.
 * :class:`ConfirmationMessage` — ``SubscriptionConfirmation`` / ``UnsubscribeConfirmation`` bodies.
 
-Signatures: the canonical string is built exactly as AWS builds it (§5.1), but the signature is
+Signatures: the canonical string is built exactly as AWS builds it, but the signature is
 a base64 SHA1 (v1) / SHA256 (v2) digest of it, not an RSA signature: the emulator serves no
 certificate, and an RSA sign per notification would cost more than the whole fan-out. A client
 that verifies signatures must be pointed at a real SNS.
 
 Message attributes are kept in the API's shape, ``{"Name": {"DataType": "String",
 "StringValue": "v"}}`` (``BinaryValue`` as bytes), which is also the SQS shape raw delivery needs.
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
+https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
+https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html
 """
 
 from __future__ import annotations
@@ -54,13 +60,13 @@ __all__ = [
 SIGNING_CERT_NAME = "SimpleNotificationService-0000000000000000000000000000eventmesh.pem"
 LAMBDA_EVENT_VERSION = "1.0"
 LAMBDA_EVENT_SOURCE = "aws:sns"
-# §5.3: per the docs Number and String.Array attributes reach Lambda as "String" (unverified).
+# per the docs Number and String.Array attributes reach Lambda as "String" (unverified).
 LAMBDA_ATTRIBUTE_TYPES_AS_STRING = True
-USER_AGENT = "Amazon Simple Notification Service Agent"  # §5.1 HTTP/S User-Agent
+USER_AGENT = "Amazon Simple Notification Service Agent"  # HTTP/S User-Agent
 
-MAX_ATTRIBUTE_NAME_CHARS = 256  # §4 message attribute name length
-MAX_NUMBER_ABS = Decimal(10) ** 9  # §4 Number attributes: ±10^9
-MAX_NUMBER_DECIMALS = 5  # §4 Number attributes: 5 decimal places
+MAX_ATTRIBUTE_NAME_CHARS = 256  # message attribute name length
+MAX_NUMBER_ABS = Decimal(10) ** 9  # Number attributes: ±10^9
+MAX_NUMBER_DECIMALS = 5  # Number attributes: 5 decimal places
 _ATTRIBUTE_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]+)?$")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
@@ -172,7 +178,7 @@ def signing_cert_url(base_url: str) -> str:
 
 def notification_canonical(message: str, message_id: str, subject: str | None, timestamp: str,
                            topic_arn: str, kind: str = "Notification") -> str:
-    """The string SNS signs for a notification (``Key\\nValue\\n`` in this order, §5.1)."""
+    """The string SNS signs for a notification (``Key\\nValue\\n`` in this order)."""
     parts = ["Message", message, "MessageId", message_id]
     if subject is not None:
         parts += ["Subject", subject]
@@ -182,7 +188,7 @@ def notification_canonical(message: str, message_id: str, subject: str | None, t
 
 def confirmation_canonical(message: str, message_id: str, subscribe_url: str, timestamp: str,
                            token: str, topic_arn: str, kind: str) -> str:
-    """The string SNS signs for (un)subscribe confirmations (§5.1)."""
+    """The string SNS signs for (un)subscribe confirmations."""
     parts = ["Message", message, "MessageId", message_id, "SubscribeURL", subscribe_url,
              "Timestamp", timestamp, "Token", token, "TopicArn", topic_arn, "Type", kind]
     return "\n".join(parts) + "\n"
@@ -232,7 +238,7 @@ def sqs_attributes(attributes: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 
 
 def attributes_size(attributes: dict[str, dict[str, Any]]) -> int:
-    """Bytes the attributes add to the 256 KB message limit: names, types and values (§4)."""
+    """Bytes the attributes add to the 256 KB message limit: names, types and values."""
     size = 0
     for name, value in attributes.items():
         size += len(name.encode()) + len(value.get("DataType", "").encode())
@@ -244,7 +250,7 @@ def attributes_size(attributes: dict[str, dict[str, Any]]) -> int:
     return size
 
 
-# -- payloads per target kind (§5) ----------------------------------------------------------------
+# -- payloads per target kind ----------------------------------------------------------------
 
 
 class Message(msgspec.Struct):
@@ -284,8 +290,8 @@ def _unsubscribe_url(topic: TopicView, sub: Subscription) -> str:
 
 
 def notification_body(topic: TopicView, sub: Subscription, message: Message, protocol: str) -> str:
-    """The JSON envelope (§5.1); FIFO topics add SequenceNumber and drop the signature fields.
-    Attributes travel only with the plain message structure (§4)."""
+    """The JSON envelope; FIFO topics add SequenceNumber and drop the signature fields.
+    Attributes travel only with the plain message structure."""
     text = message.text_for(protocol)
     attributes = envelope_attributes(message.attributes) if message.per_protocol is None else None
     if topic.fifo:
@@ -304,9 +310,9 @@ def notification_body(topic: TopicView, sub: Subscription, message: Message, pro
 
 def sqs_items(topic: TopicView, sub: Subscription, messages: list[Message], queue_arn: str) -> list[Delivery]:
     """What the SQS queue at ``queue_arn`` (the endpoint, or the subscription DLQ) receives: the
-    envelope, or with raw delivery the message itself with its attributes as SQS attributes
-    (§5.2, §7.1). The group id is carried over; the dedup id only to a FIFO queue, since a
-    standard queue rejects one (a FIFO topic may feed standard queues, §8)."""
+    envelope, or with raw delivery the message itself with its attributes as SQS attributes.
+    The group id is carried over; the dedup id only to a FIFO queue, since a
+    standard queue rejects one (a FIFO topic may feed standard queues)."""
     protocol = "sqs" if sub.protocol == "lambda" else sub.protocol
     fifo = queue_arn.endswith(".fifo")
     if sub.raw:
@@ -317,7 +323,7 @@ def sqs_items(topic: TopicView, sub: Subscription, messages: list[Message], queu
 
 
 def lambda_items(topic: TopicView, sub: Subscription, messages: list[Message]) -> list[Delivery]:
-    """One Lambda event per message, each with exactly one record (§5.3)."""
+    """One Lambda event per message, each with exactly one record."""
     out = []
     for message in messages:
         text = message.text_for("lambda")
@@ -353,7 +359,7 @@ def http_notification(topic: TopicView, sub: Subscription, message: Message) -> 
 
 def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
                       at: float) -> HttpRequest:
-    """The SubscriptionConfirmation / UnsubscribeConfirmation POST (§5.1); never raw."""
+    """The SubscriptionConfirmation / UnsubscribeConfirmation POST; never raw."""
     timestamp = iso_timestamp(at)
     url = f"{topic.base_url}/?Action=ConfirmSubscription&TopicArn={topic.arn}&Token={token}"
     if kind == "SubscriptionConfirmation":
@@ -376,7 +382,7 @@ def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str
     return HttpRequest(sub.endpoint, "POST", headers, body, HTTP_TIMEOUT_S)
 
 
-# -- message attribute rules (§4) ---------------------------------------------------------------
+# -- message attribute rules ---------------------------------------------------------------
 
 
 def _check_name(name: str) -> None:
@@ -426,7 +432,7 @@ def _check_string_array(name: str, text: str) -> None:
 
 
 def validate_message_attributes(attributes: dict[str, dict[str, Any]]) -> None:
-    """Check names, types and values as SNS Publish does (§4); raise ParameterValueInvalid."""
+    """Check names, types and values as SNS Publish does; raise ParameterValueInvalid."""
     for name, value in attributes.items():
         _check_name(name)
         kind = value.get("DataType")

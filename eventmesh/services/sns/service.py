@@ -4,6 +4,9 @@ pagination, find a subscription by ARN, PublishBatch checks, tags).
 Topics are Mesh resources (``mesh.resources("sns")``); subscriptions belong to their topic
 (``subscriptions.py``), whose ARN is their ARN without the trailing ``:<uuid>``.
 https://docs.aws.amazon.com/sns/latest/api/API_Operations.html
+https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ PAGE_SIZE = 100  # ListTopics / ListSubscriptions page size
 MAX_TAGS_PER_RESOURCE = 50
 PENDING_ARN = "pending confirmation"  # Subscribe's answer for a pending subscription
 PENDING_LISTED = "PendingConfirmation"  # how List* show it
-MAX_BATCH_ENTRIES = 10  # §4 PublishBatch entries
-MAX_BATCH_ID_CHARS = 80  # §4 batch entry Id: up to 80 characters [A-Za-z0-9_-]
-MAX_BATCH_BYTES = 262_144  # §4 total of all messages in a PublishBatch
+MAX_BATCH_ENTRIES = 10  # PublishBatch entries
+MAX_BATCH_ID_CHARS = 80  # batch entry Id: up to 80 characters [A-Za-z0-9_-]
+MAX_BATCH_BYTES = 262_144  # total of all messages in a PublishBatch
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
@@ -56,7 +59,7 @@ _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
 
 def create_topic(mesh: Mesh, name: str, attributes: dict[str, str] | None = None,
                  tags: dict[str, str] | None = None, base_url: str | None = None) -> Topic:
-    """CreateTopic: idempotent for the same name, attributes and tags (§2)."""
+    """CreateTopic: idempotent for the same name, attributes and tags."""
     attributes = attributes or {}
     existing = mesh.find(mesh.arn("sns", name), Topic)
     if existing is not None:
@@ -82,7 +85,7 @@ def _check_arn(text: str, member: str) -> list[str]:
 
 
 def get_topic(mesh: Mesh, arn: str, member: str = "TopicArn") -> Topic:
-    """The topic at ``arn``: a malformed ARN is InvalidParameter, a missing topic NotFound (§4)."""
+    """The topic at ``arn``: a malformed ARN is InvalidParameter, a missing topic NotFound."""
     if len(_check_arn(arn, member)) != 6:
         raise invalid_parameter(member)
     topic = mesh.find(arn, Topic)
@@ -92,7 +95,7 @@ def get_topic(mesh: Mesh, arn: str, member: str = "TopicArn") -> Topic:
 
 
 def delete_topic(mesh: Mesh, arn: str) -> None:
-    """DeleteTopic: idempotent; its subscriptions go with it (§2)."""
+    """DeleteTopic: idempotent; its subscriptions go with it."""
     if len(_check_arn(arn, "TopicArn")) != 6:
         raise invalid_parameter("TopicArn")
     if mesh.find(arn, Topic) is not None:
@@ -135,7 +138,7 @@ def find_subscription(mesh: Mesh, arn: str) -> tuple[Topic, Subscription]:
 
 
 def unsubscribe(mesh: Mesh, arn: str) -> None:
-    """Unsubscribe: idempotent for an unknown but well-formed ARN (§3)."""
+    """Unsubscribe: idempotent for an unknown but well-formed ARN."""
     try:
         topic, sub = find_subscription(mesh, arn)
     except NotFound:
@@ -157,7 +160,7 @@ def listed_arn(sub: Subscription) -> str:
 
 
 def check_batch(entries: list[PublishEntry]) -> None:
-    """PublishBatch's whole-request checks (§4): 1–10 entries, distinct well-formed ids, 256 KB."""
+    """PublishBatch's whole-request checks: 1–10 entries, distinct well-formed ids, 256 KB."""
     if not entries:
         raise EmptyBatchRequest("The batch request doesn't contain any entries.")
     if len(entries) > MAX_BATCH_ENTRIES:

@@ -9,6 +9,9 @@ https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
 
 Cost model of :class:`FilterIndex`: a message is matched once against every filter policy of a
 scope by the pattern engine (O(fields of the message ∩ fields in policies), not O(subscriptions)).
+https://docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ __all__ = ["ATTRIBUTES_SCOPE", "BODY_SCOPE", "FilterIndex", "Subscriptions", "To
            "new_rule_set"]
 
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
-RAW_PROTOCOLS = ("sqs", "http", "https", "firehose")  # §3 RawMessageDelivery applies to these only
-FILTER_SCOPES = ("MessageAttributes", "MessageBody")  # §6 FilterPolicyScope
+RAW_PROTOCOLS = ("sqs", "http", "https", "firehose")  # RawMessageDelivery applies to these only
+FILTER_SCOPES = ("MessageAttributes", "MessageBody")  # FilterPolicyScope
 SETTABLE_SUBSCRIPTION_ATTRIBUTES = ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope",
                                     "RawMessageDelivery", "RedrivePolicy", "SubscriptionRoleArn",
                                     "ReplayPolicy")
-CONFIRMATION_TOKEN_TTL_S = 3 * 86_400.0  # §3 confirmation tokens expire after 3 days (unverified)
+CONFIRMATION_TOKEN_TTL_S = 3 * 86_400.0  # confirmation tokens expire after 3 days (unverified)
 CONFIRMATION_TOKEN_BYTES = 64
-MAX_FILTER_POLICIES_PER_TOPIC = 200  # §6 filter policies per topic
+MAX_FILTER_POLICIES_PER_TOPIC = 200  # filter policies per topic
 ATTRIBUTES_SCOPE = "MessageAttributes"  # FilterPolicyScope values (the first is the default)
 BODY_SCOPE = "MessageBody"
 
@@ -57,11 +60,11 @@ class TopicView(RecordsTopicView, Protocol):
 
 
 class FilterIndex:
-    """The confirmed subscriptions of a topic, indexed for one-pass matching (§6).
+    """The confirmed subscriptions of a topic, indexed for one-pass matching.
 
     Subscriptions without a filter policy always match; the others sit in one compiled rule set
     per scope (message attributes / message body), so a message is matched once against all of
-    them. Also counts what the filters turn away, by the CloudWatch kind (§11).
+    them. Also counts what the filters turn away, by the CloudWatch kind.
     """
 
     __slots__ = ("_plain", "_filtered", "_rules", "_counts", "out_attributes", "out_body",
@@ -178,7 +181,7 @@ class Subscriptions:
 
     def subscribe(self, protocol: str, endpoint: str,
                   attributes: dict[str, str] | None = None) -> Subscription:
-        """Subscribe (§3): validates the endpoint for the protocol; the same endpoint again returns
+        """Subscribe: validates the endpoint for the protocol; the same endpoint again returns
         the existing subscription unless a given attribute differs. HTTP/S start pending and get a
         SubscriptionConfirmation; the rest are confirmed at once."""
         topic = self.topic
@@ -278,7 +281,7 @@ class Subscriptions:
     # -- attributes ------------------------------------------------------------------------
 
     def attributes(self, sub: Subscription) -> dict[str, str]:
-        """GetSubscriptionAttributes (§3)."""
+        """GetSubscriptionAttributes."""
         out = {
             "ConfirmationWasAuthenticated": "true" if sub.confirmed and not sub.is_http else "false",
             "Endpoint": sub.endpoint,
@@ -301,7 +304,7 @@ class Subscriptions:
         return out
 
     def set_attribute(self, sub: Subscription, name: str, value: str) -> None:
-        """SetSubscriptionAttributes: one attribute, validated as on Subscribe (§3, §6, §7)."""
+        """SetSubscriptionAttributes: one attribute, validated as on Subscribe."""
         if name not in SETTABLE_SUBSCRIPTION_ATTRIBUTES:
             raise invalid_parameter("AttributeName")
         self._apply(sub, {name: value}, subscribing=False)
@@ -369,7 +372,7 @@ class Subscriptions:
                     sub.extra.pop(name, None)
 
     def _dead_letter_arn(self, sub: Subscription, text: str) -> str:
-        """RedrivePolicy: an SQS queue ARN in the topic's account and Region (§7.1)."""
+        """RedrivePolicy: an SQS queue ARN in the topic's account and Region."""
         try:
             policy = msgspec.json.decode(text)
         except msgspec.DecodeError:

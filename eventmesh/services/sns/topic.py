@@ -1,13 +1,21 @@
-"""SNS topic core: subscriptions, publish validation, one-pass filtering and fan-out (spec sns.md).
+"""SNS topic core: subscriptions, publish validation, one-pass filtering and fan-out.
 
 Everything that decides *who* gets a published message lives here; *how* it gets there (retries,
-DLQ) lives in ``sns_delivery``, *what* it looks like in ``sns_records``. The core is synchronous:
-it validates, matches, and emits ``Deliver`` (SQS, Lambda, Firehose) and ``HttpDelivery`` effects.
+DLQ) lives in ``delivery.py``, *what* it looks like in ``records.py``, who is subscribed in
+``subscriptions.py``. The core is synchronous: it validates, matches, and emits ``Deliver`` (SQS,
+Lambda, Firehose) and ``HttpRequest`` effects.
 
 Cost model: a publish parses its filter inputs once and matches them against every subscription's
 filter policy in one pass of the pattern engine (O(fields of the message ∩ fields in policies),
 not O(subscriptions)); the fan-out is O(matched subscriptions). One publish call yields one
 ``Deliver`` per SQS/Lambda subscription, carrying all its messages.
+https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+https://docs.aws.amazon.com/general/latest/gr/sns.html
+https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 """
 
 from __future__ import annotations
@@ -44,12 +52,12 @@ from eventmesh.services.sns.subscriptions import FilterIndex, Subscriptions
 
 __all__ = ["Topic", "PublishEntry", "PublishResult", "TopicStatistics", "MAX_MESSAGE_BYTES"]
 
-MAX_MESSAGE_BYTES = 262_144  # §4/§9 message size (message + attributes), PublishBatch total
-MAX_SUBJECT_CHARS = 99  # §4 Subject: fewer than 100 characters
-MAX_TOPIC_NAME_CHARS = 256  # §2 topic name 1–256 characters
-DEDUP_WINDOW_S = 300.0  # §4/§8 FIFO deduplication interval: 5 minutes
-MAX_FIFO_ID_CHARS = 128  # §4 MessageGroupId / MessageDeduplicationId: 1–128 characters
-SQS_RAW_MAX_ATTRIBUTES = 10  # §5.2 raw delivery to SQS carries at most 10 attributes (unverified)
+MAX_MESSAGE_BYTES = 262_144  # message size (message + attributes), PublishBatch total
+MAX_SUBJECT_CHARS = 99  # Subject: fewer than 100 characters
+MAX_TOPIC_NAME_CHARS = 256  # topic name 1–256 characters
+DEDUP_WINDOW_S = 300.0  # FIFO deduplication interval: 5 minutes
+MAX_FIFO_ID_CHARS = 128  # MessageGroupId / MessageDeduplicationId: 1–128 characters
+SQS_RAW_MAX_ATTRIBUTES = 10  # raw delivery to SQS carries at most 10 attributes (unverified)
 FIFO_SEQUENCE_BASE = 10_000_000_000_000_000_000  # FIFO sequence numbers are 20-digit strings
 
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -62,7 +70,7 @@ SETTABLE_TOPIC_ATTRIBUTES = frozenset({
     "DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "TracingConfig", "SignatureVersion",
     "ContentBasedDeduplication", "FifoThroughputScope", "ArchivePolicy", "DataProtectionPolicy",
     *_FEEDBACK,
-})  # §2; FifoTopic is settable only on CreateTopic
+})  # ; FifoTopic is settable only on CreateTopic
 
 
 class PublishEntry(msgspec.Struct, kw_only=True):
@@ -86,7 +94,7 @@ class PublishResult(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class TopicStatistics(msgspec.Struct, frozen=True):
-    """The AWS/SNS CloudWatch metrics of one topic (dimension TopicName), §11. All are counters;
+    """The AWS/SNS CloudWatch metrics of one topic (dimension TopicName),. All are counters;
     ``cloudwatch_names`` spells the ones whose CloudWatch name has a dash."""
 
     number_of_messages_published: int
@@ -164,7 +172,7 @@ class Topic:
     # -- attributes --------------------------------------------------------------------------
 
     def set_attribute(self, name: str, value: str, *, creating: bool = False) -> None:
-        """SetTopicAttributes / CreateTopic's Attributes (§2)."""
+        """SetTopicAttributes / CreateTopic's Attributes."""
         if name == "FifoTopic" and creating:
             return
         if name not in SETTABLE_TOPIC_ATTRIBUTES:
@@ -202,7 +210,7 @@ class Topic:
         self._set[name] = value
 
     def attributes(self) -> dict[str, str]:
-        """GetTopicAttributes: the read-only attributes, then the ones set (§2)."""
+        """GetTopicAttributes: the read-only attributes, then the ones set."""
         counts = self.subscriptions.counts()
         out = {
             "Policy": self._set.get("Policy") or self._default_policy(),
@@ -221,7 +229,7 @@ class Topic:
         return out
 
     def same_attributes(self, attributes: dict[str, str]) -> bool:
-        """CreateTopic idempotence: every given attribute equals the topic's (§2)."""
+        """CreateTopic idempotence: every given attribute equals the topic's."""
         current = self.attributes()
         current.setdefault("FifoTopic", "false")
         current.setdefault("ContentBasedDeduplication", "false")
@@ -237,7 +245,7 @@ class Topic:
         return _DEFAULT_POLICY.replace("{arn}", self.arn).replace("{account}", self.mesh.account_id)
 
     def http_policy(self, sub: Subscription) -> None:
-        """Recompute an HTTP/S subscription's effective retry policy and Content-Type (§7)."""
+        """Recompute an HTTP/S subscription's effective retry policy and Content-Type."""
         sub.retry, sub.content_type = effective_http_policy(self.delivery_policy, sub.delivery_policy)
 
     # -- publish -----------------------------------------------------------------------------
@@ -284,7 +292,7 @@ class Topic:
         return DELIVERED
 
     def _check_fifo_params(self, entries: list[PublishEntry]) -> None:
-        """FIFO parameter errors reject the whole request, as for Publish (§4)."""
+        """FIFO parameter errors reject the whole request, as for Publish."""
         for entry in entries:
             if not self.fifo:
                 if entry.message_deduplication_id is not None:
@@ -308,7 +316,7 @@ class Topic:
                 raise invalid_parameter("MessageDeduplicationId")
 
     def _prepare(self, entry: PublishEntry, timestamp: str) -> Message:
-        """Validate one entry (§4) and make it a Message; FIFO duplicates reuse the first's ids."""
+        """Validate one entry and make it a Message; FIFO duplicates reuse the first's ids."""
         text = entry.message
         if not text:
             raise invalid_parameter("Empty message")
@@ -436,7 +444,7 @@ def _valid_subject(subject: str) -> bool:
 
 
 def _parse_structure(structure: str, text: str) -> dict[str, str]:
-    """MessageStructure=json: an object with a string ``default`` and per-protocol overrides (§4)."""
+    """MessageStructure=json: an object with a string ``default`` and per-protocol overrides."""
     if structure != "json":
         raise invalid_parameter("MessageStructure")
     try:

@@ -2,11 +2,14 @@
 protocol (``Action=<Operation>``, same handlers): adapters only.
 
 Each handler turns the request (the botocore ``sqs`` model's JSON shape; ``BinaryValue`` as bytes)
-into calls on ``eventmesh.services.sqs.queue`` / ``fifo`` / ``sqs_service`` / ``move_tasks`` and the
+into calls on ``queue.py`` / ``service.py`` / ``move_tasks.py`` and the
 results into the model's output shape. Receipt handles and MD5 digests are made here, from the
 cores' receipt numbers and bodies (digests once per message, cached on it). The hot operations
 skip the generic model walk and check their own input; a malformed request still gets the model's
-error. SQS is query-compatible: JSON errors carry ``x-amzn-query-error`` (spec sqs.md §1.1).
+error. SQS is query-compatible: JSON errors carry ``x-amzn-query-error``.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
 """
 
 from __future__ import annotations
@@ -43,11 +46,11 @@ from eventmesh.wire.validate import Problem, check
 
 __all__ = ["service"]
 
-MAX_BATCH_ENTRIES = 10  # §4 entries per batch request
-MAX_BATCH_BYTES = 1_048_576  # §4 all bodies + attributes of a batch
-MAX_RECEIVE_MESSAGES = 10  # §5 MaxNumberOfMessages 1..10
+MAX_BATCH_ENTRIES = 10  # entries per batch request
+MAX_BATCH_BYTES = 1_048_576  # all bodies + attributes of a batch
+MAX_RECEIVE_MESSAGES = 10  # MaxNumberOfMessages 1..10
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
-# System attributes a receive can ask for (§5); "All" asks for every one.
+# System attributes a receive can ask for; "All" asks for every one.
 _SYSTEM_ATTRIBUTES = frozenset({
     "All", "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
     "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
@@ -247,7 +250,7 @@ def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _batch_entries(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The batch rules shared by the three batch operations (§4): 1-10 entries, ids of 1-80
+    """The batch rules shared by the three batch operations: 1-10 entries, ids of 1-80
     ``[A-Za-z0-9_-]``, distinct."""
     entries = params.get("Entries")
     if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("Id"), str)

@@ -1,8 +1,10 @@
-"""Queue attributes: names, defaults, ranges and validation (spec sqs.md §2), as one table.
+"""Queue attributes: names, defaults, ranges and validation, as one table.
 
 Everything that decides whether an attribute value is acceptable lives here, except the checks
-that need other queues (the dead-letter target of a ``RedrivePolicy``), which ``sqs_service`` adds.
+that need other queues (the dead-letter target of a ``RedrivePolicy``), which ``service.py`` adds.
 Values arrive and leave as strings, as on the wire; :class:`QueueConfig` holds them typed.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-queue-message-identifiers.html
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ __all__ = [
     "validate_queue_name",
 ]
 
-# §2 ranges and defaults.
+# ranges and defaults.
 DEFAULT_DELAY_S = 0
 MAX_DELAY_S = 900
 MIN_MESSAGE_SIZE_BYTES = 1_024
@@ -54,7 +56,7 @@ DEFAULT_KMS_REUSE_S = 300
 MAX_KMS_REUSE_S = 86_400
 MAX_RECEIVE_COUNT = 1_000  # RedrivePolicy maxReceiveCount 1..1000
 MAX_REDRIVE_ALLOW_SOURCES = 10  # RedriveAllowPolicy byQueue sourceQueueArns
-# §1.3: 1-80 characters [A-Za-z0-9_-]; FIFO names end in ".fifo", counted in the 80.
+# 1-80 characters [A-Za-z0-9_-]; FIFO names end in ".fifo", counted in the 80.
 MAX_QUEUE_NAME_LENGTH = 80
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _FIFO_NAME = re.compile(r"[A-Za-z0-9_-]{1,75}\.fifo")

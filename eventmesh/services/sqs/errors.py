@@ -3,7 +3,7 @@
 ``code`` is the JSON 1.0 ``__type`` short name; ``query_code`` is the legacy code of the Query
 protocol, which JSON responses also carry in ``x-amzn-query-error: <query_code>;Sender`` so the
 SDKs (query-compatible mode) raise the right exception; ``http_status`` is the Query protocol's
-status. All SQS client errors have fault type ``Sender`` (spec sqs.md §11).
+status. All SQS client errors have fault type ``Sender``.
 
     ServiceError
      ├── QueueDoesNotExist              AWS.SimpleQueueService.NonExistentQueue       400
@@ -19,6 +19,7 @@ status. All SQS client errors have fault type ``Sender`` (spec sqs.md §11).
      ├── UnsupportedOperation, RequestThrottled, InvalidAddress, InvalidSecurity      400
      ├── ResourceNotFoundException                                                    404
      └── AccessDeniedException          AccessDenied                                  403
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html
 """
 
 from __future__ import annotations

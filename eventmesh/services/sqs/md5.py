@@ -1,4 +1,4 @@
-"""MD5 digests SQS returns and the SDKs verify (spec sqs.md §3.1).
+"""MD5 digests SQS returns and the SDKs verify.
 
 * body: hex MD5 of the UTF-8 body (``MD5OfMessageBody`` on send, ``MD5OfBody`` on receive);
 * message attributes: attributes sorted by name (byte order); for each, the 4-byte big-endian
@@ -6,6 +6,7 @@
   String/Number values, 2 for Binary), then the length and bytes of the value. Hex MD5 of it all.
   A message without attributes has **no** attribute digest (``None``), never the MD5 of b"".
 * system attributes (``AWSTraceHeader``): the same algorithm.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html
 """
 
 from __future__ import annotations

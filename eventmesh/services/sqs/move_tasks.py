@@ -1,4 +1,4 @@
-"""Message move tasks: redrive out of a dead-letter queue (spec sqs.md §9).
+"""Message move tasks: redrive out of a dead-letter queue.
 
 ``StartMessageMoveTask(SourceArn, DestinationArn?, MaxNumberOfMessagesPerSecond ≤ 500)`` moves
 the DLQ's messages to ``DestinationArn`` or, without one, each back to the queue it was
@@ -6,6 +6,7 @@ dead-lettered from. Moved messages are **new** messages (new id, send time and r
 One active task per source queue; at most 100 active per account. A task ticks once a second on
 the mesh clock, moving up to its rate each tick, and completes when it has moved the number of
 messages the source held when it started (or the source ran dry).
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
 """
 
 from __future__ import annotations

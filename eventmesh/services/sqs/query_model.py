@@ -2,7 +2,8 @@
 
 The SQS model shipped with botocore is AWS JSON 1.0; its shapes are the Query shapes, but the
 flattened wire names (``MessageAttribute.1.Name``, ``<Attribute><Name>``…) are gone. This table
-puts them back, for parsing legacy requests and rendering XML (spec sqs.md §1.2).
+puts them back, for parsing legacy requests and rendering XML.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests.html
 """
 
 from __future__ import annotations

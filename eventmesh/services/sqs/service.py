@@ -5,6 +5,9 @@ The queues themselves are mesh resources (``arn:aws:sqs:<region>:<account>:<name
 queue's name is held for 60 seconds in the account's :class:`DeletedQueues`, during which it
 cannot be reused (``QueueDeletedRecently``).
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-queue-message-identifiers.html
 """
 
 from __future__ import annotations
@@ -56,9 +59,9 @@ __all__ = [
     "MAX_LIST_RESULTS",
 ]
 
-DELETED_QUEUE_HOLD_S = 60  # §2: a deleted queue's name is held for 60 s
-MAX_LIST_RESULTS = 1_000  # §10: ListQueues / ListDeadLetterSourceQueues page
-MAX_TAGS = 50  # §10 (recommended maximum; AWS enforces 50 per queue)
+DELETED_QUEUE_HOLD_S = 60  # a deleted queue's name is held for 60 s
+MAX_LIST_RESULTS = 1_000  # ListQueues / ListDeadLetterSourceQueues page
+MAX_TAGS = 50  # (recommended maximum; AWS enforces 50 per queue)
 
 
 class DeletedQueues:
@@ -80,7 +83,7 @@ class DeletedQueues:
 
 
 def queue_url(host: str, queue: Queue) -> str:
-    """The queue URL as the SDKs expect it, on the daemon's own host (spec §1.3)."""
+    """The queue URL as the SDKs expect it, on the daemon's own host."""
     return f"http://{host}/{queue.account_id}/{queue.name}"
 
 

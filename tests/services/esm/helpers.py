@@ -12,7 +12,7 @@ from eventmesh.services.lambda_.pool import InvokeResult
 
 
 class ScriptedFunction:
-    """Stands at a function ARN and answers ``invoke_batch`` like ``functions.Function``:
+    """Stands at a function ARN and answers ``invoke_batch`` like ``lambda_.function.Function``:
     ``respond(event) -> (payload_bytes, function_error)``; runs ``duration_s`` on the mesh clock;
     ``concurrency`` caps batches in flight (beyond it: throttled); ``throttled`` forces throttles."""
 

@@ -1,4 +1,4 @@
-"""FilterCriteria patterns: the EventBridge language on Lambda records, with the §4 format rules."""
+"""FilterCriteria patterns: the EventBridge language on Lambda records, with the data format rules."""
 
 from __future__ import annotations
 

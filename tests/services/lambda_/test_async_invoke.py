@@ -1,4 +1,4 @@
-"""Asynchronous invocation: retries, event age look-ahead, throttles, destinations, DLQ (lambda.md §4–§6)."""
+"""Asynchronous invocation: retries, event age look-ahead, throttles, destinations, DLQ."""
 
 from __future__ import annotations
 

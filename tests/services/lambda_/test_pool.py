@@ -1,4 +1,4 @@
-"""Concurrency: account limit, reserved concurrency, scaling rate, warm environments (lambda.md §2)."""
+"""Concurrency: account limit, reserved concurrency, scaling rate, warm environments."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Record shapes: invocation record, EventBridge envelope, DLQ attributes (lambda.md §5, §6)."""
+"""Record shapes: invocation record, EventBridge envelope, DLQ attributes."""
 
 from __future__ import annotations
 

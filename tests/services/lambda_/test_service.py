@@ -1,4 +1,4 @@
-"""Control plane: names and ARNs, versions, aliases, configuration updates (lambda.md §1, §7)."""
+"""Control plane: names and ARNs, versions, aliases, configuration updates."""
 
 from __future__ import annotations
 

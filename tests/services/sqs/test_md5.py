@@ -1,4 +1,4 @@
-"""MD5 digests exactly as the SDKs verify them (spec sqs.md §3.1)."""
+"""MD5 digests exactly as the SDKs verify them."""
 
 from __future__ import annotations
 
