@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -230,6 +231,16 @@ class ServerHandle:
             return float(data["now"])
         finally:
             conn.close()
+
+    def wait_for_polls(self, arn: str, count: int = 1, timeout_s: float = 10.0) -> None:
+        """Block until ``count`` long polls wait on ``arn`` in the daemon: a test's receive from
+        another thread has arrived, so moving virtual time now is seen by it. Bounded by
+        ``timeout_s`` of real time (then AssertionError)."""
+        deadline = time.monotonic() + timeout_s
+        while self.daemon.api.waiters.waiting(arn) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
+            time.sleep(0.005)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.daemon.stop)

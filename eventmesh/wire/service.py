@@ -87,6 +87,10 @@ class Waiters:
                 if not future.done():
                     future.set_result(True)
 
+    def waiting(self, arn: str) -> int:
+        """How many long polls wait on ``arn`` now (tests and the console read it)."""
+        return len(self._waiting.get(arn, ()))
+
     async def wait(self, arn: str, timeout: float) -> bool:
         """Wait until ``arn`` has something to receive, or ``timeout`` seconds of mesh time pass."""
         if timeout <= 0:

@@ -131,8 +131,7 @@ def test_long_poll_returns_when_a_message_arrives_in_virtual_time(server, sqs) -
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
     poller.start()
     # The poll waits on the mesh clock, which is virtual: it only ends when a message arrives.
-    while not server.daemon.api.waiters._waiting.get("q"):
-        poller.join(0.01)
+    server.wait_for_polls("q")
     sqs.send_message(QueueUrl=url, MessageBody="late")
     poller.join(10)
     assert [m["Body"] for m in result["Messages"]] == ["late"]
@@ -145,8 +144,7 @@ def test_long_poll_times_out_when_the_virtual_clock_passes_the_wait(server, sqs)
     result: dict = {}
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)))
     poller.start()
-    while not server.daemon.api.waiters._waiting.get("q"):
-        poller.join(0.01)
+    server.wait_for_polls("q")
     before = server.mesh.clock.now()
     server.advance(5)
     poller.join(10)

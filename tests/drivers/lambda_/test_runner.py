@@ -6,7 +6,6 @@ import http.server
 import io
 import json
 import threading
-import time
 import zipfile
 
 import anyio
@@ -184,7 +183,5 @@ def test_realtime_runner_completes_sync_invocations_on_the_event_loop():
             tg.cancel_scope.cancel()
         return results
 
-    started = time.perf_counter()
-    results = anyio.run(main)
+    results = anyio.run(main)  # bounded by fail_after above
     assert sorted(r.payload for r in results) == [b"1", b"2", b"3"]
-    assert time.perf_counter() - started < 30

@@ -214,12 +214,17 @@ def test_message_attributes_are_validated(vmesh: Mesh, attributes: dict, message
     assert exc.value.message == message
 
 
-def test_valid_attribute_kinds_are_accepted(vmesh: Mesh) -> None:
+def test_valid_attribute_kinds_are_accepted_and_delivered_as_sent(vmesh: Mesh) -> None:
     topic = make_topic(vmesh)
-    topic.publish(PublishEntry(message="x", message_attributes={
+    queue = RecordingQueue(vmesh, "q")
+    topic.subscriptions.subscribe("sqs", queue.arn, {"RawMessageDelivery": "true"})
+    attributes = {
         "n": {"DataType": "Number.float", "StringValue": "-1000000000"},
         "arr": {"DataType": "String.Array", "StringValue": '["a", 1, true, null]'},
-        "s.custom": {"DataType": "String.custom", "StringValue": "v"}}))
+        "s.custom": {"DataType": "String.custom", "StringValue": "v"}}
+    result = publish(topic, "x", message_attributes=attributes)
+    assert result.message_id and topic.statistics().number_of_messages_published == 1
+    assert [(item.body, item.attributes) for item in queue.items] == [("x", attributes)]
 
 
 # -- FIFO -----------------------------------------------------------------------------------

@@ -232,8 +232,7 @@ def test_long_poll_returns_as_soon_as_a_message_arrives(sqs: Any, daemon: Server
     poller = threading.Thread(
         target=lambda: result.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
     poller.start()
-    while not daemon.daemon.api.waiters._waiting.get(arn):
-        poller.join(0.01)
+    daemon.wait_for_polls(arn)
     before = daemon.mesh.clock.now()
     sqs.send_message(QueueUrl=url, MessageBody="late")
     poller.join(10)
@@ -247,8 +246,7 @@ def test_long_poll_times_out_empty(sqs: Any, daemon: ServerHandle) -> None:
     result: dict[str, Any] = {}
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=url)))
     poller.start()
-    while not daemon.daemon.api.waiters._waiting.get(arn):
-        poller.join(0.01)
+    daemon.wait_for_polls(arn)
     daemon.advance(5)
     poller.join(10)
     assert "Messages" not in result and not poller.is_alive()
