@@ -19,7 +19,6 @@ __all__ = [
     "WILDCARD_MAX_ACTIVE_STATES",
     "MAX_SUB_RULES_PER_PATTERN",
     "EVENT_PATTERN_MAX_CHARS",
-    "EVENT_PATTERN_QUOTA_CHARS",
     "FILTER_POLICY_MAX_BYTES",
     "TOO_COMPLEX",
     "check_wildcard_complexity",
@@ -28,7 +27,6 @@ __all__ = [
 WILDCARD_MAX_ACTIVE_STATES = 10
 MAX_SUB_RULES_PER_PATTERN = 1024
 EVENT_PATTERN_MAX_CHARS = 4096
-EVENT_PATTERN_QUOTA_CHARS = 2048
 FILTER_POLICY_MAX_BYTES = 256 * 1024
 TOO_COMPLEX = (
     "Rule is too complex - try using fewer wildcard characters or fewer repeating character "

@@ -13,10 +13,20 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ALL_FAILED", "find_target", "function_role", "function_timeout", "failed_items"]
+__all__ = ["ALL_FAILED", "MAX_THROTTLE_BACKOFF_S", "THROTTLE_BACKOFF_S", "failed_items", "find_target",
+           "function_role", "function_timeout", "throttle_backoff_s"]
 
 ALL_FAILED = object()     # the whole batch failed (error, invalid partial response)
+# A throttled batch (or a system error, or a function that is gone) is tried again after a back-off
+# doubling from 1 s; AWS publishes no figures: the ceiling is an emulation choice.
+THROTTLE_BACKOFF_S = 1.0
+MAX_THROTTLE_BACKOFF_S = 30.0
 _decode = msgspec.json.Decoder()
+
+
+def throttle_backoff_s(throttles: int) -> float:
+    """The wait before trying a batch again after its ``throttles``-th throttle (1-based)."""
+    return min(THROTTLE_BACKOFF_S * 2 ** (throttles - 1), MAX_THROTTLE_BACKOFF_S)
 
 
 def find_target(mesh: Any, function_arn: str) -> Any | None:

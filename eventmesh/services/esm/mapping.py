@@ -37,7 +37,7 @@ MAX_BATCHING_WINDOW_S = 300
 MAX_FILTERS = 5                            # quota (raisable to 10)
 MIN_MAXIMUM_CONCURRENCY, MAX_MAXIMUM_CONCURRENCY = 2, 1_000
 MAX_PARALLELIZATION_FACTOR = 10
-MAX_RETRY_ATTEMPTS = 10_000
+MAX_STREAM_RETRY_ATTEMPTS = 10_000
 MIN_RECORD_AGE_S, MAX_RECORD_AGE_S = 60, 604_800
 MAX_TUMBLING_WINDOW_S = 900
 # SQS scaling ceiling: 1,250 (launch blog) vs 1,000 (developer guide); configurable.
@@ -202,8 +202,8 @@ class EventSourceMapping:
         tumbling = params.get("TumblingWindowInSeconds", self.tumbling_window_s)
         if not 1 <= factor <= MAX_PARALLELIZATION_FACTOR:
             raise _bad(f"ParallelizationFactor must be between 1 and {MAX_PARALLELIZATION_FACTOR}.")
-        if not -1 <= retries <= MAX_RETRY_ATTEMPTS:
-            raise _bad(f"MaximumRetryAttempts must be between -1 and {MAX_RETRY_ATTEMPTS}.")
+        if not -1 <= retries <= MAX_STREAM_RETRY_ATTEMPTS:
+            raise _bad(f"MaximumRetryAttempts must be between -1 and {MAX_STREAM_RETRY_ATTEMPTS}.")
         if age != -1 and not MIN_RECORD_AGE_S <= age <= MAX_RECORD_AGE_S:
             raise _bad(f"MaximumRecordAgeInSeconds must be -1 or between {MIN_RECORD_AGE_S} and "
                        f"{MAX_RECORD_AGE_S}.")

@@ -25,7 +25,14 @@ from typing import Any
 import msgspec
 
 from eventmesh.services.esm.batching import SQS_RECORD_OVERHEAD_BYTES, cut_by_payload
-from eventmesh.services.esm.invoke import ALL_FAILED, failed_items, find_target, function_timeout, qualifier_of
+from eventmesh.services.esm.invoke import (
+    ALL_FAILED,
+    failed_items,
+    find_target,
+    function_timeout,
+    qualifier_of,
+    throttle_backoff_s,
+)
 from eventmesh.services.esm.mapping import DEFAULT_SQS_MAX_CONCURRENCY
 from eventmesh.services.esm.records import SqsMessageAttribute, SqsRecord, encode_event
 
@@ -34,8 +41,6 @@ __all__ = ["QueuePoller", "INITIAL_CONCURRENCY", "SCALE_UP_PER_MINUTE", "VISIBIL
 INITIAL_CONCURRENCY = 5           # concurrent batches at start and at low traffic
 SCALE_UP_PER_MINUTE = 300         # since Nov 2023 (60/min before)
 VISIBILITY_EXTRA_S = 30           # window + timeout + 30 s when they exceed the visibility
-THROTTLE_BACKOFF_S = 1.0          # first retry of a throttled batch (doubles)
-MAX_THROTTLE_BACKOFF_S = 30.0
 
 
 class _Batch:
@@ -228,7 +233,7 @@ class QueuePoller:
         # on their own and the next receive counts again.
         m.throttles += 1
         batch.throttles += 1
-        delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
+        delay = throttle_backoff_s(batch.throttles)
         if self.clock.now() + delay >= batch.deadline:
             self.busy -= 1
             return

@@ -29,7 +29,14 @@ from typing import Any
 from eventmesh.effects import Deliver, Delivery, DeliveryResult
 from eventmesh.services.esm import windows
 from eventmesh.services.esm.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, cut_by_payload
-from eventmesh.services.esm.invoke import ALL_FAILED, failed_items, find_target, function_role, qualifier_of
+from eventmesh.services.esm.invoke import (
+    ALL_FAILED,
+    failed_items,
+    find_target,
+    function_role,
+    qualifier_of,
+    throttle_backoff_s,
+)
 from eventmesh.services.esm.records import (
     KinesisBatchInfo,
     KinesisData,
@@ -41,10 +48,8 @@ from eventmesh.services.esm.records import (
 )
 from eventmesh.services.kinesis.shards import Shard, StreamRecord
 
-__all__ = ["StreamPoller", "THROTTLE_BACKOFF_S", "MAX_THROTTLE_BACKOFF_S"]
+__all__ = ["StreamPoller"]
 
-THROTTLE_BACKOFF_S = 1.0          # first retry after a throttle / system error (doubles)
-MAX_THROTTLE_BACKOFF_S = 30.0     # back-off ceiling (AWS: unpublished; configurable)
 # A failed batch (or its bisected half) is retried after this pause. AWS retries "quickly"
 # without a documented figure; a pause > 0 also keeps a failing 0-duration function from
 # spinning at one virtual instant.
@@ -358,7 +363,7 @@ class StreamPoller:
         # Throttled (or the function is gone): back off; does not count as a retry.
         m.throttles += 1
         batch.throttles += 1
-        delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
+        delay = throttle_backoff_s(batch.throttles)
         lane.timer = self.clock.call_later(delay, lambda: self._on_timer(reader, lane))
 
     def _drop_expired(self, reader: _Reader, lane: _Lane, batch: _Batch) -> _Batch | None:
@@ -385,7 +390,7 @@ class StreamPoller:
             # A system error is retried like a throttle, without counting.
             batch.throttles += 1
             lane.inflight = batch
-            delay = min(THROTTLE_BACKOFF_S * 2 ** (batch.throttles - 1), MAX_THROTTLE_BACKOFF_S)
+            delay = throttle_backoff_s(batch.throttles)
             lane.timer = self.clock.call_later(delay, lambda: self._on_timer(reader, lane))
             return
         failed_from = None

@@ -23,11 +23,11 @@ from urllib.parse import urlencode
 from eventmesh.effects import DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 
-__all__ = ["Connection", "ApiDestination", "call_api_destination", "http_result", "HTTP_TIMEOUT_S"]
+__all__ = ["Connection", "ApiDestination", "call_api_destination", "http_result", "API_DESTINATION_TIMEOUT_S"]
 
-HTTP_TIMEOUT_S = 5.0                            # API destination endpoints must answer within 5 s
+API_DESTINATION_TIMEOUT_S = 5.0                            # API destination endpoints must answer within 5 s
 RETRIED_HTTP_STATUSES = frozenset({401, 407, 409, 429})  # plus every 5xx
-DEFAULT_CONTENT_TYPE = "application/json; charset=utf-8"
+API_DESTINATION_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 class Connection:
@@ -119,6 +119,6 @@ def call_api_destination(mesh: Mesh, arn: str, http_parameters: Mapping[str, Any
     query = {**connection.query(), **(params.get("QueryStringParameters") or {})}
     if query:
         url += ("&" if "?" in url else "?") + urlencode(query)
-    headers = {"Content-Type": DEFAULT_CONTENT_TYPE, **connection.headers(),
+    headers = {"Content-Type": API_DESTINATION_CONTENT_TYPE, **connection.headers(),
                **(params.get("HeaderParameters") or {})}
-    mesh.emit(HttpRequest(url, destination.method, headers, body, HTTP_TIMEOUT_S, mesh.expect(on_response)))
+    mesh.emit(HttpRequest(url, destination.method, headers, body, API_DESTINATION_TIMEOUT_S, mesh.expect(on_response)))

@@ -35,11 +35,11 @@ from eventmesh.timers import Timer
 
 __all__ = ["Archive", "Replay", "create_archive", "get_archive", "delete_archive", "list_archives",
            "start_replay", "get_replay", "cancel_replay", "list_replays",
-           "MAX_ACTIVE_REPLAYS", "REPLAY_SLICE_SECONDS", "REPLAY_SLICE_INTERVAL_SECONDS"]
+           "MAX_ACTIVE_REPLAYS", "REPLAY_SLICE_S", "REPLAY_SLICE_INTERVAL_S"]
 
 MAX_ACTIVE_REPLAYS = 10              # per account/Region
-REPLAY_SLICE_SECONDS = 60            # events are replayed in 1-minute slices of event time
-REPLAY_SLICE_INTERVAL_SECONDS = 1.0  # emulation pace between slices (AWS publishes none)
+REPLAY_SLICE_S = 60            # events are replayed in 1-minute slices of event time
+REPLAY_SLICE_INTERVAL_S = 1.0  # emulation pace between slices (AWS publishes none)
 SECONDS_PER_DAY = 86_400
 _ACTIVE = ("STARTING", "RUNNING")
 _decode = msgspec.json.Decoder().decode
@@ -146,7 +146,7 @@ class Replay:
         chosen.sort(key=lambda pair: pair[0])
         slices: dict[int, list[tuple[float, dict[str, Any]]]] = {}
         for at, event in chosen:
-            slices.setdefault(math.floor((at - self.start) / REPLAY_SLICE_SECONDS), []).append((at, event))
+            slices.setdefault(math.floor((at - self.start) / REPLAY_SLICE_S), []).append((at, event))
         return [slices[key] for key in sorted(slices)]
 
     def _replay_slice(self) -> None:
@@ -162,7 +162,7 @@ class Replay:
                             replay_name=self.name, only=self.only)
             self.last_replayed = batch[-1][0]
         if self._next < len(self._slices):
-            self._timer = self.mesh.clock.call_later(REPLAY_SLICE_INTERVAL_SECONDS, self._replay_slice)
+            self._timer = self.mesh.clock.call_later(REPLAY_SLICE_INTERVAL_S, self._replay_slice)
         else:
             self._finish("COMPLETED")
 

@@ -46,7 +46,7 @@ __all__ = [
 
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185   # RetryPolicy.MaximumRetryAttempts, range 0–185
-MAX_RETRY_ATTEMPTS = 185
+MAX_TARGET_RETRY_ATTEMPTS = 185
 DEFAULT_MAXIMUM_EVENT_AGE_S = 86_400   # RetryPolicy.MaximumEventAgeInSeconds, range 60–86,400
 MIN_EVENT_AGE_S = 60
 MAX_EVENT_AGE_S = 86_400
@@ -119,7 +119,7 @@ class RuleTarget:
         retry = spec.get("RetryPolicy") or {}
         self.max_retries: int = retry.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS)
         self.max_age: int = retry.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_S)
-        if not 0 <= self.max_retries <= MAX_RETRY_ATTEMPTS:
+        if not 0 <= self.max_retries <= MAX_TARGET_RETRY_ATTEMPTS:
             raise ValidationException("Parameter MaximumRetryAttempts is not valid.")
         if not MIN_EVENT_AGE_S <= self.max_age <= MAX_EVENT_AGE_S:
             raise ValidationException("Parameter MaximumEventAgeInSeconds is not valid.")

@@ -66,12 +66,12 @@ __all__ = [
     "stream_arn",
     "account_streams",
     "check_shard_quota",
-    "DEFAULT_RETENTION_HOURS",
+    "DEFAULT_RETENTION_H",
 ]
 
-DEFAULT_RETENTION_HOURS = 24
-MIN_RETENTION_HOURS = 24
-MAX_RETENTION_HOURS = 8_760           # 365 days
+DEFAULT_RETENTION_H = 24
+MIN_RETENTION_H = 24
+MAX_RETENTION_H = 8_760           # 365 days
 DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # MaxRecordSizeInKiB default (1 MiB)
 MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # whole PutRecords request, data + partition keys
 ON_DEMAND_SHARD_COUNT = 4             # a new on-demand stream's 4 MB/s write ≈ 4 shards
@@ -124,7 +124,7 @@ class Stream:
     metric_namespace = "AWS/Kinesis"
 
     def __init__(self, mesh: Mesh, name: str, arn: str, account_id: str, *, shard_count: int,
-                 mode: str = "PROVISIONED", retention_hours: int = DEFAULT_RETENTION_HOURS,
+                 mode: str = "PROVISIONED", retention_hours: int = DEFAULT_RETENTION_H,
                  max_record_size_kib: int = DEFAULT_MAX_RECORD_SIZE_KIB,
                  tags: dict[str, str] | None = None, create_delay_s: float = DEFAULT_CREATE_DELAY_S,
                  update_delay_s: float = DEFAULT_UPDATE_DELAY_S) -> None:
@@ -423,8 +423,8 @@ class Stream:
 
     def _check_retention(self, hours: int) -> None:
         self._require_active()
-        if not MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS:
-            raise errors.retention_out_of_range(hours, MIN_RETENTION_HOURS, MAX_RETENTION_HOURS)
+        if not MIN_RETENTION_H <= hours <= MAX_RETENTION_H:
+            raise errors.retention_out_of_range(hours, MIN_RETENTION_H, MAX_RETENTION_H)
 
     def _set_retention(self, hours: int) -> None:
         self.retention_hours = hours

@@ -30,7 +30,7 @@ __all__ = [
     "MAX_ENVIRONMENT_BYTES",
     "MAX_MAX_EVENT_AGE_S",
     "MAX_MEMORY_MB",
-    "MAX_RETRY_ATTEMPTS",
+    "MAX_ASYNC_RETRY_ATTEMPTS",
     "MAX_SYNC_PAYLOAD_BYTES",
     "MAX_TIMEOUT_S",
     "MIN_MAX_EVENT_AGE_S",
@@ -65,7 +65,7 @@ DEFAULT_EPHEMERAL_STORAGE_MB = 512
 
 # EventInvokeConfig.
 DEFAULT_MAX_RETRY_ATTEMPTS = 2
-MAX_RETRY_ATTEMPTS = 2
+MAX_ASYNC_RETRY_ATTEMPTS = 2
 DEFAULT_MAX_EVENT_AGE_S = 21_600  # 6 hours
 MIN_MAX_EVENT_AGE_S = 60
 MAX_MAX_EVENT_AGE_S = 21_600
@@ -236,11 +236,11 @@ def validate_routing(weights: dict[str, float] | None) -> RoutingConfig:
 
 
 def validate_invoke_config(max_retry_attempts: int | None, max_event_age_s: int | None) -> None:
-    if max_retry_attempts is not None and not 0 <= max_retry_attempts <= MAX_RETRY_ATTEMPTS:
+    if max_retry_attempts is not None and not 0 <= max_retry_attempts <= MAX_ASYNC_RETRY_ATTEMPTS:
         raise InvalidParameterValueException(
             f"1 validation error detected: Value '{max_retry_attempts}' at 'maximumRetryAttempts' "
             f"failed to satisfy constraint: Member must have value less than or equal to "
-            f"{MAX_RETRY_ATTEMPTS}")
+            f"{MAX_ASYNC_RETRY_ATTEMPTS}")
     if max_event_age_s is not None and not MIN_MAX_EVENT_AGE_S <= max_event_age_s <= MAX_MAX_EVENT_AGE_S:
         bound = ("less than or equal to 21600" if max_event_age_s > MAX_MAX_EVENT_AGE_S
                  else "greater than or equal to 60")

@@ -42,7 +42,7 @@ __all__ = [
     "retry_schedule",
 ]
 
-HTTP_TIMEOUT_S = 15.0  # HTTP request timeout ≈ 15 s (unverified)
+NOTIFICATION_TIMEOUT_S = 15.0  # HTTP request timeout ≈ 15 s (unverified)
 MAX_HTTP_RETRIES = 100  # numRetries 0–100
 MAX_HTTP_DELAY_S = 3_600  # maxDelayTarget ≤ 3,600 s
 MAX_HTTP_POLICY_S = 3_600  # the whole HTTP policy may not exceed 3,600 s of retry time
@@ -127,7 +127,7 @@ AWS_MANAGED_RETRY_POLICY = RetryPolicy(
 DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 
 
-DEFAULT_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
+NOTIFICATION_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
 
 
 class RequestPolicy(msgspec.Struct, frozen=True, rename="camel"):
@@ -210,7 +210,7 @@ def effective_http_policy(topic: TopicDeliveryPolicy | None,
     """The retry policy and Content-Type an HTTP/S subscription is delivered with."""
     http = topic.http if topic is not None else None
     retry = DEFAULT_HTTP_RETRY_POLICY
-    content_type = DEFAULT_CONTENT_TYPE
+    content_type = NOTIFICATION_CONTENT_TYPE
     if http is not None:
         retry = http.default_healthy_retry_policy or retry
         if http.default_request_policy is not None and http.default_request_policy.header_content_type:
@@ -262,7 +262,7 @@ class Subscription:
         self.dlq_arn: str | None = None
         self.delivery_policy: SubscriptionDeliveryPolicy | None = None
         self.retry = DEFAULT_HTTP_RETRY_POLICY if protocol in ("http", "https") else AWS_MANAGED_RETRY_POLICY
-        self.content_type = DEFAULT_CONTENT_TYPE
+        self.content_type = NOTIFICATION_CONTENT_TYPE
         self.extra: dict[str, str] = {}  # set attributes kept verbatim (DeliveryPolicy text, roles…)
 
     @property

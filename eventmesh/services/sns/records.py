@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import msgspec
 
 from eventmesh.effects import Delivery, HttpRequest
-from eventmesh.services.sns.delivery import DEFAULT_CONTENT_TYPE, HTTP_TIMEOUT_S, Subscription
+from eventmesh.services.sns.delivery import NOTIFICATION_CONTENT_TYPE, NOTIFICATION_TIMEOUT_S, Subscription
 from eventmesh.services.sns.errors import ParameterValueInvalid, ValidationError
 
 __all__ = [
@@ -343,7 +343,7 @@ def lambda_items(topic: TopicView, sub: Subscription, messages: list[Message]) -
 def http_notification(topic: TopicView, sub: Subscription, message: Message) -> HttpRequest:
     """The POST for one notification to an HTTP/S endpoint: envelope, or raw body without attributes."""
     headers = {
-        "Content-Type": sub.content_type or DEFAULT_CONTENT_TYPE,
+        "Content-Type": sub.content_type or NOTIFICATION_CONTENT_TYPE,
         "User-Agent": USER_AGENT,
         "x-amz-sns-message-type": "Notification",
         "x-amz-sns-message-id": message.message_id,
@@ -352,9 +352,9 @@ def http_notification(topic: TopicView, sub: Subscription, message: Message) -> 
     }
     if sub.raw:
         headers["x-amz-sns-rawdelivery"] = "true"
-        return HttpRequest(sub.endpoint, "POST", headers, message.text_for(sub.protocol), HTTP_TIMEOUT_S)
+        return HttpRequest(sub.endpoint, "POST", headers, message.text_for(sub.protocol), NOTIFICATION_TIMEOUT_S)
     return HttpRequest(sub.endpoint, "POST", headers, notification_body(topic, sub, message, sub.protocol),
-                       HTTP_TIMEOUT_S)
+                       NOTIFICATION_TIMEOUT_S)
 
 
 def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
@@ -374,12 +374,12 @@ def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str
         type=kind, message_id=message_id, token=token, topic_arn=topic.arn, message=text,
         subscribe_url=url, timestamp=timestamp, signature_version=version,
         signature=sign(canonical, version), signing_cert_url=signing_cert_url(topic.base_url)))
-    headers = {"Content-Type": DEFAULT_CONTENT_TYPE, "User-Agent": USER_AGENT,
+    headers = {"Content-Type": NOTIFICATION_CONTENT_TYPE, "User-Agent": USER_AGENT,
                "x-amz-sns-message-type": kind, "x-amz-sns-message-id": message_id,
                "x-amz-sns-topic-arn": topic.arn}
     if kind != "SubscriptionConfirmation":
         headers["x-amz-sns-subscription-arn"] = sub.arn
-    return HttpRequest(sub.endpoint, "POST", headers, body, HTTP_TIMEOUT_S)
+    return HttpRequest(sub.endpoint, "POST", headers, body, NOTIFICATION_TIMEOUT_S)
 
 
 # -- message attribute rules ---------------------------------------------------------------

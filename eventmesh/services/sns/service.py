@@ -48,9 +48,9 @@ PAGE_SIZE = 100  # ListTopics / ListSubscriptions page size
 MAX_TAGS_PER_RESOURCE = 50
 PENDING_ARN = "pending confirmation"  # Subscribe's answer for a pending subscription
 PENDING_LISTED = "PendingConfirmation"  # how List* show it
-MAX_BATCH_ENTRIES = 10  # PublishBatch entries
+PUBLISH_BATCH_MAX_ENTRIES = 10  # PublishBatch entries
 MAX_BATCH_ID_CHARS = 80  # batch entry Id: up to 80 characters [A-Za-z0-9_-]
-MAX_BATCH_BYTES = 262_144  # total of all messages in a PublishBatch
+PUBLISH_BATCH_MAX_BYTES = 262_144  # total of all messages in a PublishBatch
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
@@ -163,7 +163,7 @@ def check_batch(entries: list[PublishEntry]) -> None:
     """PublishBatch's whole-request checks: 1–10 entries, distinct well-formed ids, 256 KB."""
     if not entries:
         raise EmptyBatchRequest("The batch request doesn't contain any entries.")
-    if len(entries) > MAX_BATCH_ENTRIES:
+    if len(entries) > PUBLISH_BATCH_MAX_ENTRIES:
         raise TooManyEntriesInBatchRequest("The batch request contains more entries than permissible.")
     seen: set[str] = set()
     for entry in entries:
@@ -175,7 +175,7 @@ def check_batch(entries: list[PublishEntry]) -> None:
         if entry.id in seen:
             raise BatchEntryIdsNotDistinct("Two or more batch entries in the request have the same Id.")
         seen.add(entry.id)
-    if sum(len(entry.message.encode()) for entry in entries) > MAX_BATCH_BYTES:
+    if sum(len(entry.message.encode()) for entry in entries) > PUBLISH_BATCH_MAX_BYTES:
         raise BatchRequestTooLong("The length of all the messages put together is more than the limit.")
 
 

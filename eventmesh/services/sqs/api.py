@@ -46,8 +46,8 @@ from eventmesh.wire.validate import Problem, check
 
 __all__ = ["service"]
 
-MAX_BATCH_ENTRIES = 10  # entries per batch request
-MAX_BATCH_BYTES = 1_048_576  # all bodies + attributes of a batch
+BATCH_MAX_ENTRIES = 10  # entries per batch request
+SEND_BATCH_MAX_BYTES = 1_048_576  # all bodies + attributes of a batch
 MAX_RECEIVE_MESSAGES = 10  # MaxNumberOfMessages 1..10
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # System attributes a receive can ask for; "All" asks for every one.
@@ -260,9 +260,9 @@ def _batch_entries(operation: str, params: dict[str, Any]) -> list[dict[str, Any
     if not entries:
         raise EmptyBatchRequest(
             f"There should be at least one {_BATCH_ENTRY_NAMES[operation]} in the request.")
-    if len(entries) > MAX_BATCH_ENTRIES:
+    if len(entries) > BATCH_MAX_ENTRIES:
         raise TooManyEntriesInBatchRequest(
-            f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. You have sent {len(entries)}.")
+            f"Maximum number of entries per request are {BATCH_MAX_ENTRIES}. You have sent {len(entries)}.")
     seen: set[str] = set()
     for entry in entries:
         entry_id = entry["Id"]
@@ -309,8 +309,8 @@ def send_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
                 systems[raw["Id"]] = system
         else:  # Id, MessageBody and maybe MessageAttributes: the common entry
             sendable.append(SendEntry(body, attributes or None, None, None, None, None, raw["Id"]))
-    if total > MAX_BATCH_BYTES:
-        raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+    if total > SEND_BATCH_MAX_BYTES:
+        raise BatchRequestTooLong(f"Batch requests cannot be longer than {SEND_BATCH_MAX_BYTES} bytes. "
                                   f"You have sent {total} bytes.")
     successful: list[dict[str, Any]] = []
     md5 = hashlib.md5
