@@ -151,15 +151,21 @@ def _text(name: str, raw: str) -> str | None:
     return raw or None
 
 
-def _policy(name: str, raw: str) -> str | None:
-    if raw == "":
-        return None
+def _json_map(name: str, raw: str) -> dict[str, Any]:
+    """A policy attribute's JSON object, or ``InvalidAttributeValue`` for the attribute."""
     try:
         document = json.loads(raw)
     except ValueError:
         raise _invalid(name) from None
     if not isinstance(document, dict):
         raise _invalid(name)
+    return document
+
+
+def _policy(name: str, raw: str) -> str | None:
+    if raw == "":
+        return None
+    _json_map(name, raw)
     return raw
 
 
@@ -202,12 +208,7 @@ def _redrive_policy(name: str, raw: str) -> RedrivePolicy | None:
 def _redrive_allow_policy(name: str, raw: str) -> RedriveAllowPolicy | None:
     if raw == "":
         return None
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise _invalid(name) from None
-    if not isinstance(document, dict):
-        raise _invalid(name)
+    document = _json_map(name, raw)
     permission = document.get("redrivePermission")
     sources = document.get("sourceQueueArns")
     if permission not in ("allowAll", "denyAll", "byQueue"):
