@@ -1,21 +1,29 @@
 """One hierarchy of errors, named exactly as the AWS error codes.
 
-Cores raise these; ``eventmesh.wire.render`` renders them to the wire once per protocol.
-Per-entry failures of batch operations are values (:class:`EntryError`), not exceptions,
-because AWS answers them inside a 200 response.
+Cores raise these; ``eventmesh.wire.render`` renders them to the wire once per protocol. Each
+class also says what it means to a core that was delivering to the raiser (``outcome``, see
+``effects.Outcome``). Per-entry failures of batch operations are values (:class:`EntryError`),
+not exceptions, because AWS answers them inside a 200 response.
 
     EventMeshError
-     └── ServiceError                  code, http_status, sender_fault, query_code
+     └── ServiceError                  code, http_status, sender_fault, query_code, outcome
           ├── (common, here)  InvalidAction, MissingParameter, InvalidParameterValue,
           │                   MalformedRequest, SerializationException, ValidationException,
-          │                   InternalFailure, ResourceNotFoundException, ResourceInUseException,
-          │                   UnknownOperationException, AccessDenied
-          ├── services/sqs/errors.py      QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON code +
-          │                              legacy Query code)
-          ├── services/sns/errors.py      InvalidParameter, NotFound, ...
-          ├── services/kinesis/errors.py  ResourceNotFoundException texts, ProvisionedThroughput...
-          ├── services/events/errors.py   InvalidEventPatternException, ...
-          └── services/lambda_/errors.py        TooManyRequestsException (Reason, Retry-After), ...
+          │                   InternalFailure, ResourceInUseException, UnknownOperationException
+          ├── ResourceNotFoundException       the family of "does not exist" (outcome MISSING):
+          │                                   kinesis/events ResourceNotFoundException (400),
+          │                                   sqs QueueDoesNotExist, sns NotFound, ResourceNotFound
+          ├── AccessDenied                    (DENIED): sns AuthorizationError
+          ├── ThrottlingError                 (THROTTLED): kinesis ProvisionedThroughputExceeded...,
+          │                                   lambda TooManyRequestsException, sqs RequestThrottled,
+          │                                   sns Throttled
+          ├── services/sqs/errors.py          QueueDoesNotExist, ReceiptHandleIsInvalid, ... (JSON
+          │                                   code + legacy Query code)
+          ├── services/sns/errors.py          InvalidParameter, NotFound, ...
+          ├── services/kinesis/errors.py      ResourceNotFoundException texts, ProvisionedThroughput...
+          ├── services/events/errors.py       InvalidEventPatternException, ...
+          └── services/lambda_/errors.py      TooManyRequestsException (Reason, Retry-After), ...
+
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html
 https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html
 https://docs.aws.amazon.com/kinesis/latest/APIReference/CommonErrors.html
