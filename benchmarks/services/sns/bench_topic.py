@@ -22,13 +22,13 @@ import resource
 import statistics
 import time
 
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sns.service import create_topic
 from eventmesh.services.sns.topic import PublishEntry
 from eventmesh.testing import virtual_mesh
 
 BATCH = 10
-_OK = DeliveryResult(True)
+_OK = DELIVERED
 
 
 class Sink:
