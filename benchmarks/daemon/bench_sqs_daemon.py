@@ -66,6 +66,7 @@ def main() -> None:
         client_main(args)
         return
     from eventmesh.daemon import serve_in_thread
+    from eventmesh.services.sqs.queue import Queue
     from eventmesh.services.sqs.service import create_queue
 
     handle = serve_in_thread(clock="real", services=["sqs"])
@@ -74,7 +75,7 @@ def main() -> None:
         create_queue(handle.mesh, QUEUE)
 
     async def purge() -> None:
-        queue = handle.mesh.find(handle.mesh.arn("sqs", QUEUE))
+        queue = handle.mesh.get(handle.mesh.arn("sqs", QUEUE), Queue)
         queue._purged_at = None  # the benchmark may purge more often than once a minute
         queue.purge()
 
