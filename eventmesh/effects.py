@@ -40,7 +40,8 @@ class Outcome(enum.IntEnum):
     """How a delivery went, decided by the target that took (or refused) it.
 
     Consumers decide what to do from the kind alone (retry, dead-letter, give up): no consumer
-    keeps a table of other services' error spellings.
+    keeps a table of other services' error spellings. ``DELIVERED`` is 0, so hot paths may test
+    ``not result.kind`` for success.
     """
 
     DELIVERED = 0

@@ -15,6 +15,7 @@ deliveries out itself and hands every other effect to the subscribers a driver r
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar, overload
@@ -64,7 +65,7 @@ class Mesh:
         self._state: dict[type, Any] = {}
         self._handlers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
         self._replies: dict[int, Callable[[Any], None]] = {}
-        self._next_token = 0
+        self._tokens = itertools.count(1)
         self._flushing = False
         self.clock.after_callback = self.flush
 
@@ -154,7 +155,7 @@ class Mesh:
 
     def expect(self, callback: Callable[[Any], None]) -> int:
         """A token for an effect's ``reply_to``: ``callback(answer)`` runs when it is answered."""
-        self._next_token = token = self._next_token + 1
+        token = next(self._tokens)
         self._replies[token] = callback
         return token
 

@@ -144,7 +144,7 @@ class Rule:
         self.role_arn: str | None = None
         self.tags: dict[str, str] = {}
         self.schedule: ScheduleTimer | None = None
-        self.counters = RuleCounters(bus.record_invocation_start)
+        self.counters = RuleCounters(bus.mesh, self.arn, bus.latency_ms)
 
     @property
     def enabled(self) -> bool:
@@ -202,20 +202,15 @@ class EventBus:
         self.archives: dict[str, Any] = {}   # name → archive.Archive
         self._matcher = RuleSet()
         self.matched_events = 0
-        self._latency = Histogram(LATENCY_BUCKETS_MS)
-        self._now = mesh.clock.now
+        self.latency_ms = Histogram(LATENCY_BUCKETS_MS)  # moved by the rules' target deliveries
 
     # -- metrics -----------------------------------------------------------------------------
 
     def statistics(self) -> BusStatistics:
-        return BusStatistics(self.matched_events, self._latency.snapshot())
+        return BusStatistics(self.matched_events, self.latency_ms.snapshot())
 
     def metric_dimensions(self) -> dict[str, str]:
         return {"EventBusName": self.name}
-
-    def record_invocation_start(self, ingested_at: float) -> None:
-        """IngestionToInvocationStartLatency: one observation per first delivery attempt."""
-        self._latency.observe((self._now() - ingested_at) * 1000.0)
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -390,9 +385,9 @@ class EventBus:
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
                 for item in items:
-                    TargetDelivery(mesh, rule.arn, rule.counters, target, [item], ingested_at).send()
+                    TargetDelivery(rule.counters, target, [item], ingested_at).send()
             else:  # TargetDelivery.send, inline: one Deliver effect per target
-                delivery = TargetDelivery(mesh, rule.arn, rule.counters, target, items, ingested_at)
+                delivery = TargetDelivery(rule.counters, target, items, ingested_at)
                 emit(Deliver(target.arn, items, rule.arn, expect(delivery.on_result)))
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:

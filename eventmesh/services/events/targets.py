@@ -16,10 +16,12 @@ targets (API destinations) go one event per call, as AWS sends them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from bisect import bisect_left
+from collections.abc import Mapping
 from typing import Any
 
 from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpResponse, Outcome
+from eventmesh.histogram import Histogram
 from eventmesh.mesh import Mesh
 from eventmesh.services.events.api_destinations import call_api_destination, http_result
 from eventmesh.services.events.errors import ValidationException
@@ -152,18 +154,19 @@ class RuleTarget:
 
 
 class RuleCounters:
-    """One rule's CloudWatch counters, moved by its target deliveries; the rule reports them.
+    """What a rule's target deliveries share: the mesh they send through, the rule's ARN, its
+    CloudWatch counters (moved by the deliveries, reported by the rule) and the bus's
+    IngestionToInvocationStartLatency histogram (one observation per first delivery attempt).
+    Targets hold this, never the rule or the bus, so the imports run one way (bus → targets)."""
 
-    ``record_start(ingested_at)`` is the bus's IngestionToInvocationStartLatency observation,
-    called once per first delivery attempt.
-    """
-
-    __slots__ = ("dead_letter_invocations", "failed_invocations", "invocations",
-                 "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "record_start",
+    __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "invocations",
+                 "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
                  "triggered_rules")
 
-    def __init__(self, record_start: Callable[[float], None]) -> None:
-        self.record_start = record_start
+    def __init__(self, mesh: Mesh, arn: str, latency_ms: Histogram) -> None:
+        self.mesh = mesh
+        self.arn = arn
+        self.latency_ms = latency_ms
         self.invocations = self.failed_invocations = self.triggered_rules = 0
         self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
         self.invocations_failed_to_be_sent_to_dlq = 0
@@ -172,12 +175,10 @@ class RuleCounters:
 class TargetDelivery:
     """A batch of events on its way to one target of one rule, with its retry state."""
 
-    __slots__ = ("counters", "ingested_at", "items", "mesh", "retries", "rule_arn", "target")
+    __slots__ = ("counters", "ingested_at", "items", "retries", "target")
 
-    def __init__(self, mesh: Mesh, rule_arn: str, counters: RuleCounters, target: RuleTarget,
-                 items: list[Delivery], ingested_at: float) -> None:
-        self.mesh = mesh
-        self.rule_arn = rule_arn
+    def __init__(self, counters: RuleCounters, target: RuleTarget, items: list[Delivery],
+                 ingested_at: float) -> None:
         self.counters = counters
         self.target = target
         self.items = items
@@ -185,21 +186,25 @@ class TargetDelivery:
         self.retries = 0
 
     def send(self) -> None:
-        target, mesh = self.target, self.mesh
+        target, mesh = self.target, self.counters.mesh
         if target.kind == "api":
             call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
                                  self._on_http, self.on_result)
         else:
-            mesh.emit(Deliver(target.arn, self.items, self.rule_arn, mesh.expect(self.on_result)))
+            mesh.emit(Deliver(target.arn, self.items, self.counters.arn, mesh.expect(self.on_result)))
 
     def _on_http(self, response: HttpResponse) -> None:
         self.on_result(http_result(response))
 
     def on_result(self, result: DeliveryResult) -> None:
         counters = self.counters
-        if self.retries == 0:
-            counters.record_start(self.ingested_at)
-        if result.ok:
+        if self.retries == 0:  # Histogram.observe, inline: once per delivered batch
+            hist = counters.latency_ms
+            ms = (counters.mesh.clock.now() - self.ingested_at) * 1000.0
+            hist.counts[bisect_left(hist.buckets, ms)] += 1
+            hist.sum += ms
+            hist.count += 1
+        if not result.kind:  # Outcome.DELIVERED is 0: ``result.ok`` without a property call
             counters.invocations += len(self.items)
             return
         code = dlq_error_code(result)
@@ -208,7 +213,7 @@ class TargetDelivery:
             return
         exhausted: str | None = None
         if result.retryable:
-            clock = self.mesh.clock
+            clock = counters.mesh.clock
             now = clock.now()
             if self.retries >= self.target.max_retries:
                 exhausted = "MaximumRetryAttempts"
@@ -224,7 +229,7 @@ class TargetDelivery:
 
     def _backoff(self) -> float:
         delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2.0 ** min(self.retries, 32))
-        return delay * self.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
+        return delay * self.counters.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
 
     def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
         counters, target = self.counters, self.target
@@ -233,14 +238,15 @@ class TargetDelivery:
             counters.failed_invocations += len(self.items)
             return
         attributes = {
-            "RULE_ARN": _string(self.rule_arn), "TARGET_ARN": _string(target.arn),
+            "RULE_ARN": _string(counters.arn), "TARGET_ARN": _string(target.arn),
             "ERROR_CODE": _string(code), "ERROR_MESSAGE": _string(message),
             "RETRY_ATTEMPTS": _string(str(self.retries)),
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = _string(exhausted)
         items = [Delivery(item.body, attributes=attributes) for item in self.items]
-        self.mesh.emit(Deliver(target.dlq_arn, items, self.rule_arn, self.mesh.expect(self._on_dlq)))
+        mesh = counters.mesh
+        mesh.emit(Deliver(target.dlq_arn, items, counters.arn, mesh.expect(self._on_dlq)))
 
     def _on_dlq(self, result: DeliveryResult) -> None:
         counters, count = self.counters, len(self.items)

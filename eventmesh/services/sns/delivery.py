@@ -345,7 +345,7 @@ class Dispatcher:
             self._failed(pending, http_retryable(response))
 
     def on_result(self, pending: Pending, result: DeliveryResult) -> None:
-        if result.ok:
+        if not result.kind:  # Outcome.DELIVERED is 0: ``result.ok`` without a property call
             self.delivered += len(pending.messages)
             self._settled(pending)
         else:

@@ -156,7 +156,7 @@ class FifoOrder:
                 queue.store_visible(added, len(added), size_total)
         return results
 
-    def accept(self, items: list[Delivery]) -> DeliveryResult:
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (an SNS FIFO topic, an EventBridge target with a group id)."""
         entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
                    for item in items]

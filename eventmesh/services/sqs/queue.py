@@ -108,7 +108,9 @@ class Queue:
         self.order: StandardOrder | FifoOrder = FifoOrder(self) if self.fifo else StandardOrder(self)
         self.retention = Retention(self.clock, self.config.message_retention_period, self.order.retention_base,
                                    self._expire_retained, self._live)
-        self.send_batch = self.order.send_batch  # type: ignore[method-assign]  # one call less per batch
+        # One call less per batch and per delivery: the order's own methods, bound here.
+        self.send_batch = self.order.send_batch  # type: ignore[method-assign]
+        self.accept = self.order.accept  # type: ignore[method-assign]
         # Metrics: plain ints, read at scrape time.
         self.sent = self.received = self.deleted = self.empty_receives = self.deduplicated = 0
         self.sent_bytes = 0
@@ -155,12 +157,17 @@ class Queue:
         return self.order.send_batch(entries)
 
     def store_visible(self, ready: list[Message], accepted: int, size_total: int) -> None:
-        """A sent batch: ``ready`` (receivable now) woken and kept for retention, and the batch's
-        NumberOfMessagesSent and SentMessageSize (``accepted`` may count delayed messages too)."""
+        """A sent batch: ``ready`` (receivable now) handed to the order, woken and kept for
+        retention, and the batch's NumberOfMessagesSent and SentMessageSize (``accepted`` may
+        count delayed messages too)."""
+        wake = bool(ready) and self.order.made_visible(ready, not self.n_visible)
+        self.placed(ready, accepted, size_total, wake)
+
+    def placed(self, ready: list[Message], accepted: int, size_total: int, wake: bool) -> None:
+        """``store_visible`` for an order that placed ``ready`` itself (the standard fast paths)."""
         if ready:
-            was_empty = not self.n_visible
             self.n_visible += len(ready)
-            if self.order.made_visible(ready, was_empty):
+            if wake:
                 self.mesh.emit(self.available)
             retention = self.retention
             retention.batches.append(ready)  # Retention.keep inline (once per sent batch)
@@ -170,10 +177,10 @@ class Queue:
         self.sent_bytes += size_total
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
-        """A delivery from another core (SNS subscription, EventBridge/Lambda target)."""
-        if self.closed:
-            return QueueDoesNotExist().delivery_result()
-        return self.order.accept(items)
+        """A delivery from another core (SNS subscription, EventBridge/Lambda target): the
+        order's ``accept``, bound in ``__init__``. A deleted queue is gone from the mesh, so
+        deliveries by ARN never reach it; one that still holds it gets QueueDoesNotExist."""
+        return self.order.accept(items, source_arn)
 
     def delay(self, delay: int, now: float, msgs: list[Message]) -> None:
         """Messages sent with a delay: visible at ``now + delay`` (one chunk and lane timer)."""
@@ -449,6 +456,10 @@ class Queue:
             lane.entries.clear()
         self.order.reset()
 
+    @staticmethod
+    def _accept_closed(items: list[Delivery], source_arn: str) -> DeliveryResult:
+        return QueueDoesNotExist().delivery_result()
+
     def take_visible(self, limit: int) -> list[Message]:
         """Remove up to ``limit`` visible messages, oldest first (message move tasks)."""
         return self.order.take_visible(limit)
@@ -456,6 +467,7 @@ class Queue:
     def close(self) -> None:
         """The queue was deleted: drop its timers and messages."""
         self.closed = True
+        self.accept = self._accept_closed  # type: ignore[method-assign]
         for lane in self._delays.values():
             self.clock.cancel(lane.timer)
             lane.timer = None

@@ -81,7 +81,9 @@ class StandardOrder:
             accepted = len(results)
         else:
             ready, size_total, accepted = self._send_general(results, general, base, now, size_total)
-        queue.store_visible(ready, accepted, size_total)
+        was_empty = not queue.n_visible
+        self.visible.extend(ready)  # made_visible, inline
+        queue.placed(ready, accepted, size_total, was_empty and bool(ready))
         return results
 
     def _send_general(self, results: list[Message | SqsError], general: list[tuple[int, SendEntry]],
@@ -125,7 +127,7 @@ class StandardOrder:
                 "Reason: The request include parameter that is not valid for this queue type.")
         return size
 
-    def accept(self, items: list[Delivery]) -> DeliveryResult:
+    def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core: most carry one plain event each, stored inline."""
         queue = self.queue
         if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
@@ -160,7 +162,9 @@ class StandardOrder:
             size_total += size
         if not ready:
             return False
-        queue.store_visible(ready, len(ready), size_total)
+        was_empty = not queue.n_visible
+        self.visible.extend(ready)  # made_visible, inline
+        queue.placed(ready, len(ready), size_total, was_empty)
         return True
 
     # -- receiving and leaving ---------------------------------------------------------------
