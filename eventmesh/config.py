@@ -25,6 +25,7 @@ import msgspec
 import yaml
 
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "load_config", "validate_config"]
@@ -43,7 +44,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 ]
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls"}
 _SERVER_KEYS = {"host", "port", "clock"}
 
 
@@ -64,6 +65,7 @@ class Config(msgspec.Struct):
     host: str | None = None
     port: int | None = None
     clock: str | None = None
+    queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
 
@@ -91,6 +93,7 @@ def load_config(path: str | Path) -> Config:
     return Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
+                  queue_urls=data.get("queue_urls", "path"),
                   resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
@@ -116,6 +119,8 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.port: must be a port number 0-65535")
     if server.get("clock") not in (None, "real", "virtual"):
         problems.append("server.clock: must be real or virtual")
+    if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
+        problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]

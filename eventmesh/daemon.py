@@ -116,7 +116,7 @@ class Daemon:
         self.mesh = Mesh(RealClock() if clock == "real" else VirtualClock(),
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
-        self.api = Api(self.mesh, adapters(services))
+        self.api = Api(self.mesh, adapters(services), settings={"queue_urls": self.config.queue_urls})
         self.app = App(self.mesh, self.api)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -241,6 +241,16 @@ class ServerHandle:
             if time.monotonic() > deadline:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)
+
+    def advance_until(self, done: Callable[[], object], step_s: float = 0.01, timeout_s: float = 60.0) -> None:
+        """Step the virtual clock by ``step_s`` until ``done()`` holds, for work that runs in real
+        time beside it (Python handlers in worker processes). Bounded by ``timeout_s`` of real
+        time (then AssertionError): a bound on waiting, not a measure of speed."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("the condition did not hold within the real-time bound")
+            self.advance(step_s)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.daemon.stop)

@@ -6,8 +6,13 @@ deliveries out itself and hands every other effect to the subscribers a driver r
 
 * Resources are objects with an ``arn``; a delivery target also has ``accept(items, source_arn)``
   (:class:`Target`). Lookups are typed: ``mesh.find(arn, Queue)`` is a ``Queue`` or ``None``.
+* AWS keeps most resources per account and Region. ``mesh.scope(account_id, region)`` is the view
+  a request for that account and Region works through: the same engine (clock, resources by ARN,
+  outbox, ids), with ``arn()`` building that account's and Region's ARNs, ``resources()`` listing
+  only theirs, and its own account-level state. The mesh itself is the view of its default
+  account and Region. Deliveries address resources by ARN, so they cross scopes freely.
 * Account-level state that is not a resource (a Lambda account's concurrency, the event source
-  mappings' index) has one typed home per mesh: ``mesh.state(AccountPool)``.
+  mappings' index) has one typed home per account and Region: ``mesh.state(AccountPool)``.
 * Answers to effects travel by token, never by closure: ``token = mesh.expect(callback)`` before
   emitting an effect with ``reply_to=token``; whoever carries it out calls ``mesh.reply(token,
   answer)`` once.
@@ -67,7 +72,32 @@ class Mesh:
         self._replies: dict[int, Callable[[Any], None]] = {}
         self._tokens = itertools.count(1)
         self._flushing = False
+        self.root = self
+        self._scopes: dict[tuple[str, str], Mesh] = {(account_id, region): self}
         self.clock.after_callback = self.flush
+
+    # -- scopes ------------------------------------------------------------------------------
+
+    def scope(self, account_id: str | None = None, region: str | None = None) -> Mesh:
+        """The view of one account and Region (see the module docstring); created on first use.
+
+        A view shares everything with its mesh but ``account_id``, ``region`` and the
+        account-level state; its ``flush`` is the mesh's, so effects run in one order."""
+        root = self.root
+        key = (account_id or root.account_id, region or root.region)
+        view = root._scopes.get(key)
+        if view is None:
+            view = object.__new__(Mesh)
+            view.__dict__.update(root.__dict__)
+            view.account_id, view.region = key
+            view._state = {}
+            view.flush = root.flush  # type: ignore[method-assign]  # one _flushing flag for all views
+            root._scopes[key] = view
+        return view
+
+    def scopes(self) -> list[Mesh]:
+        """Every account-and-Region view in use, the mesh's own first."""
+        return list(self.root._scopes.values())
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -111,9 +141,15 @@ class Mesh:
     def resources(self, service: str | None, kind: type[R]) -> Iterator[R]: ...
 
     def resources(self, service: str | None = None, kind: type = object) -> Iterator[Any]:
-        """Resources (of one service, of one type), in creation order; a snapshot."""
+        """This account's and Region's resources (of one service, of one type), in creation order;
+        a snapshot. ``all_resources`` lists every scope's."""
         found = self._resources if service is None else self._by_service.get(service, {})
-        return iter([r for r in found.values() if isinstance(r, kind)])
+        where = f":{self.region}:{self.account_id}:"
+        return iter([r for arn, r in found.items() if isinstance(r, kind) and _scope_part(arn) == where])
+
+    def all_resources(self) -> Iterator[Any]:
+        """Every resource of every account and Region, in creation order; a snapshot."""
+        return iter(list(self._resources.values()))
 
     # -- account-level state -----------------------------------------------------------------
 
@@ -126,16 +162,13 @@ class Mesh:
         return found  # type: ignore[no-any-return]
 
     def states(self) -> Iterator[object]:
-        return iter(list(self._state.values()))
+        """The account-level state of every account and Region."""
+        return iter([state for view in self.root._scopes.values() for state in view._state.values()])
 
     def close(self) -> None:
         """Close every resource and state (the daemon stops): timers, workers and sockets go."""
-        for resource in list(self._resources.values()):
-            close = getattr(resource, "close", None)
-            if close is not None:
-                close()
-        for state in list(self._state.values()):
-            close = getattr(state, "close", None)
+        for item in [*self.all_resources(), *self.states()]:
+            close = getattr(item, "close", None)
             if close is not None:
                 close()
 
@@ -207,6 +240,12 @@ class Mesh:
             return _missing(target_arn)
         result: DeliveryResult = accept(items, source_arn)
         return result
+
+
+def _scope_part(arn: str) -> str:
+    """``:region:account:`` of an ARN (``arn:partition:service:region:account:resource``)."""
+    parts = arn.split(":", 5)
+    return f":{parts[3]}:{parts[4]}:" if len(parts) == 6 else ""
 
 
 def _missing(arn: str) -> DeliveryResult:

@@ -47,20 +47,26 @@ class MeshCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         families: dict[str, Any] = {}
-        for owner in (*self.mesh.resources(), *self.mesh.states()):
+        mesh = self.mesh.root
+        home = (mesh.region, mesh.account_id)
+        owners: list[tuple[Any, dict[str, str]]] = [(r, _scope_labels(_arn_scope(r), home))
+                                                    for r in mesh.all_resources()]
+        owners += [(state, _scope_labels((view.region, view.account_id), home))
+                   for view in mesh.scopes() for state in view._state.values()]
+        for owner, scope in owners:
             sources = owner.metric_sources() if hasattr(owner, "metric_sources") else (owner,)
             for resource in sources:
-                self._collect(resource, families)
+                self._collect(resource, families, scope)
         yield from families.values()
 
     @staticmethod
-    def _collect(resource: Any, families: dict[Any, Any]) -> None:
+    def _collect(resource: Any, families: dict[Any, Any], scope: dict[str, str]) -> None:
         statistics = getattr(resource, "statistics", None)
         namespace = getattr(resource, "metric_namespace", None)
         if statistics is None or namespace is None:
             return
         stats = statistics()
-        dims = resource.metric_dimensions()
+        dims = {**resource.metric_dimensions(), **scope}
         labels = [_snake(k) for k in dims]
         values = [str(v) for v in dims.values()]
         counters: frozenset[str] = getattr(type(stats), "counters", frozenset())
@@ -85,6 +91,20 @@ class MeshCollector(Collector):
                 family = families[key] = kind(name, f"{namespace} {field}", labels=labels)
             suffix = "_total" if isinstance(family, CounterMetricFamily) else ""
             family.samples.append(Sample(name + suffix, dict(zip(labels, values, strict=True)), value))
+
+
+def _arn_scope(resource: Any) -> tuple[str, str] | None:
+    parts = str(getattr(resource, "arn", "")).split(":", 5)
+    return (parts[3], parts[4]) if len(parts) == 6 else None
+
+
+def _scope_labels(scope: tuple[str, str] | None, home: tuple[str, str]) -> dict[str, str]:
+    """``region`` and ``account_id`` labels for resources outside the daemon's own account and
+    Region (CloudWatch keeps metrics per account and Region; one Prometheus needs the labels to
+    tell them apart). The home scope's series stay as CloudWatch names them."""
+    if scope is None or scope == home:
+        return {}
+    return {"Region": scope[0], "AccountId": scope[1]}
 
 
 def _cumulative_buckets(histogram: HistogramSnapshot) -> list[tuple[str, float]]:

@@ -100,3 +100,22 @@ def test_account_level_state_has_one_typed_home_per_mesh() -> None:
     assert one.state(AccountPool) is one.state(AccountPool)
     assert one.state(AccountPool) is not two.state(AccountPool)
     assert list(one.resources()) == []  # state is not a resource at an invented ARN
+
+
+def test_a_scope_shares_the_engine_but_lists_and_keeps_state_for_its_own_account_and_region() -> None:
+    from eventmesh.services.lambda_.pool import AccountPool
+
+    mesh, driver = virtual_mesh()
+    west = mesh.scope(region="eu-west-1")
+    assert west is mesh.scope(mesh.account_id, "eu-west-1") and mesh.scope() is mesh
+    east_sink = mesh.add(Sink(mesh.arn("sqs", "a")))
+    west_sink = west.add(Sink(west.arn("sqs", "a")))
+    assert west_sink.arn == "arn:aws:sqs:eu-west-1:000000000000:a"
+    assert list(mesh.resources("sqs")) == [east_sink] and list(west.resources("sqs")) == [west_sink]
+    assert list(mesh.all_resources()) == [east_sink, west_sink]
+    assert west.state(AccountPool) is not mesh.state(AccountPool)
+    assert {id(s) for s in mesh.states()} == {id(west.state(AccountPool)), id(mesh.state(AccountPool))}
+    # One engine: an effect emitted in one scope reaches a resource of another by ARN.
+    west.emit(Deliver(east_sink.arn, [Delivery("across")]))
+    driver.run_until_idle()
+    assert east_sink.got == ["across"]

@@ -14,7 +14,7 @@ import inspect
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import botocore.session
@@ -38,7 +38,7 @@ __all__ = ["Api", "Request"]
 
 log = logging.getLogger("eventmesh.wire")
 
-_CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _FORM = "application/x-www-form-urlencoded"
 _CBOR = "application/x-amz-cbor-1.1"
 
@@ -79,8 +79,9 @@ class _Bound:
 class Api:
     """Every service's operations behind one entry point: ``handle(request) -> Response``."""
 
-    def __init__(self, mesh: Mesh, services: Iterable[Service] = ()) -> None:
+    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None) -> None:
         self.mesh = mesh
+        self.settings = dict(settings or {})
         self.waiters = Waiters(mesh)
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
@@ -102,6 +103,7 @@ class Api:
                 protocol: str = "json") -> RequestContext:
         """A context for calling a handler in process (config loading, tests)."""
         return RequestContext(self.mesh, request_id=self.mesh.ids.uuid(), host=host, protocol=protocol,
+                              settings=self.settings,
                               waiters=self.waiters, operation=operation,
                               service=self.services[service].service)
 
@@ -173,7 +175,8 @@ class Api:
             if op.name in bound.typed and isinstance(params, dict):
                 params = self._typed_fallback(bound, op, params)
             self._validate(bound, op, params)
-            ctx = RequestContext(self.mesh, region=_region(headers), request_id=request_id,
+            ctx = RequestContext(self.mesh.scope(*caller_scope(headers)), request_id=request_id,
+                                 settings=self.settings,
                                  host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
                                  waiters=self.waiters, operation=op.name, service=bound.service)
             result = bound.service.handlers[op.name](ctx, params)
@@ -274,10 +277,16 @@ def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
 
 
-def _region(headers: dict[str, str]) -> str | None:
+def caller_scope(headers: dict[str, str]) -> tuple[str | None, str | None]:
+    """The account and Region a request acts in, from its SigV4 credential
+    (``Credential=<access key>/<date>/<region>/<service>/aws4_request``): the Region as signed,
+    and the account of an access key that is a 12-digit account id (as other emulators read it);
+    any other key (or no signature) acts in the daemon's default account and Region."""
     auth = headers.get("authorization")
-    if auth:
-        found = _CREDENTIAL_REGION.search(auth)
-        if found:
-            return found.group(1)
-    return None
+    if not auth:
+        return None, None
+    found = _CREDENTIAL.search(auth)
+    if found is None:
+        return None, None
+    key, region = found.group(1), found.group(2)
+    return (key if len(key) == 12 and key.isdigit() else None), region

@@ -15,7 +15,7 @@ A handler may be ``async`` (long polls); it then runs as a task of the server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventmesh.effects import Available
@@ -125,15 +125,18 @@ class RequestContext:
         "region",
         "request_id",
         "service",
+        "settings",
         "waiters",
     )
 
-    def __init__(self, mesh: Mesh, *, region: str | None = None, request_id: str = "",
+    def __init__(self, mesh: Mesh, *, request_id: str = "",
                  host: str = "localhost:4566", protocol: str = "json",
                  headers: dict[str, str] | None = None, waiters: Waiters | None = None,
-                 operation: str = "", service: Service | None = None) -> None:
-        self.mesh = mesh
-        self.region = region or mesh.region
+                 operation: str = "", service: Service | None = None,
+                 settings: Mapping[str, Any] | None = None) -> None:
+        self.mesh = mesh  # the view of the caller's account and Region (Mesh.scope)
+        self.settings = settings or {}  # the daemon's presentation settings (e.g. queue_urls)
+        self.region = mesh.region
         self.account_id = mesh.account_id
         self.request_id = request_id
         self.host = host

@@ -180,3 +180,16 @@ def test_query_protocol_client_round_trip(server) -> None:
     with pytest.raises(ClientError) as caught:
         client.get_queue_url(QueueName="nope")
     assert caught.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_the_caller_scope_is_the_signed_region_and_an_account_id_key() -> None:
+    from eventmesh.wire.router import caller_scope
+
+    def signed(key: str, region: str) -> dict[str, str]:
+        return {"authorization": f"AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/sqs/aws4_request, "
+                                 "SignedHeaders=host, Signature=abc"}
+
+    assert caller_scope(signed("AKIAEXAMPLE", "eu-west-1")) == (None, "eu-west-1")
+    assert caller_scope(signed("111122223333", "ap-south-1")) == ("111122223333", "ap-south-1")
+    assert caller_scope({}) == (None, None)
+    assert caller_scope({"authorization": "Bearer nothing"}) == (None, None)

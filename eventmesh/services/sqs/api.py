@@ -96,7 +96,7 @@ def _queue(ctx: RequestContext, params: dict[str, Any]) -> Queue:
 
 
 def _url(ctx: RequestContext, queue: Queue) -> str:
-    return sqs_service.queue_url(ctx.host, queue)
+    return sqs_service.queue_url(ctx.host, queue, ctx.settings.get("queue_urls", "path"))
 
 
 def _int(params: dict[str, Any], name: str, low: int, high: int, reason: str) -> int | None:

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from eventmesh.arn import format_arn
 from eventmesh.mesh import Mesh
 from eventmesh.services.sqs.attributes import (
     READ_ONLY_ATTRIBUTES,
@@ -42,6 +43,8 @@ from eventmesh.services.sqs.queue import Queue
 __all__ = [
     "DeletedQueues",
     "queue_url",
+    "parse_queue_url",
+    "QUEUE_URL_STYLES",
     "find_queue",
     "queue_from_url",
     "queue_by_name",
@@ -82,9 +85,40 @@ class DeletedQueues:
         return arn in self.deleted_at
 
 
-def queue_url(host: str, queue: Queue) -> str:
-    """The queue URL as the SDKs expect it, on the daemon's own host."""
-    return f"http://{host}/{queue.account_id}/{queue.name}"
+QUEUE_URL_STYLES = ("path", "host", "account")  # the `queue_urls` setting; "path" is the default
+
+
+def queue_url(host: str, queue: Queue, style: str = "path") -> str:
+    """The queue URL as the SDKs expect it, on the daemon's own host, carrying the queue's Region
+    (AWS puts it in the host: ``https://sqs.<region>.amazonaws.com/<account>/<name>``):
+    ``path`` ``http://<host>/queue/<region>/<account>/<name>``; ``host``
+    ``http://sqs.<region>.<host>/<account>/<name>`` (needs DNS for that name, so a numeric host
+    falls back to ``path``); ``account`` ``http://<host>/<account>/<name>`` (no Region: the
+    form of earlier versions)."""
+    _, _, _, region, account, name = queue.arn.split(":", 5)
+    if style == "account":
+        return f"http://{host}/{account}/{name}"
+    if style == "host" and not host.split(":")[0].replace(".", "").isdigit():
+        return f"http://sqs.{region}.{host}/{account}/{name}"
+    return f"http://{host}/queue/{region}/{account}/{name}"
+
+
+def parse_queue_url(url: str) -> tuple[str | None, str | None, str]:
+    """(region, account, name) of a QueueUrl of any host (``sqs.<region>.amazonaws.com``,
+    ``queue.amazonaws.com``, the daemon's path, host or account form), or of a bare queue name,
+    which AWS takes as QueueUrl too; a part the URL does not carry is None."""
+    if "/" not in url:
+        return None, None, url
+    rest = url.split("://", 1)[-1].rstrip("/")
+    host, _, path = rest.partition("/")
+    parts = path.split("/")
+    region = None
+    if len(parts) >= 4 and parts[-4] == "queue":
+        region = parts[-3]
+    elif host.startswith("sqs.") and host.count(".") >= 2:
+        region = host.split(".")[1]
+    account = parts[-2] if len(parts) >= 2 else None
+    return region, account, parts[-1]
 
 
 def find_queue(mesh: Mesh, name: str) -> Queue | None:
@@ -92,7 +126,7 @@ def find_queue(mesh: Mesh, name: str) -> Queue | None:
 
 
 def queue_by_name(mesh: Mesh, name: str, owner_account_id: str | None = None) -> Queue:
-    """GetQueueUrl: any account other than the mesh's owns no queues here."""
+    """GetQueueUrl: in the caller's account (another account's queues are not shared here)."""
     queue = find_queue(mesh, name)
     if queue is None or (owner_account_id and owner_account_id != mesh.account_id):
         raise QueueDoesNotExist()
@@ -100,13 +134,12 @@ def queue_by_name(mesh: Mesh, name: str, owner_account_id: str | None = None) ->
 
 
 def queue_from_url(mesh: Mesh, url: str) -> Queue:
-    """Resolve a QueueUrl of any host (``sqs.<region>.amazonaws.com``, ``queue.amazonaws.com``, the
-    daemon's): the last two path segments are the account and the queue name."""
-    path = url.split("://", 1)[-1].rstrip("/")
-    parts = path.split("/")
-    if len(parts) < 3 or parts[-2] != mesh.account_id:
+    """Resolve a QueueUrl (see :func:`parse_queue_url`) in the caller's account: its Region is the
+    URL's, else the caller's. Another account's queue does not exist for the caller."""
+    region, account, name = parse_queue_url(url)
+    if account is not None and account != mesh.account_id:
         raise QueueDoesNotExist()
-    queue = mesh.find(mesh.arn("sqs", parts[-1]), Queue)
+    queue = mesh.find(format_arn("sqs", region or mesh.region, mesh.account_id, name), Queue)
     if queue is None:
         raise QueueDoesNotExist()
     return queue

@@ -50,7 +50,7 @@ def json_wire(api: Api, operation: str, params: dict[str, Any]) -> tuple[int, di
 def test_create_send_receive_in_process(env) -> None:
     api, _ = env
     url = call(api, "CreateQueue", QueueName="q")["QueueUrl"]
-    assert url == f"http://{HOST}/000000000000/q"
+    assert url == f"http://{HOST}/queue/us-east-1/000000000000/q"
     sent = call(api, "SendMessage", QueueUrl=url, MessageBody="hi",
                 MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}})
     assert set(sent) == {"MessageId", "MD5OfMessageBody", "MD5OfMessageAttributes"}

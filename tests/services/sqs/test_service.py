@@ -161,11 +161,16 @@ def test_dead_letter_sources_and_urls(env) -> None:
         svc.create_queue(mesh, name, {"RedrivePolicy": _policy(dlq.arn)})
     svc.create_queue(mesh, "unrelated")
     assert [q.name for q in svc.list_dead_letter_source_queues(mesh, dlq)[0]] == ["s1", "s2"]
-    assert svc.queue_url("localhost:4566", dlq) == "http://localhost:4566/000000000000/dlq"
+    assert svc.queue_url("localhost:4566", dlq) == "http://localhost:4566/queue/us-east-1/000000000000/dlq"
+    assert svc.queue_url("localhost:4566", dlq, "host") == "http://sqs.us-east-1.localhost:4566/000000000000/dlq"
+    assert svc.queue_url("127.0.0.1:4566", dlq, "host") == "http://127.0.0.1:4566/queue/us-east-1/000000000000/dlq"
+    assert svc.queue_url("localhost:4566", dlq, "account") == "http://localhost:4566/000000000000/dlq"
     for url in ("https://sqs.us-east-1.amazonaws.com/000000000000/dlq", "http://x/000000000000/dlq/",
-                "https://queue.amazonaws.com/000000000000/dlq"):
+                "https://queue.amazonaws.com/000000000000/dlq", "http://x/queue/us-east-1/000000000000/dlq",
+                "http://sqs.us-east-1.localhost:4566/000000000000/dlq", "dlq"):
         assert svc.queue_from_url(mesh, url) is dlq
-    for url in ("http://x/111111111111/dlq", "http://x/000000000000/none", "dlq"):
+    for url in ("http://x/111111111111/dlq", "http://x/000000000000/none", "none",
+                "http://x/queue/eu-west-1/000000000000/dlq", "https://sqs.eu-west-1.amazonaws.com/000000000000/dlq"):
         with pytest.raises(QueueDoesNotExist):
             svc.queue_from_url(mesh, url)
 

@@ -61,7 +61,7 @@ def _code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
 def test_create_get_list_delete(sqs: Any, daemon: ServerHandle) -> None:
     name = _name("listed")
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    assert url == f"{daemon.url}/000000000000/{name}"
+    assert url == f"{daemon.url}/queue/us-east-1/000000000000/{name}"
     assert sqs.create_queue(QueueName=name)["QueueUrl"] == url  # idempotent
     assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
     assert url in sqs.list_queues(QueueNamePrefix="listed-")["QueueUrls"]
