@@ -25,6 +25,10 @@ import msgspec
 import yaml
 
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from eventmesh.quotas import Quota, Quotas
+from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
+from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
+from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.router import Api
 
@@ -44,7 +48,11 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 ]
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas"}
+# Every adjustable quota a config may set, by service and Service Quotas name.
+QUOTAS: dict[str, dict[str, Quota]] = {}
+for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
+    QUOTAS.setdefault(_quota.service, {})[_quota.name] = _quota
 _SERVER_KEYS = {"host", "port", "clock"}
 
 
@@ -66,6 +74,7 @@ class Config(msgspec.Struct):
     port: int | None = None
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
+    quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
 
@@ -93,7 +102,7 @@ def load_config(path: str | Path) -> Config:
     return Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
-                  queue_urls=data.get("queue_urls", "path"),
+                  queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
                   resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
@@ -121,6 +130,7 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.clock: must be real or virtual")
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
+    problems += _quota_problems(data.get("quotas"))
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -192,8 +202,35 @@ def _coerce(shape: Any, value: Any) -> Any:
     return value
 
 
+def _quota_problems(quotas: Any) -> list[str]:
+    if quotas is None:
+        return []
+    if not isinstance(quotas, dict):
+        return ["quotas: must be a mapping of service to quota names"]
+    problems = []
+    for service, values in quotas.items():
+        known = QUOTAS.get(service)
+        if known is None:
+            problems.append(f"quotas.{service}: no adjustable quotas (known: {', '.join(sorted(QUOTAS))})")
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"quotas.{service}: must be a mapping of quota name to value")
+            continue
+        for name, value in values.items():
+            if name not in known:
+                problems.append(f"quotas.{service}.{name}: unknown quota (known: {', '.join(sorted(known))})")
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                problems.append(f"quotas.{service}.{name}: must be a whole number >= 0")
+    return problems
+
+
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566") -> None:
-    """Create every resource a config declares, in dependency order, through the API handlers."""
+    """Set the config's quotas, then create every resource it declares, in dependency order,
+    through the API handlers."""
+    quotas = api.mesh.root.state(Quotas)
+    for service, values in config.quotas.items():
+        for name, value in values.items():
+            quotas.set(service, name, value)
     for service, key, op_name in RESOURCE_KINDS:
         items = config.resources.get(service, {}).get(key, [])
         if items and service not in api.services:

@@ -33,7 +33,7 @@ def test_each_problem_names_the_path_of_its_key() -> None:
         "resources": {"sqs": {"queues": [{"Attributes": {}}, "x"], "topics": []},
                       "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
     })
-    assert "bogus: unknown key (expected one of account_id, queue_urls, region, resources, seed, server)" in problems
+    assert "bogus: unknown key (expected one of account_id, queue_urls, quotas, region, resources, seed, server)" in problems
     assert "account_id: must be 12 digits" in problems
     assert "server.port: must be a port number 0-65535" in problems
     assert "server.clock: must be real or virtual" in problems
@@ -78,3 +78,35 @@ def test_example_config_builds_every_declared_resource() -> None:
         assert len(mappings) == 2
     finally:
         handle.stop()
+
+
+def test_quotas_raise_aws_defaults_and_unknown_ones_are_named(tmp_path) -> None:
+    from eventmesh.daemon import serve_in_thread
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("quotas:\n  events:\n    Rules per bus: 5\n    Rules per event bus: -1\n  sqs: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert any(p.startswith("quotas.events.Rules per bus: unknown quota") for p in info.value.problems)
+    assert "quotas.events.Rules per event bus: must be a whole number >= 0" in info.value.problems
+    assert any(p.startswith("quotas.sqs: no adjustable quotas") for p in info.value.problems)
+    good = tmp_path / "good.yaml"
+    good.write_text("quotas:\n  events:\n    Rules per event bus: 302\n  lambda:\n    Concurrent executions: 5000\n")
+    daemon = serve_in_thread(load_config(good))
+    try:
+        import boto3
+
+        def client(name: str):
+            return boto3.client(name, endpoint_url=daemon.url, region_name="us-east-1",
+                                aws_access_key_id="x", aws_secret_access_key="x")
+
+        events = client("events")
+        for i in range(302):  # AWS's default stops at 300
+            events.put_rule(Name=f"r{i}", EventPattern='{"source": ["s"]}')
+        with pytest.raises(events.exceptions.LimitExceededException):
+            events.put_rule(Name="one-too-many", EventPattern='{"source": ["s"]}')
+        settings = client("lambda").get_account_settings()
+        assert settings["AccountLimit"]["ConcurrentExecutions"] == 5000
+        assert settings["AccountLimit"]["UnreservedConcurrentExecutions"] == 5000
+    finally:
+        daemon.stop()

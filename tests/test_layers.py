@@ -20,6 +20,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eventmesh"
 KERNEL = {"eventmesh", "eventmesh.clock", "eventmesh.timers", "eventmesh.ids", "eventmesh.arn", "eventmesh.mesh",
+          "eventmesh.quotas",
           "eventmesh.effects", "eventmesh.errors", "eventmesh.histogram"}
 ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.testing", "eventmesh.__main__")
 # The one place services reach into each other directly (see the module docstring).

@@ -114,7 +114,7 @@ def test_a_scope_shares_the_engine_but_lists_and_keeps_state_for_its_own_account
     assert list(mesh.resources("sqs")) == [east_sink] and list(west.resources("sqs")) == [west_sink]
     assert list(mesh.all_resources()) == [east_sink, west_sink]
     assert west.state(AccountPool) is not mesh.state(AccountPool)
-    assert {id(s) for s in mesh.states()} == {id(west.state(AccountPool)), id(mesh.state(AccountPool))}
+    assert {id(west.state(AccountPool)), id(mesh.state(AccountPool))} <= {id(s) for s in mesh.states()}
     # One engine: an effect emitted in one scope reaches a resource of another by ARN.
     west.emit(Deliver(east_sink.arn, [Delivery("across")]))
     driver.run_until_idle()

@@ -32,6 +32,7 @@ from eventmesh.effects import DELIVERED, Deliver, Delivery, DeliveryResult, Outc
 from eventmesh.histogram import Histogram, HistogramSnapshot
 from eventmesh.mesh import Mesh
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
+from eventmesh.quotas import Quota, quota_value
 from eventmesh.services.events.errors import (
     LIMIT_EXCEEDED_MESSAGE,
     InvalidEventPatternException,
@@ -58,11 +59,12 @@ from eventmesh.services.events.targets import (
 from eventmesh.services.events.transform import RenderContext, TransformFailed
 
 __all__ = ["EventBus", "Rule", "BusStatistics", "RuleStatistics", "bus_arn", "compile_event_pattern",
-           "DEFAULT_BUS_NAME", "RULES_PER_BUS", "TARGETS_PER_RULE", "EVENT_PATTERN_QUOTA_CHARS",
+           "DEFAULT_BUS_NAME", "RULES_PER_BUS", "RULES_PER_BUS_QUOTA", "TARGETS_PER_RULE", "EVENT_PATTERN_QUOTA_CHARS",
            "LATENCY_BUCKETS_MS"]
 
 DEFAULT_BUS_NAME = "default"
 RULES_PER_BUS = 300                 # quota "Rules per event bus" (adjustable)
+RULES_PER_BUS_QUOTA = Quota("events", "Rules per event bus", RULES_PER_BUS)
 TARGETS_PER_RULE = 5
 # Quota "Event pattern size": 2,048 characters by default, adjustable up to the 4,096 the API takes
 # (patterns.EVENT_PATTERN_QUOTA_CHARS). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
@@ -188,7 +190,7 @@ class EventBus:
 
     def __init__(self, mesh: Mesh, name: str, *, description: str | None = None,
                  kms_key_identifier: str | None = None, dead_letter_config: Mapping[str, Any] | None = None,
-                 tags: Mapping[str, str] | None = None, max_rules: int = RULES_PER_BUS) -> None:
+                 tags: Mapping[str, str] | None = None, max_rules: int | None = None) -> None:
         self.mesh = mesh
         self.name = name
         self.arn = bus_arn(mesh, name)
@@ -197,7 +199,7 @@ class EventBus:
         self.dead_letter_config = dict(dead_letter_config) if dead_letter_config else None
         self.tags: dict[str, str] = dict(tags or {})
         self.created = mesh.clock.now()
-        self.max_rules = max_rules
+        self.max_rules = max_rules  # None: the account's "Rules per event bus" quota
         self.rules: dict[str, Rule] = {}
         self.archives: dict[str, Any] = {}   # name → archive.Archive
         self._matcher = RuleSet()
@@ -238,7 +240,8 @@ class EventBus:
             compile_event_pattern(event_pattern)
         rule = self.rules.get(name)
         if rule is None:
-            if len(self.rules) >= self.max_rules:
+            limit = self.max_rules if self.max_rules is not None else quota_value(self.mesh, RULES_PER_BUS_QUOTA)
+            if len(self.rules) >= limit:
                 raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
             rule = self.rules[name] = Rule(self, name)
             rule.tags = dict(tags or {})

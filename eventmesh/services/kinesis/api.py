@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from eventmesh.quotas import quota_value
 from eventmesh.services.kinesis.errors import InvalidArgumentException
 from eventmesh.services.kinesis.service import create_stream, delete_stream, find_stream, get_records, list_streams
 from eventmesh.services.kinesis.shards import (
@@ -34,8 +35,8 @@ from eventmesh.services.kinesis.shards import (
     shard_index,
 )
 from eventmesh.services.kinesis.stream import (
-    DEFAULT_SHARD_LIMIT,
-    ON_DEMAND_STREAM_LIMIT,
+    ON_DEMAND_STREAMS_QUOTA,
+    SHARDS_QUOTA,
     PutRecordsRequestEntry,
     Stream,
 )
@@ -261,9 +262,10 @@ def merge_shards(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 @service.operation("DescribeLimits")
 def describe_limits(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     streams = list_streams(ctx.mesh, region=ctx.region, account_id=ctx.account_id)
-    return {"ShardLimit": DEFAULT_SHARD_LIMIT, "OpenShardCount": sum(len(s.open_shards) for s in streams),
+    return {"ShardLimit": quota_value(ctx.mesh, SHARDS_QUOTA),
+            "OpenShardCount": sum(len(s.open_shards) for s in streams),
             "OnDemandStreamCount": sum(1 for s in streams if s.mode == "ON_DEMAND"),
-            "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT}
+            "OnDemandStreamCountLimit": quota_value(ctx.mesh, ON_DEMAND_STREAMS_QUOTA)}
 
 
 @service.operation("AddTagsToStream")

@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
 from __future__ import annotations
 
 from eventmesh.mesh import Mesh
+from eventmesh.quotas import quota_value
 from eventmesh.services.kinesis import errors
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
@@ -20,9 +21,8 @@ from eventmesh.services.kinesis.errors import (
 )
 from eventmesh.services.kinesis.shards import MAX_GET_RECORDS, decode_iterator, shard_id_of
 from eventmesh.services.kinesis.stream import (
-    DEFAULT_SHARD_LIMIT,
     ON_DEMAND_SHARD_COUNT,
-    ON_DEMAND_STREAM_LIMIT,
+    ON_DEMAND_STREAMS_QUOTA,
     GetRecordsOutcome,
     Stream,
     account_streams,
@@ -37,7 +37,7 @@ __all__ = ["create_stream", "delete_stream", "find_stream", "get_records", "list
 
 def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode: str = "PROVISIONED",
                   region: str | None = None, account_id: str | None = None,
-                  shard_limit: int = DEFAULT_SHARD_LIMIT, **options: object) -> Stream:
+                  shard_limit: int | None = None, **options: object) -> Stream:
     """CreateStream: provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards)."""
     region = region or mesh.region
     account = account_id or mesh.account_id
@@ -46,9 +46,10 @@ def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode
         raise ResourceInUseException(f"Stream {name} under account {account} already exists.")
     if mode == "ON_DEMAND":
         on_demand = sum(1 for s in account_streams(mesh, region, account) if s.mode == "ON_DEMAND")
-        if on_demand >= ON_DEMAND_STREAM_LIMIT:
+        limit = quota_value(mesh, ON_DEMAND_STREAMS_QUOTA)
+        if on_demand >= limit:
             raise LimitExceededException(
-                f"This request would exceed the limit of {ON_DEMAND_STREAM_LIMIT} on-demand streams "
+                f"This request would exceed the limit of {limit} on-demand streams "
                 f"for the account {account} in {region}.")
         shard_count = ON_DEMAND_SHARD_COUNT
     elif mode != "PROVISIONED":

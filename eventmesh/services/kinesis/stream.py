@@ -33,6 +33,7 @@ from eventmesh.arn import format_arn
 from eventmesh.effects import DELIVERED, Available, Delivery, DeliveryResult
 from eventmesh.errors import ServiceError
 from eventmesh.mesh import Mesh
+from eventmesh.quotas import Quota, quota_value
 from eventmesh.services.kinesis import errors
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
@@ -75,8 +76,9 @@ MAX_RETENTION_H = 8_760           # 365 days
 DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # MaxRecordSizeInKiB default (1 MiB)
 MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # whole PutRecords request, data + partition keys
 ON_DEMAND_SHARD_COUNT = 4             # a new on-demand stream's 4 MB/s write ≈ 4 shards
-ON_DEMAND_STREAM_LIMIT = 50           # on-demand streams per account
 DEFAULT_SHARD_LIMIT = 20_000          # shard quota, us-east-1 / us-west-2 / eu-west-1
+SHARDS_QUOTA = Quota("kinesis", "Shards per Region", DEFAULT_SHARD_LIMIT)
+ON_DEMAND_STREAMS_QUOTA = Quota("kinesis", "On-demand Data Streams per account", 50)
 DEFAULT_CREATE_DELAY_S = 0.0          # CREATING → ACTIVE (AWS: tens of seconds; configurable)
 DEFAULT_UPDATE_DELAY_S = 0.0          # UPDATING → ACTIVE after a split or merge
 KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets
@@ -538,10 +540,10 @@ class Stream:
         return f"Stream({self.name!r}, {self.status}, shards={len(self.shards)})"
 
 
-def check_shard_quota(mesh: Mesh, arn: str, account: str, adding: int,
-                       limit: int = DEFAULT_SHARD_LIMIT) -> None:
+def check_shard_quota(mesh: Mesh, arn: str, account: str, adding: int, limit: int | None = None) -> None:
     """LimitExceededException when ``adding`` open shards would pass the account's shard quota."""
     region = arn.split(":", 4)[3]
+    limit = quota_value(mesh, SHARDS_QUOTA) if limit is None else limit
     current = sum(len(s.open_shards) for s in account_streams(mesh, region, account))
     if current + adding > limit:
         raise errors.shard_limit_exceeded(account, region, current, limit, adding)

@@ -35,8 +35,10 @@ from typing import Any, ClassVar
 import msgspec
 
 from eventmesh.mesh import Mesh
+from eventmesh.quotas import Quota, quota_value
 
 __all__ = [
+    "CONCURRENT_EXECUTIONS_QUOTA",
     "CONCURRENT_INVOCATION_LIMIT",
     "DEFAULT_ACCOUNT_CONCURRENCY",
     "DEFAULT_KEEP_WARM_S",
@@ -54,6 +56,7 @@ __all__ = [
 
 # account concurrency
 DEFAULT_ACCOUNT_CONCURRENCY = 1_000   # Concurrent executions (quota)
+CONCURRENT_EXECUTIONS_QUOTA = Quota("lambda", "Concurrent executions", DEFAULT_ACCOUNT_CONCURRENCY, "L-B99A9384")
 UNRESERVED_MINIMUM = 100              # UnreservedConcurrentExecution minimum
 # per-function scaling rate: 1,000 environments per 10 s
 SCALING_BUCKET_CAPACITY = 1_000
@@ -95,10 +98,11 @@ class AccountPool:
 
     metric_namespace = "AWS/Lambda"
 
-    def __init__(self, mesh: Mesh, account_limit: int = DEFAULT_ACCOUNT_CONCURRENCY,
+    def __init__(self, mesh: Mesh, account_limit: int | None = None,
                  unreserved_minimum: int = UNRESERVED_MINIMUM,
                  keep_warm_s: float = DEFAULT_KEEP_WARM_S) -> None:
-        self.account_limit = account_limit
+        self.account_limit = (quota_value(mesh, CONCURRENT_EXECUTIONS_QUOTA) if account_limit is None
+                              else account_limit)
         self.unreserved_minimum = unreserved_minimum
         self.keep_warm_s = keep_warm_s
         self.reserved_total = 0
