@@ -233,11 +233,11 @@ class ServerHandle:
             conn.close()
 
     def wait_for_polls(self, arn: str, count: int = 1, timeout_s: float = 10.0) -> None:
-        """Block until ``count`` long polls wait on ``arn`` in the daemon: a test's receive from
-        another thread has arrived, so moving virtual time now is seen by it. Bounded by
-        ``timeout_s`` of real time (then AssertionError)."""
+        """Block until ``count`` long polls wait on the queue at ``arn`` in the daemon: a test's
+        receive from another thread has arrived, so moving virtual time now is seen by it.
+        Bounded by ``timeout_s`` of real time (then AssertionError)."""
         deadline = time.monotonic() + timeout_s
-        while self.daemon.api.waiters.waiting(arn) < count:
+        while len(getattr(self.mesh.find(arn, object), "polls", ())) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)

@@ -10,7 +10,6 @@ credential scope when there is one.
 from __future__ import annotations
 
 import datetime
-import inspect
 import logging
 import re
 import traceback
@@ -31,7 +30,7 @@ from eventmesh.errors import (
 from eventmesh.mesh import Mesh
 from eventmesh.wire.protocols import awsjson, query, restjson
 from eventmesh.wire.render import Response, render_error
-from eventmesh.wire.service import RequestContext, Service, Waiters
+from eventmesh.wire.service import Deferred, RequestContext, Service
 from eventmesh.wire.validate import check
 
 __all__ = ["Api", "Request"]
@@ -82,7 +81,6 @@ class Api:
     def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None) -> None:
         self.mesh = mesh
         self.settings = dict(settings or {})
-        self.waiters = Waiters(mesh)
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
         self._by_target: dict[str, _Bound] = {}
@@ -104,7 +102,7 @@ class Api:
         """A context for calling a handler in process (config loading, tests)."""
         return RequestContext(self.mesh, request_id=self.mesh.ids.uuid(), host=host, protocol=protocol,
                               settings=self.settings,
-                              waiters=self.waiters, operation=operation,
+                              operation=operation,
                               service=self.services[service].service)
 
     def call(self, service: str, operation: str, params: dict[str, Any], *,
@@ -119,8 +117,8 @@ class Api:
         self._validate(bound, op, params)
         ctx = self.context(service, operation=operation, host=host)
         result = bound.service.handlers[operation](ctx, params)
-        if inspect.isawaitable(result):
-            raise TypeError(f"{operation} is asynchronous")
+        if type(result) is Deferred:
+            raise TypeError(f"{operation} answers later; call it over the wire")
         self.mesh.flush()
         return result
 
@@ -178,10 +176,10 @@ class Api:
             ctx = RequestContext(self.mesh.scope(*caller_scope(headers)), request_id=request_id,
                                  settings=self.settings,
                                  host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
-                                 waiters=self.waiters, operation=op.name, service=bound.service)
+                                 operation=op.name, service=bound.service)
             result = bound.service.handlers[op.name](ctx, params)
-            if inspect.isawaitable(result):
-                return self._finish_async(result, bound, op, protocol, request_id)
+            if type(result) is Deferred:
+                return self._finish_async(_settle(result), bound, op, protocol, request_id)
             return self._encode(bound, op, protocol, result, request_id)
         except ServiceError as err:
             return self._error(err, bound, protocol, request_id)
@@ -271,6 +269,10 @@ class Api:
         return render_error(err, protocol, request_id, json_version=bound.json_version,
                             query_compatible=service.query_compatible, type_prefix=service.json_error_prefix,
                             namespace=bound.namespace)
+
+
+async def _settle(deferred: Deferred) -> Any:
+    return deferred.finish(await deferred.awaitable)
 
 
 def _builtins(value: Any) -> Any:

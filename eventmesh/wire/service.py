@@ -14,17 +14,15 @@ A handler may be ``async`` (long polls); it then runs as a task of the server.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from eventmesh.effects import Available
 from eventmesh.errors import ServiceError
 from eventmesh.mesh import Mesh
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.validate import Problem, validation_exception
 
-__all__ = ["Handler", "RequestContext", "Service", "Waiters"]
+__all__ = ["Deferred", "Handler", "RequestContext", "Service"]
 
 # params is the request dict, or the request Struct of an operation registered with request_type.
 Handler = Callable[["RequestContext", Any], Any]
@@ -72,44 +70,18 @@ class Service:
         return register
 
 
-class Waiters:
-    """Long-poll waiters by resource ARN, woken by ``effects.Available`` (one future per poll)."""
+class Deferred:
+    """A handler's answer that comes later: ``awaitable`` resolves to a value that ``finish``
+    turns into the operation's output (or an error). A handler returns one only after it has done
+    everything it changes in the engine: what happens meanwhile is the cores' own doing (a long
+    poll answered by its queue, a synchronous Invoke by the function pool), so a journal of
+    requests replays exactly (docs/durability.md)."""
 
-    def __init__(self, mesh: Mesh) -> None:
-        self.mesh = mesh
-        self._waiting: dict[str, list[asyncio.Future[bool]]] = {}
-        mesh.subscribe(Available, self._on_available)
+    __slots__ = ("awaitable", "finish")
 
-    def _on_available(self, effect: Available) -> None:
-        futures = self._waiting.pop(effect.arn, None)
-        if futures:
-            for future in futures:
-                if not future.done():
-                    future.set_result(True)
-
-    def waiting(self, arn: str) -> int:
-        """How many long polls wait on ``arn`` now (tests and the console read it)."""
-        return len(self._waiting.get(arn, ()))
-
-    async def wait(self, arn: str, timeout: float) -> bool:
-        """Wait until ``arn`` has something to receive, or ``timeout`` seconds of mesh time pass."""
-        if timeout <= 0:
-            return False
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(arn, []).append(future)
-
-        def expire() -> None:
-            if not future.done():
-                future.set_result(False)
-
-        timer = self.mesh.clock.call_later(timeout, expire)
-        try:
-            return await future
-        finally:
-            self.mesh.clock.cancel(timer)
-            waiting = self._waiting.get(arn)
-            if waiting and future in waiting:
-                waiting.remove(future)
+    def __init__(self, awaitable: Awaitable[Any], finish: Callable[[Any], Any]) -> None:
+        self.awaitable = awaitable
+        self.finish = finish
 
 
 class RequestContext:
@@ -126,12 +98,11 @@ class RequestContext:
         "request_id",
         "service",
         "settings",
-        "waiters",
     )
 
     def __init__(self, mesh: Mesh, *, request_id: str = "",
                  host: str = "localhost:4566", protocol: str = "json",
-                 headers: dict[str, str] | None = None, waiters: Waiters | None = None,
+                 headers: dict[str, str] | None = None,
                  operation: str = "", service: Service | None = None,
                  settings: Mapping[str, Any] | None = None) -> None:
         self.mesh = mesh  # the view of the caller's account and Region (Mesh.scope)
@@ -142,11 +113,5 @@ class RequestContext:
         self.host = host
         self.protocol = protocol
         self.headers = headers or {}
-        self.waiters = waiters
         self.operation = operation
         self.service = service
-
-    async def wait(self, arn: str, timeout: float) -> bool:
-        if self.waiters is None:
-            return False
-        return await self.waiters.wait(arn, timeout)

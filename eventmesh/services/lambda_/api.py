@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from eventmesh.mesh import Ephemeral
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST
 from eventmesh.services.lambda_.errors import InvalidRequestContentException, ServiceException
 from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
-from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.service import Deferred, RequestContext, Service
 
 __all__ = ["service"]
 
@@ -284,7 +285,7 @@ def _payload(params: dict[str, Any], key: str = "Payload") -> bytes:
 
 
 @service.operation("Invoke")
-async def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
+def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier = _function(ctx, params)
     payload = _payload(params)
     invocation_type = params.get("InvocationType") or REQUEST_RESPONSE
@@ -299,10 +300,14 @@ async def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
         if not future.done():
             future.set_result(result)
 
-    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=done,
+    # The pool answers ``done`` when the invocation ends; the callback is tied to this connection.
+    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=Ephemeral(done),
               request_id=ctx.request_id)
     ctx.mesh.flush()   # hand python/http handlers to the runner now
-    result = await future
+    return Deferred(future, _invoke_output)
+
+
+def _invoke_output(result: InvokeResult) -> dict[str, Any]:
     if result.status >= 500:
         raise ServiceException(result.error_message or "Internal error")
     out: dict[str, Any] = {"StatusCode": 200, "Payload": result.payload,

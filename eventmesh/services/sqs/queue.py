@@ -37,6 +37,7 @@ from eventmesh.services.sqs.fifo import FifoOrder
 from eventmesh.services.sqs.leases import Lane, Leases
 from eventmesh.services.sqs.md5 import md5_of_attributes, md5_of_body
 from eventmesh.services.sqs.message import DELAYED, GONE, INFLIGHT, VISIBLE, Message, SendEntry
+from eventmesh.services.sqs.polls import LongPoll, Polls, Waiter
 from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES, Retention
 from eventmesh.services.sqs.standard import StandardOrder
 
@@ -104,6 +105,7 @@ class Queue:
         self.n_inflight = 0
         self.n_delayed = 0
         self.leases = Leases(self.clock, self._expire_now)
+        self.polls = Polls(self.clock, self._receive_for, self.count_empty_receive)
         self._delays: dict[int, Lane] = {}  # delay seconds -> lane of chunks
         self.order: StandardOrder | FifoOrder = FifoOrder(self) if self.fifo else StandardOrder(self)
         self.retention = Retention(self.clock, self.config.message_retention_period, self.order.retention_base,
@@ -168,7 +170,7 @@ class Queue:
         if ready:
             self.n_visible += len(ready)
             if wake:
-                self.mesh.emit(self.available)
+                self.wake()
             retention = self.retention
             retention.batches.append(ready)  # Retention.keep inline (once per sent batch)
             if retention.timer is None or len(retention.batches) > COMPACT_MIN_BATCHES:
@@ -209,7 +211,10 @@ class Queue:
             lane.arm(self.clock, entries[0].deadline)
 
     def wake(self) -> None:
-        """Something became receivable: wake long polls and pollers (``Available``)."""
+        """Something became receivable: serve the waiting long polls, then wake the mappings'
+        pollers (``Available``)."""
+        if self.polls.waiting:
+            self.polls.serve()
         self.mesh.emit(self.available)
 
     def _make_visible(self, msgs: list[Message]) -> None:
@@ -219,7 +224,7 @@ class Queue:
         was_empty = not self.n_visible
         self.n_visible += len(msgs)
         if self.order.made_visible(msgs, was_empty):
-            self.mesh.emit(self.available)
+            self.wake()
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -267,6 +272,16 @@ class Queue:
         if attempt_id is not None:
             order.remember_attempt(attempt_id, now, out)
         return out
+
+    def wait_for(self, count: int, visibility_timeout: int | None, wait_s: float, attempt_id: str | None,
+                  waiter: Waiter) -> None:
+        """A long poll found nothing: the queue answers ``waiter`` as soon as messages are
+        receivable (see polls.py), or with none after ``wait_s``."""
+        self.polls.add(LongPoll(count, visibility_timeout, attempt_id, waiter), wait_s)
+
+    def _receive_for(self, poll: LongPoll) -> list[Message]:
+        return self.receive(poll.count, poll.visibility_timeout, wait=True, attempt_id=poll.attempt_id,
+                            count_empty=False)
 
     def count_empty_receive(self) -> None:
         """A long poll ended with nothing: one NumberOfEmptyReceives for the whole call."""
@@ -413,7 +428,7 @@ class Queue:
         self.n_visible += len(msgs)
         self.retention.keep_moved(msgs)
         if self.order.made_visible(msgs, was_empty):
-            self.mesh.emit(self.available)
+            self.wake()
 
     # -- retention and queue-wide operations -------------------------------------------------
 
@@ -473,6 +488,7 @@ class Queue:
             lane.timer = None
         self.leases.close()
         self.retention.close()
+        self.polls.close()
         self._reset_storage()
 
     # -- reading -----------------------------------------------------------------------------

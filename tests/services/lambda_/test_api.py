@@ -24,6 +24,7 @@ from eventmesh.services.lambda_.errors import (
 )
 from eventmesh.testing import virtual_mesh
 from eventmesh.wire.router import Api
+from eventmesh.wire.service import Deferred
 
 ROLE = "arn:aws:iam::000000000000:role/r"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function"
@@ -53,10 +54,11 @@ def _create(api: Api, name: str = "f", **extra: Any) -> dict[str, Any]:
 def _invoke(api: Api, **params: Any) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         ctx = api.context("lambda", operation="Invoke")
-        task = asyncio.ensure_future(service.handlers["Invoke"](ctx, params))
-        await asyncio.sleep(0)   # let the handler start the invocation
+        answer = service.handlers["Invoke"](ctx, params)   # starts the invocation now
+        if not isinstance(answer, Deferred):
+            return answer  # type: ignore[no-any-return]
         api.driver.run_until_idle()
-        return await task
+        return answer.finish(await answer.awaitable)  # type: ignore[no-any-return]
     return asyncio.run(run())
 
 
