@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import ByteStream
 
 from eventmesh.effects import HttpRequest, HttpResponse
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 
 __all__ = ["MAX_STATUS_LINE_BYTES", "Spawn", "install_http_client", "send"]
 
@@ -80,7 +80,7 @@ async def _carry_out(mesh: Mesh, request: HttpRequest) -> None:
     mesh.flush()
 
 
-def install_http_client(mesh: Mesh, spawn: Spawn) -> Callable[[HttpRequest], None]:
+def install_http_client(mesh: Mesh, spawn: Spawn) -> Ephemeral:
     """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``.
 
     Returns the handler, for ``mesh.unsubscribe(HttpRequest, handler)`` at shutdown.
@@ -89,5 +89,6 @@ def install_http_client(mesh: Mesh, spawn: Spawn) -> Callable[[HttpRequest], Non
     def on_request(request: HttpRequest) -> None:
         spawn(_carry_out(mesh, request))
 
-    mesh.subscribe(HttpRequest, on_request)
-    return on_request
+    handler = Ephemeral(on_request)  # a snapshot keeps no driver: a restarted daemon installs its own
+    mesh.subscribe(HttpRequest, handler)
+    return handler

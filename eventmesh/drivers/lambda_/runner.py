@@ -35,7 +35,7 @@ from eventmesh.drivers.lambda_.http import execute_http
 from eventmesh.drivers.lambda_.python import HandlerLoader, execute
 from eventmesh.drivers.lambda_.workers import CodeStore, WorkerPool
 from eventmesh.effects import HandlerOutcome, RunInvocation
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.services.lambda_.jobs import timeout_outcome
 
 __all__ = ["Runner", "install_runner", "VirtualRunner", "install_virtual_runner",
@@ -57,7 +57,8 @@ class Runner:
             "python": _Lane(self.pool.size, self._run_python),
             "http": _Lane(http_concurrency, self._run_http),
         }
-        mesh.subscribe(RunInvocation, self.submit)
+        self._subscription = Ephemeral(self.submit)  # a snapshot keeps no driver
+        mesh.subscribe(RunInvocation, self._subscription)
 
     def submit(self, effect: RunInvocation) -> None:
         lane = self._lanes[effect.job.kind]
@@ -97,7 +98,7 @@ class Runner:
 
     def close(self) -> None:
         """Stop taking effects and stop the worker processes (the daemon calls it on shutdown)."""
-        self.mesh.unsubscribe(RunInvocation, self.submit)
+        self.mesh.unsubscribe(RunInvocation, self._subscription)
         for lane in self._lanes.values():
             lane.send.close()
         self.pool.close()
