@@ -16,10 +16,11 @@ on, so a matcher whose cost follows the matches keeps its events/s flat.
 ``--by-operator`` runs the live rules alone and then with ``--dead`` dead rules of one shape at a
 time, to show which operator family makes the cost grow.
 
-Reports events/s (median over repeats of events per CPU-second of this process, with spread),
-wall-clock events/s, p50/p99 per event, matches per event, compile time, peak traced memory of the
-compiled rule set per 1,000 rules, and at the largest size the latency of adding one more rule and of
-matching the first event after it (median of ADD_SAMPLES).
+Reports events/s (median over repeats of events per CPU-second of this process, with spread; the
+repeats of all rule sets are interleaved, so drift on a shared machine hits every size alike),
+wall-clock events/s, p50/p99 per event, matches per event, compile time, memory per 1,000 rules
+(peak traced while compiling, and RuleSet.statistics()), and at the largest size the latency of adding
+one more rule and of matching the first event after it (median of ADD_SAMPLES).
 """
 
 from __future__ import annotations
@@ -164,24 +165,20 @@ def build(texts: list[str]) -> RuleSet:
     return rules
 
 
-def rate(rules: RuleSet, events: list[bytes], seconds: float, repeats: int) -> tuple[float, float, float]:
-    """(median events per CPU-second, half spread, median wall-clock events/s)."""
+def timed(rules: RuleSet, events: list[bytes], seconds: float) -> tuple[float, float]:
+    """One repeat: (events per CPU-second of this process, wall-clock events/s)."""
     matches = rules.matches
-    rates, wall = [], []
-    for _ in range(repeats):
-        done = 0
-        start, wall_start = time.process_time(), time.perf_counter()
-        while True:
-            at = done % len(events)
-            for e in events[at : at + CHUNK_EVENTS]:
-                matches(e)
-            done += CHUNK_EVENTS
-            elapsed = time.process_time() - start
-            if elapsed >= seconds:
-                break
-        rates.append(done / elapsed)
-        wall.append(done / (time.perf_counter() - wall_start))
-    return statistics.median(rates), (max(rates) - min(rates)) / 2, statistics.median(wall)
+    done = 0
+    start, wall_start = time.process_time(), time.perf_counter()
+    while True:
+        at = done % len(events)
+        for e in events[at : at + CHUNK_EVENTS]:
+            matches(e)
+        done += CHUNK_EVENTS
+        elapsed = time.process_time() - start
+        if elapsed >= seconds:
+            break
+    return done / elapsed, done / (time.perf_counter() - wall_start)
 
 
 def add_latency(rules: RuleSet, event: bytes) -> tuple[float, float]:
@@ -200,9 +197,13 @@ def add_latency(rules: RuleSet, event: bytes) -> tuple[float, float]:
     return statistics.median(adds), statistics.median(firsts)
 
 
-def bench(n: int, shapes: list[str], seconds: float, repeats: int, with_add: bool) -> dict[str, float]:
+def events_pool() -> list[bytes]:
     rng = random.Random(12)
-    events = [json.dumps(make_event(k, rng)).encode() for k in range(EVENT_POOL)]
+    return [json.dumps(make_event(k, rng)).encode() for k in range(EVENT_POOL)]
+
+
+def prepare(n: int, shapes: list[str], events: list[bytes]) -> dict[str, Any]:
+    """Compile n rules (timed, memory traced) and count the matches per event."""
     texts = make_rules(n, shapes)
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -212,49 +213,59 @@ def bench(n: int, shapes: list[str], seconds: float, repeats: int, with_add: boo
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     matched = sum(len(rules.matches(e)) for e in events[:LATENCY_SAMPLES])  # also the warm-up
-    ev_s, spread, wall = rate(rules, events, seconds, repeats)
-    lat = []
-    for e in events[:LATENCY_SAMPLES]:
-        t = time.perf_counter()
-        rules.matches(e)
-        lat.append(time.perf_counter() - t)
-    lat.sort()
-    add_s, first_s = add_latency(rules, events[0]) if with_add else (float("nan"), float("nan"))
     return {
         "rules": n,
-        "events_per_s": ev_s,
-        "spread": spread,
-        "wall": wall,
-        "p50_us": lat[len(lat) // 2] * 1e6,
-        "p99_us": lat[int(len(lat) * 0.99)] * 1e6,
-        "matches": matched / LATENCY_SAMPLES,
+        "set": rules,
         "compile_s": compile_s,
         "mib_per_1000": peak / (1 << 20) / n * 1000,
-        "bytes": sum(len(e) for e in events) / len(events),
-        "add_us": add_s * 1e6,
-        "first_us": first_s * 1e6,
+        "stat_mib_per_1000": rules.statistics().bytes_per_rule * 1000 / (1 << 20),
+        "matches": matched / LATENCY_SAMPLES,
+        "rates": [],
+        "walls": [],
     }
+
+
+def measure(runs: list[dict[str, Any]], events: list[bytes], seconds: float, repeats: int) -> None:
+    """Repeats interleaved across the rule sets (so that drift on a shared machine hits all alike),
+    then median, spread and per-event latency of each."""
+    for _ in range(repeats):
+        for r in runs:
+            ev_s, wall = timed(r["set"], events, seconds)
+            r["rates"].append(ev_s)
+            r["walls"].append(wall)
+    for r in runs:
+        r["events_per_s"] = statistics.median(r["rates"])
+        r["spread"] = (max(r["rates"]) - min(r["rates"])) / 2
+        r["wall"] = statistics.median(r["walls"])
+        lat = []
+        for e in events[:LATENCY_SAMPLES]:
+            t = time.perf_counter()
+            r["set"].matches(e)
+            lat.append(time.perf_counter() - t)
+        lat.sort()
+        r["p50_us"] = lat[len(lat) // 2] * 1e6
+        r["p99_us"] = lat[int(len(lat) * 0.99)] * 1e6
 
 
 HEADER = (
     f"{'rules':>6} {'events/s':>10} {'+/-':>7} {'wall ev/s':>10} {'p50 us':>7} {'p99 us':>7} {'match/ev':>8} "
-    f"{'compile s':>9} {'MiB/1k rules':>12}"
+    f"{'compile s':>9} {'MiB/1k rules':>12} {'(stats)':>8}"
 )
 
 
-def row(r: dict[str, float]) -> str:
+def row(r: dict[str, Any]) -> str:
     return (
         f"{r['rules']:>6} {r['events_per_s']:>10,.0f} {r['spread']:>7,.0f} {r['wall']:>10,.0f} "
         f"{r['p50_us']:>7.1f} {r['p99_us']:>7.1f} {r['matches']:>8.2f} {r['compile_s']:>9.2f} "
-        f"{r['mib_per_1000']:>12.2f}"
+        f"{r['mib_per_1000']:>12.2f} {r['stat_mib_per_1000']:>8.2f}"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", default="10,100,1000,10000")
-    ap.add_argument("--seconds", type=float, default=0.5, help="timed CPU seconds of each repeat")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=0.3, help="timed CPU seconds of each repeat")
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--by-operator", action="store_true", help="live rules plus --dead rules of one shape")
     ap.add_argument("--dead", type=int, default=2000, help="dead rules per shape with --by-operator")
     args = ap.parse_args(argv)
@@ -262,30 +273,33 @@ def main(argv: list[str] | None = None) -> int:
     sample = make_event(0, random.Random(12))
     print(
         f"python {sys.version.split()[0]}; events ~{len(json.dumps(sample))} B raw JSON; "
-        f"{LIVE_RULES} live rules; {args.repeats} x {args.seconds}s CPU per size"
+        f"{LIVE_RULES} live rules; {args.repeats} x {args.seconds}s CPU per size, interleaved; "
+        f"engine {RuleSet()._machine.engine}"
     )
+    events = events_pool()
     if args.by_operator:
-        base = bench(LIVE_RULES, shapes, args.seconds, args.repeats, False)
+        runs = [prepare(LIVE_RULES, shapes, events)]
+        runs += [prepare(LIVE_RULES + args.dead, [shape], events) for shape in shapes]
+        measure(runs, events, args.seconds, args.repeats)
+        base = runs[0]["events_per_s"]
         print(f"{'dead shape':>20} {'events/s':>10} {'vs live only':>12} {'match/ev':>8} {'MiB/1k rules':>12}")
-        print(f"{'(live only)':>20} {base['events_per_s']:>10,.0f} {1.0:>12.2f} {base['matches']:>8.2f}")
-        for shape in shapes:
-            r = bench(LIVE_RULES + args.dead, [shape], args.seconds, args.repeats, False)
+        for name, r in zip(["(live only)", *shapes], runs, strict=True):
             print(
-                f"{shape:>20} {r['events_per_s']:>10,.0f} {r['events_per_s'] / base['events_per_s']:>12.2f} "
+                f"{name:>20} {r['events_per_s']:>10,.0f} {r['events_per_s'] / base:>12.2f} "
                 f"{r['matches']:>8.2f} {r['mib_per_1000']:>12.2f}"
             )
         return 0
     sizes = [int(x) for x in args.rules.split(",")]
+    runs = [prepare(n, shapes, events) for n in sizes]
+    measure(runs, events, args.seconds, args.repeats)
     print(HEADER)
-    results = []
-    for n in sizes:
-        r = bench(n, shapes, args.seconds, args.repeats, n == sizes[-1])
-        results.append(r)
+    for r in runs:
         print(row(r))
-    last = results[-1]
-    print(f"add one rule at {last['rules']} rules: {last['add_us']:.0f} us; first match after it: "
-          f"{last['first_us']:.0f} us (medians of {ADD_SAMPLES})")
-    by_n = {r["rules"]: r for r in results}
+    last = runs[-1]
+    add_s, first_s = add_latency(last["set"], events[0])
+    print(f"add one rule at {last['rules']} rules: {add_s * 1e6:.0f} us; first match after it: "
+          f"{first_s * 1e6:.0f} us (medians of {ADD_SAMPLES})")
+    by_n = {r["rules"]: r for r in runs}
     if 100 in by_n and last["rules"] != 100:
         print(f"events/s at {last['rules']} rules / at 100 rules: "
               f"{last['events_per_s'] / by_n[100]['events_per_s']:.2f}")
