@@ -67,10 +67,6 @@ class Paths:
             del self.refs[path], self.ids[path]
             self._root = None
 
-    @property
-    def stale(self) -> bool:
-        return self._root is None
-
     def root(self) -> PathNode:
         if self._root is None:
             self._root = build_trie(self.ids)

@@ -54,6 +54,9 @@ class Record(NamedTuple):
 
 
 def _order(spec: FieldSpec) -> tuple[int, str]:
+    """Steps run most selective first: by family rank, then by path (as event-ruler orders fields).
+    Ordering equal ranks by how many rules name the value instead was measured: no faster on the
+    benchmarks, and twice the edges."""
     if spec.absent_ok or not spec.conds:
         return (ABSENT_RANK, spec.path)
     return (max(FAMILY_RANK[c.family] for c in spec.conds), spec.path)

@@ -109,7 +109,8 @@ class RuleSet:
     ``RuleSet()`` holds EventBridge patterns; ``RuleSet(flavor="sns", scope="MessageBody")`` holds SNS
     filter policies and is asked ``matches(body=..., attributes=...)``. ``engine`` picks the hot-path
     implementation (``"python"``, ``"c"`` or ``"auto"``; None reads EVENTMESH_PATTERNS_ENGINE, see
-    _engines.py).
+    _engines.py). Like the cores that own one, a RuleSet belongs to one thread: rules are not added or
+    removed while another thread matches on it.
     """
 
     def __init__(

@@ -115,13 +115,11 @@ class Edge:
     satisfy, so lookups must drop duplicate states.
     """
 
-    __slots__ = ("fid", "exact", "exact_refs", "families", "on_str", "on_num", "on_lit", "absent",
-                 "steps", "multi")
+    __slots__ = ("fid", "exact", "families", "on_str", "on_num", "on_lit", "absent", "steps", "multi")
 
     def __init__(self, fid: int) -> None:
         self.fid = fid
         self.exact: dict[Any, tuple[State, ...]] = {}
-        self.exact_refs: dict[tuple[Any, State], int] = {}
         self.families: dict[str, Family] = {}
         self.on_str: tuple[Any, ...] = ()
         self.on_num: tuple[Any, ...] = ()
@@ -172,18 +170,10 @@ class Edge:
             self.multi -= 1
 
     def _add_exact(self, value: Any, target: State) -> None:
-        ref = (value, target)
-        count = self.exact_refs.get(ref, 0)
-        self.exact_refs[ref] = count + 1
-        if not count:
-            self.exact[value] = self.exact.get(value, ()) + (target,)
+        # A step holds an exact value once (its conditions are a set), so no count is needed.
+        self.exact[value] = self.exact.get(value, ()) + (target,)
 
     def _remove_exact(self, value: Any, target: State) -> None:
-        ref = (value, target)
-        count = self.exact_refs.pop(ref) - 1
-        if count:
-            self.exact_refs[ref] = count
-            return
         left = tuple(s for s in self.exact[value] if s is not target)
         if left:
             self.exact[value] = left

@@ -45,7 +45,7 @@ class _Sizer:
 
     def add(self, *objects: Any) -> None:
         for obj in objects:
-            if id(obj) not in self.seen:
+            if obj is not None and id(obj) not in self.seen:
                 self.seen.add(id(obj))
                 self.total += sys.getsizeof(obj)
 
@@ -64,10 +64,9 @@ def machine_statistics(machine: Machine) -> RuleSetStatistics:
         sizer.add_all(state.edges)
         for _, edge in state.edges:
             edges += 1
-            sizer.add(edge, edge.exact, edge.exact_refs, edge.families, edge.steps, edge.absent)
+            sizer.add(edge, edge.exact, edge.families, edge.steps, edge.absent)
             sizer.add(edge.on_str, edge.on_num, edge.on_lit)
             sizer.add_all(edge.exact.values())
-            sizer.add_all(edge.exact_refs)
             for step, following in edge.steps.items():
                 conditions += len(step.conds)
                 sizer.add(step, step.conds)

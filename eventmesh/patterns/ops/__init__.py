@@ -102,33 +102,39 @@ class Family:
 
 class Table:
     """A dict from a key to the tuple of distinct targets registered under it, updated in place. A
-    target registered twice under one key (``[300, 3.0e2]``) is counted, and stays until both go."""
+    target registered twice under one key (``[300, 3.0e2]``) is counted in ``refs`` (made only then)
+    and stays until both go."""
 
     __slots__ = ("map", "refs")
 
     def __init__(self) -> None:
         self.map: dict[Any, tuple[Any, ...]] = {}
-        self.refs: dict[tuple[Any, Any], int] = {}
+        self.refs: dict[tuple[Any, Any], int] | None = None
 
     def add(self, key: Any, target: Any) -> bool:
         """Register; True when the key is new."""
-        ref = (key, target)
-        count = self.refs.get(ref, 0)
-        self.refs[ref] = count + 1
-        if count:
-            return False
         found = self.map.get(key)
-        self.map[key] = (target,) if found is None else found + (target,)
-        return found is None
+        if found is None:
+            self.map[key] = (target,)
+            return True
+        if target in found:
+            if self.refs is None:
+                self.refs = {}
+            self.refs[(key, target)] = self.refs.get((key, target), 1) + 1
+        else:
+            self.map[key] = found + (target,)
+        return False
 
     def remove(self, key: Any, target: Any) -> bool:
         """Unregister; True when the key is gone."""
-        ref = (key, target)
-        count = self.refs[ref] - 1
-        if count:
-            self.refs[ref] = count
-            return False
-        del self.refs[ref]
+        if self.refs is not None:
+            count = self.refs.get((key, target))
+            if count is not None:
+                if count > 2:
+                    self.refs[(key, target)] = count - 1
+                else:
+                    del self.refs[(key, target)]
+                return False
         left = tuple(t for t in self.map[key] if t != target)
         if left:
             self.map[key] = left

@@ -136,13 +136,13 @@ class AnythingButFamily(Family):
         self.rebuild()
 
     def rebuild(self) -> None:
-        self.states: tuple[Any, ...] = ()
         exact: dict[str, set[int]] = {}
         numbers: dict[float, set[int]] = {}
         folded: dict[str, set[int]] = {}
-        self.prefixes = AffixTable(suffix=False)
-        self.suffixes = AffixTable(suffix=True)
-        self.wildcards = WildcardIndex()
+        # the string-pattern exclusions exist only when some condition needs them (memory per rule)
+        self.prefixes: AffixTable | None = None
+        self.suffixes: AffixTable | None = None
+        self.wildcards: WildcardIndex | None = None
         states: list[Any] = []
         self.exact_only = True  # only value / number lists: no affix, ignore-case or wildcard exclusions
         for cond, targets in self.targets.items():
@@ -157,22 +157,25 @@ class AnythingButFamily(Family):
                     continue
                 self.exact_only = False
                 if isinstance(cond, AnythingButPrefix):
+                    self.prefixes = self.prefixes or AffixTable(suffix=False)
                     for v in cond.values:
                         self.prefixes.add(v, j)
                 elif isinstance(cond, AnythingButSuffix):
+                    self.suffixes = self.suffixes or AffixTable(suffix=True)
                     for v in cond.values:
                         self.suffixes.add(v, j)
                 elif isinstance(cond, AnythingButIgnoreCase):
                     for v in cond.values:
                         folded.setdefault(v, set()).add(j)
                 elif isinstance(cond, AnythingButWildcard):
+                    self.wildcards = self.wildcards or WildcardIndex()
                     for w in cond.wildcards:
                         self.wildcards.add(w, j)
-        self.states = tuple(states)
+        self.states: tuple[Any, ...] = tuple(states)
         self.exact = {k: frozenset(v) for k, v in exact.items()}
         self.numbers = {k: frozenset(v) for k, v in numbers.items()}
-        self.folded = {k: frozenset(v) for k, v in folded.items()}
-        self.lets_through: dict[str, tuple[Any, ...]] = {}  # value -> states, for heavily excluded values
+        self.folded = {k: frozenset(v) for k, v in folded.items()} if folded else None
+        self.lets_through: dict[str, tuple[Any, ...]] | None = None  # value -> states, heavily excluded
 
     def _added(self, cond: Any, target: Any) -> bool:
         return True  # positions shift: rebuilt before the next match
@@ -186,21 +189,23 @@ class AnythingButFamily(Family):
     def on_str(self, value: str, out: list[Any]) -> None:  # type: ignore[override]
         found = self.exact.get(value)
         if found is not None and self.exact_only and 2 * len(found) > len(self.states):
+            if self.lets_through is None:
+                self.lets_through = {}
             through = self.lets_through.get(value)
             if through is None:
                 through = self.lets_through[value] = tuple(s for j, s in enumerate(self.states) if j not in found)
             out += through
             return
         excluded: list[int] = list(found) if found is not None else []
-        if self.folded:
+        if self.folded is not None:
             more = self.folded.get(value.lower())
             if more is not None:
                 excluded += more
-        if self.prefixes:
+        if self.prefixes is not None:
             self.prefixes.collect(value, excluded)
-        if self.suffixes:
+        if self.suffixes is not None:
             self.suffixes.collect(value, excluded)
-        if not self.exact_only:
+        if self.wildcards is not None:
             self.wildcards.collect(value, excluded)
         if excluded:
             self._except(frozenset(excluded), out)
@@ -218,7 +223,8 @@ class AnythingButFamily(Family):
         out += self.states
 
     def sizeof_items(self) -> list[Any]:
-        return [
-            self.targets, self.states, self.exact, self.numbers, self.folded, self.lets_through,
-            *self.prefixes.sizeof_items(), *self.suffixes.sizeof_items(), *self.wildcards.sizeof_items(),
-        ]
+        items = [self.targets, self.states, self.exact, self.numbers, self.folded, self.lets_through]
+        for table in (self.prefixes, self.suffixes, self.wildcards):
+            if table is not None:
+                items += table.sizeof_items()
+        return [i for i in items if i is not None]

@@ -86,6 +86,9 @@ class SuffixIgnoreCase(Condition):
         return f'{{"suffix": {{"equals-ignore-case": {_q(self.value)}}}}}'
 
 
+ASCII_CHARS = 128
+
+
 def _q(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
@@ -95,11 +98,13 @@ class AffixTable:
     character (last, for suffixes): a value whose end character no affix has costs one dict probe.
     Shared with the wildcard and anything-but indexes (which also probe it at every ``start``)."""
 
-    __slots__ = ("table", "by_end", "suffix")
+    __slots__ = ("table", "by_end", "ascii_ends", "suffix")
 
     def __init__(self, suffix: bool) -> None:
         self.table = Table()
         self.by_end: dict[str, Lengths] = {}  # first (last) character -> lengths of those affixes
+        # by_end's ASCII keys as flags, so that the compiled lookup rejects a value in one test
+        self.ascii_ends = bytearray(ASCII_CHARS)
         self.suffix = suffix
 
     def __bool__(self) -> bool:
@@ -111,6 +116,8 @@ class AffixTable:
             lengths = self.by_end.get(end)
             if lengths is None:
                 lengths = self.by_end[end] = Lengths()
+                if ord(end) < ASCII_CHARS:
+                    self.ascii_ends[ord(end)] = 1
             lengths.add(len(affix))
 
     def remove(self, affix: str, value: Any) -> None:
@@ -120,6 +127,8 @@ class AffixTable:
             lengths.remove(len(affix))
             if not lengths.counts:
                 del self.by_end[end]
+                if ord(end) < ASCII_CHARS:
+                    self.ascii_ends[ord(end)] = 0
 
     def collect(self, s: str, out: list[Any], start: int = 0) -> None:
         """Append the values stored under every affix of ``s`` (for prefixes: of ``s[start:]``)."""
@@ -149,7 +158,7 @@ class AffixTable:
                     out += found
 
     def sizeof_items(self) -> list[Any]:
-        items: list[Any] = [self.table.map, self.table.refs, self.by_end]
+        items: list[Any] = [self.table.map, self.table.refs, self.by_end, self.ascii_ends]
         for lengths in self.by_end.values():
             items += [lengths, lengths.sorted, lengths.counts]
         return items

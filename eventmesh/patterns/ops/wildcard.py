@@ -212,9 +212,9 @@ class WildcardIndex:
                 for length in lengths.sorted:
                     if i + length > n:
                         break
-                    group = get(s[i : i + length])
-                    if group is not None:
-                        found += group
+                    items = get(s[i : i + length])
+                    if items is not None:
+                        found += items
         if len(found) > 1:  # a piece seen twice in the value must not check its patterns twice
             found = list({id(item): item for item in found}.values())
         out += found

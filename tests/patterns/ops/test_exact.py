@@ -42,3 +42,12 @@ def test_numbers_beyond_doubles_are_kept_as_text_and_never_equal_others(rule_set
     assert hits(rules, '{"n": 1}') == {"one"}
     assert hits(rules, '{"n": 1E308}') == set()
     assert hits(rules, '{"n": "1E309"}') == set()
+
+
+def test_a_number_written_twice_in_one_list_is_removed_with_its_rule(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({"twice": '{"n": [300, 3.0e2]}', "once": '{"n": [300]}'})
+    assert hits(rules, {"n": 300}) == {"twice", "once"}
+    rules.remove("twice")
+    assert hits(rules, {"n": 300}) == {"once"}
+    rules.remove("once")
+    assert hits(rules, {"n": 300}) == set()
