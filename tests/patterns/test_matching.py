@@ -187,3 +187,16 @@ def test_explain_names_the_failing_field_and_condition() -> None:
     assert pattern.explain('{"source": "aws.ec2"}') == (
         'detail.state: the event has no value at this path (pattern wants [{"anything-but": "stopped"}])'
     )
+
+
+def test_explain_names_array_consistency_and_missing_fields() -> None:
+    pattern = compile_pattern('{"items": {"sku": ["a"], "qty": [{"numeric": [">", 2]}]}, "x": [{"exists": false}]}')
+    event = {"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 5}]}
+    assert pattern.explain(event) == (
+        "every field has a matching value, but not all from the same element of an array "
+        "(array-consistent matching)"
+    )
+    assert pattern.explain({"items": [{"sku": "a", "qty": 3}]}) is None
+    assert pattern.explain({"items": [{"sku": "a", "qty": 3}], "x": 1}) == (
+        'x: 1 does not match [{"exists": false}]'
+    )

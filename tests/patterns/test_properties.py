@@ -1,7 +1,9 @@
 """Property tests: the compiled many-rule matcher agrees with the reference evaluator
 (pattern_reference.py) on generated patterns and events: arrays of objects, nesting, every operator
 family, ``$or``, ``exists: false``; single patterns, rule sets of mixed operators sharing anchor
-values, and rule sets changed by add and remove. Each runs on every pattern engine built here."""
+values, and rule sets changed by add and remove. Each runs on every pattern engine built here.
+The example counts keep the suite quick; raise them locally when changing the machine (they have
+passed at 3,000 / 800 / 800)."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @ENGINES
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=200)
 @given(pattern=patterns(), event=events)
 def test_single_pattern_agrees_with_reference(engine: str, pattern: dict, event: dict) -> None:
     rules = RuleSet(engine=engine)
@@ -110,7 +112,7 @@ def test_single_pattern_agrees_with_reference(engine: str, pattern: dict, event:
 
 
 @ENGINES
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=60)
 @given(rules=st.lists(patterns(), min_size=1, max_size=8), batch=st.lists(events, min_size=1, max_size=5))
 def test_rule_set_agrees_with_reference_for_every_rule(engine: str, rules: list[dict], batch: list[dict]) -> None:
     rule_set = RuleSet(engine=engine)
@@ -122,7 +124,7 @@ def test_rule_set_agrees_with_reference_for_every_rule(engine: str, rules: list[
 
 
 @ENGINES
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=40)
 @given(
     rules=st.lists(st.one_of(anchored(), patterns()), min_size=5, max_size=40),
     removed=st.sets(st.integers(0, 39)),
