@@ -5,9 +5,12 @@
   exists, anything-but, and fields that allow absence last; ties by path), so that the first step of
   a rule is the one fewest events satisfy, and rules sharing an anchor value share its state.
 * Adding a rule walks down the machine creating the states it lacks, and registers each new step's
-  conditions in its edge's indexes: dict tables are updated in place (O(1) per condition), sorted
-  tables (ranges, CIDR blocks, anything-but) are marked and rebuilt for that one edge before the next
-  match. Removing a rule unregisters the steps only it used. Nothing is rebuilt machine-wide.
+  conditions in its edge's indexes, in place: O(1) per condition in the dict tables, O(intervals
+  covered) in the interval tables of ranges and CIDR blocks. Only an anything-but index (and a
+  segment tree, for heavily overlapping ranges) is marked and rebuilt, for that one edge, before the
+  next match. Removing a rule unregisters the steps only it used. Nothing is rebuilt machine-wide.
+* Two implementations run the match over the same machine (_engines.py): the Python reference
+  (``match``) and the compiled twin (``_match_accelerated``, _speedups.c).
 * Matching (_walk.py) flattens the event once over the paths the rules use (_flatten.py) and walks
   from the root: O(fields on rule paths + states reached), the states reached being the matches and
   the partial matches of rules sharing their first steps, never a loop over rules.
