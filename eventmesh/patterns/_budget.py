@@ -1,6 +1,7 @@
 """Complexity and size budgets: reject a pattern before it can slow matching down.
 
-* Wildcards (spec eventbridge.md §4): AWS rejects ``*:*:*:*:*:event-bus/*`` with ``Rule is too complex
+* Wildcards (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-wildcard-matching):
+  AWS rejects ``*:*:*:*:*:event-bus/*`` with ``Rule is too complex
   - try using fewer wildcard characters or fewer repeating character sequences after a wildcard
   character`` while accepting ``/Users/*/dir/dir/dir/dir/dir/doc.txt``. The measure used here, like
   event-ruler's MachineComplexityEvaluator, is the largest number of matcher states one input can keep
@@ -8,7 +9,8 @@
 * ``$or`` expansion: every branch becomes a sub-rule; a pattern may not expand past
   MAX_SUB_RULES_PER_PATTERN (a guard against 2^n growth; AWS's own bound is not published).
 * Pattern text: EventPattern is at most 4,096 characters in the API (2,048 is the default account
-  quota, eventbridge.md §9); an SNS FilterPolicy at most 256 KB (sns.md §6).
+  quota, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html); an SNS FilterPolicy
+  at most 256 KB (https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html).
 """
 
 from __future__ import annotations

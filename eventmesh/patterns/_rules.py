@@ -45,7 +45,8 @@ __all__ = [
     "TEST_EVENT_REQUIRED_FIELDS",
 ]
 
-# TestEventPattern refuses an Event without these envelope fields (eventbridge.md §4.1).
+# TestEventPattern refuses an Event without these envelope fields
+# (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html).
 TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
 
 EVENTBRIDGE = Dialect("eventbridge", eventbridge_number)
