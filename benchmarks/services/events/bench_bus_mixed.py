@@ -1,11 +1,11 @@
 """A bus with N mixed-operator rules into SQS: PutEvents in 10-entry batches, one core.
 
-    .venv/bin/python benchmarks/patterns/bench_bus_mixed.py [--rules 1000] [--events 50000] [--repeats 3]
-    .venv/bin/python benchmarks/patterns/bench_bus_mixed.py --same-source --rules 10,100,300,1000
+    .venv/bin/python benchmarks/services/events/bench_bus_mixed.py [--rules 1000] [--events 50000] [--repeats 3]
+    .venv/bin/python benchmarks/services/events/bench_bus_mixed.py --same-source --rules 10,100,300,1000
 
 The rule set and the events are bench_mixed.py's (100 live rules, the rest dead rules of every
 operator family; ~600-byte order events with nested objects and an array of objects), put on a bus
-as benchmarks/brokers/bench_bus.py does it: each rule has one SQS queue target (rules share
+as benchmarks/services/events/bench_bus.py does it: each rule has one SQS queue target (rules share
 QUEUES queues round-robin), a round is one ``put_events`` call of 10 decoded entries plus the mesh
 flush that carries the deliveries into the queues (decode Detail, build the envelope, match once
 against every rule, deliver). Queues are purged between repeats. Prints events/s (median of
@@ -28,15 +28,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "patterns"))  # bench_mixed's workload
 
 from bench_mixed import DEAD_SHAPES, make_event, make_rules  # noqa: E402
 
-from eventmesh.brokers.events_put import create_bus, put_events  # noqa: E402
-from eventmesh.brokers.events_records import PutEventsRequestEntry  # noqa: E402
-from eventmesh.brokers.queue import Queue  # noqa: E402
-from eventmesh.brokers.sqs_service import create_queue  # noqa: E402
 from eventmesh.mesh import Mesh  # noqa: E402
+from eventmesh.services.events.records import PutEventsRequestEntry  # noqa: E402
+from eventmesh.services.events.service import create_bus, put_events  # noqa: E402
+from eventmesh.services.sqs.queue import Queue  # noqa: E402
+from eventmesh.services.sqs.service import create_queue  # noqa: E402
 from eventmesh.testing import virtual_mesh  # noqa: E402
 
 BATCH = 10
