@@ -486,6 +486,19 @@ class Queue:
         oldest = self.retention.oldest_enqueued()
         return 0 if oldest is None else max(0, int(self.clock.now() - oldest))
 
+    def peek(self, limit: int) -> list[Message]:
+        """Up to ``limit`` messages still in the queue, oldest first, left exactly as they are
+        (the console's view of a DLQ; not an SQS operation, so no receive is counted)."""
+        found: list[Message] = []
+        for batch in self.retention.batches:
+            for msg in batch:
+                if msg.state != GONE:
+                    found.append(msg)
+                    if len(found) >= limit:
+                        return found
+        late = sorted((m for _, _, m in self.retention.late if m.state != GONE), key=lambda m: m.enqueued)
+        return (found + late)[:limit]
+
     def statistics(self) -> QueueStatistics:
         return QueueStatistics(
             self.n_visible, self.n_inflight, self.n_delayed, self.oldest_age(),
