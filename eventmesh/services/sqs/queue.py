@@ -63,6 +63,7 @@ class QueueStatistics(msgspec.Struct, frozen=True):
         "number_of_messages_sent", "number_of_messages_received", "number_of_messages_deleted",
         "number_of_empty_receives", "number_of_deduplicated_sent_messages", "sent_message_size",
     })
+    units: ClassVar[dict[str, str]] = {"approximate_age_of_oldest_message": "seconds", "sent_message_size": "bytes"}
 
 
 class _Chunk:
