@@ -36,7 +36,7 @@ from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "check_config", "load_config",
-           "validate_config"]
+           "resources_from_template", "validate_config"]
 
 # (service, key under resources.<service>, the operation that creates one) — in creation order,
 # so queues exist before the subscriptions and mappings that name them, and buses before the
@@ -165,6 +165,21 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
     if not problems:
         problems += dry_run(config)
     return config, problems
+
+
+def resources_from_template(path: str | Path, *, parameters: dict[str, str] | None = None,
+                            account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION,
+                            stack_name: str | None = None) -> Config:
+    """A template alone as a config: its resources as ``resources.<service>.<key>`` lists of
+    create-call requests, checked as start-up checks them (for a simulation's ``include``);
+    raises :class:`ConfigError` listing every problem."""
+    config = Config(account_id=account_id, region=region, source=str(path))
+    entry = {"path": str(path), "parameters": parameters or {}, "stack_name": stack_name}
+    problems = _add_template(config, entry, Path("."), {})
+    problems += [] if problems else dry_run(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def _add_template(config: Config, entry: Any, base: Path, overrides: dict[str, str]) -> list[str]:

@@ -192,6 +192,10 @@ def _schedule(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
     zone = props.get("ScheduleExpressionTimezone")
     if zone not in (None, "UTC", "Etc/UTC"):
         stack.note(f"{logical_id}: schedule runs in UTC here, not {zone}")
+    if props.get("StartDate") or props.get("EndDate"):
+        stack.note(f"{logical_id}: StartDate/EndDate are not applied here; the schedule runs from start-up")
+    if (props.get("FlexibleTimeWindow") or {}).get("Mode") == "FLEXIBLE":
+        stack.note(f"{logical_id}: a flexible time window runs at the exact times here")
     target = props.get("Target") or {}
     rule_target = {"Id": "scheduler-target", **_pick(target, ("Arn", "Input", "SqsParameters", "KinesisParameters"))}
     retry = target.get("RetryPolicy")

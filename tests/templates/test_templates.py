@@ -171,3 +171,16 @@ def test_validate_accepts_templates_and_reports_what_is_not_created(capsys: pyte
     assert f"{SAM_APP}: ok" in out and "Table (AWS::DynamoDB::Table)" in out
     assert main(["validate", str(SAM_APP), "--parameter-overrides", "Stage=staging"]) == 1
     assert "AllowedValues" in capsys.readouterr().out
+
+
+def test_a_template_alone_becomes_a_config_for_a_simulation(tmp_path: Path) -> None:
+    from eventmesh.config import ConfigError, resources_from_template
+
+    path = tmp_path / "stack.yaml"
+    path.write_text(CFN)
+    config = resources_from_template(path, parameters={"Env": "sim"}, region="eu-west-1")
+    queues = config.resources["sqs"]["queues"]
+    assert queues[0] == {"QueueName": "sim-dlq", "Attributes": {"MessageRetentionPeriod": "1209600"}}
+    assert config.resources["events"]["rules"][0]["EventPattern"] == '{"source":["shop"]}'
+    with pytest.raises(ConfigError, match="AllowedPattern"):
+        resources_from_template(path, parameters={"Env": "SIM"})
