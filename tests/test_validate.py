@@ -53,7 +53,12 @@ def _write(tmp_path: Path, name: str, resources: dict[str, object]) -> Path:
 
 @pytest.mark.parametrize(("name", "resources", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_validate_and_serve_refuse_the_same_configs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                    name: str, resources: dict[str, object], expected: str) -> None:
+                                                    monkeypatch: pytest.MonkeyPatch, name: str,
+                                                    resources: dict[str, object], expected: str) -> None:
+    def must_not_start(*args: object, **kwargs: object) -> None:
+        raise AssertionError("serve accepted a config validate refuses")
+
+    monkeypatch.setattr("eventmesh.daemon.serve", must_not_start)   # a regression fails, never hangs
     path = _write(tmp_path, name, resources)
     assert main(["validate", str(path)]) == 1
     validate_out = capsys.readouterr().out
