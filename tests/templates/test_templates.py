@@ -184,3 +184,15 @@ def test_a_template_alone_becomes_a_config_for_a_simulation(tmp_path: Path) -> N
     assert config.resources["events"]["rules"][0]["EventPattern"] == '{"source":["shop"]}'
     with pytest.raises(ConfigError, match="AllowedPattern"):
         resources_from_template(path, parameters={"Env": "SIM"})
+
+
+def test_a_config_names_templates_beside_its_own_resources(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CFN)
+    config_path = tmp_path / "mesh.yaml"
+    config_path.write_text("templates:\n  - {path: stack.yaml, parameters: {Env: cfg}, stack_name: shop}\n"
+                           "resources:\n  sqs:\n    queues:\n      - QueueName: own\n")
+    config = load_config(config_path)
+    names = [q["QueueName"] for q in config.resources["sqs"]["queues"]]
+    assert names == ["own", "cfg-dlq", "Ordered.fifo", "Jobs"]
+    _, problems = check_config(config_path, parameter_overrides={"Env": "BAD"})
+    assert any("AllowedPattern" in p for p in problems)
