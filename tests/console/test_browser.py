@@ -65,3 +65,23 @@ def test_screenshot(daemon: ServerHandle, tmp_path: Path) -> None:
     _chromium(tmp_path, "--hide-scrollbars", "--window-size=1400,1700", f"--screenshot={shot}",
               daemon.url + "/_eventmesh/ui")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_advance_button_moves_the_virtual_clock(daemon: ServerHandle, tmp_path: Path) -> None:
+    from tests.console.cdp import Page
+
+    assert BROWSER is not None
+    page = Page(BROWSER, daemon.url + "/_eventmesh/ui", tmp_path / "cdp-profile")
+    try:
+        page.wait_for("document.body.dataset.loaded === 'true'")
+        before = daemon.mesh.clock.now()
+        page.evaluate("document.getElementById('advance-seconds').value = '90';"
+                      "document.getElementById('advance').click()")
+        message = page.wait_for("document.getElementById('clock-message').textContent")
+        assert message.startswith("advanced 90 s")
+        assert daemon.mesh.clock.now() == before + 90
+        shown = page.wait_for(f"document.getElementById('clock-now').textContent.includes('{before + 90:.3f}')"
+                              "&& document.getElementById('clock-now').textContent")
+        assert shown == f"t = {before + 90:.3f} s"
+    finally:
+        page.close()
