@@ -4,40 +4,79 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eventmesh.patterns import cli as pattern_cli
 
-__all__ = ["build_parser", "main"]
+__all__ = ["PORT_ENV", "build_parser", "main"]
 
 DEFAULT_CONFIG = "configs/default.yaml"
+# The port when neither --port nor the config gives one (4566 otherwise, the port AWS tools expect).
+PORT_ENV = "EVENTMESH_PORT"
+
+DESCRIPTION = ("A local emulator of SQS, SNS, Kinesis, EventBridge and Lambda on one port and one clock, "
+               "real or virtual.")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eventmesh")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
+
+
+def _env_port() -> int | None:
+    text = os.environ.get(PORT_ENV)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 65535:
+        raise SystemExit(f"eventmesh: {PORT_ENV}={text!r} is not a port number 0-65535")
+    return int(text)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    from eventmesh.templates import parse_overrides
+
+    try:
+        return parse_overrides(args.parameter_overrides)
+    except ValueError as exc:
+        raise SystemExit(f"eventmesh: {exc}") from None
+
+
+def _print_problems(source: str, problems: list[str]) -> None:
+    print(f"{source}: invalid", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from eventmesh.config import Config, ConfigError, load_config
+    from eventmesh.config import ConfigError, load_config
     from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, serve
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = Config()
-    if args.config:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print(f"{args.config}: invalid config", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 2
+    env_port = _env_port()
+    config_path = args.config
+    if config_path is None and not args.template and Path(DEFAULT_CONFIG).exists():
+        config_path = DEFAULT_CONFIG
+    try:
+        config = load_config(config_path, templates=args.template, parameter_overrides=_overrides(args))
+    except ConfigError as exc:
+        _print_problems(config_path or ", ".join(args.template), exc.problems)
+        return 2
     host = args.host or config.host or DEFAULT_HOST
-    port = args.port if args.port is not None else (config.port if config.port is not None else DEFAULT_PORT)
+    port = next(p for p in (args.port, env_port, config.port, DEFAULT_PORT) if p is not None)
     clock = args.clock or config.clock or "real"
     try:
-        serve(config, host=host, port=port, clock=clock)
+        serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"{args.config}: {problem}", file=sys.stderr)
+        _print_problems(config.source, exc.problems)
         return 2
     except OSError as exc:
         print(f"eventmesh: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
@@ -46,53 +85,87 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from eventmesh.config import ConfigError, load_config
+    from eventmesh.config import check_config
 
+    overrides = _overrides(args)
     status = 0
     for name in args.files:
-        try:
-            load_config(name)
-        except ConfigError as exc:
+        config, problems = check_config(name, templates=args.template, parameter_overrides=overrides)
+        if problems:
             status = 1
             print(f"{name}: invalid")
-            for problem in exc.problems:
+            for problem in problems:
                 print(f"  {problem}")
         else:
             print(f"{name}: ok")
+            for notice in config.notices:
+                print(f"  {notice}")
     return status
 
 
-def _default_config() -> str | None:
-    return DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None
+def _add_template_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--template", action="append", default=[], metavar="FILE",
+                        help="a SAM or CloudFormation template whose resources are created too (repeatable)")
+    parser.add_argument("--parameter-overrides", nargs="+", metavar="KEY=VALUE",
+                        help="values of the templates' Parameters, as sam deploy takes them")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eventmesh", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="eventmesh", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"eventmesh {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the daemon (all services on one port)")
-    serve.add_argument("--config", default=_default_config(), help=f"topology file (default {DEFAULT_CONFIG})")
+    text = "Run the daemon: every service on one port, until SIGTERM or SIGINT."
+    serve = commands.add_parser("serve", help="run the daemon (all services on one port)", description=text)
+    serve.add_argument("--config", default=None, metavar="FILE",
+                       help=f"topology file: a config or a template (default {DEFAULT_CONFIG} when present)")
+    _add_template_arguments(serve)
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 4566; 0 picks a free one)")
+    serve.add_argument("--port", type=int, default=None,
+                       help=f"port (default ${PORT_ENV}, else the config's, else 4566; 0 picks a free one)")
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
-                       help="real time, or virtual time moved by POST /_eventmesh/clock")
-    serve.add_argument("-v", "--verbose", action="store_true", help="log requests and start-up")
+                       help="real time, or virtual time that moves only when POST /_eventmesh/clock says")
+    serve.add_argument("-v", "--verbose", action="store_true",
+                       help="log start-up and one line per request: operation, resource, status, latency")
     serve.set_defaults(run=_serve)
 
-    validate = commands.add_parser("validate", help="check config files; each error with its key path")
-    validate.add_argument("files", nargs="+")
+    text = ("Check configs and templates as start-up does and report every problem with its key path. "
+            "Exit status 0 when all are valid, 1 otherwise.")
+    validate = commands.add_parser("validate", help="check configs and templates as start-up does",
+                                   description=text)
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a config or a SAM/CloudFormation template")
+    _add_template_arguments(validate)
     validate.set_defaults(run=_validate)
 
-    for name, module in SUBCOMMANDS.items():
-        sub = commands.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
+    for name, entry in SUBCOMMANDS.items():
+        module, help_text, description = entry if isinstance(entry, tuple) else (entry, _summary(entry), None)
+        sub = commands.add_parser(name, help=help_text, description=description,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
 
 
-# Subcommands that live beside their capability: module with add_arguments(parser) and run(args).
-SUBCOMMANDS = {
-    "test-pattern": pattern_cli,
+def _summary(module: object) -> str:
+    """A module's first docstring sentence, without reST markup, for a subcommand's help line."""
+    text = " ".join((getattr(module, "__doc__", None) or "").strip().split("\n\n")[0].split())
+    text = text.replace("``", "'").split(". ")[0].rstrip(".")
+    return text.split(": ", 1)[1] if text.startswith("'eventmesh ") and ": " in text else text
+
+
+# Subcommands that live beside their capability (a module with add_arguments(parser) and run(args)),
+# with their help line and description (a bare module: the help line is its docstring's first sentence).
+SUBCOMMANDS: dict[str, Any] = {
+    "test-pattern": (
+        pattern_cli,
+        "match an event against an EventBridge pattern or SNS filter policy, as AWS does",
+        "Answer as 'aws events test-event-pattern' does, explain a non-match, or run a directory of rules\n"
+        "over a file of events. Exit status: 0 match, 1 no match, 2 invalid pattern, event or file.\n\n"
+        "  eventmesh test-pattern --pattern '{\"source\": [\"shop\"]}' --event @event.json\n"
+        "  eventmesh test-pattern --pattern @rule.json --event @event.json --explain\n"
+        "  eventmesh test-pattern --rules rules/ --events events.jsonl\n"
+        "  eventmesh test-pattern --flavor sns --scope MessageBody --pattern @policy.json --event @body.json",
+    ),
 }
 
 

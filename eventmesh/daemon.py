@@ -5,6 +5,7 @@ Internal endpoints beside the AWS APIs:
 * ``GET /metrics`` → Prometheus text, read from the cores at scrape time
 * ``GET /_eventmesh/clock`` → ``{"now": t, "mode": "real"|"virtual"}``;
   ``POST /_eventmesh/clock {"advance": seconds}`` moves a virtual clock forward.
+* ``GET /_eventmesh/ui`` → the read-only console, and the JSON it reads (``eventmesh.console``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 import msgspec
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from eventmesh.access_log import AccessLog
 from eventmesh.clock import RealClock, VirtualClock
 from eventmesh.config import Config, apply_config
+from eventmesh.console import Console
 from eventmesh.drivers.http import install_http_client
 from eventmesh.drivers.lambda_.runner import Runner, install_runner
 from eventmesh.drivers.realtime import RealtimeDriver
@@ -56,10 +59,13 @@ class App:
         self._run_scheduled = False
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
+        self.console = Console(mesh, api)
 
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
         if path.startswith("/_eventmesh/") or path == "/metrics":
+            if path.startswith(Console.PREFIXES):
+                return self.console.handle(request)
             if path == "/_eventmesh/health":
                 return json_response(200, {"status": "ok", "services": sorted(self.api.services),
                                            "clock": "virtual" if self.virtual else "real"})
@@ -108,7 +114,7 @@ class Daemon:
     """Builds the mesh from a config and serves it until stopped."""
 
     def __init__(self, config: Config | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 clock: str = "real", services: list[str] | None = None) -> None:
+                 clock: str = "real", services: list[str] | None = None, verbose: bool = False) -> None:
         self.config = config or Config()
         self.host = host
         self.port = port
@@ -118,6 +124,8 @@ class Daemon:
                          seed=self.config.seed)
         self.api = Api(self.mesh, adapters(services), settings={"queue_urls": self.config.queue_urls})
         self.app = App(self.mesh, self.api)
+        # -v: one log line per request, paid for only when asked.
+        self.handler = AccessLog(self.api, self.app) if verbose else self.app
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopped: asyncio.Event | None = None
@@ -138,11 +146,13 @@ class Daemon:
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
         self._runner = install_runner(self.mesh, self._spawn)
         install_http_client(self.mesh, self._spawn)
-        self._server = await loop.create_server(lambda: HttpProtocol(self.app, self._connections),
+        self._server = await loop.create_server(lambda: HttpProtocol(self.handler, self._connections),
                                                 self.host, self.port, reuse_address=True, start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # Bound first, so resources from the config carry the daemon's real address in their URLs.
         apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+        for notice in self.config.notices:   # what the templates declared that is not created here
+            log.warning("%s", notice)
         await self._server.start_serving()
         log.info("eventmesh listening on http://%s:%s (clock %s)",
                  self.host, self.bound_port, self.clock_mode)
@@ -192,9 +202,9 @@ def _run_loop(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 def serve(config: Config | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          clock: str = "real") -> None:
+          clock: str = "real", verbose: bool = False) -> None:
     """Run the daemon in this thread until SIGTERM/SIGINT (``eventmesh serve``)."""
-    daemon = Daemon(config, host=host, port=port, clock=clock)
+    daemon = Daemon(config, host=host, port=port, clock=clock, verbose=verbose)
 
     def ready(d: Daemon) -> None:
         print(f"eventmesh listening on http://{d.host}:{d.bound_port} (clock {d.clock_mode})", flush=True)
@@ -258,9 +268,9 @@ class ServerHandle:
 
 
 def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", host: str = DEFAULT_HOST,
-                    port: int = 0, services: list[str] | None = None) -> ServerHandle:
+                    port: int = 0, services: list[str] | None = None, verbose: bool = False) -> ServerHandle:
     """Start a daemon on an ephemeral port in a background thread and wait until it listens."""
-    daemon = Daemon(config, host=host, port=port, clock=clock, services=services)
+    daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose)
     started = threading.Event()
     failure: list[BaseException] = []
     holder: dict[str, asyncio.AbstractEventLoop] = {}

@@ -123,6 +123,7 @@ class BusStatistics(msgspec.Struct, frozen=True):
     matched_events: int
     ingestion_to_invocation_start_latency: HistogramSnapshot
     counters: ClassVar[frozenset[str]] = frozenset({"matched_events"})
+    units: ClassVar[dict[str, str]] = {"ingestion_to_invocation_start_latency": "milliseconds"}
 
 
 class Rule:

@@ -150,6 +150,8 @@ class ShardStatistics(msgspec.Struct, frozen=True):
         "incoming_bytes", "incoming_records", "outgoing_bytes", "outgoing_records",
         "read_provisioned_throughput_exceeded", "write_provisioned_throughput_exceeded",
     })
+    units: ClassVar[dict[str, str]] = {"incoming_bytes": "bytes", "outgoing_bytes": "bytes",
+                                       "iterator_age_milliseconds": "milliseconds"}
 
 
 class StreamStatistics(msgspec.Struct, frozen=True):
@@ -182,6 +184,9 @@ class StreamStatistics(msgspec.Struct, frozen=True):
         "get_records__success", "read_provisioned_throughput_exceeded",
         "write_provisioned_throughput_exceeded",
     })
+    units: ClassVar[dict[str, str]] = {
+        "incoming_bytes": "bytes", "put_record__bytes": "bytes", "put_records__bytes": "bytes",
+        "get_records__bytes": "bytes", "get_records__iterator_age_milliseconds": "milliseconds"}
 
 
 class Shard:

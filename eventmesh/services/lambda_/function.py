@@ -15,6 +15,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,8 @@ REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
 DRY_RUN = "DryRun"
 UNHANDLED = "Unhandled"   # current runtimes always report Unhandled
+# Finished invocations kept per function for the console (eventmesh's own view, not a Lambda API).
+RECENT_INVOCATIONS = 20
 _NO_INVOCATIONS: list[Invocation] = []
 
 
@@ -83,6 +86,7 @@ class Function:
         self.invocations = 0
         self.errors = 0
         self.duration = Histogram(DURATION_BUCKETS_S)
+        self.recent: deque[Invocation] = deque(maxlen=RECENT_INVOCATIONS)
 
     # -- resolution ----------------------------------------------------------------------------
 
@@ -232,6 +236,7 @@ class Function:
         self.errors += errors
         hist.sum += total_d
         hist.count += ran
+        self.recent.extend(invs[-RECENT_INVOCATIONS:])   # one slice per batch, whatever its size
         # Capacity is back before any caller hears of it, so a poller may invoke again at once.
         for inv in sync_done:
             inv.on_done(self.result(inv))  # type: ignore[misc]

@@ -121,6 +121,7 @@ class TopicStatistics(msgspec.Struct, frozen=True):
         "number_of_notifications_redriven_to_dlq", "number_of_notifications_failed_to_redrive_to_dlq",
         "publish_size",
     })
+    units: ClassVar[dict[str, str]] = {"publish_size": "bytes"}
     cloudwatch_names: ClassVar[dict[str, str]] = {
         "number_of_notifications_filtered_out_message_attributes":
             "NumberOfNotificationsFilteredOut-MessageAttributes",

@@ -63,6 +63,32 @@ class QueueStatistics(msgspec.Struct, frozen=True):
         "number_of_messages_sent", "number_of_messages_received", "number_of_messages_deleted",
         "number_of_empty_receives", "number_of_deduplicated_sent_messages", "sent_message_size",
     })
+    units: ClassVar[dict[str, str]] = {"approximate_age_of_oldest_message": "seconds", "sent_message_size": "bytes"}
+
+
+class RedriveLinkStatistics(msgspec.Struct, frozen=True):
+    """1 for a queue that another queue's RedrivePolicy sends to: lets a dashboard or an alert
+    pick out dead-letter queues (``... and on (queue_name) eventmesh_sqs_dead_letter_queue``)."""
+
+    dead_letter_queue: int = 1
+    extras: ClassVar[frozenset[str]] = frozenset({"dead_letter_queue"})
+    helps: ClassVar[dict[str, str]] = {
+        "dead_letter_queue": "eventmesh: 1 for each queue (queue_name) that the RedrivePolicy of another "
+                             "queue (source_queue_name) names as its dead-letter queue"}
+
+
+class _RedriveLink:
+    metric_namespace = "eventmesh/SQS"
+
+    def __init__(self, dead_letter_arn: str, source_name: str) -> None:
+        self._dimensions = {"QueueName": dead_letter_arn.rsplit(":", 1)[-1], "SourceQueueName": source_name}
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return self._dimensions
+
+    @staticmethod
+    def statistics() -> RedriveLinkStatistics:
+        return RedriveLinkStatistics()
 
 
 class _Chunk:
@@ -485,6 +511,25 @@ class Queue:
         """ApproximateAgeOfOldestMessage: seconds since the oldest message entered this queue."""
         oldest = self.retention.oldest_enqueued()
         return 0 if oldest is None else max(0, int(self.clock.now() - oldest))
+
+    def peek(self, limit: int) -> list[Message]:
+        """Up to ``limit`` messages still in the queue, oldest first, left exactly as they are
+        (the console's view of a DLQ; not an SQS operation, so no receive is counted)."""
+        found: list[Message] = []
+        for batch in self.retention.batches:
+            for msg in batch:
+                if msg.state != GONE:
+                    found.append(msg)
+                    if len(found) >= limit:
+                        return found
+        late = sorted((m for _, _, m in self.retention.late if m.state != GONE), key=lambda m: m.enqueued)
+        return (found + late)[:limit]
+
+    def metric_sources(self) -> list[object]:
+        """The queue, and the link to its dead-letter queue when it has a redrive policy."""
+        if not self._dlq_arn:
+            return [self]
+        return [self, _RedriveLink(self._dlq_arn, self.name)]
 
     def statistics(self) -> QueueStatistics:
         return QueueStatistics(
