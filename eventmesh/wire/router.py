@@ -166,6 +166,10 @@ class Api:
                 protocol = "rest-json"
                 bound = self.services.get("lambda")
                 found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
+                if found is None and "sqs" in self.services and request.path.count("/") >= 2:
+                    # A queue URL without an Action: AWS answers this bare XML document, 404.
+                    return 404, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], \
+                        b"<UnknownOperationException/>"
                 if bound is None or found is None:
                     raise UnknownOperationException(f"No operation at {request.method} {request.path}")
                 op, labels = found
