@@ -32,6 +32,7 @@ from eventmesh.services import adapters
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpProtocol, json_response
+from eventmesh.wire.streaming import StreamingResponse
 
 __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
@@ -57,7 +58,7 @@ class App:
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
 
-    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+    def __call__(self, request: Request) -> Response | StreamingResponse | Awaitable[Response | StreamingResponse]:
         path = request.path
         if path.startswith("/_eventmesh/") or path == "/metrics":
             if path == "/_eventmesh/health":
