@@ -14,6 +14,10 @@ checked by the same model and served by the same handlers as the wire::
 
 Scalars given where the API wants a string (SQS attribute values) are converted, and mappings
 given for JSON-document strings (``RedrivePolicy``) are encoded, so configs stay readable.
+
+Settings beside the resources: ``queue_urls`` (the SQS queue URL form), ``quotas`` (adjustable
+quotas, see ``quotas.py``) and ``kinesis_shard_limits`` (``false`` turns the per-shard Kinesis
+read and write quotas off, for tests that do not model throughput; default ``true``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import yaml
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from eventmesh.quotas import Quota, Quotas
 from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
+from eventmesh.services.kinesis.shards import ShardLimits
 from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
@@ -48,7 +53,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 ]
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas", "kinesis_shard_limits"}
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -75,6 +80,9 @@ class Config(msgspec.Struct):
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
+    # Kinesis per-shard quotas (writes 1,000 records and 1 MiB/s, reads 5 calls and 2 MiB/s):
+    # false lets any rate through, for tests that do not model throughput (shards.py ShardLimits).
+    kinesis_shard_limits: bool = True
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
 
@@ -103,6 +111,7 @@ def load_config(path: str | Path) -> Config:
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                   queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
+                  kinesis_shard_limits=data.get("kinesis_shard_limits", True),
                   resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
@@ -131,6 +140,8 @@ def validate_config(data: Any) -> list[str]:
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
     problems += _quota_problems(data.get("quotas"))
+    if not isinstance(data.get("kinesis_shard_limits", True), bool):
+        problems.append("kinesis_shard_limits: must be true or false")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -227,6 +238,7 @@ def _quota_problems(quotas: Any) -> list[str]:
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566") -> None:
     """Set the config's quotas, then create every resource it declares, in dependency order,
     through the API handlers."""
+    api.mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
     quotas = api.mesh.root.state(Quotas)
     for service, values in config.quotas.items():
         for name, value in values.items():
