@@ -59,8 +59,9 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
     if protocol == "query":
         code = err.wire_query_code
         xmlns = f' xmlns="{namespace}"' if namespace else ""
+        message = getattr(err, "query_message", None) or err.message  # SQS words some errors apart
         body = (f'<?xml version="1.0"?><ErrorResponse{xmlns}><Error><Type>{_fault(err)}</Type>'
-                f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message><Detail/></Error>"
+                f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message><Detail/></Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>")
         headers.append(("Content-Type", "text/xml"))
         return err.http_status, headers, body.encode()

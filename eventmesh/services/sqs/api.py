@@ -53,7 +53,7 @@ MAX_RECEIVE_MESSAGES = 10  # MaxNumberOfMessages 1..10
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # A message attribute name: letters, digits, "_-.", no leading, trailing or doubled period, and
 # not the reserved prefixes AWS. / Amazon. (quotas-messages.html).
-_ATTRIBUTE_NAME = re.compile(r"(?!(?i:aws|amazon)\.)(?!\.)(?!.*\.\.)[A-Za-z0-9_.\-]{1,256}(?<!\.)")
+_ATTRIBUTE_NAME = re.compile(r"(?!(?i:aws|amazon)\.)(?!\.)(?!.*\.\.)[\w.\-]{1,256}(?<!\.)")
 # System attributes a receive can ask for; "All" asks for every one.
 _SYSTEM_ATTRIBUTES = frozenset({
     "All", "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
@@ -417,7 +417,7 @@ def _select_attributes(attributes: dict[str, Any],
 def _received(ctx: RequestContext, queue: Queue, msgs: list[Message],
               params: dict[str, Any]) -> dict[str, Any]:
     if not msgs:
-        return {}
+        return {}  # AWS leaves Messages out (JSON) and answers <ReceiveMessageResult/> (XML)
     wanted = _wanted_attributes(params)
     names = params.get("MessageAttributeNames")
     selector = _attribute_filter(names) if names else None

@@ -202,7 +202,7 @@ def _redrive_policy(name: str, raw: str) -> RedrivePolicy | None:
                   f"{MAX_RECEIVE_COUNT} both inclusive.")
     target = document["deadLetterTargetArn"]
     if not isinstance(target, str) or not target.startswith("arn:") or target.count(":") < 5:
-        raise bad("Dead-letter target ARN should be fully qualified ARN.")
+        raise bad("Invalid value for deadLetterTargetArn.")
     return RedrivePolicy(target, number)
 
 

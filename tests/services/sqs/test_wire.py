@@ -602,3 +602,53 @@ def test_query_gets_at_a_queue_url(sqs: Any, daemon: ServerHandle) -> None:
     for headers in ({}, {"Accept": "application/json"}):
         status, body = get({}, headers)
         assert status == 404 and "<UnknownOperationException" in body
+
+
+def test_non_existent_queue_words_per_protocol(sqs: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        sqs.get_queue_url(QueueName="nope-never")
+    expected = ("The specified queue does not exist." if _is_json(sqs)
+                else "The specified queue does not exist for this wsdl version.")
+    assert excinfo.value.response["Error"]["Message"] == expected
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_attribute_names_of_any_script_and_values_with_control_characters(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="test",
+                     MessageAttributes={"attr.1øßä": {"StringValue": "Valida", "DataType": "String"}})
+    for name in ("Invalid-!-attr", "Invalid-§-attr", "aWs.x", ".x", "x.", "L" * 257):
+        with pytest.raises(ClientError) as excinfo:
+            sqs.send_message(QueueUrl=url, MessageBody="test",
+                             MessageAttributes={name: {"StringValue": "Valid", "DataType": "String"}})
+        assert _code(excinfo) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as excinfo:
+        sqs.send_message(QueueUrl=url, MessageBody="test", MessageAttributes={
+            "attr1": {"StringValue": f"Invalid-{chr(8)},{chr(11)}", "DataType": "String"}})
+    assert _code(excinfo) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as excinfo:
+        sqs.send_message(QueueUrl=url, MessageBody=f"Invalid-{chr(0)}-{chr(8)}")
+    assert _code(excinfo) == "InvalidMessageContents"
+
+
+def test_redrive_policy_with_a_target_that_is_no_arn(sqs: Any) -> None:
+    policy = json.dumps({"deadLetterTargetArn": "dummy", "maxReceiveCount": 42})
+    with pytest.raises(ClientError) as excinfo:
+        sqs.create_queue(QueueName=_name(), Attributes={"RedrivePolicy": policy})
+    assert _code(excinfo) == "InvalidParameterValue"
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"Value {policy} for parameter RedrivePolicy is invalid. Reason: Invalid value for deadLetterTargetArn.")
+
+
+def test_empty_results_over_the_query_protocol_are_one_empty_element(daemon: ServerHandle) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection("127.0.0.1", urlsplit(daemon.url).port)
+    name = _name()
+    conn.request("POST", "/", f"Action=CreateQueue&QueueName={name}&Version=2012-11-05",
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    conn.getresponse().read()
+    conn.request("GET", f"/000000000000/{name}?Action=ReceiveMessage")
+    body = conn.getresponse().read().decode()
+    assert "<ReceiveMessageResult/>" in body
