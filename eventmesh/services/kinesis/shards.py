@@ -513,19 +513,22 @@ def select_shards(shards: list[Shard], trim_horizon_at: float, filter_type: str 
 # -- positions as opaque strings (shard iterators, ListShards tokens) ------------------------------
 
 class ShardIterator(msgspec.Struct, frozen=True):
-    """What an iterator string carries: the stream incarnation and shard, where, and since when."""
+    """What an iterator string carries: the stream incarnation and shard, where, and since when.
+    ``serial`` numbers the stream's iterators, so that no two are the same string (AWS hands out a
+    new NextShardIterator on every GetRecords, even at the tip within one millisecond)."""
 
     stream_arn: str
     stream_created_ms: int
     shard_index: int
     position: int
     issued_ms: int
+    serial: int = 0
 
 
 def encode_iterator(iterator: ShardIterator) -> str:
     """Opaque base64 like AWS's (8 marker bytes, then the fields); ≤ 512 characters."""
     text = (f"{iterator.issued_ms}/{iterator.stream_created_ms}/{iterator.shard_index}/"
-            f"{iterator.position}/{iterator.stream_arn}")
+            f"{iterator.position}/{iterator.serial}/{iterator.stream_arn}")
     return base64.b64encode(_ITERATOR_MAGIC + text.encode()).decode()
 
 
@@ -535,8 +538,8 @@ def decode_iterator(text: str) -> ShardIterator:
         raw = base64.b64decode(text, validate=True)
         if not raw.startswith(_ITERATOR_MAGIC):
             raise ValueError
-        issued, created, index, position, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 4)
-        return ShardIterator(arn, int(created), int(index), int(position), int(issued))
+        issued, created, index, position, serial, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 5)
+        return ShardIterator(arn, int(created), int(index), int(position), int(issued), int(serial))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidArgumentException("Invalid ShardIterator.") from None
 

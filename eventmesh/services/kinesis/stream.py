@@ -154,6 +154,7 @@ class Stream:
         self._timer = None
         self.scalings: deque[float] = deque()  # when UpdateShardCount ran (scaling.py: 10 a day)
         self.consumers: dict[str, Any] = {}      # enhanced fan-out consumers by name (consumers.py)
+        self._iterator_serial = 0
         for i in range(shard_count):
             start = i * HASH_KEY_LIMIT // shard_count
             end = (i + 1) * HASH_KEY_LIMIT // shard_count - 1
@@ -389,8 +390,9 @@ class Stream:
 
     def iterator(self, shard: Shard, position: int) -> str:
         """An iterator string for ``position`` in ``shard``, issued now (valid 5 minutes)."""
+        self._iterator_serial = serial = self._iterator_serial + 1
         return encode_iterator(ShardIterator(self.arn, int(self.created_at * 1000), shard.index, position,
-                                             int(self._clock.now() * 1000)))
+                                             int(self._clock.now() * 1000), serial))
 
     def _parse_sequence(self, text: str, shard: Shard) -> int:
         sequence_number = int(text) if text.isdigit() else -1

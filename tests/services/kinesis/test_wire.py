@@ -350,3 +350,13 @@ def test_shard_limits_can_be_turned_off_in_the_config():
             iterator = client.get_records(ShardIterator=iterator)["NextShardIterator"]
     finally:
         handle.stop()
+
+
+def test_every_next_shard_iterator_is_new(kinesis):
+    kinesis.create_stream(StreamName="iterators")
+    shard = kinesis.describe_stream(StreamName="iterators")["StreamDescription"]["Shards"][0]["ShardId"]
+    first = kinesis.get_shard_iterator(StreamName="iterators", ShardIteratorType="LATEST",
+                                       ShardId=shard)["ShardIterator"]
+    second = kinesis.get_records(ShardIterator=first)["NextShardIterator"]  # same virtual millisecond
+    third = kinesis.get_records(ShardIterator=second)["NextShardIterator"]
+    assert len({first, second, third}) == 3
