@@ -294,6 +294,10 @@ class Api:
                         yield eventstream.event(event_type, encode(payload), content_type)
                 except ServiceError as err:
                     yield eventstream.exception(err.code, encode({"message": err.message}), content_type)
+                except Exception:  # a bug ends the stream with an error message, not a torn response
+                    log.error("internal error in an event stream:\n%s", traceback.format_exc())
+                    yield eventstream.encode_message([(":message-type", "error"), (":error-code", "InternalFailure"),
+                                                      (":error-message", "We encountered an internal error.")], b"")
             finally:
                 close = getattr(events, "aclose", None)
                 if close is not None:

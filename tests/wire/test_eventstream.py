@@ -44,3 +44,31 @@ def test_the_crcs_cover_the_prelude_and_the_message():
     with pytest.raises(ChecksumMismatch):
         _decode(bytes(message))
     assert len(eventstream.encode_message([], b"")) == 16  # prelude, its CRC, the message CRC
+
+
+def test_an_event_stream_answer_ends_with_the_exception_its_events_raise():
+    import asyncio
+
+    from eventmesh.errors import ServiceError
+    from eventmesh.mesh import Mesh
+    from eventmesh.wire.router import Api
+    from eventmesh.wire.streaming import EventStream
+
+    class Gone(ServiceError):
+        code = "ResourceInUseException"
+
+    async def events(fail: Exception):
+        yield "SubscribeToShardEvent", {"Records": []}
+        raise fail
+
+    async def frames(fail: Exception) -> list:
+        response = Api(Mesh())._event_stream("json", EventStream(events(fail)), "req-1")
+        return [chunk async for chunk in response.chunks]
+
+    modelled = _decode(b"".join(asyncio.run(frames(Gone("taken over")))))
+    assert [m.headers[":message-type"] for m in modelled] == ["event", "event", "exception"]
+    assert modelled[2].headers[":exception-type"] == "ResourceInUseException"
+    assert modelled[2].payload == b'{"message":"taken over"}'
+    broken = _decode(b"".join(asyncio.run(frames(RuntimeError("bug")))))
+    assert broken[-1].headers[":message-type"] == "error"
+    assert broken[-1].headers[":error-code"] == "InternalFailure"
