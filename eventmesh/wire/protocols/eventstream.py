@@ -5,8 +5,8 @@ message CRC32 (4)``, big-endian; the prelude CRC covers the first 8 bytes, the m
 everything before it. A header is ``name length (1) · name · type (1) · value``; the server sends
 only string values (type 7, a 2-byte length then UTF-8). Event streams answer SubscribeToShard
 (Kinesis) and the other streaming operations; the SDKs check both CRCs.
-https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
-https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html
+https://docs.aws.amazon.com/lexv2/latest/dg/event-stream-encoding.html
+https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html
 """
 
 from __future__ import annotations
