@@ -20,6 +20,9 @@ import msgspec
 from eventmesh.wire.protocols import query
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
+from eventmesh.wire.streaming import StreamingResponse
+
+Answer = Response | StreamingResponse
 
 __all__ = ["AccessLog", "describe"]
 
@@ -85,21 +88,24 @@ def describe(api: Api, request: Request) -> tuple[str, str]:
 class AccessLog:
     """Wraps the daemon's request handler and logs each request once its response is ready."""
 
-    def __init__(self, api: Api, handler: Callable[[Request], Response | Awaitable[Response]]) -> None:
+    def __init__(self, api: Api, handler: Callable[[Request], Answer | Awaitable[Answer]]) -> None:
         self.api = api
         self.handler = handler
 
-    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+    def __call__(self, request: Request) -> Answer | Awaitable[Answer]:
         started = time.perf_counter()
         response = self.handler(request)
         if isinstance(response, tuple):
             self._log(request, response[0], started)
             return response
+        if isinstance(response, StreamingResponse):  # logged when its headers go out
+            self._log(request, response.status, started)
+            return response
         return self._later(request, response, started)
 
-    async def _later(self, request: Request, pending: Awaitable[Response], started: float) -> Response:
+    async def _later(self, request: Request, pending: Awaitable[Answer], started: float) -> Answer:
         response = await pending
-        self._log(request, response[0], started)
+        self._log(request, response.status if isinstance(response, StreamingResponse) else response[0], started)
         return response
 
     def _log(self, request: Request, status: int, started: float) -> None:

@@ -20,6 +20,10 @@ Loading checks everything start-up would: the model (names, types, ranges) with 
 each problem, then a dry run of every create call through the real handlers on a scratch mesh
 (patterns, attributes, references between resources, handler settings). Every problem is
 reported at once; ``eventmesh validate`` and ``eventmesh serve`` use this one loader.
+
+Settings beside the resources: ``queue_urls`` (the SQS queue URL form), ``quotas`` (adjustable
+quotas, see ``quotas.py``) and ``kinesis_shard_limits`` (``false`` turns the per-shard Kinesis
+read and write quotas off, for tests that do not model throughput; default ``true``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import yaml
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from eventmesh.quotas import Quota, Quotas
 from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
+from eventmesh.services.kinesis.shards import ShardLimits
 from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
@@ -77,7 +82,8 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
     ("kinesis", "CreateStream"): [("RetentionPeriodHours", "IncreaseStreamRetentionPeriod", lambda item: {
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas",
+              "kinesis_shard_limits"}
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -107,6 +113,9 @@ class Config(msgspec.Struct):
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
+    # Kinesis per-shard quotas (writes 1,000 records and 1 MiB/s, reads 5 calls and 2 MiB/s):
+    # false lets any rate through, for tests that do not model throughput (shards.py ShardLimits).
+    kinesis_shard_limits: bool = True
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
     origins: dict[str, str] = {}
@@ -170,6 +179,7 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
                     region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                     host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                     queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
+                    kinesis_shard_limits=data.get("kinesis_shard_limits", True),
                     resources=_normalized(data.get("resources") or {}), source=source)
     base = Path(source).parent if path is not None else Path(".")
     for entry in list(data.get("templates") or []) + template_entries:
@@ -248,6 +258,8 @@ def validate_config(data: Any) -> list[str]:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
     problems += _quota_problems(data.get("quotas"))
     problems += _check_templates_key(data.get("templates"))
+    if not isinstance(data.get("kinesis_shard_limits", True), bool):
+        problems.append("kinesis_shard_limits: must be true or false")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -419,6 +431,7 @@ def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", coll
     Every failing call is a problem (``key.path: Code: message``); unless ``collect``, any
     problem raises :class:`ConfigError` listing them all once every resource was tried.
     """
+    api.mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
     quotas = api.mesh.root.state(Quotas)
     for service, values in config.quotas.items():
         for name, value in values.items():

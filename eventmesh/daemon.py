@@ -35,6 +35,7 @@ from eventmesh.services import adapters
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpProtocol, json_response
+from eventmesh.wire.streaming import StreamingResponse
 
 __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
@@ -61,7 +62,7 @@ class App:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
 
-    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+    def __call__(self, request: Request) -> Response | StreamingResponse | Awaitable[Response | StreamingResponse]:
         path = request.path
         if path.startswith("/_eventmesh/") or path == "/metrics":
             if path.startswith(Console.PREFIXES):

@@ -14,7 +14,7 @@ import inspect
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from typing import Any
 
 import botocore.session
@@ -29,9 +29,10 @@ from eventmesh.errors import (
     ValidationException,
 )
 from eventmesh.mesh import Mesh
-from eventmesh.wire.protocols import awsjson, query, restjson
+from eventmesh.wire.protocols import awsjson, eventstream, query, restjson
 from eventmesh.wire.render import Response, render_error
 from eventmesh.wire.service import RequestContext, Service, Waiters
+from eventmesh.wire.streaming import EventStream, StreamingResponse
 from eventmesh.wire.validate import check
 
 __all__ = ["Api", "Request"]
@@ -126,7 +127,7 @@ class Api:
 
     # -- the wire ------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response | Awaitable[Response]:
+    def handle(self, request: Request) -> Response | StreamingResponse | Awaitable[Response | StreamingResponse]:
         request_id = self.mesh.ids.uuid()
         headers = request.headers
         protocol = "json"
@@ -166,6 +167,10 @@ class Api:
                 protocol = "rest-json"
                 bound = self.services.get("lambda")
                 found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
+                if found is None and "sqs" in self.services and request.path.count("/") >= 2:
+                    # A queue URL without an Action: AWS answers this bare XML document, 404.
+                    return 404, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], \
+                        b"<UnknownOperationException/>"
                 if bound is None or found is None:
                     raise UnknownOperationException(f"No operation at {request.method} {request.path}")
                 op, labels = found
@@ -193,7 +198,7 @@ class Api:
             self.mesh.flush()
 
     async def _finish_async(self, pending: Awaitable[Any], bound: _Bound, op: OperationModel, protocol: str,
-                            request_id: str) -> Response:
+                            request_id: str) -> Response | StreamingResponse:
         try:
             result = await pending
             return self._encode(bound, op, protocol, result, request_id)
@@ -248,7 +253,9 @@ class Api:
             raise service.validation_error(problems)
 
     def _encode(self, bound: _Bound, op: OperationModel, protocol: str, result: Any,
-                request_id: str) -> Response:
+                request_id: str) -> Response | StreamingResponse:
+        if isinstance(result, EventStream):
+            return self._event_stream(protocol, result, request_id)
         if protocol == "json":
             return 200, [("Content-Type", f"application/x-amz-json-{bound.json_version}"),
                          ("x-amzn-RequestId", request_id)], awsjson.encode_response(result)
@@ -263,6 +270,42 @@ class Api:
         status, headers, body = restjson.encode_response(op, result)
         headers.append(("x-amzn-RequestId", request_id))
         return status, headers, body
+
+    def _event_stream(self, protocol: str, stream: EventStream, request_id: str) -> StreamingResponse:
+        """An event-stream output framed for the protocol: the initial response, one message per
+        event, and a modelled exception message if the events end with a ServiceError."""
+        content_type = _CBOR if protocol == "cbor" else "application/json"
+
+        def encode(value: Any) -> bytes:
+            if protocol != "cbor":
+                return awsjson.encode_response(value)
+            from eventmesh.wire.protocols import cbor
+
+            return cbor.encode(_builtins(value))
+
+        mesh = self.mesh
+
+        async def frames() -> AsyncIterator[bytes]:
+            events = stream.events
+            try:
+                yield eventstream.event("initial-response", encode(stream.initial), content_type)
+                try:
+                    async for event_type, payload in events:
+                        yield eventstream.event(event_type, encode(payload), content_type)
+                except ServiceError as err:
+                    yield eventstream.exception(err.code, encode({"message": err.message}), content_type)
+                except Exception:  # a bug ends the stream with an error message, not a torn response
+                    log.error("internal error in an event stream:\n%s", traceback.format_exc())
+                    yield eventstream.encode_message([(":message-type", "error"), (":error-code", "InternalFailure"),
+                                                      (":error-message", "We encountered an internal error.")], b"")
+            finally:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
+                mesh.flush()
+
+        return StreamingResponse(200, [("Content-Type", eventstream.CONTENT_TYPE),
+                                       ("x-amzn-RequestId", request_id)], frames())
 
     def _error(self, err: ServiceError, bound: _Bound | None, protocol: str, request_id: str) -> Response:
         if bound is None:

@@ -2,7 +2,9 @@
 
 Measured here at ≈55 K req/s against 6–18 K for ASGI frameworks (DESIGN.md), so no framework.
 Synchronous operations are answered inside ``data_received``; only asynchronous ones (long polls)
-become a task, and a connection answers its requests in order.
+become a task, and a connection answers its requests in order. A
+:class:`~eventmesh.wire.streaming.StreamingResponse` (an event stream) is written as a chunked
+body, one chunk per message as it is produced, and closed when the client goes away.
 """
 
 from __future__ import annotations
@@ -18,21 +20,22 @@ import httptools
 
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
+from eventmesh.wire.streaming import StreamingResponse
 
 __all__ = ["Handler", "HttpProtocol"]
 
 log = logging.getLogger("eventmesh.server")
 
-Handler = Callable[[Request], "Response | Awaitable[Response]"]
+Handler = Callable[[Request], "Response | StreamingResponse | Awaitable[Response | StreamingResponse]"]
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
-def _head(status: int, headers: list[tuple[str, str]], length: int, keep_alive: bool) -> bytes:
+def _head(status: int, headers: list[tuple[str, str]], length: int | None, keep_alive: bool) -> bytes:
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"]
     for name, value in headers:
         lines.append(f"{name}: {value}\r\n")
-    lines.append(f"Content-Length: {length}\r\n")
+    lines.append(f"Content-Length: {length}\r\n" if length is not None else "Transfer-Encoding: chunked\r\n")
     if not keep_alive:
         lines.append("Connection: close\r\n")
     lines.append("\r\n")
@@ -116,16 +119,39 @@ class HttpProtocol(asyncio.Protocol):
             return
         self._busy = asyncio.ensure_future(self._respond_later(response, keep_alive))
 
-    async def _respond_later(self, pending: Awaitable[Response], keep_alive: bool) -> None:
+    async def _respond_later(self, pending: Awaitable[Response | StreamingResponse] | StreamingResponse,
+                             keep_alive: bool) -> None:
         try:
-            status, headers, body = await pending
+            response = pending if isinstance(pending, StreamingResponse) else await pending
+            if isinstance(response, StreamingResponse):
+                await self._stream(response, keep_alive)
+            else:
+                self._write(*response, keep_alive)
         except asyncio.CancelledError:
             return
-        self._write(status, headers, body, keep_alive)
         self._busy = None
         while self._queue and self._busy is None and self._transport is not None:
             request, keep = self._queue.popleft()
             self._dispatch(request, keep)
+
+    async def _stream(self, response: StreamingResponse, keep_alive: bool) -> None:
+        """A chunked body, one chunk per produced piece; the producer is closed however it ends."""
+        transport = self._transport
+        try:
+            if transport is None:
+                return
+            transport.write(_head(response.status, response.headers, None, keep_alive))
+            async for chunk in response.chunks:
+                if self._transport is None:
+                    return
+                if chunk:
+                    self._transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            if self._transport is not None:
+                self._transport.write(b"0\r\n\r\n")
+                if not keep_alive:
+                    self._transport.close()
+        finally:
+            await response.aclose()
 
     def _write(self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool) -> None:
         transport = self._transport

@@ -20,7 +20,7 @@ from typing import Any
 
 import botocore.session
 
-from eventmesh.errors import ServiceError
+from eventmesh.errors import InvalidAction, ServiceError
 from eventmesh.services.sqs import move_tasks, query_model
 from eventmesh.services.sqs import service as sqs_service
 from eventmesh.services.sqs.attributes import MAX_VISIBILITY_TIMEOUT_S, MAX_WAIT_TIME_S
@@ -37,6 +37,7 @@ from eventmesh.services.sqs.errors import (
     SqsError,
     TooManyEntriesInBatchRequest,
 )
+from eventmesh.services.sqs.fifo import check_batch as check_fifo_batch
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
@@ -50,6 +51,9 @@ BATCH_MAX_ENTRIES = 10  # entries per batch request
 SEND_BATCH_MAX_BYTES = 1_048_576  # all bodies + attributes of a batch
 MAX_RECEIVE_MESSAGES = 10  # MaxNumberOfMessages 1..10
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# A message attribute name: letters, digits, "_-.", no leading, trailing or doubled period, and
+# not the reserved prefixes AWS. / Amazon. (quotas-messages.html).
+_ATTRIBUTE_NAME = re.compile(r"(?!(?i:aws|amazon)\.)(?!\.)(?!.*\.\.)[\w.\-]{1,256}(?<!\.)")
 # System attributes a receive can ask for; "All" asks for every one.
 _SYSTEM_ATTRIBUTES = frozenset({
     "All", "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
@@ -112,8 +116,16 @@ def _int(params: dict[str, Any], name: str, low: int, high: int, reason: str) ->
 # -- queues -----------------------------------------------------------------------------------
 
 
+def _account_level(ctx: RequestContext, params: dict[str, Any]) -> None:
+    """CreateQueue and ListQueues act on the account: over the Query protocol AWS refuses them
+    at a queue URL (the router passes the queue URL of the path as ``QueueUrl``)."""
+    if ctx.protocol == "query" and "QueueUrl" in params:
+        raise InvalidAction(f"The action {ctx.operation} is not valid for this endpoint.")
+
+
 @service.operation("CreateQueue")
 def create_queue(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _account_level(ctx, params)
     queue = sqs_service.create_queue(ctx.mesh, params["QueueName"], params.get("Attributes"),
                                      params.get("tags"))
     return {"QueueUrl": _url(ctx, queue)}
@@ -133,6 +145,7 @@ def delete_queue(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @service.operation("ListQueues")
 def list_queues(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _account_level(ctx, params)
     queues, token = sqs_service.list_queues(ctx.mesh, params.get("QueueNamePrefix"), params.get("MaxResults"),
                                             params.get("NextToken"))
     out: dict[str, Any] = {}
@@ -145,8 +158,10 @@ def list_queues(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @service.operation("GetQueueAttributes")
 def get_queue_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    attributes = sqs_service.get_queue_attributes(_queue(ctx, params), params.get("AttributeNames"))
-    return {"Attributes": attributes} if attributes else {}
+    names = params.get("AttributeNames")
+    attributes = sqs_service.get_queue_attributes(_queue(ctx, params), names)
+    # AWS answers the map even when none of the names has a value ({"Attributes": {}}).
+    return {"Attributes": attributes} if names else {}
 
 
 @service.operation("SetQueueAttributes")
@@ -173,8 +188,7 @@ def list_dead_letter_source_queues(ctx: RequestContext, params: dict[str, Any]) 
 
 @service.operation("ListQueueTags")
 def list_queue_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    tags = _queue(ctx, params).tags
-    return {"Tags": dict(tags)} if tags else {}
+    return {"Tags": dict(_queue(ctx, params).tags)}  # {} when untagged, as AWS answers
 
 
 @service.operation("TagQueue")
@@ -287,6 +301,8 @@ def send_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
     them as one batch, one pass answers (the body digest is computed once and kept)."""
     queue = _queue(ctx, params)
     entries = _batch_entries("SendMessageBatch", params)
+    if queue.fifo:
+        check_fifo_batch(queue.config, entries)
     total = 0
     failed: list[dict[str, Any]] = []
     sendable: list[SendEntry] = []
@@ -377,30 +393,45 @@ def _system_attributes(ctx: RequestContext, msg: Message, wanted: frozenset[str]
     return out
 
 
-def _select_attributes(attributes: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """MessageAttributeNames: ``All`` or ``.*``, exact names, or prefixes ``foo.*``."""
-    if "All" in names or ".*" in names:
+def _attribute_filter(names: list[str]) -> tuple[bool, frozenset[str], tuple[str, ...]] | None:
+    """MessageAttributeNames as (every one, exact names, name prefixes); None when no name is
+    usable. ``All``, ``*`` and ``.*`` ask for every attribute; ``Help.*`` for the names starting
+    ``Help``; names that cannot be attribute names (``AWS.``, ``..foo``) are ignored, as AWS does."""
+    if any(n in ("All", "*", ".*") for n in names):
+        return True, frozenset(), ()
+    exact = frozenset(n for n in names if _ATTRIBUTE_NAME.fullmatch(n))
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*") and _ATTRIBUTE_NAME.fullmatch(n[:-2]))
+    if not exact and not prefixes:
+        return None
+    return False, exact, prefixes
+
+
+def _select_attributes(attributes: dict[str, Any],
+                       selector: tuple[bool, frozenset[str], tuple[str, ...]]) -> dict[str, Any]:
+    every, exact, prefixes = selector
+    if every:
         return attributes
-    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
-    return {k: v for k, v in attributes.items() if k in names or (prefixes and k.startswith(prefixes))}
+    return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
 
 
 def _received(ctx: RequestContext, queue: Queue, msgs: list[Message],
               params: dict[str, Any]) -> dict[str, Any]:
     if not msgs:
-        return {}
+        return {}  # AWS leaves Messages out (JSON) and answers <ReceiveMessageResult/> (XML)
     wanted = _wanted_attributes(params)
-    names = params.get("MessageAttributeNames") or []
+    names = params.get("MessageAttributeNames")
+    selector = _attribute_filter(names) if names else None
     out = []
     for msg in msgs:
         item: dict[str, Any] = {"MessageId": msg.id, "ReceiptHandle": queue.receipt_handle(msg),
                                 "MD5OfBody": queue.body_md5(msg), "Body": msg.body}
         if wanted:
             item["Attributes"] = _system_attributes(ctx, msg, wanted)
-        if msg.attributes and names:
-            chosen = _select_attributes(msg.attributes, names)
+        if msg.attributes and selector is not None:
+            # A filter that names none of the message's attributes answers an empty map, no digest.
+            chosen = _select_attributes(msg.attributes, selector)
+            item["MessageAttributes"] = chosen
             if chosen:
-                item["MessageAttributes"] = chosen
                 item["MD5OfMessageAttributes"] = (queue.attributes_md5(msg) if chosen is msg.attributes
                                                   else md5_of_attributes(chosen))
         out.append(item)

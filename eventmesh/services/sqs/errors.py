@@ -64,9 +64,12 @@ class SqsError(ServiceError):
 
 
 class QueueDoesNotExist(SqsError, errors.ResourceNotFoundException):
+    """Over the Query protocol AWS words it "... for this wsdl version." (``query_message``)."""
+
     code = "QueueDoesNotExist"
     http_status = 400
     query_code = "AWS.SimpleQueueService.NonExistentQueue"
+    query_message = "The specified queue does not exist for this wsdl version."
 
     def __init__(self, message: str = "The specified queue does not exist.") -> None:
         super().__init__(message)

@@ -129,7 +129,7 @@ class Queue:
         self.n_visible = 0
         self.n_inflight = 0
         self.n_delayed = 0
-        self.leases = Leases(self.clock, self._expire_now)
+        self.leases = Leases(self.clock, self._expire_now, keep_superseded=not self.fifo)
         self._delays: dict[int, Lane] = {}  # delay seconds -> lane of chunks
         self.order: StandardOrder | FifoOrder = FifoOrder(self) if self.fifo else StandardOrder(self)
         self.retention = Retention(self.clock, self.config.message_retention_period, self.order.retention_base,
@@ -368,8 +368,11 @@ class Queue:
         return failures
 
     def change_visibility(self, receipt: int, timeout: int) -> None:
-        """ChangeMessageVisibility: the new timeout counts from now, for this receipt only; 0 makes
-        it visible at once; total visibility stays within 12 h of the receive (no clamping)."""
+        """ChangeMessageVisibility: the new timeout counts from now, for this message only; 0 makes
+        it visible at once; total visibility stays within 12 h of the receive (no clamping). A
+        deleted message answers InvalidParameterValue; on a standard queue an earlier receipt of
+        the message still changes it, and a message already visible again is left as it is (200);
+        a FIFO queue honours only the latest receipt of a message in flight."""
         error = self.change_visibility_batch(((receipt, timeout),))[0]
         if error is not None:
             raise error
@@ -384,8 +387,13 @@ class Queue:
                     f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
                     f"and {MAX_VISIBILITY_TIMEOUT_S}, if provided."))
                 continue
-            msg = leases.by_receipt.get(receipt)
-            if msg is None or msg.state != INFLIGHT or msg.receipt != receipt:
+            msg = leases.find(receipt)
+            if msg is None or msg.state == GONE:
+                results.append(self.order.stale_error(receipt) if self.fifo else InvalidParameterValueException(
+                    f"Value {self.handle_prefix}{receipt:x} for parameter ReceiptHandle is invalid. Reason: Message "
+                    "does not exist or is not available for visibility timeout change."))
+                continue
+            if msg.state != INFLIGHT or (self.fifo and msg.receipt != receipt):
                 results.append(self.order.stale_error(receipt))  # standard: 200, nothing changes
                 continue
             if now + timeout > msg.received + MAX_VISIBILITY_TIMEOUT_S:

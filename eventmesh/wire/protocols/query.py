@@ -169,11 +169,16 @@ def encode_response(op: OperationModel, result: Any, namespace: str, request_id:
     shape = op.output_shape
     if shape is not None:
         wrapper = shape.serialization.get("resultWrapper") or f"{name}Result"
-        parts.append(f"<{wrapper}>")
+        start = len(parts)
         if result is not None:
             value = result if isinstance(result, dict) else msgspec.to_builtins(result, builtin_types=(bytes,))
             _xml_structure(shape, value, parts, names)
-        parts.append(f"</{wrapper}>")
+        # An empty result is one empty element, as AWS writes it (<ReceiveMessageResult/>).
+        if len(parts) == start:
+            parts.append(f"<{wrapper}/>")
+        else:
+            parts.insert(start, f"<{wrapper}>")
+            parts.append(f"</{wrapper}>")
     parts.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{name}Response>")
     return "".join(parts).encode()
 
