@@ -29,6 +29,7 @@ from eventmesh.quotas import Quota, Quotas
 from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
 from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
+from eventmesh.services.sns.signing import SIGNING_MODES, Signer
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.router import Api
 
@@ -48,7 +49,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 ]
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas", "sns_signatures"}
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -74,6 +75,7 @@ class Config(msgspec.Struct):
     port: int | None = None
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
+    sns_signatures: str = "rsa"  # SNS message signatures: rsa (verifiable), digest (fast, not verifiable)
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
@@ -103,6 +105,7 @@ def load_config(path: str | Path) -> Config:
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                   queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
+                  sns_signatures=data.get("sns_signatures", "rsa"),
                   resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
@@ -130,6 +133,8 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.clock: must be real or virtual")
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
+    if data.get("sns_signatures", "rsa") not in SIGNING_MODES:
+        problems.append(f"sns_signatures: must be one of {', '.join(SIGNING_MODES)}")
     problems += _quota_problems(data.get("quotas"))
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
@@ -227,6 +232,7 @@ def _quota_problems(quotas: Any) -> list[str]:
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566") -> None:
     """Set the config's quotas, then create every resource it declares, in dependency order,
     through the API handlers."""
+    api.mesh.root.state(Signer).mode = config.sns_signatures
     quotas = api.mesh.root.state(Quotas)
     for service, values in config.quotas.items():
         for name, value in values.items():

@@ -34,7 +34,7 @@ def test_each_problem_names_the_path_of_its_key() -> None:
                       "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
     })
     assert ("bogus: unknown key (expected one of account_id, queue_urls, quotas, region, resources, seed, "
-            "server)") in problems
+            "server, sns_signatures)") in problems
     assert "account_id: must be 12 digits" in problems
     assert "server.port: must be a port number 0-65535" in problems
     assert "server.clock: must be real or virtual" in problems
