@@ -271,6 +271,7 @@ def remove_permission(mesh: Mesh, bus_name: str | None, statement_id: str | None
     bus = get_bus(mesh, bus_name)
     if remove_all:
         bus.policy = None
+        bus.modified = mesh.clock.now()
         return
     if not statement_id:
         raise ValidationException("Parameter StatementId is required.")
