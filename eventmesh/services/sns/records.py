@@ -396,7 +396,8 @@ def _check_name(name: str) -> None:
         raise ParameterValueInvalid(
             f"Invalid non-alphanumeric character '#x{ord(bad.group()):X}' was found in the message "
             "attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.")
-    if len(name.encode()) > MAX_ATTRIBUTE_NAME_CHARS:
+    # UTF-8 takes at most 4 bytes a character: short names skip the encode (a hot path).
+    if len(name) * 4 > MAX_ATTRIBUTE_NAME_CHARS and len(name.encode()) > MAX_ATTRIBUTE_NAME_CHARS:
         raise ParameterValueInvalid(
             f"Length of message attribute name must be less than {MAX_ATTRIBUTE_NAME_CHARS} bytes.")
     if not name:

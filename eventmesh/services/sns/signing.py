@@ -21,11 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from collections.abc import Callable
 
 from eventmesh.mesh import Mesh
 
@@ -48,11 +44,17 @@ class Signer:
 
     def __init__(self, mesh: Mesh) -> None:
         self.mode = "rsa"
-        self._key: rsa.RSAPrivateKey | None = None
+        self._signers: dict[str, Callable[[bytes], bytes]] = {}  # by SignatureVersion
         self._pem: bytes | None = None
         self._name: str | None = None
 
     def _load(self) -> None:
+        # Imported here: ``cryptography`` costs ~70 ms to import, paid only when RSA is used.
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        from cryptography.x509.oid import NameOID
+
         key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_COMMON_NAME)])
         serial = int.from_bytes(hashlib.sha256(key.public_key().public_bytes(
@@ -60,7 +62,10 @@ class Signer:
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(serial >> 1).not_valid_before(CERT_NOT_BEFORE).not_valid_after(CERT_NOT_AFTER)
                 .sign(key, hashes.SHA256()))
-        self._key = key
+        pkcs1 = padding.PKCS1v15()
+        sha1, sha256 = hashes.SHA1(), hashes.SHA256()  # noqa: S303 - SignatureVersion 1 is SHA1withRSA
+        self._signers = {"1": lambda data: key.sign(data, pkcs1, sha1),
+                         "2": lambda data: key.sign(data, pkcs1, sha256)}
         self._pem = cert.public_bytes(serialization.Encoding.PEM)
         digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
         self._name = f"{CERT_NAME_PREFIX}{digest[:CERT_NAME_HASH_CHARS]}.pem"
@@ -89,9 +94,7 @@ class Signer:
         if self.mode != "rsa":
             digest = hashlib.sha256 if version == "2" else hashlib.sha1
             return base64.b64encode(digest(data).digest()).decode()
-        if self._key is None:
+        if not self._signers:
             self._load()
-        key = self._key
-        assert key is not None
-        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 - SNS v1 is SHA1
-        return base64.b64encode(key.sign(data, padding.PKCS1v15(), algorithm)).decode()
+        signer = self._signers["2" if version == "2" else "1"]
+        return base64.b64encode(signer(data)).decode()
