@@ -20,8 +20,10 @@ from eventmesh.services.sns import policy as policies
 from eventmesh.services.sns import service as sns_service
 from eventmesh.services.sns.delivery import Subscription
 from eventmesh.services.sns.errors import ValidationError, invalid_parameter
+from eventmesh.services.sns.platform import PlatformRegistry
+from eventmesh.services.sns.records import attributes_size, validate_message_attributes
 from eventmesh.services.sns.sms import SmsSettings, check_publish_number
-from eventmesh.services.sns.topic import PublishEntry, PublishResult, Topic
+from eventmesh.services.sns.topic import MAX_MESSAGE_BYTES, PublishEntry, PublishResult, Topic
 from eventmesh.wire.service import RequestContext, Service
 from eventmesh.wire.validate import Problem, validation_exception
 
@@ -176,13 +178,13 @@ def set_subscription_attributes(ctx: RequestContext, params: dict[str, Any]) -> 
 @service.operation("Publish")
 def publish(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """Publish to a topic (``TopicArn``, or ``TargetArn`` naming one), a mobile endpoint
-    (``TargetArn``, not modelled: none exists) or a phone number (accepted, not delivered)."""
+    (``TargetArn``: accepted, not pushed) or a phone number (accepted, not delivered)."""
     if (arn := params.get("TopicArn")) is not None:
         topic = sns_service.get_topic(ctx.mesh, arn)
     elif (arn := params.get("TargetArn")) is not None:
         parts = sns_service.check_arn(arn, "TargetArn")
         if parts[5].startswith(PLATFORM_ENDPOINT_PREFIX):
-            raise invalid_parameter("TargetArn", "No endpoint found for the target arn specified")
+            return _publish_to_endpoint(ctx, arn, params)
         topic = sns_service.get_topic(ctx.mesh, arn, "TargetArn")
     elif (number := params.get("PhoneNumber")) is not None:
         check_publish_number(number)
@@ -196,6 +198,29 @@ def publish(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     if result.sequence_number is not None:
         out["SequenceNumber"] = result.sequence_number
     return out
+
+
+def _publish_to_endpoint(ctx: RequestContext, arn: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Publish to a mobile endpoint: the message checks of a topic, then the endpoint's own."""
+    text = params["Message"]
+    if not text:
+        raise invalid_parameter("Empty message")
+    if (structure := params.get("MessageStructure")) is not None:
+        if structure != "json":
+            raise invalid_parameter("MessageStructure")
+        try:
+            parsed = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise invalid_parameter("Message Structure - JSON message body failed to parse")
+    attributes = params.get("MessageAttributes") or {}
+    if attributes:
+        validate_message_attributes(attributes)
+    if len(text.encode()) + (attributes_size(attributes) if attributes else 0) > MAX_MESSAGE_BYTES:
+        raise invalid_parameter("Message too long")
+    ctx.mesh.state(PlatformRegistry).publish(arn)
+    return {"MessageId": ctx.mesh.ids.uuid()}
 
 
 def _batch_result(result: PublishResult | EntryError) -> dict[str, Any]:
@@ -300,3 +325,122 @@ def set_sms_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
 @service.operation("GetSMSAttributes")
 def get_sms_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"attributes": ctx.mesh.state(SmsSettings).get_attributes(params.get("attributes"))}
+
+
+@service.operation("GetSMSSandboxAccountStatus")
+def get_sms_sandbox_account_status(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {"IsInSandbox": True}
+
+
+@service.operation("CreateSMSSandboxPhoneNumber")
+def create_sms_sandbox_phone_number(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.mesh.state(SmsSettings).add_sandbox_number(params["PhoneNumber"], params.get("LanguageCode"))
+    return {}
+
+
+@service.operation("VerifySMSSandboxPhoneNumber")
+def verify_sms_sandbox_phone_number(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.mesh.state(SmsSettings).verify_sandbox_number(params["PhoneNumber"], params["OneTimePassword"])
+    return {}
+
+
+@service.operation("DeleteSMSSandboxPhoneNumber")
+def delete_sms_sandbox_phone_number(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.mesh.state(SmsSettings).delete_sandbox_number(params["PhoneNumber"])
+    return {}
+
+
+@service.operation("ListSMSSandboxPhoneNumbers")
+def list_sms_sandbox_phone_numbers(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    numbers, token = ctx.mesh.state(SmsSettings).list_sandbox_numbers(params.get("NextToken"),
+                                                                      params.get("MaxResults"))
+    return {"PhoneNumbers": [{"PhoneNumber": n.number, "Status": n.status} for n in numbers], **_more(token)}
+
+
+@service.operation("ListOriginationNumbers")
+def list_origination_numbers(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """No origination number is owned here (they are bought in AWS End User Messaging)."""
+    return {"PhoneNumbers": []}
+
+
+# -- mobile push ------------------------------------------------------------------------------
+
+
+def _platform(ctx: RequestContext) -> PlatformRegistry:
+    return ctx.mesh.state(PlatformRegistry)
+
+
+@service.operation("CreatePlatformApplication")
+def create_platform_application(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    application = _platform(ctx).create_application(params["Name"], params["Platform"], params["Attributes"])
+    return {"PlatformApplicationArn": application.arn}
+
+
+@service.operation("GetPlatformApplicationAttributes")
+def get_platform_application_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PlatformApplicationArn"]
+    sns_service.check_arn(arn, "PlatformApplicationArn")
+    return {"Attributes": _platform(ctx).application(arn).shown()}
+
+
+@service.operation("SetPlatformApplicationAttributes")
+def set_platform_application_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PlatformApplicationArn"]
+    sns_service.check_arn(arn, "PlatformApplicationArn")
+    _platform(ctx).set_application_attributes(arn, params["Attributes"])
+    return {}
+
+
+@service.operation("ListPlatformApplications")
+def list_platform_applications(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    applications, token = _platform(ctx).list_applications(params.get("NextToken"))
+    return {"PlatformApplications": [{"PlatformApplicationArn": a.arn, "Attributes": a.shown()}
+                                     for a in applications], **_more(token)}
+
+
+@service.operation("DeletePlatformApplication")
+def delete_platform_application(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PlatformApplicationArn"]
+    sns_service.check_arn(arn, "PlatformApplicationArn")
+    _platform(ctx).delete_application(arn)
+    return {}
+
+
+@service.operation("CreatePlatformEndpoint")
+def create_platform_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PlatformApplicationArn"]
+    sns_service.check_arn(arn, "PlatformApplicationArn")
+    endpoint = _platform(ctx).create_endpoint(arn, params["Token"], params.get("CustomUserData"),
+                                              params.get("Attributes") or {})
+    return {"EndpointArn": endpoint.arn}
+
+
+@service.operation("GetEndpointAttributes")
+def get_endpoint_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["EndpointArn"]
+    sns_service.check_arn(arn, "EndpointArn")
+    return {"Attributes": _platform(ctx).endpoint(arn).attributes()}
+
+
+@service.operation("SetEndpointAttributes")
+def set_endpoint_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["EndpointArn"]
+    sns_service.check_arn(arn, "EndpointArn")
+    _platform(ctx).set_endpoint_attributes(arn, params["Attributes"])
+    return {}
+
+
+@service.operation("DeleteEndpoint")
+def delete_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["EndpointArn"]
+    sns_service.check_arn(arn, "EndpointArn")
+    _platform(ctx).delete_endpoint(arn)
+    return {}
+
+
+@service.operation("ListEndpointsByPlatformApplication")
+def list_endpoints_by_platform_application(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["PlatformApplicationArn"]
+    sns_service.check_arn(arn, "PlatformApplicationArn")
+    endpoints, token = _platform(ctx).list_endpoints(arn, params.get("NextToken"))
+    return {"Endpoints": [{"EndpointArn": e.arn, "Attributes": e.attributes()} for e in endpoints], **_more(token)}

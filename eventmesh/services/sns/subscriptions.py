@@ -39,6 +39,7 @@ from eventmesh.services.sns.errors import (
     invalid_attribute,
     invalid_parameter,
 )
+from eventmesh.services.sns.platform import PlatformRegistry
 from eventmesh.services.sns.records import TopicView as RecordsTopicView
 from eventmesh.services.sns.records import confirmation_body, http_confirmation
 
@@ -267,6 +268,8 @@ class Subscriptions:
             raise invalid_parameter("SQS endpoint ARN")
         if protocol == "sms" and not _SMS_ENDPOINT.match(endpoint):
             raise InvalidParameter(f"Invalid SMS endpoint: {endpoint}")
+        if protocol == "application":
+            topic.mesh.state(PlatformRegistry).check_subscribable(endpoint)
         if protocol == "lambda" and ":lambda:" not in endpoint:
             raise invalid_parameter("Lambda endpoint ARN")
         if protocol in ("http", "https") and not endpoint.lower().startswith(f"{protocol}://"):

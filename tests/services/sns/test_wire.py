@@ -447,3 +447,83 @@ def test_sms_settings(daemon: ServerHandle, sns: Any) -> None:
     sns.opt_in_phone_number(phoneNumber="+15551234567")
     sns.set_sms_attributes(attributes={"DefaultSMSType": "Transactional"})
     assert sns.get_sms_attributes()["attributes"] == {"DefaultSMSType": "Transactional"}
+
+
+def error_of(call: Callable[[], Any]) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
+            response["Error"]["Message"])
+
+
+def test_sms_sandbox(daemon: ServerHandle, sns: Any) -> None:
+    from eventmesh.services.sns.sms import SmsSettings
+
+    assert sns.get_sms_sandbox_account_status()["IsInSandbox"] is True
+    sns.create_sms_sandbox_phone_number(PhoneNumber="+15555550123", LanguageCode="en-GB")
+    assert sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"] == [
+        {"PhoneNumber": "+15555550123", "Status": "Pending"}]
+    assert error_of(lambda: sns.verify_sms_sandbox_phone_number(
+        PhoneNumber="+15555550123", OneTimePassword="00000000"))[:2] == ("VerificationException", 400)
+    otp = on_loop(daemon, lambda: daemon.mesh.state(SmsSettings).sandbox["+15555550123"].otp)
+    sns.verify_sms_sandbox_phone_number(PhoneNumber="+15555550123", OneTimePassword=otp)
+    assert sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"][0]["Status"] == "Verified"
+    sns.delete_sms_sandbox_phone_number(PhoneNumber="+15555550123")
+    assert error_of(lambda: sns.delete_sms_sandbox_phone_number(PhoneNumber="+15555550123"))[:2] == (
+        "ResourceNotFound", 404)
+    assert sns.list_origination_numbers()["PhoneNumbers"] == []
+    assert error_of(lambda: sns.create_sms_sandbox_phone_number(PhoneNumber="12-34")) == (
+        "ValidationError", 400, "1 validation error detected: Value at 'phoneNumber' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: ^(\\+[0-9]{8,}|[0-9]{0,9})$")
+
+
+def test_platform_applications_and_endpoints(daemon: ServerHandle, sns: Any) -> None:
+    app = sns.create_platform_application(Name="push-app", Platform="GCM",
+                                          Attributes={"PlatformCredential": "server-key"})["PlatformApplicationArn"]
+    assert app == "arn:aws:sns:us-east-1:000000000000:app/GCM/push-app"
+    assert sns.get_platform_application_attributes(PlatformApplicationArn=app)["Attributes"] == {
+        "Enabled": "true", "AuthenticationMethod": "Key"}
+    listed = sns.list_platform_applications()["PlatformApplications"]
+    assert {"PlatformApplicationArn": app, "Attributes": {"Enabled": "true", "AuthenticationMethod": "Key"}} in listed
+    assert error_of(lambda: sns.create_platform_application(
+        Name="apple", Platform="APNS", Attributes={"PlatformCredential": "key"}))[:2] == ("InvalidParameter", 400)
+    assert error_of(lambda: sns.create_platform_application(
+        Name="x", Platform="NOKIA", Attributes={"PlatformCredential": "k"}))[2] == "Invalid parameter: Platform"
+
+    endpoint = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="device-1",
+                                            CustomUserData="alice")["EndpointArn"]
+    assert endpoint.startswith("arn:aws:sns:us-east-1:000000000000:endpoint/GCM/push-app/")
+    # Idempotent for the same token and attributes; the same token with others is an error.
+    assert sns.create_platform_endpoint(PlatformApplicationArn=app, Token="device-1",
+                                        CustomUserData="alice")["EndpointArn"] == endpoint
+    assert error_of(lambda: sns.create_platform_endpoint(
+        PlatformApplicationArn=app, Token="device-1", CustomUserData="bob")) == (
+        "InvalidParameter", 400, f"Invalid parameter: Token Reason: Endpoint {endpoint} already exists with the "
+        "same Token, but different attributes.")
+    assert sns.get_endpoint_attributes(EndpointArn=endpoint)["Attributes"] == {
+        "Enabled": "true", "Token": "device-1", "CustomUserData": "alice"}
+    assert [e["EndpointArn"] for e in sns.list_endpoints_by_platform_application(
+        PlatformApplicationArn=app)["Endpoints"]] == [endpoint]
+
+    assert "MessageId" in sns.publish(TargetArn=endpoint, Message="hello")
+    topic = sns.create_topic(Name="push-topic")["TopicArn"]
+    sub = sns.subscribe(TopicArn=topic, Protocol="application", Endpoint=endpoint)["SubscriptionArn"]
+    assert sub.startswith(topic + ":")
+    missing = endpoint[:-8] + "00000000"
+    assert error_of(lambda: sns.subscribe(TopicArn=topic, Protocol="application", Endpoint=missing)) == (
+        "InvalidParameter", 400,
+        f"Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn{missing}")
+
+    sns.set_endpoint_attributes(EndpointArn=endpoint, Attributes={"Enabled": "false"})
+    assert error_of(lambda: sns.publish(TargetArn=endpoint, Message="hello")) == (
+        "EndpointDisabled", 400, "Endpoint is disabled")
+    sns.delete_platform_application(PlatformApplicationArn=app)
+    sns.delete_platform_application(PlatformApplicationArn=app)  # idempotent
+    sns.delete_endpoint(EndpointArn=endpoint)  # idempotent too: it went with its application
+    assert error_of(lambda: sns.get_endpoint_attributes(EndpointArn=endpoint)) == (
+        "NotFound", 404, "Endpoint does not exist")
+    assert error_of(lambda: sns.get_platform_application_attributes(PlatformApplicationArn=app)) == (
+        "NotFound", 404, "PlatformApplication does not exist")
+    assert error_of(lambda: sns.publish(TargetArn=endpoint, Message="hello"))[2] == (
+        "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
