@@ -24,11 +24,12 @@ from botocore.model import ServiceModel
 from eventmesh import patterns
 from eventmesh.mesh import Mesh
 from eventmesh.services.events import archive as archives
-from eventmesh.services.events import connections
+from eventmesh.services.events import connections, partners
 from eventmesh.services.events import service as buses
 from eventmesh.services.events.bus import DEFAULT_BUS_NAME, EventBus, Rule, compile_event_pattern
+from eventmesh.services.events.endpoints import GlobalEndpoints, describe_endpoint, endpoint_answer
 from eventmesh.services.events.errors import InternalException, ResourceNotFoundException, ValidationException
-from eventmesh.services.events.records import PutEventsRequest
+from eventmesh.services.events.records import PutEventsRequest, PutEventsResponse
 from eventmesh.services.events.service import create_bus, delete_bus, get_bus, list_buses, put_events
 from eventmesh.services.events.validation import check_request
 from eventmesh.wire.service import Handler, RequestContext, Service
@@ -107,7 +108,8 @@ def _policy(bus: EventBus) -> str | None:
 def create_event_bus(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     bus = create_bus(ctx.mesh, params["Name"], description=params.get("Description"),
                      kms_key_identifier=params.get("KmsKeyIdentifier"),
-                     dead_letter_config=params.get("DeadLetterConfig"), tags=_tags(params.get("Tags")))
+                     dead_letter_config=params.get("DeadLetterConfig"), tags=_tags(params.get("Tags")),
+                     event_source_name=params.get("EventSourceName"))
     out = {"EventBusArn": bus.arn, "Description": bus.description, "KmsKeyIdentifier": bus.kms_key_identifier,
            "DeadLetterConfig": bus.dead_letter_config}
     return {k: v for k, v in out.items() if v is not None}
@@ -166,7 +168,15 @@ def list_event_buses(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 
 @operation("PutEvents", request_type=PutEventsRequest)
 def put_events_op(ctx: RequestContext, request: PutEventsRequest) -> Any:
-    return put_events(ctx.mesh, request.entries, ctx.headers.get(TRACE_HEADER))
+    trace_header = ctx.headers.get(TRACE_HEADER)
+    if request.endpoint_id is None:
+        return put_events(ctx.mesh, request.entries, trace_header)
+    # Through a global endpoint: the primary Region answers; replication copies to the secondary.
+    views = ctx.mesh.root.state(GlobalEndpoints).targets(ctx.mesh, request.endpoint_id)
+    answer: PutEventsResponse = put_events(views[0], request.entries, trace_header)
+    for view in views[1:]:
+        put_events(view, request.entries, trace_header)
+    return answer
 
 
 @operation("TestEventPattern")
@@ -443,3 +453,108 @@ def list_api_destinations(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     found = connections.list_api_destinations(ctx.mesh, params.get("NamePrefix"), params.get("ConnectionArn"))
     page, more = _page(found, params)
     return {"ApiDestinations": [connections.summary_api_destination(d) for d in page], **more}
+
+
+# -- global endpoints -----------------------------------------------------------------------------
+
+def _endpoints(ctx: RequestContext) -> GlobalEndpoints:
+    return ctx.mesh.root.state(GlobalEndpoints)
+
+
+@operation("CreateEndpoint")
+def create_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return endpoint_answer(_endpoints(ctx).create(ctx.mesh, params))
+
+
+@operation("DescribeEndpoint")
+def describe_endpoint_op(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return describe_endpoint(_endpoints(ctx).get(ctx.mesh, params["Name"], params.get("HomeRegion")))
+
+
+@operation("UpdateEndpoint")
+def update_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return endpoint_answer(_endpoints(ctx).update(ctx.mesh, params))
+
+
+@operation("DeleteEndpoint")
+def delete_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _endpoints(ctx).delete(ctx.mesh, params["Name"])
+    return {}
+
+
+@operation("ListEndpoints")
+def list_endpoints(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    found = _endpoints(ctx).listed(ctx.mesh, params.get("NamePrefix"), params.get("HomeRegion"))
+    page, more = _page(found, {"NextToken": params.get("NextToken"), "Limit": params.get("MaxResults")})
+    return {"Endpoints": [describe_endpoint(e) for e in page], **more}
+
+
+# -- partner event sources: the customer's side, then the partner's -------------------------------
+
+def _sources(ctx: RequestContext) -> partners.PartnerSources:
+    return ctx.mesh.root.state(partners.PartnerSources)
+
+
+@operation("ListEventSources")
+def list_event_sources(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    sources = _sources(ctx)
+    page, more = _page(sources.of_customer(ctx.mesh, params.get("NamePrefix")), params)
+    return {"EventSources": [partners.describe_source(sources, s) for s in page], **more}
+
+
+@operation("DescribeEventSource")
+def describe_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    sources = _sources(ctx)
+    return partners.describe_source(sources, sources.for_customer(ctx.mesh, params["Name"]))
+
+
+@operation("ActivateEventSource")
+def activate_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _sources(ctx).set_active(ctx.mesh, params["Name"], True)
+    return {}
+
+
+@operation("DeactivateEventSource")
+def deactivate_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _sources(ctx).set_active(ctx.mesh, params["Name"], False)
+    return {}
+
+
+@operation("CreatePartnerEventSource")
+def create_partner_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {"EventSourceArn": _sources(ctx).create(ctx.mesh, params["Name"], params["Account"]).arn}
+
+
+@operation("DescribePartnerEventSource")
+def describe_partner_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    source = _sources(ctx).owned(ctx.mesh, params["Name"])
+    return {"Arn": source.arn, "Name": source.name}
+
+
+@operation("ListPartnerEventSources")
+def list_partner_event_sources(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    page, more = _page(_sources(ctx).of_partner(ctx.mesh, params["NamePrefix"]), params)
+    return {"PartnerEventSources": [{"Arn": s.arn, "Name": s.name} for s in page], **more}
+
+
+@operation("ListPartnerEventSourceAccounts")
+def list_partner_event_source_accounts(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    sources = _sources(ctx)
+    source = sources.owned(ctx.mesh, params["EventSourceName"])
+    shown = partners.describe_source(sources, source)
+    account = {"Account": source.account, "CreationTime": source.created, "State": shown["State"]}
+    if "ExpirationTime" in shown:
+        account["ExpirationTime"] = shown["ExpirationTime"]
+    page, more = _page([account], params)
+    return {"PartnerEventSourceAccounts": page, **more}
+
+
+@operation("DeletePartnerEventSource")
+def delete_partner_event_source(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _sources(ctx).delete(ctx.mesh, params["Name"], params["Account"])
+    return {}
+
+
+@operation("PutPartnerEvents")
+def put_partner_events(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return partners.put_partner_events(ctx.mesh, params["Entries"])

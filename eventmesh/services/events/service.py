@@ -33,6 +33,7 @@ from eventmesh.services.events.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from eventmesh.services.events.partners import PartnerSources
 from eventmesh.services.events.records import (
     PutEventsRequest,
     PutEventsRequestEntry,
@@ -93,9 +94,16 @@ def list_buses(mesh: Mesh) -> list[EventBus]:
 def create_bus(mesh: Mesh, name: str, *, description: str | None = None,
                kms_key_identifier: str | None = None,
                dead_letter_config: Mapping[str, Any] | None = None,
-               tags: Mapping[str, str] | None = None, max_rules: int | None = None) -> EventBus:
-    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*``."""
-    if (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
+               tags: Mapping[str, str] | None = None, max_rules: int | None = None,
+               event_source_name: str | None = None) -> EventBus:
+    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*`` unless it
+    is a partner event bus (``EventSourceName``: a partner event source of this account, the bus
+    named as the source, ``partners.py``)."""
+    if event_source_name is not None:
+        mesh.root.state(PartnerSources).for_customer(mesh, event_source_name)
+        if name != event_source_name:
+            raise ValidationException("Event bus name must match the event source name.")
+    elif (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
             or name.startswith(_RESERVED_SOURCE_PREFIX)):
         raise ValidationException(f"Event bus name {name} is not valid.")
     if mesh.exists(bus_arn(mesh, name)):

@@ -340,3 +340,109 @@ def test_trace_header_reaches_sqs_targets(daemon: ServerHandle) -> None:
     url = sqs.get_queue_url(QueueName="traced-events")["QueueUrl"]
     (message,) = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
     assert message["Attributes"]["AWSTraceHeader"] == trace
+
+
+def client_as(handle: ServerHandle, service: str, region: str, account: str = "x") -> Any:
+    """A client of another Region, or account (an access key that is a 12-digit id is that account)."""
+    return boto3.client(service, endpoint_url=handle.url, region_name=region, aws_access_key_id=account,
+                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+
+
+def raw_put_events(handle: ServerHandle, body: dict[str, Any]) -> dict[str, Any]:
+    """PutEvents without boto3: with ``EndpointId`` boto3 signs with SigV4a, which needs awscrt."""
+    import urllib.request
+
+    request = urllib.request.Request(handle.url + "/", data=json.dumps(body).encode(), method="POST", headers={
+        "X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/events/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_global_endpoint_routes_to_the_primary_and_replicates(daemon: ServerHandle) -> None:
+    east, west = client_as(daemon, "events", "us-east-1"), client_as(daemon, "events", "us-west-2")
+    for events, region in ((east, "us-east-1"), (west, "us-west-2")):
+        events.create_event_bus(Name="orders-global")
+        sqs = client_as(daemon, "sqs", region)
+        url = sqs.create_queue(QueueName="global-copy")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName="orders-global", EventPattern=json.dumps({"source": ["shop"]}))
+        events.put_targets(Rule="all", EventBusName="orders-global", Targets=[{"Id": "q", "Arn": arn}])
+    buses = [{"EventBusArn": f"arn:aws:events:{r}:000000000000:event-bus/orders-global"}
+             for r in ("us-east-1", "us-west-2")]
+    routing = {"FailoverConfig": {"Primary": {"HealthCheck": "arn:aws:route53:::healthcheck/abc"},
+                                  "Secondary": {"Route": "us-west-2"}}}
+    with pytest.raises(ClientError) as caught:
+        east.create_endpoint(Name="ep", RoutingConfig=routing, EventBuses=buses)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"  # replication needs a role
+    created = east.create_endpoint(Name="ep", RoutingConfig=routing, EventBuses=buses,
+                                   RoleArn="arn:aws:iam::000000000000:role/replication")
+    assert (created["State"], "EndpointId" in created) == ("CREATING", False)
+    described = east.describe_endpoint(Name="ep")
+    assert described["State"] == "ACTIVE"
+    assert described["EndpointUrl"] == f"https://{described['EndpointId']}.endpoint.events.amazonaws.com"
+    assert [e["Name"] for e in east.list_endpoints()["Endpoints"]] == ["ep"]
+
+    answer = raw_put_events(daemon, {"EndpointId": described["EndpointId"], "Entries": [
+        {"Source": "shop", "DetailType": "d", "Detail": "{}", "EventBusName": "orders-global"}]})
+    assert answer["FailedEntryCount"] == 0
+    for region in ("us-east-1", "us-west-2"):  # replication is ENABLED: both Regions get it
+        sqs = client_as(daemon, "sqs", region)
+        url = sqs.get_queue_url(QueueName="global-copy")["QueueUrl"]
+        (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        assert json.loads(message["Body"])["region"] == region
+
+    east.update_endpoint(Name="ep", ReplicationConfig={"State": "DISABLED"})
+    raw_put_events(daemon, {"EndpointId": described["EndpointId"], "Entries": [
+        {"Source": "shop", "DetailType": "d", "Detail": "{}", "EventBusName": "orders-global"}]})
+    west_sqs = client_as(daemon, "sqs", "us-west-2")
+    west_url = west_sqs.get_queue_url(QueueName="global-copy")["QueueUrl"]
+    daemon.advance(31)  # the first copy's visibility timeout
+    assert len(west_sqs.receive_message(QueueUrl=west_url, MaxNumberOfMessages=10)["Messages"]) == 1
+    east.delete_endpoint(Name="ep")
+    with pytest.raises(ClientError) as caught:
+        east.describe_endpoint(Name="ep")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_partner_event_source_reaches_the_partner_bus(daemon: ServerHandle) -> None:
+    partner = client_as(daemon, "events", "us-east-1", "111122223333")
+    customer = client(daemon, "events")
+    name = "aws.partner/saas.example/tenant-1/orders"
+    arn = partner.create_partner_event_source(Name=name, Account="000000000000")["EventSourceArn"]
+    assert arn == f"arn:aws:events:us-east-1::event-source/{name}"
+    source = customer.describe_event_source(Name=name)
+    assert (source["State"], source["CreatedBy"], "ExpirationTime" in source) == ("PENDING", "saas.example", True)
+    assert [s["Name"] for s in customer.list_event_sources(NamePrefix="aws.partner/saas")["EventSources"]] == [name]
+    assert partner.list_partner_event_sources(NamePrefix="aws.partner/saas.example/")["PartnerEventSources"] == [
+        {"Arn": arn, "Name": name}]
+
+    customer.create_event_bus(Name=name, EventSourceName=name)
+    assert customer.describe_event_source(Name=name)["State"] == "ACTIVE"
+    target = queue_arn(daemon, "partner-events")
+    customer.put_rule(Name="partner", EventBusName=name, EventPattern=json.dumps({"source": [name]}))
+    customer.put_targets(Rule="partner", EventBusName=name, Targets=[{"Id": "q", "Arn": target}])
+    answer = partner.put_partner_events(Entries=[
+        {"Source": name, "DetailType": "Order", "Detail": '{"n": 1}'},
+        {"Source": "aws.partner/saas.example/tenant-1/other", "DetailType": "Order", "Detail": "{}"}])
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][1]["ErrorCode"] == "NotAuthorizedForSourceException"
+    (body,) = bodies(daemon, "partner-events")
+    assert (json.loads(body)["account"], json.loads(body)["detail"]) == ("000000000000", {"n": 1})
+
+    customer.deactivate_event_source(Name=name)
+    assert customer.describe_event_source(Name=name)["State"] == "PENDING"
+    partner.put_partner_events(Entries=[{"Source": name, "DetailType": "Order", "Detail": "{}"}])
+    assert bodies(daemon, "partner-events") == []  # not delivered while PENDING
+    customer.activate_event_source(Name=name)
+    accounts = partner.list_partner_event_source_accounts(EventSourceName=name)["PartnerEventSourceAccounts"]
+    assert [(a["Account"], a["State"]) for a in accounts] == [("000000000000", "ACTIVE")]
+    partner.delete_partner_event_source(Name=name, Account="000000000000")
+    with pytest.raises(ClientError) as caught:
+        customer.describe_event_source(Name=name)
+    assert caught.value.response["Error"] == {
+        "Code": "ResourceNotFoundException", "Message": f"Event source {name} does not exist."}
+    with pytest.raises(ClientError) as caught:
+        customer.create_event_bus(Name=name, EventSourceName=name + "x")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
