@@ -42,6 +42,7 @@ from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
 from eventmesh.services.kinesis.shards import ShardLimits
 from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
+from eventmesh.services.sns.signing import SIGNING_MODES, Signer
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.router import Api
 
@@ -83,7 +84,7 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }
 _TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas",
-              "kinesis_shard_limits"}
+              "kinesis_shard_limits", "sns_signatures"}
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -112,6 +113,7 @@ class Config(msgspec.Struct):
     port: int | None = None
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
+    sns_signatures: str = "rsa"  # SNS message signatures: rsa (verifiable), digest (fast, not verifiable)
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
     # Kinesis per-shard quotas (writes 1,000 records and 1 MiB/s, reads 5 calls and 2 MiB/s):
     # false lets any rate through, for tests that do not model throughput (shards.py ShardLimits).
@@ -180,6 +182,7 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
                     host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                     queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
                     kinesis_shard_limits=data.get("kinesis_shard_limits", True),
+                    sns_signatures=data.get("sns_signatures", "rsa"),
                     resources=_normalized(data.get("resources") or {}), source=source)
     base = Path(source).parent if path is not None else Path(".")
     for entry in list(data.get("templates") or []) + template_entries:
@@ -256,6 +259,8 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.clock: must be real or virtual")
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
+    if data.get("sns_signatures", "rsa") not in SIGNING_MODES:
+        problems.append(f"sns_signatures: must be one of {', '.join(SIGNING_MODES)}")
     problems += _quota_problems(data.get("quotas"))
     problems += _check_templates_key(data.get("templates"))
     if not isinstance(data.get("kinesis_shard_limits", True), bool):
@@ -432,6 +437,7 @@ def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", coll
     problem raises :class:`ConfigError` listing them all once every resource was tried.
     """
     api.mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
+    api.mesh.root.state(Signer).mode = config.sns_signatures
     quotas = api.mesh.root.state(Quotas)
     for service, values in config.quotas.items():
         for name, value in values.items():

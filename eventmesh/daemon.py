@@ -6,6 +6,8 @@ Internal endpoints beside the AWS APIs:
 * ``GET /_eventmesh/clock`` → ``{"now": t, "mode": "real"|"virtual"}``;
   ``POST /_eventmesh/clock {"advance": seconds}`` moves a virtual clock forward.
 * ``GET /_eventmesh/ui`` → the read-only console, and the JSON it reads (``eventmesh.console``).
+* ``GET /SimpleNotificationService-<hash>.pem`` → the certificate SNS messages are signed with
+  (the ``SigningCertURL`` of every notification).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
+from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpProtocol, json_response
@@ -75,6 +78,10 @@ class App:
             if path == "/_eventmesh/clock":
                 return self._clock(request)
             return json_response(404, {"message": f"no such endpoint {path}"})
+        if path.startswith("/" + CERT_NAME_PREFIX) and request.method == "GET":
+            pem = self.mesh.root.state(Signer).certificate(path[1:])
+            if pem is not None:
+                return 200, [("Content-Type", "application/x-x509-ca-cert")], pem
         return self.api.handle(request)
 
     def _schedule_run_due(self) -> None:

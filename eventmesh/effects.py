@@ -62,7 +62,8 @@ class Delivery(msgspec.Struct):
 
     ``attributes`` uses the SQS MessageAttributes shape
     (``{"Name": {"DataType": "String", "StringValue": "v"}}``), which SNS and Lambda
-    destinations map from their own shapes.
+    destinations map from their own shapes. ``trace_header`` is the X-Ray trace header the
+    sender was called with (SQS keeps it as the ``AWSTraceHeader`` system attribute).
     """
 
     body: str
@@ -70,6 +71,7 @@ class Delivery(msgspec.Struct):
     group_id: str | None = None
     deduplication_id: str | None = None
     partition_key: str | None = None
+    trace_header: str | None = None
 
 
 class DeliveryResult(msgspec.Struct, frozen=True):

@@ -313,7 +313,7 @@ class Api:
         service = bound.service
         return render_error(err, protocol, request_id, json_version=bound.json_version,
                             query_compatible=service.query_compatible, type_prefix=service.json_error_prefix,
-                            namespace=bound.namespace)
+                            namespace=bound.namespace, query_detail=service.query_error_detail)
 
 
 def _builtins(value: Any) -> Any:

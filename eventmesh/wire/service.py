@@ -37,7 +37,7 @@ class Service:
                  validation_error: Callable[[list[Problem]], ServiceError] | None = None,
                  query_compatible: bool = False, json_error_prefix: str = "",
                  validate_enums: bool = False, query_names: QueryNames | None = None,
-                 xml_namespace: str = "") -> None:
+                 xml_namespace: str = "", query_error_detail: bool = True) -> None:
         self.model_name = model_name
         self.validate = validate
         # Builds the service's error from model-validation problems; None → ValidationException.
@@ -50,6 +50,8 @@ class Service:
         # Query model is not in botocore any more; the adapter supplies it).
         self.query_names = query_names
         self.xml_namespace = xml_namespace
+        # Query errors: SQS writes an empty ``<Detail/>`` in ``<Error>``, SNS does not.
+        self.query_error_detail = query_error_detail
         self.handlers: dict[str, Handler] = {}
         self.request_types: dict[str, type] = {}
         self.unvalidated: set[str] = set()

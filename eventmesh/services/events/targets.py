@@ -16,6 +16,7 @@ targets (API destinations) go one event per call, as AWS sends them.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "RuleCounters",
     "RuleTarget",
     "TargetDelivery",
+    "check_target_arn",
     "dlq_error_code",
 ]
 
@@ -79,6 +81,19 @@ def dlq_error_code(result: DeliveryResult) -> str:
     if result.code == LOOP_ERROR_CODE:
         return LOOP_ERROR_CODE
     return _DLQ_ERROR_CODES.get(result.kind, "SDK_CLIENT_ERROR")
+
+
+_ARN = re.compile(r"^arn:[\d\w:\-/]*")  # "arn:" and ARN characters: what AWS calls the correct format
+
+
+def check_target_arn(spec: Mapping[str, Any]) -> None:
+    """PutTargets' per-target checks that fail the whole request, in AWS's words: the ARN's
+    format, and the SqsParameters a FIFO queue target needs (its MessageGroupId)."""
+    arn = spec.get("Arn", "")
+    if not _ARN.match(arn):
+        raise ValidationException(f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.")
+    if _target_kind(arn) == "sqs" and arn.endswith(".fifo") and not spec.get("SqsParameters"):
+        raise ValidationException(f"Parameter(s) SqsParameters must be specified for target: {spec['Id']}.")
 
 
 def _target_kind(arn: str) -> str:
@@ -137,20 +152,20 @@ class RuleTarget:
         self.plain = (self.input is None and self.group_id is None
                       and self.kind not in ("bus", "kinesis", "api"))
 
-    def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0) -> Delivery:
+    def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0, trace: str | None = None) -> Delivery:
         """The message for this target: the payload plus its FIFO group, Kinesis partition key or,
-        for another bus, the number of bus hops so far."""
+        for another bus, the number of bus hops so far; and the event's X-Ray trace header."""
         if self.kind == "bus":
             return Delivery(payload, attributes={HOPS_ATTRIBUTE: {"DataType": "Number",
-                                                                  "StringValue": str(hops + 1)}})
+                                                                  "StringValue": str(hops + 1)}}, trace_header=trace)
         if self.kind == "kinesis":
             key: Any = event["id"]
             if self.partition_key_path is not None:
                 key = select_path(event, self.partition_key_path)
-            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key))
+            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key), trace_header=trace)
         if self.group_id is not None:
-            return Delivery(payload, group_id=self.group_id)
-        return Delivery(payload)
+            return Delivery(payload, group_id=self.group_id, trace_header=trace)
+        return Delivery(payload, trace_header=trace)
 
 
 class RuleCounters:

@@ -39,6 +39,10 @@ __all__ = [
     "Dispatcher",
     "Pending",
     "RetryPolicy",
+    "effective_subscription_policy",
+    "effective_topic_policy",
+    "shown_subscription_policy",
+    "shown_topic_policy",
     "retry_schedule",
 ]
 
@@ -55,9 +59,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, rename="camel"):
     min_delay_target: int = 20
     max_delay_target: int = 20
     num_retries: int = 3
+    num_max_delay_retries: int = 0  # (fields in the order GetTopicAttributes shows them)
     num_no_delay_retries: int = 0
     num_min_delay_retries: int = 0
-    num_max_delay_retries: int = 0
     backoff_function: str = "linear"
 
     @property
@@ -130,13 +134,13 @@ DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 NOTIFICATION_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
 
 
-class RequestPolicy(msgspec.Struct, frozen=True, rename="camel"):
+class RequestPolicy(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """``requestPolicy`` / ``defaultRequestPolicy``: the Content-Type of HTTP notifications."""
 
     header_content_type: str | None = None
 
 
-class ThrottlePolicy(msgspec.Struct, frozen=True, rename="camel"):
+class ThrottlePolicy(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """``throttlePolicy``: accepted and validated, not enforced (no throttling is modelled)."""
 
     max_receives_per_second: int | None = None
@@ -222,6 +226,68 @@ def effective_http_policy(topic: TopicDeliveryPolicy | None,
         if sub.request_policy is not None and sub.request_policy.header_content_type:
             content_type = sub.request_policy.header_content_type
     return retry, content_type
+
+
+_POLICY_KEYS = ("defaultHealthyRetryPolicy", "defaultSicklyRetryPolicy", "disableSubscriptionOverrides",
+                "defaultThrottlePolicy", "defaultRequestPolicy")
+_SUB_POLICY_KEYS = ("healthyRetryPolicy", "sicklyRetryPolicy", "throttlePolicy", "requestPolicy")
+_encode_json = msgspec.json.Encoder().encode
+
+
+def shown_topic_policy(text: str) -> str:
+    """A topic's ``DeliveryPolicy`` as GetTopicAttributes shows it: the members given (nulls
+    dropped) and ``disableSubscriptionOverrides`` always present under ``http``."""
+    document = msgspec.json.decode(text)
+    http = document.get("http") if isinstance(document, dict) else None
+    if not isinstance(http, dict):
+        return text
+    shown: dict[str, Any] = {}
+    for key in _POLICY_KEYS:
+        value = http.get(key, False if key == "disableSubscriptionOverrides" else None)
+        if value is not None:
+            shown[key] = value
+    shown.update((k, v) for k, v in http.items() if k not in shown and v is not None)
+    return _encode_json({**document, "http": shown}).decode()
+
+
+def effective_topic_policy(policy: TopicDeliveryPolicy | None) -> str:
+    """``EffectiveDeliveryPolicy`` of a topic: its ``http`` policy over AWS's defaults."""
+    http = policy.http if policy is not None else None
+    retry = (http.default_healthy_retry_policy if http is not None else None) or DEFAULT_HTTP_RETRY_POLICY
+    out: dict[str, Any] = {"defaultHealthyRetryPolicy": retry,
+                           "disableSubscriptionOverrides": bool(http and http.disable_subscription_overrides)}
+    if http is not None and http.default_throttle_policy is not None:
+        out["defaultThrottlePolicy"] = http.default_throttle_policy
+    content_type = NOTIFICATION_CONTENT_TYPE
+    if http is not None and http.default_request_policy is not None \
+            and http.default_request_policy.header_content_type:
+        content_type = http.default_request_policy.header_content_type
+    out["defaultRequestPolicy"] = {"headerContentType": content_type}
+    return _encode_json({"http": out}).decode()
+
+
+def shown_subscription_policy(text: str) -> str:
+    """A subscription's ``DeliveryPolicy`` as GetSubscriptionAttributes shows it: every member,
+    null when not given, and ``guaranteed``."""
+    document = msgspec.json.decode(text)
+    if not isinstance(document, dict):
+        return text
+    shown = {key: document.get(key) for key in _SUB_POLICY_KEYS}
+    shown["guaranteed"] = bool(document.get("guaranteed", False))
+    return _encode_json(shown).decode()
+
+
+def effective_subscription_policy(topic: TopicDeliveryPolicy | None, sub: SubscriptionDeliveryPolicy | None,
+                                  retry: RetryPolicy, content_type: str) -> str:
+    """``EffectiveDeliveryPolicy`` of an HTTP/S subscription: the retry policy and Content-Type it
+    is delivered with, and the throttle policy of the subscription or else the topic."""
+    http = topic.http if topic is not None else None
+    throttle = sub.throttle_policy if sub is not None else None
+    if throttle is None and http is not None:
+        throttle = http.default_throttle_policy
+    return _encode_json({"healthyRetryPolicy": retry, "sicklyRetryPolicy": None, "throttlePolicy": throttle,
+                         "requestPolicy": {"headerContentType": content_type},
+                         "guaranteed": bool(sub and sub.guaranteed)}).decode()
 
 
 def http_retryable(response: HttpResponse) -> bool:

@@ -142,8 +142,8 @@ class StandardOrder:
         queue = self.queue
         if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
             return DELIVERED
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
-                   for item in items]
+        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
+                             item.trace_header) for item in items]
         for result in queue.send_batch(entries):
             if isinstance(result, SqsError):
                 return result.delivery_result()
@@ -163,7 +163,8 @@ class StandardOrder:
         for item, digit in zip(items, ID_DIGITS, strict=False):
             body = item.body
             if not (body.isascii() and not item.attributes and item.group_id is None
-                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and item.deduplication_id is None and item.trace_header is None
+                    and 0 < (size := len(body)) <= max_size
                     and body.encode().translate(table).isascii()):
                 return False
             if base is None:
