@@ -24,15 +24,16 @@ from botocore.model import OperationModel, ServiceModel
 from eventmesh.errors import (
     InternalFailure,
     InvalidAction,
+    SerializationException,
     ServiceError,
     UnknownOperationException,
-    ValidationException,
 )
 from eventmesh.mesh import Mesh
 from eventmesh.wire.protocols import awsjson, query, restjson
 from eventmesh.wire.render import Response, render_error
 from eventmesh.wire.service import RequestContext, Service, Waiters
-from eventmesh.wire.validate import check
+from eventmesh.wire.shapes import request_type
+from eventmesh.wire.validate import check, problem_from
 
 __all__ = ["Api", "Request"]
 
@@ -74,6 +75,26 @@ class _Bound:
         # Typed hot paths: JSON bodies decode straight into the operation's request Struct.
         self.typed: dict[str, msgspec.json.Decoder[Any]] = {
             n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
+        self._check_types: dict[str, Any] = {}
+
+    def check_type(self, op: OperationModel) -> Any:
+        """The operation's input shape as a msgspec type (compiled on first use)."""
+        kind = self._check_types.get(op.name)
+        if kind is None:
+            kind = self._check_types[op.name] = request_type(op.input_shape,
+                                                             enums=self.service.validate_enums)
+        return kind
+
+
+class _Route:
+    """What routing has learnt of a request so far: its error renders in this protocol's shape,
+    with this service's conventions."""
+
+    __slots__ = ("bound", "protocol")
+
+    def __init__(self) -> None:
+        self.bound: _Bound | None = None
+        self.protocol = "json"
 
 
 class Api:
@@ -112,9 +133,7 @@ class Api:
         op = bound.ops.get(operation)
         if op is None:
             raise InvalidAction(f"The action {operation} is not valid for this endpoint.")
-        if operation in bound.typed:
-            params = self._typed_fallback(bound, op, params)
-        self._validate(bound, op, params)
+        params = self._checked(bound, op, params)
         ctx = self.context(service, operation=operation, host=host)
         result = bound.service.handlers[operation](ctx, params)
         if inspect.isawaitable(result):
@@ -127,67 +146,86 @@ class Api:
     def handle(self, request: Request) -> Response | Awaitable[Response]:
         request_id = self.mesh.ids.uuid()
         headers = request.headers
-        protocol = "json"
-        bound: _Bound | None = None
+        route = _Route()
         try:
-            target = headers.get("x-amz-target")
-            content_type = headers.get("content-type", "")
-            if target:
-                protocol = "cbor" if content_type.startswith(_CBOR) else "json"
-                prefix, _, operation = target.partition(".")
-                bound = self._by_target.get(prefix)
-                if bound is None or operation not in bound.ops:
-                    raise UnknownOperationException(f"Operation {target} is not supported.")
-                op = bound.ops[operation]
-                typed = bound.typed.get(operation)
-                if typed is not None and protocol == "json":
-                    try:
-                        params = typed.decode(request.body or b"{}")
-                    except msgspec.DecodeError:
-                        params = self._typed_fallback(bound, op, self._json_params(bound, op, request.body))
-                elif protocol == "cbor":
-                    from eventmesh.wire.protocols import cbor
-
-                    params = cbor.decode(request.body) if request.body else {}
-                else:
-                    params = self._json_params(bound, op, request.body)
-            elif content_type.startswith(_FORM) or "Action=" in request.query:
-                protocol = "query"
-                form = query.parse_form(request.query.encode()) if request.query else {}
-                if request.body:
-                    form.update(query.parse_form(request.body))
-                bound, op = self._query_operation(form, request.path)
-                params = query.decode_params(op.input_shape, form, bound.query_names)
-                if bound.name == "sqs" and "QueueUrl" not in params and request.path.count("/") >= 2:
-                    params["QueueUrl"] = f"http://{headers.get('host', 'localhost')}{request.path}"
-            else:
-                protocol = "rest-json"
-                bound = self.services.get("lambda")
-                found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
-                if bound is None or found is None:
-                    raise UnknownOperationException(f"No operation at {request.method} {request.path}")
-                op, labels = found
-                if op.name not in bound.ops:
-                    raise UnknownOperationException(f"Operation {op.name} is not supported.")
-                params = restjson.decode_request(op, labels, request.query, headers, request.body)
-            if op.name in bound.typed and isinstance(params, dict):
-                params = self._typed_fallback(bound, op, params)
-            self._validate(bound, op, params)
+            op, params = self._decode(request, route)
+            bound = route.bound
+            assert bound is not None
+            params = self._checked(bound, op, params)
             ctx = RequestContext(self.mesh, region=_region(headers), request_id=request_id,
-                                 host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
-                                 waiters=self.waiters, operation=op.name, service=bound.service)
+                                 host=headers.get("host", "localhost"), protocol=route.protocol,
+                                 headers=headers, waiters=self.waiters, operation=op.name,
+                                 service=bound.service)
             result = bound.service.handlers[op.name](ctx, params)
             if inspect.isawaitable(result):
-                return self._finish_async(result, bound, op, protocol, request_id)
-            return self._encode(bound, op, protocol, result, request_id)
+                return self._finish_async(result, bound, op, route.protocol, request_id)
+            return self._encode(bound, op, route.protocol, result, request_id)
         except ServiceError as err:
-            return self._error(err, bound, protocol, request_id)
+            return self._error(err, route.bound, route.protocol, request_id)
         except Exception:  # a bug must not take the daemon down: answer 500, keep serving
             log.error("internal error:\n%s", traceback.format_exc())
             return self._error(InternalFailure("We encountered an internal error. Please try again."),
-                               bound, protocol, request_id)
+                               route.bound, route.protocol, request_id)
         finally:
             self.mesh.flush()
+
+    def _decode(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
+        """Which operation the request is (filling ``route`` as it learns the service and protocol,
+        so an error renders in the right shape), and its parameters. Whatever goes wrong while
+        decoding the client's bytes (malformed CBOR or JSON, nesting past the decoder's depth,
+        bad base64, numbers out of range) is the client's fault: the service's decode error, 400."""
+        try:
+            return self._decode_request(request, route)
+        except ServiceError:
+            raise
+        except (ValueError, TypeError, LookupError, RecursionError, OverflowError, MemoryError) as exc:
+            make = route.bound.service.decode_error if route.bound else SerializationException
+            raise make(_decode_message(exc)) from None
+
+    def _decode_request(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
+        headers = request.headers
+        target = headers.get("x-amz-target")
+        content_type = headers.get("content-type", "")
+        if target:
+            route.protocol = protocol = "cbor" if content_type.startswith(_CBOR) else "json"
+            prefix, _, operation = target.partition(".")
+            bound = route.bound = self._by_target.get(prefix)
+            if bound is None or operation not in bound.ops:
+                raise UnknownOperationException(f"Operation {target} is not supported.")
+            op = bound.ops[operation]
+            typed = bound.typed.get(operation)
+            if protocol == "cbor":
+                from eventmesh.wire.protocols import cbor
+
+                params = cbor.decode(request.body) if request.body else {}
+                if not isinstance(params, dict):
+                    raise SerializationException("Start of structure or map found where not expected.")
+                return op, params
+            if typed is not None:
+                try:
+                    return op, typed.decode(request.body or b"{}")
+                except msgspec.ValidationError:
+                    pass   # the dict below meets the model's check, which words the problem
+            return op, self._json_params(bound, op, request.body)
+        if content_type.startswith(_FORM) or "Action=" in request.query:
+            route.protocol = "query"
+            form = query.parse_form(request.query.encode()) if request.query else {}
+            if request.body:
+                form.update(query.parse_form(request.body))
+            bound, op = self._query_operation(form, request.path, route)
+            params = query.decode_params(op.input_shape, form, bound.query_names)
+            if bound.name == "sqs" and "QueueUrl" not in params and request.path.count("/") >= 2:
+                params["QueueUrl"] = f"http://{headers.get('host', 'localhost')}{request.path}"
+            return op, params
+        route.protocol = "rest-json"
+        bound = route.bound = self.services.get("lambda")
+        found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
+        if bound is None or found is None:
+            raise UnknownOperationException(f"No operation at {request.method} {request.path}")
+        op, labels = found
+        if op.name not in bound.ops:
+            raise UnknownOperationException(f"Operation {op.name} is not supported.")
+        return op, restjson.decode_request(op, labels, request.query, headers, request.body)
 
     async def _finish_async(self, pending: Awaitable[Any], bound: _Bound, op: OperationModel, protocol: str,
                             request_id: str) -> Response:
@@ -203,7 +241,7 @@ class Api:
         finally:
             self.mesh.flush()
 
-    def _query_operation(self, form: dict[str, str], path: str) -> tuple[_Bound, OperationModel]:
+    def _query_operation(self, form: dict[str, str], path: str, route: _Route) -> tuple[_Bound, OperationModel]:
         action = form.get("Action", "")
         version = form.get("Version")
         bound = self._by_version.get(version) if version else None
@@ -212,6 +250,7 @@ class Api:
             candidates = [b for b in self.services.values() if action in b.ops and b.protocol != "rest-json"]
             sqs_first = sorted(candidates, key=lambda b: (b.name != "sqs") == (path.count("/") >= 2))
             bound = sqs_first[0] if sqs_first else self._by_version.get("2012-11-05")
+        route.bound = bound
         if bound is None or action not in bound.ops:
             raise InvalidAction(f"The action {action} is not valid for this endpoint.")
         return bound, bound.ops[action]
@@ -224,25 +263,29 @@ class Api:
             awsjson.decode_blobs(plan, params)
         return params
 
-    def _typed_fallback(self, bound: _Bound, op: OperationModel, params: dict[str, Any]) -> Any:
-        """Convert a request to the operation's Struct; when it does not fit, answer the model's
-        validation error (AWS's wording), or the Struct's own complaint if the model has none."""
-        try:
-            return msgspec.convert(params, bound.service.request_types[op.name])
-        except msgspec.ValidationError as exc:
-            problems = check(op.input_shape, params, enums=bound.service.validate_enums)
-            if problems:
-                raise bound.service.validation_error(problems) from None
-            raise ValidationException(f"1 validation error detected: {exc}") from None
-
-    def _validate(self, bound: _Bound, op: OperationModel, params: Any) -> None:
+    def _checked(self, bound: _Bound, op: OperationModel, params: Any) -> Any:
+        """The request as its handler takes it, once it fits the operation's model: the typed
+        request Struct (already checked by its decoder, whose constraints are the model's) or the
+        dict, checked in one pass by the compiled model type. A request that does not fit gets the
+        service's validation error in AWS's words."""
         service = bound.service
-        if (not service.validate or op.name in service.unvalidated or op.input_shape is None
-                or not isinstance(params, dict)):
-            return
-        problems = check(op.input_shape, params, enums=service.validate_enums)
-        if problems:
-            raise service.validation_error(problems)
+        kind = service.request_types.get(op.name)
+        if kind is not None and isinstance(params, kind):
+            return params
+        if not isinstance(params, dict):
+            raise service.decode_error("Start of structure or map found where not expected.")
+        try:
+            if kind is not None:
+                return msgspec.convert(params, kind)
+            msgspec.convert(params, bound.check_type(op))
+        except msgspec.ValidationError as exc:
+            problems = check(op.input_shape, params, enums=service.validate_enums) if op.input_shape else []
+            raise service.validation_error(problems or [problem_from(exc)]) from None
+        if service.validate_enums and op.input_shape is not None:
+            problems = check(op.input_shape, params, enums=True)
+            if problems:
+                raise service.validation_error(problems)
+        return params
 
     def _encode(self, bound: _Bound, op: OperationModel, protocol: str, result: Any,
                 request_id: str) -> Response:
@@ -272,6 +315,12 @@ class Api:
 
 def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
+
+
+def _decode_message(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "Could not parse the request: nested too deeply."
+    return f"Could not parse the request: {str(exc)[:200] or type(exc).__name__}."
 
 
 def _region(headers: dict[str, str]) -> str | None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventmesh.effects import Available
-from eventmesh.errors import ServiceError
+from eventmesh.errors import SerializationException, ServiceError
 from eventmesh.mesh import Mesh
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.validate import Problem, validation_exception
@@ -33,15 +33,17 @@ Handler = Callable[["RequestContext", Any], Any]
 class Service:
     """The operations of one service, keyed by botocore operation name."""
 
-    def __init__(self, model_name: str, *, validate: bool = True,
+    def __init__(self, model_name: str, *,
                  validation_error: Callable[[list[Problem]], ServiceError] | None = None,
+                 decode_error: Callable[[str], ServiceError] | None = None,
                  query_compatible: bool = False, json_error_prefix: str = "",
                  validate_enums: bool = False, query_names: QueryNames | None = None,
                  xml_namespace: str = "") -> None:
         self.model_name = model_name
-        self.validate = validate
         # Builds the service's error from model-validation problems; None → ValidationException.
         self.validation_error = validation_error or validation_exception
+        # Builds the service's error for a body that cannot be decoded; None → SerializationException.
+        self.decode_error = decode_error or SerializationException
         # SQS: JSON errors carry x-amzn-query-error and are all 400 for client faults.
         self.query_compatible = query_compatible
         self.json_error_prefix = json_error_prefix
@@ -52,21 +54,17 @@ class Service:
         self.xml_namespace = xml_namespace
         self.handlers: dict[str, Handler] = {}
         self.request_types: dict[str, type] = {}
-        self.unvalidated: set[str] = set()
 
-    def operation(self, name: str, *, validate: bool = True,
-                  request_type: type | None = None) -> Callable[[Handler], Handler]:
-        """Register the handler of operation ``name``; ``validate=False`` for hot paths that check
-        their own input. With ``request_type`` (a msgspec Struct carrying the model's constraints)
-        the handler receives that Struct: JSON bodies decode straight into it, other protocols
-        convert, and a request that does not fit gets the model's validation error."""
+    def operation(self, name: str, *, request_type: type | None = None) -> Callable[[Handler], Handler]:
+        """Register the handler of operation ``name``. Every request is checked against the
+        operation's model before the handler runs. With ``request_type`` (a msgspec Struct
+        carrying the model's constraints, a test holds it to them) the handler receives that
+        Struct: JSON bodies decode straight into it, other protocols convert."""
 
         def register(func: Handler) -> Handler:
             self.handlers[name] = func
             if request_type is not None:
                 self.request_types[name] = request_type
-            if not validate:
-                self.unvalidated.add(name)
             return func
 
         return register

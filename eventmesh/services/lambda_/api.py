@@ -25,7 +25,8 @@ from eventmesh.wire.service import RequestContext, Service
 
 __all__ = ["service"]
 
-service = Service("lambda")
+# Enum members (InvocationType, LogType, Runtime, ...) are checked against the model, as Lambda does.
+service = Service("lambda", decode_error=InvalidRequestContentException, validate_enums=True)
 
 DEFAULT_PAGE_SIZE = 50
 T = TypeVar("T")
