@@ -25,6 +25,7 @@ import msgspec
 import yaml
 
 from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from eventmesh.wire.limits import SETTING_NAMES, ServerSettings, settings_from
 from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "load_config", "validate_config"]
@@ -44,7 +45,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
 _TOP_LEVEL = {"account_id", "region", "seed", "server", "resources"}
-_SERVER_KEYS = {"host", "port", "clock"}
+_SERVER_KEYS = {"host", "port", "clock"} | SETTING_NAMES
 
 
 class ConfigError(ValueError):
@@ -64,6 +65,7 @@ class Config(msgspec.Struct):
     host: str | None = None
     port: int | None = None
     clock: str | None = None
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
 
@@ -91,7 +93,7 @@ def load_config(path: str | Path) -> Config:
     return Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
-                  resources=_normalized(data.get("resources") or {}), source=str(path))
+                  server=settings_from(server), resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
 def validate_config(data: Any) -> list[str]:
@@ -116,6 +118,10 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.port: must be a port number 0-65535")
     if server.get("clock") not in (None, "real", "virtual"):
         problems.append("server.clock: must be real or virtual")
+    try:
+        problems += [f"server.{p}" for p in settings_from(server).problems()]
+    except msgspec.ValidationError as exc:
+        problems.append(f"server: {exc}")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]

@@ -29,9 +29,11 @@ from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
+from eventmesh.wire.guards import Guard
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
-from eventmesh.wire.server import HttpProtocol, json_response
+from eventmesh.wire.server import HttpServer, json_response
 
 __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
@@ -45,21 +47,63 @@ class _ClockRequest(msgspec.Struct):
     advance: float | None = None
 
 
-class App:
-    """Internal endpoints first, then the AWS APIs."""
+def _internal(path: str) -> bool:
+    return path.startswith("/_eventmesh/") or path == "/metrics"
 
-    def __init__(self, mesh: Mesh, api: Api) -> None:
+
+class App:
+    """Internal endpoints first, then the AWS APIs; the ``wire.server.Door`` the server serves
+    (its guards and body limits, then the request)."""
+
+    def __init__(self, mesh: Mesh, api: Api, settings: ServerSettings | None = None,
+                 bind_host: str = DEFAULT_HOST) -> None:
         self.mesh = mesh
         self.api = api
+        self.settings = settings or ServerSettings()
+        self.guard = Guard(self.settings, bind_host)
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
 
+    # -- the door ----------------------------------------------------------------------------
+
+    def admit(self, request: Request) -> Response | int:
+        """Guards first (Host, Origin, content type; preflights answered), then the body limit."""
+        headers = request.headers
+        if request.method == "OPTIONS" and "access-control-request-method" in headers:
+            return self.guard.preflight(headers)
+        refusal = self.guard.refusal(request.method, headers)
+        if refusal is not None:
+            if _internal(request.path):
+                return json_response(refusal.http_status, {"message": refusal.message})
+            return self.api.refuse(request, refusal)
+        limits = self.settings.max_body_bytes
+        if _internal(request.path):
+            return limits.get("internal", DEFAULT_REQUEST_BYTES)
+        service, limit = self.api.body_limit(request)
+        return limits.get(service, limit)
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        if _internal(request.path):
+            return json_response(413, {"message": f"Request must be smaller than {limit} bytes."})
+        return self.api.too_large(request, limit)
+
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
+        response = self._serve(request)
+        if "origin" not in request.headers:
+            return response
+        extra = self.guard.response_headers(request.headers)
+        if not extra:
+            return response
+        if isinstance(response, tuple):
+            return response[0], response[1] + extra, response[2]
+        return _with_headers(response, extra)
+
+    def _serve(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
-        if path.startswith("/_eventmesh/") or path == "/metrics":
+        if _internal(path):
             if path == "/_eventmesh/health":
                 return json_response(200, {"status": "ok", "services": sorted(self.api.services),
                                            "clock": "virtual" if self.virtual else "real"})
@@ -104,6 +148,11 @@ class App:
         return json_response(200, {"now": self.mesh.clock.now(), "mode": mode})
 
 
+async def _with_headers(pending: Awaitable[Response], extra: list[tuple[str, str]]) -> Response:
+    status, headers, body = await pending
+    return status, headers + extra, body
+
+
 class Daemon:
     """Builds the mesh from a config and serves it until stopped."""
 
@@ -117,12 +166,13 @@ class Daemon:
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
         self.api = Api(self.mesh, adapters(services))
-        self.app = App(self.mesh, self.api)
+        self.settings = self.config.server
+        self.app = App(self.mesh, self.api, self.settings, host)
+        self.http = HttpServer(self.app, self.settings)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._connections: set[HttpProtocol] = set()
         self._runner: Runner | None = None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -138,8 +188,8 @@ class Daemon:
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
         self._runner = install_runner(self.mesh, self._spawn)
         install_http_client(self.mesh, self._spawn)
-        self._server = await loop.create_server(lambda: HttpProtocol(self.app, self._connections),
-                                                self.host, self.port, reuse_address=True, start_serving=False)
+        self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
+                                                start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # Bound first, so resources from the config carry the daemon's real address in their URLs.
         apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
@@ -156,8 +206,8 @@ class Daemon:
         await self._stopped.wait()
         assert self._server is not None
         self._server.close()
-        for connection in list(self._connections):
-            connection.close()
+        await self.drain()
+        self.http.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -168,6 +218,21 @@ class Daemon:
         if self._runner is not None:
             self._runner.close()
         self.mesh.close()
+
+    async def drain(self) -> None:
+        """Graceful shutdown, at most ``drain_timeout_s`` of real time: long polls answer now
+        (empty, as at the end of their wait), running invocations finish and their callers get
+        their answers, idle connections close; whatever is left after that is cut off."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.drain_timeout_s
+        self.api.waiters.drain()
+        self.http.close_idle()
+        if self._runner is not None:
+            await self._runner.drain(max(0.0, deadline - loop.time()))
+        self.mesh.flush()
+        if not await self.http.drained(max(0.0, deadline - loop.time())):
+            log.warning("shutdown: %d connections still busy after %.1f s", len(self.http.connections),
+                        self.settings.drain_timeout_s)
 
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> None:
         await self.start()

@@ -33,7 +33,8 @@ class _InternalErrors(logging.Handler):
 
 
 _internal_errors = _InternalErrors()
-logging.getLogger("eventmesh.wire").addHandler(_internal_errors)
+for _name in ("eventmesh.wire", "eventmesh.server"):
+    logging.getLogger(_name).addHandler(_internal_errors)
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ from eventmesh.errors import (
     UnknownOperationException,
 )
 from eventmesh.mesh import Mesh
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
 from eventmesh.wire.protocols import awsjson, query, restjson
 from eventmesh.wire.render import Response, render_error
 from eventmesh.wire.service import RequestContext, Service, Waiters
@@ -226,6 +227,53 @@ class Api:
         if op.name not in bound.ops:
             raise UnknownOperationException(f"Operation {op.name} is not supported.")
         return op, restjson.decode_request(op, labels, request.query, headers, request.body)
+
+    # -- the door: what the server asks of a request's head, before its body ------------------
+
+    def _route_head(self, request: Request) -> tuple[_Route, str | None]:
+        """Service, protocol and (when the head names it) operation, from headers and path alone."""
+        route = _Route()
+        headers = request.headers
+        target = headers.get("x-amz-target")
+        if target:
+            route.protocol = "cbor" if headers.get("content-type", "").startswith(_CBOR) else "json"
+            prefix, _, operation = target.partition(".")
+            route.bound = self._by_target.get(prefix)
+            return route, operation
+        if headers.get("content-type", "").startswith(_FORM) or "Action=" in request.query:
+            route.protocol = "query"
+            # The operation is in the body; a queue path is SQS, the root SNS (as _query_operation).
+            name = "sqs" if request.path.count("/") >= 2 else "sns"
+            route.bound = self.services.get(name) or next(
+                (b for b in self.services.values() if b.protocol != "rest-json"), None)
+            return route, None
+        route.protocol = "rest-json"
+        route.bound = self.services.get("lambda")
+        found = route.bound.rest.match(request.method, request.path) if route.bound and route.bound.rest else None
+        return route, found[0].name if found else None
+
+    def body_limit(self, request: Request) -> tuple[str, int]:
+        """The service a request goes to ("" if none) and the largest body it may carry."""
+        route, operation = self._route_head(request)
+        if route.bound is None:
+            return "", DEFAULT_REQUEST_BYTES
+        if route.protocol == "query" and operation is None:
+            # SQS and SNS share the Query door and the operation is in the body: the larger limit.
+            return route.bound.name, max([b.service.request_limit(None) for b in self.services.values()
+                                          if b.protocol != "rest-json"] or [DEFAULT_REQUEST_BYTES])
+        return route.bound.name, route.bound.service.request_limit(operation)
+
+    def refuse(self, request: Request, err: ServiceError) -> Response:
+        """``err`` in the error shape of the protocol and service the request's head names."""
+        route, _ = self._route_head(request)
+        return self._error(err, route.bound, route.protocol, self.mesh.ids.uuid())
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        route, operation = self._route_head(request)
+        make = route.bound.service.too_large_error if route.bound else RequestEntityTooLarge
+        what = f" for the {operation} operation" if operation else ""
+        return self._error(make(f"Request must be smaller than {limit} bytes{what}."), route.bound,
+                           route.protocol, self.mesh.ids.uuid())
 
     async def _finish_async(self, pending: Awaitable[Any], bound: _Bound, op: OperationModel, protocol: str,
                             request_id: str) -> Response:

@@ -21,6 +21,7 @@ from typing import Any
 from eventmesh.effects import Available
 from eventmesh.errors import SerializationException, ServiceError
 from eventmesh.mesh import Mesh
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.validate import Problem, validation_exception
 
@@ -38,7 +39,9 @@ class Service:
                  decode_error: Callable[[str], ServiceError] | None = None,
                  query_compatible: bool = False, json_error_prefix: str = "",
                  validate_enums: bool = False, query_names: QueryNames | None = None,
-                 xml_namespace: str = "") -> None:
+                 xml_namespace: str = "", max_request_bytes: int = DEFAULT_REQUEST_BYTES,
+                 operation_request_bytes: dict[str, int] | None = None,
+                 too_large_error: Callable[[str], ServiceError] | None = None) -> None:
         self.model_name = model_name
         # Builds the service's error from model-validation problems; None → ValidationException.
         self.validation_error = validation_error or validation_exception
@@ -52,6 +55,11 @@ class Service:
         # Query model is not in botocore any more; the adapter supplies it).
         self.query_names = query_names
         self.xml_namespace = xml_namespace
+        # The largest request body (wire.limits.request_bytes of the service's payload limit), and
+        # operations with their own (Lambda's code uploads); refused from Content-Length.
+        self.max_request_bytes = max_request_bytes
+        self.operation_request_bytes = operation_request_bytes or {}
+        self.too_large_error = too_large_error or RequestEntityTooLarge
         self.handlers: dict[str, Handler] = {}
         self.request_types: dict[str, type] = {}
 
@@ -69,6 +77,12 @@ class Service:
 
         return register
 
+    def request_limit(self, operation: str | None) -> int:
+        """The largest body a request for ``operation`` (None: not known yet) may carry."""
+        if operation is None:
+            return max([self.max_request_bytes, *self.operation_request_bytes.values()])
+        return self.operation_request_bytes.get(operation, self.max_request_bytes)
+
 
 class Waiters:
     """Long-poll waiters by resource ARN, woken by ``effects.Available`` (one future per poll)."""
@@ -76,7 +90,18 @@ class Waiters:
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
         self._waiting: dict[str, list[asyncio.Future[bool]]] = {}
+        self.draining = False
         mesh.subscribe(Available, self._on_available)
+
+    def drain(self) -> None:
+        """Shutdown: every long poll ends now, unwoken (it answers what it has: nothing), and
+        any later one does not wait."""
+        self.draining = True
+        waiting, self._waiting = self._waiting, {}
+        for futures in waiting.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(False)
 
     def _on_available(self, effect: Available) -> None:
         futures = self._waiting.pop(effect.arn, None)
@@ -91,7 +116,7 @@ class Waiters:
 
     async def wait(self, arn: str, timeout: float) -> bool:
         """Wait until ``arn`` has something to receive, or ``timeout`` seconds of mesh time pass."""
-        if timeout <= 0:
+        if timeout <= 0 or self.draining:
             return False
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(arn, []).append(future)

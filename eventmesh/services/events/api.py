@@ -22,12 +22,21 @@ from eventmesh.services.events.errors import (
     ValidationException,
 )
 from eventmesh.services.events.records import PutEventsRequest
-from eventmesh.services.events.service import create_bus, delete_bus, get_bus, list_buses, put_events
+from eventmesh.services.events.service import (
+    MAX_REQUEST_BYTES,
+    create_bus,
+    delete_bus,
+    get_bus,
+    list_buses,
+    put_events,
+)
+from eventmesh.wire.limits import JSON_STRING_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 
 __all__ = ["service"]
 
-service = Service("events")
+# PutEvents: 256 KB of entries, each Detail a JSON document inside a JSON string.
+service = Service("events", max_request_bytes=request_bytes(MAX_REQUEST_BYTES, JSON_STRING_EXPANSION))
 
 DEFAULT_PAGE_LIMIT = 100
 T = TypeVar("T")

@@ -35,15 +35,18 @@ from eventmesh.services.kinesis.shards import (
 )
 from eventmesh.services.kinesis.stream import (
     DEFAULT_SHARD_LIMIT,
+    MAX_RECORD_DATA_BYTES,
     ON_DEMAND_STREAM_LIMIT,
     PutRecordsRequestEntry,
     Stream,
 )
+from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 
 __all__ = ["service"]
 
-service = Service("kinesis")
+# The largest record a stream can be set to take (PutRecords: 5 MiB), base64 in JSON.
+service = Service("kinesis", max_request_bytes=request_bytes(MAX_RECORD_DATA_BYTES, BASE64_EXPANSION))
 
 DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default
 DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default

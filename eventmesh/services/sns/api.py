@@ -19,7 +19,8 @@ from eventmesh.errors import EntryError
 from eventmesh.services.sns import service as sns_service
 from eventmesh.services.sns.delivery import Subscription
 from eventmesh.services.sns.errors import ValidationError, invalid_parameter
-from eventmesh.services.sns.topic import PublishEntry, PublishResult, Topic
+from eventmesh.services.sns.topic import MAX_MESSAGE_BYTES, PublishEntry, PublishResult, Topic
+from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 from eventmesh.wire.validate import Problem, validation_exception
 
@@ -37,7 +38,9 @@ def _validation_error(problems: list[Problem]) -> ValidationError:
     return ValidationError(validation_exception(renamed).message)
 
 
-service = Service("sns", validation_error=_validation_error)
+# Publish: 256 KiB of message and attributes, form-encoded.
+service = Service("sns", validation_error=_validation_error,
+                  max_request_bytes=request_bytes(MAX_MESSAGE_BYTES, FORM_EXPANSION))
 
 
 def _base_url(ctx: RequestContext) -> str:

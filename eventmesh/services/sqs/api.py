@@ -38,6 +38,7 @@ from eventmesh.services.sqs.errors import (
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
+from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.service import RequestContext, Service
 from eventmesh.wire.validate import Problem
@@ -75,7 +76,9 @@ def _validation_error(problems: list[Problem]) -> ServiceError:
 service = Service("sqs", validation_error=_validation_error, query_compatible=True,
                   json_error_prefix="com.amazonaws.sqs#",
                   query_names=QueryNames(query_model.MEMBER_NAMES, query_model.MAP_ENTRY_NAMES),
-                  xml_namespace=query_model.XML_NAMESPACE)
+                  xml_namespace=query_model.XML_NAMESPACE,
+                  # A batch of 1 MiB, form-encoded (Query) at worst.
+                  max_request_bytes=request_bytes(SEND_BATCH_MAX_BYTES, FORM_EXPANSION))
 
 
 def _queue(ctx: RequestContext, params: dict[str, Any]) -> Queue:
