@@ -28,6 +28,7 @@ from eventmesh.errors import AccessDenied, ServiceError
 __all__ = [
     "BASE64_EXPANSION",
     "DEFAULT_REQUEST_BYTES",
+    "DoorError",
     "FORM_EXPANSION",
     "JSON_STRING_EXPANSION",
     "ServerSettings",
@@ -48,22 +49,27 @@ def request_bytes(payload_bytes: int, expansion: float = 1.0) -> int:
     return math.ceil(payload_bytes * expansion) + ENVELOPE_BYTES
 
 
-class RequestEntityTooLarge(ServiceError):
+class DoorError(ServiceError):
+    """An error of the HTTP door, not of a service: its HTTP status stands even where a service
+    answers every client fault 400 (SQS's query-compatible JSON)."""
+
+
+class RequestEntityTooLarge(DoorError):
     """A body over the service's request limit (the SDKs see HTTP 413)."""
 
     code = "RequestEntityTooLarge"
     http_status = 413
 
 
-class HostNotAllowed(AccessDenied):
+class HostNotAllowed(AccessDenied, DoorError):
     """A ``Host`` the daemon does not answer to (DNS rebinding)."""
 
 
-class OriginNotAllowed(AccessDenied):
+class OriginNotAllowed(AccessDenied, DoorError):
     """A browser request from an origin the ``cors`` setting does not allow."""
 
 
-class UnsupportedMediaType(ServiceError):
+class UnsupportedMediaType(DoorError):
     """A browser-only content type (``text/plain``, ``multipart/form-data``) on an AWS API."""
 
     code = "UnsupportedMediaType"

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.errors import ServiceError
+from eventmesh.wire.limits import DoorError
 from eventmesh.wire.protocols.query import escape
 
 __all__ = ["Response", "render_error"]
@@ -47,7 +48,7 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
         document.update(extra)
         if query_compatible:
             headers.append(("x-amzn-query-error", f"{err.wire_query_code};{_fault(err)}"))
-            status = 400 if err.sender_fault else err.http_status
+            status = 400 if err.sender_fault and not isinstance(err, DoorError) else err.http_status
         if protocol == "cbor":
             from eventmesh.wire.protocols import cbor
 

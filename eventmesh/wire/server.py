@@ -40,6 +40,7 @@ Handler = Callable[[Request], "Response | Awaitable[Response]"]
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+LINGER_S = 2.0   # after refusing a request, how long the client's remaining bytes are read and dropped
 
 
 class _Refused(Exception):
@@ -90,8 +91,10 @@ class HttpProtocol(asyncio.Protocol):
         self._body_limit = 0
         self._head_size = 0
         self._header_bytes = 0
+        self._header_count = 0
         self._in_head = False
         self._refused = False
+        self._linger_until = 0.0
         self._upgrade_h2: Request | None = None
         self._queue: deque[tuple[Request, bool]] = deque()
         self._busy: asyncio.Task[None] | None = None
@@ -118,6 +121,8 @@ class HttpProtocol(asyncio.Protocol):
         self._body.drop()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return   # lingering after a refusal: what the client still sends is dropped
         if self._first:
             self._first = False
             if data[:3] == b"PRI" and self._settings.http2 and H2_PREFACE.startswith(data[:24]):
@@ -152,9 +157,15 @@ class HttpProtocol(asyncio.Protocol):
     def idle(self) -> bool:
         return self._busy is None and not self._queue and self._reading_since is None
 
+    def eof_received(self) -> bool | None:
+        return None   # the client is done: close
+
     def sweep(self, now: float) -> None:
         """Close or answer a connection past a timeout (the server calls this every second)."""
-        if self._reading_since is not None:
+        if self._refused:
+            if now > self._linger_until:
+                self.close()
+        elif self._reading_since is not None:
             if now - self._reading_since > self._settings.request_timeout_s:
                 self._refuse(plain(408, "Request timeout"))
         elif self.idle and now - self._idle_since > self._settings.idle_timeout_s:
@@ -167,7 +178,8 @@ class HttpProtocol(asyncio.Protocol):
         self._headers = {}
         self._body = BodyBuffer(self._settings.spool_body_bytes)
         self._head_size = 0
-        self._header_bytes = len(self._url)
+        self._header_bytes = 0
+        self._header_count = 0
         self._in_head = True
         if self._reading_since is None:
             self._reading_since = self._loop.time()
@@ -180,7 +192,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._headers
-        if len(headers) >= self._settings.max_header_count:
+        self._header_count += 1
+        if self._header_count > self._settings.max_header_count:
             raise _Refused(plain(431, "Too many request header fields"))
         self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > self._settings.max_header_bytes:
@@ -239,10 +252,20 @@ class HttpProtocol(asyncio.Protocol):
         self._refused = True
         self._reading_since = None
         self._body.drop()
-        if self._busy is None:
-            self._write(*response, False)
-        else:
+        transport = self._transport
+        if self._busy is not None or transport is None:
             self.close()
+            return
+        # Answer, then linger: closing with the client's bytes unread would reset the connection
+        # and lose the answer, so the write side closes now and the socket when the client
+        # stops (or LINGER_S later).
+        status, headers, body = response
+        transport.write(_head(status, headers, len(body), False) + body)
+        if transport.can_write_eof():
+            transport.write_eof()
+            self._linger_until = self._loop.time() + LINGER_S
+        else:
+            transport.close()
 
     def _upgraded(self, rest: bytes) -> None:
         request, self._upgrade_h2 = self._upgrade_h2, None
