@@ -241,8 +241,9 @@ class H2Protocol(asyncio.Protocol):
         if stream is not None:
             stream.task = task
 
-    def _send_now(self, stream_id: int, body: bytes) -> bool:
-        """Send what the windows allow; True when all of ``body`` went (the stream then ends)."""
+    def _send_now(self, stream_id: int, body: bytes, end: bool = True) -> bool:
+        """Send what the windows allow; True when all of ``body`` went (and, with ``end``, the
+        stream with it)."""
         view = memoryview(body)
         sent = self._sent.get(stream_id, 0)
         while sent < len(view):
@@ -252,7 +253,7 @@ class H2Protocol(asyncio.Protocol):
                 return False
             piece = view[sent:sent + window]
             sent += len(piece)
-            self._conn.send_data(stream_id, piece.tobytes(), end_stream=sent == len(view))
+            self._conn.send_data(stream_id, piece.tobytes(), end_stream=end and sent == len(view))
         self._sent.pop(stream_id, None)
         return True
 
@@ -275,7 +276,7 @@ class H2Protocol(asyncio.Protocol):
             async for piece in body:
                 if not piece:
                     continue
-                while not self._send_now(stream_id, piece):
+                while not self._send_now(stream_id, piece, end=False):
                     self._flush()
                     await self._wait_window(stream_id)
                     if self._transport is None or stream_id not in self._streams:
