@@ -7,12 +7,29 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eventmesh.patterns import cli as pattern_cli
 
 __all__ = ["build_parser", "main"]
 
 DEFAULT_CONFIG = "configs/default.yaml"
+
+
+def _door_options(args: argparse.Namespace, settings: Any) -> Any:
+    """The config's server settings with the command line's door options over them."""
+    import msgspec
+
+    changes: dict[str, Any] = {}
+    for option, name in (("max_connections", "max_connections"), ("request_timeout", "request_timeout_s"),
+                         ("idle_timeout", "idle_timeout_s"), ("drain_timeout", "drain_timeout_s")):
+        if getattr(args, option) is not None:
+            changes[name] = getattr(args, option)
+    if args.allow_host:
+        changes["allowed_hosts"] = [*settings.allowed_hosts, *args.allow_host]
+    if args.cors_origin:
+        changes["cors_origins"] = [*settings.cors_origins, *args.cors_origin]
+    return msgspec.structs.replace(settings, **changes)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -33,6 +50,11 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or config.host or DEFAULT_HOST
     port = args.port if args.port is not None else (config.port if config.port is not None else DEFAULT_PORT)
     clock = args.clock or config.clock or "real"
+    config.server = _door_options(args, config.server)
+    if config.server.problems():
+        for problem in config.server.problems():
+            print(f"eventmesh serve: {problem}", file=sys.stderr)
+        return 2
     try:
         serve(config, host=host, port=port, clock=clock)
     except ConfigError as exc:
@@ -77,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time moved by POST /_eventmesh/clock")
     serve.add_argument("-v", "--verbose", action="store_true", help="log requests and start-up")
+    door = serve.add_argument_group("HTTP door (also under server: in the config; docs/http-door.md)")
+    door.add_argument("--allow-host", action="append", default=None, metavar="NAME",
+                      help="a Host name to answer beside loopback names and IP addresses (repeatable; *.suffix)")
+    door.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                      help="an origin browser SDKs may call from (repeatable; * for any)")
+    door.add_argument("--max-connections", type=int, default=None, help="open connections at once (default 1000)")
+    door.add_argument("--request-timeout", type=float, default=None, metavar="S",
+                      help="seconds a request may take to arrive (default 30)")
+    door.add_argument("--idle-timeout", type=float, default=None, metavar="S",
+                      help="seconds a keep-alive connection may sit idle (default 75)")
+    door.add_argument("--drain-timeout", type=float, default=None, metavar="S",
+                      help="on SIGTERM, seconds running work may take to finish (default 8)")
     serve.set_defaults(run=_serve)
 
     validate = commands.add_parser("validate", help="check config files; each error with its key path")

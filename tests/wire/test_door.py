@@ -228,3 +228,28 @@ def test_one_connection_past_the_cap_is_answered_503() -> None:
             sock.close()
     finally:
         handle.stop()
+
+
+def test_the_door_settings_come_from_the_server_section_of_a_config(tmp_path) -> None:
+    from eventmesh.config import load_config, validate_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("server:\n  port: 0\n  request_timeout_s: 5\n  cors_origins: [http://localhost:3000]\n"
+                    "  max_body_bytes: {sqs: 2048}\n")
+    settings = load_config(path).server
+    assert settings.request_timeout_s == 5 and settings.cors_origins == ["http://localhost:3000"]
+    assert settings.max_body_bytes == {"sqs": 2048} and settings.idle_timeout_s == ServerSettings().idle_timeout_s
+    assert validate_config({"server": {"request_timout_s": 5}}) == ["server.request_timout_s: unknown key"]
+    assert validate_config({"server": {"idle_timeout_s": 0}}) == [
+        "server.idle_timeout_s: must be a positive number of seconds"]
+    assert validate_config({"server": {"max_connections": "many"}})[0].startswith("server: Expected `int`")
+
+
+def test_a_configured_body_limit_replaces_the_services() -> None:
+    handle = serve_in_thread(Config(server=ServerSettings(max_body_bytes={"sqs": 100})))
+    try:
+        sock = connect(handle)
+        sock.sendall(request("POST", "/", _sqs_headers(handle), b"{" + b" " * 200 + b"}"))
+        assert read_response(sock)[0] == 413
+    finally:
+        handle.stop()
