@@ -52,6 +52,7 @@ DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default
 DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default
 DEFAULT_LIST_STREAMS_LIMIT = 100      # ListStreams Limit default
 _NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_.-]+$")]
+_STREAM_ID = Annotated[str, msgspec.Meta(min_length=1, max_length=24, pattern=r"[a-z0-9]{20}-[a-z0-9]{3}")]
 _STREAM_ARN = Annotated[str, msgspec.Meta(min_length=1, max_length=2048,
                                           pattern=r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+")]
 
@@ -62,6 +63,8 @@ class PutRecordsInput(msgspec.Struct):
     Records: Annotated[list[PutRecordsRequestEntry], msgspec.Meta(min_length=1, max_length=500)]
     StreamName: _NAME | None = None
     StreamARN: _STREAM_ARN | None = None
+    StreamId: _STREAM_ID | None = None
+    DryRun: bool | None = None
 
 
 class Record(msgspec.Struct):
