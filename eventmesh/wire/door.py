@@ -17,7 +17,7 @@ from eventmesh.wire.router import Request
 
 __all__ = ["BodyBuffer", "Connections", "Door", "SWEEP_INTERVAL_S"]
 
-SWEEP_INTERVAL_S = 1.0   # how often timeouts are looked at (they fire within this much late)
+SWEEP_INTERVAL_S = 0.5   # how often timeouts are looked at (they fire within this much late)
 
 
 class Door(Protocol):

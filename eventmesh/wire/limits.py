@@ -82,6 +82,8 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Connections
     max_connections: int = 1_000               # open at once; one more is answered 503 and closed
     idle_timeout_s: float = 75.0               # a keep-alive connection with no request is closed
+    header_timeout_s: float = 3.0              # first byte to the end of the head, else 408 and close
+    #                                            (a head is one packet for any real client)
     request_timeout_s: float = 30.0            # first byte to last of a request, else 408 and close
     drain_timeout_s: float = 8.0               # SIGTERM: running work may finish this long (Docker
     #                                            stops a container 10 s after SIGTERM)
@@ -105,7 +107,7 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                      "http2_max_streams"):
             if getattr(self, name) < 1:
                 out.append(f"{name}: must be at least 1")
-        for name in ("idle_timeout_s", "request_timeout_s"):
+        for name in ("idle_timeout_s", "header_timeout_s", "request_timeout_s"):
             if getattr(self, name) <= 0:
                 out.append(f"{name}: must be a positive number of seconds")
         if self.drain_timeout_s < 0:

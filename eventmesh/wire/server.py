@@ -8,7 +8,7 @@ become a task, and a connection answers its requests in order.
 The door's limits (``wire.limits.ServerSettings``) are kept here, cheaply on the hot path: header
 count and size while the head arrives; a body's size from ``Content-Length`` as soon as the head is
 complete (the ``Door`` names the limit, and may refuse the request outright); the request and
-idle timeouts by one sweep per second over the open connections (a request costs two clock reads,
+idle timeouts by one sweep every half second over the open connections (a request costs two clock reads,
 no timer); the connection cap when a connection opens. Bodies past ``spool_body_bytes`` go to an
 unlinked temporary file as they arrive and reach the handler as a read-only ``mmap``, so a large
 upload is never held twice in memory.
@@ -93,6 +93,7 @@ class HttpProtocol(asyncio.Protocol):
         self._header_bytes = 0
         self._header_count = 0
         self._in_head = False
+        self._in_body = False
         self._refused = False
         self._linger_until = 0.0
         self._upgrade_h2: Request | None = None
@@ -166,7 +167,9 @@ class HttpProtocol(asyncio.Protocol):
             if now > self._linger_until:
                 self.close()
         elif self._reading_since is not None:
-            if now - self._reading_since > self._settings.request_timeout_s:
+            settings = self._settings
+            limit = settings.request_timeout_s if self._in_body else settings.header_timeout_s
+            if now - self._reading_since > limit:
                 self._refuse(plain(408, "Request timeout"))
         elif self.idle and now - self._idle_since > self._settings.idle_timeout_s:
             self.close()
@@ -181,6 +184,7 @@ class HttpProtocol(asyncio.Protocol):
         self._header_bytes = 0
         self._header_count = 0
         self._in_head = True
+        self._in_body = False
         if self._reading_since is None:
             self._reading_since = self._loop.time()
 
@@ -206,6 +210,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._in_body = True
         head = self._request(b"")
         verdict = self._door.admit(head)
         if isinstance(verdict, tuple):
@@ -226,6 +231,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         request = self._request(self._body.take())
         self._reading_since = None
+        self._in_body = False
         keep_alive = self._parser.should_keep_alive() and not self._server.draining
         if self._parser.should_upgrade() and request.headers.get("upgrade", "").lower() == "h2c" \
                 and self._settings.http2:

@@ -44,17 +44,19 @@ def _sqs_headers(handle: ServerHandle, op: str = "ListQueues") -> dict[str, str]
 
 # -- timeouts -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sent", [
-    b"\r\n\r\n",                                                               # nothing but empty lines
-    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Tar",                        # headers never finished
-    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{}",  # a body shorter than declared
+@pytest.mark.parametrize(("sent", "timeout_s"), [
+    (b"\r\n\r\n", SETTINGS.header_timeout_s),                                     # nothing but empty lines
+    (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Tar", SETTINGS.header_timeout_s),   # head never finished
+    (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{}",           # body shorter than
+     SETTINGS.request_timeout_s),                                                       # declared
 ], ids=["empty-lines", "unfinished-head", "short-body"])
-def test_an_unfinished_request_is_answered_408_at_the_request_timeout(daemon: ServerHandle, sent: bytes) -> None:
+def test_an_unfinished_request_is_answered_408_at_its_timeout(daemon: ServerHandle, sent: bytes,
+                                                               timeout_s: float) -> None:
     sock = connect(daemon)
     sock.sendall(sent)
-    sweep_ahead(daemon, SETTINGS.request_timeout_s - 5)
+    sweep_ahead(daemon, timeout_s - 1)
     assert nothing_pending(sock)
-    sweep_ahead(daemon, SETTINGS.request_timeout_s + 1)
+    sweep_ahead(daemon, timeout_s + 1)
     status, headers, _ = read_response(sock)
     assert status == 408 and headers["connection"] == "close"
     assert closed(sock)
