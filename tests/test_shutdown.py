@@ -143,3 +143,25 @@ def test_no_new_long_poll_waits_once_draining() -> None:
         assert "Messages" not in reply   # answered without any virtual time passing
     finally:
         handle.stop()
+
+
+def test_a_finished_long_poll_leaves_no_waiter_behind() -> None:
+    """Waiters are kept by ARN: one that timed out or was woken leaves no entry, so queues that
+    come and go (a name per test run) do not grow the daemon."""
+    handle = serve_in_thread(Config(resources={"sqs": {"queues": [{"QueueName": f"q{i}"} for i in range(3)]}}))
+    try:
+        sqs = _client(handle, "sqs")
+        results: dict[str, Any] = {}
+        threads = [_in_thread(results, f"q{i}", lambda i=i: sqs.receive_message(
+            QueueUrl=sqs.get_queue_url(QueueName=f"q{i}")["QueueUrl"], WaitTimeSeconds=5)) for i in range(3)]
+        for i in range(3):
+            handle.wait_for_polls(handle.mesh.arn("sqs", f"q{i}"))
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="q0")["QueueUrl"], MessageBody="wake")
+        handle.advance(5)
+        for thread in threads:
+            thread.join(WAIT_S)
+        assert [m["Body"] for m in results["q0"]["Messages"]] == ["wake"]
+        assert "Messages" not in results["q1"] and "Messages" not in results["q2"]
+        assert handle.daemon.api.waiters._waiting == {}
+    finally:
+        handle.stop()

@@ -131,8 +131,11 @@ class Waiters:
         finally:
             self.mesh.clock.cancel(timer)
             waiting = self._waiting.get(arn)
-            if waiting and future in waiting:
-                waiting.remove(future)
+            if waiting is not None:
+                if future in waiting:
+                    waiting.remove(future)
+                if not waiting:   # no entry per ARN ever polled: queues come and go
+                    del self._waiting[arn]
 
 
 class RequestContext:
