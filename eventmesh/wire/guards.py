@@ -36,6 +36,7 @@ BROWSER_ONLY_TYPES = ("text/plain", "multipart/form-data")
 # Fetch Metadata values a browser sends for a request it did not make on a page's behalf elsewhere.
 _SAME_SITE_FETCH = frozenset({"same-origin", "none"})
 PREFLIGHT_MAX_AGE_S = 600
+HOST_MEMO_SIZE = 256   # Host headers whose verdict is remembered
 EXPOSED_HEADERS = ("x-amzn-RequestId, x-amzn-ErrorType, x-amzn-query-error, x-amz-function-error, "
                    "x-amz-log-result, x-amz-executed-version, x-amzn-Remapped-Content-Length, ETag")
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
@@ -68,13 +69,21 @@ class Guard:
         self._names = LOOPBACK_NAMES | {n for n in names if not n.startswith("*")} | {bind_host.lower()}
         self._origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
         self._any_origin = "*" in self._origins
+        self._hosts: dict[str, bool] = {}   # Host header -> verdict: clients send the same one
 
     def host_allowed(self, host: str | None) -> bool:
         if host is None or self._any_host:
             return True   # HTTP/1.0 and clients that send none: no browser is among them
+        known = self._hosts.get(host)
+        if known is not None:
+            return known
         name = _host_name(host)
-        return (name in self._names or name.endswith(".localhost") or _is_ip(name)
-                or (bool(self._suffixes) and name.endswith(self._suffixes)))
+        allowed = (name in self._names or name.endswith(".localhost") or _is_ip(name)
+                   or (bool(self._suffixes) and name.endswith(self._suffixes)))
+        if len(self._hosts) >= HOST_MEMO_SIZE:
+            self._hosts.clear()
+        self._hosts[host] = allowed
+        return allowed
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
         origin = origin.rstrip("/").lower()
@@ -96,7 +105,7 @@ class Guard:
             return OriginNotAllowed(f"Cross-origin request from {origin or 'another site'} refused: add the "
                                     "origin to server.cors_origins to allow browser clients.")
         content_type = headers.get("content-type", "")
-        if content_type.lower().startswith(BROWSER_ONLY_TYPES):
+        if content_type[:1] in "tTmM" and content_type.lower().startswith(BROWSER_ONLY_TYPES):
             return UnsupportedMediaType(f"Content-Type {content_type.split(';')[0]} is not accepted: AWS APIs "
                                         "take their protocol's content type.")
         return None

@@ -90,8 +90,8 @@ class HttpProtocol(asyncio.Protocol):
         self._body = BodyBuffer(self._settings.spool_body_bytes)
         self._body_limit = 0
         self._head_size = 0
-        self._header_bytes = 0
         self._header_count = 0
+        self._head = Request("GET", "/", "", {}, b"")
         self._in_head = False
         self._in_body = False
         self._refused = False
@@ -181,7 +181,6 @@ class HttpProtocol(asyncio.Protocol):
         self._headers = {}
         self._body = BodyBuffer(self._settings.spool_body_bytes)
         self._head_size = 0
-        self._header_bytes = 0
         self._header_count = 0
         self._in_head = True
         self._in_body = False
@@ -190,18 +189,12 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._header_bytes += len(url)
         if len(self._url) > self._settings.max_header_bytes:
             raise _Refused(plain(414, "URI too long"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._headers
         self._header_count += 1
-        if self._header_count > self._settings.max_header_count:
-            raise _Refused(plain(431, "Too many request header fields"))
-        self._header_bytes += len(name) + len(value) + 4
-        if self._header_bytes > self._settings.max_header_bytes:
-            raise _Refused(plain(431, "Request header fields too large"))
         key = name.decode("latin-1").lower()
         if key in headers:   # a repeated header: one comma-joined value (RFC 9110 §5.3)
             headers[key] += "," + value.decode("latin-1")
@@ -211,30 +204,43 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._in_body = True
-        head = self._request(b"")
+        settings = self._settings
+        headers = self._headers
+        if self._header_count > settings.max_header_count:
+            raise _Refused(plain(431, "Too many request header fields"))
+        # Exact here; while the head arrives data_received bounds what the parser holds.
+        if len(self._url) + sum(map(len, headers)) + sum(map(len, headers.values())) \
+                + 4 * len(headers) > settings.max_header_bytes:
+            raise _Refused(plain(431, "Request header fields too large"))
+        url = httptools.parse_url(self._url) if self._url else None
+        path = url.path.decode("latin-1") if url is not None and url.path else "/"
+        query = url.query.decode("latin-1") if url is not None and url.query else ""
+        # The head, admitted now; the same object carries the body to the handler.
+        self._head = head = Request(self._parser.get_method().decode("latin-1"), path, query, headers, b"")
         verdict = self._door.admit(head)
         if isinstance(verdict, tuple):
             raise _Refused(verdict)
         self._body_limit = verdict
-        declared = self._headers.get("content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > verdict:
+        declared = headers.get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > verdict:
                 raise _Refused(self._door.too_large(head, verdict))
-            self._body.expect(int(declared))
-        if self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
+            self._body.expect(int(declared) if declared.isdigit() else 0)
+        if "expect" in headers and headers["expect"].lower() == "100-continue" and self._transport is not None:
             self._transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         if self._body.add(body) > self._body_limit:   # chunked: no Content-Length said so before
-            raise _Refused(self._door.too_large(self._request(b""), self._body_limit))
+            raise _Refused(self._door.too_large(self._head, self._body_limit))
 
     def on_message_complete(self) -> None:
-        request = self._request(self._body.take())
+        request = self._head
+        request.body = self._body.take()
         self._reading_since = None
         self._in_body = False
         keep_alive = self._parser.should_keep_alive() and not self._server.draining
-        if self._parser.should_upgrade() and request.headers.get("upgrade", "").lower() == "h2c" \
-                and self._settings.http2:
+        if "upgrade" in request.headers and self._parser.should_upgrade() and self._settings.http2 \
+                and request.headers["upgrade"].lower() == "h2c":
             self._upgrade_h2 = request
             return
         if self._busy is not None:
@@ -243,13 +249,6 @@ class HttpProtocol(asyncio.Protocol):
         self._dispatch(request, keep_alive)
 
     # -- requests ------------------------------------------------------------------------------
-
-    def _request(self, body: Any) -> Request:
-        url = httptools.parse_url(self._url) if self._url else None
-        path = url.path.decode("latin-1") if url is not None and url.path else "/"
-        query = url.query.decode("latin-1") if url is not None and url.query else ""
-        method = self._parser.get_method().decode("latin-1")
-        return Request(method, path, query, self._headers, body)
 
     def _refuse(self, response: Response) -> None:
         """Answer ``response`` and close: the rest of this connection's bytes are not read."""
