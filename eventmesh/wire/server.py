@@ -162,7 +162,7 @@ class HttpProtocol(asyncio.Protocol):
         return None   # the client is done: close
 
     def sweep(self, now: float) -> None:
-        """Close or answer a connection past a timeout (the server calls this every second)."""
+        """Close or answer a connection past a timeout (the server's sweep calls this)."""
         if self._refused:
             if now > self._linger_until:
                 self.close()
@@ -251,7 +251,7 @@ class HttpProtocol(asyncio.Protocol):
     # -- requests ------------------------------------------------------------------------------
 
     def _refuse(self, response: Response) -> None:
-        """Answer ``response`` and close: the rest of this connection's bytes are not read."""
+        """Answer ``response`` and close: the rest of this connection's bytes are dropped."""
         if self._refused:
             return
         self._refused = True

@@ -255,3 +255,34 @@ def test_a_configured_body_limit_replaces_the_services() -> None:
         assert read_response(sock)[0] == 413
     finally:
         handle.stop()
+
+
+ECHO_SOURCE = "def handler(event, context):\n    return {'n': len(event['data'])}\n"
+
+
+def test_spooled_bodies_reach_every_protocol_intact(daemon: ServerHandle) -> None:
+    """Bodies past spool_body_bytes reach handlers from a file: a Lambda payload, an SQS Query
+    form and an SQS JSON body."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("echo.py", ECHO_SOURCE)
+    create = json.dumps({"FunctionName": "echo", "Role": ROLE, "Runtime": "python3.12", "Handler": "echo.handler",
+                         "Code": {"ZipFile": base64.b64encode(archive.getvalue()).decode()}}).encode()
+    sock = connect(daemon)
+    sock.sendall(request("POST", "/2015-03-31/functions", {"Host": host(daemon), "Content-Type": "application/json"},
+                         create))
+    assert read_response(sock)[0] == 201
+    payload = json.dumps({"data": "x" * 2_000_000}).encode()
+    sock.sendall(request("POST", "/2015-03-31/functions/echo/invocations", {"Host": host(daemon)}, payload))
+    status, _, reply = read_response(sock)
+    assert status == 200 and json.loads(reply) == {"n": 2_000_000}
+    text = "q" * (3 * SETTINGS.spool_body_bytes)
+    sock.sendall(request("POST", "/000000000000/q", {"Host": host(daemon),
+                                                     "Content-Type": "application/x-www-form-urlencoded"},
+                         f"Action=SendMessage&MessageBody={text}".encode()))
+    status, _, reply = read_response(sock)
+    assert status == 200 and b"<MessageId>" in reply
+    url = f"http://{host(daemon)}/000000000000/q"
+    sock.sendall(request("POST", "/", _sqs_headers(daemon, "SendMessage"),
+                         json.dumps({"QueueUrl": url, "MessageBody": text}).encode()))
+    assert read_response(sock)[0] == 200

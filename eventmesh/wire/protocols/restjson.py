@@ -111,7 +111,8 @@ def decode_request(op: OperationModel, labels: dict[str, str], query: str,
     if payload is not None:
         member = shape.members[payload]  # type: ignore[attr-defined]
         if member.type_name in ("blob", "string"):
-            params[payload] = body if member.type_name == "blob" else body.decode()
+            # bytes() copies a spooled body (an mmap) for the handler to keep.
+            params[payload] = bytes(body) if member.type_name == "blob" else str(body, "utf-8")
         elif body:
             params[payload] = _decode_json(body)
     elif body_members and body:
