@@ -43,6 +43,9 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LINGER_S = 2.0   # after refusing a request, how long the client's remaining bytes are read and dropped
 
 
+_NO_REQUEST = Request("GET", "/", "", {}, b"")   # a connection's head between requests
+
+
 class _Refused(Exception):
     """Raised inside a parser callback to stop parsing: ``response`` is sent and the connection closed."""
 
@@ -91,7 +94,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body_limit = 0
         self._head_size = 0
         self._header_count = 0
-        self._head = Request("GET", "/", "", {}, b"")
+        self._head = _NO_REQUEST
         self._in_head = False
         self._in_body = False
         self._refused = False
@@ -234,7 +237,7 @@ class HttpProtocol(asyncio.Protocol):
             raise _Refused(self._door.too_large(self._head, self._body_limit))
 
     def on_message_complete(self) -> None:
-        request = self._head
+        request, self._head = self._head, _NO_REQUEST   # an idle connection holds no body
         request.body = self._body.take()
         self._reading_since = None
         self._in_body = False

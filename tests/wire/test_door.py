@@ -286,3 +286,14 @@ def test_spooled_bodies_reach_every_protocol_intact(daemon: ServerHandle) -> Non
     sock.sendall(request("POST", "/", _sqs_headers(daemon, "SendMessage"),
                          json.dumps({"QueueUrl": url, "MessageBody": text}).encode()))
     assert read_response(sock)[0] == 200
+
+
+def test_an_idle_connection_holds_no_request_body(daemon: ServerHandle) -> None:
+    """A keep-alive connection kept its last request (and its body, up to a 66 MB zip) until the
+    next request came: a thousand idle connections could hold gigabytes."""
+    sock = connect(daemon)
+    url = f"http://{host(daemon)}/000000000000/q"
+    sock.sendall(request("POST", "/", _sqs_headers(daemon, "SendMessage"),
+                         json.dumps({"QueueUrl": url, "MessageBody": "b" * 500_000}).encode()))
+    assert read_response(sock)[0] == 200
+    assert all(len(c._head.body) == 0 for c in daemon.daemon.http.connections if hasattr(c, "_head"))
