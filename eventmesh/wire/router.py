@@ -185,31 +185,9 @@ class Api:
 
     def _decode_request(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
         headers = request.headers
-        target = headers.get("x-amz-target")
-        content_type = headers.get("content-type", "")
-        if target:
-            route.protocol = protocol = "cbor" if content_type.startswith(_CBOR) else "json"
-            prefix, _, operation = target.partition(".")
-            bound = route.bound = self._by_target.get(prefix)
-            if bound is None or operation not in bound.ops:
-                raise UnknownOperationException(f"Operation {target} is not supported.")
-            op = bound.ops[operation]
-            typed = bound.typed.get(operation)
-            if protocol == "cbor":
-                from eventmesh.wire.protocols import cbor
-
-                params = cbor.decode(request.body) if request.body else {}
-                if not isinstance(params, dict):
-                    raise SerializationException("Start of structure or map found where not expected.")
-                return op, params
-            if typed is not None:
-                try:
-                    return op, typed.decode(request.body or b"{}")
-                except msgspec.ValidationError:
-                    pass   # the dict below meets the model's check, which words the problem
-            return op, self._json_params(bound, op, request.body)
-        if content_type.startswith(_FORM) or "Action=" in request.query:
-            route.protocol = "query"
+        operation, labels = self._route_head(request, route)
+        bound = route.bound
+        if route.protocol == "query":
             form = query.parse_form(request.query.encode()) if request.query else {}
             if request.body:
                 form.update(query.parse_form(request.body))
@@ -218,43 +196,59 @@ class Api:
             if bound.name == "sqs" and "QueueUrl" not in params and request.path.count("/") >= 2:
                 params["QueueUrl"] = f"http://{headers.get('host', 'localhost')}{request.path}"
             return op, params
-        route.protocol = "rest-json"
-        bound = route.bound = self.services.get("lambda")
-        found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
-        if bound is None or found is None:
-            raise UnknownOperationException(f"No operation at {request.method} {request.path}")
-        op, labels = found
-        if op.name not in bound.ops:
-            raise UnknownOperationException(f"Operation {op.name} is not supported.")
-        return op, restjson.decode_request(op, labels, request.query, headers, request.body)
+        if route.protocol == "rest-json":
+            if bound is None or operation is None:
+                raise UnknownOperationException(f"No operation at {request.method} {request.path}")
+            if operation not in bound.ops:
+                raise UnknownOperationException(f"Operation {operation} is not supported.")
+            op = bound.ops[operation]
+            return op, restjson.decode_request(op, labels or {}, request.query, headers, request.body)
+        if bound is None or operation not in bound.ops:
+            raise UnknownOperationException(f"Operation {headers.get('x-amz-target')} is not supported.")
+        op = bound.ops[operation]
+        if route.protocol == "cbor":
+            from eventmesh.wire.protocols import cbor
+
+            params = cbor.decode(request.body) if request.body else {}
+            if not isinstance(params, dict):
+                raise SerializationException("Start of structure or map found where not expected.")
+            return op, params
+        typed = bound.typed.get(operation)
+        if typed is not None:
+            try:
+                return op, typed.decode(request.body or b"{}")
+            except msgspec.ValidationError:
+                pass   # the dict below meets the model's check, which words the problem
+        return op, self._json_params(bound, op, request.body)
 
     # -- the door: what the server asks of a request's head, before its body ------------------
 
-    def _route_head(self, request: Request) -> tuple[_Route, str | None]:
-        """Service, protocol and (when the head names it) operation, from headers and path alone."""
-        route = _Route()
+    def _route_head(self, request: Request, route: _Route) -> tuple[str | None, dict[str, str] | None]:
+        """Fill ``route`` (service and protocol) from headers and path alone, and return the
+        operation and REST path labels when the head names them (Query names it in the body)."""
         headers = request.headers
         target = headers.get("x-amz-target")
         if target:
             route.protocol = "cbor" if headers.get("content-type", "").startswith(_CBOR) else "json"
             prefix, _, operation = target.partition(".")
             route.bound = self._by_target.get(prefix)
-            return route, operation
+            return operation, None
         if headers.get("content-type", "").startswith(_FORM) or "Action=" in request.query:
             route.protocol = "query"
-            # The operation is in the body; a queue path is SQS, the root SNS (as _query_operation).
+            # A queue path is SQS, the root SNS (until _query_operation reads Action and Version).
             name = "sqs" if request.path.count("/") >= 2 else "sns"
             route.bound = self.services.get(name) or next(
                 (b for b in self.services.values() if b.protocol != "rest-json"), None)
-            return route, None
+            return None, None
         route.protocol = "rest-json"
-        route.bound = self.services.get("lambda")
-        found = route.bound.rest.match(request.method, request.path) if route.bound and route.bound.rest else None
-        return route, found[0].name if found else None
+        route.bound = bound = self.services.get("lambda")
+        found = bound.rest.match(request.method, request.path) if bound is not None and bound.rest else None
+        return (found[0].name, found[1]) if found else (None, None)
 
     def body_limit(self, request: Request) -> tuple[str, int]:
         """The service a request goes to ("" if none) and the largest body it may carry."""
-        route, operation = self._route_head(request)
+        route = _Route()
+        operation, _ = self._route_head(request, route)
         if route.bound is None:
             return "", DEFAULT_REQUEST_BYTES
         if route.protocol == "query" and operation is None:
@@ -265,11 +259,13 @@ class Api:
 
     def refuse(self, request: Request, err: ServiceError) -> Response:
         """``err`` in the error shape of the protocol and service the request's head names."""
-        route, _ = self._route_head(request)
+        route = _Route()
+        self._route_head(request, route)
         return self._error(err, route.bound, route.protocol, self.mesh.ids.uuid())
 
     def too_large(self, request: Request, limit: int) -> Response:
-        route, operation = self._route_head(request)
+        route = _Route()
+        operation, _ = self._route_head(request, route)
         make = route.bound.service.too_large_error if route.bound else RequestEntityTooLarge
         what = f" for the {operation} operation" if operation else ""
         return self._error(make(f"Request must be smaller than {limit} bytes{what}."), route.bound,
@@ -329,10 +325,6 @@ class Api:
         except msgspec.ValidationError as exc:
             problems = check(op.input_shape, params, enums=service.validate_enums) if op.input_shape else []
             raise service.validation_error(problems or [problem_from(exc)]) from None
-        if service.validate_enums and op.input_shape is not None:
-            problems = check(op.input_shape, params, enums=True)
-            if problems:
-                raise service.validation_error(problems)
         return params
 
     def _encode(self, bound: _Bound, op: OperationModel, protocol: str, result: Any,
