@@ -41,6 +41,7 @@ log = logging.getLogger("eventmesh")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
+TARGET_MEMO_SIZE = 1_024   # X-Amz-Target values whose body limit is remembered
 
 
 class _ClockRequest(msgspec.Struct):
@@ -61,6 +62,7 @@ class App:
         self.api = api
         self.settings = settings or ServerSettings()
         self.guard = Guard(self.settings, bind_host)
+        self._target_limits: dict[str, int] = {}   # X-Amz-Target -> body limit
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
@@ -79,11 +81,21 @@ class App:
             if _internal(request.path):
                 return json_response(refusal.http_status, {"message": refusal.message})
             return self.api.refuse(request, refusal)
+        target = headers.get("x-amz-target")
+        if target is not None:
+            known = self._target_limits.get(target)
+            if known is not None:
+                return known
         limits = self.settings.max_body_bytes
         if _internal(request.path):
             return limits.get("internal", DEFAULT_REQUEST_BYTES)
         service, limit = self.api.body_limit(request)
-        return limits.get(service, limit)
+        limit = limits.get(service, limit)
+        if target is not None:   # the same few targets come again and again
+            if len(self._target_limits) >= TARGET_MEMO_SIZE:
+                self._target_limits.clear()
+            self._target_limits[target] = limit
+        return limit
 
     def too_large(self, request: Request, limit: int) -> Response:
         if _internal(request.path):

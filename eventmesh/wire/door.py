@@ -66,7 +66,7 @@ class BodyBuffer:
         """The whole body: ``bytes``, or an ``mmap`` for a spooled one."""
         spool, self._file = self._file, None
         if spool is None:
-            chunks = self._chunks
+            chunks, self._chunks = self._chunks, []
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         try:
             if spool.tell() == 0:
@@ -81,6 +81,11 @@ class BodyBuffer:
             self._file.close()
             self._file = None
         self._chunks = []
+
+    def reset(self) -> None:
+        """Ready for the next request's body (a connection keeps one buffer)."""
+        self.drop()
+        self.size = 0
 
 
 class Connections:

@@ -143,7 +143,11 @@ class H2Protocol(asyncio.Protocol):
     def sweep(self, now: float) -> None:
         for stream_id, stream in list(self._streams.items()):
             if stream.since is not None and now - stream.since > self._settings.request_timeout_s:
-                self._refuse(stream_id, (408, [("content-type", "text/plain")], b"Request timeout"))
+                if stream.body is None:   # refused already, and the client never ended the stream
+                    self._refuse_late(stream_id)
+                else:
+                    self._refuse(stream_id, (408, [("content-type", "text/plain")], b"Request timeout"),
+                                 reset=True)
         if self.idle and now - self._idle_since > self._settings.idle_timeout_s:
             self.close()
 
@@ -187,8 +191,19 @@ class H2Protocol(asyncio.Protocol):
         if stream.body.add(data) > stream.limit:
             self._refuse(stream_id, self._door.too_large(self._request(stream.headers, b""), stream.limit))
 
+    def _refuse_late(self, stream_id: int) -> None:
+        try:
+            self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
+            pass
+        self._finished(stream_id)
+        self._flush()
+
     def _complete(self, stream_id: int) -> None:
         stream = self._streams.get(stream_id)
+        if stream is not None and stream.body is None and stream.since is not None:
+            self._finished(stream_id)   # a refused request's body has all been dropped
+            return
         if stream is None or stream.body is None or stream.since is None:
             return
         stream.since = None
@@ -301,13 +316,14 @@ class H2Protocol(asyncio.Protocol):
         elif stream_id in self._windows:
             self._windows[stream_id].set()
 
-    def _refuse(self, stream_id: int, response: Response) -> None:
-        """Answer now and reset the stream: the rest of its body is not read."""
+    def _refuse(self, stream_id: int, response: Response, *, reset: bool = False) -> None:
+        """Answer now; the rest of the request's body is acknowledged and dropped until the client
+        ends the stream (clients that finish sending before they read need that), or, with
+        ``reset`` or past the request timeout, the stream is reset."""
         stream = self._streams.get(stream_id)
         if stream is not None and stream.body is not None:
             stream.body.drop()
             stream.body = None
-            stream.since = None
         status, headers, body = response
         try:
             self._conn.send_headers(stream_id, [(":status", str(status))] + [
@@ -315,10 +331,11 @@ class H2Protocol(asyncio.Protocol):
                 + [("content-length", str(len(body)))], end_stream=not body)
             if body:
                 self._send_now(stream_id, body)
-            self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.NO_ERROR)
+            if reset or stream is None or stream.since is None:
+                self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.NO_ERROR)
+                self._finished(stream_id)
         except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
-            pass
-        self._finished(stream_id)
+            self._finished(stream_id)
         self._flush()
 
     def _finished(self, stream_id: int) -> None:

@@ -182,7 +182,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = {}
-        self._body = BodyBuffer(self._settings.spool_body_bytes)
+        self._body.reset()
         self._head_size = 0
         self._header_count = 0
         self._in_head = True

@@ -90,10 +90,9 @@ def test_a_long_poll_and_other_requests_share_one_connection(daemon: ServerHandl
 
 def test_http2_requests_meet_the_same_limits_and_guards(daemon: ServerHandle) -> None:
     with _h2() as client:
-        big = client.post(daemon.url + "/", content=b"x" * 100,
-                          headers={"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": JSON11,
-                                   "Content-Length": str(10_000_000)})
-        assert big.status_code == 413
+        big = client.post(daemon.url + "/", content=b"x" * 1_000_000,
+                          headers={"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": JSON11})
+        assert big.status_code == 413   # answered from the declared length, the rest dropped
         forged = client.get(daemon.url + "/_eventmesh/health", headers={"Host": "evil.example"})
         assert forged.status_code == 403
         assert client.get(daemon.url + "/_eventmesh/health").json()["status"] == "ok"   # the connection lives on
