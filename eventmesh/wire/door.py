@@ -82,11 +82,6 @@ class BodyBuffer:
             self._file = None
         self._chunks = []
 
-    def reset(self) -> None:
-        """Ready for the next request's body (a connection keeps one buffer)."""
-        self.drop()
-        self.size = 0
-
 
 class Connections:
     """The open connections of one listening socket, their settings and the timeout sweep."""

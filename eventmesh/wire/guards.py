@@ -95,7 +95,8 @@ class Guard:
     def refusal(self, method: str, headers: dict[str, str]) -> ServiceError | None:
         """Why this request may not be served, or None. ``headers`` are lower-case."""
         host = headers.get("host")
-        if not self.host_allowed(host):
+        allowed = self._hosts.get(host) if host is not None else True   # the memo first: no call
+        if not (allowed if allowed is not None else self.host_allowed(host)):
             return HostNotAllowed(f"Host {host!r} is not allowed: requests must name a loopback host, an IP "
                                   "address or one of server.allowed_hosts.")
         origin = headers.get("origin")

@@ -76,14 +76,13 @@ class _Bound:
         # Typed hot paths: JSON bodies decode straight into the operation's request Struct.
         self.typed: dict[str, msgspec.json.Decoder[Any]] = {
             n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
-        self._check_types: dict[str, Any] = {}
+        self.check_types: dict[str, Any] = {}
 
     def check_type(self, op: OperationModel) -> Any:
         """The operation's input shape as a msgspec type (compiled on first use)."""
-        kind = self._check_types.get(op.name)
+        kind = self.check_types.get(op.name)
         if kind is None:
-            kind = self._check_types[op.name] = request_type(op.input_shape,
-                                                             enums=self.service.validate_enums)
+            kind = self.check_types[op.name] = request_type(op.input_shape, enums=self.service.validate_enums)
         return kind
 
 
@@ -149,7 +148,13 @@ class Api:
         headers = request.headers
         route = _Route()
         try:
-            op, params = self._decode(request, route)
+            try:
+                op, params = self._decode_request(request, route)
+            except ServiceError:
+                raise
+            except _DECODE_ERRORS as exc:   # the client's bytes, not a bug: the service's 400
+                make = route.bound.service.decode_error if route.bound else SerializationException
+                raise make(_decode_message(exc)) from None
             bound = route.bound
             assert bound is not None
             params = self._checked(bound, op, params)
@@ -170,20 +175,12 @@ class Api:
         finally:
             self.mesh.flush()
 
-    def _decode(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
+    def _decode_request(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
         """Which operation the request is (filling ``route`` as it learns the service and protocol,
         so an error renders in the right shape), and its parameters. Whatever goes wrong while
         decoding the client's bytes (malformed CBOR or JSON, nesting past the decoder's depth,
-        bad base64, numbers out of range) is the client's fault: the service's decode error, 400."""
-        try:
-            return self._decode_request(request, route)
-        except ServiceError:
-            raise
-        except (ValueError, TypeError, LookupError, RecursionError, OverflowError, MemoryError) as exc:
-            make = route.bound.service.decode_error if route.bound else SerializationException
-            raise make(_decode_message(exc)) from None
-
-    def _decode_request(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
+        bad base64, numbers out of range) raises one of ``_DECODE_ERRORS``: ``handle`` answers
+        the service's decode error, 400."""
         headers = request.headers
         operation, labels = self._route_head(request, route)
         bound = route.bound
@@ -321,7 +318,7 @@ class Api:
         try:
             if kind is not None:
                 return msgspec.convert(params, kind)
-            msgspec.convert(params, bound.check_type(op))
+            msgspec.convert(params, bound.check_types.get(op.name) or bound.check_type(op))
         except msgspec.ValidationError as exc:
             problems = check(op.input_shape, params, enums=service.validate_enums) if op.input_shape else []
             raise service.validation_error(problems or [problem_from(exc)]) from None
@@ -355,6 +352,10 @@ class Api:
 
 def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
+
+
+# What decoding a client's bytes may raise (msgspec.DecodeError and CBORDecodeError are ValueErrors).
+_DECODE_ERRORS = (ValueError, TypeError, LookupError, RecursionError, OverflowError, MemoryError)
 
 
 def _decode_message(exc: BaseException) -> str:

@@ -90,7 +90,10 @@ class HttpProtocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._url = b""
         self._headers: dict[str, str] = {}
-        self._body = BodyBuffer(self._settings.spool_body_bytes)
+        # A body in memory (chunks), or past spool_body_bytes a BodyBuffer on a file.
+        self._chunks: list[bytes] = []
+        self._body_size = 0
+        self._spool: BodyBuffer | None = None
         self._body_limit = 0
         self._head_size = 0
         self._header_count = 0
@@ -122,7 +125,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._busy is not None:
             self._busy.cancel()
         self._server.forget(self)
-        self._body.drop()
+        self._drop_body()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -182,7 +185,8 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = {}
-        self._body.reset()
+        self._chunks = []
+        self._body_size = 0
         self._head_size = 0
         self._header_count = 0
         self._in_head = True
@@ -228,17 +232,34 @@ class HttpProtocol(asyncio.Protocol):
         if declared is not None:
             if declared.isdigit() and int(declared) > verdict:
                 raise _Refused(self._door.too_large(head, verdict))
-            self._body.expect(int(declared) if declared.isdigit() else 0)
+            if declared.isdigit() and int(declared) > settings.spool_body_bytes:
+                self._spool = BodyBuffer(settings.spool_body_bytes)
+                self._spool.expect(int(declared))
         if "expect" in headers and headers["expect"].lower() == "100-continue" and self._transport is not None:
             self._transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
-        if self._body.add(body) > self._body_limit:   # chunked: no Content-Length said so before
+        if self._spool is not None:
+            size = self._spool.add(body)
+        else:
+            self._chunks.append(body)
+            self._body_size = size = self._body_size + len(body)
+            if size > self._settings.spool_body_bytes:   # chunked, and large: to a file from here
+                self._spool = BodyBuffer(self._settings.spool_body_bytes)
+                self._spool.expect(size + 1)
+                for chunk in self._chunks:
+                    self._spool.add(chunk)
+                self._chunks = []
+        if size > self._body_limit:   # chunked: no Content-Length said so before
             raise _Refused(self._door.too_large(self._head, self._body_limit))
 
     def on_message_complete(self) -> None:
         request, self._head = self._head, _NO_REQUEST   # an idle connection holds no body
-        request.body = self._body.take()
+        if self._spool is not None:
+            request.body, self._spool = self._spool.take(), None
+        else:
+            chunks = self._chunks
+            request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self._reading_since = None
         self._in_body = False
         keep_alive = self._parser.should_keep_alive() and not self._server.draining
@@ -259,7 +280,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         self._refused = True
         self._reading_since = None
-        self._body.drop()
+        self._drop_body()
         transport = self._transport
         if self._busy is not None or transport is None:
             self.close()
@@ -274,6 +295,12 @@ class HttpProtocol(asyncio.Protocol):
             self._linger_until = self._loop.time() + LINGER_S
         else:
             transport.close()
+
+    def _drop_body(self) -> None:
+        self._chunks = []
+        if self._spool is not None:
+            self._spool.drop()
+            self._spool = None
 
     def _upgraded(self, rest: bytes) -> None:
         request, self._upgrade_h2 = self._upgrade_h2, None
@@ -300,7 +327,10 @@ class HttpProtocol(asyncio.Protocol):
     def _dispatch(self, request: Request, keep_alive: bool) -> None:
         response = self._door(request)
         if isinstance(response, tuple):
-            self._respond(response, keep_alive)
+            if type(response[2]) is bytes:
+                self._write(response[0], response[1], response[2], keep_alive)
+            else:
+                self._respond(response, keep_alive)
             return
         self._busy = asyncio.ensure_future(self._respond_later(response, keep_alive))
 
