@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
 
+from eventmesh.wire.door import Door
 from eventmesh.wire.protocols import query
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
-from eventmesh.wire.streaming import StreamingResponse
-
-Answer = Response | StreamingResponse
 
 __all__ = ["AccessLog", "describe"]
 
@@ -86,26 +84,30 @@ def describe(api: Api, request: Request) -> tuple[str, str]:
 
 
 class AccessLog:
-    """Wraps the daemon's request handler and logs each request once its response is ready."""
+    """Wraps the daemon's door and logs each request once its response is ready (the door's
+    refusals, sent before a handler runs, are not logged)."""
 
-    def __init__(self, api: Api, handler: Callable[[Request], Answer | Awaitable[Answer]]) -> None:
+    def __init__(self, api: Api, door: Door) -> None:
         self.api = api
-        self.handler = handler
+        self.door = door
 
-    def __call__(self, request: Request) -> Answer | Awaitable[Answer]:
+    def admit(self, request: Request) -> Response | int:
+        return self.door.admit(request)
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        return self.door.too_large(request, limit)
+
+    def __call__(self, request: Request) -> Response | Awaitable[Response]:
         started = time.perf_counter()
-        response = self.handler(request)
+        response = self.door(request)
         if isinstance(response, tuple):
             self._log(request, response[0], started)
             return response
-        if isinstance(response, StreamingResponse):  # logged when its headers go out
-            self._log(request, response.status, started)
-            return response
         return self._later(request, response, started)
 
-    async def _later(self, request: Request, pending: Awaitable[Answer], started: float) -> Answer:
+    async def _later(self, request: Request, pending: Awaitable[Response], started: float) -> Response:
         response = await pending
-        self._log(request, response.status if isinstance(response, StreamingResponse) else response[0], started)
+        self._log(request, response[0], started)
         return response
 
     def _log(self, request: Request, status: int, started: float) -> None:

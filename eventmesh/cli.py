@@ -55,6 +55,22 @@ def _print_problems(source: str, problems: list[str]) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
+def _door_options(args: argparse.Namespace, settings: Any) -> Any:
+    """The config's server settings with the command line's door options over them."""
+    import msgspec
+
+    changes: dict[str, Any] = {}
+    for option, name in (("max_connections", "max_connections"), ("request_timeout", "request_timeout_s"),
+                         ("idle_timeout", "idle_timeout_s"), ("drain_timeout", "drain_timeout_s")):
+        if getattr(args, option) is not None:
+            changes[name] = getattr(args, option)
+    if args.allow_host:
+        changes["allowed_hosts"] = [*settings.allowed_hosts, *args.allow_host]
+    if args.cors_origin:
+        changes["cors_origins"] = [*settings.cors_origins, *args.cors_origin]
+    return msgspec.structs.replace(settings, **changes)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from eventmesh.config import ConfigError, load_config
     from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, serve
@@ -73,6 +89,11 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or config.host or DEFAULT_HOST
     port = next(p for p in (args.port, env_port, config.port, DEFAULT_PORT) if p is not None)
     clock = args.clock or config.clock or "real"
+    config.server = _door_options(args, config.server)
+    if config.server.problems():
+        for problem in config.server.problems():
+            print(f"eventmesh serve: {problem}", file=sys.stderr)
+        return 2
     try:
         serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
     except ConfigError as exc:
@@ -127,6 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="real time, or virtual time that moves only when POST /_eventmesh/clock says")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="log start-up and one line per request: operation, resource, status, latency")
+    door = serve.add_argument_group("HTTP door (also under server: in the config; docs/http-door.md)")
+    door.add_argument("--allow-host", action="append", default=None, metavar="NAME",
+                      help="a Host name to answer beside loopback names and IP addresses (repeatable; *.suffix)")
+    door.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                      help="an origin browser SDKs may call from (repeatable; * for any)")
+    door.add_argument("--max-connections", type=int, default=None, help="open connections at once (default 1000)")
+    door.add_argument("--request-timeout", type=float, default=None, metavar="S",
+                      help="seconds a request may take to arrive (default 30)")
+    door.add_argument("--idle-timeout", type=float, default=None, metavar="S",
+                      help="seconds a keep-alive connection may sit idle (default 75)")
+    door.add_argument("--drain-timeout", type=float, default=None, metavar="S",
+                      help="on SIGTERM, seconds running work may take to finish (default 8)")
     serve.set_defaults(run=_serve)
 
     text = ("Check configs and templates as start-up does and report every problem with its key path. "

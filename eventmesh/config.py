@@ -44,6 +44,7 @@ from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QU
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
 from eventmesh.services.sns.signing import SIGNING_MODES, Signer
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
+from eventmesh.wire.limits import SETTING_NAMES, ServerSettings, settings_from
 from eventmesh.wire.router import Api
 
 __all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "check_config", "load_config",
@@ -89,7 +90,7 @@ _TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates"
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
     QUOTAS.setdefault(_quota.service, {})[_quota.name] = _quota
-_SERVER_KEYS = {"host", "port", "clock"}
+_SERVER_KEYS = {"host", "port", "clock"} | SETTING_NAMES
 _TEMPLATE_KEYS = {"path", "parameters", "stack_name"}
 
 
@@ -118,6 +119,7 @@ class Config(msgspec.Struct):
     # Kinesis per-shard quotas (writes 1,000 records and 1 MiB/s, reads 5 calls and 2 MiB/s):
     # false lets any rate through, for tests that do not model throughput (shards.py ShardLimits).
     kinesis_shard_limits: bool = True
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
     origins: dict[str, str] = {}
@@ -182,7 +184,7 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
                     host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                     queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
                     kinesis_shard_limits=data.get("kinesis_shard_limits", True),
-                    sns_signatures=data.get("sns_signatures", "rsa"),
+                    sns_signatures=data.get("sns_signatures", "rsa"), server=settings_from(server),
                     resources=_normalized(data.get("resources") or {}), source=source)
     base = Path(source).parent if path is not None else Path(".")
     for entry in list(data.get("templates") or []) + template_entries:
@@ -265,6 +267,10 @@ def validate_config(data: Any) -> list[str]:
     problems += _check_templates_key(data.get("templates"))
     if not isinstance(data.get("kinesis_shard_limits", True), bool):
         problems.append("kinesis_shard_limits: must be true or false")
+    try:
+        problems += [f"server.{p}" for p in settings_from(server).problems()]
+    except msgspec.ValidationError as exc:
+        problems.append(f"server: {exc}")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]

@@ -35,10 +35,11 @@ from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
+from eventmesh.wire.guards import Guard
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
-from eventmesh.wire.server import HttpProtocol, json_response
-from eventmesh.wire.streaming import StreamingResponse
+from eventmesh.wire.server import HttpServer, json_response
 
 __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
@@ -46,18 +47,28 @@ log = logging.getLogger("eventmesh")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
+TARGET_MEMO_SIZE = 1_024   # X-Amz-Target values whose body limit is remembered
 
 
 class _ClockRequest(msgspec.Struct):
     advance: float | None = None
 
 
-class App:
-    """Internal endpoints first, then the AWS APIs."""
+def _internal(path: str) -> bool:
+    return path.startswith("/_eventmesh/") or path == "/metrics"
 
-    def __init__(self, mesh: Mesh, api: Api) -> None:
+
+class App:
+    """Internal endpoints first, then the AWS APIs; the ``wire.server.Door`` the server serves
+    (its guards and body limits, then the request)."""
+
+    def __init__(self, mesh: Mesh, api: Api, settings: ServerSettings | None = None,
+                 bind_host: str = DEFAULT_HOST) -> None:
         self.mesh = mesh
         self.api = api
+        self.settings = settings or ServerSettings()
+        self.guard = Guard(self.settings, bind_host)
+        self._target_limits: dict[str, int] = {}   # X-Amz-Target -> body limit
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
@@ -65,9 +76,53 @@ class App:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
 
-    def __call__(self, request: Request) -> Response | StreamingResponse | Awaitable[Response | StreamingResponse]:
+    # -- the door ----------------------------------------------------------------------------
+
+    def admit(self, request: Request) -> Response | int:
+        """Guards first (Host, Origin, content type; preflights answered), then the body limit."""
+        headers = request.headers
+        if request.method == "OPTIONS" and "access-control-request-method" in headers:
+            return self.guard.preflight(headers)
+        refusal = self.guard.refusal(request.method, headers)
+        if refusal is not None:
+            if _internal(request.path):
+                return json_response(refusal.http_status, {"message": refusal.message})
+            return self.api.refuse(request, refusal)
+        target = headers.get("x-amz-target")
+        if target is not None:
+            known = self._target_limits.get(target)
+            if known is not None:
+                return known
+        limits = self.settings.max_body_bytes
+        if _internal(request.path):
+            return limits.get("internal", DEFAULT_REQUEST_BYTES)
+        service, limit = self.api.body_limit(request)
+        limit = limits.get(service, limit)
+        if target is not None:   # the same few targets come again and again
+            if len(self._target_limits) >= TARGET_MEMO_SIZE:
+                self._target_limits.clear()
+            self._target_limits[target] = limit
+        return limit
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        if _internal(request.path):
+            return json_response(413, {"message": f"Request must be smaller than {limit} bytes."})
+        return self.api.too_large(request, limit)
+
+    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+        response = self._serve(request)
+        if "origin" not in request.headers:
+            return response
+        extra = self.guard.response_headers(request.headers)
+        if not extra:
+            return response
+        if isinstance(response, tuple):
+            return response[0], response[1] + extra, response[2]
+        return _with_headers(response, extra)
+
+    def _serve(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
-        if path.startswith("/_eventmesh/") or path == "/metrics":
+        if _internal(path):
             if path.startswith(Console.PREFIXES):
                 return self.console.handle(request)
             if path == "/_eventmesh/health":
@@ -118,6 +173,11 @@ class App:
         return json_response(200, {"now": self.mesh.clock.now(), "mode": mode})
 
 
+async def _with_headers(pending: Awaitable[Response], extra: list[tuple[str, str]]) -> Response:
+    status, headers, body = await pending
+    return status, headers + extra, body
+
+
 class Daemon:
     """Builds the mesh from a config and serves it until stopped."""
 
@@ -131,14 +191,14 @@ class Daemon:
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
         self.api = Api(self.mesh, adapters(services), settings={"queue_urls": self.config.queue_urls})
-        self.app = App(self.mesh, self.api)
+        self.settings = self.config.server
+        self.app = App(self.mesh, self.api, self.settings, host)
         # -v: one log line per request, paid for only when asked.
-        self.handler = AccessLog(self.api, self.app) if verbose else self.app
+        self.http = HttpServer(AccessLog(self.api, self.app) if verbose else self.app, self.settings)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._connections: set[HttpProtocol] = set()
         self._runner: Runner | None = None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -154,8 +214,8 @@ class Daemon:
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
         self._runner = install_runner(self.mesh, self._spawn)
         install_http_client(self.mesh, self._spawn)
-        self._server = await loop.create_server(lambda: HttpProtocol(self.handler, self._connections),
-                                                self.host, self.port, reuse_address=True, start_serving=False)
+        self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
+                                                start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # Bound first, so resources from the config carry the daemon's real address in their URLs.
         apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
@@ -174,8 +234,8 @@ class Daemon:
         await self._stopped.wait()
         assert self._server is not None
         self._server.close()
-        for connection in list(self._connections):
-            connection.close()
+        await self.drain()
+        self.http.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -186,6 +246,21 @@ class Daemon:
         if self._runner is not None:
             self._runner.close()
         self.mesh.close()
+
+    async def drain(self) -> None:
+        """Graceful shutdown, at most ``drain_timeout_s`` of real time: long polls answer now
+        (empty, as at the end of their wait), running invocations finish and their callers get
+        their answers, idle connections close; whatever is left after that is cut off."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.drain_timeout_s
+        self.api.waiters.drain()
+        self.http.close_idle()
+        if self._runner is not None:
+            await self._runner.drain(max(0.0, deadline - loop.time()))
+        self.mesh.flush()
+        if not await self.http.drained(max(0.0, deadline - loop.time())):
+            log.warning("shutdown: %d connections still busy after %.1f s", len(self.http.connections),
+                        self.settings.drain_timeout_s)
 
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> None:
         await self.start()

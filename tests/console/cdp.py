@@ -53,10 +53,14 @@ class Page:
                 return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout_s: float = START_TIMEOUT_S) -> Any:
-        """Evaluate until the value is truthy (real time: the page fetches from the daemon)."""
+        """Evaluate until the value is truthy (real time: the page fetches from the daemon). An
+        expression that throws counts as not yet true (the document may still be loading)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError:
+                value = None
             if value:
                 return value
             time.sleep(POLL_S)

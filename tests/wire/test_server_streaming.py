@@ -1,13 +1,32 @@
-"""The HTTP/1.1 door writes a StreamingResponse as a chunked body and keeps the connection."""
+"""The HTTP/1.1 door writes a streamed body (an async iterator, as event streams answer) chunked,
+keeps the connection, and closes the producer when the client goes away."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from eventmesh.wire.router import Request
-from eventmesh.wire.server import HttpProtocol
-from eventmesh.wire.streaming import StreamingResponse
+from eventmesh.wire.server import HttpServer
+
+Answer = tuple[int, list[tuple[str, str]], Any]
+
+
+class _Door:
+    """A door that takes every request and answers with ``handler``."""
+
+    def __init__(self, handler: Callable[[Request], Answer]) -> None:
+        self.handler = handler
+
+    def admit(self, request: Request) -> int:
+        return 1_000
+
+    def too_large(self, request: Request, limit: int) -> Answer:
+        return 413, [], b""
+
+    def __call__(self, request: Request) -> Answer:
+        return self.handler(request)
 
 
 def test_chunks_go_out_as_produced_then_the_connection_serves_the_next_request() -> None:
@@ -22,13 +41,13 @@ def test_chunks_go_out_as_produced_then_the_connection_serves_the_next_request()
         finally:
             closed.append(True)
 
-    def handler(request: Request) -> tuple[int, list[tuple[str, str]], bytes] | StreamingResponse:
+    def handler(request: Request) -> Answer:
         if request.path == "/stream":
-            return StreamingResponse(200, [("Content-Type", "application/vnd.amazon.eventstream")], chunks())
+            return 200, [("Content-Type", "application/vnd.amazon.eventstream")], chunks()
         return 200, [("Content-Type", "text/plain")], b"plain"
 
     async def scenario() -> tuple[bytes, bytes]:
-        server = await asyncio.get_running_loop().create_server(lambda: HttpProtocol(handler), "127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(HttpServer(_Door(handler)).protocol, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -60,11 +79,11 @@ def test_a_client_going_away_closes_the_producer() -> None:
         finally:
             closed.set()
 
-    def handler(request: Request) -> StreamingResponse:
-        return StreamingResponse(200, [], chunks())
+    def handler(request: Request) -> Answer:
+        return 200, [], chunks()
 
     async def scenario() -> None:
-        server = await asyncio.get_running_loop().create_server(lambda: HttpProtocol(handler), "127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(HttpServer(_Door(handler)).protocol, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -22,6 +22,7 @@ a handler that really blocks blocks the test (no timeout is enforced inline).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -57,10 +58,13 @@ class Runner:
             "python": _Lane(self.pool.size, self._run_python),
             "http": _Lane(http_concurrency, self._run_http),
         }
+        self.in_flight = 0   # invocations submitted and not yet answered
+        self._settled: asyncio.Event | None = None
         mesh.subscribe(RunInvocation, self.submit)
 
     def submit(self, effect: RunInvocation) -> None:
         lane = self._lanes[effect.job.kind]
+        self.in_flight += 1
         lane.send.send_nowait(effect)
         if lane.idle == 0 and lane.consumers < lane.limit:
             lane.consumers += 1
@@ -82,6 +86,23 @@ class Runner:
                 outcome = HandlerOutcome(b"", "ServiceException", str(exc), system_error=True)
             self.mesh.reply(effect.reply_to, outcome)
             self.mesh.flush()
+            self.in_flight -= 1
+            if self.in_flight == 0 and self._settled is not None:
+                self._settled.set()
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until every submitted invocation has finished, at most ``timeout_s`` of real time
+        (graceful shutdown); True when none is left."""
+        if self.in_flight == 0:
+            return True
+        self._settled = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            self._settled = None
+        return True
 
     async def _run_python(self, effect: RunInvocation) -> HandlerOutcome:
         return await anyio.to_thread.run_sync(self.pool.run, effect.job, effect.code, abandon_on_cancel=True,

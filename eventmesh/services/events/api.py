@@ -28,16 +28,26 @@ from eventmesh.services.events import connections, partners
 from eventmesh.services.events import service as buses
 from eventmesh.services.events.bus import DEFAULT_BUS_NAME, EventBus, Rule, compile_event_pattern
 from eventmesh.services.events.endpoints import GlobalEndpoints, describe_endpoint, endpoint_answer
-from eventmesh.services.events.errors import InternalException, ResourceNotFoundException, ValidationException
+from eventmesh.services.events.errors import ResourceNotFoundException, ValidationException
 from eventmesh.services.events.records import PutEventsRequest, PutEventsResponse
-from eventmesh.services.events.service import create_bus, delete_bus, get_bus, list_buses, put_events
+from eventmesh.services.events.service import (
+    MAX_REQUEST_BYTES,
+    create_bus,
+    delete_bus,
+    get_bus,
+    list_buses,
+    put_events,
+)
 from eventmesh.services.events.validation import check_request
+from eventmesh.wire.limits import JSON_STRING_EXPANSION, request_bytes
 from eventmesh.wire.service import Handler, RequestContext, Service
 
 __all__ = ["service"]
 
-# The model walk is this adapter's (validation.py): AWS reports every constraint at once.
-service = Service("events", validate=False)
+# PutEvents: 256 KB of entries, each Detail a JSON document inside a JSON string. A request that
+# fails the model is worded by this adapter's walk (validation.py): AWS reports every constraint at once.
+service = Service("events", max_request_bytes=request_bytes(MAX_REQUEST_BYTES, JSON_STRING_EXPANSION),
+                  explain_invalid=check_request)
 
 DEFAULT_PAGE_LIMIT = 100
 TRACE_HEADER = "x-amzn-trace-id"  # the X-Ray header of a request (lower case, as headers arrive)
@@ -336,10 +346,9 @@ def describe_archive(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 
 @operation("UpdateArchive")
 def update_archive(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    try:
-        archive = archives.get_archive(ctx.mesh, params["ArchiveName"])
-    except ResourceNotFoundException:  # AWS answers an unknown archive so
-        raise InternalException("Service encountered unexpected problem. Please try again.") from None
+    # An unknown archive is ResourceNotFoundException, as DescribeArchive answers it: a client's
+    # mistake is a 4xx here, never a 500.
+    archive = archives.get_archive(ctx.mesh, params["ArchiveName"])
     archive.update(event_pattern=params.get("EventPattern"), description=params.get("Description"),
                    retention_days=params.get("RetentionDays"))
     return {"ArchiveArn": archive.arn, "State": archive.state, "CreationTime": archive.created}

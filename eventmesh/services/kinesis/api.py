@@ -41,22 +41,28 @@ from eventmesh.services.kinesis.shards import (
     shard_index,
 )
 from eventmesh.services.kinesis.stream import (
+    MAX_RECORD_DATA_BYTES,
     ON_DEMAND_STREAMS_QUOTA,
     SHARDS_QUOTA,
     PutRecordsRequestEntry,
     Stream,
 )
+from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 from eventmesh.wire.streaming import EventStream
 
 __all__ = ["service"]
 
-service = Service("kinesis")
+# The largest record a stream can be set to take (PutRecords: 5 MiB), base64 in JSON.
+service = Service("kinesis", max_request_bytes=request_bytes(MAX_RECORD_DATA_BYTES, BASE64_EXPANSION))
 
 DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default
 DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default
 DEFAULT_LIST_STREAMS_LIMIT = 100      # ListStreams Limit default
 _NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_.-]+$")]
+_STREAM_ID = Annotated[str, msgspec.Meta(min_length=1, max_length=24, pattern=r"[a-z0-9]{20}-[a-z0-9]{3}")]
+_STREAM_ARN = Annotated[str, msgspec.Meta(min_length=1, max_length=2048,
+                                          pattern=r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+")]
 
 
 class PutRecordsInput(msgspec.Struct):
@@ -64,7 +70,9 @@ class PutRecordsInput(msgspec.Struct):
 
     Records: Annotated[list[PutRecordsRequestEntry], msgspec.Meta(min_length=1, max_length=500)]
     StreamName: _NAME | None = None
-    StreamARN: str | None = None
+    StreamARN: _STREAM_ARN | None = None
+    StreamId: _STREAM_ID | None = None
+    DryRun: bool | None = None
 
 
 class Record(msgspec.Struct):

@@ -77,6 +77,7 @@ MIN_RETENTION_H = 24
 MAX_RETENTION_H = 8_760           # 365 days
 DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # MaxRecordSizeInKiB default (1 MiB)
 MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # whole PutRecords request, data + partition keys
+MAX_RECORD_DATA_BYTES = 10 * 1_048_576  # the model's largest Data (MaxRecordSizeInKiB up to 10 MiB)
 ON_DEMAND_SHARD_COUNT = 4             # a new on-demand stream's 4 MB/s write ≈ 4 shards
 DEFAULT_SHARD_LIMIT = 20_000          # shard quota, us-east-1 / us-west-2 / eu-west-1
 SHARDS_QUOTA = Quota("kinesis", "Shards per Region", DEFAULT_SHARD_LIMIT)
@@ -97,7 +98,7 @@ class PutRecordsRequestEntry(msgspec.Struct, rename="pascal", frozen=True):
     """``PutRecordsRequestEntry``: one record of a PutRecords call (blob as bytes). The model's
     member constraints ride along so a request converts and validates in one msgspec call."""
 
-    data: bytes
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_RECORD_DATA_BYTES)]
     partition_key: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     explicit_hash_key: Annotated[str, msgspec.Meta(pattern=r"^(0|([1-9]\d{0,38}))$")] | None = None
 

@@ -17,15 +17,28 @@ from typing import Any, TypeVar
 import msgspec
 
 from eventmesh.services.lambda_ import service as control
-from eventmesh.services.lambda_.configuration import LATEST
-from eventmesh.services.lambda_.errors import InvalidRequestContentException, ServiceException
+from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
+from eventmesh.services.lambda_.errors import (
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ServiceException,
+)
 from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
+from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 
 __all__ = ["service"]
 
-service = Service("lambda")
+MAX_ZIP_UPLOAD_BYTES = 52_428_800   # a .zip deployment package uploaded through the API (50 MB)
+# Enum members (InvocationType, LogType, Runtime, ...) are checked against the model, as Lambda does.
+# Bodies: an Invoke payload of 6 MB, or a zip of 50 MB base64-encoded in CreateFunction's JSON.
+service = Service("lambda", decode_error=InvalidRequestContentException, validate_enums=True,
+                  too_large_error=RequestTooLargeException,
+                  max_request_bytes=request_bytes(MAX_SYNC_PAYLOAD_BYTES),
+                  operation_request_bytes={
+                      op: request_bytes(MAX_ZIP_UPLOAD_BYTES, BASE64_EXPANSION)
+                      for op in ("CreateFunction", "UpdateFunctionCode")})
 
 DEFAULT_PAGE_SIZE = 50
 T = TypeVar("T")
@@ -217,7 +230,7 @@ def get_account_settings(ctx: RequestContext, params: dict[str, Any]) -> Any:
     functions = control.list_functions(ctx.mesh)
     return {
         "AccountLimit": {"TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000,
-                         "CodeSizeZipped": 52_428_800, "ConcurrentExecutions": pool.account_limit,
+                         "CodeSizeZipped": MAX_ZIP_UPLOAD_BYTES, "ConcurrentExecutions": pool.account_limit,
                          "UnreservedConcurrentExecutions": pool.unreserved_limit},
         "AccountUsage": {"TotalCodeSize": sum(v.config.code_size for f in functions
                                               for v in f.versions.values()),

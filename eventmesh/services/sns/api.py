@@ -24,6 +24,7 @@ from eventmesh.services.sns.platform import PlatformRegistry
 from eventmesh.services.sns.records import attributes_size, validate_message_attributes
 from eventmesh.services.sns.sms import SmsSettings, check_publish_number
 from eventmesh.services.sns.topic import MAX_MESSAGE_BYTES, PublishEntry, PublishResult, Topic
+from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
 from eventmesh.wire.validate import Problem, validation_exception
 
@@ -47,8 +48,10 @@ def _validation_error(problems: list[Problem]) -> ServiceError:
     return ValidationError(validation_exception(renamed).message)
 
 
-# SNS's Query errors carry no <Detail/> element (SQS's do).
-service = Service("sns", validation_error=_validation_error, query_error_detail=False)
+# Publish: 256 KiB of message and attributes, form-encoded. SNS's Query errors carry no
+# <Detail/> element (SQS's do).
+service = Service("sns", validation_error=_validation_error, query_error_detail=False,
+                  max_request_bytes=request_bytes(MAX_MESSAGE_BYTES, FORM_EXPANSION))
 
 
 def _base_url(ctx: RequestContext) -> str:

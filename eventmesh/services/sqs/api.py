@@ -4,9 +4,9 @@ protocol (``Action=<Operation>``, same handlers): adapters only.
 Each handler turns the request (the botocore ``sqs`` model's JSON shape; ``BinaryValue`` as bytes)
 into calls on ``queue.py`` / ``service.py`` / ``move_tasks.py`` and the
 results into the model's output shape. Receipt handles and MD5 digests are made here, from the
-cores' receipt numbers and bodies (digests once per message, cached on it). The hot operations
-skip the generic model walk and check their own input; a malformed request still gets the model's
-error. SQS is query-compatible: JSON errors carry ``x-amzn-query-error``.
+cores' receipt numbers and bodies (digests once per message, cached on it). Every request has met
+the model before a handler runs (the router's check); handlers add SQS's own rules. SQS is
+query-compatible: JSON errors carry ``x-amzn-query-error``.
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests.html
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
-
-import botocore.session
 
 from eventmesh.errors import InvalidAction, ServiceError
 from eventmesh.services.sqs import move_tasks, query_model
@@ -41,9 +39,10 @@ from eventmesh.services.sqs.fifo import check_batch as check_fifo_batch
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
+from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.service import RequestContext, Service
-from eventmesh.wire.validate import Problem, check
+from eventmesh.wire.validate import Problem
 
 __all__ = ["service"]
 
@@ -65,7 +64,6 @@ _BATCH_ENTRY_NAMES = {
     "DeleteMessageBatch": "DeleteMessageBatchRequestEntry",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibilityBatchRequestEntry",
 }
-_MODEL = botocore.session.get_session().get_service_model("sqs")
 
 
 def _validation_error(problems: list[Problem]) -> ServiceError:
@@ -82,14 +80,9 @@ def _validation_error(problems: list[Problem]) -> ServiceError:
 service = Service("sqs", validation_error=_validation_error, query_compatible=True,
                   json_error_prefix="com.amazonaws.sqs#",
                   query_names=QueryNames(query_model.MEMBER_NAMES, query_model.MAP_ENTRY_NAMES),
-                  xml_namespace=query_model.XML_NAMESPACE)
-
-
-def _model_check(operation: str, params: dict[str, Any]) -> None:
-    """The generic model walk, for hot operations whose quick checks found something odd."""
-    problems = check(_MODEL.operation_model(operation).input_shape, params)
-    if problems:
-        raise _validation_error(problems)
+                  xml_namespace=query_model.XML_NAMESPACE,
+                  # A batch of 1 MiB, form-encoded (Query) at worst.
+                  max_request_bytes=request_bytes(SEND_BATCH_MAX_BYTES, FORM_EXPANSION))
 
 
 def _queue(ctx: RequestContext, params: dict[str, Any]) -> Queue:
@@ -254,10 +247,8 @@ def _entry(params: dict[str, Any]) -> SendEntry:
                      _trace_header(params.get("MessageSystemAttributes")), params.get("Id"))
 
 
-@service.operation("SendMessage", validate=False)
+@service.operation("SendMessage")
 def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(params.get("MessageBody"), str):
-        _model_check("SendMessage", params)
     queue = _queue(ctx, params)
     msg = queue.send(_entry(params))
     return _sent(queue, msg, params.get("MessageSystemAttributes"))
@@ -266,11 +257,7 @@ def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 def _batch_entries(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The batch rules shared by the three batch operations: 1-10 entries, ids of 1-80
     ``[A-Za-z0-9_-]``, distinct."""
-    entries = params.get("Entries")
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("Id"), str)
-                                                for e in entries):
-        _model_check(operation, params)
-        entries = entries or []
+    entries = params.get("Entries") or []
     if not entries:
         raise EmptyBatchRequest(
             f"There should be at least one {_BATCH_ENTRY_NAMES[operation]} in the request.")
@@ -295,7 +282,7 @@ def _failed(entry_id: str, error: SqsError) -> dict[str, Any]:
             "Message": error.message}
 
 
-@service.operation("SendMessageBatch", validate=False)
+@service.operation("SendMessageBatch")
 def send_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """The hot path of the daemon: one pass builds the entries and sizes them, the core sends
     them as one batch, one pass answers (the body digest is computed once and kept)."""
@@ -438,7 +425,7 @@ def _received(ctx: RequestContext, queue: Queue, msgs: list[Message],
     return {"Messages": out}
 
 
-@service.operation("ReceiveMessage", validate=False)
+@service.operation("ReceiveMessage")
 async def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """A short poll answers at once; a long poll (WaitTimeSeconds 1-20, or the queue's
     ReceiveMessageWaitTimeSeconds) answers as soon as a message is available, else after the wait."""
@@ -478,14 +465,14 @@ def _receipt(queue: Queue, handle: Any) -> int:
     return queue.parse_handle(handle)
 
 
-@service.operation("DeleteMessage", validate=False)
+@service.operation("DeleteMessage")
 def delete_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     queue = _queue(ctx, params)
     queue.delete(_receipt(queue, params.get("ReceiptHandle")))
     return {}
 
 
-@service.operation("DeleteMessageBatch", validate=False)
+@service.operation("DeleteMessageBatch")
 def delete_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     queue = _queue(ctx, params)
     entries = _batch_entries("DeleteMessageBatch", params)

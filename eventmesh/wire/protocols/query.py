@@ -43,8 +43,9 @@ class QueryNames:
 
 
 def parse_form(body: bytes) -> dict[str, str]:
-    """``a=1&b=2`` → ``{"a": "1", "b": "2"}`` (the last repeat wins, as AWS does)."""
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    """``a=1&b=2`` → ``{"a": "1", "b": "2"}`` (the last repeat wins, as AWS does). ``body`` may be
+    any bytes-like object (a large one arrives as an ``mmap``)."""
+    return dict(parse_qsl(str(body, "utf-8", "replace"), keep_blank_values=True))
 
 
 def decode_params(shape: Shape | None, params: dict[str, str], names: QueryNames) -> dict[str, Any]:

@@ -310,7 +310,7 @@ def test_subscribe_to_shard_in_cbor(daemon, kinesis):
     consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
     kinesis.put_records(StreamName="cbor-push", Records=[{"Data": b"--RECORD--", "PartitionKey": "1"}])
     body = cbor.encode({"ConsumerARN": consumer, "ShardId": "shardId-000000000000",
-                        "StartingPosition": {"Type": "AT_TIMESTAMP", "Timestamp": "1420070400000"}})
+                        "StartingPosition": {"Type": "AT_TIMESTAMP", "Timestamp": 1420070400000}})
     conn = http.client.HTTPConnection("127.0.0.1", daemon.daemon.bound_port, timeout=10)
     conn.request("POST", "/", body, {"X-Amz-Target": "Kinesis_20131202.SubscribeToShard",
                                      "Content-Type": "application/x-amz-cbor-1.1"})
