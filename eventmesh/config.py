@@ -48,7 +48,10 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
 ]
 # Members a config item may carry beside the create call's own: they become a second call.
 FOLLOW_UPS = {("events", "PutRule"): ("Targets", "PutTargets")}
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "queue_urls", "quotas", "security"}
+# security: who may call and what code runs over the wire (SECURITY.md).
+_SECURITY_KEYS = {"wire_handlers", "access_keys"}
+WIRE_HANDLER_CHOICES = ("zip", "any")
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -75,6 +78,10 @@ class Config(msgspec.Struct):
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
+    # "zip": over the wire a function runs only its own zip; "any": import-path / http handlers too
+    wire_handlers: str = "zip"
+    # accepted SigV4 access keys -> the account each acts in (None: the default); empty: any key
+    access_keys: dict[str, str | None] = {}
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
 
@@ -99,10 +106,15 @@ def load_config(path: str | Path) -> Config:
     if problems:
         raise ConfigError(problems)
     server = data.get("server") or {}
+    security = data.get("security") or {}
+    keys = security.get("access_keys") or {}
     return Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                   region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                   host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                   queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
+                  wire_handlers=security.get("wire_handlers", "zip"),
+                  access_keys=({str(k): (None if v is None else str(v)) for k, v in keys.items()}
+                               if isinstance(keys, dict) else {str(k): None for k in keys}),
                   resources=_normalized(data.get("resources") or {}), source=str(path))
 
 
@@ -131,6 +143,7 @@ def validate_config(data: Any) -> list[str]:
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
     problems += _quota_problems(data.get("quotas"))
+    problems += _security_problems(data.get("security"))
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -221,6 +234,26 @@ def _quota_problems(quotas: Any) -> list[str]:
                 problems.append(f"quotas.{service}.{name}: unknown quota (known: {', '.join(sorted(known))})")
             elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f"quotas.{service}.{name}: must be a whole number >= 0")
+    return problems
+
+
+def _security_problems(security: Any) -> list[str]:
+    if security is None:
+        return []
+    if not isinstance(security, dict):
+        return ["security: must be a mapping"]
+    problems = [f"security.{key}: unknown key (expected one of {', '.join(sorted(_SECURITY_KEYS))})"
+                for key in security if key not in _SECURITY_KEYS]
+    if security.get("wire_handlers", "zip") not in WIRE_HANDLER_CHOICES:
+        problems.append(f"security.wire_handlers: must be one of {', '.join(WIRE_HANDLER_CHOICES)}")
+    keys = security.get("access_keys")
+    if keys is not None:
+        if isinstance(keys, dict):
+            for key, account in keys.items():
+                if account is not None and not (str(account).isdigit() and len(str(account)) == 12):
+                    problems.append(f"security.access_keys.{key}: the account must be 12 digits")
+        elif not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            problems.append("security.access_keys: must be a list of keys or a mapping of key to account id")
     return problems
 
 

@@ -29,6 +29,7 @@ from eventmesh.errors import (
     ValidationException,
 )
 from eventmesh.mesh import Mesh
+from eventmesh.wire.auth import AccessKeys, request_access_key
 from eventmesh.wire.protocols import awsjson, query, restjson
 from eventmesh.wire.render import Response, render_error
 from eventmesh.wire.service import RequestContext, Service, Waiters
@@ -79,9 +80,11 @@ class _Bound:
 class Api:
     """Every service's operations behind one entry point: ``handle(request) -> Response``."""
 
-    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None,
+                 access_keys: AccessKeys | None = None) -> None:
         self.mesh = mesh
         self.settings = dict(settings or {})
+        self.access_keys = access_keys or AccessKeys()
         self.waiters = Waiters(mesh)
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
@@ -105,7 +108,7 @@ class Api:
         return RequestContext(self.mesh, request_id=self.mesh.ids.uuid(), host=host, protocol=protocol,
                               settings=self.settings,
                               waiters=self.waiters, operation=operation,
-                              service=self.services[service].service)
+                              service=self.services[service].service, trusted=True)
 
     def call(self, service: str, operation: str, params: dict[str, Any], *,
              host: str = "localhost:4566") -> Any:
@@ -175,7 +178,8 @@ class Api:
             if op.name in bound.typed and isinstance(params, dict):
                 params = self._typed_fallback(bound, op, params)
             self._validate(bound, op, params)
-            ctx = RequestContext(self.mesh.scope(*caller_scope(headers)), request_id=request_id,
+            ctx = RequestContext(self.mesh.scope(*caller_scope(headers, self.access_keys, request.query)),
+                                 request_id=request_id,
                                  settings=self.settings,
                                  host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
                                  waiters=self.waiters, operation=op.name, service=bound.service)
@@ -277,15 +281,18 @@ def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
 
 
-def caller_scope(headers: dict[str, str]) -> tuple[str | None, str | None]:
+def caller_scope(headers: dict[str, str], access_keys: AccessKeys | None = None,
+                 query: str = "") -> tuple[str | None, str | None]:
     """The account and Region a request acts in, from its SigV4 credential
     (``Credential=<access key>/<date>/<region>/<service>/aws4_request``): the Region as signed,
     and the account of an access key that is a 12-digit account id (as other emulators read it);
-    any other key (or no signature) acts in the daemon's default account and Region."""
+    any other key (or no signature) acts in the daemon's default account and Region. With
+    ``access_keys`` configured (``wire/auth.py``) the key must be one of them and names the
+    account; any other raises UnrecognizedClientException."""
     auth = headers.get("authorization")
-    if not auth:
-        return None, None
-    found = _CREDENTIAL.search(auth)
+    found = _CREDENTIAL.search(auth) if auth else None
+    if access_keys is not None and access_keys.enabled:
+        return access_keys.account(request_access_key(headers, query)), (found.group(2) if found else None)
     if found is None:
         return None, None
     key, region = found.group(1), found.group(2)

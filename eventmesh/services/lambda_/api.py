@@ -54,6 +54,14 @@ def _env(params: dict[str, Any]) -> dict[str, str] | None:
     return None if env is None else dict(env.get("Variables") or {})
 
 
+WIRE_HANDLERS_SETTING = "wire_handlers"   # "zip" (default): only a function's own zip runs; "any"
+
+
+def _outside_package_allowed(ctx: RequestContext) -> bool:
+    """Import-path and http handlers: the operator's config, or the wire when the operator says so."""
+    return ctx.trusted or ctx.settings.get(WIRE_HANDLERS_SETTING) == "any"
+
+
 def _dlq(params: dict[str, Any]) -> str | None:
     dlq = params.get("DeadLetterConfig")
     return None if dlq is None else (dlq.get("TargetArn") or "")
@@ -69,7 +77,8 @@ def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
         runtime=params.get("Runtime"), zip_file=code.get("ZipFile"),
         description=params.get("Description", ""), timeout=params.get("Timeout", 3),
         memory=params.get("MemorySize", 128), environment=_env(params),
-        dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"))
+        dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"),
+        allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
 
 
@@ -115,7 +124,8 @@ def delete_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     return control.describe(control.update_function_code(fn, zip_file=params.get("ZipFile"),
-                                                         publish=bool(params.get("Publish"))))
+                                                         publish=bool(params.get("Publish")),
+                                                         allow_outside_package=_outside_package_allowed(ctx)))
 
 
 @service.operation("UpdateFunctionConfiguration")
@@ -124,7 +134,8 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
     version = control.update_function_configuration(
         fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
         description=params.get("Description"), timeout=params.get("Timeout"),
-        memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params))
+        memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params),
+        allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(version)
 
 

@@ -179,7 +179,7 @@ class Function:
         if granted:
             for inv in invs:
                 if inv.attempts:   # an async retry: forget the previous attempt's outcome
-                    inv.response = inv.error_type = inv.error_message = inv.log = None
+                    inv.response = inv.error_type = inv.error_message = inv.log = inv.log_events = None
                     inv.cold = inv.system_error = False
                 inv.started_at = now
                 inv.version = version
