@@ -116,13 +116,17 @@ class HandlerLoader:
         module_name = f"_eventmesh_{abs(hash(code_dir)):x}_{dotted.replace('.', '_')}" \
             if self.unique_modules else dotted
         try:
-            if not self.unique_modules:
-                return importlib.import_module(dotted)
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+            module = sys.modules.get(module_name) if not self.unique_modules else None
+            if module is None and not self.unique_modules:
+                module = importlib.import_module(dotted)
+            # A module of that name already loaded from elsewhere (the runtime's own "shutil") is
+            # never the handler's: the package's file is loaded in its place.
+            if module is None or os.path.realpath(getattr(module, "__file__", "") or "") != path:
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[module_name] = module
+                spec.loader.exec_module(module)
             return module
         except MemoryError:
             raise

@@ -224,7 +224,8 @@ class RuntimeProcess:
         init_log, log = self.capture.read_new(init_end)
         outcome.log = log + outcome.log
         outcome.init_log, outcome.init_duration_s, outcome.log_stream = init_log, init_s, self.stream
-        outcome.max_memory_mb = min(self._memory_mb("VmHWM"), job.memory_mb)
+        outcome.max_memory_mb = (job.memory_mb if outcome.error_type == OUT_OF_MEMORY_ERROR_TYPE
+                                 else min(self._memory_mb("VmHWM"), job.memory_mb))
         return outcome
 
     def _wait(self, timeout_s: float, job: InvocationJob) -> tuple[str, str | None, bytes] | None:

@@ -339,7 +339,9 @@ def _serve(fd: int, memory_mb: int) -> None:
         peak = _peak_memory_mb()
         if peak > job.memory_mb and outcome.error_type != "Runtime.OutOfMemory":
             outcome = out_of_memory_outcome(job, outcome.duration_s)
-        outcome.max_memory_mb = min(peak, job.memory_mb)
+        # Out of memory: Lambda reports the whole MemorySize used.
+        outcome.max_memory_mb = (job.memory_mb if outcome.error_type == "Runtime.OutOfMemory"
+                                 else min(peak, job.memory_mb))
         sys.stdout.flush()
         sys.stderr.flush()
         _send(sock, _OUTCOME_FRAME + encode(outcome))

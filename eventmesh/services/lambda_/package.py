@@ -71,12 +71,12 @@ def inspect_package(code: bytes) -> int:
         if member_target(info.filename) is None:
             raise InvalidParameterValueException(_UNZIP_FAILED)
         size = info.file_size
-        if size >= RATIO_CHECK_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
-            raise InvalidParameterValueException(_UNZIP_FAILED)
         total += size
         if total > MAX_UNZIPPED_BYTES:
             raise InvalidParameterValueException(
                 f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")
+        if size >= RATIO_CHECK_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
+            raise InvalidParameterValueException(_UNZIP_FAILED)
     return total
 
 

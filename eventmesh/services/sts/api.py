@@ -19,10 +19,16 @@ from typing import Any
 from eventmesh.services.sts.errors import ValidationError
 from eventmesh.services.sts.sessions import read_session_token, session_token
 from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.validate import Problem, validation_exception
 
 __all__ = ["service"]
 
-service = Service("sts")
+
+def _validation_error(problems: list[Problem]) -> ValidationError:
+    return ValidationError(validation_exception(problems).message)
+
+
+service = Service("sts", validation_error=_validation_error)
 
 DEFAULT_SESSION_S = 3_600
 MIN_SESSION_S = 900
