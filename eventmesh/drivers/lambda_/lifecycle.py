@@ -21,9 +21,9 @@ __all__ = ["INIT_TIMEOUT_S", "Environment", "environment_key", "exit_error", "lo
 INIT_TIMEOUT_S = 10.0   # the init phase of an on-demand function: 10 s
 
 
-def environment_key(job: InvocationJob) -> tuple[str, str, str, str]:
+def environment_key(job: InvocationJob) -> tuple[str, str, str, str, str]:
     """Invocations that may share an execution environment."""
-    return (job.account_id, job.region, job.function_name, f"{job.function_version}/{job.revision_id}")
+    return (job.account_id, job.region, job.function_name, job.function_version, job.revision_id)
 
 
 def log_stream_name(job: InvocationJob, now: float) -> str:
@@ -45,7 +45,7 @@ def exit_error(job: InvocationJob, returncode: int | None, duration_s: float, lo
 class Environment(Protocol):
     """One execution environment (a process) of one function version."""
 
-    key: tuple[str, str, str, str]
+    key: tuple[str, str, str, str, str]
 
     def call(self, job: InvocationJob) -> HandlerOutcome: ...
 

@@ -203,7 +203,7 @@ class RuntimeProcess:
             self.fresh = False
             event = self._wait(INIT_TIMEOUT_S, job)
             init_s = time.perf_counter() - self._started
-            init_end = os.fstat(self.capture.read_fd).st_size
+            init_end = self.capture.size()
             if event is None or event[0] != "ready":
                 return self._finish(job, self._failed_init(job, event, init_s), init_end, init_s)
         started = time.perf_counter()

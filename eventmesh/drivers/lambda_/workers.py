@@ -94,6 +94,7 @@ class PythonWorker:
         self.stream = env["AWS_LAMBDA_LOG_STREAM_NAME"]
         self.capture = OutputCapture()
         self.fresh = True
+        self.spawned_at = time.perf_counter()   # Init Duration: interpreter start-up and the import
         parent, child = socket.socketpair()
         try:
             self.process = subprocess.Popen(
@@ -106,8 +107,8 @@ class PythonWorker:
 
     def call(self, job: InvocationJob) -> HandlerOutcome:
         # Real time on purpose: user code runs in a worker process in real time, whatever the
-        # mesh clock is; its measured duration is the invocation's Duration.
-        job = msgspec.structs.replace(job, log_stream=self.stream)
+        # mesh clock is; its measured duration is the invocation's Duration. (The worker names
+        # its own log stream in the context: it is in its environment.)
         started = time.perf_counter()
         init_s, init_end = 0.0, -1
         try:
@@ -115,9 +116,10 @@ class PythonWorker:
             if self.fresh:
                 self.sock.settimeout(INIT_TIMEOUT_S)
                 frame = _recv(self.sock)
-                init_s, init_end = _init_decoder.decode(frame[1:])
+                _, init_end = _init_decoder.decode(frame[1:])
                 self.fresh = False
                 started = time.perf_counter()
+                init_s = started - self.spawned_at
             self.sock.settimeout(job.timeout_s)
             frame = _recv(self.sock)
         except TimeoutError:
@@ -168,7 +170,7 @@ class WorkerPool:
         self.code = CodeStore(code_root)
         self.endpoint_url = endpoint_url
         self.credentials: CredentialSource = credentials or default_credentials
-        self._idle: dict[tuple[str, str, str, str], list[Environment]] = {}
+        self._idle: dict[tuple[str, str, str, str, str], list[Environment]] = {}
         self._lru: OrderedDict[Environment, None] = OrderedDict()   # idle ones, oldest first
         self._live = 0
         self._cond = threading.Condition()
@@ -310,6 +312,7 @@ def _serve(fd: int, memory_mb: int) -> None:
     install_runtime_logging(lambda: current[0])
     loader = HandlerLoader(unique_modules=False)
     encode = msgspec.msgpack.Encoder().encode
+    stream = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
     _limit_memory(memory_mb)
     first = True
     while True:
@@ -318,6 +321,8 @@ def _serve(fd: int, memory_mb: int) -> None:
         except (EOFError, OSError):
             return
         current[0] = job.request_id
+        if stream:
+            job = msgspec.structs.replace(job, log_stream=stream)
         load_error: HandlerLoadError | MemoryError | None = None
         if first:   # the init phase: import the handler's module, measured
             first = False
@@ -329,7 +334,7 @@ def _serve(fd: int, memory_mb: int) -> None:
             init_s = time.perf_counter() - started
             sys.stdout.flush()
             sys.stderr.flush()
-            _send(sock, _INIT_FRAME + encode((init_s, os.fstat(1).st_size)))
+            _send(sock, _INIT_FRAME + encode((init_s, os.lseek(1, 0, os.SEEK_END))))
         started = time.perf_counter()
         if isinstance(load_error, MemoryError):
             outcome = out_of_memory_outcome(job, 0.0)

@@ -18,8 +18,14 @@ import msgspec
 
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST
-from eventmesh.services.lambda_.errors import InvalidRequestContentException, ServiceException
+from eventmesh.services.lambda_.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    ResourceNotFoundException,
+    ServiceException,
+)
 from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
+from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
 from eventmesh.wire.service import RequestContext, Service
 
@@ -332,3 +338,104 @@ def invoke_async(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn.invoke(_payload(params, "InvokeArgs"), qualifier=qualifier, invocation_type=EVENT,
               request_id=ctx.request_id)
     return {"Status": 202}
+
+
+# -- resource policy, tags and the settings tools read (Terraform, SAM, CDK) ----------------------
+
+@service.operation("AddPermission")
+def add_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.setdefault(qualifier or "", FunctionPolicy())
+    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
+        raise InvalidParameterValueException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
+            "retrieve the latest Revision Id")
+    resource = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
+    statement = policy.add(resource, params, ctx.mesh.ids.uuid())
+    return {"Statement": msgspec.json.encode(statement).decode()}
+
+
+@service.operation("RemovePermission")
+def remove_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.get(qualifier or "")
+    if policy is None:
+        raise ResourceNotFoundException("No policy is associated with the given resource.")
+    policy.remove(params["StatementId"], ctx.mesh.ids.uuid())
+    return None
+
+
+@service.operation("GetPolicy")
+def get_policy(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.get(qualifier or "")
+    if policy is None or not policy.statements:
+        raise ResourceNotFoundException("The resource you requested does not exist.")
+    return {"Policy": policy.document(policy.statements), "RevisionId": policy.revision_id}
+
+
+class _OtherResourceTags:
+    """Tags of Lambda resources other than functions (event source mappings), by ARN; an
+    entry goes with its resource (dropped when it is read after the resource is gone)."""
+
+    def __init__(self, mesh: Any) -> None:
+        self.tags: dict[str, dict[str, str]] = {}
+
+
+def _tags_of(ctx: RequestContext, arn: str) -> dict[str, str]:
+    if ":event-source-mapping:" in arn:
+        store = ctx.mesh.state(_OtherResourceTags).tags
+        if not ctx.mesh.exists(arn):
+            store.pop(arn, None)
+            raise ResourceNotFoundException(f"The resource you requested does not exist. {arn}")
+        return store.setdefault(arn, {})
+    fn, qualifier = control.find_function(ctx.mesh, arn)
+    if qualifier is not None:
+        raise InvalidParameterValueException("Tags are not supported on function versions or aliases.")
+    return fn.tags
+
+
+@service.operation("ListTags")
+def list_tags(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    return {"Tags": dict(_tags_of(ctx, params["Resource"]))}
+
+
+@service.operation("TagResource")
+def tag_resource(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    _tags_of(ctx, params["Resource"]).update(params["Tags"])
+    return None
+
+
+@service.operation("UntagResource")
+def untag_resource(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    tags = _tags_of(ctx, params["Resource"])
+    for key in params["TagKeys"]:
+        tags.pop(key, None)
+    return None
+
+
+@service.operation("GetFunctionCodeSigningConfig")
+def get_function_code_signing_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Code signing is not modelled: no function has a code signing configuration."""
+    fn, _ = _function(ctx, params)
+    return {"CodeSigningConfigArn": "", "FunctionName": fn.name}
+
+
+@service.operation("GetFunctionRecursionConfig")
+def get_function_recursion_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return {"RecursiveLoop": fn.recursive_loop}
+
+
+@service.operation("PutFunctionRecursionConfig")
+def put_function_recursion_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Stored; recursion detection itself is not modelled (docs/aws-behaviour.md)."""
+    fn, _ = _function(ctx, params)
+    fn.recursive_loop = params["RecursiveLoop"]
+    return {"RecursiveLoop": fn.recursive_loop}
+
+
+@service.operation("GetRuntimeManagementConfig")
+def get_runtime_management_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    return {"UpdateRuntimeOn": "Auto", "FunctionArn": f"{fn.arn}:{qualifier}" if qualifier else fn.arn}

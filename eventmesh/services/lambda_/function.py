@@ -40,6 +40,7 @@ from eventmesh.services.lambda_.errors import (
 )
 from eventmesh.services.lambda_.handlers import HandlerSpec
 from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
+from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
 from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion
@@ -76,6 +77,8 @@ class Function:
         self.invoke_configs: dict[str, EventInvokeConfig] = {}
         self.next_version = 1
         self.tags: dict[str, str] = {}
+        self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
+        self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
