@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 4566; 0 picks a free one)")
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time moved by POST /_eventmesh/clock")
-    serve.add_argument("-v", "--verbose", action="store_true", help="log requests and start-up")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log start-up and every line functions write")
     serve.set_defaults(run=_serve)
 
     validate = commands.add_parser("validate", help="check config files; each error with its key path")
