@@ -281,3 +281,24 @@ def test_jobs_cross_to_workers_unchanged():
     original = job(code, "app.handler")
     encoded = msgspec.msgpack.encode(original)
     assert msgspec.msgpack.decode(encoded, type=InvocationJob) == original
+
+
+def test_inline_runs_read_the_environment_at_import_and_log_to_cloudwatch(vmesh, driver):
+    from eventmesh.drivers.lambda_.runner import install_virtual_runner
+    from eventmesh.services.lambda_ import create_function
+    from eventmesh.services.logs import install, recent_log_lines
+    from tests.services.lambda_.fnhelpers import invoke_sync
+
+    install(vmesh)
+    install_virtual_runner(vmesh, duration_s=0.25)
+    code = package({"app.py": "import os\nOUT = os.environ['OUT_URL']\n"
+                              "def handler(e, c):\n    print('to', OUT)\n    return OUT\n"})
+    fn = create_function(vmesh, "inline", role=ROLE, handler="app.handler", runtime="python3.12", zip_file=code,
+                         environment={"OUT_URL": "http://out"})
+    results = invoke_sync(fn, request_id="r-9")
+    driver.advance(1)
+    assert json.loads(results[0].payload) == "http://out"
+    assert "OUT_URL" not in os.environ   # applied around the call only
+    lines = [line.message for line in recent_log_lines(vmesh, "inline")]
+    assert lines == ["START RequestId: r-9 Version: $LATEST\n", "to http://out\n", "END RequestId: r-9\n",
+                     "REPORT RequestId: r-9\tDuration: 250.00 ms\tBilled Duration: 250 ms\tMemory Size: 128 MB\t\n"]
