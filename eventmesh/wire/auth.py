@@ -7,7 +7,9 @@ SigV4 credential (``Authorization`` header, or ``X-Amz-Credential`` of a presign
 one of them: a shared secret for a daemon exposed beyond loopback. A list of keys acts in the
 default account; a mapping names each key's account. Anything else is refused with the answer
 AWS gives an unknown key (``UnrecognizedClientException`` / Query ``InvalidClientTokenId``, 403).
-Signatures are not verified: the key is the secret. The daemon's own Lambda functions get a key
+Signatures are not verified: the key is the secret. The two operations AWS serves unsigned (SNS
+ConfirmSubscription and Unsubscribe, which endpoints reach through the URLs in notifications)
+stay open when unsigned. The daemon's own Lambda functions get a key
 minted for their account (:meth:`AccessKeys.mint`), so their SDK calls pass the same check.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-elements.html
 """

@@ -41,6 +41,9 @@ log = logging.getLogger("eventmesh.wire")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _FORM = "application/x-www-form-urlencoded"
+# Operations AWS serves unsigned (an SNS endpoint following SubscribeURL / UnsubscribeURL):
+# never refused for want of an access key.
+ANONYMOUS_OPERATIONS = frozenset({"ConfirmSubscription", "Unsubscribe"})
 _CBOR = "application/x-amz-cbor-1.1"
 
 
@@ -178,7 +181,8 @@ class Api:
             if op.name in bound.typed and isinstance(params, dict):
                 params = self._typed_fallback(bound, op, params)
             self._validate(bound, op, params)
-            ctx = RequestContext(self.mesh.scope(*caller_scope(headers, self.access_keys, request.query)),
+            keys = None if op.name in ANONYMOUS_OPERATIONS and "authorization" not in headers else self.access_keys
+            ctx = RequestContext(self.mesh.scope(*caller_scope(headers, keys, request.query)),
                                  request_id=request_id,
                                  settings=self.settings,
                                  host=headers.get("host", "localhost"), protocol=protocol, headers=headers,

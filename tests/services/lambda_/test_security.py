@@ -184,7 +184,7 @@ def handler(event, context):
 
 def test_access_keys_guard_every_request_and_functions_get_their_own_key():
     config = Config(access_keys={"s3cret-key": "111122223333", "plain-key": None})
-    handle = serve_in_thread(config, clock="virtual", services=["lambda", "sqs"])
+    handle = serve_in_thread(config, clock="virtual", services=["lambda", "sqs", "sns"])
     try:
         with pytest.raises(ClientError) as refused:
             client(handle, "lambda", "wrong").list_functions()
@@ -214,5 +214,11 @@ def test_access_keys_guard_every_request_and_functions_get_their_own_key():
         request = urllib.request.Request(f"{handle.url}/metrics", headers={"Authorization": "Bearer plain-key"})
         assert urllib.request.urlopen(request).status == 200
         assert urllib.request.urlopen(f"{handle.url}/_eventmesh/health").status == 200
+        # what AWS serves unsigned stays reachable: an endpoint following a SubscribeURL
+        confirm = (f"{handle.url}/?Action=ConfirmSubscription&Version=2010-03-31&Token=bad"
+                   "&TopicArn=arn:aws:sns:us-east-1:000000000000:none")
+        with pytest.raises(urllib.error.HTTPError) as unsigned:
+            urllib.request.urlopen(confirm)
+        assert unsigned.value.code != 403
     finally:
         handle.stop()
