@@ -173,6 +173,7 @@ class WorkerPool:
         self._idle: dict[tuple[str, str, str, str, str], list[Environment]] = {}
         self._lru: OrderedDict[Environment, None] = OrderedDict()   # idle ones, oldest first
         self._live = 0
+        self._all: set[Environment] = set()   # idle and busy: close() stops every one
         self._cond = threading.Condition()
         self._closed = False
         self.started = 0   # environments started (cold starts), for tests and statistics
@@ -209,6 +210,7 @@ class WorkerPool:
                 if self._lru:   # an idle environment of another function makes room
                     victim, _ = self._lru.popitem(last=False)
                     self._idle[victim.key].remove(victim)
+                    self._all.discard(victim)
                     break
                 self._cond.wait()
         if victim is not None:
@@ -220,7 +222,9 @@ class WorkerPool:
                 self._live -= 1
                 self._cond.notify()
             raise
-        self.started += 1
+        with self._cond:
+            self._all.add(worker)
+            self.started += 1
         return worker
 
     def _start(self, job: InvocationJob) -> Environment:
@@ -239,6 +243,7 @@ class WorkerPool:
         with self._cond:
             if not worker.alive or self._closed:
                 self._live -= 1
+                self._all.discard(worker)
                 self._cond.notify()
                 stop = True
             else:
@@ -252,7 +257,7 @@ class WorkerPool:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            workers = list(self._lru)
+            workers = list(self._all)   # busy ones too: their callers get Runtime.ExitError
             self._idle.clear()
             self._lru.clear()
             self._cond.notify_all()

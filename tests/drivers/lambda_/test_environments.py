@@ -302,3 +302,15 @@ def test_inline_runs_read_the_environment_at_import_and_log_to_cloudwatch(vmesh,
     lines = [line.message for line in recent_log_lines(vmesh, "inline")]
     assert lines == ["START RequestId: r-9 Version: $LATEST\n", "to http://out\n", "END RequestId: r-9\n",
                      "REPORT RequestId: r-9\tDuration: 250.00 ms\tBilled Duration: 250 ms\tMemory Size: 128 MB\t\n"]
+
+
+def test_a_full_pool_stops_an_idle_environment_of_another_function():
+    code = package({"app.py": "import os\ndef handler(e, c):\n    return os.getpid()\n"})
+    pool = WorkerPool(1)
+    try:
+        first = json.loads(pool.run(job(code, "app.handler"), code).payload)
+        other = json.loads(pool.run(job(code, "app.handler", revision="other"), code).payload)
+        back = json.loads(pool.run(job(code, "app.handler"), code).payload)
+        assert len({first, other, back}) == 3 and pool.started == 3
+    finally:
+        pool.close()
