@@ -101,7 +101,8 @@ class FunctionVersion:
         inv.duration_s = min(outcome.duration_s, self.timeout_s)
         inv.log = outcome.log
         inv.system_error = outcome.system_error
-        if not outcome.system_error:   # the code ran: what it wrote goes to CloudWatch Logs
+        # The code ran: what it wrote goes to CloudWatch Logs (built only when someone takes it).
+        if not outcome.system_error and (inv.log_tail or self.function.mesh.has_subscribers(LogEvents)):
             self._write_logs(inv, outcome)
         self.function.finish([inv])
 
