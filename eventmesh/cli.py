@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time that moves only when POST /_eventmesh/clock says")
     serve.add_argument("-v", "--verbose", action="store_true",
-                       help="log start-up and one line per request: operation, resource, status, latency")
+                       help="log start-up, one line per request (operation, resource, status, latency) "
+                            "and every line functions write")
     door = serve.add_argument_group("HTTP door (also under server: in the config; docs/http-door.md)")
     door.add_argument("--allow-host", action="append", default=None, metavar="NAME",
                       help="a Host name to answer beside loopback names and IP addresses (repeatable; *.suffix)")

@@ -85,7 +85,10 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }
 _TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas",
-              "kinesis_shard_limits", "sns_signatures"}
+              "kinesis_shard_limits", "sns_signatures", "security"}
+# security: who may call and what code runs over the wire (SECURITY.md).
+_SECURITY_KEYS = {"wire_handlers", "access_keys"}
+WIRE_HANDLER_CHOICES = ("zip", "any")
 # Every adjustable quota a config may set, by service and Service Quotas name.
 QUOTAS: dict[str, dict[str, Quota]] = {}
 for _quota in (RULES_PER_BUS_QUOTA, CONCURRENT_EXECUTIONS_QUOTA, SHARDS_QUOTA, ON_DEMAND_STREAMS_QUOTA):
@@ -120,6 +123,10 @@ class Config(msgspec.Struct):
     # false lets any rate through, for tests that do not model throughput (shards.py ShardLimits).
     kinesis_shard_limits: bool = True
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    # "zip": over the wire a function runs only its own zip; "any": import-path / http handlers too
+    wire_handlers: str = "zip"
+    # accepted SigV4 access keys -> the account each acts in (None: the default); empty: any key
+    access_keys: dict[str, str | None] = {}
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
     origins: dict[str, str] = {}
@@ -179,12 +186,17 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
     if problems:
         return Config(source=source), problems
     server = data.get("server") or {}
+    security = data.get("security") or {}
+    keys = security.get("access_keys") or {}
     config = Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                     region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                     host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
                     queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
                     kinesis_shard_limits=data.get("kinesis_shard_limits", True),
                     sns_signatures=data.get("sns_signatures", "rsa"), server=settings_from(server),
+                    wire_handlers=security.get("wire_handlers", "zip"),
+                    access_keys=({str(k): (None if v is None else str(v)) for k, v in keys.items()}
+                                 if isinstance(keys, dict) else {str(k): None for k in keys}),
                     resources=_normalized(data.get("resources") or {}), source=source)
     base = Path(source).parent if path is not None else Path(".")
     for entry in list(data.get("templates") or []) + template_entries:
@@ -271,6 +283,7 @@ def validate_config(data: Any) -> list[str]:
         problems += [f"server.{p}" for p in settings_from(server).problems()]
     except msgspec.ValidationError as exc:
         problems.append(f"server: {exc}")
+    problems += _security_problems(data.get("security"))
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -433,6 +446,26 @@ def dry_run(config: Config) -> list[str]:
         return apply_config(config, Api(mesh, adapters()), collect=True)
     finally:
         mesh.close()
+
+
+def _security_problems(security: Any) -> list[str]:
+    if security is None:
+        return []
+    if not isinstance(security, dict):
+        return ["security: must be a mapping"]
+    problems = [f"security.{key}: unknown key (expected one of {', '.join(sorted(_SECURITY_KEYS))})"
+                for key in security if key not in _SECURITY_KEYS]
+    if security.get("wire_handlers", "zip") not in WIRE_HANDLER_CHOICES:
+        problems.append(f"security.wire_handlers: must be one of {', '.join(WIRE_HANDLER_CHOICES)}")
+    keys = security.get("access_keys")
+    if keys is not None:
+        if isinstance(keys, dict):
+            for key, account in keys.items():
+                if account is not None and not (str(account).isdigit() and len(str(account)) == 12):
+                    problems.append(f"security.access_keys.{key}: the account must be 12 digits")
+        elif not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            problems.append("security.access_keys: must be a list of keys or a mapping of key to account id")
+    return problems
 
 
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", collect: bool = False) -> list[str]:

@@ -28,13 +28,17 @@ from eventmesh.clock import RealClock, VirtualClock
 from eventmesh.config import Config, apply_config
 from eventmesh.console import Console
 from eventmesh.drivers.http import install_http_client
+from eventmesh.drivers.lambda_.environment import Credentials, default_credentials
 from eventmesh.drivers.lambda_.runner import Runner, install_runner
 from eventmesh.drivers.realtime import RealtimeDriver
 from eventmesh.drivers.virtual import VirtualDriver
+from eventmesh.effects import InvocationJob, LogEvents
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
+from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
+from eventmesh.wire.auth import AccessKeys
 from eventmesh.wire.guards import Guard
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
 from eventmesh.wire.render import Response
@@ -44,6 +48,7 @@ from eventmesh.wire.server import HttpServer, json_response
 __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
 log = logging.getLogger("eventmesh")
+function_log = logging.getLogger("eventmesh.lambda")   # -v: what functions write, as it arrives
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -123,6 +128,9 @@ class App:
     def _serve(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
         if _internal(path):
+            if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
+                    request.headers.get("authorization")):
+                return json_response(403, {"message": "this endpoint needs Authorization: Bearer <access key>"})
             if path.startswith(Console.PREFIXES):
                 return self.console.handle(request)
             if path == "/_eventmesh/health":
@@ -190,11 +198,15 @@ class Daemon:
         self.mesh = Mesh(RealClock() if clock == "real" else VirtualClock(),
                          account_id=self.config.account_id, region=self.config.region,
                          seed=self.config.seed)
-        self.api = Api(self.mesh, adapters(services), settings={"queue_urls": self.config.queue_urls})
+        self.access_keys = AccessKeys(self.config.access_keys)
+        self.api = Api(self.mesh, adapters(services), access_keys=self.access_keys,
+                       settings={"queue_urls": self.config.queue_urls, "wire_handlers": self.config.wire_handlers})
         self.settings = self.config.server
         self.app = App(self.mesh, self.api, self.settings, host)
         # -v: one log line per request, paid for only when asked.
         self.http = HttpServer(AccessLog(self.api, self.app) if verbose else self.app, self.settings)
+        install_logs(self.mesh)   # CloudWatch Logs takes what the functions write
+        self.mesh.subscribe(LogEvents, _print_function_logs)
         self.bound_port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._stopped: asyncio.Event | None = None
@@ -212,11 +224,14 @@ class Daemon:
         driver = RealtimeDriver(self.mesh, loop) if isinstance(self.mesh.clock, RealClock) else None
         self._driver = driver
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
-        self._runner = install_runner(self.mesh, self._spawn)
+        self._runner = install_runner(self.mesh, self._spawn, credentials=self._function_credentials)
         install_http_client(self.mesh, self._spawn)
         self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
                                                 start_serving=False)
         self.bound_port = self._server.sockets[0].getsockname()[1]
+        # The functions' SDKs talk to this daemon (AWS_ENDPOINT_URL), on loopback when it binds all.
+        local = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        self._runner.endpoint_url = f"http://{local}:{self.bound_port}"
         # Bound first, so resources from the config carry the daemon's real address in their URLs.
         apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
         for notice in self.config.notices:   # what the templates declared that is not created here
@@ -224,6 +239,10 @@ class Daemon:
         await self._server.start_serving()
         log.info("eventmesh listening on http://%s:%s (clock %s)",
                  self.host, self.bound_port, self.clock_mode)
+
+    def _function_credentials(self, job: InvocationJob) -> Credentials:
+        """A function's credentials: its account's key (minted when the daemon checks keys)."""
+        return default_credentials(job, self.access_keys.mint(job.account_id))
 
     def stop(self) -> None:
         if self._stopped is not None:
@@ -275,6 +294,13 @@ class Daemon:
         await self.wait_stopped()
 
 
+def _print_function_logs(effect: LogEvents) -> None:
+    """``-v``: every line a function writes, prefixed by its log group, on the daemon's console."""
+    if function_log.isEnabledFor(logging.INFO):
+        for _, message in effect.events:
+            function_log.info("%s %s", effect.group, message.rstrip("\n"))
+
+
 def _run_loop(coroutine: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
@@ -314,9 +340,11 @@ class ServerHandle:
         import http.client
 
         conn = http.client.HTTPConnection(self.daemon.host, self.daemon.bound_port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        if self.daemon.access_keys.enabled:
+            headers["Authorization"] = f"Bearer {next(iter(self.daemon.access_keys.keys))}"
         try:
-            conn.request("POST", "/_eventmesh/clock", msgspec.json.encode({"advance": seconds}),
-                         {"Content-Type": "application/json"})
+            conn.request("POST", "/_eventmesh/clock", msgspec.json.encode({"advance": seconds}), headers)
             reply = conn.getresponse()
             data = msgspec.json.decode(reply.read())
             if reply.status != 200:

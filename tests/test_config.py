@@ -34,7 +34,7 @@ def test_each_problem_names_the_path_of_its_key() -> None:
                       "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
     })
     assert ("bogus: unknown key (expected one of account_id, kinesis_shard_limits, queue_urls, quotas, region, "
-            "resources, seed, server, sns_signatures, templates)") in problems
+            "resources, security, seed, server, sns_signatures, templates)") in problems
     assert "account_id: must be 12 digits" in problems
     assert "server.port: must be a port number 0-65535" in problems
     assert "server.clock: must be real or virtual" in problems

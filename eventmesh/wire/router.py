@@ -29,6 +29,7 @@ from eventmesh.errors import (
     UnknownOperationException,
 )
 from eventmesh.mesh import Mesh
+from eventmesh.wire.auth import AccessKeys, request_access_key
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
 from eventmesh.wire.protocols import awsjson, eventstream, query, restjson
 from eventmesh.wire.render import Response, render_error
@@ -43,6 +44,9 @@ log = logging.getLogger("eventmesh.wire")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _FORM = "application/x-www-form-urlencoded"
+# Operations AWS serves unsigned (an SNS endpoint following SubscribeURL / UnsubscribeURL):
+# never refused for want of an access key.
+ANONYMOUS_OPERATIONS = frozenset({"ConfirmSubscription", "Unsubscribe"})
 _CBOR = "application/x-amz-cbor-1.1"
 
 
@@ -101,9 +105,11 @@ class _Route:
 class Api:
     """Every service's operations behind one entry point: ``handle(request) -> Response``."""
 
-    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None,
+                 access_keys: AccessKeys | None = None) -> None:
         self.mesh = mesh
         self.settings = dict(settings or {})
+        self.access_keys = access_keys or AccessKeys()
         self.waiters = Waiters(mesh)
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
@@ -125,8 +131,9 @@ class Api:
                 protocol: str = "json") -> RequestContext:
         """A context for calling a handler in process (config loading, tests)."""
         return RequestContext(self.mesh, request_id=self.mesh.ids.uuid(), host=host, protocol=protocol,
-                              settings=self.settings, waiters=self.waiters, operation=operation,
-                              service=self.services[service].service)
+                              settings=self.settings,
+                              waiters=self.waiters, operation=operation,
+                              service=self.services[service].service, trusted=True)
 
     def call(self, service: str, operation: str, params: dict[str, Any], *,
              host: str = "localhost:4566") -> Any:
@@ -164,7 +171,8 @@ class Api:
             bound = route.bound
             assert bound is not None
             params = self._checked(bound, op, params)
-            ctx = RequestContext(self.mesh.scope(*caller_scope(headers)), request_id=request_id,
+            keys = None if op.name in ANONYMOUS_OPERATIONS and "authorization" not in headers else self.access_keys
+            ctx = RequestContext(self.mesh.scope(*caller_scope(headers, keys, request.query)), request_id=request_id,
                                  settings=self.settings,
                                  host=headers.get("host", "localhost"), protocol=route.protocol,
                                  headers=headers, waiters=self.waiters, operation=op.name,
@@ -419,15 +427,18 @@ class _BareQueueUrl(Exception):
     """A request at a queue URL that names no operation (no Action, no target)."""
 
 
-def caller_scope(headers: dict[str, str]) -> tuple[str | None, str | None]:
+def caller_scope(headers: dict[str, str], access_keys: AccessKeys | None = None,
+                 query: str = "") -> tuple[str | None, str | None]:
     """The account and Region a request acts in, from its SigV4 credential
     (``Credential=<access key>/<date>/<region>/<service>/aws4_request``): the Region as signed,
     and the account of an access key that is a 12-digit account id (as other emulators read it);
-    any other key (or no signature) acts in the daemon's default account and Region."""
+    any other key (or no signature) acts in the daemon's default account and Region. With
+    ``access_keys`` configured (``wire/auth.py``) the key must be one of them and names the
+    account; any other raises UnrecognizedClientException."""
     auth = headers.get("authorization")
-    if not auth:
-        return None, None
-    found = _CREDENTIAL.search(auth)
+    found = _CREDENTIAL.search(auth) if auth else None
+    if access_keys is not None and access_keys.enabled:
+        return access_keys.account(request_access_key(headers, query)), (found.group(2) if found else None)
     if found is None:
         return None, None
     key, region = found.group(1), found.group(2)

@@ -161,6 +161,7 @@ class RequestContext:
         "request_id",
         "service",
         "settings",
+        "trusted",
         "waiters",
     )
 
@@ -168,8 +169,10 @@ class RequestContext:
                  host: str = "localhost:4566", protocol: str = "json",
                  headers: dict[str, str] | None = None, waiters: Waiters | None = None,
                  operation: str = "", service: Service | None = None,
-                 settings: Mapping[str, Any] | None = None) -> None:
+                 settings: Mapping[str, Any] | None = None, trusted: bool = False) -> None:
         self.mesh = mesh  # the view of the caller's account and Region (Mesh.scope)
+        # True for the operator's own calls (the config file, in-process API), never for the wire.
+        self.trusted = trusted
         self.settings = settings or {}  # the daemon's presentation settings (e.g. queue_urls)
         self.region = mesh.region
         self.account_id = mesh.account_id

@@ -30,7 +30,7 @@ from eventmesh.wire.protocols import cbor
 __all__ = ["Canary", "Case", "Fuzzer", "Wire", "judge"]
 
 SERVICES = ("sqs", "sns", "kinesis", "events", "lambda")
-QUERY_VERSIONS = {"sqs": "2012-11-05", "sns": "2010-03-31"}
+QUERY_VERSIONS = {"sqs": "2012-11-05", "sns": "2010-03-31", "sts": "2011-06-15", "iam": "2010-05-08"}
 _LABEL = re.compile(r"\{([^}]+)\}")
 DEEP = 10_000
 # Values no valid base contains: never a URL (no delivery leaves the machine), never a handler.

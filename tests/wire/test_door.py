@@ -156,7 +156,7 @@ def test_lambda_takes_a_6_mb_invoke_and_refuses_more(daemon: ServerHandle) -> No
                          {"Host": host(daemon), "Content-Length": str(6_291_456 + 65_536 + 1)}))
     status, headers, body = read_response(sock)
     assert status == 413 and headers["x-amzn-errortype"] == "RequestTooLargeException"
-    assert "6356992 bytes for the Invoke operation" in json.loads(body)["Message"]
+    assert "6356992 bytes for the Invoke operation" in json.loads(body)["message"]  # the model's spelling
 
 
 def test_lambda_takes_a_zip_upload_far_larger_than_an_invoke(daemon: ServerHandle) -> None:

@@ -39,8 +39,9 @@ class SqsMessageAttribute(msgspec.Struct, omit_defaults=True, kw_only=True):
     dataType: str
 
 
-class SqsRecord(msgspec.Struct):
-    """One SQS message in a Lambda event. Attribute values are strings, times epoch ms."""
+class SqsRecord(msgspec.Struct, omit_defaults=True):
+    """One SQS message in a Lambda event. Attribute values are strings, times epoch ms;
+    ``md5OfMessageAttributes`` is left out when the message has no attributes, as AWS does."""
 
     messageId: str
     receiptHandle: str

@@ -41,6 +41,7 @@ from eventmesh.services.lambda_.errors import (
 )
 from eventmesh.services.lambda_.handlers import HandlerSpec
 from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
+from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
 from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion
@@ -79,6 +80,8 @@ class Function:
         self.invoke_configs: dict[str, EventInvokeConfig] = {}
         self.next_version = 1
         self.tags: dict[str, str] = {}
+        self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
+        self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
@@ -183,7 +186,7 @@ class Function:
         if granted:
             for inv in invs:
                 if inv.attempts:   # an async retry: forget the previous attempt's outcome
-                    inv.response = inv.error_type = inv.error_message = inv.log = None
+                    inv.response = inv.error_type = inv.error_message = inv.log = inv.log_events = None
                     inv.cold = inv.system_error = False
                 inv.started_at = now
                 inv.version = version

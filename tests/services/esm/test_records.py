@@ -21,3 +21,15 @@ def test_kinesis_event_encoder_matches_the_reference_shape_byte_for_byte():
     fast = KinesisEventEncoder(arn, "eu-west-1", role).encode("shardId-000000000003:", records)
     assert fast == reference
     assert msgspec.json.decode(fast)["Records"][4]["invokeIdentityArn"] == role
+
+
+def test_an_sqs_record_without_message_attributes_has_no_md5_of_them():
+    """AWS leaves ``md5OfMessageAttributes`` out of a record without attributes (not null)."""
+    from eventmesh.services.esm.records import SqsMessageAttribute, SqsRecord
+
+    plain = SqsRecord("id", "rh", "body", {}, {}, "md5", "aws:sqs", "arn", "us-east-1")
+    assert "md5OfMessageAttributes" not in msgspec.json.decode(encode_event([plain]))["Records"][0]
+    with_attrs = SqsRecord("id", "rh", "body", {}, {"a": SqsMessageAttribute(
+        stringValue="v", stringListValues=[], binaryListValues=[], dataType="String")}, "md5", "aws:sqs", "arn",
+        "us-east-1", "abc")
+    assert msgspec.json.decode(encode_event([with_attrs]))["Records"][0]["md5OfMessageAttributes"] == "abc"

@@ -109,5 +109,10 @@ def test_handler_kinds_from_the_handler_setting():
     assert parse_handler("python3.12", "pkg.mod.fn", False).target == "pkg.mod:fn"
     assert parse_handler("provided.al2023", "http://127.0.0.1:9000/x", False).kind == "http"
     assert parse_handler(None, "model:duration=1", False).kind == "model"
+    assert parse_handler("nodejs20.x", "index.handler", True).kind == "runtime"
+    assert parse_handler("provided.al2023", "anything", True).kind == "runtime"
     with pytest.raises(InvalidParameterValueException):
-        parse_handler("nodejs20.x", "index.handler", True)
+        parse_handler("java21", "example.Handler::handleRequest", True)
+    for outside in ("../x.handler", "/abs/app.handler", "a/../../b.handler"):
+        with pytest.raises(InvalidParameterValueException):
+            parse_handler("python3.12", outside, True)
