@@ -12,7 +12,8 @@ http       ``http://host:port/path`` (any runtime)        POST of the event (e.g
 model      ``model:p50=20ms,p99=250ms,error_rate=0.01``   synthetic, on the mesh clock
 =========  =============================================  ======================================
 
-Model keys: ``duration`` (fixed), ``min``/``max`` (uniform), ``p50``/``p99`` (lognormal),
+Model keys: ``duration`` (fixed), ``duration=exp(40ms)`` (exponential of that mean), ``min``/``max``
+(uniform), ``p50``/``p99`` (lognormal), ``per_record`` (added per record of the batch),
 ``error_rate`` (0–1), ``cold_start``, ``seed``; times in seconds or with an ``ms`` suffix.
 """
 
