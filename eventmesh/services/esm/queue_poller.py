@@ -124,6 +124,8 @@ class QueuePoller:
             return
         m = self.mapping
         queue = self.queue
+        if queue.unavailable:
+            return   # an outage: the queue wakes its pollers (``Available``) when it ends
         while self.busy < self.limit():
             want = m.batch_size - len(self.gather)
             visibility = self._visibility()

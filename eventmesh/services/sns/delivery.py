@@ -14,6 +14,10 @@ Both schedules are one :class:`RetryPolicy`: the phases count *retries after the
 as the HTTP ``numRetries`` fields do. No jitter is applied (AWS adds some), so virtual runs are
 exact. One pending delivery (all messages of one publish call for one subscription) holds at most
 one timer, never one per message.
+
+An injected outage of a subscription's endpoint (a fault, ``Subscription.down``) answers every
+attempt as the endpoint would when down (a refused connection for HTTP/S, the delivery's failure
+for the others), so the retry policy and the DLQ apply as on AWS.
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
 https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
@@ -29,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.timers import Timer
 
@@ -128,6 +132,9 @@ DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 
 
 NOTIFICATION_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
+# What an attempt to a subscription whose endpoint is down (an injected fault) gets.
+ENDPOINT_DOWN_RESPONSE = HttpResponse(None, "ConnectionRefusedError: the endpoint is down (injected fault)")
+ENDPOINT_DOWN_RESULT = DeliveryResult(Outcome.FAILED, "EndpointUnavailable", "The endpoint is down (injected fault)")
 
 
 class RequestPolicy(msgspec.Struct, frozen=True, rename="camel"):
@@ -241,7 +248,7 @@ class Subscription:
 
     __slots__ = ("arn", "topic_arn", "protocol", "endpoint", "owner", "seq", "confirmed", "active",
                  "token", "token_at", "raw", "filter_policy", "filter_scope", "redrive_policy",
-                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra")
+                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra", "down")
 
     def __init__(self, arn: str, topic_arn: str, protocol: str, endpoint: str, owner: str,
                  seq: int) -> None:
@@ -264,6 +271,7 @@ class Subscription:
         self.retry = DEFAULT_HTTP_RETRY_POLICY if protocol in ("http", "https") else AWS_MANAGED_RETRY_POLICY
         self.content_type = NOTIFICATION_CONTENT_TYPE
         self.extra: dict[str, str] = {}  # set attributes kept verbatim (DeliveryPolicy text, roles…)
+        self.down = False  # an injected outage of the endpoint: every attempt fails (retryable)
 
     @property
     def is_http(self) -> bool:
@@ -317,6 +325,12 @@ class Dispatcher:
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
         mesh = self.mesh
+        if pending.sub.down:
+            if pending.http is not None:
+                self.on_http(pending, ENDPOINT_DOWN_RESPONSE)
+            else:
+                self.on_result(pending, ENDPOINT_DOWN_RESULT)
+            return
         if pending.http is not None:
             http = pending.http
             mesh.emit(HttpRequest(http.url, http.method, http.headers, http.body, http.timeout_s,
