@@ -306,6 +306,7 @@ class Dispatcher:
         # behind it, so a retry never lets a newer message overtake (stricter than per group).
         self.ordered = ordered
         self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}
+        self.submitted = 0   # notifications handed to the dispatcher (one per message and subscription)
         self.delivered = 0
         self.failed = 0
         self.redriven_to_dlq = 0
@@ -315,8 +316,14 @@ class Dispatcher:
     def retrying(self) -> int:
         return len(self._waiting)
 
+    def pending_messages(self) -> int:
+        """Notifications neither delivered nor failed yet: waiting for a retry or held behind one."""
+        held = sum(len(p.messages) for _, queue in self._held.values() for p in queue)
+        return sum(len(p.messages) for p in self._waiting) + held
+
     def submit(self, pending: Pending) -> None:
         """A new delivery from the topic: sent now, or queued behind a retrying one (FIFO)."""
+        self.submitted += len(pending.messages)
         if self.ordered and (held := self._held.get(pending.sub)) is not None:
             held[1].append(pending)
             return
@@ -342,6 +349,7 @@ class Dispatcher:
 
     def reject(self, pending: Pending) -> None:
         """Fail ``pending`` without trying it (the target could never take it): straight to the DLQ."""
+        self.submitted += len(pending.messages)
         self._failed(pending, retryable=False)
 
     def close(self) -> None:
