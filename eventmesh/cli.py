@@ -1,4 +1,4 @@
-"""``eventmesh serve | validate | test-pattern``: the command line."""
+"""``eventmesh serve | validate | test-pattern | simulate``: the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eventmesh.patterns import cli as pattern_cli
+from eventmesh.simulate import cli as simulate_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -47,12 +48,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from eventmesh.config import ConfigError, load_config
+    from eventmesh.simulate.scenario import ScenarioError, check_scenario_file
 
     status = 0
     for name in args.files:
         try:
-            load_config(name)
-        except ConfigError as exc:
+            if not check_scenario_file(name):   # a scenario is checked as one, a config as a config
+                load_config(name)
+        except (ConfigError, ScenarioError) as exc:
             status = 1
             print(f"{name}: invalid")
             for problem in exc.problems:
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-v", "--verbose", action="store_true", help="log requests and start-up")
     serve.set_defaults(run=_serve)
 
-    validate = commands.add_parser("validate", help="check config files; each error with its key path")
+    validate = commands.add_parser("validate", help="check config and scenario files; each error with its key path")
     validate.add_argument("files", nargs="+")
     validate.set_defaults(run=_validate)
 
@@ -93,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands that live beside their capability: module with add_arguments(parser) and run(args).
 SUBCOMMANDS = {
     "test-pattern": pattern_cli,
+    "simulate": simulate_cli,
 }
 
 

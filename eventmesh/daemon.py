@@ -5,6 +5,9 @@ Internal endpoints beside the AWS APIs:
 * ``GET /metrics`` → Prometheus text, read from the cores at scrape time
 * ``GET /_eventmesh/clock`` → ``{"now": t, "mode": "real"|"virtual"}``;
   ``POST /_eventmesh/clock {"advance": seconds}`` moves a virtual clock forward.
+* ``POST /_eventmesh/faults`` (a fault, a list, or ``{"faults": [...]}``) injects faults, the
+  model scenarios use (``eventmesh.simulate.faults``: ``at`` counts from now); ``GET`` lists
+  them, ``DELETE /_eventmesh/faults`` clears all and ``DELETE /_eventmesh/faults/<id>`` one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.mesh import Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
+from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpProtocol, json_response
@@ -67,6 +71,8 @@ class App:
                 return 200, [("Content-Type", CONTENT_TYPE_LATEST)], generate_latest(self.registry)
             if path == "/_eventmesh/clock":
                 return self._clock(request)
+            if path == "/_eventmesh/faults" or path.startswith("/_eventmesh/faults/"):
+                return self._faults(request)
             return json_response(404, {"message": f"no such endpoint {path}"})
         return self.api.handle(request)
 
@@ -102,6 +108,40 @@ class App:
             ran = self.virtual.advance(body.advance)
             return json_response(200, {"now": self.mesh.clock.now(), "mode": mode, "timers_run": ran})
         return json_response(200, {"now": self.mesh.clock.now(), "mode": mode})
+
+
+    def _faults(self, request: Request) -> Response:
+        board = self.mesh.state(FaultBoard)
+        fault_id = request.path[len("/_eventmesh/faults/"):] if request.path.startswith("/_eventmesh/faults/") else ""
+        if request.method == "GET" and not fault_id:
+            return json_response(200, {"faults": board.describe()})
+        if request.method == "DELETE":
+            if not fault_id:
+                cleared = board.clear()
+                self.mesh.flush()
+                return json_response(200, {"cleared": cleared})
+            if not board.remove(fault_id):
+                return json_response(404, {"message": f"no fault {fault_id}"})
+            self.mesh.flush()
+            return json_response(200, {"cleared": 1})
+        if request.method != "POST" or fault_id:
+            return json_response(405, {"message": "use GET, POST or DELETE on /_eventmesh/faults"})
+        try:
+            body = msgspec.json.decode(request.body or b"null")
+        except msgspec.DecodeError as exc:
+            return json_response(400, {"message": f"bad fault request: {exc}"})
+        items = body.get("faults") if isinstance(body, dict) and "faults" in body else body
+        items = items if isinstance(items, list) else [items]
+        try:
+            faults = [parse_fault(item, f"faults[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+            for fault in faults:   # all or none
+                board.check(fault)
+            added = [board.add(fault) for fault in faults]
+        except FaultError as exc:
+            return json_response(400, {"message": "; ".join(exc.problems), "problems": exc.problems})
+        self.mesh.flush()
+        ids = {fault.id for fault in added}
+        return json_response(201, {"faults": [f for f in board.describe() if f["id"] in ids]})
 
 
 class Daemon:

@@ -248,6 +248,13 @@ class FaultBoard:
             active.start_timer = self.clock.call_at(active.starts_at, lambda: self._start(active))
         return fault
 
+    def check(self, fault: Fault) -> None:
+        """:class:`FaultError` if ``fault`` could not be added (its target is missing or of the
+        wrong kind, its id taken): lets a caller add several faults all or none."""
+        self._resolve(fault)
+        if fault.id and fault.id in self._faults:
+            raise FaultError([f"id: a fault {fault.id} exists already"])
+
     def remove(self, fault_id: str) -> bool:
         """End and forget one fault; False if there is none of that id."""
         active = self._faults.pop(fault_id, None)

@@ -78,11 +78,12 @@ class RunResult(msgspec.Struct, kw_only=True):
 
     def series(self, metric: str, statistic: str | None = None, namespace: str | None = None,
                **dimensions: str) -> Series:
-        """The one series of ``metric`` (and statistic, namespace, dimensions) — KeyError if
-        none or several match."""
+        """The one series of ``metric`` (and statistic, namespace, and exactly these dimensions if
+        any are given) — KeyError if none or several match."""
+        wanted = set(dimensions.items())
         found = [s for s in self.metrics if s.metric == metric and (statistic is None or s.statistic == statistic)
                  and (namespace is None or s.namespace == namespace)
-                 and all({"Name": k, "Value": v} in s.dimensions for k, v in dimensions.items())]
+                 and (not wanted or {(d["Name"], d["Value"]) for d in s.dimensions} == wanted)]
         if len(found) != 1:
             raise KeyError(f"{len(found)} series match {metric} {statistic or ''} {dimensions}")
         return found[0]

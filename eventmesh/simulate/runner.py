@@ -58,7 +58,8 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
                 api.call("lambda", "PutFunctionConcurrency",
                          {"FunctionName": name, "ReservedConcurrentExecutions": extras["ReservedConcurrentExecutions"]})
             if extras.get("EventInvokeConfig"):
-                api.call("lambda", "PutFunctionEventInvokeConfig", {"FunctionName": name, **extras["EventInvokeConfig"]})
+                api.call("lambda", "PutFunctionEventInvokeConfig",
+                         {"FunctionName": name, **extras["EventInvokeConfig"]})
         except Exception as exc:   # the service's own message, with the function's path
             message = getattr(exc, "message", None) or str(exc)
             raise ScenarioError([f"resources.lambda.functions[{name}]: {getattr(exc, 'code', type(exc).__name__)}: "

@@ -46,7 +46,8 @@ from eventmesh.simulate.payloads import read_samples
 from eventmesh.simulate.profiles import parse_profile
 from eventmesh.simulate.units import parse_duration
 
-__all__ = ["SCENARIO_KEYS", "ReportSpec", "Scenario", "ScenarioError", "is_scenario", "load_scenario",
+__all__ = ["SCENARIO_KEYS", "ReportSpec", "Scenario", "ScenarioError", "check_scenario_file", "is_scenario",
+           "load_scenario",
            "read_scenario", "validate_scenario"]
 
 SCENARIO_KEYS = {"name", "description", "include", "account_id", "region", "seed", "duration", "resources",
@@ -109,6 +110,19 @@ class Scenario(msgspec.Struct, kw_only=True):
 def is_scenario(data: Any) -> bool:
     """A YAML mapping that is a scenario rather than a config (it has load, duration or faults)."""
     return isinstance(data, dict) and bool({"load", "duration", "faults", "sweep", "include"} & set(data))
+
+
+def check_scenario_file(path: str | Path) -> bool:
+    """``eventmesh validate``: False when the file is not a scenario (check it as a config);
+    True when it is a valid one; :class:`ScenarioError` with every problem otherwise."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return False   # the config check reports it
+    if not is_scenario(data):
+        return False
+    load_scenario(path)
+    return True
 
 
 def read_scenario(path: str | Path, settings: list[str] | None = None) -> tuple[dict[str, Any], Path]:
@@ -209,7 +223,7 @@ def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scena
         seed = DEFAULT_SEED
     resources = data.get("resources") or {}
     extras = _function_extras(resources, problems)
-    config = {k: data[k] for k in ("account_id", "region") if k in data}
+    config: dict[str, Any] = {k: data[k] for k in ("account_id", "region") if k in data}
     config["resources"] = resources
     problems += validate_config(config)
     known = _known_names(resources)
@@ -239,7 +253,7 @@ def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scena
                                  "handlers.duration", problems)
     if problems:
         raise ScenarioError(problems)
-    from eventmesh.config import _normalized   # the config machinery's own coercion of friendly YAML
+    from eventmesh.config import _normalized  # the config machinery's own coercion of friendly YAML
 
     return Scenario(
         name=str(data.get("name") or "scenario"), description=str(data.get("description") or ""),
@@ -421,7 +435,8 @@ def _retry(data: Any, where: str, problems: list[str]) -> RetryPolicy:
     default = RetryPolicy()
     return RetryPolicy(
         max_attempts=attempts,
-        throttle_base_s=_duration(data.get("throttle_base", default.throttle_base_s), f"{where}.throttle_base", problems),
+        throttle_base_s=_duration(data.get("throttle_base", default.throttle_base_s), f"{where}.throttle_base",
+                                  problems),
         transient_base_s=_duration(data.get("transient_base", default.transient_base_s), f"{where}.transient_base",
                                    problems),
         max_backoff_s=_duration(data.get("max_backoff", default.max_backoff_s), f"{where}.max_backoff", problems))

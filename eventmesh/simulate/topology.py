@@ -40,6 +40,7 @@ class Edge(msgspec.Struct, frozen=True):
 class Topology(msgspec.Struct):
     nodes: list[Node]
     edges: list[Edge]
+    labels: dict[str, str] = {}   # dimension values → what a reader calls them (mapping UUIDs)
 
 
 def _kind(arn: str) -> str:
@@ -83,23 +84,25 @@ def read_topology(mesh: Mesh, generators: list[Any]) -> Topology:
         if dead_letter:
             edges.append(Edge(function.arn, node(dead_letter), "DLQ"))
         for config in function.invoke_configs.values():
-            for label, target in (("OnSuccess", config.on_success), ("OnFailure", config.on_failure)):
-                if target:
-                    edges.append(Edge(function.arn, node(target), label))
+            for label, destination in (("OnSuccess", config.on_success), ("OnFailure", config.on_failure)):
+                if destination:
+                    edges.append(Edge(function.arn, node(destination), label))
     for bus in mesh.resources("events", EventBus):
-        if bus.rules or bus.name != "default" or any(g.spec.api == "PutEvents" for g in generators):
+        if bus.rules or bus.name != "default" or any(g.target is bus for g in generators):
             node(bus.arn, "events", bus.name)
         for rule in bus.rules.values():
-            for target in rule.target_list:
-                edges.append(Edge(bus.arn, node(target.arn), rule.name))
-                if target.dlq_arn:
-                    edges.append(Edge(bus.arn, node(target.dlq_arn), f"{rule.name} DLQ"))
+            for rule_target in rule.target_list:
+                edges.append(Edge(bus.arn, node(rule_target.arn), rule.name))
+                if rule_target.dlq_arn:
+                    edges.append(Edge(bus.arn, node(rule_target.dlq_arn), f"{rule.name} DLQ"))
     for queue in mesh.resources("sqs", Queue):
         policy = queue.config.redrive_policy
         if policy is not None:
             edges.append(Edge(queue.arn, node(policy.dead_letter_target_arn), "redrive"))
+    labels: dict[str, str] = {}
     for mapping in registry(mesh).by_uuid.values():
         function_arn = ":".join(mapping.function_arn.split(":")[:7])
+        labels[mapping.uuid] = f"{_name(mapping.source_arn)} → {_name(function_arn)}"
         edges.append(Edge(node(mapping.source_arn), node(function_arn), f"batch {mapping.batch_size}"))
         if mapping.on_failure:
             edges.append(Edge(function_arn, node(mapping.on_failure), "OnFailure"))
@@ -110,4 +113,4 @@ def read_topology(mesh: Mesh, generators: list[Any]) -> Topology:
     dead_letters = {e.target for e in edges if "DLQ" in e.label or e.label in ("redrive", "OnFailure")}
     out = [Node(n.id, "dlq", n.name) if n.id in dead_letters and n.kind == "sqs"
            and not any(e.source == n.id for e in edges) else n for n in nodes.values()]
-    return Topology(out, edges)
+    return Topology(out, edges, labels)
