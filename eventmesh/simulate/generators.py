@@ -118,6 +118,7 @@ class Generator:
         self.end = origin + spec.stop_s if spec.stop_s is not None else end
         self.end = min(self.end, end)
         self.totals = Totals()
+        self._rel = 0.0
         self._sample = 0
         self._build = self._builder()
         self._call = self._caller()
@@ -125,39 +126,48 @@ class Generator:
     # -- timing ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        first = self._next_call(self.origin + self.spec.start_s)
+        """Schedule the first call. Evenly spaced calls sit in the middle of the time their
+        events accrue (the first once half a batch has), so a run of T seconds at rate r makes
+        exactly r·T/batch calls and no call falls on a whole-second boundary of a quota window;
+        Poisson calls come after exponential gaps."""
+        self._rel = self.spec.start_s
+        first = self._next_call(first=True)
         if first is not None:
-            self.clock.call_at(first, self._fire)
+            self.clock.call_at(self.origin + first, self._fire)
 
-    def _next_call(self, t: float) -> float | None:
-        """The time of the next call after ``t``: the rate integrated until one call's worth of
-        events (``batch``; an exponential multiple of it for Poisson arrivals) has accrued."""
-        profile, batch, origin, end = self.profile, self.spec.batch, self.origin, self.end
-        needed = batch * self.random.expovariate(1.0) if profile.poisson else float(batch)
+    def _next_call(self, first: bool = False) -> float | None:
+        """The next call's time (seconds from the origin, kept relative so that hours of small
+        steps do not lose precision to epoch-sized floats): the rate integrated until one call's
+        worth of events (``batch``, an exponential multiple of it for Poisson arrivals) accrued."""
+        profile, batch, end = self.profile, self.spec.batch, self.end - self.origin
+        if profile.poisson:
+            needed = batch * self.random.expovariate(1.0)
+        else:
+            needed = batch / 2 if first else float(batch)
+        rel = self._rel
         credit = 0.0
-        while t < end:
-            rel = t - origin
+        while rel < end:
             rate = profile.rate(rel)
-            change = origin + profile.next_change(rel)
+            change = profile.next_change(rel)
             if rate <= 0:
                 if change == math.inf:
                     return None
-                t = change
+                rel = change
                 continue
             dt = (needed - credit) / rate
-            if t + dt <= change:
-                t += dt
-                return t if t < end else None
-            credit += rate * (change - t)
-            t = change
+            if rel + dt <= change:
+                rel += dt
+                self._rel = rel
+                return rel if rel < end else None
+            credit += rate * (change - rel)
+            rel = change
         return None
 
     def _fire(self) -> None:
-        now = self.clock.now()
         self._send(self._build(self.spec.batch), 1)
-        following = self._next_call(now)
+        following = self._next_call()
         if following is not None:
-            self.clock.call_at(following, self._fire)
+            self.clock.call_at(self.origin + following, self._fire)
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -268,11 +278,7 @@ class Generator:
         if samples is not None:
             return self._sample_builder(samples)
         if api == "PutEvents":
-            source, detail_type, detail = text("source", "eventmesh.simulate"), text("detail_type", "Event"), \
-                text("detail", "{}")
-            bus = spec.target
-            return lambda n: [PutEventsRequestEntry(source=source(), detail_type=detail_type(), detail=detail(),
-                                                    event_bus_name=bus) for _ in range(n)]
+            return self._events_builder()
         if api in ("Publish", "PublishBatch"):
             message, subject, group, dedup = text("message", "{}"), text("subject"), text("group_id"), \
                 text("deduplication_id")
@@ -292,13 +298,46 @@ class Generator:
                 return [SendEntry(body() or "", attributes() or None, delay, group(), dedup(), None, str(i))
                         for i in range(n)]
             return send_entries
-        data, key, explicit = text("data", "{}"), text("partition_key"), text("explicit_hash_key")
-        if "partition_key" not in t:
+        return self._records_builder()
+
+    def _records_builder(self) -> Callable[[int], list[Any]]:
+        """PutRecords entries: constant data is encoded once; keys are random unless templated."""
+        t, entry = self.templates, PutRecordsRequestEntry
+        data_t, key_t, explicit_t = t.get("data"), t.get("partition_key"), t.get("explicit_hash_key")
+        if key_t is None:
             rng = self.random
-            return lambda n: [PutRecordsRequestEntry((data() or "").encode(), str(rng.getrandbits(32)), explicit())
-                              for _ in range(n)]
-        return lambda n: [PutRecordsRequestEntry((data() or "").encode(), key() or "0", explicit())
-                          for _ in range(n)]
+            key: Callable[[], str] = lambda: str(rng.getrandbits(32))  # noqa: E731
+        else:
+            key = key_t.render
+        explicit = None if explicit_t is None else explicit_t.render
+        if explicit is not None:
+            data_f = (lambda: b"{}") if data_t is None else (lambda: data_t.render().encode())
+            return lambda n: [entry(data_f(), key(), explicit()) for _ in range(n)]
+        if data_t is None or data_t.constant:
+            data = b"{}" if data_t is None else data_t.text.encode()
+            return lambda n: [entry(data, key()) for _ in range(n)]
+        render = data_t.render
+        return lambda n: [entry(render().encode(), key()) for _ in range(n)]
+
+    def _events_builder(self) -> Callable[[int], list[Any]]:
+        """PutEvents entries (positional Struct arguments: the generator's hottest loop)."""
+        t, bus, entry = self.templates, self.spec.target, PutEventsRequestEntry
+        source_t, type_t, detail_t = t.get("source"), t.get("detail_type"), t.get("detail")
+        source = "eventmesh.simulate" if source_t is None else source_t.text
+        detail_type = "Event" if type_t is None else type_t.text
+        if (source_t is None or source_t.constant) and (type_t is None or type_t.constant):
+            if detail_t is None or detail_t.constant:
+                detail = "{}" if detail_t is None else detail_t.text
+                return lambda n: [entry(source, detail_type, detail, None, None, bus) for _ in range(n)]
+            render = detail_t.render
+            return lambda n: [entry(source, detail_type, render(), None, None, bus) for _ in range(n)]
+
+        def rendered(template: Template | None, default: str) -> Callable[[], str]:
+            return (lambda: default) if template is None else template.render
+
+        source_f, type_f = rendered(source_t, source), rendered(type_t, detail_type)
+        detail_f = rendered(detail_t, "{}")
+        return lambda n: [entry(source_f(), type_f(), detail_f(), None, None, bus) for _ in range(n)]
 
     def _attributes(self, service: str) -> Callable[[], dict[str, Any]]:
         templates = {name[len("attribute:"):]: tpl for name, tpl in self.templates.items()

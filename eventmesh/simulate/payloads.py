@@ -48,19 +48,41 @@ class TemplateError(ValueError):
 
 
 class Template:
-    """A compiled template: :meth:`render` gives the next event's text."""
+    """A compiled template: :meth:`render` gives the next event's text (``constant``: always
+    ``text``, and callers may use it without calling)."""
 
-    __slots__ = ("_parts", "constant", "text")
+    __slots__ = ("constant", "render", "text")
 
     def __init__(self, parts: list[str | Callable[[], str]]) -> None:
-        self._parts = parts
-        self.constant = all(isinstance(p, str) for p in parts)
-        self.text = "".join(p for p in parts if isinstance(p, str)) if self.constant else ""
+        merged: list[str | Callable[[], str]] = []
+        for part in parts:   # adjacent literals become one
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] = merged[-1] + part
+            elif part != "":
+                merged.append(part)
+        functions = [p for p in merged if not isinstance(p, str)]
+        self.constant = not functions
+        self.text = "".join(p for p in merged if isinstance(p, str)) if self.constant else ""
+        self.render: Callable[[], str] = _renderer(merged, functions, self.text)
 
-    def render(self) -> str:
-        if self.constant:
-            return self.text
-        return "".join([p if isinstance(p, str) else p() for p in self._parts])
+
+def _renderer(parts: list[str | Callable[[], str]], functions: list[Callable[[], str]],
+              text: str) -> Callable[[], str]:
+    """One ``str.format`` call per event: literals become the format string, fields its holes
+    (specialised for the common one- and two-field templates)."""
+    if not functions:
+        return lambda: text
+    if len(parts) == 1:
+        return functions[0]
+    fmt = "".join(p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else "{}" for p in parts)
+    form = fmt.format
+    if len(functions) == 1:
+        (f0,) = functions
+        return lambda: form(f0())
+    if len(functions) == 2:
+        f0, f1 = functions
+        return lambda: form(f0(), f1())
+    return lambda: form(*[f() for f in functions])
 
 
 class _Fields:
@@ -77,7 +99,7 @@ class _Fields:
         try:
             if name in ("counter", "seq"):
                 counter = itertools.count(int(values[0]) if values else 1)
-                return counter.__next__, False
+                return map(str, counter).__next__, False   # already text: a JSON number as is
             if name == "uniform":
                 low, high = float(values[0]), float(values[1])
                 return (lambda: round(rng.uniform(low, high), _ROUND_DIGITS)), False

@@ -309,6 +309,21 @@ class Shard:
             head = 0
         self._head = head
 
+    def release_before(self, position: int) -> None:
+        """Forget the records before ``position`` as if retention had passed them: for a
+        simulation, where nothing but its mappings reads a stream and they have read them."""
+        records = self._records
+        index = min(max(0, position - self._base), len(records))
+        if index <= self._head:
+            return
+        head = index
+        if head > _COMPACT_MIN and head * 2 > len(records):
+            del records[:head]
+            del self._cum_bytes[:head]
+            self._base += head
+            head = 0
+        self._head = head
+
     @property
     def trim_horizon(self) -> int:
         """Position of the oldest record still within retention."""
