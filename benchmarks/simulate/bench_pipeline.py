@@ -2,7 +2,7 @@
 
 Two producers at ``--rate`` events/s each for ``--duration`` of virtual time (the issue's target:
 1 h at 5,000 events/s each ≈ 36 M events in under 3 minutes on one core): PutEvents (10 per call)
-into a bus whose rule targets an SQS queue drained by a mapping (BatchSize 10) into a model
+into a bus whose rule targets an SQS queue drained by a mapping (BatchSize 10) into a 2 ms model
 function, and PutRecords (500 per call) into an 8-shard stream read by a mapping (BatchSize 500)
 into another. Metrics are sampled each second as a real run does. Prints the parameters, events
 simulated per wall second and per CPU second, the wall time, and the peak RSS.
@@ -42,7 +42,8 @@ def scenario(duration: str, rate: float) -> dict:
                                   "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:orders"}]}]}},
         "load": [
             {"name": "orders", "api": "PutEvents", "target": "shop", "batch": 10, "rate": rate,
-             "payload": {"source": "shop", "detail_type": "Order Placed", "detail": {"id": "{counter}", "total": 42.5}}},
+             "payload": {"source": "shop", "detail_type": "Order Placed",
+                         "detail": {"id": "{counter}", "total": 42.5}}},
             {"name": "clicks", "api": "PutRecords", "target": "clicks", "batch": 500, "rate": rate,
              "payload": {"data": '{"page": "/home"}', "partition_key": "{counter}"}}],
         "report": {"period": "1m", "sample": "1s"},
@@ -69,7 +70,8 @@ def main() -> None:
         print(f"  {result.events:,} events in {wall:.1f} s wall ({result.events / wall:,.0f}/s), "
               f"{cpu:.1f} s CPU ({result.events / cpu:,.0f} events per CPU second)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"events per CPU second: median {statistics.median(rates):,.0f}  wall median {statistics.median(walls):.1f} s")
+    print(f"events per CPU second: median {statistics.median(rates):,.0f}  "
+          f"wall median {statistics.median(walls):.1f} s")
     print(f"peak RSS {peak_mb:.0f} MB")
 
 

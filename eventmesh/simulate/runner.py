@@ -53,7 +53,7 @@ def _release_read_records(mesh: Mesh) -> None:
     reads keeps its records."""
     mappings = registry(mesh).by_source
     for stream in mesh.resources("kinesis", Stream):
-        readers = [m.poller.readers for m in mappings.get(stream.arn, ()) if m.poller is not None]
+        readers = [getattr(m.poller, "readers", {}) for m in mappings.get(stream.arn, ()) if m.poller is not None]
         if not readers:
             continue
         for shard in stream.shards:

@@ -44,7 +44,8 @@ def _chromium() -> str | None:
 def test_a_real_browser_renders_the_page(report: Path, tmp_path: Path):
     shot = tmp_path / "shot.png"
     run = subprocess.run([_chromium() or "", "--headless", "--no-sandbox", "--disable-gpu",
-                          "--disable-background-networking", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--disable-background-networking", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'profile'}",
                           "--window-size=1200,1800", f"--screenshot={shot}", (report / "report.html").as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
