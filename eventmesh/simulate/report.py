@@ -20,6 +20,7 @@ from typing import Any
 from eventmesh.simulate.results import RunResult, SweepResult, _slug
 from eventmesh.simulate.sampling import LOAD_NAMESPACE, Series
 from eventmesh.simulate.topology import LAYERS, Topology
+from eventmesh.simulate.units import format_duration
 
 __all__ = ["KEY_METRICS", "write_report", "write_sweep_report"]
 
@@ -202,8 +203,8 @@ def _run_sections(plt: Any, result: RunResult, out: Path) -> str:
     topology_uri = _draw_topology(plt, result.topology, images / "topology.png")
     parts.append(f'<h2>Topology</h2><img alt="topology" src="{topology_uri}">')
     if result.faults:
-        items = "".join(f"<li><b>{html.escape(f['kind'])}</b> on {html.escape(f['target'])}: "
-                        f"{f['start']:g} s → {f['end']:g} s</li>" for f in result.faults)
+        items = "".join(f"<li><b>{html.escape(f['kind'])}</b> on {html.escape(f['target'])}: from "
+                        f"{format_duration(f['start'])} to {format_duration(f['end'])}</li>" for f in result.faults)
         parts.append(f'<h2>Faults</h2><ul class="faults">{items}</ul>')
     plots = []
     for namespace, metric, statistic, title, per_second in KEY_METRICS:
@@ -267,7 +268,8 @@ def write_sweep_report(sweep: SweepResult, out: str | Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     figures = [sweep_figures(v) for v in sweep.variants]
     names = list(figures[0]) if figures else []
-    head = "".join(f"<th>{html.escape(p)}</th>" for p in sweep.parameters) + "".join(
+    head = "".join(f'<th title="{html.escape(p)}">{html.escape(p.rsplit(".", 1)[-1])}</th>'
+                   for p in sweep.parameters) + "".join(
         f"<th>{html.escape(n)}</th>" for n in names) + "<th>balanced</th><th>report</th>"
     rows = []
     for v, fig in zip(sweep.variants, figures, strict=True):

@@ -1,6 +1,7 @@
 """Quantities as scenario files and the faults endpoint spell them: ``90``, ``500ms``, ``10m``.
 
-Durations are seconds (a number, or a string with ``ms``, ``s``, ``m``, ``h`` or ``d``); sizes are
+Durations are seconds (a number, or a string with ``ms``, ``s``, ``m``, ``h`` or ``d``, or a
+sum of them such as ``1h30m``); sizes are
 bytes (a number, or ``B``, ``KB``, ``KiB``, ``MB``, ``MiB``). Each parser raises ``ValueError`` with
 a message fit to follow a key path.
 """
@@ -15,6 +16,8 @@ __all__ = ["parse_duration", "parse_size", "format_duration"]
 _DURATION_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3_600.0, "d": 86_400.0}
 _SIZE_UNITS_BYTES = {"b": 1, "kb": 1_000, "kib": 1_024, "mb": 1_000_000, "mib": 1_048_576}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_COMPOUND = re.compile(r"^(?:[0-9]*\.?[0-9]+(?:ms|min|s|m|h|d))+$")
+_PART = re.compile(r"([0-9]*\.?[0-9]+)(ms|min|s|m|h|d)")
 
 
 def _number(value: object, what: str) -> tuple[float, str]:
@@ -33,7 +36,9 @@ _EXAMPLES = {"duration": "'500ms', '30s', '10m', '1h'", "size": "'200B', '1KiB',
 
 
 def parse_duration(value: object, *, allow_zero: bool = True) -> float:
-    """Seconds from ``90``, ``"1.5s"``, ``"500ms"``, ``"10m"``, ``"2h"``, ``"1d"``."""
+    """Seconds from ``90``, ``"1.5s"``, ``"500ms"``, ``"10m"``, ``"2h"``, ``"1d"``, ``"1h30m"``."""
+    if isinstance(value, str) and _COMPOUND.match(value.strip()) and not _QUANTITY.match(value):
+        return sum(float(n) * _DURATION_UNITS_S[u] for n, u in _PART.findall(value.strip()))
     number, unit = _number(value, "duration")
     if unit and unit not in _DURATION_UNITS_S:
         raise ValueError(f"unknown time unit {unit!r} in {value!r} (use ms, s, m, h or d)")
@@ -57,7 +62,7 @@ def parse_size(value: object) -> int:
 def format_duration(seconds: float) -> str:
     """``3723`` → ``1h02m03s``; below a minute ``12.5s``."""
     if seconds < 60:
-        return f"{seconds:.1f}s"
+        return f"{seconds:.1f}s" if seconds % 1 else f"{seconds:.0f}s"
     whole = int(round(seconds))
     hours, rest = divmod(whole, 3_600)
     minutes, secs = divmod(rest, 60)
