@@ -17,15 +17,34 @@ from the command line. Scenario files are described in ``scenario.py`` and docs/
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventmesh.simulate.faults import Fault, FaultBoard, FaultError, parse_fault
-from eventmesh.simulate.results import RunResult, SweepResult
-from eventmesh.simulate.scenario import Scenario, ScenarioError, load_scenario, read_scenario, validate_scenario
+if TYPE_CHECKING:
+    from eventmesh.simulate.results import RunResult, SweepResult
+    from eventmesh.simulate.scenario import Scenario
 
 __all__ = ["Fault", "FaultBoard", "FaultError", "RunResult", "Scenario", "ScenarioError", "SweepResult",
            "load_scenario", "parse_fault", "read_scenario", "run", "validate_scenario", "write_outputs"]
+
+# Public names and the modules they live in, imported when first used: ``eventmesh`` commands that
+# do not simulate (``eventmesh serve``) should not pay for the simulator's imports.
+_LAZY = {
+    "Fault": "faults", "FaultBoard": "faults", "FaultError": "faults", "parse_fault": "faults",
+    "RunResult": "results", "SweepResult": "results",
+    "Scenario": "scenario", "ScenarioError": "scenario", "load_scenario": "scenario", "read_scenario": "scenario",
+    "validate_scenario": "scenario",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventmesh.simulate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"eventmesh.simulate.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def run(scenario: str | Path | Scenario | dict[str, Any], *, seed: int | None = None,
@@ -40,6 +59,7 @@ def run(scenario: str | Path | Scenario | dict[str, Any], *, seed: int | None = 
     """
     from eventmesh.simulate.paths import apply_setting
     from eventmesh.simulate.runner import run_variant
+    from eventmesh.simulate.scenario import Scenario, load_scenario, validate_scenario
     from eventmesh.simulate.sweep import run_sweep
 
     if isinstance(scenario, Scenario):
@@ -71,6 +91,8 @@ def run(scenario: str | Path | Scenario | dict[str, Any], *, seed: int | None = 
 
 def write_outputs(result: RunResult | SweepResult, out: str | Path, *, report: bool = True) -> list[Path]:
     """Write a run's or a sweep's files into ``out``; the report needs matplotlib."""
+    from eventmesh.simulate.results import SweepResult
+
     written = result.write(out)
     if report:
         from eventmesh.simulate.report import write_report, write_sweep_report

@@ -8,7 +8,8 @@ A fault hits one resource from a virtual time, for a duration (none: until clear
     timeouts           a function                      invocations run until the function's timeout
     throttles          a function                      rate: share of invocations throttled (1)
     unavailable        an SQS queue, an SNS            sends, receives and deliveries fail as the
-                       subscription, an API destination  service answers an outage (retryable)
+                       subscription (its ARN, or the   service answers an outage (retryable)
+                       endpoint URL of its subscriptions), an API destination
     shard_write_limit  a Kinesis stream                records_per_second, bytes_per_second per shard
 
 Function faults act where Lambda decides (``services/lambda_/function.py``): throttles at
@@ -316,6 +317,12 @@ class FaultBoard:
             sub = topic.subscriptions.get(arn) if topic is not None else None
             if sub is not None:
                 return sub
+        if target.startswith(("http://", "https://")):
+            # An endpoint: every subscription delivering to it (scenarios cannot know the ARNs).
+            subs = [sub for topic in mesh.resources("sns", Topic) for sub in topic.subscriptions
+                    if sub.endpoint == target and sub.active]
+            if subs:
+                return subs
         raise FaultError([f"target: no queue, subscription or API destination {target}"])
 
     # -- applying ------------------------------------------------------------------------------
@@ -369,11 +376,12 @@ class FaultBoard:
             for shard in resource.shards:
                 shard.write_records_limit, shard.write_bytes_limit = records, nbytes
         else:
-            key = id(resource)
-            count = self._outages.get(key, 0) + (1 if on else -1)
-            self._outages[key] = count
-            down = count > 0
-            if isinstance(resource, Queue):
-                resource.set_available(not down)
-            elif isinstance(resource, (Subscription, ApiDestination)):
-                resource.down = down
+            for one in resource if isinstance(resource, list) else [resource]:
+                key = id(one)
+                count = self._outages.get(key, 0) + (1 if on else -1)
+                self._outages[key] = count
+                down = count > 0
+                if isinstance(one, Queue):
+                    one.set_available(not down)
+                elif isinstance(one, (Subscription, ApiDestination)):
+                    one.down = down

@@ -137,3 +137,57 @@ def test_faults_name_their_problems_by_key():
     mesh, _ = virtual_mesh()
     with pytest.raises(FaultError, match="no function nope"):
         mesh.state(FaultBoard).add(Fault(kind="errors", target="nope"))
+
+
+def test_an_endpoint_that_is_down_is_retried_by_sns_and_its_notifications_dead_lettered():
+    from eventmesh.services.sns.service import create_topic
+
+    mesh, driver = virtual_mesh()
+    create_queue(mesh, "dlq")
+    topic = create_topic(mesh, "t")
+    sub = topic.subscriptions.subscribe("https", "https://hooks.example/x")
+    topic.subscriptions.confirm(sub.token)
+    sub.redrive_policy = '{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:dlq"}'
+    sub.dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq"
+    answered: list[str] = []
+    from eventmesh.effects import HttpRequest, HttpResponse
+
+    mesh.flush()   # the SubscriptionConfirmation request, before anyone listens
+    mesh.subscribe(HttpRequest, lambda r: (answered.append(r.url), mesh.reply(r.reply_to, HttpResponse(200))))
+    mesh.state(FaultBoard).add(parse_fault({"kind": "unavailable", "target": "https://hooks.example/x",
+                                            "duration": "5m"}))
+    from eventmesh.services.sns.topic import PublishEntry
+
+    topic.publish(PublishEntry(message="lost"))
+    driver.advance(120)   # the default HTTP policy: 3 retries, 20 s apart, then the DLQ
+    assert answered == [] and topic.statistics().number_of_notifications_failed == 1
+    assert topic.statistics().number_of_notifications_redriven_to_dlq == 1
+    driver.advance(300)
+    topic.publish(PublishEntry(message="delivered"))
+    mesh.flush()
+    assert answered == ["https://hooks.example/x"]
+
+
+def test_an_api_destination_that_is_down_is_retried_by_eventbridge():
+    from eventmesh.effects import HttpRequest, HttpResponse
+    from eventmesh.services.events.api_destinations import ApiDestination, Connection
+    from eventmesh.services.events.records import PutEventsRequestEntry
+    from eventmesh.services.events.service import default_bus, put_events
+
+    mesh, driver = virtual_mesh()
+    connection = mesh.add(Connection(mesh.arn("events", "connection/c"), "c", {"AuthorizationType": "API_KEY"},
+                                     0.0))
+    destination = mesh.add(ApiDestination(mesh.arn("events", "api-destination/d"), "d", {
+        "ConnectionArn": connection.arn, "InvocationEndpoint": "https://api.example/in", "HttpMethod": "POST"}, 0.0))
+    bus = default_bus(mesh)
+    bus.put_rule("r", event_pattern='{"source": ["app"]}')
+    bus.put_targets("r", [{"Id": "d", "Arn": destination.arn}])
+    calls: list[float] = []
+    mesh.subscribe(HttpRequest, lambda r: (calls.append(mesh.clock.now()), mesh.reply(r.reply_to, HttpResponse(200))))
+    mesh.state(FaultBoard).add(parse_fault({"kind": "unavailable", "target": destination.arn, "duration": "30s"}))
+    put_events(mesh, [PutEventsRequestEntry(source="app", detail_type="x", detail="{}")])
+    driver.advance(29)
+    assert calls == [] and bus.rules["r"].counters.retrying == 1
+    driver.advance(600)
+    assert len(calls) == 1 and calls[0] >= T0 + 30
+    assert bus.rules["r"].statistics().invocations == 1 and bus.rules["r"].counters.retrying == 0
