@@ -109,3 +109,22 @@ def test_to_pandas_gives_the_datapoints_in_long_format():
     assert isinstance(frame["time"].dtype, pandas.DatetimeTZDtype)
     sent = frame[(frame.metric == "NumberOfMessagesSent") & (frame.dimensions == "QueueName=work")]
     assert len(sent) == 10 and sent.value.sum() > 0
+
+
+def test_a_real_python_handler_runs_in_a_scenario_with_its_partial_batch_response():
+    result = sim.run(scenario(
+        "1m", handlers={"duration": "50ms"}, resources={
+            "sqs": {"queues": [{"QueueName": "dlq"}, {"QueueName": "q", "Attributes": {
+                "VisibilityTimeout": 5, "RedrivePolicy": {"deadLetterTargetArn": queue_arn("dlq"),
+                                                          "maxReceiveCount": 2}}}]},
+            "lambda": {"functions": [function("py", "tests.simulate.handler_module:handle", Runtime="python3.11")],
+                       "event_source_mappings": [{"EventSourceArn": queue_arn("q"), "FunctionName": "py",
+                                                  "BatchSize": 10,
+                                                  "FunctionResponseTypes": ["ReportBatchItemFailures"]}]}},
+        load=[{"name": "p", "api": "SendMessageBatch", "target": "q", "batch": 10, "rate": 20,
+               "payload": {"body": {"n": "{counter}", "fail": "{choice(yes=1, no=9)}"}}}]))
+    queue, dlq = result.total("sqs", "q"), result.total("sqs", "dlq")
+    assert queue.sent == 1_200 and queue.balanced
+    # About one message in ten fails twice and is redriven; the rest are deleted by the mapping.
+    assert 60 < queue.dead_lettered < 180 and dlq.sent == queue.dead_lettered
+    assert queue.delivered + queue.dead_lettered + queue.remaining == 1_200
