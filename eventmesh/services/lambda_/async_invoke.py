@@ -176,15 +176,17 @@ class AsyncQueue:
         now = self.clock.now()
         configs = self.function.invoke_configs
         self.running -= len(invs)
+        unsuccessful = 0   # counted on the rarer paths, so a success costs no counter of its own
         for inv in invs:
             config = configs.get(inv.qualifier, DEFAULT_EVENT_INVOKE_CONFIG)
             if inv.system_error:
+                unsuccessful += 1
                 self._throttled([inv], now)
             elif inv.error_type is None:
-                self.succeeded += 1
                 if config.on_success is not None:
                     self.terminal(inv, SUCCESS, config)
             else:
+                unsuccessful += 1
                 used = inv.attempts - 1
                 if used >= config.max_retry_attempts:
                     self.terminal(inv, RETRIES_EXHAUSTED, config)
@@ -195,6 +197,7 @@ class AsyncQueue:
                 else:
                     inv.throttles = 0
                     self.retries.add(retry_at, inv)
+        self.succeeded += len(invs) - unsuccessful
 
     # -- terminal outcomes ---------------------------------------------------------------------
 
