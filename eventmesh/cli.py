@@ -1,4 +1,4 @@
-"""``eventmesh serve | validate | test-pattern``: the command line."""
+"""``eventmesh serve | validate | test-pattern | simulate``: the command line."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eventmesh.patterns import cli as pattern_cli
+from eventmesh.simulate import cli as simulate_cli
 
 __all__ = ["PORT_ENV", "build_parser", "main"]
 
@@ -107,11 +108,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from eventmesh.config import check_config
+    from eventmesh.simulate.scenario import ScenarioError, check_scenario_file
 
     overrides = _overrides(args)
     status = 0
     for name in args.files:
-        config, problems = check_config(name, templates=args.template, parameter_overrides=overrides)
+        notices: list[str] = []
+        try:
+            if check_scenario_file(name):   # a scenario is checked as one, a config as a config
+                problems: list[str] = []
+            else:
+                config, problems = check_config(name, templates=args.template, parameter_overrides=overrides)
+                notices = config.notices
+        except ScenarioError as exc:
+            problems = exc.problems
         if problems:
             status = 1
             print(f"{name}: invalid")
@@ -119,7 +129,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"  {problem}")
         else:
             print(f"{name}: ok")
-            for notice in config.notices:
+            for notice in notices:
                 print(f"  {notice}")
     return status
 
@@ -163,11 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="on SIGTERM, seconds running work may take to finish (default 8)")
     serve.set_defaults(run=_serve)
 
-    text = ("Check configs and templates as start-up does and report every problem with its key path. "
+    text = ("Check configs, templates and simulation scenarios as start-up (or a run) does and report every "
+            "problem with its key path. "
             "Exit status 0 when all are valid, 1 otherwise.")
-    validate = commands.add_parser("validate", help="check configs and templates as start-up does",
+    validate = commands.add_parser("validate", help="check configs, templates and scenarios as start-up does",
                                    description=text)
-    validate.add_argument("files", nargs="+", metavar="FILE", help="a config or a SAM/CloudFormation template")
+    validate.add_argument("files", nargs="+", metavar="FILE",
+                          help="a config, a SAM/CloudFormation template or a scenario")
     _add_template_arguments(validate)
     validate.set_defaults(run=_validate)
 
@@ -200,6 +212,7 @@ SUBCOMMANDS: dict[str, Any] = {
         "  eventmesh test-pattern --rules rules/ --events events.jsonl\n"
         "  eventmesh test-pattern --flavor sns --scope MessageBody --pattern @policy.json --event @body.json",
     ),
+    "simulate": simulate_cli,
 }
 
 

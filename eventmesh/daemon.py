@@ -8,6 +8,9 @@ Internal endpoints beside the AWS APIs:
 * ``GET /_eventmesh/ui`` → the read-only console, and the JSON it reads (``eventmesh.console``).
 * ``GET /SimpleNotificationService-<hash>.pem`` → the certificate SNS messages are signed with
   (the ``SigningCertURL`` of every notification).
+* ``POST /_eventmesh/faults`` (a fault, a list, or ``{"faults": [...]}``) injects faults, the
+  model scenarios use (``eventmesh.simulate.faults``: ``at`` counts from now); ``GET`` lists
+  them, ``DELETE /_eventmesh/faults`` clears all and ``DELETE /_eventmesh/faults/<id>`` one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
 from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
+from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault
 from eventmesh.wire.auth import AccessKeys
 from eventmesh.wire.guards import Guard
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
@@ -140,6 +144,8 @@ class App:
                 return 200, [("Content-Type", CONTENT_TYPE_LATEST)], generate_latest(self.registry)
             if path == "/_eventmesh/clock":
                 return self._clock(request)
+            if path == "/_eventmesh/faults" or path.startswith("/_eventmesh/faults/"):
+                return self._faults(request)
             return json_response(404, {"message": f"no such endpoint {path}"})
         if path.startswith("/" + CERT_NAME_PREFIX) and request.method == "GET":
             pem = self.mesh.root.state(Signer).certificate(path[1:])
@@ -179,6 +185,40 @@ class App:
             ran = self.virtual.advance(body.advance)
             return json_response(200, {"now": self.mesh.clock.now(), "mode": mode, "timers_run": ran})
         return json_response(200, {"now": self.mesh.clock.now(), "mode": mode})
+
+
+    def _faults(self, request: Request) -> Response:
+        board = self.mesh.state(FaultBoard)
+        fault_id = request.path[len("/_eventmesh/faults/"):] if request.path.startswith("/_eventmesh/faults/") else ""
+        if request.method == "GET" and not fault_id:
+            return json_response(200, {"faults": board.describe()})
+        if request.method == "DELETE":
+            if not fault_id:
+                cleared = board.clear()
+                self.mesh.flush()
+                return json_response(200, {"cleared": cleared})
+            if not board.remove(fault_id):
+                return json_response(404, {"message": f"no fault {fault_id}"})
+            self.mesh.flush()
+            return json_response(200, {"cleared": 1})
+        if request.method != "POST" or fault_id:
+            return json_response(405, {"message": "use GET, POST or DELETE on /_eventmesh/faults"})
+        try:
+            body = msgspec.json.decode(request.body or b"null")
+        except msgspec.DecodeError as exc:
+            return json_response(400, {"message": f"bad fault request: {exc}"})
+        items = body.get("faults") if isinstance(body, dict) and "faults" in body else body
+        items = items if isinstance(items, list) else [items]
+        try:
+            faults = [parse_fault(item, f"faults[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+            for fault in faults:   # all or none
+                board.check(fault)
+            added = [board.add(fault) for fault in faults]
+        except FaultError as exc:
+            return json_response(400, {"message": "; ".join(exc.problems), "problems": exc.problems})
+        self.mesh.flush()
+        ids = {fault.id for fault in added}
+        return json_response(201, {"faults": [f for f in board.describe() if f["id"] in ids]})
 
 
 async def _with_headers(pending: Awaitable[Response], extra: list[tuple[str, str]]) -> Response:

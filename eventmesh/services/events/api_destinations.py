@@ -9,7 +9,8 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.htm
 
 The core never does I/O: a target invocation becomes an ``HttpRequest`` effect, which the
 driver's HTTP client (``drivers/http.py``) carries out; tests in virtual time subscribe a double
-that answers synchronously.
+that answers synchronously. An injected outage (a fault, ``ApiDestination.down``) answers each
+call as a refused connection, which EventBridge retries.
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
 """
 
@@ -30,6 +31,7 @@ API_DESTINATION_TIMEOUT_S = 5.0                            # API destination end
 RETRIED_HTTP_STATUSES = frozenset({401, 407, 409, 429})  # plus every 5xx
 API_DESTINATION_CONTENT_TYPE = "application/json; charset=utf-8"
 DEFAULT_INVOCATION_RATE_LIMIT = 300  # InvocationRateLimitPerSecond when not given (per second)
+ENDPOINT_DOWN_RESPONSE = HttpResponse(None, "ConnectionRefusedError: the endpoint is down (injected fault)")
 
 
 class Connection:
@@ -110,6 +112,7 @@ class ApiDestination:
         self.rate_limit: int = params.get("InvocationRateLimitPerSecond") or DEFAULT_INVOCATION_RATE_LIMIT
         self.state = destination_state(connection_state)
         self.created = self.modified = now
+        self.down = False   # an injected outage of the endpoint
 
 
 def initial_state(authorization_type: str) -> str:
@@ -165,6 +168,9 @@ def call_api_destination(mesh: Mesh, arn: str, http_parameters: Mapping[str, Any
     if destination is None or connection is None:
         on_missing(DeliveryResult(Outcome.MISSING, "ResourceNotFoundException",
                                   f"API destination {arn} does not exist"))
+        return
+    if destination.down:
+        on_response(ENDPOINT_DOWN_RESPONSE)
         return
     params = http_parameters or {}
     url = destination.endpoint

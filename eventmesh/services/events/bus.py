@@ -207,6 +207,7 @@ class EventBus:
         self.archives: dict[str, Any] = {}   # name → archive.Archive
         self._matcher = RuleSet()
         self.matched_events = 0
+        self.ingested = 0   # events that reached the bus (matched or not)
         self.latency_ms = Histogram(LATENCY_BUCKETS_MS)  # moved by the rules' target deliveries
 
     # -- metrics -----------------------------------------------------------------------------
@@ -336,6 +337,7 @@ class EventBus:
         The hot path: keep it on one screen.
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
+        self.ingested += len(events)
         matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         trace = None
@@ -354,6 +356,8 @@ class EventBus:
             if not names:
                 continue
             self.matched_events += 1
+            if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
+                names = sorted(names)  # type: ignore[assignment]
             for name in names:
                 rule = rules[name]
                 rule.counters.triggered_rules += 1

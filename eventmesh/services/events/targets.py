@@ -176,7 +176,7 @@ class RuleCounters:
 
     __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "invocations",
                  "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
-                 "triggered_rules")
+                 "retrying", "triggered_rules")
 
     def __init__(self, mesh: Mesh, arn: str, latency_ms: Histogram) -> None:
         self.mesh = mesh
@@ -185,6 +185,7 @@ class RuleCounters:
         self.invocations = self.failed_invocations = self.triggered_rules = 0
         self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
         self.invocations_failed_to_be_sent_to_dlq = 0
+        self.retrying = 0   # events waiting for a retry (a simulation's totals balance on it)
 
 
 class TargetDelivery:
@@ -202,6 +203,8 @@ class TargetDelivery:
 
     def send(self) -> None:
         target, mesh = self.target, self.counters.mesh
+        if self.retries:
+            self.counters.retrying -= len(self.items)
         if target.kind == "api":
             call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
                                  self._on_http, self.on_result)
@@ -238,6 +241,7 @@ class TargetDelivery:
                     exhausted = "MaximumEventAgeInSeconds"
                 else:
                     self.retries += 1
+                    counters.retrying += len(self.items)
                     clock.call_at(now + delay, self.send)
                     return
         self._dead_letter(code, result.message or result.code, exhausted)

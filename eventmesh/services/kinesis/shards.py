@@ -267,6 +267,10 @@ class Shard:
         self._bytes_total = 0
         self._base = 0                     # absolute position of _records[0]
         self._head = 0                     # list index of the oldest unexpired record
+        # Write quotas per second: AWS's, unless a fault lowers them (a simulation's or the
+        # daemon's ``/_eventmesh/faults``).
+        self.write_records_limit = WRITE_RECORDS_PER_S
+        self.write_bytes_limit = WRITE_BYTES_PER_S
         # Quota windows: counters for the current clock second.
         self._write_second = -1
         self._write_records = 0
@@ -308,12 +312,13 @@ class Shard:
     def append(self, data: bytes, partition_key: str, size: int, arrival_at: float,
                second: int) -> int | None:
         """Append one record if the shard's write quota (1,000 records and 1 MiB in the current
-        clock second) allows; return its sequence number, or None when throttled."""
+        clock second, or the lower limits of a fault) allows; return its sequence number, or
+        None when throttled."""
         if self._write_second != second:
             self._write_second = second
             self._write_records = 0
             self._write_bytes = 0
-        if ((self._write_records >= WRITE_RECORDS_PER_S or self._write_bytes + size > WRITE_BYTES_PER_S)
+        if ((self._write_records >= self.write_records_limit or self._write_bytes + size > self.write_bytes_limit)
                 and self._limits.enforced):
             self.write_throttled += 1
             return None
@@ -348,6 +353,21 @@ class Shard:
         if records[head].approximate_arrival_at >= cutoff:
             return
         head = bisect_left(records, cutoff, head, len(records), key=_arrival)
+        if head > _COMPACT_MIN and head * 2 > len(records):
+            del records[:head]
+            del self._cum_bytes[:head]
+            self._base += head
+            head = 0
+        self._head = head
+
+    def release_before(self, position: int) -> None:
+        """Forget the records before ``position`` as if retention had passed them: for a
+        simulation, where nothing but its mappings reads a stream and they have read them."""
+        records = self._records
+        index = min(max(0, position - self._base), len(records))
+        if index <= self._head:
+            return
+        head = index
         if head > _COMPACT_MIN and head * 2 > len(records):
             del records[:head]
             del self._cum_bytes[:head]

@@ -14,6 +14,10 @@ Both schedules are one :class:`RetryPolicy`: the phases count *retries after the
 as the HTTP ``numRetries`` fields do. No jitter is applied (AWS adds some), so virtual runs are
 exact. One pending delivery (all messages of one publish call for one subscription) holds at most
 one timer, never one per message.
+
+An injected outage of a subscription's endpoint (a fault, ``Subscription.down``) answers every
+attempt as the endpoint would when down (a refused connection for HTTP/S, the delivery's failure
+for the others), so the retry policy and the DLQ apply as on AWS.
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
 https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
@@ -29,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.timers import Timer
 
@@ -132,6 +136,9 @@ DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 
 
 NOTIFICATION_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
+# What an attempt to a subscription whose endpoint is down (an injected fault) gets.
+ENDPOINT_DOWN_RESPONSE = HttpResponse(None, "ConnectionRefusedError: the endpoint is down (injected fault)")
+ENDPOINT_DOWN_RESULT = DeliveryResult(Outcome.FAILED, "EndpointUnavailable", "The endpoint is down (injected fault)")
 
 
 class RequestPolicy(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
@@ -307,7 +314,7 @@ class Subscription:
 
     __slots__ = ("arn", "topic_arn", "protocol", "endpoint", "owner", "seq", "confirmed", "active",
                  "token", "token_at", "raw", "filter_policy", "filter_scope", "redrive_policy",
-                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra")
+                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra", "down")
 
     def __init__(self, arn: str, topic_arn: str, protocol: str, endpoint: str, owner: str,
                  seq: int) -> None:
@@ -330,6 +337,7 @@ class Subscription:
         self.retry = DEFAULT_HTTP_RETRY_POLICY if protocol in ("http", "https") else AWS_MANAGED_RETRY_POLICY
         self.content_type = NOTIFICATION_CONTENT_TYPE
         self.extra: dict[str, str] = {}  # set attributes kept verbatim (DeliveryPolicy text, roles…)
+        self.down = False  # an injected outage of the endpoint: every attempt fails (retryable)
 
     @property
     def is_http(self) -> bool:
@@ -364,6 +372,7 @@ class Dispatcher:
         # behind it, so a retry never lets a newer message overtake (stricter than per group).
         self.ordered = ordered
         self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}
+        self.submitted = 0   # notifications handed to the dispatcher (one per message and subscription)
         self.delivered = 0
         self.failed = 0
         self.redriven_to_dlq = 0
@@ -373,8 +382,14 @@ class Dispatcher:
     def retrying(self) -> int:
         return len(self._waiting)
 
+    def pending_messages(self) -> int:
+        """Notifications neither delivered nor failed yet: waiting for a retry or held behind one."""
+        held = sum(len(p.messages) for _, queue in self._held.values() for p in queue)
+        return sum(len(p.messages) for p in self._waiting) + held
+
     def submit(self, pending: Pending) -> None:
         """A new delivery from the topic: sent now, or queued behind a retrying one (FIFO)."""
+        self.submitted += len(pending.messages)
         if self.ordered and (held := self._held.get(pending.sub)) is not None:
             held[1].append(pending)
             return
@@ -383,6 +398,12 @@ class Dispatcher:
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
         mesh = self.mesh
+        if pending.sub.down:
+            if pending.http is not None:
+                self.on_http(pending, ENDPOINT_DOWN_RESPONSE)
+            else:
+                self.on_result(pending, ENDPOINT_DOWN_RESULT)
+            return
         if pending.http is not None:
             http = pending.http
             mesh.emit(HttpRequest(http.url, http.method, http.headers, http.body, http.timeout_s,
@@ -394,6 +415,7 @@ class Dispatcher:
 
     def reject(self, pending: Pending) -> None:
         """Fail ``pending`` without trying it (the target could never take it): straight to the DLQ."""
+        self.submitted += len(pending.messages)
         self._failed(pending, retryable=False)
 
     def close(self) -> None:

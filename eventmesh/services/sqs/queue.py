@@ -13,6 +13,10 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/welco
 Cost model, per message, O(1) amortised everywhere on the hot path (send + receive + delete):
 one lease per received batch (never one timer per message), one delay chunk per sent batch per
 delay value, retention by sent batch. Counters are plain ints read by :meth:`statistics`.
+
+An outage (a fault a simulation or ``/_eventmesh/faults`` injects, :meth:`set_available`) swaps
+the send and delivery entry points for ones answering ``ServiceUnavailable`` (503, retryable), as
+:meth:`close` swaps them for ``QueueDoesNotExist``: nothing is checked on the hot path.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from eventmesh.services.sqs.errors import (
     PurgeQueueInProgress,
     QueueDoesNotExist,
     ReceiptHandleIsInvalid,
+    ServiceUnavailable,
     SqsError,
 )
 from eventmesh.services.sqs.fifo import FifoOrder
@@ -140,6 +145,11 @@ class Queue:
         # Metrics: plain ints, read at scrape time.
         self.sent = self.received = self.deleted = self.empty_receives = self.deduplicated = 0
         self.sent_bytes = 0
+        # Where messages went besides deletes (a simulation's totals balance on them): moved in
+        # from a source queue or a move task, moved out (to the dead-letter queue, by a move
+        # task), expired, purged.
+        self.moved_in = self.moved_out = self.expired = self.purged = 0
+        self.unavailable = False
         self._apply_config()
 
     # -- configuration -----------------------------------------------------------------------
@@ -261,6 +271,8 @@ class Queue:
         ``count_empty=False``: a long poll's intermediate attempt (it counts one empty receive at
         the end, with :meth:`count_empty_receive`).
         """
+        if self.unavailable:
+            raise ServiceUnavailable()
         order = self.order
         now = self.clock.now()
         if attempt_id is not None:
@@ -332,6 +344,8 @@ class Queue:
         """DeleteMessageBatch: the failures by entry index (none: all deleted, or a stale receipt
         the order answers 200 to). The latest receipt deletes a message in flight, or (standard)
         one whose visibility ran out."""
+        if self.unavailable:
+            return dict.fromkeys(range(len(receipts)), ServiceUnavailable())
         leases, order = self.leases, self.order
         by_receipt = leases.by_receipt
         failures: dict[int, SqsError] = {}
@@ -422,6 +436,7 @@ class Queue:
             msg.state = GONE
             gone(msg, False)
         moved = [self._copy_for_move(msg) for msg in msgs]
+        self.moved_out += len(moved)
         dlq.take_redriven(moved, self.arn)
 
     def _dead_letter_queue(self) -> Queue | None:
@@ -442,6 +457,7 @@ class Queue:
         sent): the order prepares them (a standard queue keeps their send time, so retention counts
         from it; FIFO gives them a new sequence number and resets retention)."""
         now = self.clock.now()
+        self.moved_in += len(msgs)
         self.order.redriven(msgs, now)
         was_empty = not self.n_visible
         self.n_visible += len(msgs)
@@ -455,6 +471,7 @@ class Queue:
         return self.n_visible + self.n_inflight + self.n_delayed
 
     def _expire_retained(self, msgs: list[Message]) -> None:
+        self.expired += len(msgs)
         for msg in msgs:
             self.drop(msg)
 
@@ -480,6 +497,7 @@ class Queue:
             raise PurgeQueueInProgress(f"Only one PurgeQueue operation on {self.name} is allowed every "
                                        f"{PURGE_INTERVAL_S} seconds.")
         self._purged_at = now
+        self.purged += self._live()
         self.retention.mark_all_gone()
         self._reset_storage()
 
@@ -494,9 +512,38 @@ class Queue:
     def _accept_closed(items: list[Delivery], source_arn: str) -> DeliveryResult:
         return QueueDoesNotExist().delivery_result()
 
+    # -- outages (injected faults) -----------------------------------------------------------
+
+    def set_available(self, available: bool) -> None:
+        """An outage begins (``False``) or ends: meanwhile sends, receives and deletes answer
+        ``ServiceUnavailable`` and deliveries fail as retryable; messages stay where they are
+        (in flight ones reappear when their visibility runs out). When it ends, waiting
+        receivers and pollers are woken."""
+        if self.closed or available != self.unavailable:
+            return
+        self.unavailable = not available
+        if self.unavailable:
+            self.send_batch = self._send_unavailable  # type: ignore[method-assign]
+            self.accept = self._accept_unavailable  # type: ignore[method-assign]
+            return
+        self.send_batch = self.order.send_batch  # type: ignore[method-assign]
+        self.accept = self.order.accept  # type: ignore[method-assign]
+        if self.n_visible:
+            self.mesh.emit(self.available)
+
+    @staticmethod
+    def _send_unavailable(entries: Sequence[SendEntry]) -> list[Message | SqsError]:
+        raise ServiceUnavailable()
+
+    @staticmethod
+    def _accept_unavailable(items: list[Delivery], source_arn: str) -> DeliveryResult:
+        return ServiceUnavailable().delivery_result()
+
     def take_visible(self, limit: int) -> list[Message]:
         """Remove up to ``limit`` visible messages, oldest first (message move tasks)."""
-        return self.order.take_visible(limit)
+        taken = self.order.take_visible(limit)
+        self.moved_out += len(taken)
+        return taken
 
     def close(self) -> None:
         """The queue was deleted: drop its timers and messages."""

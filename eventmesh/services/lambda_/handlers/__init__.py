@@ -20,7 +20,8 @@ feature of the operator's config file, refused over the wire unless the operator
 (:func:`runs_outside_package`; the daemon's ``security.wire_handlers`` setting). A zip handler
 must name a module inside its package.
 
-Model keys: ``duration`` (fixed), ``min``/``max`` (uniform), ``p50``/``p99`` (lognormal),
+Model keys: ``duration`` (fixed), ``duration=exp(40ms)`` (exponential of that mean), ``min``/``max``
+(uniform), ``p50``/``p99`` (lognormal), ``per_record`` (added per record of the batch),
 ``error_rate`` (0–1), ``cold_start``, ``seed``; times in seconds or with an ``ms`` suffix.
 """
 
