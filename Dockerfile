@@ -6,6 +6,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY eventmesh ./eventmesh
 COPY configs ./configs
+# boto3 comes with eventmesh, as the Lambda Python runtime gives it to every handler.
 RUN pip install . && useradd --create-home --uid 10001 eventmesh
 USER eventmesh
 

@@ -9,7 +9,7 @@ another process. An effect that wants an answer carries ``reply_to``: a token th
 :meth:`eventmesh.mesh.Mesh.expect`; whoever carries the effect out answers with
 :meth:`~eventmesh.mesh.Mesh.reply` (``0``: nobody listens).
 
-    Effect = Deliver | Available | HttpRequest | RunInvocation
+    Effect = Deliver | Available | HttpRequest | RunInvocation | LogEvents
     answers:  Deliver → DeliveryResult · HttpRequest → HttpResponse · RunInvocation → HandlerOutcome
 """
 
@@ -31,6 +31,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "InvocationJob",
+    "LogEvents",
     "Outcome",
     "RunInvocation",
 ]
@@ -62,7 +63,8 @@ class Delivery(msgspec.Struct):
 
     ``attributes`` uses the SQS MessageAttributes shape
     (``{"Name": {"DataType": "String", "StringValue": "v"}}``), which SNS and Lambda
-    destinations map from their own shapes.
+    destinations map from their own shapes. ``trace_header`` is the X-Ray trace header the
+    sender was called with (SQS keeps it as the ``AWSTraceHeader`` system attribute).
     """
 
     body: str
@@ -70,6 +72,7 @@ class Delivery(msgspec.Struct):
     group_id: str | None = None
     deduplication_id: str | None = None
     partition_key: str | None = None
+    trace_header: str | None = None
 
 
 class DeliveryResult(msgspec.Struct, frozen=True):
@@ -133,9 +136,11 @@ class HttpResponse(msgspec.Struct, frozen=True):
 
 
 class InvocationJob(msgspec.Struct, frozen=True):
-    """One invocation of a python or http handler, with the context Lambda gives the code."""
+    """One invocation of a python, runtime-API or http handler, with the context Lambda gives
+    the code. Invocations with the same function, version and ``revision_id`` may share an
+    execution environment (a worker process); any other never does."""
 
-    kind: str                  # "python" | "http"
+    kind: str                  # "python" | "runtime" | "http"
     target: str                # "module:function", zip handler "file.function", or a URL
     payload: bytes
     request_id: str
@@ -152,13 +157,20 @@ class InvocationJob(msgspec.Struct, frozen=True):
     log_group: str = ""
     log_stream: str = ""
     deadline: float = 0.0      # epoch seconds on the caller's clock (remaining-time of the context)
+    runtime: str = ""          # the function's Runtime ("python3.12", "nodejs20.x", "provided.al2023")
+    handler: str = ""          # the function's Handler setting as configured (_HANDLER)
+    revision_id: str = ""      # the version's configuration revision: environments never outlive it
+    role: str = ""             # the execution role (whose credentials the code gets)
 
 
 class HandlerOutcome(msgspec.Struct):
     """The result of running a handler: ``error_type`` is ``None`` on success.
 
     ``system_error`` marks a failure of the platform rather than of the code (an http handler
-    that cannot be reached): the core retries those like throttles.
+    that cannot be reached): the core retries those like throttles. ``log`` is what the code
+    wrote during the invocation, ``init_log`` what it wrote while its environment started (a
+    cold start, ``init_duration_s`` > 0); ``log_stream`` names the environment's log stream
+    when the runner chose it, ``max_memory_mb`` its measured peak (0: not measured).
     """
 
     payload: bytes
@@ -167,6 +179,10 @@ class HandlerOutcome(msgspec.Struct):
     duration_s: float = 0.0
     log: str = ""
     system_error: bool = False
+    init_duration_s: float = 0.0
+    init_log: str = ""
+    log_stream: str = ""
+    max_memory_mb: int = 0
 
 
 class RunInvocation(msgspec.Struct, tag=True):
@@ -178,4 +194,16 @@ class RunInvocation(msgspec.Struct, tag=True):
     reply_to: int = 0
 
 
-Effect = Deliver | Available | HttpRequest | RunInvocation
+class LogEvents(msgspec.Struct, tag=True):
+    """Append ``events`` (``(timestamp_ms, message)`` in order) to the log stream ``stream`` of
+    the log group ``group`` in ``account_id`` / ``region``, creating both when missing, as
+    Lambda's log agent does for a function's output. Nobody answers."""
+
+    account_id: str
+    region: str
+    group: str
+    stream: str
+    events: list[tuple[int, str]]
+
+
+Effect = Deliver | Available | HttpRequest | RunInvocation | LogEvents

@@ -199,6 +199,10 @@ class Mesh:
         """Register ``handler`` for effects of ``effect_type`` (drivers and pollers do this)."""
         self._handlers[effect_type].append(handler)
 
+    def has_subscribers(self, effect_type: type) -> bool:
+        """Whether anyone takes effects of ``effect_type`` (an emitter may skip building them)."""
+        return bool(self._handlers.get(effect_type))
+
     def unsubscribe(self, effect_type: type[E], handler: Callable[[E], None]) -> None:
         handlers = self._handlers.get(effect_type)
         if handlers and handler in handlers:

@@ -22,7 +22,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "eventmesh"
 KERNEL = {"eventmesh", "eventmesh.clock", "eventmesh.timers", "eventmesh.ids", "eventmesh.arn", "eventmesh.mesh",
           "eventmesh.quotas",
           "eventmesh.effects", "eventmesh.errors", "eventmesh.histogram"}
-ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.testing", "eventmesh.__main__")
+ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.testing", "eventmesh.__main__",
+        "eventmesh.templates", "eventmesh.console", "eventmesh.access_log")
 # The one place services reach into each other directly (see the module docstring).
 CROSS_SERVICE = {
     "esm": {"eventmesh.services.sqs.queue", "eventmesh.services.kinesis.stream", "eventmesh.services.kinesis.shards",

@@ -74,20 +74,29 @@ async def send(request: HttpRequest) -> HttpResponse:
     return HttpResponse(int(parts[1]))
 
 
-async def _carry_out(mesh: Mesh, request: HttpRequest) -> None:
-    response = await send(request)
-    mesh.reply(request.reply_to, response)
-    mesh.flush()
+Answer = Callable[[int, HttpResponse], None]
 
 
-def install_http_client(mesh: Mesh, spawn: Spawn) -> Ephemeral:
-    """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``.
+async def _carry_out(answer: Answer, request: HttpRequest) -> None:
+    answer(request.reply_to, await send(request))
+
+
+def install_http_client(mesh: Mesh, spawn: Spawn, answer: Answer | None = None) -> Ephemeral:
+    """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``
+    and its response taken by ``answer(token, response)`` (default: the mesh's reply, then its
+    flush; a daemon with a data directory journals it first).
 
     Returns the handler, for ``mesh.unsubscribe(HttpRequest, handler)`` at shutdown.
     """
 
+    def reply(token: int, response: HttpResponse) -> None:
+        mesh.reply(token, response)
+        mesh.flush()
+
+    taker = answer or reply
+
     def on_request(request: HttpRequest) -> None:
-        spawn(_carry_out(mesh, request))
+        spawn(_carry_out(taker, request))
 
     handler = Ephemeral(on_request)  # a snapshot keeps no driver: a restarted daemon installs its own
     mesh.subscribe(HttpRequest, handler)

@@ -1,10 +1,13 @@
 """The one error the pattern engine raises: a pattern or filter policy the service rejects.
 
-EventBridge answers ``InvalidEventPatternException`` with ``Event pattern is not valid. Reason: <reason>``
-(spec eventbridge.md §4); SNS answers ``InvalidParameter`` with ``Invalid parameter: FilterPolicy: <reason>``
+EventBridge answers ``InvalidEventPatternException`` with ``Event pattern is not valid. Reason: <reason>``;
+SNS answers ``InvalidParameter`` with ``Invalid parameter: FilterPolicy: <reason>``
 on SetSubscriptionAttributes and ``Invalid parameter: Attributes Reason: FilterPolicy: <reason>`` on
-Subscribe (spec sns.md §6). Service adapters re-raise it as their own ServiceError using ``code`` and
+Subscribe. Service adapters re-raise it as their own ServiceError using ``code`` and
 ``message`` (or ``subscribe_message``).
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ class PatternSyntaxError(Exception):
 
 
 class InvalidEventError(ValueError):
-    """TestEventPattern's answer to an event that is not a full EventBridge envelope (spec
-    eventbridge.md §4.1): ``ValidationException`` ``Parameter Event is not valid.``"""
+    """TestEventPattern's answer to an event that is not a full EventBridge envelope:
+    ``ValidationException`` ``Parameter Event is not valid.``"""
 
     code = "ValidationException"
 

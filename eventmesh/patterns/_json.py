@@ -1,12 +1,13 @@
 """A strict JSON reader for patterns that keeps what the matcher needs and reports errors as AWS does.
 
 Patterns are read by Jackson inside AWS, so syntax errors carry Jackson's wording and location, for
-example ``Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token 'null',
-'true' or 'false')\\n at [Source: (String)"this is not json"; line: 1, column: 5]`` (spec eventbridge.md
-§4). The reader also keeps numbers as written (``3.018e2`` stays text until an operator decides what
-it means) and objects as ordered key/value pairs, repeats included (the last occurrence wins, but every
+example ``Unrecognized token 'this': was expecting (JSON String, Number, Array, Object or token
+'null', 'true' or 'false')\\n at [Source: (String)"this is not json"; line: 1, column: 5]``. The
+reader also keeps numbers as written (``3.018e2`` stays text until an operator decides what it
+means) and objects as ordered key/value pairs, repeats included (the last occurrence wins, but every
 occurrence is validated, in document order). Anything after the root object is ignored, as the
 streaming compiler in AWS stops reading there.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """Numbers as the two services compare them: one float key per number, so that equal numbers written
 differently (``300``, ``300.0``, ``3.0e2``) land on the same key and ranges compare keys.
 
-* EventBridge (spec eventbridge.md §4, event-ruler ComparableNumber): every finite IEEE-754 double is
+* EventBridge (event-ruler ComparableNumber): every finite IEEE-754 double is
   comparable; ``300`` and ``3.0e2`` are equal. A pattern number that overflows or underflows a double
   (``2.0e422``, ``1E-325``) cannot be compared: numeric operators reject it, an exact value then only
   matches the same literal text.
-* SNS (spec sns.md §6): numbers compare within -1e9..1e9 with 5 digits after the decimal point
+* SNS: numbers compare within -1e9..1e9 with 5 digits after the decimal point
   (``100.123456789`` equals ``100.1234567``); policy numbers outside the range are rejected.
 
 Cost: one float() per number; no Decimal on the hot path.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ __all__ = [
     "SNS_DECIMAL_DIGITS",
 ]
 
-# sns.md §6 / subscription-filter-policy-constraints: "-10^9 to 10^9 ... five digits of accuracy after
+# https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html:
+# "-10^9 to 10^9 ... five digits of accuracy after
 # the decimal point".
 SNS_NUMBER_LIMIT = 1_000_000_000
 SNS_DECIMAL_DIGITS = 5

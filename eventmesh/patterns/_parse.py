@@ -1,12 +1,14 @@
 """Pattern text -> sub-rules: ``[{path: [condition, ...]}, ...]``, one dict per ``$or`` branch.
 
 Everything that decides whether a pattern is valid, and with which message, lives here (messages as
-AWS gives them: spec eventbridge.md §4, sns.md §6; the order of checks follows AWS's compiler,
+AWS gives them; the order of checks follows AWS's compiler,
 aws/event-ruler JsonRuleCompiler). Paths join nested keys with ``.``, as AWS flattens events, so
 ``{"a": {"b": ...}}`` and ``{"a.b": ...}`` name the same field.
 
 ``$or`` is recognised when its value is an array of at least two objects; otherwise ``$or`` is an
 ordinary field name (so ``{"$or": [{"x": ["y"]}]}`` fails with ``Unrecognized match type x``).
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
 """
 
 from __future__ import annotations

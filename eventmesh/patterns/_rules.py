@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.patterns._budget import EVENT_PATTERN_MAX_CHARS, FILTER_POLICY_MAX_BYTES
+from eventmesh.patterns._engines import resolve
 from eventmesh.patterns._errors import (
     EVENTBRIDGE_CODE,
     SNS_CODE,
@@ -21,11 +22,12 @@ from eventmesh.patterns._errors import (
     InvalidPatternError,
     PatternSyntaxError,
 )
-from eventmesh.patterns._flatten import flatten
+from eventmesh.patterns._explain import explain
 from eventmesh.patterns._json import parse_json
-from eventmesh.patterns._machine import Machine, _consistent_match
+from eventmesh.patterns._machine import Machine
 from eventmesh.patterns._numbers import eventbridge_number, sns_number
 from eventmesh.patterns._parse import NESTED_SCOPE_REASON, Dialect, OutOfRangeNumber, SubRule, compile_tree
+from eventmesh.patterns._stats import RuleSetStatistics, machine_statistics
 from eventmesh.patterns.sns_policy import (
     SCOPES,
     attributes_to_event,
@@ -43,8 +45,10 @@ __all__ = [
     "TEST_EVENT_REQUIRED_FIELDS",
 ]
 
-# TestEventPattern refuses an Event without these envelope fields (eventbridge.md §4.1).
-TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+# TestEventPattern refuses an Event without these envelope fields. The API reference also lists
+# "resources", but AWS accepts an event without it (recorded answers):
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+TEST_EVENT_REQUIRED_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 
 EVENTBRIDGE = Dialect("eventbridge", eventbridge_number)
 FLAVORS = ("eventbridge", "sns")
@@ -105,17 +109,22 @@ class RuleSet:
     names of every rule that matches, at a cost that grows with the event's fields, not the rules.
 
     ``RuleSet()`` holds EventBridge patterns; ``RuleSet(flavor="sns", scope="MessageBody")`` holds SNS
-    filter policies and is asked ``matches(body=..., attributes=...)``.
+    filter policies and is asked ``matches(body=..., attributes=...)``. ``engine`` picks the hot-path
+    implementation (``"python"``, ``"c"`` or ``"auto"``; None reads EVENTMESH_PATTERNS_ENGINE, see
+    _engines.py). Like the cores that own one, a RuleSet belongs to one thread: rules are not added or
+    removed while another thread matches on it.
     """
 
-    def __init__(self, flavor: str = "eventbridge", scope: str = "MessageAttributes") -> None:
+    def __init__(
+        self, flavor: str = "eventbridge", scope: str = "MessageAttributes", *, engine: str | None = None
+    ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, not {flavor!r}")
         self.flavor = flavor
         self.scope = scope
         if flavor == "sns":
             sns_dialect(scope)  # validates the scope
-        self._machine = Machine(sns_number if flavor == "sns" else eventbridge_number)
+        self._machine = Machine(sns_number if flavor == "sns" else eventbridge_number, resolve(engine))
         self._match_all: set[Hashable] = set()  # SNS rules with an empty policy
         self._decoder = msgspec.json.Decoder()
 
@@ -142,6 +151,11 @@ class RuleSet:
 
     def names(self) -> list[Hashable]:
         return list(self._machine.rules())
+
+    def statistics(self) -> RuleSetStatistics:
+        """Rules, sub-rules, states, edges, conditions and the memory the compiled machine holds
+        (``memory_bytes``, ``bytes_per_rule``). O(size of the rule set): read it when asked."""
+        return machine_statistics(self._machine)
 
     def decode(self, event: str | bytes | Mapping[str, Any]) -> dict[str, Any] | None:
         """The event as a dict, or None when it is not a JSON object."""
@@ -213,7 +227,7 @@ class Pattern:
             return "the event is not a JSON object"
         if self.matches(decoded):
             return None
-        return _explain(self._rules._machine, decoded)
+        return explain(self._rules._machine, decoded)
 
     def __repr__(self) -> str:
         return f"Pattern({self.text!r})"
@@ -240,7 +254,7 @@ class FilterPolicy:
             return None
         if event is None:
             return "the message body is not a JSON object"
-        return _explain(self._rules._machine, event)
+        return explain(self._rules._machine, event)
 
     def __repr__(self) -> str:
         return f"FilterPolicy({self.text!r}, scope={self.scope!r})"
@@ -269,34 +283,3 @@ def test_event_pattern(
     if decoded is None or any(name not in decoded for name in TEST_EVENT_REQUIRED_FIELDS):
         raise InvalidEventError()
     return compiled.matches(decoded)
-
-
-def _explain(machine: Machine, event: dict[str, Any]) -> str:
-    """Say, for the branch that came closest, the first field (in path order) that failed."""
-    machine._refresh()
-    leaves = flatten(event, machine._root)
-    by_field: dict[Any, list[tuple[Any, Any]]] = {}
-    for index, value, mem in leaves:
-        by_field.setdefault(index, []).append((value, mem))
-    best: tuple[int, str] | None = None
-    for record in machine._subrules.values():
-        failures = []
-        for path, index, conds, absent_ok, _ in record.fields:
-            values = [v for v, _ in by_field.get(index, ())]
-            wanted = ", ".join(c.describe() for c in conds)
-            if absent_ok:
-                wanted = (wanted + ", " if wanted else "") + '{"exists": false}'
-            if not values:
-                if not absent_ok:
-                    failures.append(f"{path}: the event has no value at this path (pattern wants [{wanted}])")
-            elif not any(c.matches(v) for v in values for c in conds):
-                shown = ", ".join(json.dumps(v) for v in values[:5])
-                failures.append(f"{path}: {shown} does not match [{wanted}]")
-        if not failures and not _consistent_match(record.fields, by_field):
-            failures.append(
-                "every field has a matching value, but not all from the same element of an array "
-                "(array-consistent matching)"
-            )
-        if failures and (best is None or len(failures) < best[0]):
-            best = (len(failures), failures[0])
-    return best[1] if best else "no match"

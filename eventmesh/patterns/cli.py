@@ -64,6 +64,14 @@ def _read(value: str) -> str:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    try:
+        return _run(args, out)
+    except OSError as exc:  # a missing or unreadable @file, --rules DIR or --events FILE
+        print(f"cannot read {exc.filename}: {exc.strerror}", file=out)
+        return EXIT_INVALID
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.rules or args.events:
         if not (args.rules and args.events):
             print("--rules and --events go together", file=out)

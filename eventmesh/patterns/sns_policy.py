@@ -1,4 +1,4 @@
-"""The SNS filter-policy dialect on the shared machine (spec sns.md §6).
+"""The SNS filter-policy dialect on the shared machine.
 
 Differences from EventBridge patterns, all decided here or in the Dialect passed to _parse.py:
 
@@ -10,6 +10,7 @@ Differences from EventBridge patterns, all decided here or in the Dialect passed
 * at most MAX_KEYS top-level keys and MAX_COMBINATIONS value combinations, counted as AWS documents
   it: the product over leaf arrays of (number of values x nesting depth), ``$or`` branches summed.
 * ``{}`` means no filtering.
+https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ __all__ = [
 ]
 
 SCOPES = ("MessageAttributes", "MessageBody")
-MAX_KEYS = 5  # sns.md §6 "Filter policy can not have more than 5 keys"
-MAX_COMBINATIONS = 150  # sns.md §6 "Filter policy is too complex"
+MAX_KEYS = 5  # "Filter policy can not have more than 5 keys"
+MAX_COMBINATIONS = 150  # "Filter policy is too complex"
 
 
 def invalid_scope_message(scope: str) -> str:

@@ -21,6 +21,9 @@ ADAPTERS = {
     "lambda": "eventmesh.services.lambda_.api",
     "kinesis": "eventmesh.services.kinesis.api",
     "events": "eventmesh.services.events.api",
+    "logs": "eventmesh.services.logs.api",
+    "sts": "eventmesh.services.sts.api",
+    "iam": "eventmesh.services.iam.api",
 }
 # Operations of a service that live in another package's adapter: each has ``register(service)``.
 EXTENSIONS = {

@@ -1,10 +1,10 @@
 """The one place errors become wire responses, per protocol.
 
 * JSON 1.0/1.1: ``{"__type": "…#Code", "message": "…"}``; SQS adds ``x-amzn-query-error:
-  <legacy code>;Sender|Receiver`` and answers 400 for every client fault.
+  <legacy code>;Sender|Receiver``, with the error's own status.
 * CBOR: the same document, CBOR-encoded (Kinesis).
-* Query: ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``
-  with the error's HTTP status.
+* Query: ``<ErrorResponse><Error><Type/><Code/><Message/><Detail/></Error><RequestId/></ErrorResponse>``
+  with the error's HTTP status; SNS writes no ``<Detail/>`` (``query_detail=False``), SQS does.
 * REST-JSON (Lambda): ``x-amzn-ErrorType: Code`` and ``{"Type": "User", "Message": "…"}``,
   plus any extra body fields (``extra``, e.g. ``Reason``) and response
   headers (``headers``, e.g. ``Retry-After``) the error carries.
@@ -37,7 +37,7 @@ def _fault(err: ServiceError) -> str:
 
 def render_error(err: ServiceError, protocol: str, request_id: str, *, json_version: str = "1.0",
                  query_compatible: bool = False, type_prefix: str = "",
-                 namespace: str = "") -> Response:
+                 namespace: str = "", query_detail: bool = True) -> Response:
     headers = [("x-amzn-RequestId", request_id)]
     headers.extend((getattr(err, "headers", None) or {}).items())
     extra: dict[str, Any] = getattr(err, "extra", None) or {}
@@ -46,8 +46,9 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
         document: dict[str, Any] = {"__type": f"{type_prefix}{err.code}", "message": err.message}
         document.update(extra)
         if query_compatible:
+            # The status is the error's own on both protocols (SQS PurgeQueueInProgress 403,
+            # ResourceNotFoundException 404), as the model's awsQueryError trait gives it.
             headers.append(("x-amzn-query-error", f"{err.wire_query_code};{_fault(err)}"))
-            status = 400 if err.sender_fault else err.http_status
         if protocol == "cbor":
             from eventmesh.wire.protocols import cbor
 
@@ -58,8 +59,10 @@ def render_error(err: ServiceError, protocol: str, request_id: str, *, json_vers
     if protocol == "query":
         code = err.wire_query_code
         xmlns = f' xmlns="{namespace}"' if namespace else ""
+        detail = "<Detail/>" if query_detail else ""
+        message = getattr(err, "query_message", None) or err.message  # SQS words some errors apart
         body = (f'<?xml version="1.0"?><ErrorResponse{xmlns}><Error><Type>{_fault(err)}</Type>'
-                f"<Code>{escape(code)}</Code><Message>{escape(err.message)}</Message><Detail/></Error>"
+                f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>{detail}</Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>")
         headers.append(("Content-Type", "text/xml"))
         return err.http_status, headers, body.encode()

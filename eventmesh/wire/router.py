@@ -9,11 +9,12 @@ credential scope when there is one.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from typing import Any
 
 import botocore.session
@@ -23,15 +24,19 @@ from botocore.model import OperationModel, ServiceModel
 from eventmesh.errors import (
     InternalFailure,
     InvalidAction,
+    SerializationException,
     ServiceError,
     UnknownOperationException,
-    ValidationException,
 )
 from eventmesh.mesh import Mesh
-from eventmesh.wire.protocols import awsjson, query, restjson
+from eventmesh.wire.auth import AccessKeys, request_access_key
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
+from eventmesh.wire.protocols import awsjson, eventstream, query, restjson
 from eventmesh.wire.render import Response, render_error
-from eventmesh.wire.service import Deferred, RequestContext, Service
-from eventmesh.wire.validate import check
+from eventmesh.wire.service import Deferred, RequestContext, Service, Waiters
+from eventmesh.wire.shapes import request_type
+from eventmesh.wire.streaming import EventStream
+from eventmesh.wire.validate import check, problem_from
 
 __all__ = ["Api", "Request"]
 
@@ -39,6 +44,9 @@ log = logging.getLogger("eventmesh.wire")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _FORM = "application/x-www-form-urlencoded"
+# Operations AWS serves unsigned (an SNS endpoint following SubscribeURL / UnsubscribeURL):
+# never refused for want of an access key.
+ANONYMOUS_OPERATIONS = frozenset({"ConfirmSubscription", "Unsubscribe"})
 _CBOR = "application/x-amz-cbor-1.1"
 
 
@@ -73,14 +81,36 @@ class _Bound:
         # Typed hot paths: JSON bodies decode straight into the operation's request Struct.
         self.typed: dict[str, msgspec.json.Decoder[Any]] = {
             n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
+        self.check_types: dict[str, Any] = {}
+
+    def check_type(self, op: OperationModel) -> Any:
+        """The operation's input shape as a msgspec type (compiled on first use)."""
+        kind = self.check_types.get(op.name)
+        if kind is None:
+            kind = self.check_types[op.name] = request_type(op.input_shape, enums=self.service.validate_enums)
+        return kind
+
+
+class _Route:
+    """What routing has learnt of a request so far: its error renders in this protocol's shape,
+    with this service's conventions."""
+
+    __slots__ = ("bound", "protocol")
+
+    def __init__(self) -> None:
+        self.bound: _Bound | None = None
+        self.protocol = "json"
 
 
 class Api:
     """Every service's operations behind one entry point: ``handle(request) -> Response``."""
 
-    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, mesh: Mesh, services: Iterable[Service] = (), settings: Mapping[str, Any] | None = None,
+                 access_keys: AccessKeys | None = None) -> None:
         self.mesh = mesh
         self.settings = dict(settings or {})
+        self.access_keys = access_keys or AccessKeys()
+        self.waiters = Waiters(mesh)   # event streams' wake-ups (long polls are the queues')
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
         self._by_target: dict[str, _Bound] = {}
@@ -102,8 +132,8 @@ class Api:
         """A context for calling a handler in process (config loading, tests)."""
         return RequestContext(self.mesh, request_id=self.mesh.ids.uuid(), host=host, protocol=protocol,
                               settings=self.settings,
-                              operation=operation,
-                              service=self.services[service].service)
+                              waiters=self.waiters, operation=operation,
+                              service=self.services[service].service, trusted=True)
 
     def call(self, service: str, operation: str, params: dict[str, Any], *,
              host: str = "localhost:4566") -> Any:
@@ -112,9 +142,7 @@ class Api:
         op = bound.ops.get(operation)
         if op is None:
             raise InvalidAction(f"The action {operation} is not valid for this endpoint.")
-        if operation in bound.typed:
-            params = self._typed_fallback(bound, op, params)
-        self._validate(bound, op, params)
+        params = self._checked(bound, op, params)
         ctx = self.context(service, operation=operation, host=host)
         result = bound.service.handlers[operation](ctx, params)
         if type(result) is Deferred:
@@ -127,68 +155,135 @@ class Api:
     def handle(self, request: Request) -> Response | Awaitable[Response]:
         request_id = self.mesh.ids.uuid()
         headers = request.headers
-        protocol = "json"
-        bound: _Bound | None = None
+        route = _Route()
         try:
-            target = headers.get("x-amz-target")
-            content_type = headers.get("content-type", "")
-            if target:
-                protocol = "cbor" if content_type.startswith(_CBOR) else "json"
-                prefix, _, operation = target.partition(".")
-                bound = self._by_target.get(prefix)
-                if bound is None or operation not in bound.ops:
-                    raise UnknownOperationException(f"Operation {target} is not supported.")
-                op = bound.ops[operation]
-                typed = bound.typed.get(operation)
-                if typed is not None and protocol == "json":
-                    try:
-                        params = typed.decode(request.body or b"{}")
-                    except msgspec.DecodeError:
-                        params = self._typed_fallback(bound, op, self._json_params(bound, op, request.body))
-                elif protocol == "cbor":
-                    from eventmesh.wire.protocols import cbor
-
-                    params = cbor.decode(request.body) if request.body else {}
-                else:
-                    params = self._json_params(bound, op, request.body)
-            elif content_type.startswith(_FORM) or "Action=" in request.query:
-                protocol = "query"
-                form = query.parse_form(request.query.encode()) if request.query else {}
-                if request.body:
-                    form.update(query.parse_form(request.body))
-                bound, op = self._query_operation(form, request.path)
-                params = query.decode_params(op.input_shape, form, bound.query_names)
-                if bound.name == "sqs" and "QueueUrl" not in params and request.path.count("/") >= 2:
-                    params["QueueUrl"] = f"http://{headers.get('host', 'localhost')}{request.path}"
-            else:
-                protocol = "rest-json"
-                bound = self.services.get("lambda")
-                found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
-                if bound is None or found is None:
-                    raise UnknownOperationException(f"No operation at {request.method} {request.path}")
-                op, labels = found
-                if op.name not in bound.ops:
-                    raise UnknownOperationException(f"Operation {op.name} is not supported.")
-                params = restjson.decode_request(op, labels, request.query, headers, request.body)
-            if op.name in bound.typed and isinstance(params, dict):
-                params = self._typed_fallback(bound, op, params)
-            self._validate(bound, op, params)
-            ctx = RequestContext(self.mesh.scope(*caller_scope(headers)), request_id=request_id,
+            try:
+                op, params = self._decode_request(request, route)
+            except _BareQueueUrl:
+                # A queue URL without an Action: AWS answers this bare XML document, 404.
+                return 404, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], \
+                    b"<UnknownOperationException/>"
+            except ServiceError:
+                raise
+            except _DECODE_ERRORS as exc:   # the client's bytes, not a bug: the service's 400
+                make = route.bound.service.decode_error if route.bound else SerializationException
+                raise make(_decode_message(exc)) from None
+            bound = route.bound
+            assert bound is not None
+            params = self._checked(bound, op, params)
+            keys = None if op.name in ANONYMOUS_OPERATIONS and "authorization" not in headers else self.access_keys
+            ctx = RequestContext(self.mesh.scope(*caller_scope(headers, keys, request.query)), request_id=request_id,
                                  settings=self.settings,
-                                 host=headers.get("host", "localhost"), protocol=protocol, headers=headers,
-                                 operation=op.name, service=bound.service)
+                                 host=headers.get("host", "localhost"), protocol=route.protocol,
+                                 headers=headers, waiters=self.waiters, operation=op.name,
+                                 service=bound.service)
             result = bound.service.handlers[op.name](ctx, params)
             if type(result) is Deferred:
-                return self._finish_async(_settle(result), bound, op, protocol, request_id)
-            return self._encode(bound, op, protocol, result, request_id)
+                return self._finish_async(_settle(result), bound, op, route.protocol, request_id)
+            return self._encode(bound, op, route.protocol, result, request_id)
         except ServiceError as err:
-            return self._error(err, bound, protocol, request_id)
+            return self._error(err, route.bound, route.protocol, request_id)
         except Exception:  # a bug must not take the daemon down: answer 500, keep serving
             log.error("internal error:\n%s", traceback.format_exc())
             return self._error(InternalFailure("We encountered an internal error. Please try again."),
-                               bound, protocol, request_id)
+                               route.bound, route.protocol, request_id)
         finally:
             self.mesh.flush()
+
+    def _decode_request(self, request: Request, route: _Route) -> tuple[OperationModel, Any]:
+        """Which operation the request is (filling ``route`` as it learns the service and protocol,
+        so an error renders in the right shape), and its parameters. Whatever goes wrong while
+        decoding the client's bytes (malformed CBOR or JSON, nesting past the decoder's depth,
+        bad base64, numbers out of range) raises one of ``_DECODE_ERRORS``: ``handle`` answers
+        the service's decode error, 400."""
+        headers = request.headers
+        operation, labels = self._route_head(request, route)
+        bound = route.bound
+        if route.protocol == "query":
+            form = query.parse_form(request.query.encode()) if request.query else {}
+            if request.body:
+                form.update(query.parse_form(request.body))
+            bound, op = self._query_operation(form, request.path, route)
+            params = query.decode_params(op.input_shape, form, bound.query_names)
+            if bound.name == "sqs" and "QueueUrl" not in params and request.path.count("/") >= 2:
+                params["QueueUrl"] = f"http://{headers.get('host', 'localhost')}{request.path}"
+            return op, params
+        if route.protocol == "rest-json":
+            if operation is None and "sqs" in self.services and request.path.count("/") >= 2:
+                raise _BareQueueUrl
+            if bound is None or operation is None:
+                raise UnknownOperationException(f"No operation at {request.method} {request.path}")
+            if operation not in bound.ops:
+                raise UnknownOperationException(f"Operation {operation} is not supported.")
+            op = bound.ops[operation]
+            return op, restjson.decode_request(op, labels or {}, request.query, headers, request.body)
+        if bound is None or operation not in bound.ops:
+            raise UnknownOperationException(f"Operation {headers.get('x-amz-target')} is not supported.")
+        op = bound.ops[operation]
+        if route.protocol == "cbor":
+            from eventmesh.wire.protocols import cbor
+
+            params = cbor.decode(request.body) if request.body else {}
+            if not isinstance(params, dict):
+                raise SerializationException("Start of structure or map found where not expected.")
+            return op, params
+        typed = bound.typed.get(operation)
+        if typed is not None:
+            try:
+                return op, typed.decode(request.body or b"{}")
+            except msgspec.ValidationError:
+                pass   # the dict below meets the model's check, which words the problem
+        return op, self._json_params(bound, op, request.body)
+
+    # -- the door: what the server asks of a request's head, before its body ------------------
+
+    def _route_head(self, request: Request, route: _Route) -> tuple[str | None, dict[str, str] | None]:
+        """Fill ``route`` (service and protocol) from headers and path alone, and return the
+        operation and REST path labels when the head names them (Query names it in the body)."""
+        headers = request.headers
+        target = headers.get("x-amz-target")
+        if target:
+            route.protocol = "cbor" if headers.get("content-type", "").startswith(_CBOR) else "json"
+            prefix, _, operation = target.partition(".")
+            route.bound = self._by_target.get(prefix)
+            return operation, None
+        if headers.get("content-type", "").startswith(_FORM) or "Action=" in request.query:
+            route.protocol = "query"
+            # A queue path is SQS, the root SNS (until _query_operation reads Action and Version).
+            name = "sqs" if request.path.count("/") >= 2 else "sns"
+            route.bound = self.services.get(name) or next(
+                (b for b in self.services.values() if b.protocol != "rest-json"), None)
+            return None, None
+        route.protocol = "rest-json"
+        route.bound = bound = self.services.get("lambda")
+        found = bound.rest.match(request.method, request.path) if bound is not None and bound.rest else None
+        return (found[0].name, found[1]) if found else (None, None)
+
+    def body_limit(self, request: Request) -> tuple[str, int]:
+        """The service a request goes to ("" if none) and the largest body it may carry."""
+        route = _Route()
+        operation, _ = self._route_head(request, route)
+        if route.bound is None:
+            return "", DEFAULT_REQUEST_BYTES
+        if route.protocol == "query" and operation is None:
+            # SQS and SNS share the Query door and the operation is in the body: the larger limit.
+            return route.bound.name, max([b.service.request_limit(None) for b in self.services.values()
+                                          if b.protocol != "rest-json"] or [DEFAULT_REQUEST_BYTES])
+        return route.bound.name, route.bound.service.request_limit(operation)
+
+    def refuse(self, request: Request, err: ServiceError) -> Response:
+        """``err`` in the error shape of the protocol and service the request's head names."""
+        route = _Route()
+        self._route_head(request, route)
+        return self._error(err, route.bound, route.protocol, self.mesh.ids.uuid())
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        route = _Route()
+        operation, _ = self._route_head(request, route)
+        make = route.bound.service.too_large_error if route.bound else RequestEntityTooLarge
+        what = f" for the {operation} operation" if operation else ""
+        return self._error(make(f"Request must be smaller than {limit} bytes{what}."), route.bound,
+                           route.protocol, self.mesh.ids.uuid())
 
     async def _finish_async(self, pending: Awaitable[Any], bound: _Bound, op: OperationModel, protocol: str,
                             request_id: str) -> Response:
@@ -204,7 +299,7 @@ class Api:
         finally:
             self.mesh.flush()
 
-    def _query_operation(self, form: dict[str, str], path: str) -> tuple[_Bound, OperationModel]:
+    def _query_operation(self, form: dict[str, str], path: str, route: _Route) -> tuple[_Bound, OperationModel]:
         action = form.get("Action", "")
         version = form.get("Version")
         bound = self._by_version.get(version) if version else None
@@ -213,6 +308,7 @@ class Api:
             candidates = [b for b in self.services.values() if action in b.ops and b.protocol != "rest-json"]
             sqs_first = sorted(candidates, key=lambda b: (b.name != "sqs") == (path.count("/") >= 2))
             bound = sqs_first[0] if sqs_first else self._by_version.get("2012-11-05")
+        route.bound = bound
         if bound is None or action not in bound.ops:
             raise InvalidAction(f"The action {action} is not valid for this endpoint.")
         return bound, bound.ops[action]
@@ -225,28 +321,32 @@ class Api:
             awsjson.decode_blobs(plan, params)
         return params
 
-    def _typed_fallback(self, bound: _Bound, op: OperationModel, params: dict[str, Any]) -> Any:
-        """Convert a request to the operation's Struct; when it does not fit, answer the model's
-        validation error (AWS's wording), or the Struct's own complaint if the model has none."""
-        try:
-            return msgspec.convert(params, bound.service.request_types[op.name])
-        except msgspec.ValidationError as exc:
-            problems = check(op.input_shape, params, enums=bound.service.validate_enums)
-            if problems:
-                raise bound.service.validation_error(problems) from None
-            raise ValidationException(f"1 validation error detected: {exc}") from None
-
-    def _validate(self, bound: _Bound, op: OperationModel, params: Any) -> None:
+    def _checked(self, bound: _Bound, op: OperationModel, params: Any) -> Any:
+        """The request as its handler takes it, once it fits the operation's model: the typed
+        request Struct (already checked by its decoder, whose constraints are the model's) or the
+        dict, checked in one pass by the compiled model type. A request that does not fit gets the
+        service's validation error in AWS's words."""
         service = bound.service
-        if (not service.validate or op.name in service.unvalidated or op.input_shape is None
-                or not isinstance(params, dict)):
-            return
-        problems = check(op.input_shape, params, enums=service.validate_enums)
-        if problems:
-            raise service.validation_error(problems)
+        kind = service.request_types.get(op.name)
+        if kind is not None and isinstance(params, kind):
+            return params
+        if not isinstance(params, dict):
+            raise service.decode_error("Start of structure or map found where not expected.")
+        try:
+            if kind is not None:
+                return msgspec.convert(params, kind)
+            msgspec.convert(params, bound.check_types.get(op.name) or bound.check_type(op))
+        except msgspec.ValidationError as exc:
+            if service.explain_invalid is not None:
+                service.explain_invalid(op.input_shape, params)
+            problems = check(op.input_shape, params, enums=service.validate_enums) if op.input_shape else []
+            raise service.validation_error(problems or [problem_from(exc)]) from None
+        return params
 
     def _encode(self, bound: _Bound, op: OperationModel, protocol: str, result: Any,
                 request_id: str) -> Response:
+        if isinstance(result, EventStream):
+            return self._event_stream(protocol, result, request_id)
         if protocol == "json":
             return 200, [("Content-Type", f"application/x-amz-json-{bound.json_version}"),
                          ("x-amzn-RequestId", request_id)], awsjson.encode_response(result)
@@ -262,32 +362,89 @@ class Api:
         headers.append(("x-amzn-RequestId", request_id))
         return status, headers, body
 
+    def _event_stream(self, protocol: str, stream: EventStream, request_id: str) -> Response:
+        """An event-stream output framed for the protocol: the initial response, one message per
+        event, and a modelled exception message if the events end with a ServiceError. The body
+        is an async iterator of frames; the door closes it (running the handler's clean-up) when
+        the client goes away."""
+        content_type = _CBOR if protocol == "cbor" else "application/json"
+
+        def encode(value: Any) -> bytes:
+            if protocol != "cbor":
+                return awsjson.encode_response(value)
+            from eventmesh.wire.protocols import cbor
+
+            return cbor.encode(_builtins(value))
+
+        mesh = self.mesh
+
+        async def frames() -> AsyncIterator[bytes]:
+            events = stream.events
+            try:
+                yield eventstream.event("initial-response", encode(stream.initial), content_type)
+                try:
+                    async for event_type, payload in events:
+                        yield eventstream.event(event_type, encode(payload), content_type)
+                except ServiceError as err:
+                    yield eventstream.exception(err.code, encode({"message": err.message}), content_type)
+                except Exception:  # a bug ends the stream with an error message, not a torn response
+                    log.error("internal error in an event stream:\n%s", traceback.format_exc())
+                    yield eventstream.encode_message([(":message-type", "error"), (":error-code", "InternalFailure"),
+                                                      (":error-message", "We encountered an internal error.")], b"")
+            finally:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
+                mesh.flush()
+
+        headers = [("Content-Type", eventstream.CONTENT_TYPE), ("x-amzn-RequestId", request_id)]
+        return 200, headers, frames()  # type: ignore[return-value]  # a streamed body (the door writes it)
+
     def _error(self, err: ServiceError, bound: _Bound | None, protocol: str, request_id: str) -> Response:
         if bound is None:
             return render_error(err, protocol, request_id)
         service = bound.service
         return render_error(err, protocol, request_id, json_version=bound.json_version,
                             query_compatible=service.query_compatible, type_prefix=service.json_error_prefix,
-                            namespace=bound.namespace)
+                            namespace=bound.namespace, query_detail=service.query_error_detail)
 
 
 async def _settle(deferred: Deferred) -> Any:
-    return deferred.finish(await deferred.awaitable)
+    # Shielded: a client that goes away cancels this request's task, never the engine's waiter
+    # (a long poll keeps waiting as on AWS; which poll takes a message stays the engine's doing).
+    return deferred.finish(await asyncio.shield(deferred.awaitable))
 
 
 def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, builtin_types=(bytes, datetime.datetime))
 
 
-def caller_scope(headers: dict[str, str]) -> tuple[str | None, str | None]:
+# What decoding a client's bytes may raise (msgspec.DecodeError and CBORDecodeError are ValueErrors).
+_DECODE_ERRORS = (ValueError, TypeError, LookupError, RecursionError, OverflowError, MemoryError)
+
+
+def _decode_message(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "Could not parse the request: nested too deeply."
+    return f"Could not parse the request: {str(exc)[:200] or type(exc).__name__}."
+
+
+class _BareQueueUrl(Exception):
+    """A request at a queue URL that names no operation (no Action, no target)."""
+
+
+def caller_scope(headers: dict[str, str], access_keys: AccessKeys | None = None,
+                 query: str = "") -> tuple[str | None, str | None]:
     """The account and Region a request acts in, from its SigV4 credential
     (``Credential=<access key>/<date>/<region>/<service>/aws4_request``): the Region as signed,
     and the account of an access key that is a 12-digit account id (as other emulators read it);
-    any other key (or no signature) acts in the daemon's default account and Region."""
+    any other key (or no signature) acts in the daemon's default account and Region. With
+    ``access_keys`` configured (``wire/auth.py``) the key must be one of them and names the
+    account; any other raises UnrecognizedClientException."""
     auth = headers.get("authorization")
-    if not auth:
-        return None, None
-    found = _CREDENTIAL.search(auth)
+    found = _CREDENTIAL.search(auth) if auth else None
+    if access_keys is not None and access_keys.enabled:
+        return access_keys.account(request_access_key(headers, query)), (found.group(2) if found else None)
     if found is None:
         return None, None
     key, region = found.group(1), found.group(2)

@@ -8,27 +8,33 @@ must not be null``.
 
 from __future__ import annotations
 
+import datetime
+import functools
+import re
 from typing import Any
 
 import msgspec
 from botocore.model import Shape, StructureShape
 
 from eventmesh.errors import ValidationException
+from eventmesh.wire.shapes import INT32_RANGE, INT64_RANGE, pattern
 
-__all__ = ["Problem", "check", "validation_exception"]
+__all__ = ["Problem", "check", "problem_from", "validation_exception"]
 
-_INT_TYPES = ("integer", "long")
+_INT_RANGES = {"integer": INT32_RANGE, "long": INT64_RANGE}
 _FLOAT_TYPES = ("float", "double")
 
 
 class Problem(msgspec.Struct, frozen=True):
-    """One constraint a request member breaks. ``kind``: missing, type, length, range, enum."""
+    """One constraint a request member breaks. ``kind``: missing, null (a list item or map value),
+    type, length, range, pattern, enum."""
 
     kind: str
     path: str
     member: str
     value: Any
     constraint: str
+    sensitive: bool = False   # the model marks the member sensitive: AWS leaves its value out
 
 
 def _camel(name: str) -> str:
@@ -38,11 +44,44 @@ def _camel(name: str) -> str:
 def validation_exception(problems: list[Problem]) -> ValidationException:
     parts = []
     for p in problems:
-        shown = "null" if p.value is None else f"'{p.value}'"
-        parts.append(f"Value {shown} at '{p.path}' failed to satisfy constraint: {p.constraint}")
+        shown = "" if p.sensitive else " null" if p.value is None else f" '{p.value}'"
+        parts.append(f"Value{shown} at '{p.path}' failed to satisfy constraint: {p.constraint}")
     n = len(problems)
     head = f"{n} validation error{'s' if n > 1 else ''} detected: "
     return ValidationException(head + "; ".join(parts))
+
+
+@functools.cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
+def _search(regex: str, value: str) -> re.Match[str] | None:
+    return _compiled(regex).search(value)
+
+
+_AT = re.compile(r"^(.*?)(?: - at (?:`key` in )?`\$(.*)`)?$", re.S)
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[(.+?)\]")
+
+
+def problem_from(exc: Exception) -> Problem:
+    """A msgspec ValidationError (``Expected `int`, got `str` - at `$.Entries[0].Id```) as a
+    Problem, for the rare mismatch the model walk does not word itself."""
+    found = _AT.match(str(exc))
+    message, where = (found.group(1), found.group(2) or "") if found else (str(exc), "")
+    parts: list[str] = []
+    member = ""
+    if " in `$" in message:   # a map key: "... - at `key` in `$.Environment.Variables`"
+        message = message.split(" - at `key`", 1)[0]
+    for name, index, key in _STEP.findall(where):
+        if name:
+            member = name
+            parts.append(_camel(name))
+        elif index:
+            parts += [str(int(index) + 1), "member"]
+        else:
+            parts.append(key.strip("'\""))
+    return Problem("type", ".".join(parts), member, None, message)
 
 
 def check(shape: Shape, value: Any, *, enums: bool = False) -> list[Problem]:
@@ -75,13 +114,22 @@ def _check(shape: Shape, value: Any, path: str, member: str, out: list[Problem],
         if not isinstance(value, str):
             out.append(Problem("type", path, member, value, "Member must be a string"))
             return
-        _bounds(len(value), meta, path, member, value, out, "length")
+        _bounds(len(value), meta, path, member, value, out, "length", bool(meta.get("sensitive")))
+        regex = pattern(meta)
+        if regex is not None and _search(regex, value) is None:
+            out.append(Problem("pattern", path, member, value,
+                               f"Member must satisfy regular expression pattern: {regex}",
+                               bool(meta.get("sensitive"))))
         if enums and shape.enum and value not in shape.enum:
             out.append(Problem("enum", path, member, value,
                                f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"))
-    elif kind in _INT_TYPES:
+    elif kind in _INT_RANGES:
         if isinstance(value, bool) or not isinstance(value, int):
             out.append(Problem("type", path, member, value, "Member must be an integer"))
+            return
+        low, high = _INT_RANGES[kind]
+        if not low <= value <= high:
+            out.append(Problem("type", path, member, value, f"Member must be a {kind} ({low} to {high})"))
             return
         _bounds(value, meta, path, member, value, out, "value")
     elif kind in _FLOAT_TYPES:
@@ -97,35 +145,49 @@ def _check(shape: Shape, value: Any, path: str, member: str, out: list[Problem],
         _bounds(len(value), meta, path, member, value, out, "length")
         item_shape = shape.member  # type: ignore[attr-defined]
         for i, item in enumerate(value):
-            if item is not None:
-                _check(item_shape, item, f"{path}.{i + 1}.member", member, out, enums)
+            sub = f"{path}.{i + 1}.member"
+            if item is None:
+                out.append(Problem("null", sub, member, None, "Member must not be null"))
+            else:
+                _check(item_shape, item, sub, member, out, enums)
     elif kind == "map":
         if not isinstance(value, dict):
             out.append(Problem("type", path, member, value, "Member must be a map"))
             return
         _bounds(len(value), meta, path, member, value, out, "length")
         value_shape = shape.value  # type: ignore[attr-defined]
+        key_shape = shape.key  # type: ignore[attr-defined]
         for key, item in value.items():
-            if item is not None:
-                _check(value_shape, item, f"{path}.{key}", member, out, enums)
+            sub = f"{path}.{key}"
+            if not isinstance(key, str):
+                out.append(Problem("type", sub, member, key, "Map keys must be strings"))
+            else:
+                _bounds(len(key), key_shape.metadata, sub, member, key, out, "length")
+            if item is None:
+                out.append(Problem("null", sub, member, None, "Member must not be null"))
+            else:
+                _check(value_shape, item, sub, member, out, enums)
     elif kind == "blob":
         if not isinstance(value, (bytes, bytearray, memoryview)):
             out.append(Problem("type", path, member, value, "Member must be a blob"))
             return
         _bounds(len(value), meta, path, member, "<blob>", out, "length")
+    elif kind == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, datetime.datetime)):
+            out.append(Problem("type", path, member, value, "Member must be a timestamp"))
 
 
 def _bounds(n: float, meta: dict[str, Any], path: str, member: str, value: Any,
-            out: list[Problem], what: str) -> None:
+            out: list[Problem], what: str, sensitive: bool = False) -> None:
     low = meta.get("min")
     high = meta.get("max")
     if low is not None and n < low:
         word = "greater than or equal to" if what == "value" else "length greater than or equal to"
         out.append(Problem("length" if what == "length" else "range", path, member, value,
                            f"Member must have {word} {low}" if what == "length"
-                           else f"Member must have value {word} {low}"))
+                           else f"Member must have value {word} {low}", sensitive))
     elif high is not None and n > high:
         word = "less than or equal to" if what == "value" else "length less than or equal to"
         out.append(Problem("length" if what == "length" else "range", path, member, value,
                            f"Member must have {word} {high}" if what == "length"
-                           else f"Member must have value {word} {high}"))
+                           else f"Member must have value {word} {high}", sensitive))

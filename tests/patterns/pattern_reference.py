@@ -7,6 +7,7 @@ leaf of the event with the array elements it came from, and tries every choice o
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -82,8 +83,17 @@ def _wildcard(pattern: str, value: str) -> bool:
     )
 
 
+def _ip(text: str) -> Any:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def cond_ok(c: Any, v: Any) -> bool:
     if isinstance(c, str):
+        if isinstance(v, str) and _ip(c) is not None:
+            return _ip(v) == _ip(c)  # an IP address matches the same address written differently
         return isinstance(v, str) and v == c
     if c is None or isinstance(c, bool):
         return v is c
@@ -105,6 +115,10 @@ def cond_ok(c: Any, v: Any) -> bool:
         return is_str and _wildcard(arg, v)
     if op == "exists":
         return arg is True
+    if op == "cidr":
+        address = _ip(v) if is_str else None
+        network = ipaddress.ip_network(arg, strict=False)
+        return address is not None and address.version == network.version and address in network
     if op == "numeric":
         if not _num(v):
             return False

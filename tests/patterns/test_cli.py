@@ -59,7 +59,9 @@ def test_event_without_envelope_is_refused_like_test_event_pattern() -> None:
 def test_files_are_read_with_at(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text('{"source": ["aws.ec2"]}')
     (tmp_path / "e.json").write_text(json.dumps(ENVELOPE))
+    (tmp_path / "s3.json").write_text(json.dumps({**ENVELOPE, "source": "aws.s3"}))
     assert call("--pattern", f"@{tmp_path / 'p.json'}", "--event", f"@{tmp_path / 'e.json'}") == (0, "true\n")
+    assert call("--pattern", f"@{tmp_path / 'p.json'}", "--event", f"@{tmp_path / 's3.json'}") == (1, "false\n")
 
 
 def test_rules_directory_over_events_file(tmp_path: Path) -> None:

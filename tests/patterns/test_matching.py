@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from eventmesh.patterns import compile_pattern
+
+pytestmark = pytest.mark.usefixtures("engine")  # every test runs on each pattern engine
 
 
 def match(pattern: object, event: object) -> bool:
@@ -56,15 +60,21 @@ def test_numeric_ranges() -> None:
         False,
     ]
     assert match({"n": [{"numeric": ["=", 301.8]}]}, {"n": 3.018e2})
+    assert not match({"n": [{"numeric": ["=", 301.8]}]}, {"n": 301.81})
 
 
 def test_prefix_suffix_and_ignore_case_forms_apply_to_strings_only() -> None:
     assert match({"a": [{"prefix": "us-"}]}, {"a": "us-east-1"})
+    assert not match({"a": [{"prefix": "us-"}]}, {"a": "eu-west-1"})
     assert not match({"a": [{"prefix": "1"}]}, {"a": 10})
     assert match({"a": [{"suffix": ".png"}]}, {"a": "x.png"})
+    assert not match({"a": [{"suffix": ".png"}]}, {"a": "x.PNG"})
     assert match({"a": [{"prefix": {"equals-ignore-case": "EventB"}}]}, {"a": "eventbridge"})
+    assert not match({"a": [{"prefix": {"equals-ignore-case": "EventB"}}]}, {"a": "event-bridge"})
     assert match({"a": [{"suffix": {"equals-ignore-case": ".PNG"}}]}, {"a": "x.png"})
+    assert not match({"a": [{"suffix": {"equals-ignore-case": ".PNG"}}]}, {"a": "x.jpg"})
     assert match({"a": [{"equals-ignore-case": "AlIcE"}]}, {"a": "alice"})
+    assert not match({"a": [{"equals-ignore-case": "AlIcE"}]}, {"a": "alicia"})
 
 
 def test_anything_but_matches_null_and_other_types_but_never_a_missing_field() -> None:
@@ -80,8 +90,11 @@ def test_anything_but_matches_null_and_other_types_but_never_a_missing_field() -
 
 def test_anything_but_forms() -> None:
     assert not match({"a": [{"anything-but": {"prefix": "init"}}]}, {"a": "init-x"})
+    assert match({"a": [{"anything-but": {"prefix": "init"}}]}, {"a": "x-init"})
     assert match({"a": [{"anything-but": {"suffix": ".txt"}}]}, {"a": "x.png"})
+    assert not match({"a": [{"anything-but": {"suffix": ".txt"}}]}, {"a": "x.txt"})
     assert not match({"a": [{"anything-but": {"equals-ignore-case": ["Stopped"]}}]}, {"a": "STOPPED"})
+    assert match({"a": [{"anything-but": {"equals-ignore-case": ["Stopped"]}}]}, {"a": "STARTED"})
     assert not match({"a": [{"anything-but": {"wildcard": "*/lib/*"}}]}, {"a": "/usr/lib/x"})
     assert match({"a": [{"anything-but": {"wildcard": "*/lib/*"}}]}, {"a": "/usr/bin/x"})
 
@@ -89,6 +102,7 @@ def test_anything_but_forms() -> None:
 def test_two_anything_but_conditions_in_one_list_are_alternatives() -> None:
     pattern = {"a": [{"anything-but": "x"}, {"anything-but": "y"}]}
     assert match(pattern, {"a": "x"})  # the second lets it through
+    assert not match(pattern, {})  # neither matches a missing field
 
 
 def test_exists_looks_at_leaf_values() -> None:
@@ -113,14 +127,18 @@ def test_cidr_and_exact_ip_addresses() -> None:
     assert match(
         {"ip": [{"cidr": "2001:db8:1234:1a00::/64"}]}, {"ip": "2001:0db8:1234:1a00:0000:0000:0000:0001"}
     )
+    assert not match({"ip": [{"cidr": "2001:db8:1234:1a00::/64"}]}, {"ip": "2001:db8:1234:1a01::1"})
     assert match({"ip": ["2001:db8::1"]}, {"ip": "2001:0db8:0:0:0:0:0:1"})
+    assert not match({"ip": ["2001:db8::1"]}, {"ip": "2001:db8::2"})
 
 
 def test_wildcards_and_escapes() -> None:
     assert match({"a": [{"wildcard": "dir/*.png"}]}, {"a": "dir/x/y.png"})
+    assert not match({"a": [{"wildcard": "dir/*.png"}]}, {"a": "dir/x/y.jpg"})
     assert match({"a": [{"wildcard": "a\\*b"}]}, {"a": "a*b"})
     assert not match({"a": [{"wildcard": "a\\*b"}]}, {"a": "axb"})
     assert match({"a": [{"wildcard": "*"}]}, {"a": ""})
+    assert not match({"a": [{"wildcard": "*"}]}, {"a": 1})
 
 
 def test_or_at_any_level() -> None:
@@ -133,6 +151,7 @@ def test_or_at_any_level() -> None:
 def test_dotted_keys_name_the_same_field_as_nesting() -> None:
     assert match({"detail": {"state": ["on"]}}, {"detail.state": "on"})
     assert match({"detail.state": ["on"]}, {"detail": {"state": "on"}})
+    assert not match({"detail.state": ["on"]}, {"detail": {"state": "off"}, "detail.stat": "on"})
 
 
 def test_array_consistency_values_of_one_rule_come_from_one_element() -> None:
@@ -167,4 +186,17 @@ def test_explain_names_the_failing_field_and_condition() -> None:
     )
     assert pattern.explain('{"source": "aws.ec2"}') == (
         'detail.state: the event has no value at this path (pattern wants [{"anything-but": "stopped"}])'
+    )
+
+
+def test_explain_names_array_consistency_and_missing_fields() -> None:
+    pattern = compile_pattern('{"items": {"sku": ["a"], "qty": [{"numeric": [">", 2]}]}, "x": [{"exists": false}]}')
+    event = {"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 5}]}
+    assert pattern.explain(event) == (
+        "every field has a matching value, but not all from the same element of an array "
+        "(array-consistent matching)"
+    )
+    assert pattern.explain({"items": [{"sku": "a", "qty": 3}]}) is None
+    assert pattern.explain({"items": [{"sku": "a", "qty": 3}], "x": 1}) == (
+        'x: 1 does not match [{"exists": false}]'
     )

@@ -71,9 +71,11 @@ def test_sns_rule_set_matches_attributes_and_bodies() -> None:
     attributes.add("sub-2", "{}")
     hit = attributes.matches(attributes={"color": {"Type": "String", "Value": "red"}})
     assert hit == {"sub-1", "sub-2"}
+    assert attributes.matches(attributes={"color": {"Type": "String", "Value": "blue"}}) == {"sub-2"}
     body = RuleSet(flavor="sns", scope="MessageBody")
     body.add("sub-3", '{"order": {"total": [{"numeric": [">", 100]}]}}')
     assert body.matches(body='{"order": {"total": 150}}') == {"sub-3"}
+    assert body.matches(body='{"order": {"total": 50}}') == set()
     assert body.matches(body="not json") == set()
 
 

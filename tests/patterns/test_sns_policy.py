@@ -19,6 +19,7 @@ def test_string_number_and_string_array_attributes() -> None:
 def test_binary_attributes_are_ignored() -> None:
     policy = compile_filter_policy('{"blob": [{"exists": false}]}')
     assert policy.matches(attributes=attrs(blob=("Binary", "AAEC")))
+    assert not policy.matches(attributes=attrs(blob=("String", "AAEC")))
 
 
 def test_api_shaped_attributes_are_accepted() -> None:
@@ -41,8 +42,10 @@ def test_body_scope_nesting_and_non_json_bodies() -> None:
 
 
 def test_empty_policy_delivers_everything() -> None:
+    # there is no non-matching message: "{}" means no filtering
     assert compile_filter_policy("{}").matches(attributes={})
     assert compile_filter_policy("{}", scope="MessageBody").matches(body="not json")
+    assert not compile_filter_policy('{"a": ["b"]}', scope="MessageBody").matches(body="not json")
 
 
 def test_missing_attribute_fails_unless_exists_false() -> None:

@@ -19,7 +19,9 @@ import gc
 import json
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import msgspec
 
@@ -93,11 +95,20 @@ def run(rules: int, events: int, repeats: int, use_json: bool) -> None:
 
 
 def main() -> None:
+    if "--mixed" in sys.argv:  # the mixed-operator rule set: bench_bus_mixed.py, same options
+        sys.argv.remove("--mixed")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_bus_mixed
+
+        bench_bus_mixed.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="start from the JSON request body")
+    parser.add_argument("--mixed", action="store_true",
+                        help="mixed-operator rules and ~600-byte events (bench_bus_mixed.py)")
     args = parser.parse_args()
     run(args.rules, args.events, args.repeats, args.json)
 

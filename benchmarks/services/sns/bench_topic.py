@@ -7,10 +7,12 @@ unfiltered subscriptions that take every message. Targets are no-op in-process s
 figure is the SNS cost alone: validate, match, build the payload (JSON envelope with signature, or
 the raw message with ``--raw``), one ``Deliver`` per subscription per batch. A round is one
 ``publish_batch`` call plus the mesh flush. Prints messages/s, deliveries/s, p50/p99 per round
-and peak RSS.
+and peak RSS. ``--signatures rsa`` signs envelopes with RSA as the daemon does by default (one
+RSA signature per message); ``digest`` (the default here, for figures comparable over time) is the
+config's ``sns_signatures: digest``.
 
     .venv/bin/python benchmarks/services/sns/bench_topic.py [--subs N] [--fanout K] [--events N]
-                                                       [--repeats N] [--raw]
+                                                       [--repeats N] [--raw] [--signatures rsa|digest]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sns.service import create_topic
+from eventmesh.services.sns.signing import SIGNING_MODES, Signer
 from eventmesh.services.sns.topic import PublishEntry
 from eventmesh.testing import virtual_mesh
 
@@ -43,8 +46,9 @@ class Sink:
         return _OK
 
 
-def build(subs: int, fanout: int, raw: bool) -> tuple[object, object, list[Sink]]:
+def build(subs: int, fanout: int, raw: bool, signatures: str) -> tuple[object, object, list[Sink]]:
     mesh, _ = virtual_mesh()
+    mesh.root.state(Signer).mode = signatures
     topic = create_topic(mesh, "bench")
     sinks = []
     attributes = {"RawMessageDelivery": "true"} if raw else {}
@@ -57,8 +61,8 @@ def build(subs: int, fanout: int, raw: bool) -> tuple[object, object, list[Sink]
     return mesh, topic, sinks
 
 
-def run(subs: int, fanout: int, events: int, repeats: int, raw: bool) -> None:
-    mesh, topic, sinks = build(subs, fanout, raw)
+def run(subs: int, fanout: int, events: int, repeats: int, raw: bool, signatures: str) -> None:
+    mesh, topic, sinks = build(subs, fanout, raw, signatures)
     body = json.dumps({"order-id": "o-123", "amount": 42.5, "items": [{"sku": "a", "qty": 2}]})
     rounds = events // BATCH
     batches = [[PublishEntry(id=str(k), message=body, message_attributes={
@@ -67,7 +71,7 @@ def run(subs: int, fanout: int, events: int, repeats: int, raw: bool) -> None:
         for r in range(min(rounds, 500))]
     publish_batch, flush = topic.publish_batch, mesh.flush  # type: ignore[attr-defined]
     print(f"subs={subs} (filtered) + {fanout} (unfiltered) messages/repeat={rounds * BATCH} batch={BATCH} "
-          f"delivery={'raw' if raw else 'envelope'} body={len(body)}B")
+          f"delivery={'raw' if raw else 'envelope'} body={len(body)}B signatures={signatures}")
     rates: list[float] = []
     round_times: list[float] = []
     per_message = (1 if subs else 0) + fanout
@@ -105,9 +109,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--raw", action="store_true")
+    parser.add_argument("--signatures", choices=SIGNING_MODES, default="digest")
     args = parser.parse_args()
     for subs in args.subs:
-        run(subs, args.fanout, args.events, args.repeats, args.raw)
+        run(subs, args.fanout, args.events, args.repeats, args.raw, args.signatures)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import msgspec
 
 from eventmesh.effects import HandlerOutcome, HttpResponse
 
-__all__ = ["Answer", "Record", "RequestRecord", "Tick", "decode_record", "encode_record"]
+__all__ = ["Answer", "Drain", "Record", "RequestRecord", "Tick", "decode_record", "encode_record"]
 
 
 class RequestRecord(msgspec.Struct, tag="request", array_like=True):
@@ -32,6 +32,13 @@ class Tick(msgspec.Struct, tag="tick", array_like=True):
     at: float
 
 
+class Drain(msgspec.Struct, tag="drain", array_like=True):
+    """The daemon began a graceful shutdown at ``at``: waiting long polls answered, later ones
+    do not wait (until the engine is served again by a new daemon)."""
+
+    at: float
+
+
 class Answer(msgspec.Struct, tag="answer", array_like=True):
     """An answer a driver brought back from outside the engine for the effect with ``token``."""
 
@@ -45,7 +52,7 @@ class Answer(msgspec.Struct, tag="answer", array_like=True):
         return self.http if self.http is not None else self.outcome
 
 
-Record = RequestRecord | Tick | Answer
+Record = RequestRecord | Tick | Drain | Answer
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Record)

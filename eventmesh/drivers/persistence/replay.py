@@ -15,7 +15,7 @@ from pathlib import Path
 
 from eventmesh.drivers.persistence import snapshot
 from eventmesh.drivers.persistence.journal import read_records, segments
-from eventmesh.drivers.persistence.records import Answer, RequestRecord, Tick
+from eventmesh.drivers.persistence.records import Answer, Drain, RequestRecord, Tick
 from eventmesh.effects import HttpRequest, RunInvocation
 from eventmesh.mesh import Ephemeral, Mesh
 
@@ -36,13 +36,21 @@ class Recovered:
         self.replayed = replayed
 
 
-def recover(directory: Path, fresh: Callable[[], Mesh], bind: Callable[[Mesh], TakeRequest]) -> Recovered:
+def recover(directory: Path, fresh: Callable[[], Mesh], bind: Callable[[Mesh], TakeRequest],
+            drain: Callable[[Mesh], object] = lambda mesh: None) -> Recovered:
     """Rebuild the engine of ``directory``: from its newest snapshot, else from ``fresh()``; then
-    replay the journal. ``bind(mesh)`` returns how a request is taken (the daemon's router)."""
+    replay the journal. ``bind(mesh)`` returns how a request is taken (the daemon's router);
+    ``drain(mesh)`` is what a graceful shutdown does to the engine."""
     found = snapshot.latest(directory)
-    mesh, start = (snapshot.load(found[1]), found[0]) if found else (fresh(), 0)
+    if found is not None:
+        start = found[0]
+        mesh, outstanding = snapshot.load(found[1])
+    else:
+        start, mesh, outstanding = 0, fresh(), []
     take = bind(mesh)
-    waiting: dict[int, HttpRequest | RunInvocation] = {}
+    # Effects waiting for an answer from outside: those the snapshot still waited for, then those
+    # the replay emits; an answer in the journal settles one.
+    waiting: dict[int, HttpRequest | RunInvocation] = {effect.reply_to: effect for effect in outstanding}
 
     def keep(effect: HttpRequest | RunInvocation) -> None:
         waiting[effect.reply_to] = effect
@@ -63,6 +71,8 @@ def recover(directory: Path, fresh: Callable[[], Mesh], bind: Callable[[Mesh], T
                         take(record)
                     elif isinstance(record, Tick):
                         clock.run_due(record.at)
+                    elif isinstance(record, Drain):
+                        drain(mesh)
                     elif isinstance(record, Answer):
                         waiting.pop(record.token, None)
                         mesh.reply(record.token, record.value)

@@ -15,6 +15,7 @@ import asyncio
 import io
 import os
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import msgspec
 
 from eventmesh.mesh import Ephemeral, Mesh
 
-__all__ = ["dump", "dumps", "latest", "load", "snapshot_path"]
+__all__ = ["dump", "dumps", "latest", "load", "loads", "snapshot_path"]
 
 _PROTOCOL = 5
 
@@ -60,23 +61,24 @@ class _Pickler(cloudpickle.Pickler):
         return super().reducer_override(obj)
 
 
-def dumps(mesh: Mesh) -> bytes:
-    """The engine of ``mesh`` (its root and every scope) as bytes."""
+def dumps(mesh: Mesh, outstanding: Sequence[Any] = ()) -> bytes:
+    """The engine of ``mesh`` (its root and every scope) as bytes, with ``outstanding``: the
+    effects sent outside the engine and not answered yet (sent again after a restart)."""
     root = mesh.root
     clock = root.clock
     hooks = (clock.after_callback, clock.on_earlier_deadline)
     clock.after_callback = clock.on_earlier_deadline = None
     try:
         buffer = io.BytesIO()
-        _Pickler(buffer, protocol=_PROTOCOL).dump(root)
+        _Pickler(buffer, protocol=_PROTOCOL).dump((root, list(outstanding)))
         return buffer.getvalue()
     finally:
         clock.after_callback, clock.on_earlier_deadline = hooks
 
 
-def dump(mesh: Mesh, directory: Path, seq: int) -> Path:
+def dump(mesh: Mesh, directory: Path, seq: int, outstanding: Sequence[Any] = ()) -> Path:
     """Write the snapshot that includes every journal record before ``seq``; its path."""
-    data = dumps(mesh)
+    data = dumps(mesh, outstanding)
     final = snapshot_path(directory, seq)
     temporary = final.with_suffix(".tmp")
     with open(temporary, "wb") as out:
@@ -95,11 +97,20 @@ def dump(mesh: Mesh, directory: Path, seq: int) -> Path:
     return final
 
 
-def load(path: Path) -> Mesh:
-    """The engine a snapshot holds, its clock hooks set again to the mesh's flush; drivers then
-    subscribe again (the snapshot kept their subscriptions as no-ops, which are dropped here)."""
-    mesh: Mesh = pickle.loads(path.read_bytes())
+def load(path: Path) -> tuple[Mesh, list[Any]]:
+    """The engine a snapshot file holds (see :func:`loads`)."""
+    return loads(path.read_bytes())
+
+
+def loads(data: bytes) -> tuple[Mesh, list[Any]]:
+    """The engine a snapshot holds, its clock hooks set again to the mesh's flush (drivers then
+    subscribe again: the snapshot kept their subscriptions as no-ops, which are dropped here),
+    and the effects that were waiting for an answer from outside."""
+    mesh: Mesh
+    mesh, outstanding = pickle.loads(data)
     mesh.clock.after_callback = mesh.flush
-    for handlers in mesh._handlers.values():
+    for kind, handlers in list(mesh._handlers.items()):
         handlers[:] = [h for h in handlers if not (isinstance(h, Ephemeral) and h.callback is None)]
-    return mesh
+        if not handlers:
+            del mesh._handlers[kind]
+    return mesh, outstanding

@@ -1,19 +1,20 @@
 """Exact values: strings, ``null``, ``true``, ``false`` and numbers.
 
-Strings and literals are looked up in one dict per field, inline in the matcher's loop (the common
-case, O(1)). Numbers compare by comparable key (``[300]`` matches ``300.0``, spec eventbridge.md §4
+Strings and literals are looked up in one dict per edge, inline in the matcher's loop (the common
+case, O(1); the dict lives on the edge, see _states.py). Numbers compare by comparable key (``[300]``
+matches ``300.0``, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
 and the AWS-verified corpus); a pattern number that cannot be compared (outside the double range)
-only matches the same literal text, as event-ruler keeps both forms.
+only matches the same literal text, as event-ruler keeps both forms. NumberFamily: two dicts, O(1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from typing import Any
 
-from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits, group
+from eventmesh.patterns.ops import Condition, Family, Table
 
-__all__ = ["ExactString", "ExactLiteral", "ExactNumber", "build_numbers"]
+__all__ = ["ExactString", "ExactLiteral", "ExactNumber", "NumberFamily", "number_text"]
 
 _LITERAL_TEXT = {None: "null", True: "true", False: "false"}
 
@@ -29,7 +30,7 @@ class ExactString(Condition):
         return type(value) is str and value == self.value
 
     def describe(self) -> str:
-        return _json_str(self.value)
+        return json.dumps(self.value, ensure_ascii=False)
 
 
 class ExactLiteral(Condition):
@@ -78,26 +79,40 @@ def number_text(value: int | float) -> str:
     return repr(value) if type(value) is float else str(value)
 
 
-def _json_str(s: str) -> str:
-    import json
+class NumberFamily(Family):
+    """Exact numbers on one edge: comparable keys in one dict, uncomparable literals in another."""
 
-    return json.dumps(s, ensure_ascii=False)
+    __slots__ = ("keys", "texts")
+    name = "number"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys = Table()
+        self.texts = Table()
 
-def build_numbers(entries: Sequence[tuple[ExactNumber, Hit]]) -> Collectors:
-    by_key = group([(c.key, h) for c, h in entries if c.key is not None])
-    by_text = group([(c.text, h) for c, h in entries if c.key is None])
-    keyed = {k: tuple(v) for k, v in by_key.items()}
-    texts = {k: tuple(v) for k, v in by_text.items()}
+    def _added(self, cond: ExactNumber, target: Any) -> bool:
+        if cond.key is None:
+            self.texts.add(cond.text, target)
+        else:
+            self.keys.add(cond.key, target)
+        return False
 
-    def on_num(value: Any, key: float | None, masks: Masks) -> None:
+    def _removed(self, cond: ExactNumber, target: Any) -> bool:
+        if cond.key is None:
+            self.texts.remove(cond.text, target)
+        else:
+            self.keys.remove(cond.key, target)
+        return False
+
+    def on_num(self, value: Any, key: float | None, out: list[Any]) -> None:  # type: ignore[override]
         if key is not None:
-            hits = keyed.get(key)
-            if hits is not None:
-                apply_hits(hits, masks)
-        if texts:
-            hits = texts.get(number_text(value))
-            if hits is not None:
-                apply_hits(hits, masks)
+            found = self.keys.map.get(key)
+            if found is not None:
+                out += found
+        if self.texts.map:
+            found = self.texts.map.get(number_text(value))
+            if found is not None:
+                out += found
 
-    return Collectors(on_num=on_num)
+    def sizeof_items(self) -> list[Any]:
+        return [self.targets, self.keys.map, self.keys.refs, self.texts.map, self.texts.refs]

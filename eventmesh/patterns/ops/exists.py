@@ -1,16 +1,20 @@
-"""``exists``. ``true`` matches any leaf value, ``null`` included, but not an object or an empty array
-(spec eventbridge.md §4; AWS-verified). ``false`` matches only when no leaf is at the path; the
-matcher handles it as an alternative that needs no value (see _machine.py), so it is never indexed.
+"""``exists``
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-exists-matching).
+``true`` matches any leaf value, ``null`` included, but not an object or an empty array (AWS-verified).
+``false`` matches only when no leaf is at the path: the machine takes it as an *absent* transition of
+the edge (_states.py), so it is never indexed here.
+
+Index (ExistsFamily): the next states of the ``exists: true`` conditions on an edge, all returned for
+any value: O(1) plus the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits
+from eventmesh.patterns.ops import Condition, Family, Table
 
-__all__ = ["Exists", "build_exists"]
+__all__ = ["Exists", "ExistsFamily"]
 
 
 class Exists(Condition):
@@ -30,13 +34,29 @@ class Exists(Condition):
         return f'{{"exists": {"true" if self.present else "false"}}}'
 
 
-def build_exists(entries: Sequence[tuple[Exists, Hit]]) -> Collectors:
-    hits = tuple(h for _, h in entries)
+class ExistsFamily(Family):
+    __slots__ = ("table",)
+    name = "exists"
 
-    def on_str(value: Any, masks: Masks) -> None:
-        apply_hits(hits, masks)
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = Table()
 
-    def on_num(value: Any, key: Any, masks: Masks) -> None:
-        apply_hits(hits, masks)
+    def _added(self, cond: Exists, target: Any) -> bool:
+        self.table.add(None, target)
+        return False
 
-    return Collectors(on_str=on_str, on_num=on_num, on_lit=on_str)
+    def _removed(self, cond: Exists, target: Any) -> bool:
+        self.table.remove(None, target)
+        return False
+
+    def on_str(self, value: Any, out: list[Any]) -> None:  # type: ignore[override]
+        out += self.table.map[None]
+
+    def on_num(self, value: Any, key: Any, out: list[Any]) -> None:  # type: ignore[override]
+        out += self.table.map[None]
+
+    on_lit = on_str  # type: ignore[assignment]
+
+    def sizeof_items(self) -> list[Any]:
+        return [self.targets, self.table.map, self.table.refs]

@@ -1,19 +1,33 @@
-"""``prefix`` and ``suffix`` (strings only; spec eventbridge.md §4), with their equals-ignore-case forms.
+"""``prefix`` and ``suffix`` (strings only), with their equals-ignore-case forms
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
 
-Index: one dict per family from affix to hits, probed once per distinct affix length, so a value costs
-O(distinct lengths) dict lookups however many rules share the field. Case-insensitive forms compare
-lower-cased text (event-ruler folds each character both ways; ``str.lower`` agrees outside a few
-special letters).
+Index (AffixTable): one dict per family from affix to next states, plus, per first character (last,
+for suffixes), the sorted distinct lengths of the affixes that start (end) with it; a value is probed
+once per such length up to its own length, so it costs one probe when no affix shares its first
+character, and O(distinct lengths) slices and dict probes at most, however many conditions share the
+edge (a character trie would cost a probe per character instead, more for the usual few lengths).
+Case-insensitive forms compare lower-cased text (event-ruler folds each character both ways;
+``str.lower`` agrees outside a few special letters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
 from typing import Any
 
-from eventmesh.patterns.ops import Collectors, Condition, Hit, Masks, apply_hits, group
+from eventmesh.patterns.ops import Condition, Family, Lengths, Table
 
-__all__ = ["Prefix", "Suffix", "PrefixIgnoreCase", "SuffixIgnoreCase", "affix_lookup"]
+__all__ = [
+    "Prefix",
+    "Suffix",
+    "PrefixIgnoreCase",
+    "SuffixIgnoreCase",
+    "AffixTable",
+    "PrefixFamily",
+    "SuffixFamily",
+    "PrefixIgnoreCaseFamily",
+    "SuffixIgnoreCaseFamily",
+]
 
 
 class Prefix(Condition):
@@ -25,10 +39,6 @@ class Prefix(Condition):
 
     def matches(self, value: Any) -> bool:
         return type(value) is str and value.startswith(self.value)
-
-    def predicate(self) -> Any:
-        prefix = self.value
-        return lambda value: type(value) is str and value.startswith(prefix)
 
     def describe(self) -> str:
         return f'{{"prefix": {_q(self.value)}}}'
@@ -43,10 +53,6 @@ class Suffix(Condition):
 
     def matches(self, value: Any) -> bool:
         return type(value) is str and value.endswith(self.value)
-
-    def predicate(self) -> Any:
-        suffix = self.value
-        return lambda value: type(value) is str and value.endswith(suffix)
 
     def describe(self) -> str:
         return f'{{"suffix": {_q(self.value)}}}'
@@ -80,66 +86,127 @@ class SuffixIgnoreCase(Condition):
         return f'{{"suffix": {{"equals-ignore-case": {_q(self.value)}}}}}'
 
 
-def _q(s: str) -> str:
-    import json
+ASCII_CHARS = 128
 
+
+def _q(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def affix_lookup(affixes: dict[str, Any], suffix: bool) -> Callable[[str], list[Any]]:
-    """A function returning the values stored under every affix of ``s`` present in ``affixes``."""
-    lengths = sorted({len(a) for a in affixes})
-    get = affixes.get
-    if suffix:
+class AffixTable:
+    """Affix -> values, probed by the distinct lengths of the affixes that share the value's first
+    character (last, for suffixes): a value whose end character no affix has costs one dict probe.
+    Shared with the wildcard and anything-but indexes (which also probe it at every ``start``)."""
 
-        def lookup(s: str) -> list[Any]:
-            n = len(s)
-            found = []
-            for length in lengths:
+    __slots__ = ("table", "by_end", "ascii_ends", "suffix")
+
+    def __init__(self, suffix: bool) -> None:
+        self.table = Table()
+        self.by_end: dict[str, Lengths] = {}  # first (last) character -> lengths of those affixes
+        # by_end's ASCII keys as flags, so that the compiled lookup rejects a value in one test
+        self.ascii_ends = bytearray(ASCII_CHARS)
+        self.suffix = suffix
+
+    def __bool__(self) -> bool:
+        return bool(self.table.map)
+
+    def add(self, affix: str, value: Any) -> None:
+        if self.table.add(affix, value) and affix:
+            end = affix[-1] if self.suffix else affix[0]
+            lengths = self.by_end.get(end)
+            if lengths is None:
+                lengths = self.by_end[end] = Lengths()
+                if ord(end) < ASCII_CHARS:
+                    self.ascii_ends[ord(end)] = 1
+            lengths.add(len(affix))
+
+    def remove(self, affix: str, value: Any) -> None:
+        if self.table.remove(affix, value) and affix:
+            end = affix[-1] if self.suffix else affix[0]
+            lengths = self.by_end[end]
+            lengths.remove(len(affix))
+            if not lengths.counts:
+                del self.by_end[end]
+                if ord(end) < ASCII_CHARS:
+                    self.ascii_ends[ord(end)] = 0
+
+    def collect(self, s: str, out: list[Any], start: int = 0) -> None:
+        """Append the values stored under every affix of ``s`` (for prefixes: of ``s[start:]``)."""
+        get = self.table.map.get
+        found = get("")
+        if found is not None:
+            out += found
+        n = len(s)
+        if start >= n:
+            return
+        lengths = self.by_end.get(s[-1] if self.suffix else s[start])
+        if lengths is None:
+            return
+        if self.suffix:
+            for length in lengths.sorted:
                 if length > n:
                     break
-                v = get(s[n - length :])
-                if v is not None:
-                    found.append(v)
-            return found
-    else:
-
-        def lookup(s: str) -> list[Any]:
-            n = len(s)
-            found = []
-            for length in lengths:
-                if length > n:
+                found = get(s[n - length :])
+                if found is not None:
+                    out += found
+        else:
+            for length in lengths.sorted:
+                if start + length > n:
                     break
-                v = get(s[:length])
-                if v is not None:
-                    found.append(v)
-            return found
+                found = get(s[start : start + length])
+                if found is not None:
+                    out += found
 
-    return lookup
-
-
-def _build(entries: Sequence[tuple[Any, Hit]], suffix: bool, fold: bool) -> Collectors:
-    table = {k: tuple(v) for k, v in group([(c.value, h) for c, h in entries]).items()}
-    lookup = affix_lookup(table, suffix)
-
-    def on_str(value: str, masks: Masks) -> None:
-        for hits in lookup(value.lower() if fold else value):
-            apply_hits(hits, masks)
-
-    return Collectors(on_str=on_str)
+    def sizeof_items(self) -> list[Any]:
+        items: list[Any] = [self.table.map, self.table.refs, self.by_end, self.ascii_ends]
+        for lengths in self.by_end.values():
+            items += [lengths, lengths.sorted, lengths.counts]
+        return items
 
 
-def build_prefix(entries: Sequence[tuple[Any, Hit]]) -> Collectors:
-    return _build(entries, suffix=False, fold=False)
+class _AffixFamily(Family):
+    __slots__ = ("affixes",)
+    suffix = False
+    fold = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.affixes = AffixTable(self.suffix)
+
+    def _added(self, cond: Any, target: Any) -> bool:
+        self.affixes.add(cond.value, target)
+        return False
+
+    def _removed(self, cond: Any, target: Any) -> bool:
+        self.affixes.remove(cond.value, target)
+        return False
+
+    def on_str(self, value: str, out: list[Any]) -> None:  # type: ignore[override]
+        self.affixes.collect(value.lower() if self.fold else value, out)
+
+    def sizeof_items(self) -> list[Any]:
+        return [self.targets, *self.affixes.sizeof_items()]
 
 
-def build_suffix(entries: Sequence[tuple[Any, Hit]]) -> Collectors:
-    return _build(entries, suffix=True, fold=False)
+class PrefixFamily(_AffixFamily):
+    __slots__ = ()
+    name = "prefix"
 
 
-def build_prefix_ic(entries: Sequence[tuple[Any, Hit]]) -> Collectors:
-    return _build(entries, suffix=False, fold=True)
+class SuffixFamily(_AffixFamily):
+    __slots__ = ()
+    name = "suffix"
+    suffix = True
 
 
-def build_suffix_ic(entries: Sequence[tuple[Any, Hit]]) -> Collectors:
-    return _build(entries, suffix=True, fold=True)
+class PrefixIgnoreCaseFamily(_AffixFamily):
+    __slots__ = ()
+    name = "prefix-ic"
+    fold = True
+
+
+class SuffixIgnoreCaseFamily(_AffixFamily):
+    __slots__ = ()
+    name = "suffix-ic"
+    suffix = True
+    fold = True

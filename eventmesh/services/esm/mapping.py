@@ -77,6 +77,45 @@ class MappingStatistics(msgspec.Struct, frozen=True):
         "failed_invoke_event_count", "dropped_event_count", "deleted_event_count",
         "on_failure_destination_delivered_event_count", "destination_delivery_failures", "throttles",
     })
+    units: ClassVar[dict[str, str]] = {"iterator_age": "milliseconds"}
+    extras: ClassVar[frozenset[str]] = frozenset({"concurrent_batches"})
+
+
+class MappingShardStatistics(msgspec.Struct, frozen=True):
+    """A stream mapping's IteratorAge and OffsetLag for one shard (CloudWatch reports them per
+    mapping only; per shard they show which shard holds the mapping back)."""
+
+    iterator_age: int                 # ms
+    offset_lag: int
+    units: ClassVar[dict[str, str]] = {"iterator_age": "milliseconds"}
+    helps: ClassVar[dict[str, str]] = {
+        "iterator_age": "CloudWatch AWS/Lambda IteratorAge of one shard of a stream mapping (eventmesh splits "
+                        "CloudWatch's per-mapping figure by shard; seconds here)",
+        "offset_lag": "CloudWatch AWS/Lambda OffsetLag of one shard of a stream mapping (records)"}
+
+
+class MappingShard:
+    """One shard as a stream mapping reads it, a metric source made at scrape time."""
+
+    metric_namespace = "AWS/Lambda/EventSourceMappingShard"
+
+    def __init__(self, dimensions: dict[str, str], shard_id: str, age_ms: int, lag: int) -> None:
+        self._dimensions = {**dimensions, "ShardId": shard_id}
+        self._stats = MappingShardStatistics(age_ms, lag)
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return self._dimensions
+
+    def statistics(self) -> MappingShardStatistics:
+        return self._stats
+
+
+def _name_of(arn: str) -> str:
+    """``...:function:name[:qualifier]`` → name, ``...:stream/name`` → name, ``...:queue`` → queue."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[5] == "function":
+        return parts[6]
+    return parts[-1].rsplit("/", 1)[-1]
 
 
 def source_kind(arn: str) -> str:
@@ -296,7 +335,18 @@ class EventSourceMapping:
         return doc
 
     def metric_dimensions(self) -> dict[str, str]:
-        return {"EventSourceMappingUUID": self.uuid}
+        """CloudWatch's dimension (the UUID), and beside it the names a person reads."""
+        return {"EventSourceMappingUUID": self.uuid, "FunctionName": _name_of(self.function_arn),
+                "EventSourceName": _name_of(self.source_arn)}
+
+    def metric_sources(self) -> list[object]:
+        """The mapping, and for a stream each shard it reads (IteratorAge per shard)."""
+        poller = self.poller
+        shard_gauges = getattr(poller, "shard_gauges", None)
+        if shard_gauges is None:
+            return [self]
+        dims = self.metric_dimensions()
+        return [self, *(MappingShard(dims, shard_id, age, lag) for shard_id, age, lag in shard_gauges())]
 
     def statistics(self) -> MappingStatistics:
         poller = self.poller

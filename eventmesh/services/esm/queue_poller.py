@@ -34,7 +34,7 @@ from eventmesh.services.esm.invoke import (
     throttle_backoff_s,
 )
 from eventmesh.services.esm.mapping import DEFAULT_SQS_MAX_CONCURRENCY
-from eventmesh.services.esm.records import SqsMessageAttribute, SqsRecord, encode_event
+from eventmesh.services.esm.records import SqsEventEncoder, SqsMessageAttribute, SqsRecord, encode_event
 
 __all__ = ["QueuePoller", "INITIAL_CONCURRENCY", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S"]
 
@@ -73,6 +73,7 @@ class QueuePoller:
         self._window_timer: Any = None
         self._scale_timer: Any = None
         self._backoff: set[Any] = set()
+        self._encoder = SqsEventEncoder(queue.arn, self.mesh.region)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -124,6 +125,8 @@ class QueuePoller:
             return
         m = self.mapping
         queue = self.queue
+        if queue.unavailable:
+            return   # an outage: the queue wakes its pollers (``Available``) when it ends
         while self.busy < self.limit():
             want = m.batch_size - len(self.gather)
             visibility = self._visibility()
@@ -203,6 +206,17 @@ class QueuePoller:
                          queue.body_md5(msg), "aws:sqs", queue.arn, self.mesh.region,
                          queue.attributes_md5(msg))
 
+    def _payload(self, messages: list[Any]) -> bytes:
+        """The event: plain messages (no attributes or trace header, standard queue: the common
+        case) through the pre-encoded encoder, anything else as :class:`SqsRecord` Structs."""
+        queue = self.queue
+        if queue.fifo or any(m.attributes or m.trace_header for m in messages):
+            return encode_event([self._record(m) for m in messages])
+        handle, md5, sender = queue.receipt_handle, queue.body_md5, self.mesh.account_id
+        return self._encoder.encode([
+            (m.id, handle(m), m.body, str(m.receive_count), str(int(m.sent * 1000)), sender,
+             str(int(m.first_receive * 1000)), md5(m)) for m in messages])
+
     def _dispatch(self) -> None:
         """Invoke with the gathered messages (cut at 6 MB; the rest start the next batch)."""
         gather = self.gather
@@ -213,7 +227,7 @@ class QueuePoller:
             self.clock.cancel(self._window_timer)
             self._window_timer = None
         batch = _Batch(messages, self.gather_deadline)
-        batch.payload = encode_event([self._record(m) for m in messages])
+        batch.payload = self._payload(messages)
         self.busy += 1
         self._invoke(batch)
 

@@ -22,6 +22,7 @@ __all__ = [
     "KinesisEventEncoder",
     "KinesisRecord",
     "OnFailureRecord",
+    "SqsEventEncoder",
     "SqsMessageAttribute",
     "SqsRecord",
     "encode_event",
@@ -39,8 +40,9 @@ class SqsMessageAttribute(msgspec.Struct, omit_defaults=True, kw_only=True):
     dataType: str
 
 
-class SqsRecord(msgspec.Struct):
-    """One SQS message in a Lambda event. Attribute values are strings, times epoch ms."""
+class SqsRecord(msgspec.Struct, omit_defaults=True):
+    """One SQS message in a Lambda event. Attribute values are strings, times epoch ms;
+    ``md5OfMessageAttributes`` is left out when the message has no attributes, as AWS does."""
 
     messageId: str
     receiptHandle: str
@@ -208,3 +210,50 @@ class KinesisEventEncoder:
         if len(buffer) > _KEEP_BUFFER_BYTES:
             self._buffer = bytearray()
         return payload
+
+
+class _SqsAttributes(msgspec.Struct, gc=False):
+    """A plain message's ``attributes`` in the order :class:`SqsRecord`'s dict has them."""
+
+    ApproximateReceiveCount: str
+    SentTimestamp: str
+    SenderId: str
+    ApproximateFirstReceiveTimestamp: str
+
+
+class _SqsRecordHead(msgspec.Struct, gc=False):
+    """The varying head of an :class:`SqsRecord` of a plain message (no message attributes, no
+    trace header, standard queue); ``eventSource`` carries its constant value and the members
+    after it, pre-encoded (see :class:`SqsEventEncoder`)."""
+
+    messageId: str
+    receiptHandle: str
+    body: str
+    attributes: _SqsAttributes
+    messageAttributes: msgspec.Raw
+    md5OfBody: str
+    eventSource: msgspec.Raw
+
+
+_EMPTY_OBJECT = msgspec.Raw(b"{}")
+
+
+class SqsEventEncoder:
+    """Encodes an SQS event of plain messages byte for byte as ``encode_event([SqsRecord(...)])``
+    does: the members from ``eventSource`` on are the same for every record of a queue (source,
+    ARN, region; no attributes digest), encoded once into a ``msgspec.Raw``; the four attributes
+    are a Struct, not a dict. ``SqsRecord`` stays the reference shape; a test checks both are equal."""
+
+    __slots__ = ("_tail",)
+
+    def __init__(self, queue_arn: str, region: str) -> None:
+        enc = _encoder.encode
+        # No md5OfMessageAttributes member: AWS leaves it out of a record without attributes.
+        self._tail = msgspec.Raw(b'"aws:sqs","eventSourceARN":' + enc(queue_arn) + b',"awsRegion":' + enc(region))
+
+    def encode(self, heads: list[tuple[str, str, str, str, str, str, str, str]]) -> bytes:
+        """``heads``: (messageId, receiptHandle, body, receive count, sent ms, sender id,
+        first receive ms, md5 of body) per message, as strings."""
+        tail, empty, head, attributes = self._tail, _EMPTY_OBJECT, _SqsRecordHead, _SqsAttributes
+        return _encoder.encode(_Event([head(i, h, b, attributes(c, s, a, f), empty, m, tail)
+                                       for i, h, b, c, s, a, f, m in heads]))

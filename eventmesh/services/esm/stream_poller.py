@@ -93,7 +93,7 @@ class _Lane:
 class _Reader:
     """One shard being consumed: read position, lanes, records held (read, not checkpointed)."""
 
-    __slots__ = ("done", "event_id_prefix", "held", "lanes", "position", "shard")
+    __slots__ = ("done", "event_id_prefix", "held", "lanes", "last_age_ms", "position", "shard")
 
     def __init__(self, shard: Shard, position: int, factor: int) -> None:
         self.shard = shard
@@ -102,6 +102,7 @@ class _Reader:
         self.held = 0
         self.done = False
         self.event_id_prefix = shard.shard_id + ":"
+        self.last_age_ms = 0     # IteratorAge of this shard's last successful batch
 
 
 class StreamPoller:
@@ -426,7 +427,8 @@ class StreamPoller:
             return
         m.invoked += len(records)
         reader.held -= len(records)
-        self.last_age_ms = max(0, int((self.clock.now() - records[-1].approximate_arrival_at) * 1000))
+        self.last_age_ms = reader.last_age_ms = max(
+            0, int((self.clock.now() - records[-1].approximate_arrival_at) * 1000))
 
     def _failed(self, reader: _Reader, lane: _Lane, batch: _Batch, records: list[StreamRecord],
                 result: Any, partial: bool) -> None:
@@ -495,6 +497,23 @@ class StreamPoller:
             if all(p is None or p.done for p in parents):
                 self._add_reader(child, child.trim_horizon)
                 self._pump(self.readers[child.shard_id])
+
+    def shard_gauges(self) -> list[tuple[str, int, int]]:
+        """(shard id, IteratorAge ms, OffsetLag records) of each shard being read, computed at
+        scrape time as :meth:`gauges` computes the mapping's."""
+        now = self.clock.now()
+        out = []
+        for reader in self.readers.values():
+            age = reader.last_age_ms
+            outstanding = False
+            for lane in reader.lanes:
+                batch = lane.inflight or (lane.queued[0] if lane.queued else None)
+                if batch is not None and batch.records:
+                    if not outstanding:
+                        outstanding, age = True, 0
+                    age = max(age, int((now - batch.records[-1].approximate_arrival_at) * 1000))
+            out.append((reader.shard.shard_id, age, reader.held + max(0, reader.shard.latest - reader.position)))
+        return out
 
     def gauges(self) -> tuple[int, int, int]:
         """(IteratorAge ms, OffsetLag records, batches in flight), computed at scrape time:

@@ -220,15 +220,26 @@ def list_archives(mesh: Mesh) -> list[Archive]:
 
 def start_replay(mesh: Mesh, name: str, archive_arn: str, start: float, end: float,
                  destination: Mapping[str, Any], description: str | None = None) -> Replay:
+    """StartReplay, checked in AWS's order: the name is free, the times are ordered, the archive
+    exists (``Parameter EventSourceArn is not valid. Reason: Archive <name> does not exist.``),
+    and the destination is the archive's own bus (another bus that exists is a cross-bus
+    replay; one that does not is ResourceNotFoundException)."""
     if mesh.exists(mesh.arn("events", f"replay/{name}")):
         raise ResourceAlreadyExistsException(f"Replay {name} already exists.")
-    archive = get_archive(mesh, archive_arn)
-    if destination.get("Arn") != archive.source_arn:
-        raise ValidationException(
-            "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
     if start >= end:
         raise ValidationException(
             "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
+    archive = mesh.find(mesh.arn("events", f"archive/{_name_of(archive_arn, 'archive')}"), Archive)
+    if archive is None:
+        raise ValidationException(f"Parameter EventSourceArn is not valid. Reason: Archive "
+                                  f"{archive_arn.rsplit('/', 1)[-1]} does not exist.")
+    destination_arn = destination.get("Arn")
+    if destination_arn != archive.source_arn:
+        if mesh.find(destination_arn or "", EventBus) is None:
+            bus = (destination_arn or "").rsplit("event-bus/", 1)[-1]
+            raise ResourceNotFoundException(f"Event bus {bus} does not exist.")
+        raise ValidationException(
+            "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
     if sum(1 for r in list_replays(mesh) if r.state in _ACTIVE) >= MAX_ACTIVE_REPLAYS:
         raise LimitExceededException(LIMIT_EXCEEDED_MESSAGE)
     return mesh.add(Replay(mesh, name, archive, start, end, destination, description))  # type: ignore[no-any-return]

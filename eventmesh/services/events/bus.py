@@ -55,6 +55,7 @@ from eventmesh.services.events.targets import (
     RuleCounters,
     RuleTarget,
     TargetDelivery,
+    check_target_arn,
 )
 from eventmesh.services.events.transform import RenderContext, TransformFailed
 
@@ -123,6 +124,7 @@ class BusStatistics(msgspec.Struct, frozen=True):
     matched_events: int
     ingestion_to_invocation_start_latency: HistogramSnapshot
     counters: ClassVar[frozenset[str]] = frozenset({"matched_events"})
+    units: ClassVar[dict[str, str]] = {"ingestion_to_invocation_start_latency": "milliseconds"}
 
 
 class Rule:
@@ -198,12 +200,14 @@ class EventBus:
         self.kms_key_identifier = kms_key_identifier
         self.dead_letter_config = dict(dead_letter_config) if dead_letter_config else None
         self.tags: dict[str, str] = dict(tags or {})
-        self.created = mesh.clock.now()
+        self.created = self.modified = mesh.clock.now()
+        self.policy: dict[str, Any] | None = None  # the resource policy (PutPermission), not enforced
         self.max_rules = max_rules  # None: the account's "Rules per event bus" quota
         self.rules: dict[str, Rule] = {}
         self.archives: dict[str, Any] = {}   # name → archive.Archive
         self._matcher = RuleSet()
         self.matched_events = 0
+        self.ingested = 0   # events that reached the bus (matched or not)
         self.latency_ms = Histogram(LATENCY_BUCKETS_MS)  # moved by the rules' target deliveries
 
     # -- metrics -----------------------------------------------------------------------------
@@ -289,8 +293,10 @@ class EventBus:
         """Add or update targets (by Id); ≤ 5 per rule → LimitExceededException."""
         rule = self.rule(rule_name)
         specs = list(targets)
+        for index, spec in enumerate(specs, 1):
+            check_name(spec["Id"], f"targets.{index}.member.id")
         for spec in specs:
-            check_name(spec["Id"], "targets.member.id")
+            check_target_arn(spec)
         compiled = [RuleTarget(spec) for spec in specs]
         new_ids = {t.id for t in compiled} - set(rule.targets)
         if len(rule.targets) + len(new_ids) > TARGETS_PER_RULE:
@@ -321,19 +327,25 @@ class EventBus:
     # -- events ------------------------------------------------------------------------------
 
     def ingest(self, events: list[dict[str, Any]], ingested_at: float, *, replay_name: str | None = None,
-               only: frozenset[str] | None = None, hops: int = 0) -> None:
+               only: frozenset[str] | None = None, hops: int = 0,
+               traces: Mapping[str, str] | None = None) -> None:
         """Match each event once against every enabled rule and deliver to their targets.
 
         ``replay_name`` marks replayed events (never archived again); ``only`` restricts a replay
-        to the rules of its FilterArns; ``hops`` counts the buses the events came through.
+        to the rules of its FilterArns; ``hops`` counts the buses the events came through;
+        ``traces`` holds the X-Ray trace header of events that have one, by event id.
         The hot path: keep it on one screen.
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
+        self.ingested += len(events)
         matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
+        trace = None
         for event in events:
             if replay_name is not None:
                 event["replay-name"] = replay_name
+            if traces:
+                trace = traces.get(event["id"])
             event_json = _encode(event).decode()
             if archives:
                 for archive in archives.values():
@@ -344,18 +356,21 @@ class EventBus:
             if not names:
                 continue
             self.matched_events += 1
+            if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
+                names = sorted(names)  # type: ignore[assignment]
             for name in names:
                 rule = rules[name]
                 rule.counters.triggered_rules += 1
                 for target in rule.target_list:
                     if target.plain:  # the event itself, no group id or other extras
+                        item = Delivery(event_json) if trace is None else Delivery(event_json, trace_header=trace)
                         entry = pending.get(target)
                         if entry is None:
-                            pending[target] = (rule, [Delivery(event_json)])
+                            pending[target] = (rule, [item])
                         else:
-                            entry[1].append(Delivery(event_json))
+                            entry[1].append(item)
                     else:
-                        collect(rule, target, event, event_json, ingested_at, pending, hops)
+                        collect(rule, target, event, event_json, ingested_at, pending, hops, trace)
         if pending:
             self._dispatch(pending, ingested_at)
 
@@ -367,7 +382,7 @@ class EventBus:
     @staticmethod
     def _collect_one(rule: Rule, target: RuleTarget, event: dict[str, Any], event_json: str,
                      ingested_at: float, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]],
-                     hops: int) -> None:
+                     hops: int, trace: str | None = None) -> None:
         payload = event_json
         if target.input is not None:
             rule.context.ingestion_time = ingested_at
@@ -380,7 +395,7 @@ class EventBus:
         entry = pending.get(target)
         if entry is None:
             entry = pending[target] = (rule, [])
-        entry[1].append(target.delivery(payload, event, hops))
+        entry[1].append(target.delivery(payload, event, hops, trace))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
         mesh = self.mesh
@@ -401,17 +416,20 @@ class EventBus:
         if hops > MAX_BUS_HOPS:
             return DeliveryResult(Outcome.INVALID, LOOP_ERROR_CODE, f"The event crossed more than {MAX_BUS_HOPS} buses")
         events = []
+        traces: dict[str, str] = {}
         for item in items:
             try:
                 doc = _decode(item.body)
             except msgspec.DecodeError:
                 return DeliveryResult(Outcome.INVALID, "InvalidParameterValue", "The event is not valid JSON")
             if isinstance(doc, dict) and "detail-type" in doc and "source" in doc and "detail" in doc:
-                events.append(forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id,
-                                              self.mesh.region, now))
+                event = forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id, self.mesh.region, now)
             else:
-                events.append(lambda_result_event(doc, self.mesh.ids.uuid(), source_arn,
-                                                  self.mesh.account_id, self.mesh.region, now, self.arn))
-        self.ingest(events, now, hops=hops)
+                event = lambda_result_event(doc, self.mesh.ids.uuid(), source_arn, self.mesh.account_id,
+                                            self.mesh.region, now, self.arn)
+            events.append(event)
+            if item.trace_header:
+                traces[event["id"]] = item.trace_header
+        self.ingest(events, now, hops=hops, traces=traces or None)
         return DELIVERED
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -47,6 +47,17 @@ LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
 
 
 
+# The model's member constraints, so a request decodes and validates in one msgspec call
+# (tests/wire/test_validation.py holds these to the model).
+_EVENT_RESOURCE = Annotated[str, msgspec.Meta(max_length=2048)]
+_BUS_NAME_OR_ARN = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=1600,
+    pattern=r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[\.\-_A-Za-z0-9]+")]
+_TRACE_HEADER = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+_ENDPOINT_ID = Annotated[str, msgspec.Meta(min_length=1, max_length=50,
+                                           pattern=r"^[A-Za-z0-9\-]+[\.][A-Za-z0-9\-]+$")]
+
+
 class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True):
     """PutEventsRequestEntry: Source, DetailType and Detail are required per entry, but a
     missing one is a per-entry ``InvalidArgument``, not a request error."""
@@ -54,17 +65,18 @@ class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True)
     source: str | None = None
     detail_type: str | None = None
     detail: str | None = None
-    resources: list[str] | None = None
+    resources: list[_EVENT_RESOURCE] | None = None
     time: float | None = None
-    event_bus_name: str | None = None
-    trace_header: str | None = None
+    event_bus_name: _BUS_NAME_OR_ARN | None = None
+    trace_header: _TRACE_HEADER | None = None
 
 
 class PutEventsRequest(msgspec.Struct, rename="pascal", omit_defaults=True):
-    """PutEventsRequest: 1–10 entries; ``EndpointId`` names a global endpoint."""
+    """PutEventsRequest: 1–10 entries (``put_events`` checks the count, in AWS's words);
+    ``EndpointId`` names a global endpoint."""
 
     entries: list[PutEventsRequestEntry]
-    endpoint_id: str | None = None
+    endpoint_id: _ENDPOINT_ID | None = None
 
 
 class PutEventsResultEntry(msgspec.Struct, rename="pascal", omit_defaults=True):

@@ -232,9 +232,8 @@ def _day_spec(field: str, index: int) -> _DaySpec:
 
 
 def parse_schedule(expression: str) -> Schedule:
-    """Parse ``rate(...)`` or ``cron(...)``; anything else is ``ValidationException``
-    ``Parameter ScheduleExpression is not valid.``"""
-    expression = expression.strip()
+    """Parse ``rate(...)`` or ``cron(...)``; anything else (a space before or inside the
+    parentheses too) is ``ValidationException`` ``Parameter ScheduleExpression is not valid.``"""
     rate = _RATE.match(expression)
     if rate is not None:
         value, unit = int(rate.group(1)), rate.group(2)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -32,6 +33,7 @@ from eventmesh.services.events.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from eventmesh.services.events.partners import PartnerSources
 from eventmesh.services.events.records import (
     PutEventsRequest,
     PutEventsRequestEntry,
@@ -41,7 +43,8 @@ from eventmesh.services.events.records import (
 )
 
 __all__ = ["default_bus", "get_bus", "find_bus", "create_bus", "delete_bus", "list_buses", "put_events",
-           "put_events_json", "bus_name_of", "MAX_ENTRIES", "MAX_REQUEST_BYTES", "BUSES_PER_ACCOUNT"]
+           "put_events_json", "bus_name_of", "put_permission", "remove_permission", "update_bus", "MAX_ENTRIES",
+           "MAX_REQUEST_BYTES", "BUSES_PER_ACCOUNT"]
 
 MAX_ENTRIES = 10                # entries per PutEvents
 MAX_REQUEST_BYTES = 262_144     # the sum of entry sizes must be below 256 KB
@@ -91,9 +94,16 @@ def list_buses(mesh: Mesh) -> list[EventBus]:
 def create_bus(mesh: Mesh, name: str, *, description: str | None = None,
                kms_key_identifier: str | None = None,
                dead_letter_config: Mapping[str, Any] | None = None,
-               tags: Mapping[str, str] | None = None, max_rules: int | None = None) -> EventBus:
-    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*``."""
-    if (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
+               tags: Mapping[str, str] | None = None, max_rules: int | None = None,
+               event_source_name: str | None = None) -> EventBus:
+    """CreateEventBus: name 1–256 ``[/.-_A-Za-z0-9]``, not ``default``, not ``aws.*`` unless it
+    is a partner event bus (``EventSourceName``: a partner event source of this account, the bus
+    named as the source, ``partners.py``)."""
+    if event_source_name is not None:
+        mesh.root.state(PartnerSources).for_customer(mesh, event_source_name)
+        if name != event_source_name:
+            raise ValidationException("Event bus name must match the event source name.")
+    elif (not _BUS_NAME.match(name) or len(name) > BUS_NAME_MAX_CHARS or name == DEFAULT_BUS_NAME
             or name.startswith(_RESERVED_SOURCE_PREFIX)):
         raise ValidationException(f"Event bus name {name} is not valid.")
     if mesh.exists(bus_arn(mesh, name)):
@@ -144,12 +154,26 @@ def _check_size(entries: list[PutEventsRequestEntry]) -> None:
         raise ValidationException("Total size of the entries in the request is over the limit.")
 
 
-def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsResponse:
+def _java_entry(e: PutEventsRequestEntry) -> str:
+    """An entry as AWS's validation messages print it (its Java ``toString``)."""
+    def text(value: object) -> str:
+        return "null" if value is None else str(value)
+
+    when = None if e.time is None else datetime.fromtimestamp(e.time, UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+    resources = None if e.resources is None else f"[{', '.join(e.resources)}]"
+    return (f"PutEventsRequestEntry(time={text(when)}, source={text(e.source)}, resources={text(resources)}, "
+            f"detailType={text(e.detail_type)}, detail={text(e.detail)}, eventBusName={text(e.event_bus_name)}, "
+            f"traceHeader={text(e.trace_header)}, kmsKeyIdentifier=null, internalMetadata=null)")
+
+
+def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: str | None = None) -> PutEventsResponse:
     """PutEvents: one result per entry; events are matched and dispatched before it returns
-    (their deliveries are effects in the mesh outbox)."""
+    (their deliveries are effects in the mesh outbox). An entry's ``TraceHeader``, else the
+    request's X-Ray header, travels with the event to its targets."""
     if not entries or len(entries) > MAX_ENTRIES:
         bound = "less than or equal to 10" if entries else "greater than or equal to 1"
-        raise ValidationException("1 validation error detected: Value at 'entries' failed to satisfy "
+        shown = ", ".join(_java_entry(e) for e in entries)
+        raise ValidationException(f"1 validation error detected: Value '[{shown}]' at 'entries' failed to satisfy "
                                   f"constraint: Member must have length {bound}")
     _check_size(entries)
     now = mesh.clock.now()
@@ -162,6 +186,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
     failed = 0
     buses: dict[str | None, EventBus | None] = {}
     batches: dict[EventBus, list[dict[str, Any]]] = {}
+    traces: dict[str, str] | None = None
     for index, e in enumerate(entries):
         source, detail_type, detail_text = e.source, e.detail_type, e.detail
         if not source or not detail_type or not detail_text:
@@ -195,8 +220,12 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry]) -> PutEventsRes
         events.append({"version": "0", "id": event_id, "detail-type": detail_type, "source": source,
                        "account": account, "time": now_iso if e.time is None else iso_seconds(e.time),
                        "region": region, "resources": e.resources or [], "detail": detail})
+        if (trace := e.trace_header or trace_header) is not None:
+            if traces is None:
+                traces = {}
+            traces[event_id] = trace
     for bus, events in batches.items():
-        bus.ingest(events, now)
+        bus.ingest(events, now, traces=traces)
     return PutEventsResponse(failed, results)
 
 
@@ -207,3 +236,74 @@ def put_events_json(mesh: Mesh, body: bytes) -> bytes:
     except msgspec.ValidationError as err:
         raise ValidationException(str(err)) from None
     return _response_encoder.encode(put_events(mesh, request.entries))
+
+
+# -- the bus's resource policy and settings -----------------------------------------------------
+
+POLICY_VERSION = "2012-10-17"
+
+
+def put_permission(mesh: Mesh, bus_name: str | None, *, action: str | None = None, principal: str | None = None,
+                   statement_id: str | None = None, condition: Mapping[str, str] | None = None,
+                   policy: str | None = None) -> None:
+    """PutPermission: ``Policy`` replaces the whole policy; otherwise one statement ``Sid =
+    StatementId`` lets ``Principal`` (an account id, or ``*``) call ``Action`` on the bus."""
+    bus = get_bus(mesh, bus_name)
+    if policy is not None:
+        try:
+            document = _decode_detail(policy)
+        except msgspec.DecodeError:
+            document = None
+        if not isinstance(document, dict):
+            raise ValidationException("Parameter Policy is not valid.")
+        bus.policy = document
+    else:
+        for member, value in (("Action", action), ("Principal", principal), ("StatementId", statement_id)):
+            if not value:
+                raise ValidationException(f"Parameter {member} is required.")
+        statement: dict[str, Any] = {
+            "Sid": statement_id, "Effect": "Allow",
+            "Principal": "*" if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+            "Action": action, "Resource": bus.arn}
+        if condition:
+            statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
+        document = bus.policy or {"Version": POLICY_VERSION, "Statement": []}
+        document["Statement"] = [s for s in document.get("Statement", []) if s.get("Sid") != statement_id]
+        document["Statement"].append(statement)
+        bus.policy = document
+    bus.modified = mesh.clock.now()
+
+
+def remove_permission(mesh: Mesh, bus_name: str | None, statement_id: str | None, remove_all: bool = False) -> None:
+    """RemovePermission: one statement by id (an unknown id is ResourceNotFoundException), or all."""
+    bus = get_bus(mesh, bus_name)
+    if remove_all:
+        bus.policy = None
+        bus.modified = mesh.clock.now()
+        return
+    if not statement_id:
+        raise ValidationException("Parameter StatementId is required.")
+    statements = (bus.policy or {}).get("Statement", [])
+    kept = [s for s in statements if s.get("Sid") != statement_id]
+    if len(kept) == len(statements):
+        raise ResourceNotFoundException("Statement with the provided id does not exist.")
+    assert bus.policy is not None
+    if kept:
+        bus.policy["Statement"] = kept
+    else:
+        bus.policy = None
+    bus.modified = mesh.clock.now()
+
+
+def update_bus(mesh: Mesh, name: str | None, *, description: str | None = None,
+               kms_key_identifier: str | None = None, dead_letter_config: Mapping[str, Any] | None = None) -> EventBus:
+    """UpdateEventBus: the description, KMS key and dead-letter queue of a bus."""
+    bus = get_bus(mesh, name)
+    if description is not None:
+        bus.description = description
+    if kms_key_identifier is not None:
+        bus.kms_key_identifier = kms_key_identifier or None
+    if dead_letter_config is not None:
+        bus.dead_letter_config = dict(dead_letter_config) or None
+    bus.modified = mesh.clock.now()
+    return bus

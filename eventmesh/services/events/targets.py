@@ -16,6 +16,7 @@ targets (API destinations) go one event per call, as AWS sends them.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "RuleCounters",
     "RuleTarget",
     "TargetDelivery",
+    "check_target_arn",
     "dlq_error_code",
 ]
 
@@ -79,6 +81,19 @@ def dlq_error_code(result: DeliveryResult) -> str:
     if result.code == LOOP_ERROR_CODE:
         return LOOP_ERROR_CODE
     return _DLQ_ERROR_CODES.get(result.kind, "SDK_CLIENT_ERROR")
+
+
+_ARN = re.compile(r"^arn:[\d\w:\-/]*")  # "arn:" and ARN characters: what AWS calls the correct format
+
+
+def check_target_arn(spec: Mapping[str, Any]) -> None:
+    """PutTargets' per-target checks that fail the whole request, in AWS's words: the ARN's
+    format, and the SqsParameters a FIFO queue target needs (its MessageGroupId)."""
+    arn = spec.get("Arn", "")
+    if not _ARN.match(arn):
+        raise ValidationException(f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.")
+    if _target_kind(arn) == "sqs" and arn.endswith(".fifo") and not spec.get("SqsParameters"):
+        raise ValidationException(f"Parameter(s) SqsParameters must be specified for target: {spec['Id']}.")
 
 
 def _target_kind(arn: str) -> str:
@@ -137,20 +152,20 @@ class RuleTarget:
         self.plain = (self.input is None and self.group_id is None
                       and self.kind not in ("bus", "kinesis", "api"))
 
-    def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0) -> Delivery:
+    def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0, trace: str | None = None) -> Delivery:
         """The message for this target: the payload plus its FIFO group, Kinesis partition key or,
-        for another bus, the number of bus hops so far."""
+        for another bus, the number of bus hops so far; and the event's X-Ray trace header."""
         if self.kind == "bus":
             return Delivery(payload, attributes={HOPS_ATTRIBUTE: {"DataType": "Number",
-                                                                  "StringValue": str(hops + 1)}})
+                                                                  "StringValue": str(hops + 1)}}, trace_header=trace)
         if self.kind == "kinesis":
             key: Any = event["id"]
             if self.partition_key_path is not None:
                 key = select_path(event, self.partition_key_path)
-            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key))
+            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key), trace_header=trace)
         if self.group_id is not None:
-            return Delivery(payload, group_id=self.group_id)
-        return Delivery(payload)
+            return Delivery(payload, group_id=self.group_id, trace_header=trace)
+        return Delivery(payload, trace_header=trace)
 
 
 class RuleCounters:
@@ -161,7 +176,7 @@ class RuleCounters:
 
     __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "invocations",
                  "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
-                 "triggered_rules")
+                 "retrying", "triggered_rules")
 
     def __init__(self, mesh: Mesh, arn: str, latency_ms: Histogram) -> None:
         self.mesh = mesh
@@ -170,6 +185,7 @@ class RuleCounters:
         self.invocations = self.failed_invocations = self.triggered_rules = 0
         self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
         self.invocations_failed_to_be_sent_to_dlq = 0
+        self.retrying = 0   # events waiting for a retry (a simulation's totals balance on it)
 
 
 class TargetDelivery:
@@ -187,6 +203,8 @@ class TargetDelivery:
 
     def send(self) -> None:
         target, mesh = self.target, self.counters.mesh
+        if self.retries:
+            self.counters.retrying -= len(self.items)
         if target.kind == "api":
             call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
                                  self._on_http, self.on_result)
@@ -223,6 +241,7 @@ class TargetDelivery:
                     exhausted = "MaximumEventAgeInSeconds"
                 else:
                     self.retries += 1
+                    counters.retrying += len(self.items)
                     clock.call_at(now + delay, self.send)
                     return
         self._dead_letter(code, result.message or result.code, exhausted)

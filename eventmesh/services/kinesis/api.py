@@ -18,13 +18,19 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 
 from eventmesh.quotas import quota_value
-from eventmesh.services.kinesis.errors import InvalidArgumentException
+from eventmesh.services.kinesis import consumers, scaling
+from eventmesh.services.kinesis.errors import (
+    InvalidArgumentException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
 from eventmesh.services.kinesis.service import create_stream, delete_stream, find_stream, get_records, list_streams
 from eventmesh.services.kinesis.shards import (
     ListShardsToken,
@@ -35,21 +41,28 @@ from eventmesh.services.kinesis.shards import (
     shard_index,
 )
 from eventmesh.services.kinesis.stream import (
+    MAX_RECORD_DATA_BYTES,
     ON_DEMAND_STREAMS_QUOTA,
     SHARDS_QUOTA,
     PutRecordsRequestEntry,
     Stream,
 )
+from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.streaming import EventStream
 
 __all__ = ["service"]
 
-service = Service("kinesis")
+# The largest record a stream can be set to take (PutRecords: 5 MiB), base64 in JSON.
+service = Service("kinesis", max_request_bytes=request_bytes(MAX_RECORD_DATA_BYTES, BASE64_EXPANSION))
 
 DEFAULT_DESCRIBE_STREAM_LIMIT = 100   # DescribeStream Limit default
 DEFAULT_LIST_SHARDS_LIMIT = 1_000     # ListShards MaxResults default
 DEFAULT_LIST_STREAMS_LIMIT = 100      # ListStreams Limit default
 _NAME = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_.-]+$")]
+_STREAM_ID = Annotated[str, msgspec.Meta(min_length=1, max_length=24, pattern=r"[a-z0-9]{20}-[a-z0-9]{3}")]
+_STREAM_ARN = Annotated[str, msgspec.Meta(min_length=1, max_length=2048,
+                                          pattern=r"arn:aws.*:kinesis:.*:\d{12}:stream/\S+")]
 
 
 class PutRecordsInput(msgspec.Struct):
@@ -57,7 +70,9 @@ class PutRecordsInput(msgspec.Struct):
 
     Records: Annotated[list[PutRecordsRequestEntry], msgspec.Meta(min_length=1, max_length=500)]
     StreamName: _NAME | None = None
-    StreamARN: str | None = None
+    StreamARN: _STREAM_ARN | None = None
+    StreamId: _STREAM_ID | None = None
+    DryRun: bool | None = None
 
 
 class Record(msgspec.Struct):
@@ -141,7 +156,7 @@ def _input_shape(operation: str) -> Any:
 
 @service.operation("CreateStream")
 def create(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    mode = (params.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+    mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
     options: dict[str, Any] = {}
     if params.get("Tags"):
         options["tags"] = params["Tags"]
@@ -180,7 +195,7 @@ def describe_summary(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         "StreamModeDetails": _mode(stream), "RetentionPeriodHours": stream.retention_hours,
         "StreamCreationTimestamp": _time_out(ctx, stream.created_at),
         "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": stream.encryption_type,
-        "OpenShardCount": len(stream.open_shards), "ConsumerCount": 0,
+        "OpenShardCount": len(stream.open_shards), "ConsumerCount": len(stream.consumers),
         "MaxRecordSizeInKiB": stream.max_record_size_kib,
     }}
 
@@ -259,6 +274,22 @@ def merge_shards(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@service.operation("UpdateShardCount")
+def update_shard_count(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = _stream(ctx, params)
+    target = params["TargetShardCount"]
+    current = scaling.update_shard_count(stream, target, ctx.mesh.clock.now())
+    return {"StreamName": stream.name, "CurrentShardCount": current, "TargetShardCount": target,
+            "StreamARN": stream.arn}
+
+
+@service.operation("UpdateStreamMode")
+def update_stream_mode(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = find_stream(ctx.mesh, arn=params["StreamARN"], account_id=ctx.account_id)
+    scaling.update_stream_mode(ctx.mesh, stream, params["StreamModeDetails"]["StreamMode"])
+    return {}
+
+
 @service.operation("DescribeLimits")
 def describe_limits(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     streams = list_streams(ctx.mesh, region=ctx.region, account_id=ctx.account_id)
@@ -331,8 +362,10 @@ def get_shard_iterator(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
 
 @service.operation("GetRecords")
 def get_records_(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    outcome = get_records(ctx.mesh, params["ShardIterator"], params.get("Limit") or 10_000,
-                          params.get("StreamARN"))
+    iterator = params["ShardIterator"]
+    if len(iterator) > 2 and iterator[0] == iterator[-1] == '"':
+        iterator = iterator[1:-1]  # AWS reads an iterator in double quotes as the iterator (recorded)
+    outcome = get_records(ctx.mesh, iterator, params.get("Limit") or 10_000, params.get("StreamARN"))
     cbor = ctx.protocol == "cbor"
     records = [_record(r, cbor) for r in outcome.records]
     out: dict[str, Any] = {"Records": records, "MillisBehindLatest": outcome.millis_behind_latest}
@@ -348,3 +381,98 @@ def _record(record: StreamRecord, cbor: bool) -> Record:
     at = record.approximate_arrival_at
     return Record(str(record.sequence_number), datetime.fromtimestamp(at, UTC) if cbor else at,
                   record.data, record.partition_key, "NONE")
+
+
+# -- enhanced fan-out ------------------------------------------------------------------------------
+
+def _consumer_out(ctx: RequestContext, consumer: consumers.Consumer, with_stream: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = consumer.describe()
+    out["ConsumerCreationTimestamp"] = _time_out(ctx, consumer.created_at)
+    if with_stream:
+        out["StreamARN"] = consumer.stream.arn
+    return out
+
+
+def _named_consumer(ctx: RequestContext, params: dict[str, Any]) -> consumers.Consumer:
+    stream_arn = params.get("StreamARN")
+    stream = find_stream(ctx.mesh, arn=stream_arn, account_id=ctx.account_id) if stream_arn else None
+    return consumers.describe_consumer(ctx.mesh, stream, params.get("ConsumerName"), params.get("ConsumerARN"))
+
+
+@service.operation("RegisterStreamConsumer")
+def register_stream_consumer(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = find_stream(ctx.mesh, arn=params["StreamARN"], account_id=ctx.account_id)
+    consumer = consumers.register_consumer(ctx.mesh, stream, params["ConsumerName"])
+    return {"Consumer": _consumer_out(ctx, consumer)}
+
+
+@service.operation("DescribeStreamConsumer")
+def describe_stream_consumer(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {"ConsumerDescription": _consumer_out(ctx, _named_consumer(ctx, params), with_stream=True)}
+
+
+@service.operation("ListStreamConsumers")
+def list_stream_consumers(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    stream = find_stream(ctx.mesh, arn=params["StreamARN"], account_id=ctx.account_id)
+    created = _time_in(ctx, params.get("StreamCreationTimestamp"))
+    if created is not None:
+        if params.get("NextToken"):
+            raise InvalidArgumentException("NextToken and StreamCreationTimestamp cannot be provided together.")
+        if int(created) != int(stream.created_at):
+            raise ResourceNotFoundException(
+                f"Stream {stream.name} under account {stream.account_id} with the given creation time not found.")
+    page, token = consumers.list_consumers(stream, params.get("MaxResults"), params.get("NextToken"))
+    out: dict[str, Any] = {"Consumers": [_consumer_out(ctx, c) for c in page]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+@service.operation("DeregisterStreamConsumer")
+def deregister_stream_consumer(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    consumers.deregister_consumer(ctx.mesh, _named_consumer(ctx, params))
+    return {}
+
+
+@service.operation("SubscribeToShard")
+def subscribe_to_shard(ctx: RequestContext, params: dict[str, Any]) -> EventStream:
+    """Checks the subscription before answering (an error is a plain error response); then the
+    answer is an event stream of SubscribeToShardEvent s, pushed as records arrive."""
+    start = params["StartingPosition"]
+    timestamp = start.get("Timestamp")
+    if isinstance(timestamp, str) and timestamp.isdigit():
+        timestamp = int(timestamp)  # epoch ms as text, as some CBOR clients send it
+    subscription = consumers.subscribe(ctx.mesh, params["ConsumerARN"], params["ShardId"], start["Type"],
+                                       start.get("SequenceNumber"), _time_in(ctx, timestamp))
+    return EventStream(_subscription_events(ctx, subscription))
+
+
+async def _subscription_events(ctx: RequestContext,
+                               subscription: consumers.Subscription) -> AsyncIterator[tuple[str, Any]]:
+    clock = ctx.mesh.clock
+    cbor = ctx.protocol == "cbor"
+    stream_arn = subscription.stream.arn
+    try:
+        while True:
+            now = clock.now()
+            if not subscription.alive(now):
+                if subscription.superseded:
+                    raise ResourceInUseException(
+                        f"Another subscription took over consumer {subscription.consumer.arn} on shard "
+                        f"{subscription.shard.shard_id}.")
+                return
+            event = subscription.poll(now)
+            if event is None:
+                # Woken by new records on the stream, or at the heartbeat, the pacing or the end.
+                await ctx.wait(stream_arn, subscription.next_wake(now) - now)
+                continue
+            payload: dict[str, Any] = {
+                "Records": [_record(r, cbor) for r in event.records],
+                "ContinuationSequenceNumber": str(event.continuation_sequence_number),
+                "MillisBehindLatest": event.millis_behind_latest}
+            if event.child_shards is not None:
+                payload["ChildShards"] = [{"ShardId": c.shard_id, "ParentShards": list(c.parent_shard_ids),
+                                           "HashKeyRange": _hash_range(c)} for c in event.child_shards]
+            yield "SubscribeToShardEvent", payload
+    finally:
+        subscription.close()

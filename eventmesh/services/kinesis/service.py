@@ -35,10 +35,15 @@ __all__ = ["create_stream", "delete_stream", "find_stream", "get_records", "list
 
 # -- the account's streams ----------------------------------------------------------------------
 
-def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode: str = "PROVISIONED",
+def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode: str | None = None,
                   region: str | None = None, account_id: str | None = None,
                   shard_limit: int | None = None, **options: object) -> Stream:
-    """CreateStream: provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards)."""
+    """CreateStream: provisioned with ``shard_count`` ≥ 1, or on-demand (4 shards). Without a
+    mode, a shard count means provisioned and none means on-demand: ShardCount is optional since
+    on-demand streams, and AWS answers a CreateStream with neither by a stream of 4 shards (as
+    recorded; the 4 MiB/s write capacity a new on-demand stream starts with)."""
+    if mode is None:
+        mode = "PROVISIONED" if shard_count is not None else "ON_DEMAND"
     region = region or mesh.region
     account = account_id or mesh.account_id
     arn = stream_arn(region, account, name)
@@ -54,7 +59,9 @@ def create_stream(mesh: Mesh, name: str, shard_count: int | None = None, *, mode
         shard_count = ON_DEMAND_SHARD_COUNT
     elif mode != "PROVISIONED":
         raise ValidationException(f"Invalid StreamMode {mode}.")
-    elif shard_count is None or shard_count < 1:
+    elif shard_count is None:
+        raise InvalidArgumentException("ShardCount is required for a stream in PROVISIONED mode.")
+    elif shard_count < 1:
         raise InvalidArgumentException("ShardCount must be at least 1 for a PROVISIONED stream.")
     check_shard_quota(mesh, arn, account, shard_count, shard_limit)
     stream = Stream(mesh, name, arn, account, shard_count=shard_count, mode=mode, **options)  # type: ignore[arg-type]

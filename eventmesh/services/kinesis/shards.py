@@ -12,8 +12,17 @@ sequence number or a timestamp is a bisect. Retention is applied lazily: every a
 moves ``_head`` past expired records (O(1) when nothing expired, a bisect otherwise), and the
 list is compacted in one ``del`` when the dead prefix outgrows the live part, so trimming costs
 amortised O(1) per record and no timer is ever needed (a retention timer would also make
-``run_until_idle`` jump 24 h in virtual time). Write and read quotas are integer counters reset
-when the clock second changes, never timers.
+``run_until_idle`` jump 24 h in virtual time). Write quotas are integer counters reset when the
+clock second changes; the GetRecords and GetShardIterator call quotas are token buckets (5 calls
+a second, a burst of two seconds' budget), never timers.
+
+Quotas as AWS applies them. The documented rate is 5 GetRecords (and 5 GetShardIterator) calls per
+shard per second, but AWS does not refuse the sixth call of a burst: ordinary integration code
+that opens a shard with five iterator types and reads each within 0.4 s passes on AWS. So the call
+budget refills continuously at 5 a second and holds up to ``READ_BURST_S`` seconds of it; a steady
+reader above 5 calls a second is still throttled. ``ShardLimits`` (the config key
+``kinesis_shard_limits: false``) turns every per-shard quota off for tests that do not model
+throughput.
 
 Sequence numbers are ints inside the engine and decimal strings only at the wire (``str(n)``).
 Layout (56 digits, like AWS's): ``49`` · shard creation time in ms (13 digits) · shard index
@@ -46,6 +55,8 @@ from eventmesh.services.kinesis.errors import ExpiredNextTokenException, Invalid
 
 __all__ = [
     "HASH_KEY_LIMIT",
+    "READ_BURST_S",
+    "ShardLimits",
     "MAX_GET_RECORDS",
     "MAX_GET_RECORDS_BYTES",
     "READ_BYTES_PER_S",
@@ -70,6 +81,7 @@ READ_BYTES_PER_S = 2 * 1_048_576          # 2 MiB/s per shard, shared by classic
 MAX_GET_RECORDS = 10_000                  # records per GetRecords call (and the default)
 MAX_GET_RECORDS_BYTES = 10 * 1_048_576    # 10 MiB per GetRecords call
 ITERATOR_CALLS_PER_S = 5                  # GetShardIterator per shard per second
+READ_BURST_S = 2.0                        # a call budget holds up to two seconds' calls (observed tolerance)
 ITERATOR_LIFETIME_S = 300.0               # an iterator is valid for 5 minutes
 LIST_SHARDS_TOKEN_LIFETIME_S = 300.0      # a ListShards NextToken expires after 300 s
 
@@ -108,6 +120,36 @@ def sequence_base(created_at: float, index: int) -> int:
 def shard_index_of_sequence(sequence_number: int) -> int:
     """The shard index a sequence number of this layout encodes (for "wrong shard" checks)."""
     return (sequence_number // _SEQ_INDEX_UNIT) % _SEQ_INDEX_SPAN
+
+
+class ShardLimits:
+    """Whether the per-shard quotas apply (one setting for the whole mesh, like ``Quotas``):
+    ``enforced = False`` lets any rate of writes and reads through, for tests that do not model
+    throughput (config key ``kinesis_shard_limits``)."""
+
+    def __init__(self, mesh: object = None) -> None:
+        self.enforced = True
+
+
+class _CallBudget:
+    """A token bucket: ``rate`` calls a second, holding at most ``rate * READ_BURST_S``."""
+
+    __slots__ = ("rate", "capacity", "tokens", "at")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = rate * READ_BURST_S
+        self.tokens = self.capacity
+        self.at = now
+
+    def take(self, now: float) -> bool:
+        tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if tokens < 1 - 1e-3:  # epoch seconds as floats are coarse (2e-7 s): do not lose a call
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1
+        return True
 
 
 class StreamRecord(msgspec.Struct, frozen=True, gc=False):
@@ -150,6 +192,8 @@ class ShardStatistics(msgspec.Struct, frozen=True):
         "incoming_bytes", "incoming_records", "outgoing_bytes", "outgoing_records",
         "read_provisioned_throughput_exceeded", "write_provisioned_throughput_exceeded",
     })
+    units: ClassVar[dict[str, str]] = {"incoming_bytes": "bytes", "outgoing_bytes": "bytes",
+                                       "iterator_age_milliseconds": "milliseconds"}
 
 
 class StreamStatistics(msgspec.Struct, frozen=True):
@@ -182,6 +226,9 @@ class StreamStatistics(msgspec.Struct, frozen=True):
         "get_records__success", "read_provisioned_throughput_exceeded",
         "write_provisioned_throughput_exceeded",
     })
+    units: ClassVar[dict[str, str]] = {
+        "incoming_bytes": "bytes", "put_record__bytes": "bytes", "put_records__bytes": "bytes",
+        "get_records__bytes": "bytes", "get_records__iterator_age_milliseconds": "milliseconds"}
 
 
 class Shard:
@@ -194,8 +241,10 @@ class Shard:
 
     def __init__(self, clock: Clock, stream_name: str, index: int, hash_key_start: int,
                  hash_key_end: int, retention_s: float, *, parent_shard_id: str | None = None,
-                 adjacent_parent_shard_id: str | None = None, encryption_type: str = "NONE") -> None:
+                 adjacent_parent_shard_id: str | None = None, encryption_type: str = "NONE",
+                 limits: ShardLimits | None = None) -> None:
         self._clock = clock
+        self._limits = limits if limits is not None else ShardLimits()
         self.stream_name = stream_name
         self.index = index
         self.shard_id = shard_id_of(index)
@@ -210,22 +259,27 @@ class Shard:
         self.closed_at: float | None = None
         self.starting_sequence_number = sequence_base(self.created_at, index)
         self.ending_sequence_number: int | None = None
-        self.next_sequence_number = self.starting_sequence_number
+        # Records number from just above the starting sequence number, so that the starting number
+        # itself names "before the first record" (AFTER_SEQUENCE_NUMBER of it reads from the start).
+        self.next_sequence_number = self.starting_sequence_number + 1
         self._records: list[StreamRecord] = []
         self._cum_bytes: list[int] = [0]   # _cum_bytes[i]: bytes written before _records[i]
         self._bytes_total = 0
         self._base = 0                     # absolute position of _records[0]
         self._head = 0                     # list index of the oldest unexpired record
+        # Write quotas per second: AWS's, unless a fault lowers them (a simulation's or the
+        # daemon's ``/_eventmesh/faults``).
+        self.write_records_limit = WRITE_RECORDS_PER_S
+        self.write_bytes_limit = WRITE_BYTES_PER_S
         # Quota windows: counters for the current clock second.
         self._write_second = -1
         self._write_records = 0
         self._write_bytes = 0
         self._read_second = -1
-        self._read_calls = 0
         self._read_bytes = 0
         self._read_blocked_until = 0.0
-        self._iterator_second = -1
-        self._iterator_calls = 0
+        self._read_calls = _CallBudget(READ_CALLS_PER_S, self.created_at)
+        self._iterator_calls = _CallBudget(ITERATOR_CALLS_PER_S, self.created_at)
         # Metrics (plain counters read by statistics()).
         self.outgoing_records = 0
         self.outgoing_bytes = 0
@@ -258,12 +312,14 @@ class Shard:
     def append(self, data: bytes, partition_key: str, size: int, arrival_at: float,
                second: int) -> int | None:
         """Append one record if the shard's write quota (1,000 records and 1 MiB in the current
-        clock second) allows; return its sequence number, or None when throttled."""
+        clock second, or the lower limits of a fault) allows; return its sequence number, or
+        None when throttled."""
         if self._write_second != second:
             self._write_second = second
             self._write_records = 0
             self._write_bytes = 0
-        if self._write_records >= WRITE_RECORDS_PER_S or self._write_bytes + size > WRITE_BYTES_PER_S:
+        if ((self._write_records >= self.write_records_limit or self._write_bytes + size > self.write_bytes_limit)
+                and self._limits.enforced):
             self.write_throttled += 1
             return None
         self._write_records += 1
@@ -297,6 +353,21 @@ class Shard:
         if records[head].approximate_arrival_at >= cutoff:
             return
         head = bisect_left(records, cutoff, head, len(records), key=_arrival)
+        if head > _COMPACT_MIN and head * 2 > len(records):
+            del records[:head]
+            del self._cum_bytes[:head]
+            self._base += head
+            head = 0
+        self._head = head
+
+    def release_before(self, position: int) -> None:
+        """Forget the records before ``position`` as if retention had passed them: for a
+        simulation, where nothing but its mappings reads a stream and they have read them."""
+        records = self._records
+        index = min(max(0, position - self._base), len(records))
+        if index <= self._head:
+            return
+        head = index
         if head > _COMPACT_MIN and head * 2 > len(records):
             del records[:head]
             del self._cum_bytes[:head]
@@ -370,39 +441,43 @@ class Shard:
         return ReadResult(batch, nbytes, self._base + end, behind, ended)
 
     def admit_read(self) -> bool:
-        """GetRecords quota: 5 calls and 2 MiB per shard per second, and a call that
-        returned more than 2 MiB holds the next ones back for its size at 2 MiB/s (10 MiB: 5 s).
-        Returns False (and counts it) when the call must fail with
-        ProvisionedThroughputExceededException."""
+        """GetRecords quota: 5 calls a second (a token bucket, see the module docstring) and
+        2 MiB per shard per second, and a call that returned more than 2 MiB holds the next ones
+        back for its size at 2 MiB/s (10 MiB: 5 s). Returns False (and counts it) when the call
+        must fail with ProvisionedThroughputExceededException."""
+        if not self._limits.enforced:
+            return True
         now = self._clock.now()
         second = int(now)
         if self._read_second != second:
             self._read_second = second
-            self._read_calls = 0
             self._read_bytes = 0
-        if (now < self._read_blocked_until or self._read_calls >= READ_CALLS_PER_S
-                or self._read_bytes >= READ_BYTES_PER_S):
+        if (now < self._read_blocked_until or self._read_bytes >= READ_BYTES_PER_S
+                or not self._read_calls.take(now)):
             self.read_throttled += 1
             return False
-        self._read_calls += 1
         return True
 
     def charge_read(self, nbytes: int) -> None:
         """Account the bytes an admitted GetRecords returned."""
         self._read_bytes += nbytes
-        if nbytes > READ_BYTES_PER_S:
+        if nbytes > READ_BYTES_PER_S and self._limits.enforced:
             self._read_blocked_until = self._clock.now() + nbytes / READ_BYTES_PER_S
 
     def admit_iterator(self) -> bool:
-        """GetShardIterator quota: 5 calls per shard per second."""
-        second = int(self._clock.now())
-        if self._iterator_second != second:
-            self._iterator_second = second
-            self._iterator_calls = 0
-        if self._iterator_calls >= ITERATOR_CALLS_PER_S:
-            return False
-        self._iterator_calls += 1
-        return True
+        """GetShardIterator quota: 5 calls a second per shard (a token bucket, as GetRecords)."""
+        return not self._limits.enforced or self._iterator_calls.take(self._clock.now())
+
+    def sequence_before(self, position: int) -> int:
+        """A sequence number N such that AFTER_SEQUENCE_NUMBER N reads from ``position``: the
+        record just before it, else the shard's starting number (ContinuationSequenceNumber)."""
+        index = position - self._base - 1
+        records = self._records
+        if 0 <= index < len(records):
+            return records[index].sequence_number
+        if records and index < 0:
+            return records[0].sequence_number - 1
+        return self.next_sequence_number - 1 if index >= len(records) else self.starting_sequence_number
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -463,19 +538,22 @@ def select_shards(shards: list[Shard], trim_horizon_at: float, filter_type: str 
 # -- positions as opaque strings (shard iterators, ListShards tokens) ------------------------------
 
 class ShardIterator(msgspec.Struct, frozen=True):
-    """What an iterator string carries: the stream incarnation and shard, where, and since when."""
+    """What an iterator string carries: the stream incarnation and shard, where, and since when.
+    ``serial`` numbers the stream's iterators, so that no two are the same string (AWS hands out a
+    new NextShardIterator on every GetRecords, even at the tip within one millisecond)."""
 
     stream_arn: str
     stream_created_ms: int
     shard_index: int
     position: int
     issued_ms: int
+    serial: int = 0
 
 
 def encode_iterator(iterator: ShardIterator) -> str:
     """Opaque base64 like AWS's (8 marker bytes, then the fields); ≤ 512 characters."""
     text = (f"{iterator.issued_ms}/{iterator.stream_created_ms}/{iterator.shard_index}/"
-            f"{iterator.position}/{iterator.stream_arn}")
+            f"{iterator.position}/{iterator.serial}/{iterator.stream_arn}")
     return base64.b64encode(_ITERATOR_MAGIC + text.encode()).decode()
 
 
@@ -485,8 +563,8 @@ def decode_iterator(text: str) -> ShardIterator:
         raw = base64.b64decode(text, validate=True)
         if not raw.startswith(_ITERATOR_MAGIC):
             raise ValueError
-        issued, created, index, position, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 4)
-        return ShardIterator(arn, int(created), int(index), int(position), int(issued))
+        issued, created, index, position, serial, arn = raw[len(_ITERATOR_MAGIC):].decode().split("/", 5)
+        return ShardIterator(arn, int(created), int(index), int(position), int(issued), int(serial))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidArgumentException("Invalid ShardIterator.") from None
 

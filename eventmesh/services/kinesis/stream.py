@@ -25,7 +25,8 @@ https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Annotated
+from collections import deque
+from typing import Annotated, Any
 
 import msgspec
 
@@ -48,6 +49,7 @@ from eventmesh.services.kinesis.shards import (
     MAX_GET_RECORDS,
     Shard,
     ShardIterator,
+    ShardLimits,
     StreamRecord,
     StreamStatistics,
     encode_iterator,
@@ -75,6 +77,7 @@ MIN_RETENTION_H = 24
 MAX_RETENTION_H = 8_760           # 365 days
 DEFAULT_MAX_RECORD_SIZE_KIB = 1_024   # MaxRecordSizeInKiB default (1 MiB)
 MAX_PUT_RECORDS_BYTES = 5 * 1_048_576  # whole PutRecords request, data + partition keys
+MAX_RECORD_DATA_BYTES = 10 * 1_048_576  # the model's largest Data (MaxRecordSizeInKiB up to 10 MiB)
 ON_DEMAND_SHARD_COUNT = 4             # a new on-demand stream's 4 MB/s write ≈ 4 shards
 DEFAULT_SHARD_LIMIT = 20_000          # shard quota, us-east-1 / us-west-2 / eu-west-1
 SHARDS_QUOTA = Quota("kinesis", "Shards per Region", DEFAULT_SHARD_LIMIT)
@@ -95,7 +98,7 @@ class PutRecordsRequestEntry(msgspec.Struct, rename="pascal", frozen=True):
     """``PutRecordsRequestEntry``: one record of a PutRecords call (blob as bytes). The model's
     member constraints ride along so a request converts and validates in one msgspec call."""
 
-    data: bytes
+    data: Annotated[bytes, msgspec.Meta(max_length=MAX_RECORD_DATA_BYTES)]
     partition_key: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     explicit_hash_key: Annotated[str, msgspec.Meta(pattern=r"^(0|([1-9]\d{0,38}))$")] | None = None
 
@@ -132,6 +135,7 @@ class Stream:
                  update_delay_s: float = DEFAULT_UPDATE_DELAY_S) -> None:
         self._mesh = mesh
         self._clock = mesh.clock
+        self._limits = mesh.root.state(ShardLimits)
         self.name = name
         self.arn = arn
         self.account_id = account_id
@@ -149,10 +153,13 @@ class Stream:
         self._key_memo: dict[str, Shard] = {}
         self._last_arrival_at = 0.0
         self._timer = None
+        self.scalings: deque[float] = deque()  # when UpdateShardCount ran (scaling.py: 10 a day)
+        self.consumers: dict[str, Any] = {}      # enhanced fan-out consumers by name (consumers.py)
+        self._iterator_serial = 0
         for i in range(shard_count):
             start = i * HASH_KEY_LIMIT // shard_count
             end = (i + 1) * HASH_KEY_LIMIT // shard_count - 1
-            self.shards.append(self._new_shard(start, end))
+            self.shards.append(self.new_shard(start, end))
         self._rebuild_routes()
         self._put_record_calls = self._put_record_bytes = 0
         self._put_records_calls = self._put_records_bytes = 0
@@ -180,11 +187,11 @@ class Stream:
         self._clock.cancel(self._timer)
         self._timer = None
 
-    def _new_shard(self, start: int, end: int, parent: str | None = None,
+    def new_shard(self, start: int, end: int, parent: str | None = None,
                    adjacent: str | None = None) -> Shard:
         return Shard(self._clock, self.name, len(self.shards), start, end, self.retention_s,
                      parent_shard_id=parent, adjacent_parent_shard_id=adjacent,
-                     encryption_type=self.encryption_type)
+                     encryption_type=self.encryption_type, limits=self._limits)
 
     def _rebuild_routes(self) -> None:
         self._open = sorted((s for s in self.shards if s.is_open), key=lambda s: s.hash_key_start)
@@ -195,9 +202,16 @@ class Stream:
         if self.status not in states:
             raise stream_not_found(self.name, self.account_id)
 
-    def _require_active(self) -> None:
+    def require_readable(self) -> None:
+        """ResourceNotFoundException unless the stream is ACTIVE or UPDATING."""
+        self._require()
+
+    def require_active(self) -> None:
         if self.status != "ACTIVE":
             raise errors.not_active(self.name, self.account_id, self.status)
+
+    def now(self) -> float:
+        return self._clock.now()
 
     # -- shards ------------------------------------------------------------------------------
 
@@ -347,6 +361,14 @@ class Stream:
         """GetShardIterator for every iterator type; valid for 5 minutes."""
         self._require()
         shard = self.shard(shard_id)
+        position = self.start_position(shard, iterator_type, starting_sequence_number, timestamp)
+        if not shard.admit_iterator():
+            raise errors.throttled(shard.shard_id, self.name, self.account_id)
+        return self.iterator(shard, position)
+
+    def start_position(self, shard: Shard, iterator_type: str, starting_sequence_number: str | None = None,
+                       timestamp: float | None = None) -> int:
+        """The position an iterator type names (GetShardIterator, SubscribeToShard's StartingPosition)."""
         if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
             if starting_sequence_number is None:
                 raise errors.iterator_type_mismatch(iterator_type, "no StartingSequenceNumber")
@@ -365,14 +387,13 @@ class Stream:
             position = shard.position_at_timestamp(timestamp)
         else:
             raise InvalidArgumentException(f"Invalid ShardIteratorType {iterator_type}.")
-        if not shard.admit_iterator():
-            raise errors.throttled(shard.shard_id, self.name, self.account_id)
-        return self.iterator(shard, position)
+        return position
 
     def iterator(self, shard: Shard, position: int) -> str:
         """An iterator string for ``position`` in ``shard``, issued now (valid 5 minutes)."""
+        self._iterator_serial = serial = self._iterator_serial + 1
         return encode_iterator(ShardIterator(self.arn, int(self.created_at * 1000), shard.index, position,
-                                             int(self._clock.now() * 1000)))
+                                             int(self._clock.now() * 1000), serial))
 
     def _parse_sequence(self, text: str, shard: Shard) -> int:
         sequence_number = int(text) if text.isdigit() else -1
@@ -424,7 +445,7 @@ class Stream:
         self._set_retention(hours)
 
     def _check_retention(self, hours: int) -> None:
-        self._require_active()
+        self.require_active()
         if not MIN_RETENTION_H <= hours <= MAX_RETENTION_H:
             raise errors.retention_out_of_range(hours, MIN_RETENTION_H, MAX_RETENTION_H)
 
@@ -435,12 +456,14 @@ class Stream:
 
     # -- resharding -------------------------------------------------------------------
 
-    def _check_reshard(self, shard_ids: tuple[str, ...], adding: int) -> list[Shard]:
+    def check_reshard(self, shard_ids: tuple[str, ...], adding: int) -> list[Shard]:
+        """The rules every reshard (split, merge, UpdateShardCount) meets: provisioned, ACTIVE,
+        open shards, within the account's shard quota."""
         if self.mode == "ON_DEMAND":
             raise ValidationException(
                 f"Operation is not supported for stream {self.name} under account {self.account_id} "
                 "in On-Demand mode.")
-        self._require_active()
+        self.require_active()
         shards = [self.shard(s) for s in shard_ids]
         for shard in shards:
             if not shard.is_open:
@@ -450,7 +473,7 @@ class Stream:
 
     def split_shard(self, shard_id: str, new_starting_hash_key: str) -> None:
         """SplitShard: the parent closes; children take [start, key−1] and [key, end]."""
-        (parent,) = self._check_reshard((shard_id,), 1)
+        (parent,) = self.check_reshard((shard_id,), 1)
         key = int(new_starting_hash_key) if new_starting_hash_key.isdigit() else -1
         if not parent.hash_key_start + 1 < key < parent.hash_key_end:
             raise errors.bad_split_key(new_starting_hash_key, parent.shard_id, self.name, self.account_id,
@@ -459,16 +482,16 @@ class Stream:
         def apply() -> None:
             parent.close(self._clock.now())
             for start, end in ((parent.hash_key_start, key - 1), (key, parent.hash_key_end)):
-                child = self._new_shard(start, end, parent.shard_id)
+                child = self.new_shard(start, end, parent.shard_id)
                 self.shards.append(child)
                 parent.child_shard_ids.append(child.shard_id)
 
-        self._update(apply)
+        self.apply_update(apply)
 
     def merge_shards(self, shard_id: str, adjacent_shard_id: str) -> None:
         """MergeShards: two open shards with contiguous ranges close into one child whose
         ParentShardId / AdjacentParentShardId name them."""
-        first, second = self._check_reshard((shard_id, adjacent_shard_id), 0)
+        first, second = self.check_reshard((shard_id, adjacent_shard_id), 0)
         low, high = sorted((first, second), key=lambda s: s.hash_key_start)
         if low.hash_key_end + 1 != high.hash_key_start:
             raise errors.not_adjacent(first.shard_id, second.shard_id, self.name, self.account_id)
@@ -477,14 +500,14 @@ class Stream:
             now = self._clock.now()
             first.close(now)
             second.close(now)
-            child = self._new_shard(low.hash_key_start, high.hash_key_end, first.shard_id, second.shard_id)
+            child = self.new_shard(low.hash_key_start, high.hash_key_end, first.shard_id, second.shard_id)
             self.shards.append(child)
             first.child_shard_ids.append(child.shard_id)
             second.child_shard_ids.append(child.shard_id)
 
-        self._update(apply)
+        self.apply_update(apply)
 
-    def _update(self, apply: object) -> None:
+    def apply_update(self, apply: object) -> None:
         """Run a reshard now (delay 0) or after ``update_delay_s`` with the stream UPDATING."""
         def finish() -> None:
             self._timer = None

@@ -18,15 +18,31 @@ import msgspec
 
 from eventmesh.mesh import Ephemeral
 from eventmesh.services.lambda_ import service as control
-from eventmesh.services.lambda_.configuration import LATEST
-from eventmesh.services.lambda_.errors import InvalidRequestContentException, ServiceException
+from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
+from eventmesh.services.lambda_.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
+    ServiceException,
+)
 from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
+from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
+from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.service import Deferred, RequestContext, Service
 
 __all__ = ["service"]
 
-service = Service("lambda")
+MAX_ZIP_UPLOAD_BYTES = 52_428_800   # a .zip deployment package uploaded through the API (50 MB)
+# Enum members (InvocationType, LogType, Runtime, ...) are checked against the model, as Lambda does.
+# Bodies: an Invoke payload of 6 MB, or a zip of 50 MB base64-encoded in CreateFunction's JSON.
+service = Service("lambda", decode_error=InvalidRequestContentException, validate_enums=True,
+                  too_large_error=RequestTooLargeException,
+                  max_request_bytes=request_bytes(MAX_SYNC_PAYLOAD_BYTES),
+                  operation_request_bytes={
+                      op: request_bytes(MAX_ZIP_UPLOAD_BYTES, BASE64_EXPANSION)
+                      for op in ("CreateFunction", "UpdateFunctionCode")})
 
 DEFAULT_PAGE_SIZE = 50
 T = TypeVar("T")
@@ -55,6 +71,14 @@ def _env(params: dict[str, Any]) -> dict[str, str] | None:
     return None if env is None else dict(env.get("Variables") or {})
 
 
+WIRE_HANDLERS_SETTING = "wire_handlers"   # "zip" (default): only a function's own zip runs; "any"
+
+
+def _outside_package_allowed(ctx: RequestContext) -> bool:
+    """Import-path and http handlers: the operator's config, or the wire when the operator says so."""
+    return ctx.trusted or ctx.settings.get(WIRE_HANDLERS_SETTING) == "any"
+
+
 def _dlq(params: dict[str, Any]) -> str | None:
     dlq = params.get("DeadLetterConfig")
     return None if dlq is None else (dlq.get("TargetArn") or "")
@@ -70,7 +94,8 @@ def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
         runtime=params.get("Runtime"), zip_file=code.get("ZipFile"),
         description=params.get("Description", ""), timeout=params.get("Timeout", 3),
         memory=params.get("MemorySize", 128), environment=_env(params),
-        dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"))
+        dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"),
+        allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
 
 
@@ -116,7 +141,8 @@ def delete_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     return control.describe(control.update_function_code(fn, zip_file=params.get("ZipFile"),
-                                                         publish=bool(params.get("Publish"))))
+                                                         publish=bool(params.get("Publish")),
+                                                         allow_outside_package=_outside_package_allowed(ctx)))
 
 
 @service.operation("UpdateFunctionConfiguration")
@@ -125,7 +151,8 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
     version = control.update_function_configuration(
         fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
         description=params.get("Description"), timeout=params.get("Timeout"),
-        memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params))
+        memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params),
+        allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(version)
 
 
@@ -218,7 +245,7 @@ def get_account_settings(ctx: RequestContext, params: dict[str, Any]) -> Any:
     functions = control.list_functions(ctx.mesh)
     return {
         "AccountLimit": {"TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000,
-                         "CodeSizeZipped": 52_428_800, "ConcurrentExecutions": pool.account_limit,
+                         "CodeSizeZipped": MAX_ZIP_UPLOAD_BYTES, "ConcurrentExecutions": pool.account_limit,
                          "UnreservedConcurrentExecutions": pool.unreserved_limit},
         "AccountUsage": {"TotalCodeSize": sum(v.config.code_size for f in functions
                                               for v in f.versions.values()),
@@ -326,3 +353,104 @@ def invoke_async(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn.invoke(_payload(params, "InvokeArgs"), qualifier=qualifier, invocation_type=EVENT,
               request_id=ctx.request_id)
     return {"Status": 202}
+
+
+# -- resource policy, tags and the settings tools read (Terraform, SAM, CDK) ----------------------
+
+@service.operation("AddPermission")
+def add_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.setdefault(qualifier or "", FunctionPolicy())
+    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
+        raise InvalidParameterValueException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
+            "retrieve the latest Revision Id")
+    resource = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
+    statement = policy.add(resource, params, ctx.mesh.ids.uuid())
+    return {"Statement": msgspec.json.encode(statement).decode()}
+
+
+@service.operation("RemovePermission")
+def remove_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.get(qualifier or "")
+    if policy is None:
+        raise ResourceNotFoundException("No policy is associated with the given resource.")
+    policy.remove(params["StatementId"], ctx.mesh.ids.uuid())
+    return None
+
+
+@service.operation("GetPolicy")
+def get_policy(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    policy = fn.policies.get(qualifier or "")
+    if policy is None or not policy.statements:
+        raise ResourceNotFoundException("The resource you requested does not exist.")
+    return {"Policy": policy.document(policy.statements), "RevisionId": policy.revision_id}
+
+
+class _OtherResourceTags:
+    """Tags of Lambda resources other than functions (event source mappings), by ARN; an
+    entry goes with its resource (dropped when it is read after the resource is gone)."""
+
+    def __init__(self, mesh: Any) -> None:
+        self.tags: dict[str, dict[str, str]] = {}
+
+
+def _tags_of(ctx: RequestContext, arn: str) -> dict[str, str]:
+    if ":event-source-mapping:" in arn:
+        store = ctx.mesh.state(_OtherResourceTags).tags
+        if not ctx.mesh.exists(arn):
+            store.pop(arn, None)
+            raise ResourceNotFoundException(f"The resource you requested does not exist. {arn}")
+        return store.setdefault(arn, {})
+    fn, qualifier = control.find_function(ctx.mesh, arn)
+    if qualifier is not None:
+        raise InvalidParameterValueException("Tags are not supported on function versions or aliases.")
+    return fn.tags
+
+
+@service.operation("ListTags")
+def list_tags(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    return {"Tags": dict(_tags_of(ctx, params["Resource"]))}
+
+
+@service.operation("TagResource")
+def tag_resource(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    _tags_of(ctx, params["Resource"]).update(params["Tags"])
+    return None
+
+
+@service.operation("UntagResource")
+def untag_resource(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    tags = _tags_of(ctx, params["Resource"])
+    for key in params["TagKeys"]:
+        tags.pop(key, None)
+    return None
+
+
+@service.operation("GetFunctionCodeSigningConfig")
+def get_function_code_signing_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Code signing is not modelled: no function has a code signing configuration."""
+    fn, _ = _function(ctx, params)
+    return {"CodeSigningConfigArn": "", "FunctionName": fn.name}
+
+
+@service.operation("GetFunctionRecursionConfig")
+def get_function_recursion_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, params)
+    return {"RecursiveLoop": fn.recursive_loop}
+
+
+@service.operation("PutFunctionRecursionConfig")
+def put_function_recursion_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Stored; recursion detection itself is not modelled (docs/aws-behaviour.md)."""
+    fn, _ = _function(ctx, params)
+    fn.recursive_loop = params["RecursiveLoop"]
+    return {"RecursiveLoop": fn.recursive_loop}
+
+
+@service.operation("GetRuntimeManagementConfig")
+def get_runtime_management_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier = _function(ctx, params)
+    return {"UpdateRuntimeOn": "Auto", "FunctionArn": f"{fn.arn}:{qualifier}" if qualifier else fn.arn}

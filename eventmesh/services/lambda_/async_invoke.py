@@ -85,6 +85,14 @@ class AsyncQueue:
         self.closed = False
         self.received = 0
         self.dropped = 0
+        # Where accepted events are (a simulation's totals balance on them): running now, ended
+        # well, given up for their age (part of ``dropped``); records the destinations and the
+        # DLQ took.
+        self.running = 0
+        self.succeeded = 0
+        self.expired = 0
+        self.destination_delivered = 0
+        self.dead_lettered = 0
         self.dead_letter_errors = 0
         self.destination_delivery_failures = 0
         self.event_age = Histogram(EVENT_AGE_BUCKETS_S)
@@ -117,6 +125,7 @@ class AsyncQueue:
         for version, group in self._by_version(events):
             rest, _ = fn.start(version, group)
             started = len(group) - len(rest)
+            self.running += started
             last_age, idx, total = -1.0, 0, 0.0
             for inv in group[:started] if rest else group:
                 age = now - inv.enqueued_at
@@ -166,14 +175,18 @@ class AsyncQueue:
         """Attempts finished: success, a function error (regime 1) or a system error (regime 2)."""
         now = self.clock.now()
         configs = self.function.invoke_configs
+        self.running -= len(invs)
+        unsuccessful = 0   # counted on the rarer paths, so a success costs no counter of its own
         for inv in invs:
             config = configs.get(inv.qualifier, DEFAULT_EVENT_INVOKE_CONFIG)
             if inv.system_error:
+                unsuccessful += 1
                 self._throttled([inv], now)
             elif inv.error_type is None:
                 if config.on_success is not None:
                     self.terminal(inv, SUCCESS, config)
             else:
+                unsuccessful += 1
                 used = inv.attempts - 1
                 if used >= config.max_retry_attempts:
                     self.terminal(inv, RETRIES_EXHAUSTED, config)
@@ -184,6 +197,7 @@ class AsyncQueue:
                 else:
                     inv.throttles = 0
                     self.retries.add(retry_at, inv)
+        self.succeeded += len(invs) - unsuccessful
 
     # -- terminal outcomes ---------------------------------------------------------------------
 
@@ -197,6 +211,8 @@ class AsyncQueue:
         success = condition == SUCCESS
         if not success:
             self.dropped += 1
+            if condition == EVENT_AGE_EXCEEDED:
+                self.expired += 1
         destination = config.on_success if success else config.on_failure
         version = inv.version
         if version is None:
@@ -250,6 +266,10 @@ class AsyncQueue:
 
     def _delivered(self, pending: _Pending, result: DeliveryResult) -> None:
         if result.ok:
+            if pending.kind == _DLQ:
+                self.dead_lettered += 1
+            else:
+                self.destination_delivered += 1
             return
         if result.kind is Outcome.MISSING and not self.closed:
             backoff = min(THROTTLE_BACKOFF_INITIAL_S * (1 << min(pending.attempt, 16)),

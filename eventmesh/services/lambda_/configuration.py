@@ -6,6 +6,7 @@ gets a new one on every update, ``PublishVersion`` freezes the current one under
 https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "MIN_MAX_EVENT_AGE_S",
     "MIN_MEMORY_MB",
     "MIN_TIMEOUT_S",
+    "RESERVED_ENVIRONMENT_KEYS",
     "EventInvokeConfig",
     "FunctionConfiguration",
     "RoutingConfig",
@@ -71,6 +73,14 @@ MIN_MAX_EVENT_AGE_S = 60
 MAX_MAX_EVENT_AGE_S = 21_600
 
 LATEST = "$LATEST"
+# Variables Lambda sets itself; a function may not set them (configuration-envvars.html).
+RESERVED_ENVIRONMENT_KEYS = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
 _ALIAS_NAME = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9-_]+")
 _VERSION_KEY = re.compile(r"[0-9]+")
@@ -196,6 +206,12 @@ def validate_timeout(timeout_s: int) -> int:
 
 
 def validate_environment(variables: dict[str, str]) -> dict[str, str]:
+    reserved = sorted(k for k in variables if k in RESERVED_ENVIRONMENT_KEYS)
+    if reserved:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the environment variables "
+            "you have provided contains reserved keys that are currently not supported for modification. "
+            f"Reserved keys used in this request: {','.join(reserved)}")
     size = sum(len(k.encode()) + len(str(v).encode()) for k, v in variables.items())
     if size > MAX_ENVIRONMENT_BYTES:
         raise InvalidParameterValueException(

@@ -1,8 +1,11 @@
 """Lambda errors, named exactly as the AWS codes.
 
 Lambda speaks REST-JSON: the error code travels in the ``X-Amzn-ErrorType`` header and the body
-is ``{"Type": "User", "message": "…"}``. Fields beyond those two (``Reason`` of a throttle) are
-in the instance attribute ``extra``, which the renderer merges into the body.
+is ``{"Type": "User", "message": "…"}``, the message member spelled as the Lambda model spells it
+for that error (``message_key``): lower case for most, ``Message`` for ResourceNotFoundException
+and ServiceException; SDKs read the member of that name, so a body with the other spelling
+loses its message. Fields beyond those two (``Reason`` of a throttle) are in the instance
+attribute ``extra``, which the renderer merges into the body.
 
     ServiceError
      ├── ResourceNotFoundException           404 (the common class of eventmesh.errors)
@@ -43,6 +46,8 @@ __all__ = [
 class LambdaError(ServiceError):
     """Base of Lambda's own errors: carries extra body fields and response headers."""
 
+    message_key = "message"   # the model's member name (see the module docstring)
+
     def __init__(self, message: str = "", *, extra: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -79,7 +84,6 @@ class TooManyRequestsException(LambdaError, ThrottlingError):
 
     code = "TooManyRequestsException"
     http_status = 429
-    message_key = "message"  # the recorded 429 body spells it in lower case
 
     def __init__(self, reason: str, message: str = "Rate Exceeded.", retry_after_s: int = 1) -> None:
         super().__init__(message, extra={"Reason": reason},
@@ -97,6 +101,7 @@ class ServiceException(LambdaError):
     code = "ServiceException"
     http_status = 500
     sender_fault = False
+    message_key = "Message"
 
 
 def function_not_found(arn: str) -> ResourceNotFoundException:

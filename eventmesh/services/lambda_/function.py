@@ -7,6 +7,11 @@ asynchronous queue (``async_invoke.py``); ``DryRun`` only checks (204). Pollers 
 through :meth:`Function.accept` (asynchronous invocation of each item's body). Every invocation is
 admitted by the pool (``pool.py``), run by its version's handler, and finished here, where the
 counters behind ``statistics()`` move. Cost: O(1) per invocation, counters moved once per batch.
+
+Faults (a simulation's, or the daemon's ``/_eventmesh/faults``) reach a function through its
+``fault`` attribute, None unless one is active (a single check on the hot path): while set, it
+throttles a share of the invocations the pool would admit and, as invocations end, adds latency,
+turns them into timeouts or fails them (:class:`FunctionFault`).
 https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
@@ -15,8 +20,9 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.histogram import Histogram
@@ -40,17 +46,33 @@ from eventmesh.services.lambda_.errors import (
 )
 from eventmesh.services.lambda_.handlers import HandlerSpec
 from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
+from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
 from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion
 
-__all__ = ["Function", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED"]
+__all__ = ["Function", "FunctionFault", "REQUEST_RESPONSE", "EVENT", "DRY_RUN", "UNHANDLED", "FAULT_THROTTLE_REASON"]
 
 REQUEST_RESPONSE = "RequestResponse"
 EVENT = "Event"
 DRY_RUN = "DryRun"
 UNHANDLED = "Unhandled"   # current runtimes always report Unhandled
+# Finished invocations kept per function for the console (eventmesh's own view, not a Lambda API).
+RECENT_INVOCATIONS = 20
 _NO_INVOCATIONS: list[Invocation] = []
+# TooManyRequestsException.Reason of an injected throttle: a rate limit, not a concurrency limit.
+FAULT_THROTTLE_REASON = "CallerRateLimitExceeded"
+
+
+class FunctionFault(Protocol):
+    """An active fault of one function, as the core consults it (``eventmesh.simulate.faults``)."""
+
+    def admitted(self, n: int) -> int:
+        """How many of ``n`` invocations the pool may consider (the rest are throttled)."""
+
+    def finishing(self, function: Function, invs: list[Invocation]) -> list[Invocation]:
+        """Invocations that end now: the ones to finish at once (maybe failed); the fault holds
+        the others (added latency, a timeout) and finishes them later through ``finish``."""
 
 
 def _too_large(limit: int) -> RequestTooLargeException:
@@ -76,13 +98,17 @@ class Function:
         self.invoke_configs: dict[str, EventInvokeConfig] = {}
         self.next_version = 1
         self.tags: dict[str, str] = {}
+        self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
+        self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
+        self.fault: FunctionFault | None = None
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
         # Counters, read by statistics() at scrape time.
         self.invocations = 0
         self.errors = 0
         self.duration = Histogram(DURATION_BUCKETS_S)
+        self.recent: deque[Invocation] = deque(maxlen=RECENT_INVOCATIONS)
 
     # -- resolution ----------------------------------------------------------------------------
 
@@ -169,7 +195,13 @@ class Function:
         """Admit and start ``invs`` on ``version``; returns the throttled rest and its Reason."""
         now = self.clock.now()
         n = len(invs)
-        warm, cold, reason = self.concurrency.admit(version.envs, n, now)
+        if self.fault is None:
+            warm, cold, reason = self.concurrency.admit(version.envs, n, now)
+        else:
+            allowed = self.fault.admitted(n)
+            warm, cold, reason = self.concurrency.admit(version.envs, allowed, now) if allowed else (0, 0, None)
+            if allowed < n:
+                reason = reason or FAULT_THROTTLE_REASON
         granted = warm + cold
         rest = _NO_INVOCATIONS
         if granted < n:
@@ -179,7 +211,7 @@ class Function:
         if granted:
             for inv in invs:
                 if inv.attempts:   # an async retry: forget the previous attempt's outcome
-                    inv.response = inv.error_type = inv.error_message = inv.log = None
+                    inv.response = inv.error_type = inv.error_message = inv.log = inv.log_events = None
                     inv.cold = inv.system_error = False
                 inv.started_at = now
                 inv.version = version
@@ -192,6 +224,10 @@ class Function:
 
     def finish(self, invs: list[Invocation]) -> None:
         """Invocations ended (clock deadline or runner callback): release, count, report."""
+        if self.fault is not None:
+            invs = self.fault.finishing(self, invs)
+            if not invs:
+                return
         now = self.clock.now()
         first = invs[0].version
         assert isinstance(first, FunctionVersion)
@@ -232,6 +268,7 @@ class Function:
         self.errors += errors
         hist.sum += total_d
         hist.count += ran
+        self.recent.extend(invs[-RECENT_INVOCATIONS:])   # one slice per batch, whatever its size
         # Capacity is back before any caller hears of it, so a poller may invoke again at once.
         for inv in sync_done:
             inv.on_done(self.result(inv))  # type: ignore[misc]

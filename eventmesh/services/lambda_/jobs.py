@@ -41,6 +41,7 @@ class Invocation(msgspec.Struct):
     log: str | None = None
     log_tail: bool = False
     system_error: bool = False
+    log_events: list[tuple[int, str]] | None = None   # what it wrote to CloudWatch Logs (kept for a tail)
 
 
 def error_payload(error_type: str, message: str, request_id: str,

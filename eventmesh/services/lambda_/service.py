@@ -41,7 +41,8 @@ from eventmesh.services.lambda_.errors import (
     function_not_found,
 )
 from eventmesh.services.lambda_.function import Function
-from eventmesh.services.lambda_.handlers import parse_handler
+from eventmesh.services.lambda_.handlers import HandlerSpec, parse_handler, runs_outside_package
+from eventmesh.services.lambda_.package import inspect_package
 from eventmesh.services.lambda_.pool import account_pool
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion, QualifiedTarget
 
@@ -87,14 +88,35 @@ def find_function(mesh: Mesh, identifier: str, qualifier: str | None = None,
     return function, qualifier
 
 
-def _decode_zip(zip_file: bytes | str | None) -> bytes | None:
-    if zip_file is None or isinstance(zip_file, bytes):
-        return zip_file
-    try:
-        return base64.b64decode(zip_file, validate=True)
-    except binascii.Error:
-        raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, "
-                                             "then try to upload again.") from None
+def _decode_zip(zip_file: bytes | str | None, handler: str = "") -> bytes | None:
+    """The uploaded package, checked against Lambda's size limits and for zip bombs (package.py).
+    A handler whose code is not in a package (``model:``, an http URL, an import path) may come
+    with an empty ``ZipFile``: there is no package then."""
+    if zip_file is None or (not zip_file and (":" in handler or handler.startswith(("http://", "https://")))):
+        return None
+    if isinstance(zip_file, bytes):
+        code = zip_file
+    else:
+        try:
+            code = base64.b64decode(zip_file, validate=True)
+        except binascii.Error:
+            raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, "
+                                                 "then try to upload again.") from None
+    inspect_package(code)
+    return code
+
+
+OUTSIDE_PACKAGE_REFUSED = (
+    "Handler {handler} runs code outside the function's deployment package (an import path or an "
+    "http endpoint): eventmesh runs only the code in a function's own .zip for requests over the "
+    "wire. Declare such functions in the daemon's config file, or set security.wire_handlers: any.")
+
+
+def _spec(runtime: str | None, handler: str, code: bytes | None, allow_outside_package: bool) -> HandlerSpec:
+    spec = parse_handler(runtime, handler, code is not None)
+    if not allow_outside_package and runs_outside_package(spec):
+        raise InvalidParameterValueException(OUTSIDE_PACKAGE_REFUSED.format(handler=handler))
+    return spec
 
 
 def _version_config(mesh: Mesh, *, runtime: str | None, role: str, handler: str, code: bytes | None,
@@ -110,14 +132,15 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
                     zip_file: bytes | str | None = None, description: str = "", timeout: int = 3,
                     memory: int = 128, environment: dict[str, str] | None = None,
                     dead_letter_arn: str | None = None, publish: bool = False,
-                    tags: dict[str, str] | None = None) -> Function:
-    """CreateFunction: ``$LATEST`` (and version 1 with ``publish``)."""
+                    tags: dict[str, str] | None = None, allow_outside_package: bool = True) -> Function:
+    """CreateFunction: ``$LATEST`` (and version 1 with ``publish``). ``allow_outside_package``
+    False (requests over the wire): only code in the function's own zip may run."""
     validate_function_name(name)
     arn = mesh.arn("lambda", f"function:{name}")
     if mesh.exists(arn):
         raise ResourceConflictException(f"Function already exist: {name}")
-    code = _decode_zip(zip_file)
-    spec = parse_handler(runtime, handler, code is not None)
+    code = _decode_zip(zip_file, handler)
+    spec = _spec(runtime, handler, code, allow_outside_package)
     config = _version_config(mesh, runtime=runtime, role=role, handler=handler, code=code,
                              description=description, timeout=timeout, memory=memory,
                              environment=environment or {}, dead_letter_arn=dead_letter_arn)
@@ -131,12 +154,13 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
 
 
 def update_function_code(function: Function, *, zip_file: bytes | str | None = None,
-                         handler: str | None = None, publish: bool = False) -> FunctionVersion:
+                         handler: str | None = None, publish: bool = False,
+                         allow_outside_package: bool = True) -> FunctionVersion:
     """UpdateFunctionCode: new package (and/or, in eventmesh, a new handler reference)."""
     old = function.latest.config
-    code = _decode_zip(zip_file) if zip_file is not None else old.code
     new_handler = handler or old.handler
-    spec = parse_handler(old.runtime, new_handler, code is not None)
+    code = _decode_zip(zip_file, new_handler) if zip_file is not None else old.code
+    spec = _spec(old.runtime, new_handler, code, allow_outside_package)
     mesh = function.mesh
     config = _version_config(mesh, runtime=old.runtime, role=old.role, handler=new_handler, code=code,
                              description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
@@ -147,7 +171,8 @@ def update_function_code(function: Function, *, zip_file: bytes | str | None = N
     return version
 
 
-def update_function_configuration(function: Function, **changes: Any) -> FunctionVersion:
+def update_function_configuration(function: Function, *, allow_outside_package: bool = True,
+                                  **changes: Any) -> FunctionVersion:
     """UpdateFunctionConfiguration: any of runtime, role, handler, description, timeout, memory,
     environment, dead_letter_arn (``""`` removes the DLQ)."""
     old = function.latest.config
@@ -155,7 +180,9 @@ def update_function_configuration(function: Function, **changes: Any) -> Functio
                   description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
                   environment=old.environment, dead_letter_arn=old.dead_letter_arn)
     values.update({k: v for k, v in changes.items() if v is not None})
-    spec = parse_handler(values["runtime"], values["handler"], values["code"] is not None)
+    # The operator's own import-path function stays configurable; a new handler is checked.
+    unchanged = values["handler"] == old.handler and values["runtime"] == old.runtime
+    spec = _spec(values["runtime"], values["handler"], values["code"], allow_outside_package or unchanged)
     return function.set_latest(_version_config(function.mesh, **values), spec)
 
 

@@ -40,3 +40,5 @@ class FunctionStatistics(msgspec.Struct, frozen=True):
     counters: ClassVar[frozenset[str]] = frozenset({
         "invocations", "errors", "throttles", "dead_letter_errors", "destination_delivery_failures",
         "async_events_received", "async_events_dropped", "cold_starts"})
+    units: ClassVar[dict[str, str]] = {"duration": "seconds", "async_event_age": "seconds"}
+    extras: ClassVar[frozenset[str]] = frozenset({"cold_starts", "async_queue_depth"})

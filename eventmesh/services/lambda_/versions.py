@@ -11,23 +11,20 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 
 from __future__ import annotations
 
-import base64
-import math
 import time
 from typing import Any, Protocol
 
 from eventmesh.clock import Clock
-from eventmesh.effects import Delivery, DeliveryResult, HandlerOutcome, InvocationJob
+from eventmesh.effects import Delivery, DeliveryResult, HandlerOutcome, InvocationJob, LogEvents
 from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_._ticks import Ticks
 from eventmesh.services.lambda_.configuration import LATEST, EventInvokeConfig, RoutingConfig, VersionConfig
 from eventmesh.services.lambda_.handlers import HandlerSpec, make_handler
-from eventmesh.services.lambda_.jobs import Invocation
+from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation
+from eventmesh.services.lambda_.logs import MAX_LOG_TAIL_BYTES, invocation_events, log_group_name, log_tail
 from eventmesh.services.lambda_.pool import AccountPool, Environments, FunctionConcurrency
 
 __all__ = ["FunctionHost", "FunctionVersion", "Alias", "QualifiedTarget", "MAX_LOG_TAIL_BYTES"]
-
-MAX_LOG_TAIL_BYTES = 4_096   # X-Amz-Log-Result is the last 4 KB of the log (API_Invoke.html)
 
 
 class FunctionHost(Protocol):
@@ -93,8 +90,9 @@ class FunctionVersion:
             spec.kind, spec.target, inv.payload, fn.request_id(inv), fn.name, self.name,
             fn.arn if inv.qualifier == LATEST else f"{fn.arn}:{inv.qualifier}", config.memory_mb,
             self.timeout_s, fn.mesh.region, fn.mesh.account_id, config.environment,
-            config.code_sha256 if spec.zipped else "", "", f"/aws/lambda/{fn.name}",
-            self.log_stream(now), now + self.timeout_s)
+            config.code_sha256 if spec.zipped else "", "", log_group_name(fn.name),
+            self.log_stream(now), now + self.timeout_s, config.runtime or "", config.handler,
+            config.revision_id, config.role)
 
     def complete_external(self, inv: Invocation, outcome: HandlerOutcome) -> None:
         inv.response = outcome.payload
@@ -103,7 +101,25 @@ class FunctionVersion:
         inv.duration_s = min(outcome.duration_s, self.timeout_s)
         inv.log = outcome.log
         inv.system_error = outcome.system_error
+        # The code ran: what it wrote goes to CloudWatch Logs (built only when someone takes it).
+        if not outcome.system_error and (inv.log_tail or self.function.mesh.has_subscribers(LogEvents)):
+            self._write_logs(inv, outcome)
         self.function.finish([inv])
+
+    def _write_logs(self, inv: Invocation, outcome: HandlerOutcome) -> None:
+        fn = self.function
+        mesh = fn.mesh
+        now = self.clock.now()
+        events = invocation_events(
+            request_id=fn.request_id(inv), version=self.name, memory_mb=self.config.memory_mb,
+            started_at=inv.started_at, ended_at=now, duration_s=inv.duration_s, log=outcome.log,
+            init_log=outcome.init_log, init_duration_s=outcome.init_duration_s,
+            max_memory_mb=outcome.max_memory_mb,
+            timeout_s=self.timeout_s if outcome.error_type == TIMEOUT_ERROR_TYPE else None)
+        if inv.log_tail:
+            inv.log_events = events
+        mesh.emit(LogEvents(mesh.account_id, mesh.region, log_group_name(fn.name),
+                            outcome.log_stream or self.log_stream(now), events))
 
     def log_stream(self, now: float) -> str:
         if self._log_stream is None:
@@ -112,19 +128,20 @@ class FunctionVersion:
         return self._log_stream
 
     def log_tail(self, inv: Invocation, request_id: str) -> str:
-        """Base64 of the last 4 KB of the invocation's log, Lambda's START/END/REPORT lines around
-        what the handler printed."""
-        duration_ms = inv.duration_s * 1000.0
-        init = ""
-        if inv.cold and self.spec.model is not None and self.spec.model.cold_start_s:
-            init = f"Init Duration: {self.spec.model.cold_start_s * 1000.0:.2f} ms\t"
-        text = (f"START RequestId: {request_id} Version: {self.name}\n{inv.log or ''}"
-                f"END RequestId: {request_id}\n"
-                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-                f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
-                f"Memory Size: {self.config.memory_mb} MB\tMax Memory Used: "
-                f"{min(self.config.memory_mb, 40)} MB\t{init}\n")
-        return base64.b64encode(text.encode()[-MAX_LOG_TAIL_BYTES:]).decode()
+        """``LogResult``: the last 4 KB of what the invocation wrote to CloudWatch Logs (for a
+        synthetic function, the START/END/REPORT lines it would have written)."""
+        events = inv.log_events
+        if events is None:
+            init_s = 0.0
+            if inv.cold and self.spec.model is not None:
+                init_s = self.spec.model.cold_start_s
+            end = inv.started_at + inv.duration_s
+            events = invocation_events(
+                request_id=request_id, version=self.name, memory_mb=self.config.memory_mb,
+                started_at=inv.started_at, ended_at=end, duration_s=inv.duration_s, log=inv.log or "",
+                init_duration_s=init_s,
+                timeout_s=self.timeout_s if inv.error_type == TIMEOUT_ERROR_TYPE else None)
+        return log_tail(events)
 
 
 class Alias:

@@ -14,6 +14,10 @@ Both schedules are one :class:`RetryPolicy`: the phases count *retries after the
 as the HTTP ``numRetries`` fields do. No jitter is applied (AWS adds some), so virtual runs are
 exact. One pending delivery (all messages of one publish call for one subscription) holds at most
 one timer, never one per message.
+
+An injected outage of a subscription's endpoint (a fault, ``Subscription.down``) answers every
+attempt as the endpoint would when down (a refused connection for HTTP/S, the delivery's failure
+for the others), so the retry policy and the DLQ apply as on AWS.
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
 https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html
 https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
@@ -29,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse
+from eventmesh.effects import Deliver, Delivery, DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
 from eventmesh.timers import Timer
 
@@ -39,6 +43,10 @@ __all__ = [
     "Dispatcher",
     "Pending",
     "RetryPolicy",
+    "effective_subscription_policy",
+    "effective_topic_policy",
+    "shown_subscription_policy",
+    "shown_topic_policy",
     "retry_schedule",
 ]
 
@@ -55,9 +63,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, rename="camel"):
     min_delay_target: int = 20
     max_delay_target: int = 20
     num_retries: int = 3
+    num_max_delay_retries: int = 0  # (fields in the order GetTopicAttributes shows them)
     num_no_delay_retries: int = 0
     num_min_delay_retries: int = 0
-    num_max_delay_retries: int = 0
     backoff_function: str = "linear"
 
     @property
@@ -128,15 +136,18 @@ DEFAULT_HTTP_RETRY_POLICY = RetryPolicy()
 
 
 NOTIFICATION_CONTENT_TYPE = "text/plain; charset=UTF-8"  # HTTP/S Content-Type
+# What an attempt to a subscription whose endpoint is down (an injected fault) gets.
+ENDPOINT_DOWN_RESPONSE = HttpResponse(None, "ConnectionRefusedError: the endpoint is down (injected fault)")
+ENDPOINT_DOWN_RESULT = DeliveryResult(Outcome.FAILED, "EndpointUnavailable", "The endpoint is down (injected fault)")
 
 
-class RequestPolicy(msgspec.Struct, frozen=True, rename="camel"):
+class RequestPolicy(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """``requestPolicy`` / ``defaultRequestPolicy``: the Content-Type of HTTP notifications."""
 
     header_content_type: str | None = None
 
 
-class ThrottlePolicy(msgspec.Struct, frozen=True, rename="camel"):
+class ThrottlePolicy(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """``throttlePolicy``: accepted and validated, not enforced (no throttling is modelled)."""
 
     max_receives_per_second: int | None = None
@@ -224,6 +235,68 @@ def effective_http_policy(topic: TopicDeliveryPolicy | None,
     return retry, content_type
 
 
+_POLICY_KEYS = ("defaultHealthyRetryPolicy", "defaultSicklyRetryPolicy", "disableSubscriptionOverrides",
+                "defaultThrottlePolicy", "defaultRequestPolicy")
+_SUB_POLICY_KEYS = ("healthyRetryPolicy", "sicklyRetryPolicy", "throttlePolicy", "requestPolicy")
+_encode_json = msgspec.json.Encoder().encode
+
+
+def shown_topic_policy(text: str) -> str:
+    """A topic's ``DeliveryPolicy`` as GetTopicAttributes shows it: the members given (nulls
+    dropped) and ``disableSubscriptionOverrides`` always present under ``http``."""
+    document = msgspec.json.decode(text)
+    http = document.get("http") if isinstance(document, dict) else None
+    if not isinstance(http, dict):
+        return text
+    shown: dict[str, Any] = {}
+    for key in _POLICY_KEYS:
+        value = http.get(key, False if key == "disableSubscriptionOverrides" else None)
+        if value is not None:
+            shown[key] = value
+    shown.update((k, v) for k, v in http.items() if k not in shown and v is not None)
+    return _encode_json({**document, "http": shown}).decode()
+
+
+def effective_topic_policy(policy: TopicDeliveryPolicy | None) -> str:
+    """``EffectiveDeliveryPolicy`` of a topic: its ``http`` policy over AWS's defaults."""
+    http = policy.http if policy is not None else None
+    retry = (http.default_healthy_retry_policy if http is not None else None) or DEFAULT_HTTP_RETRY_POLICY
+    out: dict[str, Any] = {"defaultHealthyRetryPolicy": retry,
+                           "disableSubscriptionOverrides": bool(http and http.disable_subscription_overrides)}
+    if http is not None and http.default_throttle_policy is not None:
+        out["defaultThrottlePolicy"] = http.default_throttle_policy
+    content_type = NOTIFICATION_CONTENT_TYPE
+    if http is not None and http.default_request_policy is not None \
+            and http.default_request_policy.header_content_type:
+        content_type = http.default_request_policy.header_content_type
+    out["defaultRequestPolicy"] = {"headerContentType": content_type}
+    return _encode_json({"http": out}).decode()
+
+
+def shown_subscription_policy(text: str) -> str:
+    """A subscription's ``DeliveryPolicy`` as GetSubscriptionAttributes shows it: every member,
+    null when not given, and ``guaranteed``."""
+    document = msgspec.json.decode(text)
+    if not isinstance(document, dict):
+        return text
+    shown = {key: document.get(key) for key in _SUB_POLICY_KEYS}
+    shown["guaranteed"] = bool(document.get("guaranteed", False))
+    return _encode_json(shown).decode()
+
+
+def effective_subscription_policy(topic: TopicDeliveryPolicy | None, sub: SubscriptionDeliveryPolicy | None,
+                                  retry: RetryPolicy, content_type: str) -> str:
+    """``EffectiveDeliveryPolicy`` of an HTTP/S subscription: the retry policy and Content-Type it
+    is delivered with, and the throttle policy of the subscription or else the topic."""
+    http = topic.http if topic is not None else None
+    throttle = sub.throttle_policy if sub is not None else None
+    if throttle is None and http is not None:
+        throttle = http.default_throttle_policy
+    return _encode_json({"healthyRetryPolicy": retry, "sicklyRetryPolicy": None, "throttlePolicy": throttle,
+                         "requestPolicy": {"headerContentType": content_type},
+                         "guaranteed": bool(sub and sub.guaranteed)}).decode()
+
+
 def http_retryable(response: HttpResponse) -> bool:
     """Whether SNS tries an HTTP/S notification again: 5xx, 429 and no answer at all are retried;
     other 4xx are permanent."""
@@ -241,7 +314,7 @@ class Subscription:
 
     __slots__ = ("arn", "topic_arn", "protocol", "endpoint", "owner", "seq", "confirmed", "active",
                  "token", "token_at", "raw", "filter_policy", "filter_scope", "redrive_policy",
-                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra")
+                 "dlq_arn", "delivery_policy", "retry", "content_type", "extra", "down")
 
     def __init__(self, arn: str, topic_arn: str, protocol: str, endpoint: str, owner: str,
                  seq: int) -> None:
@@ -264,6 +337,7 @@ class Subscription:
         self.retry = DEFAULT_HTTP_RETRY_POLICY if protocol in ("http", "https") else AWS_MANAGED_RETRY_POLICY
         self.content_type = NOTIFICATION_CONTENT_TYPE
         self.extra: dict[str, str] = {}  # set attributes kept verbatim (DeliveryPolicy text, roles…)
+        self.down = False  # an injected outage of the endpoint: every attempt fails (retryable)
 
     @property
     def is_http(self) -> bool:
@@ -298,6 +372,7 @@ class Dispatcher:
         # behind it, so a retry never lets a newer message overtake (stricter than per group).
         self.ordered = ordered
         self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}
+        self.submitted = 0   # notifications handed to the dispatcher (one per message and subscription)
         self.delivered = 0
         self.failed = 0
         self.redriven_to_dlq = 0
@@ -307,8 +382,14 @@ class Dispatcher:
     def retrying(self) -> int:
         return len(self._waiting)
 
+    def pending_messages(self) -> int:
+        """Notifications neither delivered nor failed yet: waiting for a retry or held behind one."""
+        held = sum(len(p.messages) for _, queue in self._held.values() for p in queue)
+        return sum(len(p.messages) for p in self._waiting) + held
+
     def submit(self, pending: Pending) -> None:
         """A new delivery from the topic: sent now, or queued behind a retrying one (FIFO)."""
+        self.submitted += len(pending.messages)
         if self.ordered and (held := self._held.get(pending.sub)) is not None:
             held[1].append(pending)
             return
@@ -317,6 +398,12 @@ class Dispatcher:
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
         mesh = self.mesh
+        if pending.sub.down:
+            if pending.http is not None:
+                self.on_http(pending, ENDPOINT_DOWN_RESPONSE)
+            else:
+                self.on_result(pending, ENDPOINT_DOWN_RESULT)
+            return
         if pending.http is not None:
             http = pending.http
             mesh.emit(HttpRequest(http.url, http.method, http.headers, http.body, http.timeout_s,
@@ -328,6 +415,7 @@ class Dispatcher:
 
     def reject(self, pending: Pending) -> None:
         """Fail ``pending`` without trying it (the target could never take it): straight to the DLQ."""
+        self.submitted += len(pending.messages)
         self._failed(pending, retryable=False)
 
     def close(self) -> None:

@@ -5,6 +5,9 @@
      ├── ParameterValueInvalid        400  message-attribute problems
      ├── ValidationError              400  "1 validation error detected: …"
      ├── NotFound                     404  topic / subscription / endpoint does not exist
+     ├── EndpointDisabled             400  Publish to a disabled mobile endpoint
+     ├── VerificationException        400  a wrong SMS sandbox one-time password
+     ├── OptedOut                     400  an opted-out number added to the SMS sandbox
      ├── ResourceNotFound             404  tagging an unknown resource
      ├── AuthorizationError           403
      ├── InternalError                500  (receiver fault)
@@ -26,11 +29,13 @@ __all__ = [
     "BatchEntryIdsNotDistinct",
     "BatchRequestTooLong",
     "EmptyBatchRequest",
+    "EndpointDisabled",
     "FilterPolicyLimitExceeded",
     "InternalError",
     "InvalidBatchEntryId",
     "InvalidParameter",
     "NotFound",
+    "OptedOut",
     "ParameterValueInvalid",
     "ResourceNotFound",
     "SubscriptionLimitExceeded",
@@ -39,6 +44,7 @@ __all__ = [
     "TooManyEntriesInBatchRequest",
     "TopicLimitExceeded",
     "ValidationError",
+    "VerificationException",
     "invalid_attribute",
     "invalid_parameter",
 ]
@@ -59,6 +65,18 @@ class ValidationError(ServiceError):
 class NotFound(errors.ResourceNotFoundException):
     code = "NotFound"
     http_status = 404
+
+
+class EndpointDisabled(ServiceError):
+    code = "EndpointDisabled"
+
+
+class VerificationException(ServiceError):
+    code = "VerificationException"
+
+
+class OptedOut(ServiceError):
+    code = "OptedOut"
 
 
 class ResourceNotFound(errors.ResourceNotFoundException):

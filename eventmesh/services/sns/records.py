@@ -7,10 +7,10 @@
   ``UnsubscribeUrl`` spellings, ``Subject`` null and ``MessageAttributes`` ``{}`` when absent.
 * :class:`ConfirmationMessage` — ``SubscriptionConfirmation`` / ``UnsubscribeConfirmation`` bodies.
 
-Signatures: the canonical string is built exactly as AWS builds it, but the signature is
-a base64 SHA1 (v1) / SHA256 (v2) digest of it, not an RSA signature: the emulator serves no
-certificate, and an RSA sign per notification would cost more than the whole fan-out. A client
-that verifies signatures must be pointed at a real SNS.
+Signatures: the canonical string is built exactly as AWS builds it and signed by the mesh's
+:class:`~eventmesh.services.sns.signing.Signer` (SHA1withRSA for v1, SHA256withRSA for v2, with a
+certificate served at ``SigningCertURL``), once per message and signature version. Lambda records
+always say ``SignatureVersion`` "1" but are signed with the topic's version, as AWS does.
 
 Message attributes are kept in the API's shape, ``{"Name": {"DataType": "String",
 "StringValue": "v"}}`` (``BinaryValue`` as bytes), which is also the SQS shape raw delivery needs.
@@ -25,7 +25,6 @@ https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -36,6 +35,7 @@ import msgspec
 from eventmesh.effects import Delivery, HttpRequest
 from eventmesh.services.sns.delivery import NOTIFICATION_CONTENT_TYPE, NOTIFICATION_TIMEOUT_S, Subscription
 from eventmesh.services.sns.errors import ParameterValueInvalid, ValidationError
+from eventmesh.services.sns.signing import Signer
 
 __all__ = [
     "TopicView",
@@ -52,14 +52,14 @@ __all__ = [
     "iso_timestamp",
     "lambda_attributes",
     "notification_canonical",
-    "sign",
+    "confirmation_body",
     "sqs_attributes",
     "validate_message_attributes",
 ]
 
-SIGNING_CERT_NAME = "SimpleNotificationService-0000000000000000000000000000eventmesh.pem"
 LAMBDA_EVENT_VERSION = "1.0"
 LAMBDA_EVENT_SOURCE = "aws:sns"
+LAMBDA_SIGNATURE_VERSION = "1"  # what a Lambda record says, whatever the topic signs with
 # per the docs Number and String.Array attributes reach Lambda as "String" (unverified).
 LAMBDA_ATTRIBUTE_TYPES_AS_STRING = True
 USER_AGENT = "Amazon Simple Notification Service Agent"  # HTTP/S User-Agent
@@ -67,7 +67,7 @@ USER_AGENT = "Amazon Simple Notification Service Agent"  # HTTP/S User-Agent
 MAX_ATTRIBUTE_NAME_CHARS = 256  # message attribute name length
 MAX_NUMBER_ABS = Decimal(10) ** 9  # Number attributes: ±10^9
 MAX_NUMBER_DECIMALS = 5  # Number attributes: 5 decimal places
-_ATTRIBUTE_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]+)?$")
+_ATTRIBUTE_TYPE = re.compile(r"^(String|Number|Binary)(\..+)?$")  # "String.  x." is fine, "String." not
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
 
@@ -82,6 +82,7 @@ class TopicView(Protocol):
     base_url: str
     fifo: bool
     signature_version: str
+    signer: Signer
 
 
 def _pascal(name: str) -> str:
@@ -172,8 +173,8 @@ def iso_timestamp(at: float) -> str:
     return f"{when:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}Z"
 
 
-def signing_cert_url(base_url: str) -> str:
-    return f"{base_url}/{SIGNING_CERT_NAME}"
+def signing_cert_url(topic: TopicView) -> str:
+    return f"{topic.base_url}/{topic.signer.cert_name}"
 
 
 def notification_canonical(message: str, message_id: str, subject: str | None, timestamp: str,
@@ -192,12 +193,6 @@ def confirmation_canonical(message: str, message_id: str, subscribe_url: str, ti
     parts = ["Message", message, "MessageId", message_id, "SubscribeURL", subscribe_url,
              "Timestamp", timestamp, "Token", token, "TopicArn", topic_arn, "Type", kind]
     return "\n".join(parts) + "\n"
-
-
-def sign(canonical: str, version: str) -> str:
-    """Base64 digest of the canonical string: SHA1 for version 1, SHA256 for 2 (not RSA, see above)."""
-    digest = hashlib.sha256 if version == "2" else hashlib.sha1
-    return base64.b64encode(digest(canonical.encode()).digest()).decode()
 
 
 def _value_text(value: dict[str, Any]) -> str:
@@ -267,6 +262,7 @@ class Message(msgspec.Struct):
     sequence_number: str | None = None
     duplicate: bool = False  # FIFO: seen within the deduplication window, not delivered again
     signature: str | None = None  # of ``text`` with the topic's version, computed on first need
+    trace_header: str | None = None  # the publisher's X-Ray trace header, passed to SQS and Lambda
 
     def text_for(self, protocol: str) -> str:
         if self.per_protocol is None:
@@ -278,8 +274,8 @@ def _signature(topic: TopicView, message: Message, text: str, version: str) -> s
     cacheable = text is message.text and version == topic.signature_version
     if cacheable and message.signature is not None:
         return message.signature
-    signature = sign(notification_canonical(text, message.message_id, message.subject,
-                                            message.timestamp, topic.arn), version)
+    signature = topic.signer.sign(notification_canonical(text, message.message_id, message.subject,
+                                                         message.timestamp, topic.arn), version)
     if cacheable:
         message.signature = signature
     return signature
@@ -304,7 +300,7 @@ def notification_body(topic: TopicView, sub: Subscription, message: Message, pro
         type="Notification", message_id=message.message_id, topic_arn=topic.arn,
         subject=message.subject, message=text, timestamp=message.timestamp, signature_version=version,
         signature=_signature(topic, message, text, version),
-        signing_cert_url=signing_cert_url(topic.base_url),
+        signing_cert_url=signing_cert_url(topic),
         unsubscribe_url=_unsubscribe_url(topic, sub), message_attributes=attributes))
 
 
@@ -317,26 +313,29 @@ def sqs_items(topic: TopicView, sub: Subscription, messages: list[Message], queu
     fifo = queue_arn.endswith(".fifo")
     if sub.raw:
         return [Delivery(m.text_for(protocol), sqs_attributes(m.attributes) if m.attributes else {},
-                         m.group_id, m.dedup_id if fifo else None) for m in messages]
-    return [Delivery(notification_body(topic, sub, m, protocol), {}, m.group_id, m.dedup_id if fifo else None)
-            for m in messages]
+                         m.group_id, m.dedup_id if fifo else None, trace_header=m.trace_header)
+                for m in messages]
+    return [Delivery(notification_body(topic, sub, m, protocol), {}, m.group_id, m.dedup_id if fifo else None,
+                     trace_header=m.trace_header) for m in messages]
 
 
 def lambda_items(topic: TopicView, sub: Subscription, messages: list[Message]) -> list[Delivery]:
-    """One Lambda event per message, each with exactly one record."""
+    """One Lambda event per message, each with exactly one record. The record says SignatureVersion
+    "1" whatever the topic's version, but is signed with the topic's version (as AWS does)."""
     out = []
     for message in messages:
         text = message.text_for("lambda")
         entity = SnsEntity(
             type="Notification", message_id=message.message_id, topic_arn=topic.arn,
-            subject=message.subject, message=text, timestamp=message.timestamp, signature_version="1",
-            signature=_signature(topic, message, text, "1"),
-            signing_cert_url=signing_cert_url(topic.base_url),
+            subject=message.subject, message=text, timestamp=message.timestamp,
+            signature_version=LAMBDA_SIGNATURE_VERSION,
+            signature=_signature(topic, message, text, topic.signature_version),
+            signing_cert_url=signing_cert_url(topic),
             unsubscribe_url=_unsubscribe_url(topic, sub),
             message_attributes=lambda_attributes(message.attributes) if message.per_protocol is None else {})
         out.append(Delivery(encode(SnsEvent([SnsEventRecord(
             event_source=LAMBDA_EVENT_SOURCE, event_version=LAMBDA_EVENT_VERSION,
-            event_subscription_arn=sub.arn, sns=entity)]))))
+            event_subscription_arn=sub.arn, sns=entity)])), trace_header=message.trace_header))
     return out
 
 
@@ -357,9 +356,9 @@ def http_notification(topic: TopicView, sub: Subscription, message: Message) -> 
                        NOTIFICATION_TIMEOUT_S)
 
 
-def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
-                      at: float) -> HttpRequest:
-    """The SubscriptionConfirmation / UnsubscribeConfirmation POST; never raw."""
+def confirmation_body(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
+                      at: float) -> str:
+    """The signed ``SubscriptionConfirmation`` / ``UnsubscribeConfirmation`` JSON document."""
     timestamp = iso_timestamp(at)
     url = f"{topic.base_url}/?Action=ConfirmSubscription&TopicArn={topic.arn}&Token={token}"
     if kind == "SubscriptionConfirmation":
@@ -370,10 +369,16 @@ def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str
                 "and restore the subscription, visit the SubscribeURL included in this message.")
     version = topic.signature_version
     canonical = confirmation_canonical(text, message_id, url, timestamp, token, topic.arn, kind)
-    body = encode(ConfirmationMessage(
+    return encode(ConfirmationMessage(
         type=kind, message_id=message_id, token=token, topic_arn=topic.arn, message=text,
         subscribe_url=url, timestamp=timestamp, signature_version=version,
-        signature=sign(canonical, version), signing_cert_url=signing_cert_url(topic.base_url)))
+        signature=topic.signer.sign(canonical, version), signing_cert_url=signing_cert_url(topic)))
+
+
+def http_confirmation(topic: TopicView, sub: Subscription, kind: str, token: str, message_id: str,
+                      at: float) -> HttpRequest:
+    """The SubscriptionConfirmation / UnsubscribeConfirmation POST; never raw."""
+    body = confirmation_body(topic, sub, kind, token, message_id, at)
     headers = {"Content-Type": NOTIFICATION_CONTENT_TYPE, "User-Agent": USER_AGENT,
                "x-amz-sns-message-type": kind, "x-amz-sns-message-id": message_id,
                "x-amz-sns-topic-arn": topic.arn}
@@ -391,13 +396,18 @@ def _check_name(name: str) -> None:
         raise ParameterValueInvalid(
             f"Invalid non-alphanumeric character '#x{ord(bad.group()):X}' was found in the message "
             "attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.")
-    if not name or len(name) > MAX_ATTRIBUTE_NAME_CHARS:
+    # UTF-8 takes at most 4 bytes a character: short names skip the encode (a hot path).
+    if len(name) * 4 > MAX_ATTRIBUTE_NAME_CHARS and len(name.encode()) > MAX_ATTRIBUTE_NAME_CHARS:
         raise ParameterValueInvalid(
-            f"Message attribute name must be between 1 and {MAX_ATTRIBUTE_NAME_CHARS} characters long.")
-    if name.startswith(".") or name.endswith("."):
-        raise ParameterValueInvalid(f"Message attribute name '{name}' can not start or end with a period.")
+            f"Length of message attribute name must be less than {MAX_ATTRIBUTE_NAME_CHARS} bytes.")
+    if not name:
+        raise ParameterValueInvalid("The message attribute name must not be empty.")
+    if name.startswith("."):
+        raise ParameterValueInvalid("Invalid message attribute name starting with character '.' was found.")
+    if name.endswith("."):
+        raise ParameterValueInvalid("Invalid message attribute name ending with character '.' was found.")
     if ".." in name:
-        raise ParameterValueInvalid(f"Message attribute name '{name}' can not contain successive periods.")
+        raise ParameterValueInvalid("Message attribute name can not have successive '.' character.")
     if name.lower().startswith(_RESERVED_PREFIXES):
         raise ParameterValueInvalid(
             f"Message attribute name '{name}' is reserved for use by Amazon. "

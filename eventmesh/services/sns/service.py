@@ -21,6 +21,7 @@ from eventmesh.services.sns.errors import (
     BatchRequestTooLong,
     EmptyBatchRequest,
     InvalidBatchEntryId,
+    InvalidParameter,
     NotFound,
     ResourceNotFound,
     TagLimitExceeded,
@@ -28,13 +29,18 @@ from eventmesh.services.sns.errors import (
     invalid_attribute,
     invalid_parameter,
 )
+from eventmesh.services.sns.records import attributes_size
 from eventmesh.services.sns.topic import PublishEntry, Topic
 
 __all__ = [
+    "check_arn",
+    "check_tags",
     "create_topic",
     "get_topic",
+    "topic_arn_parts",
     "delete_topic",
     "list_topics",
+    "confirm_subscription",
     "find_subscription",
     "unsubscribe",
     "list_subscriptions",
@@ -46,12 +52,14 @@ __all__ = [
 
 PAGE_SIZE = 100  # ListTopics / ListSubscriptions page size
 MAX_TAGS_PER_RESOURCE = 50
+TAG_LIMIT_MESSAGE = "Could not complete request: tag quota of per resource exceeded"
 PENDING_ARN = "pending confirmation"  # Subscribe's answer for a pending subscription
 PENDING_LISTED = "PendingConfirmation"  # how List* show it
 PUBLISH_BATCH_MAX_ENTRIES = 10  # PublishBatch entries
 MAX_BATCH_ID_CHARS = 80  # batch entry Id: up to 80 characters [A-Za-z0-9_-]
 PUBLISH_BATCH_MAX_BYTES = 262_144  # total of all messages in a PublishBatch
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
+_TOKEN = re.compile(r"^[0-9a-fA-F]+$")  # confirmation tokens are hex
 
 
 # -- account-wide operations ------------------------------------------------------------------
@@ -59,23 +67,28 @@ _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]*$")
 
 def create_topic(mesh: Mesh, name: str, attributes: dict[str, str] | None = None,
                  tags: dict[str, str] | None = None, base_url: str | None = None) -> Topic:
-    """CreateTopic: idempotent for the same name, attributes and tags."""
+    """CreateTopic: idempotent for the same name when every given attribute has the topic's value
+    and every given tag is already on the topic (fewer tags, or none, are fine; a new key or value
+    is ``Topic already exists with different tags``)."""
     attributes = attributes or {}
     existing = mesh.find(mesh.arn("sns", name), Topic)
     if existing is not None:
         if not existing.same_attributes(attributes):
             raise invalid_attribute("Topic already exists with different attributes")
-        if tags and tags != existing.tags:
+        if tags and any(existing.tags.get(key) != value for key, value in tags.items()):
             raise invalid_parameter("Tags", "Topic already exists with different tags")
         return existing
-    if tags and len(tags) > MAX_TAGS_PER_RESOURCE:
-        raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
+    if tags:
+        check_tags(tags)
+        if len(tags) > MAX_TAGS_PER_RESOURCE:
+            raise TagLimitExceeded(TAG_LIMIT_MESSAGE)
     topic = Topic(mesh, name, attributes, tags, base_url)
     mesh.add(topic)
     return topic
 
 
-def _check_arn(text: str, member: str) -> list[str]:
+def check_arn(text: str, member: str) -> list[str]:
+    """The ``:``-separated parts of an SNS ARN, or AWS's InvalidParameter for ``member``."""
     parts = text.split(":")
     if len(parts) < 6:
         raise invalid_parameter(member, f"An ARN must have at least 6 elements, not {len(parts)}")
@@ -84,10 +97,18 @@ def _check_arn(text: str, member: str) -> list[str]:
     return parts
 
 
+def topic_arn_parts(mesh: Mesh, arn: str, member: str = "TopicArn") -> list[str]:
+    """A topic ARN the caller may address: six parts, in the caller's Region (SNS answers a topic
+    of another Region ``Invalid parameter: TopicArn``, even when it exists)."""
+    parts = check_arn(arn, member)
+    if len(parts) != 6 or parts[3] != mesh.region:
+        raise invalid_parameter(member)
+    return parts
+
+
 def get_topic(mesh: Mesh, arn: str, member: str = "TopicArn") -> Topic:
     """The topic at ``arn``: a malformed ARN is InvalidParameter, a missing topic NotFound."""
-    if len(_check_arn(arn, member)) != 6:
-        raise invalid_parameter(member)
+    topic_arn_parts(mesh, arn, member)
     topic = mesh.find(arn, Topic)
     if topic is None:
         raise NotFound("Topic does not exist")
@@ -96,8 +117,7 @@ def get_topic(mesh: Mesh, arn: str, member: str = "TopicArn") -> Topic:
 
 def delete_topic(mesh: Mesh, arn: str) -> None:
     """DeleteTopic: idempotent; its subscriptions go with it."""
-    if len(_check_arn(arn, "TopicArn")) != 6:
-        raise invalid_parameter("TopicArn")
+    topic_arn_parts(mesh, arn)
     if mesh.find(arn, Topic) is not None:
         mesh.remove(arn)
 
@@ -128,13 +148,33 @@ def list_topics(mesh: Mesh, next_token: str | None = None) -> tuple[list[str], s
 
 
 def find_subscription(mesh: Mesh, arn: str) -> tuple[Topic, Subscription]:
-    """The subscription at ``arn`` and its topic, else NotFound ``Subscription does not exist``."""
-    parts = _check_arn(arn, "SubscriptionArn")
+    """The subscription at ``arn`` and its topic, else NotFound ``Subscription does not exist``; an
+    ARN of six parts (a topic's, no subscription id) is ``Invalid parameter: SubscriptionId``."""
+    parts = check_arn(arn, "SubscriptionArn")
+    if len(parts) == 6:
+        raise invalid_parameter("SubscriptionId")
     topic = mesh.find(":".join(parts[:6]), Topic)
     sub = topic.subscriptions.get(arn) if topic is not None else None
     if topic is None or sub is None:
         raise NotFound("Subscription does not exist")
     return topic, sub
+
+
+def confirm_subscription(mesh: Mesh, topic_arn: str, token: str,
+                         authenticate_on_unsubscribe: bool = False) -> Subscription:
+    """ConfirmSubscription: a topic ARN that is not one of the caller's Region is ``Invalid
+    parameter: Topic``; a token that is not hex ``Invalid token``; an unknown or expired one
+    (also for a topic that does not exist) ``Invalid parameter: Token``."""
+    try:
+        topic_arn_parts(mesh, topic_arn)
+    except InvalidParameter:
+        raise invalid_parameter("Topic") from None
+    if not _TOKEN.match(token):
+        raise InvalidParameter("Invalid token")
+    topic = mesh.find(topic_arn, Topic)
+    if topic is None:
+        raise invalid_parameter("Token")
+    return topic.subscriptions.confirm(token, authenticate_on_unsubscribe)
 
 
 def unsubscribe(mesh: Mesh, arn: str) -> None:
@@ -160,7 +200,8 @@ def listed_arn(sub: Subscription) -> str:
 
 
 def check_batch(entries: list[PublishEntry]) -> None:
-    """PublishBatch's whole-request checks: 1–10 entries, distinct well-formed ids, 256 KB."""
+    """PublishBatch's whole-request checks: 1–10 entries, distinct well-formed ids, and all the
+    messages with their attributes at most 256 KB."""
     if not entries:
         raise EmptyBatchRequest("The batch request doesn't contain any entries.")
     if len(entries) > PUBLISH_BATCH_MAX_ENTRIES:
@@ -175,22 +216,33 @@ def check_batch(entries: list[PublishEntry]) -> None:
         if entry.id in seen:
             raise BatchEntryIdsNotDistinct("Two or more batch entries in the request have the same Id.")
         seen.add(entry.id)
-    if sum(len(entry.message.encode()) for entry in entries) > PUBLISH_BATCH_MAX_BYTES:
+    size = sum(len(entry.message.encode()) + attributes_size(entry.message_attributes) for entry in entries)
+    if size > PUBLISH_BATCH_MAX_BYTES:
         raise BatchRequestTooLong("The length of all the messages put together is more than the limit.")
 
 
+def check_tags(tags: dict[str, str] | list[dict[str, str]]) -> None:
+    """Tag rules beyond the model's lengths: no key twice in one request."""
+    keys = [t["Key"] for t in tags] if isinstance(tags, list) else list(tags)
+    if len(set(keys)) != len(keys):
+        raise invalid_parameter("Duplicated keys are not allowed.")
+
+
 def _tagged(mesh: Mesh, arn: str) -> Topic:
+    topic_arn_parts(mesh, arn, "ResourceArn")
     topic = mesh.find(arn, Topic)
     if topic is None:
         raise ResourceNotFound("Resource does not exist")
     return topic
 
 
-def tag_resource(mesh: Mesh, arn: str, tags: dict[str, str]) -> None:
+def tag_resource(mesh: Mesh, arn: str, tags: list[dict[str, str]]) -> None:
+    """TagResource: keys distinct, at most 50 per topic (existing keys are overwritten)."""
+    check_tags(tags)
     topic = _tagged(mesh, arn)
-    merged = {**topic.tags, **tags}
+    merged = {**topic.tags, **{t["Key"]: t["Value"] for t in tags}}
     if len(merged) > MAX_TAGS_PER_RESOURCE:
-        raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
+        raise TagLimitExceeded(TAG_LIMIT_MESSAGE)
     topic.tags = merged
 
 

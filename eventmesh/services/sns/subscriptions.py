@@ -16,14 +16,22 @@ https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 import msgspec
 
+from eventmesh.effects import Deliver, Delivery
 from eventmesh.mesh import Mesh
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_filter_policy
-from eventmesh.services.sns.delivery import Subscription, parse_subscription_delivery_policy
+from eventmesh.services.sns.delivery import (
+    Subscription,
+    TopicDeliveryPolicy,
+    effective_subscription_policy,
+    parse_subscription_delivery_policy,
+    shown_subscription_policy,
+)
 from eventmesh.services.sns.errors import (
     FilterPolicyLimitExceeded,
     InternalError,
@@ -31,13 +39,18 @@ from eventmesh.services.sns.errors import (
     invalid_attribute,
     invalid_parameter,
 )
+from eventmesh.services.sns.platform import PlatformRegistry
 from eventmesh.services.sns.records import TopicView as RecordsTopicView
-from eventmesh.services.sns.records import http_confirmation
+from eventmesh.services.sns.records import confirmation_body, http_confirmation
 
 __all__ = ["ATTRIBUTES_SCOPE", "BODY_SCOPE", "FilterIndex", "Subscriptions", "TopicView",
            "new_rule_set"]
 
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
+# Endpoints their owner confirms (the token goes to the endpoint): pending until ConfirmSubscription.
+CONFIRMED_BY_ENDPOINT = ("http", "https", "email", "email-json")
+# An SMS endpoint: digits with an optional leading +, single . / - separators between digits.
+_SMS_ENDPOINT = re.compile(r"^\+?[0-9]+(?:[./-][0-9]+)*$")
 RAW_PROTOCOLS = ("sqs", "http", "https", "firehose")  # RawMessageDelivery applies to these only
 FILTER_SCOPES = ("MessageAttributes", "MessageBody")  # FilterPolicyScope
 SETTABLE_SUBSCRIPTION_ATTRIBUTES = ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope",
@@ -55,6 +68,7 @@ class TopicView(RecordsTopicView, Protocol):
 
     mesh: Mesh
     filters: FilterIndex
+    delivery_policy: TopicDeliveryPolicy | None
 
     def http_policy(self, sub: Subscription) -> None: ...
 
@@ -143,6 +157,16 @@ def _by_seq(sub: Subscription) -> int:
     return sub.seq
 
 
+def _same_json(given: str | None, have: str | None) -> bool:
+    """Two optional JSON documents, equal as documents (or as text when one does not parse)."""
+    if given is None or have is None:
+        return given == have
+    try:
+        return bool(msgspec.json.decode(given) == msgspec.json.decode(have))
+    except msgspec.DecodeError:
+        return given == have
+
+
 def _is_json_object(text: str) -> bool:
     if not text.lstrip().startswith("{"):
         return False
@@ -181,16 +205,16 @@ class Subscriptions:
 
     def subscribe(self, protocol: str, endpoint: str,
                   attributes: dict[str, str] | None = None) -> Subscription:
-        """Subscribe: validates the endpoint for the protocol; the same endpoint again returns
-        the existing subscription unless a given attribute differs. HTTP/S start pending and get a
-        SubscriptionConfirmation; the rest are confirmed at once."""
+        """Subscribe: validates the endpoint for the protocol; the same endpoint again returns the
+        existing subscription unless a given attribute differs from its value (an attribute left
+        out, or given at its default, is no difference). HTTP/S, email and an SQS queue of another
+        account start pending and get a SubscriptionConfirmation; the rest are confirmed at once."""
         topic = self.topic
         attributes = attributes or {}
         self._check_endpoint(protocol, endpoint)
         existing = self._by_endpoint.get((protocol, endpoint))
         if existing is not None:
-            current = self.attributes(existing)
-            if any(current.get(name) != value for name, value in attributes.items()):
+            if not self._same(existing, attributes):
                 raise invalid_attribute("Subscription already exists with different attributes")
             if not existing.confirmed:
                 self._send_confirmation(existing)
@@ -199,6 +223,7 @@ class Subscriptions:
         owner = topic.mesh.account_id
         sub = Subscription(f"{topic.arn}:{topic.mesh.ids.uuid()}", topic.arn, protocol, endpoint, owner,
                            self._seq)
+        sub.confirmed = not self._needs_confirmation(protocol, endpoint)
         if sub.is_http:
             topic.http_policy(sub)
         self._apply(sub, attributes, subscribing=True)
@@ -210,12 +235,41 @@ class Subscriptions:
             self._send_confirmation(sub)
         return sub
 
+    def _needs_confirmation(self, protocol: str, endpoint: str) -> bool:
+        if protocol in CONFIRMED_BY_ENDPOINT:
+            return True
+        parts = endpoint.split(":")
+        return protocol == "sqs" and len(parts) == 6 and parts[4] != self.topic.mesh.account_id
+
+    def _same(self, sub: Subscription, attributes: dict[str, str]) -> bool:
+        """Subscribe idempotence: every given attribute has the subscription's value."""
+        for name, value in attributes.items():
+            if name == "RawMessageDelivery":
+                if value.lower() != ("true" if sub.raw else "false"):
+                    return False
+            elif name == "FilterPolicyScope":
+                if value != sub.filter_scope:
+                    return False
+            elif name == "FilterPolicy":
+                if not _same_json(value or None, sub.filter_policy):
+                    return False
+            elif name in ("DeliveryPolicy", "RedrivePolicy", "ReplayPolicy"):
+                if not _same_json(value or None, sub.extra.get(name)):
+                    return False
+            elif value != sub.extra.get(name, ""):
+                return False
+        return True
+
     def _check_endpoint(self, protocol: str, endpoint: str) -> None:
         topic = self.topic
         if protocol not in PROTOCOLS:
             raise invalid_parameter(f"Amazon SNS does not support this protocol string: {protocol}")
-        if protocol == "sqs" and not endpoint.startswith("arn:"):
+        if protocol == "sqs" and (not endpoint.startswith("arn:") or len(endpoint.split(":")) != 6):
             raise invalid_parameter("SQS endpoint ARN")
+        if protocol == "sms" and not _SMS_ENDPOINT.match(endpoint):
+            raise InvalidParameter(f"Invalid SMS endpoint: {endpoint}")
+        if protocol == "application":
+            topic.mesh.state(PlatformRegistry).check_subscribable(endpoint)
         if protocol == "lambda" and ":lambda:" not in endpoint:
             raise invalid_parameter("Lambda endpoint ARN")
         if protocol in ("http", "https") and not endpoint.lower().startswith(f"{protocol}://"):
@@ -227,14 +281,20 @@ class Subscriptions:
                                     "FIFO SQS Queues can not be subscribed to standard SNS topics")
 
     def _send_confirmation(self, sub: Subscription) -> None:
+        """A new token, sent where the endpoint's owner reads it: POSTed to HTTP/S, put on an SQS
+        queue of another account; email is not delivered (ConfirmSubscription takes the token)."""
         mesh = self.topic.mesh
         if sub.token is not None:
             self._tokens.pop(sub.token, None)
         sub.token = mesh.ids.token(CONFIRMATION_TOKEN_BYTES)
         sub.token_at = mesh.clock.now()
         self._tokens[sub.token] = sub
-        mesh.emit(http_confirmation(self.topic, sub, "SubscriptionConfirmation", sub.token,
-                                    mesh.ids.uuid(), sub.token_at))
+        kind = "SubscriptionConfirmation"
+        if sub.is_http:
+            mesh.emit(http_confirmation(self.topic, sub, kind, sub.token, mesh.ids.uuid(), sub.token_at))
+        elif sub.protocol == "sqs":
+            body = confirmation_body(self.topic, sub, kind, sub.token, mesh.ids.uuid(), sub.token_at)
+            mesh.emit(Deliver(sub.endpoint, [Delivery(body)], self.topic.arn))
 
     def confirm(self, token: str, authenticate_on_unsubscribe: bool = False) -> Subscription:
         """ConfirmSubscription: the token from the SubscriptionConfirmation, valid for 3 days."""
@@ -283,7 +343,9 @@ class Subscriptions:
     def attributes(self, sub: Subscription) -> dict[str, str]:
         """GetSubscriptionAttributes."""
         out = {
-            "ConfirmationWasAuthenticated": "true" if sub.confirmed and not sub.is_http else "false",
+            # confirmed at Subscribe (no token ever sent) is authenticated; by token it is not,
+            # unless ConfirmSubscription asked for AuthenticateOnUnsubscribe
+            "ConfirmationWasAuthenticated": "true" if sub.confirmed and sub.token is None else "false",
             "Endpoint": sub.endpoint,
             "Owner": sub.owner,
             "PendingConfirmation": "false" if sub.confirmed else "true",
@@ -296,12 +358,13 @@ class Subscriptions:
         if sub.filter_policy is not None:
             out["FilterPolicy"] = sub.filter_policy
             out["FilterPolicyScope"] = sub.filter_scope
-        if sub.is_http:
-            out["EffectiveDeliveryPolicy"] = msgspec.json.encode({
-                "healthyRetryPolicy": sub.retry, "sicklyRetryPolicy": None, "throttlePolicy": None,
-                "guaranteed": False}).decode()
         out.update(sub.extra)
-        return out
+        if (text := sub.extra.get("DeliveryPolicy")) is not None:
+            out["DeliveryPolicy"] = shown_subscription_policy(text)
+        if sub.is_http:
+            out["EffectiveDeliveryPolicy"] = effective_subscription_policy(
+                self.topic.delivery_policy, sub.delivery_policy, sub.retry, sub.content_type)
+        return dict(sorted(out.items()))
 
     def set_attribute(self, sub: Subscription, name: str, value: str) -> None:
         """SetSubscriptionAttributes: one attribute, validated as on Subscribe."""

@@ -36,9 +36,12 @@ from eventmesh.services.sns.delivery import (
     Subscription,
     TopicDeliveryPolicy,
     effective_http_policy,
+    effective_topic_policy,
     parse_topic_delivery_policy,
+    shown_topic_policy,
 )
 from eventmesh.services.sns.errors import InvalidParameter, invalid_attribute, invalid_parameter
+from eventmesh.services.sns.policy import check_data_protection_policy, check_policy, default_policy
 from eventmesh.services.sns.records import (
     Message,
     attributes_size,
@@ -48,6 +51,7 @@ from eventmesh.services.sns.records import (
     sqs_items,
     validate_message_attributes,
 )
+from eventmesh.services.sns.signing import Signer
 from eventmesh.services.sns.subscriptions import FilterIndex, Subscriptions
 
 __all__ = ["Topic", "PublishEntry", "PublishResult", "TopicStatistics", "MAX_MESSAGE_BYTES"]
@@ -63,6 +67,7 @@ FIFO_SEQUENCE_BASE = 10_000_000_000_000_000_000  # FIFO sequence numbers are 20-
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _FIFO_ID = re.compile(rf"^[\x21-\x7e]{{1,{MAX_FIFO_ID_CHARS}}}$")  # alphanumeric and punctuation
 _TRACING = ("PassThrough", "Active")
+_JSON_ATTRIBUTES = ("Policy", "DeliveryPolicy", "DataProtectionPolicy", "ArchivePolicy")
 _FEEDBACK = tuple(f"{proto}{kind}" for proto in ("HTTP", "Firehose", "Lambda", "SQS", "Application")
                   for kind in ("SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate",
                                "FailureFeedbackRoleArn"))
@@ -83,6 +88,7 @@ class PublishEntry(msgspec.Struct, kw_only=True):
     message_attributes: dict[str, dict[str, Any]] = {}
     message_deduplication_id: str | None = None
     message_group_id: str | None = None
+    trace_header: str | None = None  # X-Amzn-Trace-Id of the Publish call, for SQS and Lambda
 
 
 class PublishResult(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -121,6 +127,7 @@ class TopicStatistics(msgspec.Struct, frozen=True):
         "number_of_notifications_redriven_to_dlq", "number_of_notifications_failed_to_redrive_to_dlq",
         "publish_size",
     })
+    units: ClassVar[dict[str, str]] = {"publish_size": "bytes"}
     cloudwatch_names: ClassVar[dict[str, str]] = {
         "number_of_notifications_filtered_out_message_attributes":
             "NumberOfNotificationsFilteredOut-MessageAttributes",
@@ -153,6 +160,7 @@ class Topic:
         self.arn = mesh.arn("sns", name)
         self.fifo = fifo_attr == "true"
         self.base_url = base_url or f"https://sns.{mesh.region}.amazonaws.com"
+        self.signer = mesh.root.state(Signer)
         self.tags: dict[str, str] = dict(tags or {})
         self._set: dict[str, str] = {}  # attributes set by the user, verbatim
         self.content_based_dedup = False
@@ -186,12 +194,20 @@ class Topic:
                 raise invalid_parameter("DeliveryPolicy", str(exc)) from None
             self.delivery_policy = policy
             self.subscriptions.refresh_http_policies()
+            if not value:
+                self._set.pop(name, None)
+                return
+            value = shown_topic_policy(value)
         elif name == "SignatureVersion":
             if value not in ("1", "2"):
                 raise invalid_parameter("SignatureVersion")
             self.signature_version = value
         elif name == "TracingConfig" and value not in _TRACING:
             raise invalid_parameter("TracingConfig")
+        elif name == "Policy" and value:
+            check_policy(value)
+        elif name == "DataProtectionPolicy" and value:
+            check_data_protection_policy(value)
         elif name == "ContentBasedDeduplication":
             if not self.fifo:
                 raise invalid_parameter("ContentBasedDeduplication",
@@ -213,11 +229,11 @@ class Topic:
         """GetTopicAttributes: the read-only attributes, then the ones set."""
         counts = self.subscriptions.counts()
         out = {
-            "Policy": self._set.get("Policy") or self._default_policy(),
+            "Policy": self.policy,
             "Owner": self.mesh.account_id,
             "SubscriptionsPending": str(counts[1]),
             "TopicArn": self.arn,
-            "EffectiveDeliveryPolicy": self._set.get("DeliveryPolicy") or _DEFAULT_EFFECTIVE_POLICY,
+            "EffectiveDeliveryPolicy": effective_topic_policy(self.delivery_policy),
             "SubscriptionsConfirmed": str(counts[0]),
             "DisplayName": "",
             "SubscriptionsDeleted": str(counts[2]),
@@ -229,20 +245,47 @@ class Topic:
         return out
 
     def same_attributes(self, attributes: dict[str, str]) -> bool:
-        """CreateTopic idempotence: every given attribute equals the topic's."""
+        """CreateTopic idempotence: every given attribute equals the topic's (JSON documents
+        compared as documents, booleans without case)."""
         current = self.attributes()
         current.setdefault("FifoTopic", "false")
         current.setdefault("ContentBasedDeduplication", "false")
         for name, value in attributes.items():
             have = current.get(name)
             if name in ("FifoTopic", "ContentBasedDeduplication"):
-                have, value = (have or "").lower(), value.lower()
-            if have != value:
+                if (have or "").lower() != value.lower():
+                    return False
+            elif name in _JSON_ATTRIBUTES and have and value:
+                try:
+                    wanted = shown_topic_policy(value) if name == "DeliveryPolicy" else value
+                    if msgspec.json.decode(have) != msgspec.json.decode(wanted):
+                        return False
+                except msgspec.DecodeError:
+                    return False
+            elif (have or "") != value:
                 return False
         return True
 
-    def _default_policy(self) -> str:
-        return _DEFAULT_POLICY.replace("{arn}", self.arn).replace("{account}", self.mesh.account_id)
+    @property
+    def policy(self) -> str:
+        """The topic's access policy (``Policy``): set, or the default one."""
+        return self._set.get("Policy") or default_policy(self.arn, self.mesh.account_id)
+
+    @policy.setter
+    def policy(self, text: str) -> None:
+        self._set["Policy"] = text
+
+    @property
+    def data_protection_policy(self) -> str:
+        return self._set.get("DataProtectionPolicy", "")
+
+    @data_protection_policy.setter
+    def data_protection_policy(self, text: str) -> None:
+        if text:
+            check_data_protection_policy(text)
+            self._set["DataProtectionPolicy"] = text
+        else:
+            self._set.pop("DataProtectionPolicy", None)
 
     def http_policy(self, sub: Subscription) -> None:
         """Recompute an HTTP/S subscription's effective retry policy and Content-Type."""
@@ -254,34 +297,29 @@ class Topic:
         """Publish one message; invalid input raises (Publish)."""
         timestamp = iso_timestamp(self.mesh.clock.now())
         self._check_fifo_params([entry])
-        message = self._prepare(entry, timestamp)
+        message = self._admit(entry, *self._check(entry), timestamp)
         self._fan_out([message])
         return PublishResult(id=entry.id, message_id=message.message_id,
                              sequence_number=message.sequence_number)
 
     def publish_batch(self, entries: list[PublishEntry]) -> list[PublishResult | EntryError]:
-        """PublishBatch after its batch checks (done by the service): invalid entries fail alone."""
+        """PublishBatch after its batch checks (done by the service). As on AWS an invalid entry
+        (message, subject, structure, attributes, FIFO ids) fails the whole request, before any
+        entry is published."""
         timestamp = iso_timestamp(self.mesh.clock.now())
         self._check_fifo_params(entries)
-        results: list[PublishResult | EntryError] = []
-        messages: list[Message] = []
-        for entry in entries:
-            try:
-                message = self._prepare(entry, timestamp)
-            except ServiceError as exc:
-                results.append(EntryError(entry.id, exc.code, exc.message, exc.sender_fault))
-                continue
-            messages.append(message)
-            results.append(PublishResult(id=entry.id, message_id=message.message_id,
-                                         sequence_number=message.sequence_number))
+        checked = [self._check(entry) for entry in entries]
+        messages = [self._admit(entry, *parts, timestamp) for entry, parts in zip(entries, checked, strict=True)]
         self._fan_out(messages)
-        return results
+        return [PublishResult(id=entry.id, message_id=message.message_id, sequence_number=message.sequence_number)
+                for entry, message in zip(entries, messages, strict=True)]
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """Publish deliveries from other cores (EventBridge targets, Lambda destinations)."""
         entries = [PublishEntry(message=item.body, message_attributes=item.attributes,
                                 message_group_id=item.group_id,
-                                message_deduplication_id=item.deduplication_id) for item in items]
+                                message_deduplication_id=item.deduplication_id,
+                                trace_header=item.trace_header) for item in items]
         try:
             results = self.publish_batch(entries)
         except ServiceError as exc:
@@ -315,8 +353,8 @@ class Topic:
             if dedup is not None and not _FIFO_ID.match(dedup):
                 raise invalid_parameter("MessageDeduplicationId")
 
-    def _prepare(self, entry: PublishEntry, timestamp: str) -> Message:
-        """Validate one entry and make it a Message; FIFO duplicates reuse the first's ids."""
+    def _check(self, entry: PublishEntry) -> tuple[str, dict[str, str] | None, int]:
+        """Validate one entry: its text for the default protocol, per-protocol texts, its size."""
         text = entry.message
         if not text:
             raise invalid_parameter("Empty message")
@@ -333,8 +371,13 @@ class Topic:
         size = len(entry.message.encode()) + (attributes_size(attributes) if attributes else 0)
         if size > MAX_MESSAGE_BYTES:
             raise invalid_parameter("Message too long")
-        message = Message(self.mesh.ids.uuid(), text, per_protocol, subject, attributes, timestamp,
-                          entry.message_group_id)
+        return text, per_protocol, size
+
+    def _admit(self, entry: PublishEntry, text: str, per_protocol: dict[str, str] | None, size: int,
+               timestamp: str) -> Message:
+        """A checked entry becomes a Message; FIFO duplicates reuse the first's ids."""
+        message = Message(self.mesh.ids.uuid(), text, per_protocol, entry.subject, entry.message_attributes,
+                          timestamp, entry.message_group_id, trace_header=entry.trace_header)
         if self.fifo:
             if self._deduplicate(entry, message):
                 return message
@@ -456,16 +499,3 @@ def _parse_structure(structure: str, text: str) -> dict[str, str]:
     if not isinstance(parsed.get("default"), str):
         raise invalid_parameter("Message Structure - No default entry in JSON message body")
     return {k: v for k, v in parsed.items() if isinstance(v, str)}
-
-
-_DEFAULT_EFFECTIVE_POLICY = (
-    '{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,'
-    '"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},'
-    '"disableSubscriptionOverrides":false,'
-    '"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}')
-_DEFAULT_POLICY = (
-    '{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID",'
-    '"Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:GetTopicAttributes",'
-    '"SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic",'
-    '"SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":"{arn}",'
-    '"Condition":{"StringEquals":{"AWS:SourceOwner":"{account}"}}}]}')

@@ -4,9 +4,9 @@ protocol (``Action=<Operation>``, same handlers): adapters only.
 Each handler turns the request (the botocore ``sqs`` model's JSON shape; ``BinaryValue`` as bytes)
 into calls on ``queue.py`` / ``service.py`` / ``move_tasks.py`` and the
 results into the model's output shape. Receipt handles and MD5 digests are made here, from the
-cores' receipt numbers and bodies (digests once per message, cached on it). The hot operations
-skip the generic model walk and check their own input; a malformed request still gets the model's
-error. SQS is query-compatible: JSON errors carry ``x-amzn-query-error``.
+cores' receipt numbers and bodies (digests once per message, cached on it). Every request has met
+the model before a handler runs (the router's check); handlers add SQS's own rules. SQS is
+query-compatible: JSON errors carry ``x-amzn-query-error``.
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests.html
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
@@ -19,9 +19,7 @@ import hashlib
 import re
 from typing import Any
 
-import botocore.session
-
-from eventmesh.errors import ServiceError
+from eventmesh.errors import InvalidAction, ServiceError
 from eventmesh.services.sqs import move_tasks, query_model
 from eventmesh.services.sqs import service as sqs_service
 from eventmesh.services.sqs.attributes import MAX_VISIBILITY_TIMEOUT_S, MAX_WAIT_TIME_S
@@ -38,12 +36,15 @@ from eventmesh.services.sqs.errors import (
     SqsError,
     TooManyEntriesInBatchRequest,
 )
+from eventmesh.services.sqs.fifo import check_batch as check_fifo_batch
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
+from eventmesh.services.sqs.service import DRAINING
+from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.service import Deferred, RequestContext, Service
-from eventmesh.wire.validate import Problem, check
+from eventmesh.wire.validate import Problem
 
 __all__ = ["service"]
 
@@ -51,6 +52,9 @@ BATCH_MAX_ENTRIES = 10  # entries per batch request
 SEND_BATCH_MAX_BYTES = 1_048_576  # all bodies + attributes of a batch
 MAX_RECEIVE_MESSAGES = 10  # MaxNumberOfMessages 1..10
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# A message attribute name: letters, digits, "_-.", no leading, trailing or doubled period, and
+# not the reserved prefixes AWS. / Amazon. (quotas-messages.html).
+_ATTRIBUTE_NAME = re.compile(r"(?!(?i:aws|amazon)\.)(?!\.)(?!.*\.\.)[\w.\-]{1,256}(?<!\.)")
 # System attributes a receive can ask for; "All" asks for every one.
 _SYSTEM_ATTRIBUTES = frozenset({
     "All", "SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
@@ -62,7 +66,6 @@ _BATCH_ENTRY_NAMES = {
     "DeleteMessageBatch": "DeleteMessageBatchRequestEntry",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibilityBatchRequestEntry",
 }
-_MODEL = botocore.session.get_session().get_service_model("sqs")
 
 
 def _validation_error(problems: list[Problem]) -> ServiceError:
@@ -79,14 +82,9 @@ def _validation_error(problems: list[Problem]) -> ServiceError:
 service = Service("sqs", validation_error=_validation_error, query_compatible=True,
                   json_error_prefix="com.amazonaws.sqs#",
                   query_names=QueryNames(query_model.MEMBER_NAMES, query_model.MAP_ENTRY_NAMES),
-                  xml_namespace=query_model.XML_NAMESPACE)
-
-
-def _model_check(operation: str, params: dict[str, Any]) -> None:
-    """The generic model walk, for hot operations whose quick checks found something odd."""
-    problems = check(_MODEL.operation_model(operation).input_shape, params)
-    if problems:
-        raise _validation_error(problems)
+                  xml_namespace=query_model.XML_NAMESPACE,
+                  # A batch of 1 MiB, form-encoded (Query) at worst.
+                  max_request_bytes=request_bytes(SEND_BATCH_MAX_BYTES, FORM_EXPANSION))
 
 
 def _queue(ctx: RequestContext, params: dict[str, Any]) -> Queue:
@@ -113,8 +111,16 @@ def _int(params: dict[str, Any], name: str, low: int, high: int, reason: str) ->
 # -- queues -----------------------------------------------------------------------------------
 
 
+def _account_level(ctx: RequestContext, params: dict[str, Any]) -> None:
+    """CreateQueue and ListQueues act on the account: over the Query protocol AWS refuses them
+    at a queue URL (the router passes the queue URL of the path as ``QueueUrl``)."""
+    if ctx.protocol == "query" and "QueueUrl" in params:
+        raise InvalidAction(f"The action {ctx.operation} is not valid for this endpoint.")
+
+
 @service.operation("CreateQueue")
 def create_queue(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _account_level(ctx, params)
     queue = sqs_service.create_queue(ctx.mesh, params["QueueName"], params.get("Attributes"),
                                      params.get("tags"))
     return {"QueueUrl": _url(ctx, queue)}
@@ -134,6 +140,7 @@ def delete_queue(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @service.operation("ListQueues")
 def list_queues(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _account_level(ctx, params)
     queues, token = sqs_service.list_queues(ctx.mesh, params.get("QueueNamePrefix"), params.get("MaxResults"),
                                             params.get("NextToken"))
     out: dict[str, Any] = {}
@@ -146,8 +153,10 @@ def list_queues(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @service.operation("GetQueueAttributes")
 def get_queue_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    attributes = sqs_service.get_queue_attributes(_queue(ctx, params), params.get("AttributeNames"))
-    return {"Attributes": attributes} if attributes else {}
+    names = params.get("AttributeNames")
+    attributes = sqs_service.get_queue_attributes(_queue(ctx, params), names)
+    # AWS answers the map even when none of the names has a value ({"Attributes": {}}).
+    return {"Attributes": attributes} if names else {}
 
 
 @service.operation("SetQueueAttributes")
@@ -174,8 +183,7 @@ def list_dead_letter_source_queues(ctx: RequestContext, params: dict[str, Any]) 
 
 @service.operation("ListQueueTags")
 def list_queue_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    tags = _queue(ctx, params).tags
-    return {"Tags": dict(tags)} if tags else {}
+    return {"Tags": dict(_queue(ctx, params).tags)}  # {} when untagged, as AWS answers
 
 
 @service.operation("TagQueue")
@@ -241,10 +249,8 @@ def _entry(params: dict[str, Any]) -> SendEntry:
                      _trace_header(params.get("MessageSystemAttributes")), params.get("Id"))
 
 
-@service.operation("SendMessage", validate=False)
+@service.operation("SendMessage")
 def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(params.get("MessageBody"), str):
-        _model_check("SendMessage", params)
     queue = _queue(ctx, params)
     msg = queue.send(_entry(params))
     return _sent(queue, msg, params.get("MessageSystemAttributes"))
@@ -253,11 +259,7 @@ def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 def _batch_entries(operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The batch rules shared by the three batch operations: 1-10 entries, ids of 1-80
     ``[A-Za-z0-9_-]``, distinct."""
-    entries = params.get("Entries")
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("Id"), str)
-                                                for e in entries):
-        _model_check(operation, params)
-        entries = entries or []
+    entries = params.get("Entries") or []
     if not entries:
         raise EmptyBatchRequest(
             f"There should be at least one {_BATCH_ENTRY_NAMES[operation]} in the request.")
@@ -282,12 +284,14 @@ def _failed(entry_id: str, error: SqsError) -> dict[str, Any]:
             "Message": error.message}
 
 
-@service.operation("SendMessageBatch", validate=False)
+@service.operation("SendMessageBatch")
 def send_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """The hot path of the daemon: one pass builds the entries and sizes them, the core sends
     them as one batch, one pass answers (the body digest is computed once and kept)."""
     queue = _queue(ctx, params)
     entries = _batch_entries("SendMessageBatch", params)
+    if queue.fifo:
+        check_fifo_batch(queue.config, entries)
     total = 0
     failed: list[dict[str, Any]] = []
     sendable: list[SendEntry] = []
@@ -378,37 +382,52 @@ def _system_attributes(ctx: RequestContext, msg: Message, wanted: frozenset[str]
     return out
 
 
-def _select_attributes(attributes: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """MessageAttributeNames: ``All`` or ``.*``, exact names, or prefixes ``foo.*``."""
-    if "All" in names or ".*" in names:
+def _attribute_filter(names: list[str]) -> tuple[bool, frozenset[str], tuple[str, ...]] | None:
+    """MessageAttributeNames as (every one, exact names, name prefixes); None when no name is
+    usable. ``All``, ``*`` and ``.*`` ask for every attribute; ``Help.*`` for the names starting
+    ``Help``; names that cannot be attribute names (``AWS.``, ``..foo``) are ignored, as AWS does."""
+    if any(n in ("All", "*", ".*") for n in names):
+        return True, frozenset(), ()
+    exact = frozenset(n for n in names if _ATTRIBUTE_NAME.fullmatch(n))
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*") and _ATTRIBUTE_NAME.fullmatch(n[:-2]))
+    if not exact and not prefixes:
+        return None
+    return False, exact, prefixes
+
+
+def _select_attributes(attributes: dict[str, Any],
+                       selector: tuple[bool, frozenset[str], tuple[str, ...]]) -> dict[str, Any]:
+    every, exact, prefixes = selector
+    if every:
         return attributes
-    prefixes = tuple(n[:-1] for n in names if n.endswith(".*"))
-    return {k: v for k, v in attributes.items() if k in names or (prefixes and k.startswith(prefixes))}
+    return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
 
 
 def _received(ctx: RequestContext, queue: Queue, msgs: list[Message],
               params: dict[str, Any]) -> dict[str, Any]:
     if not msgs:
-        return {}
+        return {}  # AWS leaves Messages out (JSON) and answers <ReceiveMessageResult/> (XML)
     wanted = _wanted_attributes(params)
-    names = params.get("MessageAttributeNames") or []
+    names = params.get("MessageAttributeNames")
+    selector = _attribute_filter(names) if names else None
     out = []
     for msg in msgs:
         item: dict[str, Any] = {"MessageId": msg.id, "ReceiptHandle": queue.receipt_handle(msg),
                                 "MD5OfBody": queue.body_md5(msg), "Body": msg.body}
         if wanted:
             item["Attributes"] = _system_attributes(ctx, msg, wanted)
-        if msg.attributes and names:
-            chosen = _select_attributes(msg.attributes, names)
+        if msg.attributes and selector is not None:
+            # A filter that names none of the message's attributes answers an empty map, no digest.
+            chosen = _select_attributes(msg.attributes, selector)
+            item["MessageAttributes"] = chosen
             if chosen:
-                item["MessageAttributes"] = chosen
                 item["MD5OfMessageAttributes"] = (queue.attributes_md5(msg) if chosen is msg.attributes
                                                   else md5_of_attributes(chosen))
         out.append(item)
     return {"Messages": out}
 
 
-@service.operation("ReceiveMessage", validate=False)
+@service.operation("ReceiveMessage")
 def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any] | Deferred:
     """A short poll answers at once; a long poll (WaitTimeSeconds 1-20, or the queue's
     ReceiveMessageWaitTimeSeconds) answers as soon as a message is available, else after the wait:
@@ -426,6 +445,9 @@ def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
     count = maximum or 1
     msgs = queue.receive(count, timeout, wait=wait > 0, attempt_id=attempt, count_empty=not wait)
     if msgs or not wait:
+        return _received(ctx, queue, msgs, params)
+    if ctx.settings.get(DRAINING):   # shutting down: a long poll answers at once, as at its end
+        queue.count_empty_receive()
         return _received(ctx, queue, msgs, params)
     waiter: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
     queue.wait_for(count, timeout, wait, attempt, waiter)
@@ -447,14 +469,14 @@ def _receipt(queue: Queue, handle: Any) -> int:
     return queue.parse_handle(handle)
 
 
-@service.operation("DeleteMessage", validate=False)
+@service.operation("DeleteMessage")
 def delete_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     queue = _queue(ctx, params)
     queue.delete(_receipt(queue, params.get("ReceiptHandle")))
     return {}
 
 
-@service.operation("DeleteMessageBatch", validate=False)
+@service.operation("DeleteMessageBatch")
 def delete_message_batch(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     queue = _queue(ctx, params)
     entries = _batch_entries("DeleteMessageBatch", params)

@@ -5,6 +5,7 @@ that need other queues (the dead-letter target of a ``RedrivePolicy``), which ``
 Values arrive and leave as strings, as on the wire; :class:`QueueConfig` holds them typed.
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-queue-message-identifiers.html
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def _redrive_policy(name: str, raw: str) -> RedrivePolicy | None:
                   f"{MAX_RECEIVE_COUNT} both inclusive.")
     target = document["deadLetterTargetArn"]
     if not isinstance(target, str) or not target.startswith("arn:") or target.count(":") < 5:
-        raise bad("Dead-letter target ARN should be fully qualified ARN.")
+        raise bad("Invalid value for deadLetterTargetArn.")
     return RedrivePolicy(target, number)
 
 
@@ -275,12 +276,13 @@ def parse_attributes(raw: Mapping[str, str], *, fifo: bool, creating: bool) -> d
         if entry is None:
             raise InvalidAttributeName(f"Unknown Attribute {name}.")
         if name in FIFO_ONLY and not fifo:
-            if name == "FifoQueue" and str(value).strip().lower() == "false":
-                continue  # a standard queue, which this is
+            # A standard queue has no FIFO attributes at all, not even FifoQueue=false.
             if name in ("DeduplicationScope", "FifoThroughputLimit"):
                 raise InvalidAttributeName(f"You can specify the {name} only when FifoQueue is set to true.")
             raise InvalidAttributeName(f"Unknown Attribute {name}.")
         if name == "FifoQueue" and not creating:
+            if str(value).strip().lower() == "true":
+                continue  # a FIFO queue, which this is
             raise InvalidAttributeValue(
                 "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
         field, parse = entry
@@ -290,24 +292,29 @@ def parse_attributes(raw: Mapping[str, str], *, fifo: bool, creating: bool) -> d
     return changes
 
 
-def check_config(config: QueueConfig) -> None:
-    """Cross-attribute rules, checked on the configuration the changes would produce."""
+def check_config(config: QueueConfig, changes: Mapping[str, Any], creating: bool = False) -> None:
+    """Cross-attribute rules: SSE on the configuration the changes would produce; the FIFO
+    throughput pair at creation, and afterwards only when one request sets both (a queue
+    switches to high throughput, and back, one attribute at a time: "if you set these attributes
+    to anything other than the values shown for enabling high throughput, normal throughput is
+    in effect", high-throughput-fifo.html)."""
     if config.kms_master_key_id and config.sqs_managed_sse_enabled:
         raise InvalidAttributeName(
             "You can use one type of server-side encryption (SSE) at one time. You can either enable "
             "KMS SSE or SQS SSE.")
-    if config.fifo_throughput_limit == "perMessageGroupId" and config.deduplication_scope != "messageGroup":
+    scope = config.deduplication_scope if creating else changes.get("deduplication_scope", "messageGroup")
+    if changes.get("fifo_throughput_limit") == "perMessageGroupId" and scope != "messageGroup":
         raise InvalidAttributeValue(
             "Invalid value for the parameter FifoThroughputLimit. Reason: The perMessageGroupId value is "
             "allowed only when the value for DeduplicationScope is messageGroup.")
 
 
-def apply_changes(config: QueueConfig, changes: Mapping[str, Any]) -> QueueConfig:
+def apply_changes(config: QueueConfig, changes: Mapping[str, Any], creating: bool = False) -> QueueConfig:
     """A new configuration with ``changes`` applied, cross-checked; the old one is not touched."""
     updated = msgspec.structs.replace(config, **changes)
     if changes.get("kms_master_key_id") and "sqs_managed_sse_enabled" not in changes:
         updated.sqs_managed_sse_enabled = False  # SSE-KMS replaces the default SSE-SQS
-    check_config(updated)
+    check_config(updated, changes, creating)
     return updated
 
 

@@ -18,7 +18,8 @@ status. All SQS client errors have fault type ``Sender``.
      │   BatchRequestTooLong, InvalidBatchEntryId                                     400
      ├── UnsupportedOperation, RequestThrottled, InvalidAddress, InvalidSecurity      400
      ├── ResourceNotFoundException                                                    404
-     └── AccessDeniedException          AccessDenied                                  403
+     ├── AccessDeniedException          AccessDenied                                  403
+     └── ServiceUnavailable             (the service's fault, retryable)              503
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html
 """
 
@@ -51,6 +52,7 @@ __all__ = [
     "ReceiptHandleIsInvalid",
     "RequestThrottled",
     "ResourceNotFoundException",
+    "ServiceUnavailable",
     "SqsError",
     "TooManyEntriesInBatchRequest",
     "UnsupportedOperation",
@@ -64,9 +66,12 @@ class SqsError(ServiceError):
 
 
 class QueueDoesNotExist(SqsError, errors.ResourceNotFoundException):
+    """Over the Query protocol AWS words it "... for this wsdl version." (``query_message``)."""
+
     code = "QueueDoesNotExist"
     http_status = 400
     query_code = "AWS.SimpleQueueService.NonExistentQueue"
+    query_message = "The specified queue does not exist for this wsdl version."
 
     def __init__(self, message: str = "The specified queue does not exist.") -> None:
         super().__init__(message)
@@ -188,6 +193,19 @@ class AccessDeniedException(SqsError):
     http_status = 403
 
 
+class ServiceUnavailable(SqsError):
+    """503: "The request has failed due to a temporary failure of the server" (CommonErrors); an
+    injected outage of a queue answers it, and senders retry it."""
+
+    code = "ServiceUnavailable"
+    query_code = "ServiceUnavailable"
+    http_status = 503
+    sender_fault = False
+
+    def __init__(self, message: str = "The request has failed due to a temporary failure of the server.") -> None:
+        super().__init__(message)
+
+
 SQS_ERRORS: dict[str, type[SqsError]] = {
     cls.code: cls
     for cls in (
@@ -196,7 +214,7 @@ SQS_ERRORS: dict[str, type[SqsError]] = {
         ReceiptHandleIsInvalid, MessageNotInflight, OverLimit, PurgeQueueInProgress,
         TooManyEntriesInBatchRequest, EmptyBatchRequest, BatchEntryIdsNotDistinct, BatchRequestTooLong,
         InvalidBatchEntryId, InvalidMessageContents, UnsupportedOperation, ResourceNotFoundException,
-        RequestThrottled, InvalidAddress, InvalidSecurity, AccessDeniedException,
+        RequestThrottled, InvalidAddress, InvalidSecurity, AccessDeniedException, ServiceUnavailable,
     )
 }
 """Error classes by JSON code: per-entry batch failures name their code and are rendered from here."""

@@ -3,9 +3,12 @@
 Everything FIFO-specific lives here; the storage every queue has is the queue's (``queue.py``).
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues.html
 
-* Each message group is a deque of its undeleted messages in send order. Messages in flight are a
-  prefix of it; while a group has any message in flight it is *locked*: no later message of the
-  group is handed out, even after their own visibility ran out.
+* Each message group is a deque of its undeleted messages in send order. A group is receivable
+  while its head (oldest undeleted message) is visible: a receive hands out the visible run from
+  the head, so while the head is in flight no later message of the group is handed out, even after
+  their own visibility ran out; and as soon as the head is visible again (its visibility ran out or
+  was changed) the group is receivable again, though later messages may still be in flight (as
+  recorded on AWS).
 * Groups that may have something to receive wait in ``ready`` (each at most once); a receive takes
   a group's visible head run, then fills up from the next groups, keeping each group's order.
 * Deduplication: ids (explicit, or SHA-256 of the body with ContentBasedDeduplication) are
@@ -15,6 +18,7 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-
 * ReceiveRequestAttemptId: retrying a receive within 5 minutes returns the same messages and
   receipts as long as none was deleted or changed.
 * A receipt that is not the latest, or one whose visibility ran out, is refused.
+* PurgeQueue forgets the deduplication ids too: a message sent after a purge is enqueued.
 Cost: O(1) per message sent; O(messages taken + groups looked at) per receive.
 """
 
@@ -22,9 +26,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
+from eventmesh.services.sqs.attributes import QueueConfig
 from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
     MissingRequiredParameterException,
@@ -43,7 +49,7 @@ from eventmesh.services.sqs.message import (
 )
 from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, split_batch
 
-__all__ = ["FifoOrder", "DEDUPLICATION_INTERVAL_S", "MAX_INFLIGHT_FIFO", "RECEIVE_ATTEMPT_INTERVAL_S"]
+__all__ = ["FifoOrder", "DEDUPLICATION_INTERVAL_S", "MAX_INFLIGHT_FIFO", "RECEIVE_ATTEMPT_INTERVAL_S", "check_batch"]
 
 DEDUPLICATION_INTERVAL_S = 300  # the 5-minute deduplication interval
 RECEIVE_ATTEMPT_INTERVAL_S = 300  # ReceiveRequestAttemptId is honoured for 5 minutes
@@ -51,18 +57,37 @@ MAX_INFLIGHT_FIFO = 120_000  # no error when reached: receives answer empty
 DEFAULT_GROUP_ID = "default"  # the group of a redriven message that had none
 # Sequence numbers: 128-bit, increasing, not consecutive; 20 decimal digits like AWS's.
 _SEQUENCE_SCALE = 10_000
+_NO_DEDUPLICATION_ID = ("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                        "provided explicitly")
 
 
 class _Group:
-    """One message group: its messages in order and how many are in flight."""
+    """One message group: its undeleted messages in order, and whether it waits in ``ready``."""
 
-    __slots__ = ("id", "messages", "inflight", "queued")
+    __slots__ = ("id", "messages", "queued")
 
     def __init__(self, group_id: str) -> None:
         self.id = group_id
         self.messages: deque[Message] = deque()
-        self.inflight = 0
         self.queued = False
+
+    def head(self) -> Message | None:
+        """The oldest undeleted message (deleted ones are dropped from the front on the way)."""
+        msgs = self.messages
+        while msgs and msgs[0].state == GONE:
+            msgs.popleft()
+        return msgs[0] if msgs else None
+
+
+def check_batch(config: QueueConfig, entries: Sequence[Mapping[str, Any]]) -> None:
+    """SendMessageBatch on a FIFO queue: an entry without ``MessageGroupId``, or without
+    ``MessageDeduplicationId`` on a queue without content-based deduplication, fails the whole
+    request (not the entry), with InvalidParameterValue, as AWS answers."""
+    for entry in entries:
+        if entry.get("MessageGroupId") is None:
+            raise InvalidParameterValueException("The request must contain the parameter MessageGroupId.")
+        if entry.get("MessageDeduplicationId") is None and not config.content_based_deduplication:
+            raise InvalidParameterValueException(_NO_DEDUPLICATION_ID)
 
 
 class FifoOrder:
@@ -97,9 +122,7 @@ class FifoOrder:
         if entry.deduplication_id is not None:
             check_deduplication_id(entry.deduplication_id)
         elif not self.queue.config.content_based_deduplication:
-            raise InvalidParameterValueException(
-                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
-                "provided explicitly")
+            raise InvalidParameterValueException(_NO_DEDUPLICATION_ID)
         if entry.delay_seconds:
             raise InvalidParameterValueException(
                 f"Value {entry.delay_seconds} for parameter DelaySeconds is invalid. Reason: The request "
@@ -158,8 +181,8 @@ class FifoOrder:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (an SNS FIFO topic, an EventBridge target with a group id)."""
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
-                   for item in items]
+        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
+                             item.trace_header) for item in items]
         for result in self.queue.send_batch(entries):
             if isinstance(result, SqsError):
                 return result.delivery_result()
@@ -184,21 +207,23 @@ class FifoOrder:
     # -- receiving ---------------------------------------------------------------------------
 
     def made_visible(self, msgs: list[Message], was_empty: bool) -> bool:
-        """Queue the groups of ``msgs`` that may now have something to receive; True when one woke."""
+        """Queue the groups of ``msgs`` whose head is now visible; True when one woke."""
         woke = False
         groups = self.groups
         ready = self.ready
         for msg in msgs:
             group = groups.get(msg.group_id)  # type: ignore[arg-type]
-            if group is not None and not group.queued and not group.inflight:
-                group.queued = True
-                ready.append(group)
-                woke = True
+            if group is not None and not group.queued:
+                head = group.head()
+                if head is not None and head.state == VISIBLE:
+                    group.queued = True
+                    ready.append(group)
+                    woke = True
         return woke
 
     def take(self, wanted: int, max_receives: int) -> tuple[list[Message], list[Message] | None]:
-        """Fill the batch from one group's head run, then from the next groups; each group taken is
-        locked until its messages are deleted or visible again."""
+        """Fill the batch from one group's visible head run, then from the next groups; a group
+        whose head is taken stays out of ``ready`` until its head is visible again or deleted."""
         out: list[Message] = []
         dead: list[Message] = []
         ready = self.ready
@@ -206,13 +231,12 @@ class FifoOrder:
         while ready and len(out) < wanted:
             group = ready.popleft()
             group.queued = False
-            if group.inflight:
+            head = group.head()
+            if head is None:
+                if groups.get(group.id) is group:
+                    del groups[group.id]
                 continue
-            msgs = group.messages
-            while msgs and msgs[0].state == GONE:
-                msgs.popleft()
-            taken = 0
-            for msg in msgs:
+            for msg in group.messages:
                 state = msg.state
                 if state == GONE:
                     continue
@@ -222,38 +246,23 @@ class FifoOrder:
                     dead.append(msg)
                     continue
                 out.append(msg)
-                taken += 1
                 if len(out) >= wanted:
                     break
-            group.inflight = taken
-            if not msgs and groups.get(group.id) is group:
-                del groups[group.id]
         return out, dead
 
     def released(self, msgs: list[Message]) -> None:
-        """In-flight messages became visible again: their groups have fewer in flight."""
-        groups = self.groups
-        for msg in msgs:
-            group = groups.get(msg.group_id)  # type: ignore[arg-type]
-            if group is not None:
-                group.inflight -= 1
+        """In-flight messages are about to become visible again (``made_visible`` queues their groups)."""
 
     def gone(self, msg: Message, was_inflight: bool) -> None:
-        """A message left: drop it from its group's head; a group with nothing in flight unlocks."""
+        """A message left: a group whose head is now visible is receivable; an empty one goes."""
         group = self.groups.get(msg.group_id)  # type: ignore[arg-type]
-        if group is None:
+        if group is None or group.queued:
             return
-        if was_inflight:
-            group.inflight -= 1
-        msgs = group.messages
-        while msgs and msgs[0].state == GONE:
-            msgs.popleft()
-        if not group.inflight:
-            if msgs:
-                if not group.queued and self.made_visible([msgs[0]], False):
-                    self.queue.wake()
-            elif not group.queued:
-                del self.groups[group.id]
+        head = group.head()
+        if head is None:
+            del self.groups[group.id]
+        elif head.state == VISIBLE and self.made_visible([head], False):
+            self.queue.wake()
 
     def retry_attempt(self, attempt_id: str, now: float) -> list[Message] | None:
         """The messages of an earlier receive with this ReceiveRequestAttemptId, while still valid."""
@@ -300,16 +309,20 @@ class FifoOrder:
         self._enqueue(msgs)
 
     def reset(self) -> None:
+        """Purge (and delete): every message goes, and with them the deduplication ids."""
         self.groups.clear()
         self.ready.clear()
         self._attempts.clear()
+        self._dedup.clear()
+        self._dedup_order.clear()
 
     def take_visible(self, limit: int) -> list[Message]:
         """Remove up to ``limit`` visible messages, group by group in order (message move tasks)."""
         out: list[Message] = []
         drop = self.queue.drop
         for group in list(self.groups.values()):
-            if group.inflight:
+            head = group.head()
+            if head is None or head.state != VISIBLE:
                 continue
             for msg in list(group.messages):
                 if len(out) >= limit:

@@ -11,6 +11,10 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-v
   timer for the lane's head. A fully deleted lease at a lane's tail is popped at once.
 * ``by_receipt`` maps the latest receipt number of each received, undeleted message to it (O(1)
   delete). Wire handles are ``<queue prefix><receipt hex>`` (see ``Queue.receipt_handle``).
+* ``superseded`` (standard queues only) maps the earlier receipts of messages received again:
+  on a standard queue ChangeMessageVisibility with an earlier receipt still changes the message
+  (recorded on AWS: a receipt from a receive with VisibilityTimeout 0 makes the message visible
+  after a later receive). Entries of deleted messages are swept when they outnumber the rest.
 
 Cost: O(1) amortised per message received, deleted or expired.
 """
@@ -22,10 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 from eventmesh.clock import Clock
-from eventmesh.services.sqs.message import INFLIGHT, Message
+from eventmesh.services.sqs.message import GONE, INFLIGHT, Message
 from eventmesh.timers import Timer
 
-__all__ = ["Lane", "Lease", "Leases"]
+__all__ = ["Lane", "Lease", "Leases", "SUPERSEDED_SWEEP_MIN"]
+
+SUPERSEDED_SWEEP_MIN = 1_024  # superseded receipts kept before a sweep of deleted messages' is worth it
 
 
 class Lease:
@@ -59,12 +65,16 @@ class Leases:
     """The in-flight side of a queue. ``expired(msgs)`` is the queue's callback for messages whose
     visibility ran out (it makes them receivable again and keeps its counts)."""
 
-    __slots__ = ("by_receipt", "clock", "expired", "last", "receipt", "lease_no", "_lanes")
+    __slots__ = ("by_receipt", "clock", "expired", "last", "receipt", "lease_no", "superseded", "_sweep_at",
+                 "_lanes")
 
-    def __init__(self, clock: Clock, expired: Callable[[list[Message]], None]) -> None:
+    def __init__(self, clock: Clock, expired: Callable[[list[Message]], None], *,
+                 keep_superseded: bool = False) -> None:
         self.clock = clock
         self.expired = expired
         self.by_receipt: dict[int, Message] = {}
+        self.superseded: dict[int, Message] | None = {} if keep_superseded else None
+        self._sweep_at = SUPERSEDED_SWEEP_MIN
         self.receipt = 0          # the newest receipt number handed out
         self.lease_no = 0
         self.last: Lease | None = None
@@ -76,9 +86,12 @@ class Leases:
         by_receipt = self.by_receipt
         receipt = self.receipt
         lease_no = self.lease_no + 1
+        superseded = self.superseded
         for msg in msgs:
             if msg.receipt:
                 by_receipt.pop(msg.receipt, None)
+                if superseded is not None:
+                    superseded[msg.receipt] = msg
             receipt += 1
             by_receipt[receipt] = msg
             msg.receipt = receipt
@@ -89,11 +102,25 @@ class Leases:
             if not msg.first_receive:
                 msg.first_receive = now
         self.receipt = receipt
+        if superseded is not None and len(superseded) > self._sweep_at:
+            self._sweep()
         if timeout:
             self._lease(lease_no, now + timeout, timeout, msgs)
         else:
             self.lease_no = lease_no
             self.expired(msgs)
+
+    def find(self, receipt: int) -> Message | None:
+        """The message a receipt names: its latest, or (standard queues) an earlier one."""
+        msg = self.by_receipt.get(receipt)
+        if msg is None and self.superseded is not None:
+            msg = self.superseded.get(receipt)
+        return msg
+
+    def _sweep(self) -> None:
+        kept = {r: m for r, m in self.superseded.items() if m.state != GONE}  # type: ignore[union-attr]
+        self.superseded = kept
+        self._sweep_at = max(SUPERSEDED_SWEEP_MIN, 2 * len(kept))
 
     def change(self, msg: Message, now: float, timeout: int) -> None:
         """ChangeMessageVisibility of one in-flight message: a lease of its own from now."""
@@ -122,6 +149,8 @@ class Leases:
     def clear(self) -> None:
         """Every message left at once (purge, delete): forget receipts and leases, keep the lanes."""
         self.by_receipt.clear()
+        if self.superseded is not None:
+            self.superseded.clear()
         for lane in self._lanes.values():
             lane.entries.clear()
         self.last = None

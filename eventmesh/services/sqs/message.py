@@ -44,7 +44,8 @@ MAX_MESSAGE_ATTRIBUTES = 10  # message attributes per message
 MAX_ATTRIBUTE_NAME_LENGTH = 256
 MAX_DATA_TYPE_LENGTH = 256
 MAX_GROUP_ID_LENGTH = 128  # MessageGroupId / MessageDeduplicationId: 1-128 printable ASCII
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+# Letters and digits of any script (AWS takes "attr.1øßä"), "_", "-" and ".".
+_ATTRIBUTE_NAME = re.compile(r"[\w.\-]{1,256}")
 _RESERVED_PREFIX = re.compile(r"(?i)(aws|amazon)\.")
 # "alphanumeric and punctuation characters": printable ASCII without the space.
 _TOKEN = re.compile(r"[\x21-\x7e]{1,128}")
@@ -133,10 +134,13 @@ def _has_invalid_characters(text: str) -> bool:
         not text.isascii() and any(n in data for n in _NONCHARACTERS))
 
 
-def _check_text(value: str, what: str) -> None:
+def _check_text(value: str, name: str) -> None:
+    """A String or Number attribute value has the body's character set; AWS answers
+    InvalidParameterValue (not InvalidMessageContents) for one outside it."""
     if _has_invalid_characters(value):
-        raise InvalidMessageContents(
-            f"Invalid {what}: the message contains characters outside the allowed set.")
+        raise InvalidParameterValueException(
+            f"Message (user) attribute '{name}' contains invalid characters. Valid unicode characters are #x9 | "
+            "#xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 
 
 def check_attributes(attributes: Mapping[str, Any]) -> int:
@@ -184,7 +188,7 @@ def check_attributes(attributes: Mapping[str, Any]) -> int:
             if base == "Number" and not _NUMBER.fullmatch(text.strip()):
                 raise InvalidParameterValueException(
                     f"Can't cast the value of message (user) attribute '{name}' to a number.")
-            _check_text(text, f"message attribute '{name}'")
+            _check_text(text, name)
             size += len(text.encode("utf-8"))
         size += len(name.encode("utf-8")) + len(data_type.encode("utf-8"))
     return size

@@ -203,12 +203,17 @@ def list_message_move_tasks(mesh: Mesh, source_arn: str,
 
 
 def cancel_message_move_task(mesh: Mesh, handle: str) -> int:
-    """CancelMessageMoveTask: returns how many messages were moved before it stopped."""
+    """CancelMessageMoveTask: returns how many messages were moved before it stopped. A handle
+    that does not decode answers InvalidParameterValue; one whose source queue or task does not
+    exist, ResourceNotFoundException (HTTP 404)."""
     try:
         decoded = json.loads(base64.b64decode(handle, validate=True))
         source_arn, task_id = decoded["sourceArn"], decoded["taskId"]
+        if not isinstance(source_arn, str) or not isinstance(task_id, str):
+            raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise ResourceNotFoundException("Task does not exist.") from None
+        raise InvalidParameterValueException("Value for parameter TaskHandle is invalid.") from None
+    _source(mesh, source_arn)
     task = next((t for t in mesh.state(MoveTasks).of(source_arn) if t.task_id == task_id), None)
     if task is None or task.status != "RUNNING":
         raise ResourceNotFoundException("Task does not exist.")

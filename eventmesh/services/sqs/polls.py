@@ -8,8 +8,12 @@ A waiting poll is core state: the queue serves its polls, oldest first, inside t
 made messages receivable (a send, a visibility timeout running out, a FIFO group unlocking), so
 who gets a message never depends on when some task wakes up. Each poll has one timer, its
 deadline, on the mesh clock. The answer goes to the poll's ``waiter`` (anything with ``done()``
-and ``set_result(messages)``: the wire adapter passes an asyncio future); a waiter that is done
-(its client went away) or gone (a restarted daemon) is dropped before it could take messages.
+and ``set_result(messages)``: the wire adapter passes an asyncio future). A poll waits until it
+is answered or its wait ends whatever happens to its connection, as on AWS (whose service does
+not see the client go either): messages it takes after its client left stay in flight until
+their visibility timeout. So which poll takes which message depends on engine inputs alone,
+and a journal replays it exactly; a waiter gone with a restarted daemon (``None``) answers no
+one, and a restart ends the polls of the previous process (``end``).
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ class LongPoll:
         self.waiter = waiter
         self.timer: Timer | None = None
 
-    @property
-    def alive(self) -> bool:
-        return self.waiter is not None and not self.waiter.done()
+    def answer(self, msgs: list[Message]) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msgs)
 
 
 class Polls:
@@ -63,7 +68,7 @@ class Polls:
         self.waiting: deque[LongPoll] = deque()
 
     def __len__(self) -> int:
-        return sum(1 for poll in self.waiting if poll.alive)
+        return len(self.waiting)
 
     def add(self, poll: LongPoll, wait_s: float) -> None:
         self.waiting.append(poll)
@@ -74,16 +79,12 @@ class Polls:
         waiting = self.waiting
         while waiting:
             poll = waiting[0]
-            if not poll.alive:
-                waiting.popleft()
-                self.clock.cancel(poll.timer)
-                continue
             msgs = self.receive(poll)
             if not msgs:
                 return
             waiting.popleft()
             self.clock.cancel(poll.timer)
-            poll.waiter.set_result(msgs)  # type: ignore[union-attr]
+            poll.answer(msgs)
 
     def _expire(self, poll: LongPoll) -> None:
         """The wait ended with nothing: one NumberOfEmptyReceives, an empty answer."""
@@ -91,14 +92,21 @@ class Polls:
             self.waiting.remove(poll)
         except ValueError:
             return
-        if poll.alive:
+        self.empty()
+        poll.answer([])
+
+    def end(self) -> None:
+        """Every waiting poll answers now as at the end of its wait: empty (a daemon shutting
+        down gracefully answers its long polls at once)."""
+        waiting, self.waiting = self.waiting, deque()
+        for poll in waiting:
+            self.clock.cancel(poll.timer)
             self.empty()
-            poll.waiter.set_result([])  # type: ignore[union-attr]
+            poll.answer([])
 
     def close(self) -> None:
         """The queue was deleted: every waiting poll ends now (the adapter answers the error)."""
         for poll in self.waiting:
             self.clock.cancel(poll.timer)
-            if poll.alive:
-                poll.waiter.set_result([])  # type: ignore[union-attr]
+            poll.answer([])
         self.waiting.clear()

@@ -13,6 +13,10 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/welco
 Cost model, per message, O(1) amortised everywhere on the hot path (send + receive + delete):
 one lease per received batch (never one timer per message), one delay chunk per sent batch per
 delay value, retention by sent batch. Counters are plain ints read by :meth:`statistics`.
+
+An outage (a fault a simulation or ``/_eventmesh/faults`` injects, :meth:`set_available`) swaps
+the send and delivery entry points for ones answering ``ServiceUnavailable`` (503, retryable), as
+:meth:`close` swaps them for ``QueueDoesNotExist``: nothing is checked on the hot path.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from eventmesh.services.sqs.errors import (
     PurgeQueueInProgress,
     QueueDoesNotExist,
     ReceiptHandleIsInvalid,
+    ServiceUnavailable,
     SqsError,
 )
 from eventmesh.services.sqs.fifo import FifoOrder
@@ -64,6 +69,32 @@ class QueueStatistics(msgspec.Struct, frozen=True):
         "number_of_messages_sent", "number_of_messages_received", "number_of_messages_deleted",
         "number_of_empty_receives", "number_of_deduplicated_sent_messages", "sent_message_size",
     })
+    units: ClassVar[dict[str, str]] = {"approximate_age_of_oldest_message": "seconds", "sent_message_size": "bytes"}
+
+
+class RedriveLinkStatistics(msgspec.Struct, frozen=True):
+    """1 for a queue that another queue's RedrivePolicy sends to: lets a dashboard or an alert
+    pick out dead-letter queues (``... and on (queue_name) eventmesh_sqs_dead_letter_queue``)."""
+
+    dead_letter_queue: int = 1
+    extras: ClassVar[frozenset[str]] = frozenset({"dead_letter_queue"})
+    helps: ClassVar[dict[str, str]] = {
+        "dead_letter_queue": "eventmesh: 1 for each queue (queue_name) that the RedrivePolicy of another "
+                             "queue (source_queue_name) names as its dead-letter queue"}
+
+
+class _RedriveLink:
+    metric_namespace = "eventmesh/SQS"
+
+    def __init__(self, dead_letter_arn: str, source_name: str) -> None:
+        self._dimensions = {"QueueName": dead_letter_arn.rsplit(":", 1)[-1], "SourceQueueName": source_name}
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return self._dimensions
+
+    @staticmethod
+    def statistics() -> RedriveLinkStatistics:
+        return RedriveLinkStatistics()
 
 
 class _Chunk:
@@ -104,7 +135,7 @@ class Queue:
         self.n_visible = 0
         self.n_inflight = 0
         self.n_delayed = 0
-        self.leases = Leases(self.clock, self._expire_now)
+        self.leases = Leases(self.clock, self._expire_now, keep_superseded=not self.fifo)
         self.polls = Polls(self.clock, self._receive_for, self.count_empty_receive)
         self._delays: dict[int, Lane] = {}  # delay seconds -> lane of chunks
         self.order: StandardOrder | FifoOrder = FifoOrder(self) if self.fifo else StandardOrder(self)
@@ -116,6 +147,11 @@ class Queue:
         # Metrics: plain ints, read at scrape time.
         self.sent = self.received = self.deleted = self.empty_receives = self.deduplicated = 0
         self.sent_bytes = 0
+        # Where messages went besides deletes (a simulation's totals balance on them): moved in
+        # from a source queue or a move task, moved out (to the dead-letter queue, by a move
+        # task), expired, purged.
+        self.moved_in = self.moved_out = self.expired = self.purged = 0
+        self.unavailable = False
         self._apply_config()
 
     # -- configuration -----------------------------------------------------------------------
@@ -240,6 +276,8 @@ class Queue:
         ``count_empty=False``: a long poll's intermediate attempt (it counts one empty receive at
         the end, with :meth:`count_empty_receive`).
         """
+        if self.unavailable:
+            raise ServiceUnavailable()
         order = self.order
         now = self.clock.now()
         if attempt_id is not None:
@@ -321,6 +359,8 @@ class Queue:
         """DeleteMessageBatch: the failures by entry index (none: all deleted, or a stale receipt
         the order answers 200 to). The latest receipt deletes a message in flight, or (standard)
         one whose visibility ran out."""
+        if self.unavailable:
+            return dict.fromkeys(range(len(receipts)), ServiceUnavailable())
         leases, order = self.leases, self.order
         by_receipt = leases.by_receipt
         failures: dict[int, SqsError] = {}
@@ -357,8 +397,11 @@ class Queue:
         return failures
 
     def change_visibility(self, receipt: int, timeout: int) -> None:
-        """ChangeMessageVisibility: the new timeout counts from now, for this receipt only; 0 makes
-        it visible at once; total visibility stays within 12 h of the receive (no clamping)."""
+        """ChangeMessageVisibility: the new timeout counts from now, for this message only; 0 makes
+        it visible at once; total visibility stays within 12 h of the receive (no clamping). A
+        deleted message answers InvalidParameterValue; on a standard queue an earlier receipt of
+        the message still changes it, and a message already visible again is left as it is (200);
+        a FIFO queue honours only the latest receipt of a message in flight."""
         error = self.change_visibility_batch(((receipt, timeout),))[0]
         if error is not None:
             raise error
@@ -373,8 +416,13 @@ class Queue:
                     f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
                     f"and {MAX_VISIBILITY_TIMEOUT_S}, if provided."))
                 continue
-            msg = leases.by_receipt.get(receipt)
-            if msg is None or msg.state != INFLIGHT or msg.receipt != receipt:
+            msg = leases.find(receipt)
+            if msg is None or msg.state == GONE:
+                results.append(self.order.stale_error(receipt) if self.fifo else InvalidParameterValueException(
+                    f"Value {self.handle_prefix}{receipt:x} for parameter ReceiptHandle is invalid. Reason: Message "
+                    "does not exist or is not available for visibility timeout change."))
+                continue
+            if msg.state != INFLIGHT or (self.fifo and msg.receipt != receipt):
                 results.append(self.order.stale_error(receipt))  # standard: 200, nothing changes
                 continue
             if now + timeout > msg.received + MAX_VISIBILITY_TIMEOUT_S:
@@ -403,6 +451,7 @@ class Queue:
             msg.state = GONE
             gone(msg, False)
         moved = [self._copy_for_move(msg) for msg in msgs]
+        self.moved_out += len(moved)
         dlq.take_redriven(moved, self.arn)
 
     def _dead_letter_queue(self) -> Queue | None:
@@ -423,6 +472,7 @@ class Queue:
         sent): the order prepares them (a standard queue keeps their send time, so retention counts
         from it; FIFO gives them a new sequence number and resets retention)."""
         now = self.clock.now()
+        self.moved_in += len(msgs)
         self.order.redriven(msgs, now)
         was_empty = not self.n_visible
         self.n_visible += len(msgs)
@@ -436,6 +486,7 @@ class Queue:
         return self.n_visible + self.n_inflight + self.n_delayed
 
     def _expire_retained(self, msgs: list[Message]) -> None:
+        self.expired += len(msgs)
         for msg in msgs:
             self.drop(msg)
 
@@ -461,6 +512,7 @@ class Queue:
             raise PurgeQueueInProgress(f"Only one PurgeQueue operation on {self.name} is allowed every "
                                        f"{PURGE_INTERVAL_S} seconds.")
         self._purged_at = now
+        self.purged += self._live()
         self.retention.mark_all_gone()
         self._reset_storage()
 
@@ -475,9 +527,38 @@ class Queue:
     def _accept_closed(items: list[Delivery], source_arn: str) -> DeliveryResult:
         return QueueDoesNotExist().delivery_result()
 
+    # -- outages (injected faults) -----------------------------------------------------------
+
+    def set_available(self, available: bool) -> None:
+        """An outage begins (``False``) or ends: meanwhile sends, receives and deletes answer
+        ``ServiceUnavailable`` and deliveries fail as retryable; messages stay where they are
+        (in flight ones reappear when their visibility runs out). When it ends, waiting
+        receivers and pollers are woken."""
+        if self.closed or available != self.unavailable:
+            return
+        self.unavailable = not available
+        if self.unavailable:
+            self.send_batch = self._send_unavailable  # type: ignore[method-assign]
+            self.accept = self._accept_unavailable  # type: ignore[method-assign]
+            return
+        self.send_batch = self.order.send_batch  # type: ignore[method-assign]
+        self.accept = self.order.accept  # type: ignore[method-assign]
+        if self.n_visible:
+            self.mesh.emit(self.available)
+
+    @staticmethod
+    def _send_unavailable(entries: Sequence[SendEntry]) -> list[Message | SqsError]:
+        raise ServiceUnavailable()
+
+    @staticmethod
+    def _accept_unavailable(items: list[Delivery], source_arn: str) -> DeliveryResult:
+        return ServiceUnavailable().delivery_result()
+
     def take_visible(self, limit: int) -> list[Message]:
         """Remove up to ``limit`` visible messages, oldest first (message move tasks)."""
-        return self.order.take_visible(limit)
+        taken = self.order.take_visible(limit)
+        self.moved_out += len(taken)
+        return taken
 
     def close(self) -> None:
         """The queue was deleted: drop its timers and messages."""
@@ -501,6 +582,25 @@ class Queue:
         """ApproximateAgeOfOldestMessage: seconds since the oldest message entered this queue."""
         oldest = self.retention.oldest_enqueued()
         return 0 if oldest is None else max(0, int(self.clock.now() - oldest))
+
+    def peek(self, limit: int) -> list[Message]:
+        """Up to ``limit`` messages still in the queue, oldest first, left exactly as they are
+        (the console's view of a DLQ; not an SQS operation, so no receive is counted)."""
+        found: list[Message] = []
+        for batch in self.retention.batches:
+            for msg in batch:
+                if msg.state != GONE:
+                    found.append(msg)
+                    if len(found) >= limit:
+                        return found
+        late = sorted((m for _, _, m in self.retention.late if m.state != GONE), key=lambda m: m.enqueued)
+        return (found + late)[:limit]
+
+    def metric_sources(self) -> list[object]:
+        """The queue, and the link to its dead-letter queue when it has a redrive policy."""
+        if not self._dlq_arn:
+            return [self]
+        return [self, _RedriveLink(self._dlq_arn, self.name)]
 
     def statistics(self) -> QueueStatistics:
         return QueueStatistics(

@@ -41,7 +41,9 @@ from eventmesh.services.sqs.move_tasks import MoveTasks
 from eventmesh.services.sqs.queue import Queue
 
 __all__ = [
+    "DRAINING",
     "DeletedQueues",
+    "end_long_polls",
     "queue_url",
     "parse_queue_url",
     "QUEUE_URL_STYLES",
@@ -65,6 +67,8 @@ __all__ = [
 DELETED_QUEUE_HOLD_S = 60  # a deleted queue's name is held for 60 s
 MAX_LIST_RESULTS = 1_000  # ListQueues / ListDeadLetterSourceQueues page
 MAX_TAGS = 50  # (recommended maximum; AWS enforces 50 per queue)
+POLICY_VERSION = "2008-10-17"  # the policy language version of a Policy that AddPermission creates
+DEFAULT_POLICY_ID = "SQSDefaultPolicy"  # its Id: "<queue arn>/SQSDefaultPolicy"
 
 
 class DeletedQueues:
@@ -145,6 +149,18 @@ def queue_from_url(mesh: Mesh, url: str) -> Queue:
     return queue
 
 
+# The API setting a daemon sets while it shuts down gracefully: long polls do not wait.
+DRAINING = "draining"
+
+
+def end_long_polls(mesh: Mesh) -> None:
+    """Every long poll waiting on any queue of the engine answers now, empty, as at the end of
+    its wait (a graceful shutdown; the daemon sets ``DRAINING`` so later ones do not wait)."""
+    for resource in mesh.all_resources():
+        if isinstance(resource, Queue):
+            resource.polls.end()
+
+
 def _check_redrive(mesh: Mesh, queue_name: str, fifo: bool, config: QueueConfig) -> None:
     """RedrivePolicy checks that need the target: it exists, same type, same account, allowed."""
     policy = config.redrive_policy
@@ -201,7 +217,7 @@ def create_queue(mesh: Mesh, name: str, attributes: Mapping[str, str] | None = N
             raise QueueNameExists(
                 f"A queue already exists with the same name and a different value for attribute {mismatch}")
         return existing
-    config = apply_changes(QueueConfig(fifo_queue=fifo), changes)
+    config = apply_changes(QueueConfig(fifo_queue=fifo), changes, creating=True)
     _check_redrive(mesh, name, fifo, config)
     _check_tags(tags or {})
     queue = Queue(mesh, name, config, dict(tags or {}))
@@ -315,29 +331,37 @@ def _dlq_arn_of(queue: Queue) -> str | None:
 
 def add_permission(mesh: Mesh, queue: Queue, label: str, accounts: Sequence[str],
                    actions: Sequence[str]) -> None:
-    """AddPermission: a statement with Sid ``label`` in the queue's Policy."""
+    """AddPermission: a statement with Sid ``label`` in the queue's Policy, which AWS creates as
+    ``{"Version": "2008-10-17", "Id": "<queue arn>/SQSDefaultPolicy", ...}``; a single principal
+    or action is a string, several a list (in the order AWS was recorded to answer them).
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_AddPermission.html"""
     policy: dict[str, Any] = (json.loads(queue.config.policy) if queue.config.policy
-                              else {"Version": "2012-10-17", "Statement": []})
+                              else {"Version": POLICY_VERSION, "Id": f"{queue.arn}/{DEFAULT_POLICY_ID}",
+                                    "Statement": []})
     statements: list[dict[str, Any]] = policy.setdefault("Statement", [])
     if any(s.get("Sid") == label for s in statements):
         raise InvalidParameterValueException(
             f"Value {label} for parameter Label is invalid. Reason: Already exists.")
+    principals = [f"arn:aws:iam::{a}:root" for a in reversed(accounts)]
+    names = [f"SQS:{a}" for a in reversed(actions)]
     statements.append({
         "Sid": label,
         "Effect": "Allow",
-        "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-        "Action": [f"SQS:{a}" for a in actions],
+        "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+        "Action": names[0] if len(names) == 1 else names,
         "Resource": queue.arn,
     })
-    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy)}))
+    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy, separators=(",", ":"))}))
 
 
 def remove_permission(mesh: Mesh, queue: Queue, label: str) -> None:
+    """RemovePermission: the statement goes; the Policy goes with its last statement."""
     policy = json.loads(queue.config.policy) if queue.config.policy else {"Statement": []}
     statements = policy.get("Statement", [])
     kept = [s for s in statements if s.get("Sid") != label]
     if len(kept) == len(statements):
         raise InvalidParameterValueException(
-            f"Value {label} for parameter Label is invalid. Reason: can't find label on existing policy.")
+            f"Value {label} for parameter Label is invalid. Reason: can't find label.")
     policy["Statement"] = kept
-    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy) if kept else None}))
+    queue.configure(apply_changes(queue.config, {"policy": json.dumps(policy, separators=(",", ":"))
+                                                 if kept else None}))

@@ -6,15 +6,22 @@ and that a stale receipt answers 200 (a delete with the latest receipt works eve
 visibility timeout ran out).
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues.html
 
-Visible messages sit in a deque in the order they became visible; entries that left without being
-received (expired, purged, deleted late) stay as tombstones and are skipped when they reach the
-head. The common send, a plain ASCII body without attributes, ids or delays, is checked inline.
+A receive hands out visible messages oldest sent first, as AWS was recorded to do: a message whose
+visibility ran out goes back ahead of messages sent after it. Freshly sent messages sit in a deque
+in send order; messages visible *again* (visibility ran out or was changed, a delay passed, moved
+in by a redrive) sit in a heap by send time, and a receive merges the two heads. Entries that left
+without being received (expired, purged, deleted late) stay as tombstones and are skipped when
+they reach a head. The common send, a plain ASCII body without attributes, ids or delays, is
+checked inline. Cost: O(1) per message sent and received fresh; O(log n) per message that comes
+back (n: messages waiting to come back).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Sequence
+from itertools import count
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sqs.errors import InvalidParameterValueException, SqsError
@@ -40,11 +47,14 @@ class StandardOrder:
     fifo = False
     max_inflight = MAX_INFLIGHT_STANDARD
 
-    __slots__ = ("queue", "visible")
+    __slots__ = ("queue", "visible", "returned", "_tie")
 
     def __init__(self, queue: QueueStore) -> None:
         self.queue = queue
-        self.visible: deque[Message] = deque()
+        self.visible: deque[Message] = deque()  # fresh sends, in send order
+        # Messages visible again, by (send time, arrival): they go out before later sends.
+        self.returned: list[tuple[float, int, Message]] = []
+        self._tie = count()
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -132,8 +142,8 @@ class StandardOrder:
         queue = self.queue
         if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
             return DELIVERED
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id)
-                   for item in items]
+        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
+                             item.trace_header) for item in items]
         for result in queue.send_batch(entries):
             if isinstance(result, SqsError):
                 return result.delivery_result()
@@ -153,7 +163,8 @@ class StandardOrder:
         for item, digit in zip(items, ID_DIGITS, strict=False):
             body = item.body
             if not (body.isascii() and not item.attributes and item.group_id is None
-                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and item.deduplication_id is None and item.trace_header is None
+                    and 0 < (size := len(body)) <= max_size
                     and body.encode().translate(table).isascii()):
                 return False
             if base is None:
@@ -170,17 +181,26 @@ class StandardOrder:
     # -- receiving and leaving ---------------------------------------------------------------
 
     def made_visible(self, msgs: list[Message], was_empty: bool) -> bool:
-        """Messages became receivable; True: wake the waiting receivers (the queue was empty)."""
-        self.visible.extend(msgs)
+        """Messages became receivable again (not fresh sends, which extend ``visible`` directly);
+        True: wake the waiting receivers (the queue was empty)."""
+        returned, tie = self.returned, self._tie
+        for msg in msgs:
+            heapq.heappush(returned, (msg.sent, next(tie), msg))
         return was_empty
 
     def take(self, wanted: int, max_receives: int) -> tuple[list[Message], list[Message] | None]:
-        """Up to ``wanted`` visible messages, oldest first, and those past ``max_receives``."""
+        """Up to ``wanted`` visible messages, oldest sent first, and those past ``max_receives``."""
         visible = self.visible
         out: list[Message] = []
         dead: list[Message] | None = None
-        while wanted and visible:
-            msg = visible.popleft()
+        returned = self.returned
+        while wanted:
+            if returned and (not visible or returned[0][0] <= visible[0].sent):
+                msg = heapq.heappop(returned)[2]
+            elif visible:
+                msg = visible.popleft()
+            else:
+                break
             if msg.state != VISIBLE:
                 continue  # tombstone: expired, purged or deleted while visible
             if max_receives and msg.receive_count >= max_receives:
@@ -224,15 +244,12 @@ class StandardOrder:
 
     def reset(self) -> None:
         self.visible.clear()
+        self.returned.clear()
 
     def take_visible(self, limit: int) -> list[Message]:
         """Remove up to ``limit`` visible messages, oldest first (message move tasks)."""
-        out: list[Message] = []
-        visible = self.visible
+        out, _ = self.take(limit, 0)
         drop = self.queue.drop
-        while visible and len(out) < limit:
-            msg = visible.popleft()
-            if msg.state == VISIBLE:
-                drop(msg)
-                out.append(msg)
+        for msg in out:
+            drop(msg)
         return out

@@ -43,8 +43,9 @@ class QueryNames:
 
 
 def parse_form(body: bytes) -> dict[str, str]:
-    """``a=1&b=2`` → ``{"a": "1", "b": "2"}`` (the last repeat wins, as AWS does)."""
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    """``a=1&b=2`` → ``{"a": "1", "b": "2"}`` (the last repeat wins, as AWS does). ``body`` may be
+    any bytes-like object (a large one arrives as an ``mmap``)."""
+    return dict(parse_qsl(str(body, "utf-8", "replace"), keep_blank_values=True))
 
 
 def decode_params(shape: Shape | None, params: dict[str, str], names: QueryNames) -> dict[str, Any]:
@@ -169,11 +170,16 @@ def encode_response(op: OperationModel, result: Any, namespace: str, request_id:
     shape = op.output_shape
     if shape is not None:
         wrapper = shape.serialization.get("resultWrapper") or f"{name}Result"
-        parts.append(f"<{wrapper}>")
+        start = len(parts)
         if result is not None:
             value = result if isinstance(result, dict) else msgspec.to_builtins(result, builtin_types=(bytes,))
             _xml_structure(shape, value, parts, names)
-        parts.append(f"</{wrapper}>")
+        # An empty result is one empty element, as AWS writes it (<ReceiveMessageResult/>).
+        if len(parts) == start:
+            parts.append(f"<{wrapper}/>")
+        else:
+            parts.insert(start, f"<{wrapper}>")
+            parts.append(f"</{wrapper}>")
     parts.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{name}Response>")
     return "".join(parts).encode()
 

@@ -15,8 +15,6 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from eventmesh.errors import SerializationException
-
 __all__ = ["RestRoutes", "decode_request", "encode_response"]
 
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -108,16 +106,19 @@ def decode_request(op: OperationModel, labels: dict[str, str], query: str,
                     params[name] = _scalar(member, value)
             elif name != payload:
                 body_members[name] = member
-        except ValueError:
-            raise SerializationException(f"Invalid value for {wire}") from None
+        except ValueError:   # the router answers the service's decode error
+            raise ValueError(f"Invalid value for {wire}") from None
     if payload is not None:
         member = shape.members[payload]  # type: ignore[attr-defined]
         if member.type_name in ("blob", "string"):
-            params[payload] = body if member.type_name == "blob" else body.decode()
+            # bytes() copies a spooled body (an mmap) for the handler to keep.
+            params[payload] = bytes(body) if member.type_name == "blob" else str(body, "utf-8")
         elif body:
             params[payload] = _decode_json(body)
     elif body_members and body:
         document = _decode_json(body)
+        if not isinstance(document, dict):
+            raise ValueError("the request body must be a JSON object")
         for name, member in body_members.items():
             if name in document:
                 params[name] = _blobs(member, document[name])
@@ -127,8 +128,8 @@ def decode_request(op: OperationModel, labels: dict[str, str], query: str,
 def _decode_json(body: bytes) -> Any:
     try:
         return _json.decode(body)
-    except msgspec.DecodeError:
-        raise SerializationException("Could not parse request body into json") from None
+    except msgspec.DecodeError:   # the router answers the service's decode error
+        raise ValueError("Could not parse request body into json") from None
 
 
 def _blobs(shape: Shape, value: Any) -> Any:

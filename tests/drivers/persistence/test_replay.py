@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import msgspec
@@ -42,7 +41,7 @@ def sqs(operation: str, **params: object) -> tuple[dict[str, str], bytes]:
 
 def same_engine(one: Mesh, other: Mesh) -> bool:
     """Equal state, compared through what a snapshot keeps (so driver subscriptions do not count)."""
-    return canonical(pickle.loads(snapshot.dumps(one))) == canonical(pickle.loads(snapshot.dumps(other)))
+    return canonical(snapshot.loads(snapshot.dumps(one))) == canonical(snapshot.loads(snapshot.dumps(other)))
 
 
 class Journaled:

@@ -4,14 +4,24 @@ function runner is installed by the daemon)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import serve_in_thread
 
-# A Python handler importable everywhere: ``operator.is_(event, context)`` returns ``false``.
-HANDLER = "operator:is_"
+# A Python handler in its own zip (over the wire a function runs only its own package).
+HANDLER = "consumer.handler"
+
+
+def _handler_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("consumer.py", "def handler(event, context):\n    return False\n")
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +36,11 @@ def client(daemon, name):
                         aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def create_function(daemon, name, handler):
+def create_function(daemon, name, handler, code=None):
     return client(daemon, "lambda").create_function(
         FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
-        Handler=handler, Code={"S3Bucket": "none", "S3Key": "none"}, Timeout=10)["FunctionArn"]
+        Handler=handler, Code={"ZipFile": code} if code else {"S3Bucket": "none", "S3Key": "none"},
+        Timeout=10)["FunctionArn"]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +109,7 @@ def test_kinesis_mapping_is_created_and_delivers_to_a_python_function(daemon, fu
 
 
 def test_both_kinds_deliver_to_a_python_function(daemon):
-    create_function(daemon, "pyconsumer", HANDLER)
+    create_function(daemon, "pyconsumer", HANDLER, _handler_zip())
     sqs = client(daemon, "sqs")
     kinesis = client(daemon, "kinesis")
     awslambda = client(daemon, "lambda")

@@ -17,7 +17,17 @@ from eventmesh.services.events.errors import (
     ValidationException,
 )
 from eventmesh.services.events.records import PutEventsRequestEntry, iso_seconds
-from eventmesh.services.events.service import create_bus, default_bus, delete_bus, get_bus, list_buses, put_events
+from eventmesh.services.events.service import (
+    create_bus,
+    default_bus,
+    delete_bus,
+    get_bus,
+    list_buses,
+    put_events,
+    put_permission,
+    remove_permission,
+    update_bus,
+)
 from eventmesh.testing import VirtualDriver, virtual_mesh
 from tests.services.events.helpers import ACCOUNT, REGION, recorder, sqs_arn
 
@@ -354,3 +364,48 @@ def test_rule_and_target_names_are_checked(env: Any) -> None:
     bus.put_rule("ok.name-1_2", event_pattern=PATTERN)
     with pytest.raises(ValidationException):
         bus.put_targets("ok.name-1_2", [{"Id": "bad id", "Arn": sqs_arn("q")}])
+
+
+def test_put_permission_adds_replaces_and_removes_statements(env: Any) -> None:
+    mesh, driver, bus = env
+    put_permission(mesh, None, action="events:PutEvents", principal="111122223333", statement_id="one")
+    put_permission(mesh, None, action="events:PutEvents", principal="*", statement_id="two",
+                   condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": "o-1"})
+    put_permission(mesh, None, action="events:PutEvents", principal="444455556666", statement_id="one")
+    assert bus.policy is not None
+    statements = bus.policy["Statement"]
+    assert [s["Sid"] for s in statements] == ["two", "one"]
+    assert statements[0]["Principal"] == "*"
+    assert statements[0]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}
+    assert statements[1]["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
+    assert statements[1]["Resource"] == bus.arn
+    with pytest.raises(ResourceNotFoundException, match="Statement with the provided id does not exist."):
+        remove_permission(mesh, None, "three")
+    remove_permission(mesh, None, "one")
+    remove_permission(mesh, None, "two")
+    assert bus.policy is None
+
+
+def test_put_permission_checks_its_members_and_a_whole_policy(env: Any) -> None:
+    mesh, _, bus = env
+    with pytest.raises(ValidationException, match="Parameter Principal is required."):
+        put_permission(mesh, None, action="events:PutEvents", statement_id="s")
+    with pytest.raises(ValidationException, match="Parameter Policy is not valid."):
+        put_permission(mesh, None, policy="[1, 2]")
+    with pytest.raises(ValidationException, match="Parameter StatementId is required."):
+        remove_permission(mesh, None, None)
+    put_permission(mesh, None, policy='{"Version": "2012-10-17", "Statement": []}')
+    assert bus.policy == {"Version": "2012-10-17", "Statement": []}
+    remove_permission(mesh, None, None, remove_all=True)
+    assert bus.policy is None
+    with pytest.raises(ResourceNotFoundException):
+        put_permission(mesh, "nope", action="events:PutEvents", principal="*", statement_id="s")
+
+
+def test_update_bus_changes_description_and_modified_time(env: Any) -> None:
+    mesh, driver, _ = env
+    bus = create_bus(mesh, "b")
+    driver.advance(30)
+    update_bus(mesh, "b", description="orders", dead_letter_config={"Arn": sqs_arn("dlq")})
+    assert (bus.description, bus.dead_letter_config) == ("orders", {"Arn": sqs_arn("dlq")})
+    assert bus.modified == VIRTUAL_EPOCH + 30

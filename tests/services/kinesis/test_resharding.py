@@ -20,12 +20,12 @@ HALF = HASH_KEY_LIMIT // 2
 def test_split_closes_the_parent_and_opens_two_children_covering_its_range():
     mesh, driver = virtual_mesh()
     stream = create_stream(mesh, "s", 1)
-    stream.put_record(b"before", "k")
+    _, last = stream.put_record(b"before", "k")
     driver.advance(1)
     stream.split_shard("shardId-000000000000", str(HALF))
     parent, left, right = stream.shards
     assert not parent.is_open and parent.child_shard_ids == ["shardId-000000000001", "shardId-000000000002"]
-    assert parent.ending_sequence_number == parent.starting_sequence_number
+    assert parent.ending_sequence_number == last == parent.starting_sequence_number + 1
     assert (left.hash_key_start, left.hash_key_end) == (0, HALF - 1)
     assert (right.hash_key_start, right.hash_key_end) == (HALF, HASH_KEY_LIMIT - 1)
     assert left.parent_shard_ids == ("shardId-000000000000",)

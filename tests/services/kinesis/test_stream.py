@@ -256,17 +256,64 @@ def test_millis_behind_latest_is_the_age_of_the_next_unread_record():
     assert stream.statistics().get_records__iterator_age_milliseconds == 5000
 
 
-def test_get_records_over_five_calls_a_second_on_a_shard_is_throttled():
+def test_get_records_budget_is_five_calls_a_second_with_a_two_second_burst():
     mesh, driver = virtual_mesh()
     stream = create_stream(mesh, "orders", 1)
     iterator = stream.get_shard_iterator("shardId-000000000000", "TRIM_HORIZON")
-    for _ in range(5):
+    for _ in range(10):  # a burst of two seconds' budget passes at once
         get_records(mesh, iterator)
     with pytest.raises(ProvisionedThroughputExceededException):
         get_records(mesh, iterator)
-    driver.advance(1)
+    driver.advance(0.2)  # the budget refills at 5 calls a second: one more call
     get_records(mesh, iterator)
-    assert stream.statistics().read_provisioned_throughput_exceeded == 1
+    with pytest.raises(ProvisionedThroughputExceededException):
+        get_records(mesh, iterator)
+    assert stream.statistics().read_provisioned_throughput_exceeded == 2
+    passed = 0
+    for _ in range(50):  # a steady reader polling 10 times a second gets 5 a second through
+        driver.advance(0.1)
+        try:
+            get_records(mesh, iterator)
+            passed += 1
+        except ProvisionedThroughputExceededException:
+            pass
+    assert passed == 25
+
+
+def test_five_iterator_types_read_within_half_a_second_pass():
+    """Integration code that AWS passes: one iterator of each type on a shard, each read at once."""
+    mesh, driver = virtual_mesh()
+    stream = create_stream(mesh, "orders", 1)
+    _, first = stream.put_record(b"a", "k")
+    stream.put_record(b"b", "k")
+    shard = "shardId-000000000000"
+    iterators = [stream.get_shard_iterator(shard, "TRIM_HORIZON"), stream.get_shard_iterator(shard, "LATEST"),
+                 stream.get_shard_iterator(shard, "AT_SEQUENCE_NUMBER", str(first)),
+                 stream.get_shard_iterator(shard, "AFTER_SEQUENCE_NUMBER", str(first)),
+                 stream.get_shard_iterator(shard, "AT_TIMESTAMP", timestamp=T0)]
+    got = []
+    for iterator in iterators:
+        driver.advance(0.05)
+        got.append([r.data for r in get_records(mesh, iterator).records])
+    driver.advance(0.05)
+    got.append([r.data for r in get_records(mesh, iterators[0]).records])  # the sixth read
+    assert got == [[b"a", b"b"], [], [b"a", b"b"], [b"b"], [b"a", b"b"], [b"a", b"b"]]
+
+
+def test_shard_limits_off_lets_any_rate_through():
+    from eventmesh.services.kinesis.shards import ShardLimits
+
+    mesh, driver = virtual_mesh()
+    mesh.root.state(ShardLimits).enforced = False
+    stream = create_stream(mesh, "orders", 1)
+    outcome = stream.put_records(entries(500) + [])
+    assert outcome.failed_record_count == 0
+    assert stream.put_records(entries(500, "j") + entries(500, "m")[:1]).failed_record_count == 0  # > 1,000/s
+    iterator = stream.get_shard_iterator("shardId-000000000000", "TRIM_HORIZON")
+    for _ in range(50):
+        stream.get_shard_iterator("shardId-000000000000", "LATEST")
+        get_records(mesh, iterator)
+    assert stream.statistics().read_provisioned_throughput_exceeded == 0
 
 
 def test_get_records_stops_at_10_mib_and_blocks_reads_for_its_size():

@@ -48,6 +48,38 @@ def test_uniform_durations_stay_in_range():
     assert min(durations) >= 1 and max(durations) <= 2
 
 
+def test_exponential_durations_have_the_given_mean_and_are_memoryless():
+    durations = _durations(5, "model:duration=exp(40ms)", 4000)
+    assert durations == _durations(5, "model:duration=exp(40ms)", 4000)
+    mean = statistics.fmean(durations)
+    # The mean of 4,000 exponential draws is within 3 standard errors (40 ms / sqrt(4000)).
+    assert abs(mean - 0.040) < 3 * 0.040 / 4000 ** 0.5
+    # Memoryless: of the draws past 40 ms, the excess again has mean 40 ms.
+    excess = [d - 0.040 for d in durations if d > 0.040]
+    assert abs(statistics.fmean(excess) - 0.040) < 4 * 0.040 / len(excess) ** 0.5
+    assert abs(statistics.stdev(durations) - 0.040) < 0.004
+
+
+def test_per_record_cost_is_added_for_each_record_of_the_batch(vmesh, driver):
+    fn = model_function(vmesh, handler="model:duration=10ms,per_record=2ms")
+    batch = json.dumps({"Records": [{"eventSource": "aws:sqs", "body": '{"eventSource": 1}'}] * 5}).encode()
+    sns = json.dumps({"Records": [{"EventSource": "aws:sns"}]}).encode()
+    runs = [invoke_sync(fn, batch), invoke_sync(fn, sns), invoke_sync(fn, b'{"detail": {}}')]
+    ended: list[float] = []
+    fn.invoke(batch, on_done=lambda r: ended.append(vmesh.clock.now()))
+    driver.advance(1)
+    assert [round(run[0].duration_s, 6) for run in runs] == [0.020, 0.012, 0.012]
+    assert ended == [T0 + 0.020]
+
+
+def test_per_record_cost_counts_towards_the_timeout(vmesh, driver):
+    fn = model_function(vmesh, handler="model:duration=exp(1ms),per_record=1", timeout=3)
+    batch = json.dumps({"Records": [{"eventSource": "aws:kinesis"}] * 4}).encode()
+    results = invoke_sync(fn, batch)
+    driver.advance(5)
+    assert results[0].error_type == "Sandbox.Timedout" and results[0].duration_s == 3
+
+
 def test_error_rate_is_seeded(vmesh, driver):
     fn = model_function(vmesh, handler="model:duration=0.01,error_rate=0.25,seed=11")
     results = []
@@ -97,7 +129,10 @@ def test_log_tail_has_start_end_report(vmesh, driver):
 def test_parse_model_reads_keys_and_units():
     assert parse_model("p50=20ms,p99=1,error_rate=0.5,cold_start=300ms,seed=2") == ModelSpec(
         distribution="lognormal", p50_s=0.02, p99_s=1.0, error_rate=0.5, cold_start_s=0.3, seed=2)
-    for bad in ("p50=2,p99=1", "error_rate=2", "speed=3", "min=3,max=1"):
+    assert parse_model("duration=exp(40ms),per_record=2ms") == ModelSpec(
+        distribution="exponential", duration_s=0.04, per_record_s=0.002)
+    for bad in ("p50=2,p99=1", "error_rate=2", "speed=3", "min=3,max=1", "duration=exp(0)",
+                "duration=exp(x)", "per_record=-1ms", "duration=1,p50=1,p99=2", "duration=nan"):
         with pytest.raises(InvalidParameterValueException):
             parse_model(bad)
 
@@ -109,5 +144,10 @@ def test_handler_kinds_from_the_handler_setting():
     assert parse_handler("python3.12", "pkg.mod.fn", False).target == "pkg.mod:fn"
     assert parse_handler("provided.al2023", "http://127.0.0.1:9000/x", False).kind == "http"
     assert parse_handler(None, "model:duration=1", False).kind == "model"
+    assert parse_handler("nodejs20.x", "index.handler", True).kind == "runtime"
+    assert parse_handler("provided.al2023", "anything", True).kind == "runtime"
     with pytest.raises(InvalidParameterValueException):
-        parse_handler("nodejs20.x", "index.handler", True)
+        parse_handler("java21", "example.Handler::handleRequest", True)
+    for outside in ("../x.handler", "/abs/app.handler", "a/../../b.handler"):
+        with pytest.raises(InvalidParameterValueException):
+            parse_handler("python3.12", outside, True)

@@ -164,5 +164,5 @@ def test_function_metrics_are_scraped(daemon, lam):
     text = conn.getresponse().read().decode()
     assert 'aws_lambda_invocations_total{function_name="counted"} 1.0' in text
     assert 'aws_lambda_async_events_received_total{function_name="counted"} 1.0' in text
-    assert 'aws_lambda_duration_count{function_name="counted"} 1.0' in text
+    assert 'aws_lambda_duration_seconds_count{function_name="counted"} 1.0' in text
     assert 'aws_lambda_concurrent_executions{function_name="counted"} 0.0' in text

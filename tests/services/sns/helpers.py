@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from eventmesh.effects import Delivery, DeliveryResult, HttpRequest, HttpResponse, Outcome
 from eventmesh.mesh import Mesh
@@ -76,3 +81,14 @@ def publish(topic: Topic, message: str = "hello", **kwargs: Any) -> PublishResul
 def attrs(**values: str) -> dict[str, dict[str, Any]]:
     """String message attributes in the API shape."""
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
+
+
+def verify_signature(topic: Topic, canonical: str, signature: str, version: str) -> None:
+    """Check ``signature`` as a client does: with the certificate served at SigningCertURL
+    (raises ``InvalidSignature`` when it does not verify)."""
+    pem = topic.signer.certificate(topic.signer.cert_name)
+    assert pem is not None
+    key = x509.load_pem_x509_certificate(pem).public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()
+    key.verify(base64.b64decode(signature), canonical.encode(), padding.PKCS1v15(), algorithm)

@@ -108,16 +108,19 @@ def test_http_subscription_is_pending_and_confirmed_by_token(api: Api) -> None:
         call(api, "ConfirmSubscription", TopicArn=arn, Token="bogus")
 
 
-def test_publish_batch_reports_per_entry_results(api: Api) -> None:
+def test_publish_batch_answers_every_entry_or_fails_whole(api: Api) -> None:
     fifo = {"FifoTopic": "true", "ContentBasedDeduplication": "true"}
     arn = call(api, "CreateTopic", Name="t.fifo", Attributes=fifo)["TopicArn"]
+    with pytest.raises(InvalidParameter) as exc:
+        call(api, "PublishBatch", TopicArn=arn, PublishBatchRequestEntries=[
+            {"Id": "a", "Message": "one", "MessageGroupId": "g"},
+            {"Id": "b", "Message": "two", "MessageGroupId": "g", "Subject": "bad\nsubject"}])
+    assert exc.value.message == "Invalid parameter: Subject"
     out = call(api, "PublishBatch", TopicArn=arn, PublishBatchRequestEntries=[
         {"Id": "a", "Message": "one", "MessageGroupId": "g"},
-        {"Id": "b", "Message": "two", "MessageGroupId": "g", "Subject": "bad\nsubject"}])
-    assert [e["Id"] for e in out["Successful"]] == ["a"]
-    assert out["Successful"][0]["SequenceNumber"] == "10000000000000000001"
-    assert out["Failed"] == [{"Id": "b", "Code": "InvalidParameter", "Message": "Invalid parameter: Subject",
-                              "SenderFault": True}]
+        {"Id": "b", "Message": "two", "MessageGroupId": "g"}])
+    assert [e["Id"] for e in out["Successful"]] == ["a", "b"] and out["Failed"] == []
+    assert [e["SequenceNumber"] for e in out["Successful"]] == ["10000000000000000001", "10000000000000000002"]
 
 
 @pytest.mark.parametrize(("entries", "error"), [
@@ -137,8 +140,9 @@ def test_publish_needs_a_target(api: Api) -> None:
         call(api, "Publish", Message="x")
     assert exc.value.message == ("Invalid parameter: TopicArn or TargetArn Reason: no value for required "
                                  "parameter")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidParameter) as exc:  # a missing top-level member, in SNS's words
         call(api, "Publish", TopicArn="arn:aws:sns:us-east-1:000000000000:t")
+    assert exc.value.message == "Invalid parameter: Message Reason: no value for required parameter"
     arn = call(api, "CreateTopic", Name="t")["TopicArn"]
     with pytest.raises(ValidationError) as exc:
         call(api, "Publish", TopicArn=arn, Message="x", MessageAttributes={"attr1": {"StringValue": "v"}})
@@ -165,3 +169,17 @@ def test_query_wire_round_trip(api: Api) -> None:
     status, xml = _query(api, Action="GetTopicAttributes", TopicArn="arn:aws:sns:us-east-1:000000000000:nope")
     assert status == 404
     assert "<Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message>" in xml
+
+
+def test_sns_query_errors_have_no_detail_but_sqs_keep_it() -> None:
+    mesh, _ = virtual_mesh()
+    api = Api(mesh, adapters(["sns", "sqs"]))
+    form = {"content-type": "application/x-www-form-urlencoded", "host": "127.0.0.1:4566"}
+    sns = api.handle(Request("POST", "/", "", form, urlencode({
+        "Action": "GetTopicAttributes", "Version": "2010-03-31",
+        "TopicArn": "arn:aws:sns:us-east-1:000000000000:nope"}).encode()))
+    sqs = api.handle(Request("POST", "/", "", form, urlencode({
+        "Action": "GetQueueUrl", "Version": "2012-11-05", "QueueName": "nope"}).encode()))
+    assert isinstance(sns, tuple) and isinstance(sqs, tuple)
+    assert sns[0] == 404 and b"<Message>Topic does not exist</Message></Error>" in sns[2]
+    assert b"<Detail/>" in sqs[2]

@@ -223,10 +223,56 @@ def test_list_subscriptions_shows_pending_ones(vmesh: Mesh) -> None:
 
 def test_tags(vmesh: Mesh) -> None:
     topic = make_topic(vmesh)
-    sns_service.tag_resource(vmesh, topic.arn, {"a": "1", "b": "2"})
+    sns_service.tag_resource(vmesh, topic.arn, [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     sns_service.untag_resource(vmesh, topic.arn, ["a", "zzz"])
     assert sns_service.list_tags(vmesh, topic.arn) == {"b": "2"}
     with pytest.raises(ResourceNotFound):
         sns_service.list_tags(vmesh, vmesh.arn("sns", "missing"))
     with pytest.raises(TagLimitExceeded):
-        sns_service.tag_resource(vmesh, topic.arn, {f"k{i}": "v" for i in range(50)})
+        sns_service.tag_resource(vmesh, topic.arn, [{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+
+
+def test_email_and_cross_account_queues_confirm_with_their_token(vmesh: Mesh) -> None:
+    topic = make_topic(vmesh)
+    email = topic.subscriptions.subscribe("email", "a@example.com")
+    other = RecordingQueue(vmesh, "arn:aws:sqs:us-east-1:111122223333:theirs")
+    queue = topic.subscriptions.subscribe("sqs", other.arn)
+    vmesh.flush()
+    assert not email.confirmed and not queue.confirmed
+    confirmation = json.loads(other.bodies[0])
+    assert confirmation["Type"] == "SubscriptionConfirmation" and confirmation["Token"] == queue.token
+    publish(topic, "before")
+    assert len(other.bodies) == 1  # pending: nothing but the confirmation
+    sns_service.confirm_subscription(vmesh, topic.arn, confirmation["Token"])
+    assert email.token is not None
+    sns_service.confirm_subscription(vmesh, topic.arn, email.token, authenticate_on_unsubscribe=True)
+    publish(topic, "after")
+    assert [json.loads(b)["Message"] for b in other.bodies[1:]] == ["after"]
+    attributes = topic.subscriptions.attributes(queue)
+    assert attributes["PendingConfirmation"] == "false" and attributes["ConfirmationWasAuthenticated"] == "false"
+    assert topic.subscriptions.attributes(email)["ConfirmationWasAuthenticated"] == "true"
+
+
+def test_confirm_subscription_checks_topic_then_token(vmesh: Mesh) -> None:
+    topic = make_topic(vmesh)
+    sub = topic.subscriptions.subscribe("email", "a@example.com")
+    assert sub.token is not None
+    cases = [("not-an-arn", sub.token, "Invalid parameter: Topic"),
+             (topic.arn.replace("us-east-1", "eu-west-1"), sub.token, "Invalid parameter: Topic"),
+             (topic.arn, "not hex", "Invalid token"),
+             (topic.arn, "abc123", "Invalid parameter: Token"),
+             (topic.arn + "x", sub.token, "Invalid parameter: Token")]
+    for arn, token, message in cases:
+        with pytest.raises(InvalidParameter) as exc:
+            sns_service.confirm_subscription(vmesh, arn, token)
+        assert exc.value.message == message
+    assert sns_service.confirm_subscription(vmesh, topic.arn, sub.token) is sub
+
+
+def test_topics_of_another_region_are_not_addressable(vmesh: Mesh) -> None:
+    topic = make_topic(vmesh)
+    west = vmesh.scope(region="eu-west-1")
+    with pytest.raises(InvalidParameter) as exc:
+        sns_service.get_topic(west, topic.arn)
+    assert exc.value.message == "Invalid parameter: TopicArn"
+    assert make_topic(west).arn == "arn:aws:sns:eu-west-1:000000000000:orders"

@@ -5,16 +5,16 @@ import hashlib
 import json
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 
 from eventmesh.clock import VIRTUAL_EPOCH
-from eventmesh.errors import EntryError
 from eventmesh.mesh import Mesh
 from eventmesh.services.sns import service as sns_service
 from eventmesh.services.sns.errors import InvalidParameter, ParameterValueInvalid
-from eventmesh.services.sns.records import sign
+from eventmesh.services.sns.signing import Signer
 from eventmesh.services.sns.topic import MAX_MESSAGE_BYTES, PublishEntry
 from eventmesh.testing import VirtualDriver
-from tests.services.sns.helpers import RecordingQueue, attrs, make_topic, publish
+from tests.services.sns.helpers import RecordingQueue, attrs, make_topic, publish, verify_signature
 
 BASE = "https://sns.us-east-1.amazonaws.com"
 
@@ -41,13 +41,14 @@ def test_sqs_subscriber_gets_the_json_envelope_in_aws_key_order(vmesh: Mesh) -> 
         "Message": "Hello world!",
         "Timestamp": "2023-11-14T22:13:20.000Z",
         "SignatureVersion": "1",
-        "Signature": sign(canonical, "1"),
+        "Signature": body["Signature"],
         "SigningCertURL": body["SigningCertURL"],
         "UnsubscribeURL": f"{BASE}/?Action=Unsubscribe&SubscriptionArn={sub.arn}",
         "MessageAttributes": {"attr1": {"Type": "Number", "Value": "100.12"},
                               "bin": {"Type": "Binary", "Value": "AgME"}},
     }
-    assert body["SigningCertURL"].startswith(f"{BASE}/SimpleNotificationService-")
+    assert body["SigningCertURL"] == f"{BASE}/{topic.signer.cert_name}"
+    verify_signature(topic, canonical, body["Signature"], "1")
     assert item.attributes == {}
     assert queue.batches[0][2] == topic.arn
 
@@ -62,7 +63,7 @@ def test_envelope_omits_subject_and_attributes_when_absent(vmesh: Mesh) -> None:
     assert body["Message"] == '{"json": "stays a string"}'
 
 
-def test_signature_version_2_signs_with_sha256(vmesh: Mesh) -> None:
+def test_signature_version_2_signs_with_sha256_rsa(vmesh: Mesh) -> None:
     topic = make_topic(vmesh, SignatureVersion="2")
     queue = RecordingQueue(vmesh, "q")
     topic.subscriptions.subscribe("sqs", queue.arn)
@@ -71,6 +72,20 @@ def test_signature_version_2_signs_with_sha256(vmesh: Mesh) -> None:
     canonical = (f"Message\nm\nMessageId\n{result.message_id}\nTimestamp\n{body['Timestamp']}\n"
                  f"TopicArn\n{topic.arn}\nType\nNotification\n")
     assert body["SignatureVersion"] == "2"
+    verify_signature(topic, canonical, body["Signature"], "2")
+    with pytest.raises(InvalidSignature):  # not a SHA1 signature
+        verify_signature(topic, canonical, body["Signature"], "1")
+
+
+def test_digest_mode_signs_with_a_plain_digest(vmesh: Mesh) -> None:
+    vmesh.root.state(Signer).mode = "digest"
+    topic = make_topic(vmesh, SignatureVersion="2")
+    queue = RecordingQueue(vmesh, "q")
+    topic.subscriptions.subscribe("sqs", queue.arn)
+    result = publish(topic, "m")
+    body = json.loads(queue.bodies[0])
+    canonical = (f"Message\nm\nMessageId\n{result.message_id}\nTimestamp\n{body['Timestamp']}\n"
+                 f"TopicArn\n{topic.arn}\nType\nNotification\n")
     assert base64.b64decode(body["Signature"]) == hashlib.sha256(canonical.encode()).digest()
 
 
@@ -159,14 +174,20 @@ def test_publish_batch_makes_one_delivery_per_subscription(vmesh: Mesh) -> None:
     assert topic.statistics().number_of_messages_published == 3
 
 
-def test_publish_batch_fails_invalid_entries_alone(vmesh: Mesh) -> None:
-    topic = make_topic(vmesh)
+def test_an_invalid_batch_entry_fails_the_whole_batch(vmesh: Mesh) -> None:
+    topic = make_topic(vmesh, "t.fifo", FifoTopic="true", ContentBasedDeduplication="true")
     queue = RecordingQueue(vmesh, "q")
     topic.subscriptions.subscribe("sqs", queue.arn, {"RawMessageDelivery": "true"})
-    results = topic.publish_batch([PublishEntry(id="ok", message="fine"),
-                                   PublishEntry(id="bad", message="")])
+    with pytest.raises(InvalidParameter) as exc:
+        topic.publish_batch([PublishEntry(id="ok", message="fine", message_group_id="g"),
+                             PublishEntry(id="bad", message="", message_group_id="g")])
     vmesh.flush()
-    assert results[1] == EntryError("bad", "InvalidParameter", "Invalid parameter: Empty message", True)
+    assert exc.value.message == "Invalid parameter: Empty message"
+    assert queue.bodies == []
+    assert topic.statistics().number_of_messages_published == 0
+    # nothing was admitted: the valid entry is not a duplicate when sent again
+    topic.publish(PublishEntry(message="fine", message_group_id="g"))
+    vmesh.flush()
     assert queue.bodies == ["fine"]
 
 

@@ -10,7 +10,7 @@ from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
     MissingRequiredParameterException,
 )
-from eventmesh.services.sqs.message import GONE, Message, SendEntry
+from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
 from eventmesh.services.sqs.service import create_queue
 from eventmesh.testing import VirtualDriver, virtual_mesh
@@ -69,17 +69,45 @@ def test_expired_messages_come_back_first_in_their_group(env) -> None:
     assert [m.receive_count for m in again] == [2, 2, 1]
 
 
-def test_extending_a_middle_message_keeps_the_rest_of_the_group_hidden(env) -> None:
+def test_extending_a_middle_message_hands_out_only_the_visible_head_run(env) -> None:
     mesh, driver = env
     queue = _fifo(mesh, VisibilityTimeout="10")
     _send(queue, ("g", "1"), ("g", "2"), ("g", "3"), ("g", "4"))
     m1, m2, m3 = queue.receive(3)
     queue.change_visibility(m2.receipt, 100)
-    driver.advance(10)  # 1 and 3 are visible again, but 2 still holds the group
+    driver.advance(10)  # 1 and 3 are visible again; 2 still in flight stops the run after 1
     assert queue.counts() == (3, 1, 0)
-    assert queue.receive(10) == []
-    driver.advance(90)
+    assert _bodies(queue.receive(10)) == ["1"]
+    assert queue.receive(10) == []  # 1 is in flight again: the head holds the group
+    driver.advance(90)  # 1 (received at 10 for 10 s) and 2 are both visible again
     assert _bodies(queue.receive(10)) == ["1", "2", "3", "4"]
+
+
+def test_a_group_is_receivable_again_when_its_head_becomes_visible(env) -> None:
+    """Recorded on AWS: with g1-m1 and g1-m2 in flight, ChangeMessageVisibility(g1-m1, 0) makes
+    the group receivable at once; a receive answers the other group first, then g1-m1 alone."""
+    mesh, driver = env
+    queue = _fifo(mesh, VisibilityTimeout="30")
+    _send(queue, ("g1", "g1-m1"), ("g1", "g1-m2"), ("g2", "g2-m1"))
+    m1, m2 = queue.receive(2)
+    queue.change_visibility(m1.receipt, 0)
+    assert _bodies(queue.receive(3)) == ["g2-m1", "g1-m1"]
+    mesh2, driver2 = virtual_mesh()
+    queue = _fifo(mesh2, VisibilityTimeout="30")
+    _send(queue, ("g1", "g1-m1"), ("g1", "g1-m2"), ("g2", "g2-m1"))
+    m1, m2 = queue.receive(2)
+    queue.change_visibility(m1.receipt, 1)
+    driver2.advance(2)
+    assert _bodies(queue.receive(3)) == ["g2-m1", "g1-m1"]
+
+
+def test_purge_forgets_the_deduplication_ids(env) -> None:
+    mesh, _ = env
+    queue = _fifo(mesh, ContentBasedDeduplication="false")
+    queue.send_batch([SendEntry("message-1", group_id="g", deduplication_id="d")])
+    queue.purge()
+    queue.send_batch([SendEntry("message-2", group_id="g", deduplication_id="d")])
+    assert _bodies(queue.receive(10)) == ["message-2"]
 
 
 def test_deduplication_within_five_minutes_even_after_delete(env) -> None:
@@ -210,14 +238,3 @@ def test_group_unlock_wakes_long_polls(env) -> None:
     queue.delete(m.receipt)
     mesh.flush()
     assert woke == [queue.arn]
-
-
-def test_purge_keeps_the_dedup_window(env) -> None:
-    mesh, driver = env
-    queue = _fifo(mesh)
-    _send(queue, ("g", "1"))
-    queue.purge()
-    assert queue.counts() == (0, 0, 0)
-    [dup] = queue.send_batch([SendEntry("1", group_id="g")])
-    assert isinstance(dup, Message) and dup.state == GONE
-    assert queue.receive(10) == []

@@ -74,7 +74,7 @@ def test_start_rules(env) -> None:
     move_tasks.start_message_move_task(mesh, dlq.arn, rate=1)
     with pytest.raises(InvalidParameterValueException, match="Only one active task"):
         move_tasks.start_message_move_task(mesh, dlq.arn)
-    with pytest.raises(ResourceNotFoundException):
+    with pytest.raises(InvalidParameterValueException, match="Value for parameter TaskHandle is invalid."):
         move_tasks.cancel_message_move_task(mesh, "not-a-handle")
 
 

@@ -150,7 +150,8 @@ def test_change_visibility_beyond_twelve_hours_from_receive_is_rejected(env) -> 
     queue.change_visibility(m.receipt, 43_190)
     with pytest.raises(InvalidParameterValueException, match=r"beyond the limit \[43200 seconds\]"):
         queue.change_visibility(m.receipt, 43_191)
-    assert queue.change_visibility_batch([(m.receipt + 99, 5)]) == [None]  # stale on standard: 200
+    [error] = queue.change_visibility_batch([(m.receipt + 99, 5)])  # no such message
+    assert isinstance(error, InvalidParameterValueException) and "Message does not exist" in error.message
 
 
 def test_queue_delay_and_per_message_delay(env) -> None:

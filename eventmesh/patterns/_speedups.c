@@ -1,0 +1,898 @@
+/* The pattern engine's hot path in C: flatten one decoded event and walk the machine over it.
+ *
+ * This file passes 600 lines because it is one translation unit on purpose: the flattener, the walk
+ * and the native lookups of the common operator families share the slot table below and inline into
+ * each other; split, they would need a private header and cross-file symbols for no reader's gain.
+ *
+ * It is a twin of _flatten.flatten_into and _walk.walk, not a second engine: the machine (states,
+ * edges, family indexes) is built and changed only by the Python code, and this code reads it
+ * through the objects' __slots__ (offsets taken once, in init()). The same tests and the
+ * conformance corpus run against both (tests/patterns/conftest.py, tests/conformance). Families
+ * without a native lookup here (wildcard, anything-but, IPv6 blocks, uncomparable numbers, SNS
+ * number keys) are asked through their Python methods, and events with arrays of objects on rule
+ * paths finish in _walk.walk_arrays, so their semantics live in one place.
+ *
+ * Every reference held on the walk's stack is borrowed: the machine owns the states, and a rule set
+ * belongs to one thread (RuleSet's docstring), so nothing changes the machine during a match; the
+ * events are JSON data, whose keys and values compare without running Python code.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+#include <structmember.h>
+
+#define EDGE_SCAN_MAX 8 /* as _walk.EDGE_SCAN_MAX */
+#define STACK_START 64
+#define DEDUP_SCAN_MAX 16 /* duplicates among more found states are dropped by sorting */
+#define MIDDLE_SCAN_MAX 16 /* as ops/wildcard.MIDDLE_SCAN_MAX (checked by init) */
+#define FID_BITS 4096      /* field ids kept as bits per event (more are looked up in the dict) */
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* Types and slot offsets of the Python classes this code reads, registered once by init(). They
+ * describe the classes, not any machine, so two rule sets (or meshes) never share state here. */
+static struct {
+    int ready;
+    PyTypeObject *State, *Edge, *PathNode, *Values;
+    PyTypeObject *NumberFamily, *EqicFamily, *PrefixFamily, *SuffixFamily, *PrefixIcFamily,
+        *SuffixIcFamily, *RangeFamily, *CidrFamily, *ExistsFamily, *WildcardFamily, *AnythingButFamily;
+    Py_ssize_t st_edges, st_by_fid, st_absent, st_rules;
+    Py_ssize_t ed_exact, ed_on_str, ed_on_num, ed_on_lit, ed_multi;
+    Py_ssize_t pn_children, pn_field;
+    Py_ssize_t tb_map, af_table, af_by_end, af_ascii_ends, ln_sorted;
+    Py_ssize_t nf_keys, nf_texts, eq_table, ff_affixes, rf_index, cf_indexes, ef_table;
+    Py_ssize_t ii_points, ii_regions, ii_tree, ii_leaves;
+    Py_ssize_t wf_index, wi_exact, wi_prefixes, wi_suffixes, wi_every, wi_middles;
+    Py_ssize_t wc_check, wc_tail, wc_least;
+    Py_ssize_t ab_states, ab_exact, ab_numbers, ab_folded, ab_prefixes, ab_suffixes, ab_wildcards,
+        ab_exact_only, ab_lets_through;
+    PyObject *eb_numkey, *walk_arrays, *four, *empty;
+} G;
+
+typedef struct {
+    PyObject **items;
+    Py_ssize_t n, cap;
+} Stack;
+
+static int push(Stack *s, PyObject *o) {
+    if (s->n == s->cap) {
+        Py_ssize_t cap = s->cap ? 2 * s->cap : STACK_START;
+        PyObject **grown = PyMem_Realloc(s->items, cap * sizeof(PyObject *));
+        if (!grown) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        s->items = grown;
+        s->cap = cap;
+    }
+    s->items[s->n++] = o;
+    return 0;
+}
+
+/* Push every item of a tuple or list (next states, borrowed). */
+static int push_all(Stack *s, PyObject *seq) {
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (push(s, items[i]) < 0) return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- registration */
+
+static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
+    PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
+    if (!d) return -1;
+    if (!Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
+        Py_DECREF(d);
+        return -1;
+    }
+    *out = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static PyObject *init(PyObject *self, PyObject *args) {
+    PyTypeObject *Table, *AffixTable, *Lengths, *IntervalIndex, *WildcardIndex, *Wildcard;
+    Py_ssize_t middle_scan_max;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOn", &PyType_Type, &G.State,
+                          &PyType_Type, &G.Edge, &PyType_Type, &G.PathNode, &PyType_Type, &G.Values,
+                          &PyType_Type, &Table, &PyType_Type, &AffixTable, &PyType_Type, &Lengths,
+                          &PyType_Type, &IntervalIndex, &PyType_Type, &G.NumberFamily, &PyType_Type,
+                          &G.EqicFamily, &PyType_Type, &G.PrefixFamily, &PyType_Type, &G.SuffixFamily,
+                          &PyType_Type, &G.PrefixIcFamily, &PyType_Type, &G.SuffixIcFamily,
+                          &PyType_Type, &G.RangeFamily, &PyType_Type, &G.CidrFamily, &PyType_Type,
+                          &G.ExistsFamily, &PyType_Type, &G.WildcardFamily, &PyType_Type, &WildcardIndex,
+                          &PyType_Type, &Wildcard, &PyType_Type, &G.AnythingButFamily, &G.eb_numkey,
+                          &G.walk_arrays, &middle_scan_max))
+        return NULL;
+    if (middle_scan_max != MIDDLE_SCAN_MAX) {
+        PyErr_SetString(PyExc_ValueError, "MIDDLE_SCAN_MAX differs from ops/wildcard.py");
+        return NULL;
+    }
+    struct { PyTypeObject *t; const char *name; Py_ssize_t *off; } slots[] = {
+        {G.State, "edges", &G.st_edges}, {G.State, "by_fid", &G.st_by_fid},
+        {G.State, "absent", &G.st_absent}, {G.State, "rules", &G.st_rules},
+        {G.Edge, "exact", &G.ed_exact}, {G.Edge, "on_str", &G.ed_on_str},
+        {G.Edge, "on_num", &G.ed_on_num}, {G.Edge, "on_lit", &G.ed_on_lit},
+        {G.Edge, "multi", &G.ed_multi}, {G.PathNode, "children", &G.pn_children},
+        {G.PathNode, "field", &G.pn_field}, {Table, "map", &G.tb_map},
+        {AffixTable, "table", &G.af_table}, {AffixTable, "by_end", &G.af_by_end},
+        {AffixTable, "ascii_ends", &G.af_ascii_ends},
+        {Lengths, "sorted", &G.ln_sorted}, {G.NumberFamily, "keys", &G.nf_keys},
+        {G.NumberFamily, "texts", &G.nf_texts}, {G.EqicFamily, "table", &G.eq_table},
+        {G.PrefixFamily, "affixes", &G.ff_affixes}, {G.RangeFamily, "index", &G.rf_index},
+        {G.CidrFamily, "indexes", &G.cf_indexes}, {G.ExistsFamily, "table", &G.ef_table},
+        {IntervalIndex, "points", &G.ii_points}, {IntervalIndex, "regions", &G.ii_regions},
+        {IntervalIndex, "tree", &G.ii_tree}, {IntervalIndex, "leaves", &G.ii_leaves},
+        {G.WildcardFamily, "index", &G.wf_index}, {WildcardIndex, "exact", &G.wi_exact},
+        {WildcardIndex, "prefixes", &G.wi_prefixes}, {WildcardIndex, "suffixes", &G.wi_suffixes},
+        {WildcardIndex, "every", &G.wi_every}, {WildcardIndex, "middles", &G.wi_middles},
+        {Wildcard, "check", &G.wc_check},
+        {Wildcard, "tail", &G.wc_tail}, {Wildcard, "least", &G.wc_least},
+        {G.AnythingButFamily, "states", &G.ab_states}, {G.AnythingButFamily, "exact", &G.ab_exact},
+        {G.AnythingButFamily, "numbers", &G.ab_numbers}, {G.AnythingButFamily, "folded", &G.ab_folded},
+        {G.AnythingButFamily, "prefixes", &G.ab_prefixes},
+        {G.AnythingButFamily, "suffixes", &G.ab_suffixes},
+        {G.AnythingButFamily, "wildcards", &G.ab_wildcards},
+        {G.AnythingButFamily, "exact_only", &G.ab_exact_only},
+        {G.AnythingButFamily, "lets_through", &G.ab_lets_through},
+    };
+    for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+        if (offset_of(slots[i].t, slots[i].name, slots[i].off) < 0) return NULL;
+    /* the four affix families share one base class and its "affixes" slot */
+    Py_ssize_t off;
+    PyTypeObject *affix_types[] = {G.SuffixFamily, G.PrefixIcFamily, G.SuffixIcFamily};
+    (void)self;
+    for (int i = 0; i < 3; i++) {
+        if (offset_of(affix_types[i], "affixes", &off) < 0) return NULL;
+        if (off != G.ff_affixes) {
+            PyErr_SetString(PyExc_TypeError, "affix families disagree on their layout");
+            return NULL;
+        }
+    }
+    PyTypeObject *keep[] = {G.State, G.Edge, G.PathNode, G.Values, G.NumberFamily, G.EqicFamily,
+                            G.PrefixFamily, G.SuffixFamily, G.PrefixIcFamily, G.SuffixIcFamily,
+                            G.RangeFamily, G.CidrFamily, G.ExistsFamily, G.WildcardFamily,
+                            G.AnythingButFamily};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) Py_INCREF(keep[i]);
+    Py_INCREF(G.eb_numkey);
+    Py_INCREF(G.walk_arrays);
+    G.four = PyLong_FromLong(4);
+    G.empty = PyUnicode_FromString("");
+    if (!G.four || !G.empty) return NULL;
+    G.ready = 1;
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- flatten (as _flatten.py) */
+
+static int put(PyObject *F, PyObject *fid, PyObject *value) {
+    PyObject *found = PyDict_GetItemWithError(F, fid);
+    if (!found) return PyErr_Occurred() ? -1 : PyDict_SetItem(F, fid, value);
+    if (Py_IS_TYPE(found, G.Values)) return PyList_Append(found, value);
+    PyObject *pair = PyTuple_Pack(2, found, value);
+    if (!pair) return -1;
+    PyObject *values = PyObject_CallOneArg((PyObject *)G.Values, pair);
+    Py_DECREF(pair);
+    if (!values) return -1;
+    int rc = PyDict_SetItem(F, fid, values);
+    Py_DECREF(values);
+    return rc;
+}
+
+static int add_member(PyObject *X, PyObject *fid, PyObject *value, PyObject *mem) {
+    PyObject *leaf = PyTuple_Pack(2, value, mem);
+    if (!leaf) return -1;
+    PyObject *found = PyDict_GetItemWithError(X, fid);
+    int rc;
+    if (found) {
+        rc = PyList_Append(found, leaf);
+    } else if (PyErr_Occurred()) {
+        rc = -1;
+    } else {
+        PyObject *list = PyList_New(1);
+        if (!list) {
+            Py_DECREF(leaf);
+            return -1;
+        }
+        Py_INCREF(leaf);
+        PyList_SET_ITEM(list, 0, leaf);
+        rc = PyDict_SetItem(X, fid, list);
+        Py_DECREF(list);
+    }
+    Py_DECREF(leaf);
+    return rc;
+}
+
+static int has_containers(PyObject *list) {
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(list, i);
+        if (PyDict_CheckExact(e) || PyList_CheckExact(e)) return 1;
+    }
+    return 0;
+}
+
+static int members(PyObject *obj, PyObject *children, PyObject *mem, PyObject *X);
+
+/* The leaves of a list holding objects or lists, each with its membership, into X. */
+static int elements(PyObject *list, PyObject *node, PyObject *base, PyObject *X) {
+    PyObject *fid = SLOT(node, G.pn_field), *children = SLOT(node, G.pn_children);
+    PyObject *array_id = PyLong_FromVoidPtr(list); /* id(list), as the Python flattener uses */
+    if (!array_id) return -1;
+    int rc = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(list); i++) {
+        PyObject *e = PyList_GET_ITEM(list, i);
+        if (PyDict_CheckExact(e) || PyList_CheckExact(e)) {
+            if (PyDict_CheckExact(e) && PyDict_GET_SIZE(children) == 0) continue;
+            PyObject *index = PyLong_FromSsize_t(i);
+            PyObject *pair = index ? PyTuple_Pack(2, array_id, index) : NULL;
+            Py_XDECREF(index);
+            if (!pair) { rc = -1; break; }
+            Py_ssize_t nb = PyTuple_GET_SIZE(base);
+            PyObject *mem = PyTuple_New(nb + 1);
+            if (!mem) { Py_DECREF(pair); rc = -1; break; }
+            for (Py_ssize_t j = 0; j < nb; j++) {
+                Py_INCREF(PyTuple_GET_ITEM(base, j));
+                PyTuple_SET_ITEM(mem, j, PyTuple_GET_ITEM(base, j));
+            }
+            PyTuple_SET_ITEM(mem, nb, pair);
+            rc = PyDict_CheckExact(e) ? members(e, children, mem, X) : elements(e, node, mem, X);
+            Py_DECREF(mem);
+        } else if (fid != Py_None) {
+            /* a scalar element carries no membership of its own array (event-ruler Event.java) */
+            rc = add_member(X, fid, e, PyTuple_GET_SIZE(base) ? base : Py_None);
+        }
+    }
+    Py_DECREF(array_id);
+    return rc;
+}
+
+static int members(PyObject *obj, PyObject *children, PyObject *mem, PyObject *X) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        PyObject *node = PyDict_GetItemWithError(children, key);
+        if (!node) {
+            if (PyErr_Occurred()) return -1;
+            continue;
+        }
+        PyObject *fid = SLOT(node, G.pn_field), *sub = SLOT(node, G.pn_children);
+        int rc = 0;
+        if (PyDict_CheckExact(value)) {
+            if (PyDict_GET_SIZE(sub)) rc = members(value, sub, mem, X);
+        } else if (PyList_CheckExact(value)) {
+            if (has_containers(value)) {
+                rc = elements(value, node, mem, X);
+            } else if (fid != Py_None) {
+                for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(value); i++)
+                    rc = add_member(X, fid, PyList_GET_ITEM(value, i), mem);
+            }
+        } else if (fid != Py_None) {
+            rc = add_member(X, fid, value, mem);
+        }
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static int flatten_value(PyObject *value, PyObject *node, PyObject *F, PyObject *X);
+
+static int flatten_object(PyObject *obj, PyObject *children, PyObject *F, PyObject *X) {
+    PyObject *key, *value, *node;
+    Py_ssize_t pos = 0;
+    if (PyDict_GET_SIZE(obj) <= PyDict_GET_SIZE(children)) {
+        while (PyDict_Next(obj, &pos, &key, &value)) {
+            node = PyDict_GetItemWithError(children, key);
+            if (!node) {
+                if (PyErr_Occurred()) return -1;
+                continue;
+            }
+            if (flatten_value(value, node, F, X) < 0) return -1;
+        }
+    } else {
+        while (PyDict_Next(children, &pos, &key, &node)) {
+            value = PyDict_GetItemWithError(obj, key);
+            if (!value) {
+                if (PyErr_Occurred()) return -1;
+                continue;
+            }
+            if (flatten_value(value, node, F, X) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static int flatten_value(PyObject *value, PyObject *node, PyObject *F, PyObject *X) {
+    PyObject *fid = SLOT(node, G.pn_field);
+    if (PyDict_CheckExact(value)) {
+        PyObject *sub = SLOT(node, G.pn_children);
+        return PyDict_GET_SIZE(sub) ? flatten_object(value, sub, F, X) : 0;
+    }
+    if (PyList_CheckExact(value)) {
+        if (has_containers(value)) {
+            PyObject *empty = PyTuple_New(0);
+            if (!empty) return -1;
+            int rc = elements(value, node, empty, X);
+            Py_DECREF(empty);
+            return rc;
+        }
+        if (fid == Py_None) return 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
+            if (put(F, fid, PyList_GET_ITEM(value, i)) < 0) return -1;
+        return 0;
+    }
+    return fid == Py_None ? 0 : put(F, fid, value);
+}
+
+/* ---------------------------------------------------------------- family lookups */
+
+/* A Python family method's answer: call it with a fresh list, push what it appended. */
+static int ask_python(PyObject *op, PyObject *value, PyObject *key, Stack *out) {
+    PyObject *found = PyList_New(0);
+    if (!found) return -1;
+    PyObject *args[3] = {value, key ? key : found, found};
+    PyObject *r = PyObject_Vectorcall(op, args, key ? 3 : 2, NULL);
+    int rc = -1;
+    if (r) {
+        Py_DECREF(r);
+        rc = push_all(out, found);
+    }
+    Py_DECREF(found); /* the states stay alive: the machine holds them */
+    return rc;
+}
+
+static int push_found(PyObject *map, PyObject *key, Stack *out) {
+    PyObject *found = PyDict_GetItemWithError(map, key);
+    if (found) return push_all(out, found);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* str.lower(), without a method call for ASCII text. New reference. */
+static PyObject *lowered(PyObject *s) {
+    if (!PyUnicode_IS_ASCII(s)) return PyObject_CallMethod(s, "lower", NULL);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    Py_ssize_t i = 0;
+    while (i < n && !(d[i] >= 'A' && d[i] <= 'Z')) i++;
+    if (i == n) return Py_NewRef(s);
+    PyObject *r = PyUnicode_New(n, 127);
+    if (!r) return NULL;
+    Py_UCS1 *w = PyUnicode_1BYTE_DATA(r);
+    for (i = 0; i < n; i++) w[i] = (d[i] >= 'A' && d[i] <= 'Z') ? (Py_UCS1)(d[i] + 32) : d[i];
+    return r;
+}
+
+/* AffixTable.collect: the items stored under every prefix of s[start:] (or suffix of s), probing
+ * only the lengths of the affixes that share its first (last) character. */
+static int affix_collect(PyObject *table, PyObject *s, Py_ssize_t start, int suffix, Stack *out) {
+    PyObject *map = SLOT(SLOT(table, G.af_table), G.tb_map);
+    if (PyDict_GET_SIZE(map) == 0) return 0;
+    if (start == 0) { /* the empty affix (``{"prefix": ""}``) is every value's affix */
+        PyObject *empty = PyDict_GetItemWithError(map, G.empty);
+        if (empty && push_all(out, empty) < 0) return -1;
+        if (!empty && PyErr_Occurred()) return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (start >= n) return 0;
+    Py_ssize_t at = suffix ? n - 1 : start;
+    Py_UCS4 c = PyUnicode_READ_CHAR(s, at);
+    if (c < 128 && !PyByteArray_AS_STRING(SLOT(table, G.af_ascii_ends))[c]) return 0;
+    PyObject *end = PyUnicode_Substring(s, at, at + 1);
+    if (!end) return -1;
+    PyObject *lengths = PyDict_GetItemWithError(SLOT(table, G.af_by_end), end);
+    Py_DECREF(end);
+    if (!lengths) return PyErr_Occurred() ? -1 : 0;
+    lengths = SLOT(lengths, G.ln_sorted);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lengths); i++) {
+        Py_ssize_t len = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, i));
+        if (start + len > n) break;
+        PyObject *piece = suffix ? PyUnicode_Substring(s, n - len, n) : PyUnicode_Substring(s, start, start + len);
+        if (!piece) return -1;
+        int rc = push_found(map, piece, out);
+        Py_DECREF(piece);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+static int affixes(PyObject *family, PyObject *s, int suffix, int fold, Stack *out) {
+    PyObject *text = fold ? lowered(s) : Py_NewRef(s);
+    if (!text) return -1;
+    int rc = affix_collect(SLOT(family, G.ff_affixes), text, 0, suffix, out);
+    Py_DECREF(text);
+    return rc;
+}
+
+/* The groups of *x* patterns whose piece s contains (WildcardIndex._middles). */
+static int middles(PyObject *index, PyObject *s, Stack *out) {
+    PyObject *table = SLOT(index, G.wi_middles);
+    PyObject *map = SLOT(SLOT(table, G.af_table), G.tb_map), *piece, *group;
+    Py_ssize_t pos = 0;
+    if (PyDict_GET_SIZE(map) <= MIDDLE_SCAN_MAX) {
+        while (PyDict_Next(map, &pos, &piece, &group)) {
+            int in = PyUnicode_Contains(s, piece);
+            if (in < 0 || (in && push_all(out, group) < 0)) return -1;
+        }
+        return 0;
+    }
+    Stack found = {0};
+    int rc = 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) rc = affix_collect(table, s, i, 0, &found);
+    for (Py_ssize_t i = 0; rc == 0 && i < found.n; i++) {
+        int seen = 0; /* a piece seen twice in the value must not check its patterns twice */
+        for (Py_ssize_t j = 0; j < i && !seen; j++) seen = found.items[j] == found.items[i];
+        if (!seen) rc = push(out, found.items[i]);
+    }
+    PyMem_Free(found.items);
+    return rc;
+}
+
+/* WildcardIndex.collect: the item of every pattern s matches. */
+static int wildcards(PyObject *index, PyObject *s, Stack *out) {
+    if (push_found(SLOT(SLOT(index, G.wi_exact), G.tb_map), s, out) < 0) return -1;
+    PyObject *every = SLOT(SLOT(index, G.wi_every), G.tb_map);
+    if (PyDict_GET_SIZE(every) && push_found(every, Py_None, out) < 0) return -1;
+    Stack found = {0};
+    int rc = affix_collect(SLOT(index, G.wi_prefixes), s, 0, 0, &found);
+    if (rc == 0) rc = affix_collect(SLOT(index, G.wi_suffixes), s, 0, 1, &found);
+    if (rc == 0) rc = middles(index, s, &found);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t i = 0; rc == 0 && i < found.n; i++) { /* (pattern, item): what the anchor left */
+        PyObject *w = PyTuple_GET_ITEM(found.items[i], 0), *item = PyTuple_GET_ITEM(found.items[i], 1);
+        PyObject *check = SLOT(w, G.wc_check), *tail = SLOT(w, G.wc_tail);
+        int ok;
+        if (check == Py_None) {
+            ok = 1;
+        } else if (PyUnicode_GET_LENGTH(tail)) {
+            ok = n >= PyLong_AsSsize_t(SLOT(w, G.wc_least)) && PyUnicode_Tailmatch(s, tail, 0, n, 1) == 1;
+        } else {
+            PyObject *m = PyObject_CallOneArg(check, s);
+            if (!m) { rc = -1; break; }
+            ok = m != Py_None;
+            Py_DECREF(m);
+        }
+        if (ok) rc = push(out, item);
+    }
+    PyMem_Free(found.items);
+    return rc;
+}
+
+/* AnythingButFamily: every state but those whose condition the value proves excluded. */
+static int mark_positions(PyObject *positions, char *marks) {
+    PyObject *it = PyObject_GetIter(positions), *j;
+    if (!it) return -1;
+    while ((j = PyIter_Next(it))) {
+        marks[PyLong_AsSsize_t(j)] = 1;
+        Py_DECREF(j);
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int push_unmarked(PyObject *states, const char *marks, Stack *out) {
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(states); j++)
+        if (!marks[j] && push(out, PyTuple_GET_ITEM(states, j)) < 0) return -1;
+    return 0;
+}
+
+static int anything_but_str(PyObject *op, PyObject *family, PyObject *s, Stack *out) {
+    PyObject *states = SLOT(family, G.ab_states);
+    Py_ssize_t n = PyTuple_GET_SIZE(states);
+    PyObject *found = PyDict_GetItemWithError(SLOT(family, G.ab_exact), s);
+    if (!found && PyErr_Occurred()) return -1;
+    if (found && SLOT(family, G.ab_exact_only) == Py_True && 2 * PySet_GET_SIZE(found) > n)
+        return ask_python(op, s, NULL, out); /* the kept answer for a heavily excluded value */
+    char *marks = PyMem_Calloc(n ? n : 1, 1);
+    if (!marks) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = found ? mark_positions(found, marks) : 0;
+    PyObject *folded = SLOT(family, G.ab_folded);
+    if (rc == 0 && folded != Py_None) {
+        PyObject *low = lowered(s);
+        PyObject *more = low ? PyDict_GetItemWithError(folded, low) : NULL;
+        Py_XDECREF(low);
+        if (more) rc = mark_positions(more, marks);
+        else if (!low || PyErr_Occurred()) rc = -1;
+    }
+    if (rc == 0 && SLOT(family, G.ab_exact_only) != Py_True) {
+        Stack excluded = {0};
+        PyObject *prefixes = SLOT(family, G.ab_prefixes), *suffixes = SLOT(family, G.ab_suffixes);
+        PyObject *patterns = SLOT(family, G.ab_wildcards);
+        if (prefixes != Py_None) rc = affix_collect(prefixes, s, 0, 0, &excluded);
+        if (rc == 0 && suffixes != Py_None) rc = affix_collect(suffixes, s, 0, 1, &excluded);
+        if (rc == 0 && patterns != Py_None) rc = wildcards(patterns, s, &excluded);
+        for (Py_ssize_t i = 0; rc == 0 && i < excluded.n; i++) marks[PyLong_AsSsize_t(excluded.items[i])] = 1;
+        PyMem_Free(excluded.items);
+    }
+    if (rc == 0) rc = push_unmarked(states, marks, out);
+    PyMem_Free(marks);
+    return rc;
+}
+
+static int anything_but_num(PyObject *family, PyObject *key, Stack *out) {
+    PyObject *states = SLOT(family, G.ab_states);
+    PyObject *found = key == Py_None ? NULL : PyDict_GetItemWithError(SLOT(family, G.ab_numbers), key);
+    if (!found) return PyErr_Occurred() ? -1 : push_all(out, states);
+    char *marks = PyMem_Calloc(PyTuple_GET_SIZE(states) + 1, 1);
+    if (!marks) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int rc = mark_positions(found, marks);
+    if (rc == 0) rc = push_unmarked(states, marks, out);
+    PyMem_Free(marks);
+    return rc;
+}
+
+/* bisect.bisect_left over a sorted list of numbers: exact doubles, or any key by comparison. */
+static Py_ssize_t bisect_double(PyObject *points, double key, int *equal) {
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(points);
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (PyFloat_AsDouble(PyList_GET_ITEM(points, mid)) < key) lo = mid + 1;
+        else hi = mid;
+    }
+    *equal = lo < PyList_GET_SIZE(points) && PyFloat_AsDouble(PyList_GET_ITEM(points, lo)) == key;
+    return lo;
+}
+
+static Py_ssize_t bisect_object(PyObject *points, PyObject *key, int *equal) {
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(points);
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        int lt = PyObject_RichCompareBool(PyList_GET_ITEM(points, mid), key, Py_LT);
+        if (lt < 0) return -1;
+        if (lt) lo = mid + 1;
+        else hi = mid;
+    }
+    *equal = 0;
+    if (lo < PyList_GET_SIZE(points)) {
+        int eq = PyObject_RichCompareBool(PyList_GET_ITEM(points, lo), key, Py_EQ);
+        if (eq < 0) return -1;
+        *equal = eq;
+    }
+    return lo;
+}
+
+/* IntervalIndex.hits: the next states of the ranges holding the key's elementary interval. */
+static int interval_hits(PyObject *index, Py_ssize_t at, int equal, Stack *out) {
+    Py_ssize_t region = 2 * at + (equal ? 1 : 0);
+    PyObject *regions = SLOT(index, G.ii_regions);
+    if (regions != Py_None) return push_all(out, PyList_GET_ITEM(regions, region));
+    PyObject *tree = SLOT(index, G.ii_tree);
+    for (Py_ssize_t node = region + PyLong_AsSsize_t(SLOT(index, G.ii_leaves)); node; node >>= 1)
+        if (push_all(out, PyList_GET_ITEM(tree, node)) < 0) return -1;
+    return 0;
+}
+
+/* A dotted-quad IPv4 address as ops/cidr._ipv4 reads it, or -1. */
+static long long ipv4(PyObject *s) {
+    if (!PyUnicode_IS_ASCII(s)) return -1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    long long value = 0;
+    int parts = 0;
+    Py_ssize_t i = 0;
+    while (parts < 4) {
+        Py_ssize_t start = i;
+        int octet = 0;
+        while (i < n && d[i] >= '0' && d[i] <= '9' && i - start < 4) octet = octet * 10 + (d[i++] - '0');
+        Py_ssize_t len = i - start;
+        if (len == 0 || len > 3 || (len > 1 && d[start] == '0') || octet > 255) return -1;
+        value = (value << 8) | octet;
+        parts++;
+        if (parts < 4) {
+            if (i >= n || d[i] != '.') return -1;
+            i++;
+        }
+    }
+    return i == n ? value : -1;
+}
+
+static int cidr(PyObject *op, PyObject *family, PyObject *s, Stack *out) {
+    if (PyUnicode_FindChar(s, ':', 0, PyUnicode_GET_LENGTH(s), 1) != -1)
+        return ask_python(op, s, NULL, out); /* IPv6: ipaddress does the parsing */
+    long long v4 = ipv4(s);
+    if (v4 < 0) return 0;
+    PyObject *index = PyDict_GetItemWithError(SLOT(family, G.cf_indexes), G.four);
+    if (!index) return PyErr_Occurred() ? -1 : 0;
+    PyObject *key = PyLong_FromLongLong(v4);
+    if (!key) return -1;
+    int equal;
+    Py_ssize_t at = bisect_object(SLOT(index, G.ii_points), key, &equal);
+    Py_DECREF(key);
+    return at < 0 ? -1 : interval_hits(index, at, equal, out);
+}
+
+static int on_str(PyObject *op, PyObject *s, Stack *out) {
+    PyObject *family = PyMethod_Check(op) ? PyMethod_GET_SELF(op) : NULL;
+    PyTypeObject *t = family ? Py_TYPE(family) : NULL;
+    if (t == G.PrefixFamily) return affixes(family, s, 0, 0, out);
+    if (t == G.SuffixFamily) return affixes(family, s, 1, 0, out);
+    if (t == G.PrefixIcFamily) return affixes(family, s, 0, 1, out);
+    if (t == G.SuffixIcFamily) return affixes(family, s, 1, 1, out);
+    if (t == G.EqicFamily) {
+        PyObject *low = lowered(s);
+        if (!low) return -1;
+        int rc = push_found(SLOT(SLOT(family, G.eq_table), G.tb_map), low, out);
+        Py_DECREF(low);
+        return rc;
+    }
+    if (t == G.CidrFamily) return cidr(op, family, s, out);
+    if (t == G.ExistsFamily) return push_found(SLOT(SLOT(family, G.ef_table), G.tb_map), Py_None, out);
+    if (t == G.WildcardFamily) return wildcards(SLOT(family, G.wf_index), s, out);
+    if (t == G.AnythingButFamily) return anything_but_str(op, family, s, out);
+    return ask_python(op, s, NULL, out);
+}
+
+static int on_num(PyObject *op, PyObject *v, PyObject *key, Stack *out) {
+    PyObject *family = PyMethod_Check(op) ? PyMethod_GET_SELF(op) : NULL;
+    PyTypeObject *t = family ? Py_TYPE(family) : NULL;
+    if (t == G.NumberFamily && PyDict_GET_SIZE(SLOT(SLOT(family, G.nf_texts), G.tb_map)) == 0)
+        return key == Py_None ? 0 : push_found(SLOT(SLOT(family, G.nf_keys), G.tb_map), key, out);
+    if (t == G.RangeFamily && PyFloat_CheckExact(key)) {
+        PyObject *index = SLOT(family, G.rf_index);
+        int equal;
+        Py_ssize_t at = bisect_double(SLOT(index, G.ii_points), PyFloat_AS_DOUBLE(key), &equal);
+        return interval_hits(index, at, equal, out);
+    }
+    if (t == G.RangeFamily && key == Py_None) return 0;
+    if (t == G.ExistsFamily) return push_found(SLOT(SLOT(family, G.ef_table), G.tb_map), Py_None, out);
+    if (t == G.AnythingButFamily) return anything_but_num(family, key, out);
+    return ask_python(op, v, key, out);
+}
+
+static int on_lit(PyObject *op, PyObject *v, Stack *out) {
+    PyObject *family = PyMethod_Check(op) ? PyMethod_GET_SELF(op) : NULL;
+    if (family && Py_TYPE(family) == G.ExistsFamily)
+        return push_found(SLOT(SLOT(family, G.ef_table), G.tb_map), Py_None, out);
+    if (family && Py_TYPE(family) == G.AnythingButFamily) return push_all(out, SLOT(family, G.ab_states));
+    return ask_python(op, v, NULL, out);
+}
+
+/* The flavour's comparable key of an event number: eventbridge_number in C, else the Python one. */
+static PyObject *number_key(PyObject *numkey, PyObject *v) {
+    if (numkey != G.eb_numkey) return PyObject_CallOneArg(numkey, v);
+    double d;
+    if (PyFloat_CheckExact(v)) {
+        d = PyFloat_AS_DOUBLE(v);
+    } else {
+        d = PyLong_AsDouble(v);
+        if (d == -1.0 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return NULL;
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    }
+    if (!isfinite(d)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(d + 0.0); /* -0.0 -> 0.0 */
+}
+
+/* _walk.lookup: push the next states one value (or each of several) reaches over an edge. */
+static int lookup(PyObject *e, PyObject *v, PyObject *numkey, Stack *out) {
+    PyObject *ops;
+    if (PyUnicode_CheckExact(v)) {
+        if (push_found(SLOT(e, G.ed_exact), v, out) < 0) return -1;
+        ops = SLOT(e, G.ed_on_str);
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(ops); i++)
+            if (on_str(PyTuple_GET_ITEM(ops, i), v, out) < 0) return -1;
+    } else if (PyLong_CheckExact(v) || PyFloat_CheckExact(v)) {
+        ops = SLOT(e, G.ed_on_num);
+        if (PyTuple_GET_SIZE(ops) == 0) return 0;
+        PyObject *key = number_key(numkey, v);
+        if (!key) return -1;
+        int rc = 0;
+        for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(ops); i++)
+            rc = on_num(PyTuple_GET_ITEM(ops, i), v, key, out);
+        Py_DECREF(key);
+        return rc;
+    } else if (Py_IS_TYPE(v, G.Values)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++)
+            if (lookup(e, PyList_GET_ITEM(v, i), numkey, out) < 0) return -1;
+    } else {
+        if (push_found(SLOT(e, G.ed_exact), v, out) < 0) return -1;
+        ops = SLOT(e, G.ed_on_lit);
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(ops); i++)
+            if (on_lit(PyTuple_GET_ITEM(ops, i), v, out) < 0) return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the walk (as _walk.walk) */
+
+static int by_address(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t) * (PyObject *const *)a, y = (uintptr_t) * (PyObject *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Push the distinct states of ``found`` (one lookup may name a state twice). */
+static int push_distinct(Stack *todo, Stack *found) {
+    if (found->n > DEDUP_SCAN_MAX) {
+        qsort(found->items, (size_t)found->n, sizeof(PyObject *), by_address);
+        for (Py_ssize_t i = 0; i < found->n; i++)
+            if ((i == 0 || found->items[i] != found->items[i - 1]) && push(todo, found->items[i]) < 0) return -1;
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < found->n; i++) {
+        int seen = 0;
+        for (Py_ssize_t j = 0; j < i && !seen; j++) seen = found->items[j] == found->items[i];
+        if (!seen && push(todo, found->items[i]) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Follow one edge for the value v of its field; a field with several values, or an edge whose steps
+ * have overlapping conditions, may name a state twice. */
+static int follow(PyObject *e, PyObject *v, PyObject *numkey, Stack *todo, Stack *tmp) {
+    int multi = PyObject_IsTrue(SLOT(e, G.ed_multi));
+    if (multi < 0) return -1;
+    if (multi || Py_IS_TYPE(v, G.Values)) {
+        tmp->n = 0;
+        if (lookup(e, v, numkey, tmp) < 0) return -1;
+        return push_distinct(todo, tmp);
+    }
+    return lookup(e, v, numkey, todo);
+}
+
+/* Values inside arrays of objects, from a state reached with no membership: (state, mem, False)
+ * items for walk_arrays. */
+static int array_values(PyObject *e, PyObject *values, PyObject *numkey, PyObject *arrays, Stack *tmp) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
+        PyObject *leaf = PyList_GET_ITEM(values, i);
+        tmp->n = 0;
+        if (lookup(e, PyTuple_GET_ITEM(leaf, 0), numkey, tmp) < 0) return -1;
+        for (Py_ssize_t j = 0; j < tmp->n; j++) {
+            PyObject *item = PyTuple_Pack(3, tmp->items[j], PyTuple_GET_ITEM(leaf, 1), Py_False);
+            if (!item) return -1;
+            int rc = PyList_Append(arrays, item);
+            Py_DECREF(item);
+            if (rc < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* The field ids present in F or X, as bits, so that an edge whose field the event lacks costs no
+ * dict probe; ids past FID_BITS are looked up in the dict. */
+typedef struct {
+    unsigned char bits[FID_BITS / 8];
+    int big;
+} FidSet;
+
+static void fidset_fill(FidSet *set, PyObject *dict) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    memset(set, 0, sizeof(*set));
+    if (!dict) return;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        Py_ssize_t fid = PyLong_AsSsize_t(key);
+        if (fid >= 0 && fid < FID_BITS) set->bits[fid >> 3] |= (unsigned char)(1 << (fid & 7));
+        else set->big = 1;
+    }
+    PyErr_Clear();
+}
+
+static int fidset_maybe(const FidSet *set, PyObject *fid) {
+    Py_ssize_t v = PyLong_AsSsize_t(fid);
+    if (v >= 0 && v < FID_BITS) return (set->bits[v >> 3] >> (v & 7)) & 1;
+    PyErr_Clear();
+    return set->big;
+}
+
+static int walk(PyObject *root, PyObject *F, PyObject *X, PyObject *numkey, PyObject *out, PyObject *arrays) {
+    Stack todo = {0}, tmp = {0};
+    FidSet in_f, in_x;
+    fidset_fill(&in_f, F);
+    fidset_fill(&in_x, X);
+    int rc = push(&todo, root);
+    while (rc == 0 && todo.n) {
+        PyObject *s = todo.items[--todo.n];
+        PyObject *rules = SLOT(s, G.st_rules);
+        for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(rules); i++)
+            rc = PySet_Add(out, PyTuple_GET_ITEM(rules, i));
+        PyObject *edges = SLOT(s, G.st_edges);
+        Py_ssize_t n = PyTuple_GET_SIZE(edges);
+        if (rc == 0 && n > EDGE_SCAN_MAX && PyDict_GET_SIZE(F) < n && !X) {
+            PyObject *by_fid = SLOT(s, G.st_by_fid), *fid, *v;
+            Py_ssize_t pos = 0;
+            while (rc == 0 && PyDict_Next(F, &pos, &fid, &v)) {
+                PyObject *e = PyDict_GetItemWithError(by_fid, fid);
+                if (e) rc = follow(e, v, numkey, &todo, &tmp);
+                else if (PyErr_Occurred()) rc = -1;
+            }
+        } else {
+            for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+                PyObject *pair = PyTuple_GET_ITEM(edges, i);
+                PyObject *fid = PyTuple_GET_ITEM(pair, 0), *e = PyTuple_GET_ITEM(pair, 1);
+                if (X && fidset_maybe(&in_x, fid)) {
+                    PyObject *values = PyDict_GetItemWithError(X, fid);
+                    if (values) rc = array_values(e, values, numkey, arrays, &tmp);
+                    else if (PyErr_Occurred()) rc = -1;
+                    if (rc < 0) break;
+                }
+                if (!fidset_maybe(&in_f, fid)) continue;
+                PyObject *v = PyDict_GetItemWithError(F, fid);
+                if (v) rc = follow(e, v, numkey, &todo, &tmp);
+                else if (PyErr_Occurred()) rc = -1;
+            }
+        }
+        PyObject *absent = SLOT(s, G.st_absent);
+        for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(absent); i++) {
+            PyObject *pair = PyTuple_GET_ITEM(absent, i);
+            PyObject *fid = PyTuple_GET_ITEM(pair, 0), *nexts = PyTuple_GET_ITEM(pair, 1);
+            int present = fidset_maybe(&in_f, fid) ? PyDict_Contains(F, fid) : 0;
+            if (present) {
+                rc = present < 0 ? -1 : 0;
+                continue;
+            }
+            int in_arrays = X && fidset_maybe(&in_x, fid) ? PyDict_Contains(X, fid) : 0;
+            if (in_arrays < 0) { rc = -1; break; }
+            if (!in_arrays) {
+                rc = push_all(&todo, nexts);
+                continue;
+            }
+            /* absent among some elements only: walk_arrays confirms in path order */
+            for (Py_ssize_t j = 0; rc == 0 && j < PyTuple_GET_SIZE(nexts); j++) {
+                PyObject *item = PyTuple_Pack(3, PyTuple_GET_ITEM(nexts, j), Py_None, Py_True);
+                rc = item ? PyList_Append(arrays, item) : -1;
+                Py_XDECREF(item);
+            }
+        }
+    }
+    PyMem_Free(todo.items);
+    PyMem_Free(tmp.items);
+    return rc;
+}
+
+/* match(root, children, event, numkey) -> set of rule names. */
+static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (!G.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "_speedups.init() was not called");
+        return NULL;
+    }
+    if (nargs != 4 || !PyDict_Check(args[1]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "match(root, children, event: dict, numkey)");
+        return NULL;
+    }
+    PyObject *root = args[0], *children = args[1], *event = args[2], *numkey = args[3];
+    PyObject *F = PyDict_New(), *X = PyDict_New(), *out = PySet_New(NULL), *arrays = PyList_New(0);
+    if (!F || !X || !out || !arrays) goto fail;
+    if (PyDict_GET_SIZE(children) && flatten_object(event, children, F, X) < 0) goto fail;
+    if (walk(root, F, PyDict_GET_SIZE(X) ? X : NULL, numkey, out, arrays) < 0) goto fail;
+    if (PyList_GET_SIZE(arrays)) {
+        PyObject *r = PyObject_CallFunctionObjArgs(G.walk_arrays, arrays, F, X, numkey, out, NULL);
+        if (!r) goto fail;
+        Py_DECREF(r);
+    }
+    Py_DECREF(F);
+    Py_DECREF(X);
+    Py_DECREF(arrays);
+    return out;
+fail:
+    Py_XDECREF(F);
+    Py_XDECREF(X);
+    Py_XDECREF(out);
+    Py_XDECREF(arrays);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"init", init, METH_VARARGS, "Register the machine's classes (once, from _engines.py)."},
+    {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
+     "match(root, children, event, numkey) -> set: flatten the event and walk the machine."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "The pattern engine's hot path in C (see _engines.py).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }

@@ -1,0 +1,41 @@
+"""Prefix and suffix, with their ignore-case forms: affix tables probed by length."""
+
+from __future__ import annotations
+
+from conftest import RuleSetFactory, hits
+
+
+def test_many_prefixes_behind_one_anchor(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({f"p{i}": {"s": ["shop"], "id": [{"prefix": f"x-{i}-"}]} for i in range(400)})
+    rules.add("short", '{"s": ["shop"], "id": [{"prefix": "x-"}]}')
+    assert hits(rules, {"s": "shop", "id": "x-17-abc"}) == {"p17", "short"}
+    assert hits(rules, {"s": "shop", "id": "y-17-abc"}) == set()
+    assert hits(rules, {"s": "shop", "id": "x-"}) == {"short"}
+    assert hits(rules, {"s": "shop", "id": 17}) == set()
+
+
+def test_many_suffixes_behind_one_anchor(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({f"s{i}": {"c": ["EUR"], "email": [{"suffix": f"@host-{i}.net"}]} for i in range(400)})
+    assert hits(rules, {"c": "EUR", "email": "a@host-9.net"}) == {"s9"}
+    assert hits(rules, {"c": "EUR", "email": "a@host-9.net.x"}) == set()
+    assert hits(rules, {"c": "USD", "email": "a@host-9.net"}) == set()
+
+
+def test_ignore_case_forms(rule_set: RuleSetFactory) -> None:
+    rules = rule_set(
+        {
+            "prefix": {"a": [{"prefix": {"equals-ignore-case": "KIOSK-"}}]},
+            "suffix": {"a": [{"suffix": {"equals-ignore-case": ".PNG"}}]},
+            "exact-prefix": {"a": [{"prefix": "kiosk-"}]},
+        }
+    )
+    assert hits(rules, {"a": "Kiosk-7.png"}) == {"prefix", "suffix"}
+    assert hits(rules, {"a": "kiosk-7.PNG"}) == {"prefix", "suffix", "exact-prefix"}
+    assert hits(rules, {"a": "kiosk7.pn"}) == set()
+
+
+def test_an_or_list_of_overlapping_affixes_matches_once(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({"r": {"a": [{"prefix": "ab"}, {"prefix": "a"}, "abc"], "b": ["1"]}})
+    assert hits(rules, {"a": "abc", "b": "1"}) == {"r"}
+    assert hits(rules, {"a": "abc", "b": "2"}) == set()
+    assert hits(rules, {"a": "b", "b": "1"}) == set()

@@ -1,0 +1,198 @@
+"""Templates → the create-call requests the config loader speaks: names, references, code,
+parameters, problems and the resources that create nothing here."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from eventmesh.cli import main
+from eventmesh.config import check_config, load_config
+from eventmesh.templates import load_template, parse_overrides
+
+SAM_APP = Path(__file__).resolve().parent / "sam_app" / "template.yaml"
+
+CFN = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env: {Type: String, Default: dev, AllowedPattern: "[a-z]+"}
+  Retention: {Type: Number, Default: 48, MinValue: 24, MaxValue: 168}
+Resources:
+  Dlq:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: !Sub "${Env}-dlq", MessageRetentionPeriod: 1209600}
+  Ordered:
+    Type: AWS::SQS::Queue
+    Properties: {FifoQueue: true}
+  Jobs:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 3}
+      Tags: [{Key: team, Value: core}]
+  Events:
+    Type: AWS::Kinesis::Stream
+    Properties: {ShardCount: 2, RetentionPeriodHours: !Ref Retention}
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      Subscription: [{Protocol: sqs, Endpoint: !GetAtt Dlq.Arn}]
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: model:duration=1ms
+      Role: !Sub "arn:aws:iam::${AWS::AccountId}:role/worker"
+      Code: {ZipFile: "def handler(e, c): pass"}
+      ReservedConcurrentExecutions: 5
+      Environment: {Variables: {QUEUE: !Ref Jobs, STREAM: !GetAtt Events.Arn}}
+  Version:
+    Type: AWS::Lambda::Version
+    Properties: {FunctionName: !Ref Worker}
+  Live:
+    Type: AWS::Lambda::Alias
+    Properties: {FunctionName: !Ref Worker, Name: live, FunctionVersion: !GetAtt Version.Version}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {EventSourceArn: !GetAtt Jobs.Arn, FunctionName: !Ref Live, BatchSize: 10}
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {Name: orders}
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !GetAtt Bus.Arn
+      EventPattern: {source: [shop]}
+      Targets: [{Id: t, Arn: !Ref Topic}]
+  Bucket:
+    Type: AWS::S3::Bucket
+Outputs:
+  RuleRef: {Value: !Ref Rule}
+  AliasArn: {Value: !Ref Live}
+"""
+
+
+def _items(tmp_path: Path, text: str = CFN, **kwargs: object) -> dict[str, list[dict[str, object]]]:
+    path = tmp_path / "stack.yaml"
+    path.write_text(text)
+    loaded = load_template(path, **kwargs)  # type: ignore[arg-type]
+    assert loaded.problems == []
+    out: dict[str, list[dict[str, object]]] = {}
+    for service, key, params in loaded.items:
+        out.setdefault(f"{service}.{key}", []).append(params)
+    return out
+
+
+def test_cloudformation_resources_become_create_calls(tmp_path: Path) -> None:
+    items = _items(tmp_path)
+    dlq, ordered, jobs = items["sqs.queues"]
+    assert dlq == {"QueueName": "dev-dlq", "Attributes": {"MessageRetentionPeriod": 1209600}}
+    assert ordered["QueueName"] == "Ordered.fifo"   # a FIFO queue without a name: logical id + .fifo
+    assert jobs["Attributes"] == {"RedrivePolicy": {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:dev-dlq", "maxReceiveCount": 3}}
+    assert jobs["tags"] == {"team": "core"}
+    assert items["kinesis.streams"] == [{"StreamName": "Events", "ShardCount": 2, "RetentionPeriodHours": "48"}]
+    assert items["sns.subscriptions"] == [{"TopicArn": "arn:aws:sns:us-east-1:000000000000:Topic",
+                                           "Protocol": "sqs", "Endpoint": "arn:aws:sqs:us-east-1:000000000000:dev-dlq"}]
+    worker = items["lambda.functions"][0]
+    assert worker["Environment"] == {"Variables": {
+        "QUEUE": "http://localhost:4566/000000000000/Jobs",
+        "STREAM": "arn:aws:kinesis:us-east-1:000000000000:stream/Events"}}
+    assert worker["ReservedConcurrentExecutions"] == 5
+    archive = zipfile.ZipFile(io.BytesIO(worker["Code"]["ZipFile"]))  # type: ignore[index]
+    assert archive.namelist() == ["index.py"]   # where CloudFormation writes inline code
+    assert items["lambda.versions"] == [{"FunctionName": "Worker"}]
+    assert items["lambda.aliases"] == [{"FunctionName": "Worker", "Name": "live", "FunctionVersion": "1"}]
+    assert items["lambda.event_source_mappings"][0]["FunctionName"] == (
+        "arn:aws:lambda:us-east-1:000000000000:function:Worker:live")
+    assert items["events.rules"] == [{"Name": "Rule", "EventBusName": "orders", "EventPattern": {"source": ["shop"]},
+                                      "Targets": [{"Id": "t", "Arn": "arn:aws:sns:us-east-1:000000000000:Topic"}]}]
+
+
+def test_outputs_and_unserved_types_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text(CFN)
+    loaded = load_template(path, region="eu-west-1", account_id="123456789012")
+    assert loaded.outputs == {"RuleRef": "orders|Rule",
+                              "AliasArn": "arn:aws:lambda:eu-west-1:123456789012:function:Worker:live"}
+    assert loaded.unserved == [("Bucket", "AWS::S3::Bucket")]
+    assert loaded.summary()[0].endswith("not served here, not created: Bucket (AWS::S3::Bucket)")
+
+
+def test_the_template_deploys_through_the_same_handlers(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text(CFN)
+    config = load_config(path)   # a template given where a config goes
+    assert len(config.resources["lambda"]["event_source_mappings"]) == 1
+    assert config.origins["resources.sqs.queues[2]"] == f"{path}: Resources.Jobs (AWS::SQS::Queue)"
+
+
+def test_parameters_overrides_and_their_constraints(tmp_path: Path) -> None:
+    items = _items(tmp_path, parameters={"Env": "qa"})
+    assert items["sqs.queues"][0]["QueueName"] == "qa-dlq"
+    path = tmp_path / "stack.yaml"
+    problems = load_template(path, parameters={"Env": "QA1", "Retention": "12", "Nope": "x"}).problems
+    assert "Parameters.Nope: the template declares no such parameter" in problems
+    assert "Parameters.Env: 'QA1' does not match the AllowedPattern [a-z]+" in problems
+    assert "Parameters.Retention: less than MinValue 24" in problems
+    assert parse_overrides(["A=1 B=x=y", "ParameterKey=C,ParameterValue=3"]) == {"A": "1", "B": "x=y", "C": "3"}
+    with pytest.raises(ValueError, match="not Key=Value"):
+        parse_overrides(["novalue"])
+
+
+def test_template_problems_carry_their_resource_and_property(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("""
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 99999, Colour: blue}
+  F:
+    Type: AWS::Lambda::Function
+    Properties:
+      Role: arn:aws:iam::000000000000:role/r
+      Handler: model:p50=oops
+      Code: {S3Bucket: b, S3Key: k.zip}
+  R:
+    Type: AWS::Events::Rule
+    Properties: {EventPattern: {source: [{prefix: 1}]}, Targets: [{Id: t, Arn: !GetAtt Missing.Arn}]}
+""")
+    _, problems = check_config(path)
+    assert f"{path}: Resources.Q.Properties.Colour: unsupported property for AWS::SQS::Queue" in problems
+    assert any(p.startswith(f"{path}: Resources.F.Properties.Code: code at s3://b/k.zip cannot be fetched")
+               for p in problems)
+    assert any("Resources.R: unresolved reference to Missing" in p for p in problems)
+
+
+def test_validate_accepts_templates_and_reports_what_is_not_created(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(SAM_APP)]) == 0
+    out = capsys.readouterr().out
+    assert f"{SAM_APP}: ok" in out and "Table (AWS::DynamoDB::Table)" in out
+    assert main(["validate", str(SAM_APP), "--parameter-overrides", "Stage=staging"]) == 1
+    assert "AllowedValues" in capsys.readouterr().out
+
+
+def test_a_template_alone_becomes_a_config_for_a_simulation(tmp_path: Path) -> None:
+    from eventmesh.config import ConfigError, resources_from_template
+
+    path = tmp_path / "stack.yaml"
+    path.write_text(CFN)
+    config = resources_from_template(path, parameters={"Env": "sim"}, region="eu-west-1")
+    queues = config.resources["sqs"]["queues"]
+    assert queues[0] == {"QueueName": "sim-dlq", "Attributes": {"MessageRetentionPeriod": "1209600"}}
+    assert config.resources["events"]["rules"][0]["EventPattern"] == '{"source":["shop"]}'
+    with pytest.raises(ConfigError, match="AllowedPattern"):
+        resources_from_template(path, parameters={"Env": "SIM"})
+
+
+def test_a_config_names_templates_beside_its_own_resources(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(CFN)
+    config_path = tmp_path / "mesh.yaml"
+    config_path.write_text("templates:\n  - {path: stack.yaml, parameters: {Env: cfg}, stack_name: shop}\n"
+                           "resources:\n  sqs:\n    queues:\n      - QueueName: own\n")
+    config = load_config(config_path)
+    names = [q["QueueName"] for q in config.resources["sqs"]["queues"]]
+    assert names == ["own", "cfg-dlq", "Ordered.fifo", "Jobs"]
+    _, problems = check_config(config_path, parameter_overrides={"Env": "BAD"})
+    assert any("AllowedPattern" in p for p in problems)
