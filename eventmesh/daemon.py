@@ -525,9 +525,12 @@ class ServerHandle:
 
 
 def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", host: str = DEFAULT_HOST,
-                    port: int = 0, services: list[str] | None = None, verbose: bool = False) -> ServerHandle:
-    """Start a daemon on an ephemeral port in a background thread and wait until it listens."""
-    daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose)
+                    port: int = 0, services: list[str] | None = None, verbose: bool = False,
+                    data_dir: str | None = None) -> ServerHandle:
+    """Start a daemon on an ephemeral port in a background thread and wait until it listens
+    (``data_dir`` needs this process to run with PYTHONHASHSEED=0, as ``eventmesh serve`` does)."""
+    daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose,
+                    data_dir=data_dir)
     started = threading.Event()
     failure: list[BaseException] = []
     holder: dict[str, asyncio.AbstractEventLoop] = {}

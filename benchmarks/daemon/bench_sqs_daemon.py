@@ -8,7 +8,10 @@ Prints requests/s, messages/s, p50/p99 request latency and the daemon's peak RSS
 queue is purged between runs and holds at most seconds × rate × 10 messages.
 
     .venv/bin/python benchmarks/daemon/bench_sqs_daemon.py [--connections C] [--seconds S] [--size BYTES]
-        [--repeats N]
+        [--repeats N] [--data-dir DIR]
+
+``--data-dir``: the daemon keeps its state in DIR (docs/durability.md): each request is journaled
+and answered once its batch is fsynced (group commit).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
+import sys
 
 import msgspec
 from _loadgen import client_process, drive, run
@@ -58,6 +63,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--size", type=int, default=200, help="body bytes per message")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--data-dir", default=None, help="keep the daemon's state in this directory")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -65,11 +71,13 @@ def main() -> None:
     if args.client:
         client_main(args)
         return
+    if args.data_dir and os.environ.get("PYTHONHASHSEED") != "0":   # as eventmesh serve does
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     from eventmesh.daemon import serve_in_thread
     from eventmesh.services.sqs.queue import Queue
     from eventmesh.services.sqs.service import create_queue
 
-    handle = serve_in_thread(clock="real", services=["sqs"])
+    handle = serve_in_thread(clock="real", services=["sqs"], data_dir=args.data_dir)
 
     async def build() -> None:
         create_queue(handle.mesh, QUEUE)
@@ -84,7 +92,8 @@ def main() -> None:
         asyncio.run_coroutine_threadsafe(build(), handle.loop).result(timeout=60)
         port = handle.daemon.bound_port
         print(f"SendMessageBatch({BATCH} x {args.size} B) protocol=json connections={args.connections} "
-              f"seconds={args.seconds} warmup={args.warmup} repeats={args.repeats} clock=real")
+              f"seconds={args.seconds} warmup={args.warmup} repeats={args.repeats} clock=real "
+              f"data_dir={args.data_dir or '-'}")
         for _ in range(args.repeats):
             results.append(run_client(args, port))
             asyncio.run_coroutine_threadsafe(purge(), handle.loop).result(timeout=60)

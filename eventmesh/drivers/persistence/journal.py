@@ -2,7 +2,7 @@
 
 ``append`` frames a record (4-byte length, 4-byte CRC-32, the body) into an in-memory batch and
 returns its sequence number; a writer thread writes each batch with one ``write`` and makes it
-durable with one ``fsync``, then reports the highest durable sequence number through
+durable with one ``fdatasync``, then reports the highest durable sequence number through
 ``on_durable`` (on the event loop, via ``call_soon_threadsafe``). Callers that must not answer
 before their record is on disk wait for that report; nobody waits for a thread per record.
 
@@ -26,6 +26,9 @@ __all__ = ["FRAME_HEADER_BYTES", "Journal", "read_records", "segment_path", "seg
 
 FRAME_HEADER_BYTES = 8
 _HEADER = struct.Struct("<II")
+# fdatasync makes an append durable (the data and the file size that finds it) without the rest
+# of the inode's metadata; platforms without it (macOS) fsync.
+_sync = getattr(os, "fdatasync", os.fsync)
 
 
 def segment_path(directory: Path, first_seq: int) -> Path:
@@ -126,7 +129,7 @@ class Journal:
             data = b"".join(self._batch)
             self._batch.clear()
             os.write(self._fd, data)
-            os.fsync(self._fd)
+            _sync(self._fd)
             self.bytes_written += len(data)
             self.batches_written += 1
             self.durable_seq = self._batch_last
@@ -149,7 +152,7 @@ class Journal:
                 # The write and the fsync hold only the segment lock: appends go on meanwhile,
                 # into the next batch (the commit of many requests in one fsync).
                 os.write(self._fd, data)
-                os.fsync(self._fd)
+                _sync(self._fd)
                 with self._wake:
                     self.bytes_written += len(data)
                     self.batches_written += 1

@@ -13,6 +13,7 @@ from eventmesh.drivers.persistence.journal import Journal
 from eventmesh.drivers.persistence.recorder import Recorder
 from eventmesh.drivers.persistence.records import RequestRecord
 from eventmesh.drivers.persistence.replay import recover
+from eventmesh.effects import HandlerOutcome, InvocationJob, RunInvocation
 from eventmesh.mesh import Mesh
 from eventmesh.services import adapters
 from eventmesh.services.sqs.queue import Queue
@@ -114,3 +115,37 @@ def test_the_comparison_sees_a_one_message_difference(tmp_path: Path) -> None:
     assert same_engine(recovered.mesh, live.mesh)
     live.call("SendMessage", QueueUrl=url, MessageBody="only live has this")
     assert not same_engine(recovered.mesh, live.mesh)
+
+
+def _job(name: str) -> RunInvocation:
+    job = InvocationJob("http", "http://127.0.0.1:9/", b"{}", f"req-{name}", name, "$LATEST",
+                        f"arn:aws:lambda:us-east-1:000000000000:function:{name}", 128, 3.0, "us-east-1",
+                        "000000000000")
+    return RunInvocation(job, None)
+
+
+def _send_out(mesh: Mesh, name: str) -> RunInvocation:
+    effect = msgspec.structs.replace(_job(name), reply_to=mesh.expect(print))
+    mesh.emit(effect)
+    return effect
+
+
+def test_work_outside_the_engine_at_a_crash_is_handed_back_to_be_sent_again(tmp_path: Path) -> None:
+    """A handler run (or HTTP request) sent out and not answered when the daemon died is sent
+    again after recovery, whether it was sent before the snapshot (the snapshot keeps it) or by
+    an input after it (the replay sends it again); one whose answer reached the journal is not."""
+    live = Journaled(tmp_path)
+    mesh = live.mesh
+    sent = {"before": _send_out(mesh, "before")}
+    mesh.flush()
+    # Due now, run by the next journaled timer run: after the snapshot, so replay runs it too.
+    mesh.clock.call_at(mesh.clock.now(), lambda: sent.update(after=_send_out(mesh, "after"),
+                                                             done=_send_out(mesh, "done")))
+    seq = live.journal.rotate()
+    snapshot.dump(mesh, tmp_path, seq, live.recorder.outstanding.values())
+    live.recorder.tick(mesh.clock.run_due)
+    live.recorder.answer(sent["done"].reply_to, HandlerOutcome(b'"ok"'))
+    assert sorted(live.recorder.outstanding) == sorted([sent["before"].reply_to, sent["after"].reply_to])
+    live.journal.close()
+    recovered = recover(tmp_path, fresh, bind)
+    assert sorted(e.job.function_name for e in recovered.in_flight) == ["after", "before"]
