@@ -1,8 +1,9 @@
 """Terraform's AWS provider deploys, re-plans (no changes) and destroys an event topology that
 spans every service the daemon serves, and the deliveries it wires run: queues (a redrive to a
 DLQ, a FIFO queue, a queue policy), a topic with a filtered raw SQS subscription, a stream, a bus
-with a rule targeting a queue, a FIFO queue and a function, a function with its role, policy
-attachment, log group and permission, and event source mappings from a queue and a stream.
+with a rule targeting a queue and a function, the function with its role, policy attachment, log
+group and permission (it reports what it is given on the FIFO queue), and event source mappings
+from a queue and a stream.
 
 Runs where ``terraform`` and a local mirror of the ``hashicorp/aws`` provider exist (the
 directory in ``EVENTMESH_TF_PLUGIN_DIR``, default ``/opt/tf-plugins``; Terraform cannot download
