@@ -161,6 +161,8 @@ class InvocationJob(msgspec.Struct, frozen=True):
     handler: str = ""          # the function's Handler setting as configured (_HANDLER)
     revision_id: str = ""      # the version's configuration revision: environments never outlive it
     role: str = ""             # the execution role (whose credentials the code gets)
+    log_format: str = ""       # LoggingConfig LogFormat "JSON" (else the runtime's text format)
+    log_level: str = ""        # with JSON: the application log level (AWS_LAMBDA_LOG_LEVEL)
 
 
 class HandlerOutcome(msgspec.Struct):

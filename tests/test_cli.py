@@ -74,18 +74,22 @@ def test_verbose_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) -> 
                            aws_access_key_id="x", aws_secret_access_key="x")
         lam = boto3.client("lambda", endpoint_url=handle.url, region_name="us-east-1",
                            aws_access_key_id="x", aws_secret_access_key="x")
+        sts = boto3.client("sts", endpoint_url=handle.url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
         with caplog.at_level(logging.INFO, logger="eventmesh.access"):
             url = sqs.create_queue(QueueName="orders")["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody="hi")
             with pytest.raises(lam.exceptions.ResourceNotFoundException):
                 lam.get_function(FunctionName="nope")
+            sts.get_caller_identity()   # Query like SNS and SQS: named by its Version
     finally:
         handle.stop()
     lines = [r.getMessage() for r in caplog.records if r.name == "eventmesh.access"]
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert re.fullmatch(r"sqs\.CreateQueue orders 200 \d+\.\d\dms", lines[0])
     assert re.fullmatch(r"sqs\.SendMessage orders 200 \d+\.\d\dms", lines[1])
     assert re.fullmatch(r"lambda\.GetFunction nope 404 \d+\.\d\dms", lines[2])
+    assert re.fullmatch(r"sts\.GetCallerIdentity - 200 \d+\.\d\dms", lines[3])
 
 
 def test_test_pattern_with_a_missing_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

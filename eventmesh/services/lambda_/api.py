@@ -84,6 +84,15 @@ def _dlq(params: dict[str, Any]) -> str | None:
     return None if dlq is None else (dlq.get("TargetArn") or "")
 
 
+def _tracing(params: dict[str, Any]) -> str | None:
+    return (params.get("TracingConfig") or {}).get("Mode")
+
+
+def _architectures(params: dict[str, Any]) -> tuple[str, ...] | None:
+    architectures = params.get("Architectures")
+    return tuple(architectures) if architectures else None
+
+
 # -- functions ------------------------------------------------------------------------------------
 
 @service.operation("CreateFunction")
@@ -95,7 +104,8 @@ def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
         description=params.get("Description", ""), timeout=params.get("Timeout", 3),
         memory=params.get("MemorySize", 128), environment=_env(params),
         dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"),
-        allow_outside_package=_outside_package_allowed(ctx))
+        allow_outside_package=_outside_package_allowed(ctx), architectures=_architectures(params),
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"))
     return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
 
 
@@ -142,7 +152,8 @@ def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     return control.describe(control.update_function_code(fn, zip_file=params.get("ZipFile"),
                                                          publish=bool(params.get("Publish")),
-                                                         allow_outside_package=_outside_package_allowed(ctx)))
+                                                         allow_outside_package=_outside_package_allowed(ctx),
+                                                         architectures=_architectures(params)))
 
 
 @service.operation("UpdateFunctionConfiguration")
@@ -152,6 +163,7 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
         fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
         description=params.get("Description"), timeout=params.get("Timeout"),
         memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params),
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"),
         allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(version)
 
@@ -168,7 +180,7 @@ def publish_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def list_versions_by_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     versions, more = _page(list(fn.versions.values()), params)
-    return {"Versions": [control.describe(v) for v in versions], **more}
+    return {"Versions": [control.describe(v, qualified=True) for v in versions], **more}
 
 
 # -- aliases --------------------------------------------------------------------------------------
