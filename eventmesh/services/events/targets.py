@@ -154,18 +154,21 @@ class RuleTarget:
 
     def delivery(self, payload: str, event: Mapping[str, Any], hops: int = 0, trace: str | None = None) -> Delivery:
         """The message for this target: the payload plus its FIFO group, Kinesis partition key or,
-        for another bus, the number of bus hops so far; and the event's X-Ray trace header."""
+        for another bus, the number of bus hops so far; and the event's X-Ray trace header.
+        Without ``Input*`` the payload is the envelope the bus encoded (``json_text``)."""
+        encoded = self.input is None
         if self.kind == "bus":
-            return Delivery(payload, attributes={HOPS_ATTRIBUTE: {"DataType": "Number",
-                                                                  "StringValue": str(hops + 1)}}, trace_header=trace)
+            return Delivery(payload, attributes={HOPS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(hops + 1)}},
+                            trace_header=trace, json_text=encoded)
         if self.kind == "kinesis":
             key: Any = event["id"]
             if self.partition_key_path is not None:
                 key = select_path(event, self.partition_key_path)
-            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key), trace_header=trace)
+            return Delivery(payload, partition_key=key if isinstance(key, str) else str(key), trace_header=trace,
+                            json_text=encoded)
         if self.group_id is not None:
-            return Delivery(payload, group_id=self.group_id, trace_header=trace)
-        return Delivery(payload, trace_header=trace)
+            return Delivery(payload, group_id=self.group_id, trace_header=trace, json_text=encoded)
+        return Delivery(payload, trace_header=trace, json_text=encoded)
 
 
 class RuleCounters:
@@ -263,7 +266,7 @@ class TargetDelivery:
         }
         if exhausted is not None:
             attributes["EXHAUSTED_RETRY_CONDITION"] = _string(exhausted)
-        items = [Delivery(item.body, attributes=attributes) for item in self.items]
+        items = [Delivery(item.body, attributes=attributes, json_text=item.json_text) for item in self.items]
         mesh = counters.mesh
         mesh.emit(Deliver(target.dlq_arn, items, counters.arn, mesh.expect(self._on_dlq)))
 

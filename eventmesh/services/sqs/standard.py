@@ -143,7 +143,7 @@ class StandardOrder:
         if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
             return DELIVERED
         entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
-                             item.trace_header) for item in items]
+                             item.trace_header, None, item.json_text) for item in items]
         for result in queue.send_batch(entries):
             if isinstance(result, SqsError):
                 return result.delivery_result()
@@ -152,7 +152,8 @@ class StandardOrder:
     def _accept_plain(self, items: list[Delivery]) -> bool:
         """``send_batch``'s inline case for deliveries: plain ASCII bodies without attributes, group
         or deduplication ids, no queue delay; no ``SendEntry`` per item. False: take the general
-        path (nothing was stored)."""
+        path (nothing was stored). A body the sender encoded as JSON (``json_text``) has no raw
+        control characters, so only other bodies are checked byte by byte."""
         queue = self.queue
         now = queue.clock.now()
         max_size = queue.max_size
@@ -163,13 +164,12 @@ class StandardOrder:
         for item, digit in zip(items, ID_DIGITS, strict=False):
             body = item.body
             if not (body.isascii() and not item.attributes and item.group_id is None
-                    and item.deduplication_id is None and item.trace_header is None
-                    and 0 < (size := len(body)) <= max_size
-                    and body.encode().translate(table).isascii()):
+                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and (item.json_text or body.encode().translate(table).isascii())):
                 return False
             if base is None:
                 base = queue.next_id_base()
-            ready.append(Message(base + digit, body, None, None, now, now, size))
+            ready.append(Message(base + digit, body, None, item.trace_header, now, now, size))
             size_total += size
         if not ready:
             return False

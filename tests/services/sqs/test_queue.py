@@ -366,6 +366,26 @@ def test_accepts_deliveries_from_other_cores(env) -> None:
     assert failed.kind is Outcome.INVALID and failed.code == "MissingRequiredParameterException"
 
 
+def test_a_delivery_is_checked_byte_by_byte_unless_its_sender_encoded_it_as_json(env) -> None:
+    mesh, _ = env
+    queue = _queue(mesh)
+    fifo = _queue(mesh, "q.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    raw = mesh.deliver_now(queue.arn, [Delivery("bad\x01char")])
+    assert raw.kind is Outcome.INVALID and raw.code == "InvalidMessageContents"
+    # JSON text escapes control characters: what an encoder wrote is stored without a byte scan,
+    # on the plain path, with a trace header, and on a FIFO queue alike.
+    envelope = '{"detail":{"note":"a\\u0001b"}}'
+    for target, item in ((queue, Delivery(envelope, json_text=True)),
+                         (queue, Delivery(envelope, trace_header="Root=1-a", json_text=True)),
+                         (fifo, Delivery(envelope, group_id="g", json_text=True))):
+        assert mesh.deliver_now(target.arn, [item]).ok
+        [msg] = target.receive(1)
+        assert (msg.body, msg.trace_header) == (envelope, item.trace_header)
+    # Non-ASCII text is still checked whoever wrote it (noncharacters are not control characters).
+    odd = mesh.deliver_now(queue.arn, [Delivery('{"a":"\ufffe"}', json_text=True)])
+    assert odd.kind is Outcome.INVALID and odd.code == "InvalidMessageContents"
+
+
 def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:
     mesh, driver = env
     queue = _queue(mesh, VisibilityTimeout="30")
