@@ -42,6 +42,7 @@ from eventmesh.services.sqs.fifo import FifoOrder
 from eventmesh.services.sqs.leases import Lane, Leases
 from eventmesh.services.sqs.md5 import md5_of_attributes, md5_of_body
 from eventmesh.services.sqs.message import DELAYED, GONE, INFLIGHT, VISIBLE, Message, SendEntry
+from eventmesh.services.sqs.order import ID_DIGITS
 from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES, Retention
 from eventmesh.services.sqs.standard import StandardOrder
 
@@ -126,9 +127,12 @@ class Queue:
         self._purged_at: float | None = None
         ids = mesh.ids
         # Message ids are UUID v4 strings: a random per-queue head and a counter in the last group
-        # (one format per sent batch, one char per message: a uuid4() per message costs 1.4 µs).
+        # (one format per 16 sent batches, one char per batch and per message: a uuid4() per
+        # message costs 1.4 µs).
         self._id_head = ids.uuid()[:24]
         self._id_batch = ids.random.getrandbits(40)
+        self._id_block = -1      # the batch counter without its last hex digit ...
+        self._id_block_text = ""  # ... and the head with that block's 10 hex digits
         self.handle_prefix = "AQEB" + ids.token(30)
         self.available = Available(self.arn)  # one effect object, emitted again and again
         self.n_visible = 0
@@ -176,9 +180,15 @@ class Queue:
     # -- sending (the order admits, the queue stores) ----------------------------------------
 
     def next_id_base(self) -> str:
-        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last)."""
+        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last):
+        the head and the batch counter's low 44 bits in 11 hex digits, of which the first 10 are
+        formatted once per 16 batches."""
         self._id_batch = batch = self._id_batch + 1
-        return f"{self._id_head}{batch & 0xFFFFFFFFFFF:011x}"
+        block = batch >> 4
+        if block != self._id_block:
+            self._id_block = block
+            self._id_block_text = f"{self._id_head}{block & 0xFFFFFFFFFF:010x}"
+        return self._id_block_text + ID_DIGITS[batch & 15]
 
     def send(self, entry: SendEntry) -> Message:
         """SendMessage: raises the entry's error; returns the stored message."""

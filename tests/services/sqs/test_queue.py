@@ -400,3 +400,16 @@ def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:
     assert queue.counts() == (10, 990, 0)
     driver.advance(10)
     assert queue.counts() == (1000, 0, 0)
+
+
+def test_message_ids_are_distinct_uuid4_strings_across_batches(env) -> None:
+    import uuid
+
+    mesh, _ = env
+    queue = _queue(mesh)
+    queue._id_batch = (1 << 44) - 20   # the counter's low 44 bits wrap within this run
+    ids = [m.id for _ in range(40) for m in _send(queue, "a", "b", "c")]
+    assert len(set(ids)) == len(ids) == 120
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    # a batch's ids share its first 35 characters and count up in the last one
+    assert [i[-1] for i in ids[:3]] == ["0", "1", "2"] and ids[0][:35] == ids[2][:35] != ids[3][:35]
