@@ -73,7 +73,7 @@ class QueuePoller:
         self._window_timer: Any = None
         self._scale_timer: Any = None
         self._backoff: set[Any] = set()
-        self._encoder = SqsEventEncoder(queue.arn, self.mesh.region)
+        self._encoder = SqsEventEncoder(queue.arn, self.mesh.region, self.mesh.account_id)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -210,12 +210,12 @@ class QueuePoller:
         """The event: plain messages (no attributes or trace header, standard queue: the common
         case) through the pre-encoded encoder, anything else as :class:`SqsRecord` Structs."""
         queue = self.queue
-        if queue.fifo or any(m.attributes or m.trace_header for m in messages):
+        if queue.fifo:
             return encode_event([self._record(m) for m in messages])
-        handle, md5, sender = queue.receipt_handle, queue.body_md5, self.mesh.account_id
-        return self._encoder.encode([
-            (m.id, handle(m), m.body, str(m.receive_count), str(int(m.sent * 1000)), sender,
-             str(int(m.first_receive * 1000)), md5(m)) for m in messages])
+        for m in messages:
+            if m.attributes or m.trace_header:
+                return encode_event([self._record(m) for m in messages])
+        return self._encoder.encode(messages, queue.receipt_handles(messages), queue.body_md5s(messages))
 
     def _dispatch(self) -> None:
         """Invoke with the gathered messages (cut at 6 MB; the rest start the next batch)."""

@@ -332,6 +332,11 @@ class Queue:
         """The wire receipt handle of the message's latest receive."""
         return f"{self.handle_prefix}{msg.receipt:x}"
 
+    def receipt_handles(self, msgs: list[Message]) -> list[str]:
+        """``receipt_handle`` of each message (one call for a received batch)."""
+        prefix = self.handle_prefix
+        return [f"{prefix}{msg.receipt:x}" for msg in msgs]
+
     def parse_handle(self, handle: str) -> int:
         """The receipt number of a wire handle; ``ReceiptHandleIsInvalid`` if this queue never made it."""
         prefix = self.handle_prefix
@@ -609,6 +614,17 @@ class Queue:
         if digest is None:
             digest = msg.md5_body = md5_of_body(msg.body)
         return digest
+
+    @staticmethod
+    def body_md5s(msgs: list[Message]) -> list[str]:
+        """``body_md5`` of each message (one call for a received batch)."""
+        out = []
+        for msg in msgs:
+            digest = msg.md5_body
+            if digest is None:
+                digest = msg.md5_body = md5_of_body(msg.body)
+            out.append(digest)
+        return out
 
     @staticmethod
     def attributes_md5(msg: Message) -> str | None:
