@@ -364,10 +364,9 @@ class Queue:
         leases, order = self.leases, self.order
         by_receipt = leases.by_receipt
         failures: dict[int, SqsError] = {}
-        last = leases.last
-        last_no = last.no if last is not None else -1
         gone = order.gone if order.fifo else None
         deleted = inflight = 0
+        lease_no, lease = -1, None  # a deleted batch is mostly the messages of one lease
         for i, receipt in enumerate(receipts):
             msg = by_receipt.pop(receipt, None)
             if msg is None:
@@ -377,10 +376,13 @@ class Queue:
             state = msg.state
             if state == INFLIGHT:
                 inflight += 1
-                if msg.lease == last_no:
-                    last.live -= 1  # type: ignore[union-attr]
-                    if not last.live:  # type: ignore[union-attr]
-                        leases.drop_last()
+                if msg.lease != lease_no:
+                    lease_no, lease = msg.lease, leases.find_lease(msg.lease)
+                if lease is not None:
+                    lease.live -= 1
+                    if not lease.live:
+                        leases.emptied(lease)
+                        lease = None
             elif (error := order.late_delete_error(receipt)) is not None:
                 by_receipt[receipt] = msg
                 failures[i] = error

@@ -413,3 +413,22 @@ def test_message_ids_are_distinct_uuid4_strings_across_batches(env) -> None:
     assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
     # a batch's ids share its first 35 characters and count up in the last one
     assert [i[-1] for i in ids[:3]] == ["0", "1", "2"] and ids[0][:35] == ids[2][:35] != ids[3][:35]
+
+
+def test_leases_deleted_before_they_expire_cost_no_timer_of_their_own(env) -> None:
+    mesh, driver = env
+    queue = _queue(mesh, VisibilityTimeout="30")
+    for _ in range(10):
+        _send(queue, *["m"] * 10)
+    batches = []
+    for _ in range(10):
+        batches.append(queue.receive(10))
+        driver.advance(0.1)
+    kept = batches.pop(4)  # one lease stays in flight; the others are deleted in receive order
+    for batch in batches:
+        assert queue.delete_batch([m.receipt for m in batch]) == {}
+    others = mesh.clock.pending() - 1   # the lane's timer, and whatever else the queue keeps
+    driver.advance(29.5)   # past the kept lease's deadline: it expires, the deleted ones go with it
+    assert queue.counts() == (10, 0, 0)
+    assert mesh.clock.pending() == others  # no lane timer left for the five deleted leases behind it
+    assert [m.id for m in queue.receive(10)] == [m.id for m in kept]
