@@ -338,7 +338,7 @@ class EventBus:
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
-        matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
+        matches, rules, collect = self._matcher.match_event, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         trace = None
         for event in events:

@@ -179,12 +179,13 @@ class RuleCounters:
     IngestionToInvocationStartLatency histogram (one observation per first delivery attempt).
     Targets hold this, never the rule or the bus, so the imports run one way (bus → targets)."""
 
-    __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "invocations",
+    __slots__ = ("arn", "clock", "dead_letter_invocations", "failed_invocations", "invocations",
                  "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
                  "retrying", "triggered_rules")
 
     def __init__(self, mesh: Mesh, arn: str, latency_ms: Histogram) -> None:
         self.mesh = mesh
+        self.clock = mesh.clock
         self.arn = arn
         self.latency_ms = latency_ms
         self.invocations = self.failed_invocations = self.triggered_rules = 0
@@ -221,7 +222,7 @@ class TargetDelivery(msgspec.Struct):
         counters = self.counters
         if self.retries == 0:  # Histogram.observe, inline: once per delivered batch
             hist = counters.latency_ms
-            ms = (counters.mesh.clock.now() - self.ingested_at) * 1000.0
+            ms = (counters.clock.now() - self.ingested_at) * 1000.0
             hist.counts[bisect_left(hist.buckets, ms)] += 1
             hist.sum += ms
             hist.count += 1
