@@ -338,7 +338,7 @@ class EventBus:
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
-        matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
+        matches, rules, collect = self._matcher.match_event, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         trace = None
         for event in events:
@@ -358,12 +358,14 @@ class EventBus:
             self.matched_events += 1
             if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
                 names = sorted(names)  # type: ignore[assignment]
+            item = None  # what every plain target gets: one Delivery (plain data, never changed) for all
             for name in names:
                 rule = rules[name]
                 rule.counters.triggered_rules += 1
                 for target in rule.target_list:
                     if target.plain:  # the event itself, no group id or other extras
-                        item = Delivery(event_json) if trace is None else Delivery(event_json, trace_header=trace)
+                        if item is None:
+                            item = Delivery(event_json, trace_header=trace, json_text=True)
                         entry = pending.get(target)
                         if entry is None:
                             pending[target] = (rule, [item])

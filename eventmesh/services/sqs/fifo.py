@@ -182,7 +182,7 @@ class FifoOrder:
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (an SNS FIFO topic, an EventBridge target with a group id)."""
         entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
-                             item.trace_header) for item in items]
+                             item.trace_header, None, item.json_text) for item in items]
         for result in self.queue.send_batch(entries):
             if isinstance(result, SqsError):
                 return result.delivery_result()

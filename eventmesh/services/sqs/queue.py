@@ -42,6 +42,7 @@ from eventmesh.services.sqs.fifo import FifoOrder
 from eventmesh.services.sqs.leases import Lane, Leases
 from eventmesh.services.sqs.md5 import md5_of_attributes, md5_of_body
 from eventmesh.services.sqs.message import DELAYED, GONE, INFLIGHT, VISIBLE, Message, SendEntry
+from eventmesh.services.sqs.order import ID_DIGITS
 from eventmesh.services.sqs.polls import LongPoll, Polls, Waiter
 from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES, Retention
 from eventmesh.services.sqs.standard import StandardOrder
@@ -127,9 +128,12 @@ class Queue:
         self._purged_at: float | None = None
         ids = mesh.ids
         # Message ids are UUID v4 strings: a random per-queue head and a counter in the last group
-        # (one format per sent batch, one char per message: a uuid4() per message costs 1.4 µs).
+        # (one format per 16 sent batches, one char per batch and per message: a uuid4() per
+        # message costs 1.4 µs).
         self._id_head = ids.uuid()[:24]
         self._id_batch = ids.random.getrandbits(40)
+        self._id_block = -1      # the batch counter without its last hex digit ...
+        self._id_block_text = ""  # ... and the head with that block's 10 hex digits
         self.handle_prefix = "AQEB" + ids.token(30)
         self.available = Available(self.arn)  # one effect object, emitted again and again
         self.n_visible = 0
@@ -178,9 +182,15 @@ class Queue:
     # -- sending (the order admits, the queue stores) ----------------------------------------
 
     def next_id_base(self) -> str:
-        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last)."""
+        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last):
+        the head and the batch counter's low 44 bits in 11 hex digits, of which the first 10 are
+        formatted once per 16 batches."""
         self._id_batch = batch = self._id_batch + 1
-        return f"{self._id_head}{batch & 0xFFFFFFFFFFF:011x}"
+        block = batch >> 4
+        if block != self._id_block:
+            self._id_block = block
+            self._id_block_text = f"{self._id_head}{block & 0xFFFFFFFFFF:010x}"
+        return self._id_block_text + ID_DIGITS[batch & 15]
 
     def send(self, entry: SendEntry) -> Message:
         """SendMessage: raises the entry's error; returns the stored message."""
@@ -337,6 +347,11 @@ class Queue:
         """The wire receipt handle of the message's latest receive."""
         return f"{self.handle_prefix}{msg.receipt:x}"
 
+    def receipt_handles(self, msgs: list[Message]) -> list[str]:
+        """``receipt_handle`` of each message (one call for a received batch)."""
+        prefix = self.handle_prefix
+        return [f"{prefix}{msg.receipt:x}" for msg in msgs]
+
     def parse_handle(self, handle: str) -> int:
         """The receipt number of a wire handle; ``ReceiptHandleIsInvalid`` if this queue never made it."""
         prefix = self.handle_prefix
@@ -364,10 +379,9 @@ class Queue:
         leases, order = self.leases, self.order
         by_receipt = leases.by_receipt
         failures: dict[int, SqsError] = {}
-        last = leases.last
-        last_no = last.no if last is not None else -1
         gone = order.gone if order.fifo else None
         deleted = inflight = 0
+        lease_no, lease = -1, None  # a deleted batch is mostly the messages of one lease
         for i, receipt in enumerate(receipts):
             msg = by_receipt.pop(receipt, None)
             if msg is None:
@@ -377,10 +391,13 @@ class Queue:
             state = msg.state
             if state == INFLIGHT:
                 inflight += 1
-                if msg.lease == last_no:
-                    last.live -= 1  # type: ignore[union-attr]
-                    if not last.live:  # type: ignore[union-attr]
-                        leases.drop_last()
+                if msg.lease != lease_no:
+                    lease_no, lease = msg.lease, leases.find_lease(msg.lease)
+                if lease is not None:
+                    lease.live -= 1
+                    if not lease.live:
+                        leases.emptied(lease)
+                        lease = None
             elif (error := order.late_delete_error(receipt)) is not None:
                 by_receipt[receipt] = msg
                 failures[i] = error
@@ -615,6 +632,17 @@ class Queue:
         if digest is None:
             digest = msg.md5_body = md5_of_body(msg.body)
         return digest
+
+    @staticmethod
+    def body_md5s(msgs: list[Message]) -> list[str]:
+        """``body_md5`` of each message (one call for a received batch)."""
+        out = []
+        for msg in msgs:
+            digest = msg.md5_body
+            if digest is None:
+                digest = msg.md5_body = md5_of_body(msg.body)
+            out.append(digest)
+        return out
 
     @staticmethod
     def attributes_md5(msg: Message) -> str | None:
