@@ -217,6 +217,15 @@ class Mesh:
         self._replies[token] = callback
         return token
 
+    def deliver(self, target_arn: str, items: list[Delivery], source_arn: str,
+                on_result: Callable[[DeliveryResult], None]) -> None:
+        """``emit(Deliver(target_arn, items, source_arn, expect(on_result)))`` in one call: the
+        per-target hot path of the senders (an EventBridge rule's targets)."""
+        counter = self._tokens
+        counter.n = token = counter.n + 1
+        self._replies[token] = on_result
+        self.outbox.append(Deliver(target_arn, items, source_arn, token))
+
     def reply(self, token: int, answer: object) -> None:
         """Answer the effect that carried ``reply_to=token`` (once; unknown tokens are ignored)."""
         callback = self._replies.pop(token, None)

@@ -47,6 +47,22 @@ def test_deliver_effect_reaches_the_target_and_replies() -> None:
     assert mesh.waiting_replies() == 0
 
 
+def test_deliver_is_emit_of_a_deliver_effect_with_a_reply_token() -> None:
+    mesh, driver = virtual_mesh()
+    sink = mesh.add(Sink(mesh.arn("sqs", "a")))
+    replies: list[DeliveryResult] = []
+    before = mesh.expect(replies.append)
+    mesh.deliver(sink.arn, [Delivery("x")], "arn:source", replies.append)
+    effect = mesh.outbox[-1]
+    assert isinstance(effect, Deliver)
+    assert (effect.target_arn, effect.source_arn, effect.reply_to) == (sink.arn, "arn:source", before + 1)
+    mesh.reply(before, DeliveryResult(Outcome.FAILED))
+    driver.run_until_idle()
+    assert sink.got == ["x"]
+    assert [r.kind for r in replies] == [Outcome.FAILED, Outcome.DELIVERED]
+    assert mesh.waiting_replies() == 0
+
+
 def test_effects_emitted_in_timers_are_carried_out() -> None:
     mesh, driver = virtual_mesh()
     woken: list[str] = []

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from eventmesh.effects import DELIVERED, Deliver, Delivery, DeliveryResult, Outcome
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult, Outcome
 from eventmesh.histogram import Histogram, HistogramSnapshot
 from eventmesh.mesh import Mesh
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
@@ -400,15 +400,14 @@ class EventBus:
         entry[1].append(target.delivery(payload, event, hops, trace))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
-        mesh = self.mesh
-        emit, expect = mesh.emit, mesh.expect
+        deliver = self.mesh.deliver
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
                 for item in items:
                     TargetDelivery(rule.counters, target, [item], ingested_at).send()
             else:  # TargetDelivery.send, inline: one Deliver effect per target
                 delivery = TargetDelivery(rule.counters, target, items, ingested_at)
-                emit(Deliver(target.arn, items, rule.arn, expect(delivery.on_result)))
+                deliver(target.arn, items, rule.arn, delivery.on_result)
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda

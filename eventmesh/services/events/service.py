@@ -207,7 +207,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
             failed += 1
             continue
         event_id = id_head + _INDEX_HEX[index]
-        results.append(PutEventsResultEntry(event_id=event_id))
+        results.append(PutEventsResultEntry(event_id))
         name = e.event_bus_name
         bus = buses.get(name, _UNSEEN)
         if bus is _UNSEEN:

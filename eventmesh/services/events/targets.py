@@ -213,7 +213,7 @@ class TargetDelivery(msgspec.Struct):
             call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
                                  self._on_http, self.on_result)
         else:
-            mesh.emit(Deliver(target.arn, self.items, self.counters.arn, mesh.expect(self.on_result)))
+            mesh.deliver(target.arn, self.items, self.counters.arn, self.on_result)
 
     def _on_http(self, response: HttpResponse) -> None:
         self.on_result(http_result(response))
