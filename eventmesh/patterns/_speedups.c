@@ -31,6 +31,31 @@
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
+/* An int's value without a call when it fits one digit (field ids, counts: always), else
+ * PyLong_AsSsize_t (-1 with an error set when it does not fit). */
+static inline Py_ssize_t small_int(PyObject *o) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return PyUnstable_Long_CompactValue((PyLongObject *)o);
+#else
+    if (PyLong_CheckExact(o)) {
+        Py_ssize_t size = Py_SIZE(o);
+        if (size == 0) return 0;
+        if (size == 1) return (Py_ssize_t)((PyLongObject *)o)->ob_digit[0];
+        if (size == -1) return -(Py_ssize_t)((PyLongObject *)o)->ob_digit[0];
+    }
+#endif
+    return PyLong_AsSsize_t(o);
+}
+
+/* The truth of an int (an edge's ``multi`` count) without PyObject_IsTrue's call chain. */
+static inline int int_true(PyObject *o) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyLong_CheckExact(o)) return Py_SIZE(o) != 0;
+#endif
+    return PyObject_IsTrue(o);
+}
+
 /* Types and slot offsets of the Python classes this code reads, registered once by init(). They
  * describe the classes, not any machine, so two rule sets (or meshes) never share state here. */
 static struct {
@@ -732,7 +757,7 @@ static int push_distinct(Stack *todo, Stack *found) {
 /* Follow one edge for the value v of its field; a field with several values, or an edge whose steps
  * have overlapping conditions, may name a state twice. */
 static int follow(PyObject *e, PyObject *v, PyObject *numkey, Stack *todo, Stack *tmp) {
-    int multi = PyObject_IsTrue(SLOT(e, G.ed_multi));
+    int multi = int_true(SLOT(e, G.ed_multi));
     if (multi < 0) return -1;
     if (multi || Py_IS_TYPE(v, G.Values)) {
         tmp->n = 0;
@@ -773,7 +798,7 @@ static void fidset_fill(FidSet *set, PyObject *dict) {
     memset(set, 0, sizeof(*set));
     if (!dict) return;
     while (PyDict_Next(dict, &pos, &key, &value)) {
-        Py_ssize_t fid = PyLong_AsSsize_t(key);
+        Py_ssize_t fid = small_int(key);
         if (fid >= 0 && fid < FID_BITS) set->bits[fid >> 3] |= (unsigned char)(1 << (fid & 7));
         else set->big = 1;
     }
@@ -781,7 +806,7 @@ static void fidset_fill(FidSet *set, PyObject *dict) {
 }
 
 static int fidset_maybe(const FidSet *set, PyObject *fid) {
-    Py_ssize_t v = PyLong_AsSsize_t(fid);
+    Py_ssize_t v = small_int(fid);
     if (v >= 0 && v < FID_BITS) return (set->bits[v >> 3] >> (v & 7)) & 1;
     PyErr_Clear();
     return set->big;
