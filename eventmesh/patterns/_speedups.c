@@ -196,8 +196,11 @@ static PyObject *init(PyObject *self, PyObject *args) {
 /* ---------------------------------------------------------------- flatten (as _flatten.py) */
 
 static int put(PyObject *F, PyObject *fid, PyObject *value) {
-    PyObject *found = PyDict_GetItemWithError(F, fid);
-    if (!found) return PyErr_Occurred() ? -1 : PyDict_SetItem(F, fid, value);
+    /* one probe for the common first value of a field: F grew iff the value was stored */
+    Py_ssize_t before = PyDict_GET_SIZE(F);
+    PyObject *found = PyDict_SetDefault(F, fid, value);
+    if (!found) return -1;
+    if (PyDict_GET_SIZE(F) != before) return 0;
     if (Py_IS_TYPE(found, G.Values)) return PyList_Append(found, value);
     PyObject *pair = PyTuple_Pack(2, found, value);
     if (!pair) return -1;
@@ -414,7 +417,7 @@ static int affix_collect(PyObject *table, PyObject *s, Py_ssize_t start, int suf
     if (!lengths) return PyErr_Occurred() ? -1 : 0;
     lengths = SLOT(lengths, G.ln_sorted);
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lengths); i++) {
-        Py_ssize_t len = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, i));
+        Py_ssize_t len = small_int(PyList_GET_ITEM(lengths, i));
         if (start + len > n) break;
         PyObject *piece = suffix ? PyUnicode_Substring(s, n - len, n) : PyUnicode_Substring(s, start, start + len);
         if (!piece) return -1;
@@ -475,7 +478,7 @@ static int wildcards(PyObject *index, PyObject *s, Stack *out) {
         if (check == Py_None) {
             ok = 1;
         } else if (PyUnicode_GET_LENGTH(tail)) {
-            ok = n >= PyLong_AsSsize_t(SLOT(w, G.wc_least)) && PyUnicode_Tailmatch(s, tail, 0, n, 1) == 1;
+            ok = n >= small_int(SLOT(w, G.wc_least)) && PyUnicode_Tailmatch(s, tail, 0, n, 1) == 1;
         } else {
             PyObject *m = PyObject_CallOneArg(check, s);
             if (!m) { rc = -1; break; }
@@ -493,7 +496,7 @@ static int mark_positions(PyObject *positions, char *marks) {
     PyObject *it = PyObject_GetIter(positions), *j;
     if (!it) return -1;
     while ((j = PyIter_Next(it))) {
-        marks[PyLong_AsSsize_t(j)] = 1;
+        marks[small_int(j)] = 1;
         Py_DECREF(j);
     }
     Py_DECREF(it);
@@ -534,7 +537,7 @@ static int anything_but_str(PyObject *op, PyObject *family, PyObject *s, Stack *
         if (prefixes != Py_None) rc = affix_collect(prefixes, s, 0, 0, &excluded);
         if (rc == 0 && suffixes != Py_None) rc = affix_collect(suffixes, s, 0, 1, &excluded);
         if (rc == 0 && patterns != Py_None) rc = wildcards(patterns, s, &excluded);
-        for (Py_ssize_t i = 0; rc == 0 && i < excluded.n; i++) marks[PyLong_AsSsize_t(excluded.items[i])] = 1;
+        for (Py_ssize_t i = 0; rc == 0 && i < excluded.n; i++) marks[small_int(excluded.items[i])] = 1;
         PyMem_Free(excluded.items);
     }
     if (rc == 0) rc = push_unmarked(states, marks, out);
@@ -593,7 +596,7 @@ static int interval_hits(PyObject *index, Py_ssize_t at, int equal, Stack *out) 
     PyObject *regions = SLOT(index, G.ii_regions);
     if (regions != Py_None) return push_all(out, PyList_GET_ITEM(regions, region));
     PyObject *tree = SLOT(index, G.ii_tree);
-    for (Py_ssize_t node = region + PyLong_AsSsize_t(SLOT(index, G.ii_leaves)); node; node >>= 1)
+    for (Py_ssize_t node = region + small_int(SLOT(index, G.ii_leaves)); node; node >>= 1)
         if (push_all(out, PyList_GET_ITEM(tree, node)) < 0) return -1;
     return 0;
 }
