@@ -409,12 +409,17 @@ static int affix_collect(PyObject *table, PyObject *s, Py_ssize_t start, int suf
     if (start >= n) return 0;
     Py_ssize_t at = suffix ? n - 1 : start;
     Py_UCS4 c = PyUnicode_READ_CHAR(s, at);
-    if (c < 128 && !PyByteArray_AS_STRING(SLOT(table, G.af_ascii_ends))[c]) return 0;
-    PyObject *end = PyUnicode_Substring(s, at, at + 1);
-    if (!end) return -1;
-    PyObject *lengths = PyDict_GetItemWithError(SLOT(table, G.af_by_end), end);
-    Py_DECREF(end);
-    if (!lengths) return PyErr_Occurred() ? -1 : 0;
+    PyObject *lengths, *ascii_ends = SLOT(table, G.af_ascii_ends);
+    if (c < 128 && PyList_CheckExact(ascii_ends) && PyList_GET_SIZE(ascii_ends) == 128) {
+        lengths = PyList_GET_ITEM(ascii_ends, c); /* by_end's entry for an ASCII end, or None */
+        if (lengths == Py_None) return 0;
+    } else {
+        PyObject *end = PyUnicode_Substring(s, at, at + 1);
+        if (!end) return -1;
+        lengths = PyDict_GetItemWithError(SLOT(table, G.af_by_end), end);
+        Py_DECREF(end);
+        if (!lengths) return PyErr_Occurred() ? -1 : 0;
+    }
     lengths = SLOT(lengths, G.ln_sorted);
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lengths); i++) {
         Py_ssize_t len = small_int(PyList_GET_ITEM(lengths, i));

@@ -103,8 +103,9 @@ class AffixTable:
     def __init__(self, suffix: bool) -> None:
         self.table = Table()
         self.by_end: dict[str, Lengths] = {}  # first (last) character -> lengths of those affixes
-        # by_end's ASCII keys as flags, so that the compiled lookup rejects a value in one test
-        self.ascii_ends = bytearray(ASCII_CHARS)
+        # by_end's ASCII entries by code point (None: no affix ends so), so that the compiled lookup
+        # finds a value's lengths, or rejects it, without making a one-character string to look up
+        self.ascii_ends: list[Lengths | None] = [None] * ASCII_CHARS
         self.suffix = suffix
 
     def __bool__(self) -> bool:
@@ -117,7 +118,7 @@ class AffixTable:
             if lengths is None:
                 lengths = self.by_end[end] = Lengths()
                 if ord(end) < ASCII_CHARS:
-                    self.ascii_ends[ord(end)] = 1
+                    self.ascii_ends[ord(end)] = lengths
             lengths.add(len(affix))
 
     def remove(self, affix: str, value: Any) -> None:
@@ -128,7 +129,7 @@ class AffixTable:
             if not lengths.counts:
                 del self.by_end[end]
                 if ord(end) < ASCII_CHARS:
-                    self.ascii_ends[ord(end)] = 0
+                    self.ascii_ends[ord(end)] = None
 
     def collect(self, s: str, out: list[Any], start: int = 0) -> None:
         """Append the values stored under every affix of ``s`` (for prefixes: of ``s[start:]``)."""

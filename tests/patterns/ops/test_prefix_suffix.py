@@ -39,3 +39,16 @@ def test_an_or_list_of_overlapping_affixes_matches_once(rule_set: RuleSetFactory
     assert hits(rules, {"a": "abc", "b": "1"}) == {"r"}
     assert hits(rules, {"a": "abc", "b": "2"}) == set()
     assert hits(rules, {"a": "b", "b": "1"}) == set()
+
+
+def test_removing_the_last_affix_of_an_end_character_stops_its_matches(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({"x": {"a": [{"prefix": "x-"}]}, "xy": {"a": [{"prefix": "xy"}]},
+                      "e": {"a": [{"suffix": "-é"}]}, "other": {"a": [{"prefix": "q"}]}})
+    assert hits(rules, {"a": "xy-1"}) == {"xy"} and hits(rules, {"a": "x-é"}) == {"x", "e"}
+    rules.remove("x")
+    assert hits(rules, {"a": "x-é"}) == {"e"} and hits(rules, {"a": "xy-1"}) == {"xy"}
+    rules.remove("xy")
+    rules.remove("e")
+    assert hits(rules, {"a": "xy-é"}) == set() and hits(rules, {"a": "q1"}) == {"other"}
+    rules.add("x2", '{"a": [{"prefix": "x"}]}')
+    assert hits(rules, {"a": "xy-é"}) == {"x2"}
