@@ -66,7 +66,7 @@ static struct {
     Py_ssize_t st_edges, st_by_fid, st_absent, st_rules;
     Py_ssize_t ed_exact, ed_on_str, ed_on_num, ed_on_lit, ed_multi;
     Py_ssize_t pn_children, pn_field;
-    Py_ssize_t tb_map, af_table, af_by_end, af_ascii_ends, ln_sorted;
+    Py_ssize_t tb_map, af_table, af_by_end, af_ascii_ends, af_has_empty, ln_sorted;
     Py_ssize_t nf_keys, nf_texts, eq_table, ff_affixes, rf_index, cf_indexes, ef_table;
     Py_ssize_t ii_points, ii_regions, ii_tree, ii_leaves;
     Py_ssize_t wf_index, wi_exact, wi_prefixes, wi_suffixes, wi_every, wi_middles;
@@ -146,7 +146,7 @@ static PyObject *init(PyObject *self, PyObject *args) {
         {G.Edge, "multi", &G.ed_multi}, {G.PathNode, "children", &G.pn_children},
         {G.PathNode, "field", &G.pn_field}, {Table, "map", &G.tb_map},
         {AffixTable, "table", &G.af_table}, {AffixTable, "by_end", &G.af_by_end},
-        {AffixTable, "ascii_ends", &G.af_ascii_ends},
+        {AffixTable, "ascii_ends", &G.af_ascii_ends}, {AffixTable, "has_empty", &G.af_has_empty},
         {Lengths, "sorted", &G.ln_sorted}, {G.NumberFamily, "keys", &G.nf_keys},
         {G.NumberFamily, "texts", &G.nf_texts}, {G.EqicFamily, "table", &G.eq_table},
         {G.PrefixFamily, "affixes", &G.ff_affixes}, {G.RangeFamily, "index", &G.rf_index},
@@ -400,7 +400,8 @@ static PyObject *lowered(PyObject *s) {
 static int affix_collect(PyObject *table, PyObject *s, Py_ssize_t start, int suffix, Stack *out) {
     PyObject *map = SLOT(SLOT(table, G.af_table), G.tb_map);
     if (PyDict_GET_SIZE(map) == 0) return 0;
-    if (start == 0) { /* the empty affix (``{"prefix": ""}``) is every value's affix */
+    PyObject *has_empty = SLOT(table, G.af_has_empty); /* NULL: a table unpickled from before the slot */
+    if (start == 0 && has_empty != Py_False) { /* the empty affix (``{"prefix": ""}``) is every value's */
         PyObject *empty = PyDict_GetItemWithError(map, G.empty);
         if (empty && push_all(out, empty) < 0) return -1;
         if (!empty && PyErr_Occurred()) return -1;
@@ -456,7 +457,18 @@ static int middles(PyObject *index, PyObject *s, Stack *out) {
     Stack found = {0};
     int rc = 0;
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) rc = affix_collect(table, s, i, 0, &found);
+    PyObject *ascii_ends = SLOT(table, G.af_ascii_ends);
+    /* (the first start also probes the empty piece, when the table has one) */
+    int by_code = PyList_CheckExact(ascii_ends) && PyList_GET_SIZE(ascii_ends) == 128;
+    PyObject *has_empty = SLOT(table, G.af_has_empty);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i); /* affix_collect's first test, without the call */
+        if (by_code && c < 128 && PyList_GET_ITEM(ascii_ends, c) == Py_None && (i || has_empty == Py_False))
+            continue;
+        rc = affix_collect(table, s, i, 0, &found);
+    }
     for (Py_ssize_t i = 0; rc == 0 && i < found.n; i++) {
         int seen = 0; /* a piece seen twice in the value must not check its patterns twice */
         for (Py_ssize_t j = 0; j < i && !seen; j++) seen = found.items[j] == found.items[i];

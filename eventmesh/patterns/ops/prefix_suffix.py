@@ -98,7 +98,7 @@ class AffixTable:
     character (last, for suffixes): a value whose end character no affix has costs one dict probe.
     Shared with the wildcard and anything-but indexes (which also probe it at every ``start``)."""
 
-    __slots__ = ("table", "by_end", "ascii_ends", "suffix")
+    __slots__ = ("table", "by_end", "ascii_ends", "has_empty", "suffix")
 
     def __init__(self, suffix: bool) -> None:
         self.table = Table()
@@ -106,13 +106,17 @@ class AffixTable:
         # by_end's ASCII entries by code point (None: no affix ends so), so that the compiled lookup
         # finds a value's lengths, or rejects it, without making a one-character string to look up
         self.ascii_ends: list[Lengths | None] = [None] * ASCII_CHARS
+        self.has_empty = False  # the empty affix is in the table (every value has it): probe it
         self.suffix = suffix
 
     def __bool__(self) -> bool:
         return bool(self.table.map)
 
     def add(self, affix: str, value: Any) -> None:
-        if self.table.add(affix, value) and affix:
+        new = self.table.add(affix, value)
+        if not affix:
+            self.has_empty = True
+        elif new:
             end = affix[-1] if self.suffix else affix[0]
             lengths = self.by_end.get(end)
             if lengths is None:
@@ -122,7 +126,10 @@ class AffixTable:
             lengths.add(len(affix))
 
     def remove(self, affix: str, value: Any) -> None:
-        if self.table.remove(affix, value) and affix:
+        gone = self.table.remove(affix, value)
+        if not affix:
+            self.has_empty = not gone
+        elif gone:
             end = affix[-1] if self.suffix else affix[0]
             lengths = self.by_end[end]
             lengths.remove(len(affix))

@@ -52,3 +52,15 @@ def test_removing_the_last_affix_of_an_end_character_stops_its_matches(rule_set:
     assert hits(rules, {"a": "xy-é"}) == set() and hits(rules, {"a": "q1"}) == {"other"}
     rules.add("x2", '{"a": [{"prefix": "x"}]}')
     assert hits(rules, {"a": "xy-é"}) == {"x2"}
+
+
+def test_the_empty_prefix_matches_every_string_until_its_last_rule_goes(rule_set: RuleSetFactory) -> None:
+    rules = rule_set({"e1": {"a": [{"prefix": ""}]}, "e2": {"a": [{"prefix": ""}]},
+                      "w": {"a": [{"wildcard": "*-x-*"}]}, "s": {"a": [{"suffix": ""}]}})
+    assert hits(rules, {"a": "q-x-1"}) == {"e1", "e2", "w", "s"} and hits(rules, {"a": ""}) == {"e1", "e2", "s"}
+    rules.remove("e1")
+    assert hits(rules, {"a": "q"}) == {"e2", "s"}
+    rules.remove("e2")
+    rules.remove("s")
+    assert hits(rules, {"a": "q"}) == set() and hits(rules, {"a": "q-x-1"}) == {"w"}
+    assert hits(rules, {"a": 5}) == set()
