@@ -195,8 +195,34 @@ static PyObject *init(PyObject *self, PyObject *args) {
 
 /* ---------------------------------------------------------------- flatten (as _flatten.py) */
 
-static int put(PyObject *F, PyObject *fid, PyObject *value) {
+/* The field ids present in F or X, as bits, so that an edge whose field the event lacks costs no
+ * dict probe; ids past FID_BITS are looked up in the dict. Filled as the flattener stores values. */
+typedef struct {
+    unsigned char bits[FID_BITS / 8];
+    int big;
+} FidSet;
+
+static inline void fidset_add(FidSet *set, PyObject *fid) {
+    Py_ssize_t v = small_int(fid);
+    if (v >= 0 && v < FID_BITS) {
+        set->bits[v >> 3] |= (unsigned char)(1 << (v & 7));
+    } else {
+        PyErr_Clear();
+        set->big = 1;
+    }
+}
+
+/* One flattened event: F (field id -> value or Values), X (field id -> [(value, membership)] for
+ * leaves inside arrays of objects) and the ids each holds. */
+typedef struct {
+    PyObject *F, *X;
+    FidSet in_f, in_x;
+} Flat;
+
+static int put(Flat *fl, PyObject *fid, PyObject *value) {
     /* one probe for the common first value of a field: F grew iff the value was stored */
+    PyObject *F = fl->F;
+    fidset_add(&fl->in_f, fid);
     Py_ssize_t before = PyDict_GET_SIZE(F);
     PyObject *found = PyDict_SetDefault(F, fid, value);
     if (!found) return -1;
@@ -212,7 +238,9 @@ static int put(PyObject *F, PyObject *fid, PyObject *value) {
     return rc;
 }
 
-static int add_member(PyObject *X, PyObject *fid, PyObject *value, PyObject *mem) {
+static int add_member(Flat *fl, PyObject *fid, PyObject *value, PyObject *mem) {
+    PyObject *X = fl->X;
+    fidset_add(&fl->in_x, fid);
     PyObject *leaf = PyTuple_Pack(2, value, mem);
     if (!leaf) return -1;
     PyObject *found = PyDict_GetItemWithError(X, fid);
@@ -245,10 +273,10 @@ static int has_containers(PyObject *list) {
     return 0;
 }
 
-static int members(PyObject *obj, PyObject *children, PyObject *mem, PyObject *X);
+static int members(PyObject *obj, PyObject *children, PyObject *mem, Flat *fl);
 
 /* The leaves of a list holding objects or lists, each with its membership, into X. */
-static int elements(PyObject *list, PyObject *node, PyObject *base, PyObject *X) {
+static int elements(PyObject *list, PyObject *node, PyObject *base, Flat *fl) {
     PyObject *fid = SLOT(node, G.pn_field), *children = SLOT(node, G.pn_children);
     PyObject *array_id = PyLong_FromVoidPtr(list); /* id(list), as the Python flattener uses */
     if (!array_id) return -1;
@@ -269,18 +297,18 @@ static int elements(PyObject *list, PyObject *node, PyObject *base, PyObject *X)
                 PyTuple_SET_ITEM(mem, j, PyTuple_GET_ITEM(base, j));
             }
             PyTuple_SET_ITEM(mem, nb, pair);
-            rc = PyDict_CheckExact(e) ? members(e, children, mem, X) : elements(e, node, mem, X);
+            rc = PyDict_CheckExact(e) ? members(e, children, mem, fl) : elements(e, node, mem, fl);
             Py_DECREF(mem);
         } else if (fid != Py_None) {
             /* a scalar element carries no membership of its own array (event-ruler Event.java) */
-            rc = add_member(X, fid, e, PyTuple_GET_SIZE(base) ? base : Py_None);
+            rc = add_member(fl, fid, e, PyTuple_GET_SIZE(base) ? base : Py_None);
         }
     }
     Py_DECREF(array_id);
     return rc;
 }
 
-static int members(PyObject *obj, PyObject *children, PyObject *mem, PyObject *X) {
+static int members(PyObject *obj, PyObject *children, PyObject *mem, Flat *fl) {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(obj, &pos, &key, &value)) {
@@ -292,25 +320,25 @@ static int members(PyObject *obj, PyObject *children, PyObject *mem, PyObject *X
         PyObject *fid = SLOT(node, G.pn_field), *sub = SLOT(node, G.pn_children);
         int rc = 0;
         if (PyDict_CheckExact(value)) {
-            if (PyDict_GET_SIZE(sub)) rc = members(value, sub, mem, X);
+            if (PyDict_GET_SIZE(sub)) rc = members(value, sub, mem, fl);
         } else if (PyList_CheckExact(value)) {
             if (has_containers(value)) {
-                rc = elements(value, node, mem, X);
+                rc = elements(value, node, mem, fl);
             } else if (fid != Py_None) {
                 for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(value); i++)
-                    rc = add_member(X, fid, PyList_GET_ITEM(value, i), mem);
+                    rc = add_member(fl, fid, PyList_GET_ITEM(value, i), mem);
             }
         } else if (fid != Py_None) {
-            rc = add_member(X, fid, value, mem);
+            rc = add_member(fl, fid, value, mem);
         }
         if (rc < 0) return -1;
     }
     return 0;
 }
 
-static int flatten_value(PyObject *value, PyObject *node, PyObject *F, PyObject *X);
+static int flatten_value(PyObject *value, PyObject *node, Flat *fl);
 
-static int flatten_object(PyObject *obj, PyObject *children, PyObject *F, PyObject *X) {
+static int flatten_object(PyObject *obj, PyObject *children, Flat *fl) {
     PyObject *key, *value, *node;
     Py_ssize_t pos = 0;
     if (PyDict_GET_SIZE(obj) <= PyDict_GET_SIZE(children)) {
@@ -320,7 +348,7 @@ static int flatten_object(PyObject *obj, PyObject *children, PyObject *F, PyObje
                 if (PyErr_Occurred()) return -1;
                 continue;
             }
-            if (flatten_value(value, node, F, X) < 0) return -1;
+            if (flatten_value(value, node, fl) < 0) return -1;
         }
     } else {
         while (PyDict_Next(children, &pos, &key, &node)) {
@@ -329,32 +357,32 @@ static int flatten_object(PyObject *obj, PyObject *children, PyObject *F, PyObje
                 if (PyErr_Occurred()) return -1;
                 continue;
             }
-            if (flatten_value(value, node, F, X) < 0) return -1;
+            if (flatten_value(value, node, fl) < 0) return -1;
         }
     }
     return 0;
 }
 
-static int flatten_value(PyObject *value, PyObject *node, PyObject *F, PyObject *X) {
+static int flatten_value(PyObject *value, PyObject *node, Flat *fl) {
     PyObject *fid = SLOT(node, G.pn_field);
     if (PyDict_CheckExact(value)) {
         PyObject *sub = SLOT(node, G.pn_children);
-        return PyDict_GET_SIZE(sub) ? flatten_object(value, sub, F, X) : 0;
+        return PyDict_GET_SIZE(sub) ? flatten_object(value, sub, fl) : 0;
     }
     if (PyList_CheckExact(value)) {
         if (has_containers(value)) {
             PyObject *empty = PyTuple_New(0);
             if (!empty) return -1;
-            int rc = elements(value, node, empty, X);
+            int rc = elements(value, node, empty, fl);
             Py_DECREF(empty);
             return rc;
         }
         if (fid == Py_None) return 0;
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
-            if (put(F, fid, PyList_GET_ITEM(value, i)) < 0) return -1;
+            if (put(fl, fid, PyList_GET_ITEM(value, i)) < 0) return -1;
         return 0;
     }
-    return fid == Py_None ? 0 : put(F, fid, value);
+    return fid == Py_None ? 0 : put(fl, fid, value);
 }
 
 /* ---------------------------------------------------------------- family lookups */
@@ -805,26 +833,6 @@ static int array_values(PyObject *e, PyObject *values, PyObject *numkey, PyObjec
     return 0;
 }
 
-/* The field ids present in F or X, as bits, so that an edge whose field the event lacks costs no
- * dict probe; ids past FID_BITS are looked up in the dict. */
-typedef struct {
-    unsigned char bits[FID_BITS / 8];
-    int big;
-} FidSet;
-
-static void fidset_fill(FidSet *set, PyObject *dict) {
-    PyObject *key, *value;
-    Py_ssize_t pos = 0;
-    memset(set, 0, sizeof(*set));
-    if (!dict) return;
-    while (PyDict_Next(dict, &pos, &key, &value)) {
-        Py_ssize_t fid = small_int(key);
-        if (fid >= 0 && fid < FID_BITS) set->bits[fid >> 3] |= (unsigned char)(1 << (fid & 7));
-        else set->big = 1;
-    }
-    PyErr_Clear();
-}
-
 static int fidset_maybe(const FidSet *set, PyObject *fid) {
     Py_ssize_t v = small_int(fid);
     if (v >= 0 && v < FID_BITS) return (set->bits[v >> 3] >> (v & 7)) & 1;
@@ -832,11 +840,10 @@ static int fidset_maybe(const FidSet *set, PyObject *fid) {
     return set->big;
 }
 
-static int walk(PyObject *root, PyObject *F, PyObject *X, PyObject *numkey, PyObject *out, PyObject *arrays) {
+static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObject *arrays) {
     Stack todo = {0}, tmp = {0};
-    FidSet in_f, in_x;
-    fidset_fill(&in_f, F);
-    fidset_fill(&in_x, X);
+    PyObject *F = fl->F, *X = PyDict_GET_SIZE(fl->X) ? fl->X : NULL;
+    const FidSet *in_f = &fl->in_f, *in_x = &fl->in_x;
     int rc = push(&todo, root);
     while (rc == 0 && todo.n) {
         PyObject *s = todo.items[--todo.n];
@@ -857,13 +864,13 @@ static int walk(PyObject *root, PyObject *F, PyObject *X, PyObject *numkey, PyOb
             for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
                 PyObject *pair = PyTuple_GET_ITEM(edges, i);
                 PyObject *fid = PyTuple_GET_ITEM(pair, 0), *e = PyTuple_GET_ITEM(pair, 1);
-                if (X && fidset_maybe(&in_x, fid)) {
+                if (X && fidset_maybe(in_x, fid)) {
                     PyObject *values = PyDict_GetItemWithError(X, fid);
                     if (values) rc = array_values(e, values, numkey, arrays, &tmp);
                     else if (PyErr_Occurred()) rc = -1;
                     if (rc < 0) break;
                 }
-                if (!fidset_maybe(&in_f, fid)) continue;
+                if (!fidset_maybe(in_f, fid)) continue;
                 PyObject *v = PyDict_GetItemWithError(F, fid);
                 if (v) rc = follow(e, v, numkey, &todo, &tmp);
                 else if (PyErr_Occurred()) rc = -1;
@@ -873,12 +880,12 @@ static int walk(PyObject *root, PyObject *F, PyObject *X, PyObject *numkey, PyOb
         for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(absent); i++) {
             PyObject *pair = PyTuple_GET_ITEM(absent, i);
             PyObject *fid = PyTuple_GET_ITEM(pair, 0), *nexts = PyTuple_GET_ITEM(pair, 1);
-            int present = fidset_maybe(&in_f, fid) ? PyDict_Contains(F, fid) : 0;
+            int present = fidset_maybe(in_f, fid) ? PyDict_Contains(F, fid) : 0;
             if (present) {
                 rc = present < 0 ? -1 : 0;
                 continue;
             }
-            int in_arrays = X && fidset_maybe(&in_x, fid) ? PyDict_Contains(X, fid) : 0;
+            int in_arrays = X && fidset_maybe(in_x, fid) ? PyDict_Contains(X, fid) : 0;
             if (in_arrays < 0) { rc = -1; break; }
             if (!in_arrays) {
                 rc = push_all(&todo, nexts);
@@ -913,8 +920,13 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     PyObject *F = _PyDict_NewPresized(F_PRESIZE), *X = PyDict_New(), *out = PySet_New(NULL),
              *arrays = PyList_New(0);
     if (!F || !X || !out || !arrays) goto fail;
-    if (PyDict_GET_SIZE(children) && flatten_object(event, children, F, X) < 0) goto fail;
-    if (walk(root, F, PyDict_GET_SIZE(X) ? X : NULL, numkey, out, arrays) < 0) goto fail;
+    Flat fl;
+    fl.F = F;
+    fl.X = X;
+    memset(&fl.in_f, 0, sizeof(fl.in_f));
+    memset(&fl.in_x, 0, sizeof(fl.in_x));
+    if (PyDict_GET_SIZE(children) && flatten_object(event, children, &fl) < 0) goto fail;
+    if (walk(root, &fl, numkey, out, arrays) < 0) goto fail;
     if (PyList_GET_SIZE(arrays)) {
         PyObject *r = PyObject_CallFunctionObjArgs(G.walk_arrays, arrays, F, X, numkey, out, NULL);
         if (!r) goto fail;
