@@ -63,6 +63,24 @@ def test_put_events_delivers_the_envelope_compact_and_in_aws_key_order(env: Any)
     assert bus.rules["r1"].arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1"
 
 
+def test_entries_of_one_request_each_get_their_own_envelope(env: Any) -> None:
+    mesh, driver, bus = env
+    queue = recorder(mesh, sqs_arn("q"))
+    bus.put_rule("r1", event_pattern=PATTERN)
+    bus.put_targets("r1", [{"Id": "t1", "Arn": queue.arn}])
+    response = put_events(mesh, [entry(resources=["arn:a"], time=VIRTUAL_EPOCH - 3600),
+                                 entry(detail_type="Second", detail='{"n": 2}')])
+    driver.run_until_idle()
+    first, second = (e.event_id for e in response.entries)
+    assert queue.bodies == [
+        f'{{"version":"0","id":"{first}","detail-type":"Order Placed","source":"my.app",'
+        f'"account":"{ACCOUNT}","time":"2023-11-14T21:13:20Z","region":"{REGION}","resources":["arn:a"],'
+        '"detail":{"n":1}}',
+        f'{{"version":"0","id":"{second}","detail-type":"Second","source":"my.app",'
+        f'"account":"{ACCOUNT}","time":"2023-11-14T22:13:20Z","region":"{REGION}","resources":[],'
+        '"detail":{"n":2}}']
+
+
 def test_targets_learn_which_payloads_are_the_envelope_the_bus_encoded(env: Any) -> None:
     mesh, driver, bus = env
     plain, other, shaped = recorder(mesh, sqs_arn("plain")), recorder(mesh, sqs_arn("plain2")), \
