@@ -218,7 +218,7 @@ class Queue:
             if wake:
                 self.wake()
             retention = self.retention
-            retention.batches.append(ready)  # Retention.keep inline (once per sent batch)
+            retention.batches.append(tuple(ready))  # Retention.keep inline (once per sent batch)
             if retention.timer is None or len(retention.batches) > COMPACT_MIN_BATCHES:
                 retention.checks()
         self.sent += accepted

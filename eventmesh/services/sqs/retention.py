@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from eventmesh.clock import Clock
 from eventmesh.services.sqs.message import GONE, Message
@@ -39,16 +39,19 @@ class Retention:
         self.base = base
         self.expire = expire
         self.live = live
-        self.batches: deque[list[Message]] = deque()   # sent batches, in enqueue order
+        # Sent batches, in enqueue order, as tuples: Messages are not tracked by the cyclic GC, so a
+        # tuple of them leaves the GC's lists at its first collection, where a list would stay and be
+        # traversed by every older-generation collection.
+        self.batches: deque[Sequence[Message]] = deque()
         self.late: list[tuple[float, int, Message]] = []  # redriven messages older than the tail
         self.late_seq = 0  # ties in ``late`` break by arrival (never by id(): it differs per process)
         self.timer: Timer | None = None
         self.closed = False
 
     def keep(self, msgs: list[Message]) -> None:
-        """A sent batch (never mutated afterwards), in enqueue order."""
+        """A sent batch, in enqueue order."""
         batches = self.batches
-        batches.append(msgs)
+        batches.append(tuple(msgs))
         if len(batches) > COMPACT_MIN_BATCHES or self.timer is None:
             self.checks()
 
@@ -58,7 +61,7 @@ class Retention:
         batches, base = self.batches, self.base
         tail = base(batches[-1][0]) if batches else None
         if tail is None or all(base(msg) >= tail for msg in msgs):
-            batches.append(msgs)  # in order (FIFO resets the time to now): one batch
+            batches.append(tuple(msgs))  # in order (FIFO resets the time to now): one batch
         else:
             for msg in msgs:
                 start = base(msg)
@@ -66,7 +69,7 @@ class Retention:
                     self.late_seq += 1
                     heapq.heappush(self.late, (start, self.late_seq, msg))
                 else:
-                    batches.append([msg])
+                    batches.append((msg,))
         self.arm(rearm=True)
 
     def trim(self) -> None:
@@ -142,7 +145,7 @@ class Retention:
         batches = self.batches
         if len(batches) > COMPACT_MIN_BATCHES and len(batches) > self.live():
             # More batches than live messages: most are wholly gone out of order; rebuild.
-            kept = [kept for batch in batches if (kept := [m for m in batch if m.state != GONE])]
+            kept = [kept for batch in batches if (kept := tuple(m for m in batch if m.state != GONE))]
             batches.clear()
             batches.extend(kept)
         if self.timer is None:
