@@ -403,6 +403,7 @@ static int ask_python(PyObject *op, PyObject *value, PyObject *key, Stack *out) 
 }
 
 static int push_found(PyObject *map, PyObject *key, Stack *out) {
+    if (!PyDict_GET_SIZE(map)) return 0; /* an edge with no exact values: no hash, no probe */
     PyObject *found = PyDict_GetItemWithError(map, key);
     if (found) return push_all(out, found);
     return PyErr_Occurred() ? -1 : 0;
