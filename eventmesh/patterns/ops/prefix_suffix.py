@@ -112,6 +112,19 @@ class AffixTable:
     def __bool__(self) -> bool:
         return bool(self.table.map)
 
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Unpickling (a snapshot): a table pickled before ``ascii_ends`` held Lengths (it held
+        flags) and before ``has_empty`` gets both from ``by_end`` and the table."""
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        if not isinstance(self.ascii_ends, list):
+            self.ascii_ends = [None] * ASCII_CHARS
+            for end, lengths in self.by_end.items():
+                if ord(end) < ASCII_CHARS:
+                    self.ascii_ends[ord(end)] = lengths
+        if not hasattr(self, "has_empty"):
+            self.has_empty = "" in self.table.map
+
     def add(self, affix: str, value: Any) -> None:
         new = self.table.add(affix, value)
         if not affix:

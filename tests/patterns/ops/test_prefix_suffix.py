@@ -64,3 +64,24 @@ def test_the_empty_prefix_matches_every_string_until_its_last_rule_goes(rule_set
     rules.remove("s")
     assert hits(rules, {"a": "q"}) == set() and hits(rules, {"a": "q-x-1"}) == {"w"}
     assert hits(rules, {"a": 5}) == set()
+
+
+def test_an_affix_table_pickled_before_its_code_point_index_still_works() -> None:
+    import pickle
+
+    from eventmesh.patterns.ops.prefix_suffix import ASCII_CHARS, AffixTable
+
+    table = AffixTable(suffix=False)
+    for affix, value in (("ab", 1), ("", 2), ("é", 3)):
+        table.add(affix, value)
+    state = table.__getstate__()  # type: ignore[misc]
+    slots = {k: v for k, v in state[1].items() if k != "has_empty"}
+    slots["ascii_ends"] = bytearray(ASCII_CHARS)  # the older layout: flags
+    old = AffixTable.__new__(AffixTable)
+    old.__setstate__((None, slots))
+    assert old.has_empty and old.ascii_ends[ord("a")] is old.by_end["a"] and old.ascii_ends[ord("b")] is None
+    restored = pickle.loads(pickle.dumps(table))
+    assert restored.ascii_ends[ord("a")] is restored.by_end["a"] and restored.has_empty
+    found: list[int] = []
+    restored.collect("abc", found)
+    assert sorted(found) == [1, 2]
