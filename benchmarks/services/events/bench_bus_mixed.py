@@ -11,6 +11,14 @@ flush that carries the deliveries into the queues (decode Detail, build the enve
 against every rule, deliver). Queues are purged between repeats. Prints events/s (median of
 CPU-time repeats after a warm-up), p50/p99 per 10-entry call, matches per event and peak RSS.
 
+``--calls N`` is for instruction counts instead: build the bus, make WARMUP_CALLS calls, then N
+more, and exit without timing anything. Under callgrind at two values of N, the difference of the
+totals divided by 10 x the difference of N is the instructions per event, the same on every run:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind .venv/bin/python \
+        benchmarks/services/events/bench_bus_mixed.py --calls 300   # and --calls 600
+    Ir per event = (Ir(600) - Ir(300)) / 3,000
+
 ``--same-source`` is the daemon case of the engine's issue instead: every rule names the same
 ``source`` and differs in ``detail-type`` (even rules) or a numeric range on ``detail.amount`` (odd
 rules), and each event matches exactly one rule, so events/s should not depend on the rule count.
@@ -42,6 +50,7 @@ from eventmesh.testing import virtual_mesh  # noqa: E402
 BATCH = 10
 QUEUES = 100
 DISTINCT_BATCHES = 200
+WARMUP_CALLS = 300  # --calls: calls made before the counted ones
 
 
 def same_source_rules(rules: int) -> list[str]:
@@ -116,15 +125,33 @@ def run(rules: int, events: int, repeats: int, same_source: bool) -> None:
     print(f"peak RSS {peak_mb:.0f} MB")
 
 
+def calls_only(rules: int, calls: int, same_source: bool) -> None:
+    """WARMUP_CALLS calls, then ``calls`` more (10 entries and a flush each), for callgrind."""
+    mesh, _ = build(rules, same_source)
+    batches = entries(random.Random(12), same_source)
+    for n in range(WARMUP_CALLS):
+        put_events(mesh, batches[n % len(batches)])
+        mesh.flush()
+    gc.collect()
+    for n in range(WARMUP_CALLS, WARMUP_CALLS + calls):
+        put_events(mesh, batches[n % len(batches)])
+        mesh.flush()
+    print(f"rules={rules} calls={WARMUP_CALLS}+{calls} batch={BATCH}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", default="1000", help="rule counts, comma-separated")
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--same-source", action="store_true", help="one source, one rule matching")
+    parser.add_argument("--calls", type=int, default=0, help="instruction counts: this many calls, untimed")
     args = parser.parse_args()
     for n in (int(x) for x in args.rules.split(",")):
-        run(n, args.events, args.repeats, args.same_source)
+        if args.calls:
+            calls_only(n, args.calls, args.same_source)
+        else:
+            run(n, args.events, args.repeats, args.same_source)
 
 
 if __name__ == "__main__":
