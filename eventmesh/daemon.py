@@ -81,6 +81,9 @@ class App:
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
+        # Internal endpoints answered by someone else (a daemon of several workers answers
+        # /metrics and the clock for all of them): path -> handler, after the Bearer check.
+        self.endpoints: dict[str, Callable[[Request], Response | Awaitable[Response]]] = {}
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
@@ -135,6 +138,9 @@ class App:
             if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
                     request.headers.get("authorization")):
                 return json_response(403, {"message": "this endpoint needs Authorization: Bearer <access key>"})
+            endpoint = self.endpoints.get(path) or self.endpoints.get(path.rsplit("/", 1)[0])
+            if endpoint is not None:
+                return endpoint(request)
             if path.startswith(Console.PREFIXES):
                 return self.console.handle(request)
             if path == "/_eventmesh/health":
@@ -266,19 +272,27 @@ class Daemon:
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
         self._runner = install_runner(self.mesh, self._spawn, credentials=self._function_credentials)
         install_http_client(self.mesh, self._spawn)
-        self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
-                                                start_serving=False)
+        self._server = await self._listen(loop)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # The functions' SDKs talk to this daemon (AWS_ENDPOINT_URL), on loopback when it binds all.
         local = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
         self._runner.endpoint_url = f"http://{local}:{self.bound_port}"
         # Bound first, so resources from the config carry the daemon's real address in their URLs.
-        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+        await self._apply_config()
         for notice in self.config.notices:   # what the templates declared that is not created here
             log.warning("%s", notice)
         await self._server.start_serving()
         log.info("eventmesh listening on http://%s:%s (clock %s)",
                  self.host, self.bound_port, self.clock_mode)
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
+        """The listening socket, not serving yet (a worker of several shares its port)."""
+        return await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
+                                        start_serving=False)
+
+    async def _apply_config(self) -> None:
+        """Create the config's resources (a worker of several creates them where they belong)."""
+        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
 
     def _function_credentials(self, job: InvocationJob) -> Credentials:
         """A function's credentials: its account's key (minted when the daemon checks keys)."""
@@ -398,10 +412,14 @@ class ServerHandle:
         another thread has arrived, so moving virtual time now is seen by it. Bounded by
         ``timeout_s`` of real time (then AssertionError)."""
         deadline = time.monotonic() + timeout_s
-        while self.daemon.api.waiters.waiting(arn) < count:
+        while self.waiting(arn) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)
+
+    def waiting(self, arn: str) -> int:
+        """How many long polls wait on ``arn`` in the daemon now."""
+        return self.daemon.api.waiters.waiting(arn)
 
     def advance_until(self, done: Callable[[], object], step_s: float = 0.01, timeout_s: float = 60.0) -> None:
         """Step the virtual clock by ``step_s`` until ``done()`` holds, for work that runs in real

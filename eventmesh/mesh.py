@@ -74,6 +74,9 @@ class Mesh:
         self._flushing = False
         self.root = self
         self._scopes: dict[tuple[str, str], Mesh] = {(account_id, region): self}
+        # Told of every resource added (True) or removed (False), by ARN: a daemon of several
+        # worker processes keeps its directory of who owns what with it (eventmesh.workers).
+        self.on_placement: Callable[[str, bool], None] | None = None
         self.clock.after_callback = self.flush
 
     # -- scopes ------------------------------------------------------------------------------
@@ -108,6 +111,8 @@ class Mesh:
         arn: str = resource.arn  # type: ignore[attr-defined]
         self._resources[arn] = resource
         self._by_service[arn.split(":", 3)[2]][arn] = resource
+        if self.root.on_placement is not None:
+            self.root.on_placement(arn, True)
         return resource
 
     def get(self, arn: str, kind: type[R]) -> R:
@@ -129,6 +134,8 @@ class Mesh:
         resource = self._resources.pop(arn, None)
         if resource is not None:
             self._by_service[arn.split(":", 3)[2]].pop(arn, None)
+            if self.root.on_placement is not None:
+                self.root.on_placement(arn, False)
             close = getattr(resource, "close", None)
             if close is not None:
                 close()
