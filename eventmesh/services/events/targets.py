@@ -174,13 +174,14 @@ class RuleCounters:
     IngestionToInvocationStartLatency histogram (one observation per first delivery attempt).
     Targets hold this, never the rule or the bus, so the imports run one way (bus → targets)."""
 
-    __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "invocations",
+    __slots__ = ("arn", "dead_letter_invocations", "failed_invocations", "ids", "invocations",
                  "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
                  "retrying", "triggered_rules")
 
     def __init__(self, mesh: Mesh, arn: str, latency_ms: Histogram) -> None:
         self.mesh = mesh
         self.arn = arn
+        self.ids = mesh.ids_for(arn)   # retry jitter: the rule's own random stream
         self.latency_ms = latency_ms
         self.invocations = self.failed_invocations = self.triggered_rules = 0
         self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
@@ -248,7 +249,7 @@ class TargetDelivery:
 
     def _backoff(self) -> float:
         delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2.0 ** min(self.retries, 32))
-        return delay * self.counters.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
+        return delay * self.counters.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
 
     def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
         counters, target = self.counters, self.target
