@@ -185,6 +185,15 @@ class Mesh:
                 close()
         return resource
 
+    def detach(self, arn: str) -> object | None:
+        """Forget the resource at ``arn`` without closing it: another partition owns it (its
+        account-level effects, a reserved concurrency, stay counted). Deliveries to it then go
+        to ``mesh.link``."""
+        resource = self._resources.pop(arn, None)
+        if resource is not None:
+            self._by_service[arn.split(":", 3)[2]].pop(arn, None)
+        return resource
+
     @overload
     def resources(self, service: str | None = None) -> Iterator[Any]: ...
 
