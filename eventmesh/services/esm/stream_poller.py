@@ -468,7 +468,7 @@ class StreamPoller:
             executed = result.executed_version
             error = result.function_error
         record = OnFailureRecord.build(
-            request_id=self.mesh.ids.uuid(), function_arn=m.function_arn, condition=condition,
+            request_id=self.mesh.ids_for(m.arn).uuid(), function_arn=m.function_arn, condition=condition,
             invoke_count=attempts, now=self.clock.now(), batch=info, function_error=error,
             executed_version=executed)
         self.mesh.emit(Deliver(destination, [Delivery(encode(record).decode())], m.arn,
