@@ -254,7 +254,7 @@ class Daemon:
         install_logs(self.mesh)   # CloudWatch Logs takes what the functions write
         self.mesh.subscribe(LogEvents, _print_function_logs)
         self.bound_port: int | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: Runner | None = None
@@ -285,7 +285,7 @@ class Daemon:
         log.info("eventmesh listening on http://%s:%s (clock %s)",
                  self.host, self.bound_port, self.clock_mode)
 
-    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
         """The listening socket, not serving yet (a worker of several shares its port)."""
         return await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
                                         start_serving=False)

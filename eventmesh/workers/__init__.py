@@ -8,6 +8,7 @@ and the virtual clock speak for all workers (``scrape``, ``vclock``). docs/scale
 design and the measured cost.
 """
 
-from eventmesh.workers.group import WorkerGroup, WorkerHandle, resolve_workers, serve, serve_in_thread
+from eventmesh.workers.group import WorkerGroup, resolve_workers, serve
+from eventmesh.workers.handle import WorkerHandle, serve_in_thread
 
 __all__ = ["WorkerGroup", "WorkerHandle", "resolve_workers", "serve", "serve_in_thread"]

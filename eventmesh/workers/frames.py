@@ -9,7 +9,7 @@ loop into one frame, so under load one write carries many requests, answers and 
     HttpCall → HttpAnswer (+ Chunk … for a streamed body; Cancel when the client left)
     Ask → Answer          a named internal question (a list's part, metrics, the clock, …)
     Tell                  one-way news (the directory)
-    Carry → Replied       a delivery to a resource of the peer (the effects.Deliver as emitted)
+    Deliveries            a frame of the partition layer's link (deliveries and answers)
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.effects import Deliver, DeliveryResult
-
-__all__ = ["Answer", "Ask", "Cancel", "Carry", "Chunk", "FRAME_HEADER_BYTES", "HttpAnswer", "HttpCall",
-           "Message", "Replied", "Tell", "decode_frame", "encode_frame"]
+__all__ = ["Answer", "Ask", "Cancel", "Chunk", "Deliveries", "FRAME_HEADER_BYTES", "HttpAnswer", "HttpCall",
+           "Message", "Tell", "decode_frame", "encode_frame"]
 
 FRAME_HEADER_BYTES = 4
 
@@ -68,6 +66,8 @@ class Ask(msgspec.Struct, tag=True, array_like=True):
     id: int
     topic: str
     args: Any = None
+    at: float = 0.0            # timed: the asker's virtual time (counted for the clock's quiet)
+    timed: bool = False
 
 
 class Answer(msgspec.Struct, tag=True, array_like=True):
@@ -79,6 +79,8 @@ class Answer(msgspec.Struct, tag=True, array_like=True):
     code: str | None = None    # a ServiceError's code, status and fault: the asker raises the same
     status: int = 400
     sender: bool = True
+    at: float = 0.0
+    timed: bool = False
 
 
 class Tell(msgspec.Struct, tag=True, array_like=True):
@@ -88,24 +90,16 @@ class Tell(msgspec.Struct, tag=True, array_like=True):
     args: Any = None
 
 
-class Carry(msgspec.Struct, tag=True, array_like=True):
-    """A delivery to a resource of the peer: the effect as its sender emitted it (``reply_to``
-    is the sender's token, answered by :class:`Replied`). ``at``: the sender's virtual time (a
-    receiver behind it catches up first; 0 on the real clock)."""
+class Deliveries(msgspec.Struct, tag=True, array_like=True):
+    """A frame of the partition layer (``eventmesh.partition``: deliveries, their answers) from
+    the sender's link; ``at``: the sender's virtual time when it sent it (a receiver behind
+    catches up first; 0 on the real clock)."""
 
-    effect: Deliver
+    data: bytes
     at: float = 0.0
 
 
-class Replied(msgspec.Struct, tag=True, array_like=True):
-    """The answer to a :class:`~eventmesh.effects.Deliver` the peer sent (its sender-side token)."""
-
-    token: int
-    result: DeliveryResult
-    at: float = 0.0
-
-
-Message = HttpCall | HttpAnswer | Chunk | Cancel | Ask | Answer | Tell | Carry | Replied
+Message = HttpCall | HttpAnswer | Chunk | Cancel | Ask | Answer | Tell | Deliveries
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(list[Message])  # type: ignore[arg-type]

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import eventmesh
 from eventmesh.config import Config
-from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, Daemon, ServerHandle, _run_loop
+from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, Daemon, _run_loop
 from eventmesh.workers.worker import READY, REUSE_PORT, WorkerDaemon, WorkerSpec, listening_socket
 
-__all__ = ["WorkerGroup", "WorkerHandle", "resolve_workers", "serve", "serve_in_thread"]
+__all__ = ["START_TIMEOUT_S", "WorkerGroup", "resolve_workers", "serve"]
 
 log = logging.getLogger("eventmesh.workers")
 
@@ -167,8 +167,12 @@ def serve(config: Config | None = None, *, workers: int, host: str = DEFAULT_HOS
             print(f"eventmesh listening on http://{d.host}:{d.bound_port} (clock {d.clock_mode}, "
                   f"{workers} workers, {how})", flush=True)
 
-        task = loop.create_task(announce())
-        task.add_done_callback(lambda t: t.exception() and d.stop())
+        def failed(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                log.error("the workers did not start: %s", None if task.cancelled() else task.exception())
+                d.stop()
+
+        loop.create_task(announce()).add_done_callback(failed)
 
     try:
         _run_loop(group.first.run(ready))
@@ -176,69 +180,3 @@ def serve(config: Config | None = None, *, workers: int, host: str = DEFAULT_HOS
         group.signal_children()
         group.join_children()
     print("eventmesh stopped", flush=True)
-
-
-class WorkerHandle(ServerHandle):
-    """A group running for a test: worker 0 in a background thread, the others child processes;
-    ``mesh`` and ``daemon`` are worker 0's."""
-
-    def __init__(self, group: WorkerGroup, thread: threading.Thread, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(group.first, thread, loop)
-        self.group = group
-
-    def waiting(self, arn: str) -> int:
-        node = self.group.first.node
-
-        async def count() -> int:
-            answers = await node.ask_all("waiting", arn)
-            return int(node.api.waiters.waiting(arn) + sum(answers.values()))
-        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=10)
-
-    def stop(self) -> None:
-        self.group.signal_children()
-        super().stop()
-        self.group.join_children()
-
-
-def serve_in_thread(config: Config | None = None, *, workers: int = 1, clock: str = "virtual",
-                    host: str = DEFAULT_HOST, port: int = 0, services: list[str] | None = None,
-                    verbose: bool = False) -> ServerHandle:
-    """``eventmesh.daemon.serve_in_thread`` with ``workers`` processes (1: the single daemon)."""
-    if workers == 1:
-        from eventmesh.daemon import serve_in_thread as single
-
-        return single(config, clock=clock, host=host, port=port, services=services, verbose=verbose)
-    group = WorkerGroup(config, count=workers, host=host, port=port, clock=clock, services=services,
-                        verbose=verbose)
-    group.start_children()
-    started = threading.Event()
-    failure: list[BaseException] = []
-    holder: dict[str, asyncio.AbstractEventLoop] = {}
-
-    def ready(_: Daemon) -> None:
-        holder["loop"] = asyncio.get_running_loop()
-        started.set()
-
-    def main() -> None:
-        try:
-            _run_loop(group.first.run(ready))
-        except BaseException as exc:  # surfaced to the caller below
-            failure.append(exc)
-            started.set()
-
-    thread = threading.Thread(target=main, name="eventmesh-worker-0", daemon=True)
-    thread.start()
-    started.wait(timeout=START_TIMEOUT_S)
-    if failure:
-        group.signal_children()
-        group.join_children()
-        raise failure[0]
-    try:
-        group.wait_ready()
-    except RuntimeError:
-        holder["loop"].call_soon_threadsafe(group.first.stop)
-        thread.join(timeout=10)
-        group.signal_children()
-        group.join_children()
-        raise
-    return WorkerHandle(group, thread, holder["loop"])

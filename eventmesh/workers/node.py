@@ -11,9 +11,8 @@
   adds a resource tells every peer; a request that added one is answered only once every peer
   has heard (a ``sync`` round trip behind the news on each FIFO channel), so the client's next
   request finds it from any worker.
-* **Deliveries.** A ``Deliver`` whose target is not in this mesh reaches the mesh's Deliver
-  subscribers: this node sends it to the target's owner (``Carry``), which hands it to the target
-  and sends the ``DeliveryResult`` back for the sender's reply token (``Replied``).
+* **Deliveries.** A ``Deliver`` whose target is not in this mesh goes to the partition layer's
+  link (``deliveries.py``), whose frames travel on the same channels.
 * **Questions.** ``ask(peer, topic, args)`` calls the peer's handler for ``topic``: list parts,
   metrics, the virtual clock, function facts (the other modules of this package register them).
 """
@@ -24,13 +23,12 @@ import asyncio
 import inspect
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
 
-from eventmesh.clock import VirtualClock
-from eventmesh.effects import Deliver, DeliveryResult, Outcome
 from eventmesh.errors import ServiceError
 from eventmesh.mesh import Mesh
 from eventmesh.wire.door import close_body
@@ -38,7 +36,8 @@ from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.service import RequestContext
 from eventmesh.workers.channel import Channel
-from eventmesh.workers.frames import Answer, Ask, Cancel, Carry, Chunk, HttpAnswer, HttpCall, Replied, Tell
+from eventmesh.workers.deliveries import WorkerLink
+from eventmesh.workers.frames import Answer, Ask, Cancel, Chunk, Deliveries, HttpAnswer, HttpCall, Tell
 from eventmesh.workers.placement import Placement
 from eventmesh.workers.relay import RelayedBody
 from eventmesh.workers.routes import ARN, CREATE, route
@@ -66,16 +65,15 @@ class Node:
     def __init__(self, mesh: Mesh, api: Api, index: int, count: int) -> None:
         self.mesh = mesh
         self.api = api
-        # Virtual time: deliveries carry the sender's time, and a receiver behind catches up.
-        self.virtual: VirtualClock | None = mesh.clock if isinstance(mesh.clock, VirtualClock) else None
-        self.carried = [0, 0]   # deliveries and their answers, sent and received (vclock counts them)
         self.index = index
         self.count = count
-        self.placement = Placement(index, count)
+        self.placement = Placement(index, count, mesh.account_id)
         self.channels: dict[int, Channel] = {}
         self.asks: dict[str, Callable[[Any], Any]] = {"sync": lambda args: None}
         self.tells: dict[str, Callable[[int, Any], None]] = {"placed": self._on_placed}
         self.added = 0          # resources this worker added: a request that moved it waits for news
+        self.created: dict[str, int] = {}   # ARN -> when this worker added it (ns, one clock for all)
+        self.timed = [0, 0]     # timed questions and answers sent and received (see ``ask``)
         self.on_peer_lost: Callable[[int], None] | None = None
         self._hops = 0          # hops of the forwarded request being served (0: a client's)
         self._backlog: list[Tell] = []   # news from before the channels were up
@@ -85,8 +83,9 @@ class Node:
         # to wait for first.
         self.before: dict[tuple[str, str], Callable[[Any, str, str], Awaitable[None] | None]] = {}
         self.asks["call"] = lambda args: self.call(*args)
+        self.link = WorkerLink(mesh, self.placement, self.channels)
+        self.link.install()
         mesh.on_placement = self._placement_changed
-        mesh.subscribe(Deliver, self._deliver_out)
         api.dispatch = self.dispatch
 
     @property
@@ -116,6 +115,8 @@ class Node:
     def _placement_changed(self, arn: str, added: bool) -> None:
         if added:
             self.added += 1
+            # CLOCK_MONOTONIC is the machine's: creation order across workers (list merges)
+            self.created[arn] = time.monotonic_ns()
             self.placement.record(arn, self.index)
         else:
             self.placement.forget(arn, self.index)
@@ -188,7 +189,10 @@ class Node:
         return self.forward(owner, request, MAX_HOPS if decided else self._hops + 1)
 
     async def _serve_after(self, waiting: Awaitable[None], request: Request) -> Response:
-        await waiting
+        try:
+            await waiting
+        except ServiceError as err:   # what the peer answered, in the request's own shape
+            return self.api.refuse(request, err)
         response = self.serve_here(request)
         return response if isinstance(response, tuple) else await response
 
@@ -268,42 +272,30 @@ class Node:
                 await close_body(body)
             self._serving.pop((channel.peer, ident), None)
 
-    # -- deliveries ------------------------------------------------------------------------
-
-    def _deliver_out(self, effect: Deliver) -> None:
-        owner = self.placement.owner(effect.target_arn)
-        channel = self.channels.get(owner)
-        if owner == self.index or channel is None or channel.closed:
-            self.mesh.reply(effect.reply_to, DeliveryResult(Outcome.MISSING, "ResourceNotFoundException",
-                                                            f"Target {effect.target_arn} does not exist"))
-            return
-        self.carried[0] += 1
-        channel.send(Carry(effect, self.virtual.now() if self.virtual is not None else 0.0))
-
-    def _catch_up(self, at: float) -> None:
-        """A message from a peer's virtual time ``at``: this clock goes there first (every timer
-        before it has run everywhere: the clocks move together, see ``vclock``)."""
-        clock = self.virtual
-        if clock is not None and at > clock.now():
-            clock.advance_to(at)
-
-    def _deliver_in(self, channel: Channel, carry: Carry) -> None:
-        self.carried[1] += 1
-        self._catch_up(carry.at)
-        effect = carry.effect
-        result = self.mesh.deliver_now(effect.target_arn, effect.items, effect.source_arn)
-        if effect.reply_to:
-            self.carried[0] += 1
-            channel.send(Replied(effect.reply_to, result, self.virtual.now() if self.virtual is not None else 0.0))
-        self.mesh.flush()
-
     # -- questions -------------------------------------------------------------------------
 
-    def ask(self, peer: int, topic: str, args: Any = None) -> asyncio.Future[Any]:
+    def ask(self, peer: int, topic: str, args: Any = None, *, timed: bool = False) -> asyncio.Future[Any]:
+        """The peer's answer to ``topic``. ``timed``: part of the engine's work (an invocation
+        across workers), carrying this clock's time and counted for the virtual clock's quiet."""
         channel = self.channels[peer]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        channel.send(Ask(channel.expect(future), topic, args))
+        if timed:
+            self.timed[0] += 1
+            channel.send(Ask(channel.expect(future), topic, args, self._now(), True))
+        else:
+            channel.send(Ask(channel.expect(future), topic, args))
         return future
+
+    def _now(self) -> float:
+        clock = self.link.virtual
+        return clock.now() if clock is not None else 0.0
+
+    def catch_up(self, at: float) -> None:
+        """A peer's message from its virtual time ``at``: this clock goes there first (nothing
+        before it is left on any worker: the clocks move together, see ``vclock``)."""
+        clock = self.link.virtual
+        if clock is not None and at > clock.now():
+            clock.advance_to(at)
 
     async def ask_all(self, topic: str, args: Any = None, peers: Iterable[int] | None = None) -> dict[int, Any]:
         """Every peer's answer (or of ``peers``), by worker index."""
@@ -315,28 +307,37 @@ class Node:
         self._broadcast(Tell(topic, args))
 
     def _answer(self, channel: Channel, ask: Ask) -> None:
+        if ask.timed:
+            self.timed[1] += 1
+            self.catch_up(ask.at)
         handler = self.asks.get(ask.topic)
         try:
             if handler is None:
                 raise LookupError(f"no handler for {ask.topic!r}")
             value = handler(ask.args)
         except Exception as exc:
-            channel.send(_failure(ask.id, exc))
+            self._reply(channel, ask, _failure(ask.id, exc))
             return
         if not inspect.isawaitable(value):
-            channel.send(Answer(ask.id, value))
+            self._reply(channel, ask, Answer(ask.id, value))
             return
 
         async def later() -> None:
             try:
-                channel.send(Answer(ask.id, await value))
+                self._reply(channel, ask, Answer(ask.id, await value))
             except Exception as exc:
                 if not channel.closed:
-                    channel.send(_failure(ask.id, exc))
+                    self._reply(channel, ask, _failure(ask.id, exc))
 
         key = (channel.peer, -ask.id)
         self._serving[key] = task = asyncio.get_running_loop().create_task(later())
         task.add_done_callback(lambda _: self._serving.pop(key, None))
+
+    def _reply(self, channel: Channel, ask: Ask, answer: Answer) -> None:
+        if ask.timed:
+            self.timed[0] += 1
+            answer.at, answer.timed = self._now(), True
+        channel.send(answer)
 
     # -- the channels ----------------------------------------------------------------------
 
@@ -360,13 +361,9 @@ class Node:
                 stream.take(message.data, message.last)
                 if message.last:
                     channel.pending.pop(message.id, None)
-        elif kind is Carry:
-            self._deliver_in(channel, message)
-        elif kind is Replied:
-            self.carried[1] += 1
-            self._catch_up(message.at)
-            self.mesh.reply(message.token, message.result)
-            self.mesh.flush()
+        elif kind is Deliveries:
+            self.catch_up(message.at)
+            self.link.take(message)
         elif kind is Tell:
             handler = self.tells.get(message.topic)
             if handler is not None:
@@ -374,6 +371,9 @@ class Node:
         elif kind is Ask:
             self._answer(channel, message)
         elif kind is Answer:
+            if message.timed:
+                self.timed[1] += 1
+                self.catch_up(message.at)
             waiter = channel.pending.pop(message.id, None)
             if waiter is None or waiter.done():
                 return

@@ -9,7 +9,9 @@ Resources fall in two families:
 * **home** — everything else (Lambda functions and account concurrency, EventBridge buses, rules,
   connections and API destinations, CloudWatch Logs, SNS SMS and platform applications, IAM): the
   resources whose cores reach each other directly or share account-level state. All of one
-  account-and-Region live on its *home* worker, the one ``(account, Region)`` hashes to.
+  account, in every Region, live on its *home* worker: worker 0 for the daemon's own account,
+  else the one the account id hashes to; EventBridge's of every account live on worker 0
+  (partner event sources join accounts).
 
 An event source mapping reads its source's core directly (the named exception of the layer
 rules), so it lives where its source lives; the directory says where.
@@ -17,25 +19,25 @@ rules), so it lives where its source lives; the directory says where.
 The directory maps ARN → worker for every resource any worker added (each worker broadcasts its
 ``Mesh.add``), and remembers the owner of a deleted ARN (a tombstone), so a name held after a
 DeleteQueue is recreated where the hold is. A lookup the directory cannot answer falls back to
-the rule above, which every worker computes alike (``zlib.crc32``: Python's ``hash`` differs
+the rule above, which every worker computes alike (``ids.stable_hash``: Python's ``hash`` differs
 between processes).
+
+:class:`Placement` is the partition layer's :class:`~eventmesh.partition.Ownership` (the link
+asks it who owns a delivery's target), with these rules in place of the plain hash of the root.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 
-__all__ = ["SPREAD_SERVICES", "Placement", "placement_key", "stable_hash"]
+from eventmesh.ids import stable_hash
+from eventmesh.partition import Ownership
+
+__all__ = ["SPREAD_SERVICES", "Placement", "placement_key"]
 
 # The services whose resources are placed one by one (the others live at their account's home).
 SPREAD_SERVICES = frozenset({"sqs", "sns", "kinesis"})
 _SNS_HOME_RESOURCES = ("app/", "endpoint/", "smssandbox", "phone")   # platform applications, endpoints
-
-
-def stable_hash(text: str) -> int:
-    """The same number in every process (unlike ``hash``, salted per process)."""
-    return zlib.crc32(text.encode())
 
 
 def placement_key(arn: str) -> tuple[str, str, str, str]:
@@ -59,10 +61,12 @@ def placement_key(arn: str) -> tuple[str, str, str, str]:
     return service, region, account, ""
 
 
-class Placement:
+class Placement(Ownership):
     """The directory of one worker (``index`` of ``count``) and the placement rules."""
 
-    def __init__(self, index: int, count: int) -> None:
+    def __init__(self, index: int, count: int, default_account: str = "") -> None:
+        super().__init__(count)
+        self.default_account = default_account
         self.index = index
         self.count = count
         self._owners: dict[str, int] = {}      # ARN (a unit or a home resource) -> worker
@@ -71,9 +75,14 @@ class Placement:
 
     # -- the rules -------------------------------------------------------------------------
 
-    def home(self, account: str, region: str) -> int:
-        """The worker of an account-and-Region's home resources."""
-        return stable_hash(f"{account}:{region}") % self.count
+    def home(self, account: str, region: str, service: str = "") -> int:
+        """The worker of an account's home resources, in every Region (a Lambda function's logs,
+        its cross-Region destinations): worker 0 for the daemon's own account, else the one the
+        account id hashes to. EventBridge has one home for all accounts, worker 0's: a partner
+        event source joins two accounts, a global endpoint two Regions."""
+        if service == "events" or account == self.default_account:
+            return 0
+        return stable_hash(account) % self.count
 
     def arbiter(self, unit: str) -> int:
         """The worker that decides where the spread resource ``unit`` goes."""
@@ -99,7 +108,7 @@ class Placement:
         if unit:
             found = self._owners.get(unit)
             return found if found is not None else self.arbiter(unit)
-        return self.home(account, region)
+        return self.home(account, region, service)
 
     def known(self, arn: str) -> int | None:
         """The directory's answer alone (None: never placed)."""

@@ -174,8 +174,11 @@ def _kinesis_consumer(get: Get, account: str, region: str) -> Route:
 
 
 def _kinesis_records(get: Get, account: str, region: str) -> Route:
+    iterator = str(get("ShardIterator"))
+    if len(iterator) > 2 and iterator[0] == iterator[-1] == '"':
+        iterator = iterator[1:-1]   # as GetRecords reads it
     try:
-        return Route(ARN, decode_iterator(str(get("ShardIterator"))).stream_arn)
+        return Route(ARN, decode_iterator(iterator).stream_arn)
     except Exception:   # not one of ours: any worker answers InvalidArgumentException
         return _ANY
 

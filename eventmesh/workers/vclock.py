@@ -5,8 +5,8 @@
 every worker for its next deadline, moves them all to the earliest (each runs what falls due
 then), and repeats until the target. Between two moves it waits for quiet: deliveries that
 crossed to another worker have been received and answered, counted as sent and received by
-every worker (two rounds in a row with equal, unchanged sums). A delivery carries its sender's
-virtual time, and a receiver whose clock is behind catches up before taking it; since no worker
+every worker's link (two rounds in a row with equal, unchanged sums). A frame carries its
+sender's virtual time, and a receiver whose clock is behind catches up before taking it; since no worker
 moves past the earliest deadline of all, catching up runs only what falls due at that instant.
 So a timer on one worker and the delivery it causes on another happen at the virtual times they
 would in one process (the order of events at the same instant on different workers is the one
@@ -36,8 +36,10 @@ def _step(daemon: Any, when: float) -> list[Any]:
     clock: VirtualClock = daemon.mesh.clock
     ran = clock.advance_to(when) if when > clock.now() else clock.run_due()
     daemon.mesh.flush()
-    sent, received = daemon.node.carried
-    return [ran, sent, received, clock.next_deadline()]
+    link = daemon.node.link
+    link.send_frames()   # counted as sent now, not at the end of the turn
+    sent, received = daemon.node.timed
+    return [ran, link.items_sent + sent, link.items_received + received, clock.next_deadline()]
 
 
 async def advance_all(daemon: Any, seconds: float) -> int:

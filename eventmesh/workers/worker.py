@@ -21,6 +21,7 @@ import msgspec
 
 from eventmesh.config import Config, apply_config, apply_settings
 from eventmesh.daemon import Daemon, _run_loop
+from eventmesh.workers import lists, probe, remote
 from eventmesh.workers.front import Front, install_endpoints
 from eventmesh.workers.node import Node
 
@@ -82,8 +83,11 @@ class WorkerDaemon(Daemon):
         self.node.asks["waiting"] = self.api.waiters.waiting
         self.http.door = Front(self.http.door, self.node)
         install_endpoints(self)
+        lists.install(self)
+        remote.install(self)
+        probe.install_test_questions(self)
 
-    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractServer:
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
         await self.node.connect(self._peers)
         sock = self._listen_socket if self._listen_socket is not None else listening_socket(self.host, self.port)
         return await loop.create_server(self.http.protocol, sock=sock, start_serving=False)
