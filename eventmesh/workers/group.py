@@ -29,6 +29,7 @@ from pathlib import Path
 import eventmesh
 from eventmesh.config import Config
 from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, Daemon, _run_loop
+from eventmesh.services.sns.signing import Signer
 from eventmesh.workers.worker import READY, REUSE_PORT, WorkerDaemon, WorkerSpec, listening_socket
 
 __all__ = ["START_TIMEOUT_S", "WorkerGroup", "resolve_workers", "serve"]
@@ -54,6 +55,8 @@ class WorkerGroup:
 
     def __init__(self, config: Config | None, *, count: int, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  clock: str = "real", services: list[str] | None = None, verbose: bool = False) -> None:
+        if sys.platform == "win32":   # no fork-free fd passing to children, no SO_REUSEPORT
+            raise OSError("--workers N > 1 needs a POSIX system (Linux balances with SO_REUSEPORT)")
         self.config = config or Config()
         self.count = count
         self.host = host
@@ -62,6 +65,9 @@ class WorkerGroup:
         self.clock = clock
         self.services = services
         self.verbose = verbose
+        self._mint_secret = os.urandom(32)
+        self._sns_key = Signer.new_key_pem() if self.config.sns_signatures == "rsa" and \
+            (services is None or "sns" in services) else None
         self.children: list[subprocess.Popen[bytes]] = []
         self._status: list[int] = []   # each child's status pipe (READY once it serves)
         self._stopping = False
@@ -73,7 +79,7 @@ class WorkerGroup:
 
     def _spec(self, index: int) -> WorkerSpec:
         return WorkerSpec(self.config, index, self.count, self.host, self.port, self.clock, self.services,
-                          self.verbose, logging.getLogger().getEffectiveLevel())
+                          self.verbose, logging.getLogger().getEffectiveLevel(), self._mint_secret, self._sns_key)
 
     def start_children(self) -> None:
         package_root = str(Path(eventmesh.__file__).resolve().parents[1])

@@ -21,6 +21,7 @@ import msgspec
 
 from eventmesh.config import Config, apply_config, apply_settings
 from eventmesh.daemon import Daemon, _run_loop
+from eventmesh.services.sns.signing import Signer
 from eventmesh.workers import lists, probe, remote
 from eventmesh.workers.front import Front, install_endpoints
 from eventmesh.workers.node import Node
@@ -61,6 +62,10 @@ class WorkerSpec(msgspec.Struct):
     services: list[str] | None = None
     verbose: bool = False
     log_level: int = logging.WARNING
+    # Shared by every worker: what functions' minted access keys derive from, and the SNS
+    # signing key (a notification's SigningCertURL may be fetched from any worker).
+    mint_secret: bytes = b""
+    sns_key_pem: bytes | None = None
 
 
 class WorkerDaemon(Daemon):
@@ -74,6 +79,8 @@ class WorkerDaemon(Daemon):
                          verbose=spec.verbose)
         self.spec = spec
         self.index = spec.index
+        self.access_keys.mint_secret = spec.mint_secret or None
+        self.mesh.root.state(Signer).private_key_pem = spec.sns_key_pem
         self.node = Node(self.mesh, self.api, spec.index, spec.count)
         self._peers = peers
         self._listen_socket = listen
