@@ -14,7 +14,7 @@ from typing import Any
 from eventmesh.wire.door import Door
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
-from eventmesh.workers import scrape, vclock
+from eventmesh.workers import console, faults, scrape, vclock
 from eventmesh.workers.node import Node
 
 __all__ = ["Front", "install_endpoints"]
@@ -45,4 +45,6 @@ class Front:
 def install_endpoints(daemon: Any) -> None:
     """Register the endpoints that answer for every worker on ``daemon.app``."""
     scrape.install(daemon)
+    faults.install(daemon)
+    console.install(daemon)
     vclock.install(daemon)

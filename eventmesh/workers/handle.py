@@ -72,10 +72,15 @@ class _GroupMesh:
         return iter(local + self._remote(service) if kind is object else local)
 
     def find(self, arn: str, kind: type) -> Any:
+        """The resource here, else another worker's snapshot of it (whatever ``kind`` asks)."""
         found = self._mesh.find(arn, kind)
-        if found is None and kind is object:
+        if found is None and arn.count(":") >= 3:
             found = next((r for r in self._remote(arn.split(":", 3)[2]) if r.arn == arn), None)
         return found
+
+    def get(self, arn: str, kind: type) -> Any:
+        found = self.find(arn, kind)
+        return found if found is not None else self._mesh.get(arn, kind)
 
 
 class WorkerHandle(ServerHandle):
