@@ -2,9 +2,13 @@
 
 Sending appends a message to the turn's batch; the batch is written as one frame when the event
 loop comes round (``call_soon``), so every message of a turn — many clients' forwarded requests,
-a fan-out's deliveries, answers — costs one write. Requests are pipelined: each carries an id,
-answers come back in any order, and a long poll held by the owner delays nobody else's answer.
-Received frames are decoded and handed, message by message, to the node's ``on_message``.
+a fan-out's deliveries, answers — costs one write (the write, which wakes the peer's process,
+is what a message costs most; encoding a forwarded request takes about 1 µs). Holding frames
+back longer, Nagle-style, until the peer answers the one in flight, was measured and lost: 4.3 K
+against 5.9 K forwarded requests/s and more CPU per message (bench_sqs_daemon, 64 connections).
+Requests are pipelined: each carries an id, answers come back in any order, and a long poll
+held by the owner delays nobody else's answer. Received frames are decoded and handed, message
+by message, to the node's ``on_message``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class Channel(asyncio.Protocol):
         self.closed = False
         self.frames_sent = 0
         self.messages_sent = 0
+        self._soon: asyncio.Handle | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -93,10 +98,11 @@ class Channel(asyncio.Protocol):
             raise ChannelClosed(f"worker {self.peer} went away")
         out = self._out
         out.append(message)
-        if len(out) == 1:
-            self._loop.call_soon(self.flush)
+        if self._soon is None:
+            self._soon = self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
+        self._soon = None
         out, self._out = self._out, []
         if not out or self._transport is None:
             return

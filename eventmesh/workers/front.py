@@ -15,6 +15,7 @@ from eventmesh.wire.door import Door
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
 from eventmesh.workers import console, faults, scrape, vclock
+from eventmesh.workers.fastpath import resource_of
 from eventmesh.workers.node import Node
 
 __all__ = ["Front", "install_endpoints"]
@@ -26,6 +27,8 @@ class Front:
     def __init__(self, door: Door, node: Node) -> None:
         self.door = door
         self.node = node
+        self._account, self._region = node.mesh.account_id, node.mesh.region
+        self._keys = node.api.access_keys
 
     def admit(self, request: Request) -> Response | int:
         return self.door.admit(request)
@@ -35,6 +38,11 @@ class Front:
 
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
         node = self.node
+        arn = resource_of(request, self._account, self._region, self._keys)
+        if arn is not None:
+            owner = node.placement.owner(arn)
+            if owner != node.index:   # a hot request for another worker: passed on undecoded
+                return node.forward(owner, request, 1)
         added = node.added
         response = self.door(request)
         if node.added == added:

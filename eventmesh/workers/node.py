@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import resource
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -69,11 +70,14 @@ class Node:
         self.count = count
         self.placement = Placement(index, count, mesh.account_id)
         self.channels: dict[int, Channel] = {}
-        self.asks: dict[str, Callable[[Any], Any]] = {"sync": lambda args: None}
+        self.asks: dict[str, Callable[[Any], Any]] = {"sync": lambda args: None,
+                                                      "statistics": lambda args: self.statistics()}
         self.tells: dict[str, Callable[[int, Any], None]] = {"placed": self._on_placed}
         self.added = 0          # resources this worker added: a request that moved it waits for news
         self.created: dict[str, int] = {}   # ARN -> when this worker added it (ns, one clock for all)
         self.timed = [0, 0]     # timed questions and answers sent and received (see ``ask``)
+        self.forwarded = 0      # requests this worker passed on, and served for its peers
+        self.served = 0
         self.on_peer_lost: Callable[[int], None] | None = None
         self._hops = 0          # hops of the forwarded request being served (0: a client's)
         self._backlog: list[Tell] = []   # news from before the channels were up
@@ -103,6 +107,15 @@ class Node:
         backlog, self._backlog = self._backlog, []
         for news in backlog:
             self._broadcast(news)
+
+    def statistics(self) -> dict[str, Any]:
+        """This worker's process CPU seconds and what crossed its channels (benchmarks read it)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {"cpu_s": usage.ru_utime + usage.ru_stime, "user_s": usage.ru_utime,
+                "forwarded": self.forwarded, "served": self.served,
+                "deliveries_sent": self.link.items_sent, "deliveries_received": self.link.items_received,
+                "frames_sent": sum(c.frames_sent for c in self.channels.values()),
+                "messages_sent": sum(c.messages_sent for c in self.channels.values())}
 
     def close(self) -> None:
         for task in list(self._serving.values()):
@@ -217,6 +230,7 @@ class Node:
     def forward(self, owner: int, request: Request, hops: int) -> Awaitable[Response]:
         """Send ``request`` to ``owner`` (``hops``: how far it has come, counting this one)."""
         channel = self.channels[owner]
+        self.forwarded += 1
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         body = request.body if type(request.body) is bytes else bytes(request.body)
         channel.send(HttpCall(channel.expect(future), request.method, request.path, request.query,
@@ -233,6 +247,7 @@ class Node:
 
     def _serve_call(self, channel: Channel, call: HttpCall) -> None:
         request = Request(call.method, call.path, call.query, call.headers, call.body)
+        self.served += 1
         added = self.added
         self._hops = call.hops
         try:

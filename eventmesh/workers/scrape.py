@@ -4,6 +4,10 @@ Each worker's collector (``eventmesh.metrics``) reads the cores it owns; the wor
 gathers the families of all workers (as plain data over the channels), merges them by name and
 renders them once. A resource lives on one worker, so its series come from one; should two
 workers report the same series (an account-level figure), the lower worker index's is kept.
+
+``GET /_eventmesh/workers`` lists each worker's own figures (``Node.statistics``: its process
+CPU seconds, the requests it forwarded and served for its peers, the frames and messages it
+wrote to them): what the daemon benchmarks read to tell the cost of forwarding.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from prometheus_client.samples import Sample
 
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
+from eventmesh.wire.server import json_response
 
 __all__ = ["families", "install", "merged_exposition"]
 
@@ -66,4 +71,10 @@ def install(daemon: Any) -> None:
         parts = [families(registry) if w == node.index else answers[w] for w in range(node.count)]
         return 200, [("Content-Type", CONTENT_TYPE_LATEST)], merged_exposition(parts)
 
+    async def workers(request: Request) -> Response:
+        answers = await node.ask_all("statistics")
+        return json_response(200, {"workers": [node.statistics() if w == node.index else answers[w]
+                                               for w in range(node.count)]})
+
     daemon.app.endpoints["/metrics"] = metrics
+    daemon.app.endpoints["/_eventmesh/workers"] = workers
