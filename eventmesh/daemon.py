@@ -417,6 +417,12 @@ class ServerHandle:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)
 
+    def settle(self) -> None:
+        """Return once every delivery already made has landed: at once in one process, where a
+        delivery lands before the request that caused it is answered; a daemon of several
+        workers (``eventmesh.workers``) waits for the ones that crossed between them. For tests
+        that read a core directly right after a request over the wire."""
+
     def waiting(self, arn: str) -> int:
         """How many long polls wait on ``arn`` in the daemon now."""
         return self.daemon.api.waiters.waiting(arn)

@@ -117,6 +117,10 @@ class WorkerHandle(ServerHandle):
             return int(node.api.waiters.waiting(arn) + sum(answers.values()))
         return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=ASK_TIMEOUT_S)
 
+    def settle(self) -> None:
+        node = self.group.first.node
+        asyncio.run_coroutine_threadsafe(node.settle(), self.loop).result(timeout=ASK_TIMEOUT_S)
+
     def stop(self) -> None:
         self.group.signal_children()
         super().stop()

@@ -87,6 +87,7 @@ class Node:
         # to wait for first.
         self.before: dict[tuple[str, str], Callable[[Any, str, str], Awaitable[None] | None]] = {}
         self.asks["call"] = lambda args: self.call(*args)
+        self.asks["quiet"] = lambda args: self.crossed()
         self.link = WorkerLink(mesh, self.placement, self.channels)
         self.link.install()
         mesh.on_placement = self._placement_changed
@@ -116,6 +117,24 @@ class Node:
                 "deliveries_sent": self.link.items_sent, "deliveries_received": self.link.items_received,
                 "frames_sent": sum(c.frames_sent for c in self.channels.values()),
                 "messages_sent": sum(c.messages_sent for c in self.channels.values())}
+
+    def crossed(self) -> list[int]:
+        """Deliveries and timed questions this worker sent and received so far, its buffered
+        frames sent first (equal sums over every worker, twice in a row: nothing in flight)."""
+        link = self.link
+        link.send_frames()
+        return [link.items_sent + self.timed[0], link.items_received + self.timed[1]]
+
+    async def settle(self, max_rounds: int = 10_000) -> None:
+        """Return once every delivery that crossed between workers has landed and been answered."""
+        previous: tuple[int, int] | None = None
+        for _ in range(max_rounds):
+            answers = [self.crossed(), *(await self.ask_all("quiet")).values()]
+            counts = (sum(a[0] for a in answers), sum(a[1] for a in answers))
+            if counts[0] == counts[1] and counts == previous:
+                return
+            previous = counts
+        raise RuntimeError(f"deliveries between workers did not settle in {max_rounds} rounds")
 
     def close(self) -> None:
         for task in list(self._serving.values()):

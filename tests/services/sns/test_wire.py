@@ -59,6 +59,8 @@ def queue_arn(handle: ServerHandle, name: str) -> str:
 
 
 def drain(handle: ServerHandle, name: str) -> list[Any]:
+    handle.settle()   # deliveries from a topic on another worker have landed
+
     def receive() -> list[Any]:
         q = queue_by_name(handle.mesh, name)
         out: list[Any] = []
