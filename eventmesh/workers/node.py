@@ -382,6 +382,8 @@ class Node:
         elif kind is HttpAnswer:
             future = channel.pending.pop(message.id, None)
             if future is None or future.done():
+                if message.streamed and not channel.closed:   # its client left already: stop the stream
+                    channel.send(Cancel(message.id))
                 return
             if message.streamed:
                 body = RelayedBody(channel, message.id)
