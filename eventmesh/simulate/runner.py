@@ -3,7 +3,9 @@
 The mesh is built as the daemon builds it: the same wire adapters create the resources through
 the config machinery (each resource its AWS create request), python handlers run inline on the
 virtual runner, HTTP endpoints (SNS HTTP/S subscriptions, API destinations) are answered by a
-double with the scenario's ``http`` status and latency. Faults go on the mesh's
+double with the scenario's ``http`` status and latency; deliveries between services take the
+time the scenario's latency model says (``eventmesh/latency.py``: AWS's figures unless the
+scenario's ``latency:`` changes them). Faults go on the mesh's
 :class:`~eventmesh.simulate.faults.FaultBoard`, the generators and the metrics sampler on its
 clock; then the virtual driver runs the clock to the scenario's end. Everything a run does is a
 timer or an effect of that one mesh, nothing reads the wall clock but the progress bar and the
@@ -35,7 +37,7 @@ from eventmesh.simulate.payloads import compile_template
 from eventmesh.simulate.progress import Progress
 from eventmesh.simulate.results import RunResult
 from eventmesh.simulate.sampling import Sampler
-from eventmesh.simulate.scenario import Scenario, ScenarioError
+from eventmesh.simulate.scenario import Scenario, ScenarioError, latency_model
 from eventmesh.simulate.topology import read_topology
 from eventmesh.simulate.totals import collect_totals
 from eventmesh.wire.router import Api
@@ -66,6 +68,7 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
     """A mesh on a virtual clock with the scenario's resources, made through the wire adapters."""
     mesh = Mesh(VirtualClock(VIRTUAL_EPOCH), account_id=scenario.account_id, region=scenario.region,
                 seed=scenario.seed)
+    mesh.set_latency(latency_model(scenario))   # deliveries take their modelled time (eventmesh/latency.py)
     api = Api(mesh, adapters())
     config = Config(account_id=scenario.account_id, region=scenario.region, seed=scenario.seed,
                     resources=scenario.resources, source=scenario.name)

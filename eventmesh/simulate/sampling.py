@@ -29,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -100,8 +101,14 @@ class Sampler:
     """Samples a mesh's resources (and the generators) into :class:`Series` (module docstring)."""
 
     def __init__(self, mesh: Mesh, period_s: float, sample_s: float, include: tuple[str, ...] = (),
-                 generators: list[Any] | None = None) -> None:
+                 generators: list[Any] | None = None, *, exclude: Callable[[Any], bool] | None = None,
+                 on_sample: Callable[[float], None] | None = None) -> None:
+        """``exclude(resource)``: a source left out of the series; ``on_sample(now)``: called at
+        the start and at every sample (a partition records its share of account-level state
+        there, which the coordinator sums and samples as one: ``partitioned.py``)."""
         self.mesh = mesh
+        self.exclude = exclude
+        self.on_sample = on_sample
         self.clock = mesh.clock
         self.period_s = period_s
         self.sample_s = sample_s
@@ -122,12 +129,16 @@ class Sampler:
         self._origin = self._period_start = origin
         self._end = end
         self._discover()
+        if self.on_sample is not None:
+            self.on_sample(origin)
         self.clock.call_at(origin + self.sample_s, self._tick)
 
     def _tick(self) -> None:
         self._ticks += 1
         now = self.clock.now()
         self._discover()
+        if self.on_sample is not None:
+            self.on_sample(now)
         for source in self._sources.values():
             stats = source.resource.statistics()
             for field in stats.__struct_fields__:
@@ -154,6 +165,8 @@ class Sampler:
                 namespace = getattr(resource, "metric_namespace", None)
                 statistics = getattr(resource, "statistics", None)
                 if namespace not in _NAMESPACES or statistics is None:
+                    continue
+                if self.exclude is not None and self.exclude(resource):
                     continue
                 dims = [{"Name": k, "Value": str(v)} for k, v in resource.metric_dimensions().items()]
                 self._sources[id(resource)] = _Source(resource, _NAMESPACES[namespace], dims,

@@ -27,6 +27,7 @@ import msgspec
 from eventmesh.services.esm.batching import SQS_RECORD_OVERHEAD_BYTES, cut_by_payload
 from eventmesh.services.esm.invoke import (
     ALL_FAILED,
+    THROTTLED,
     failed_items,
     function_timeout,
     qualifier_of,
@@ -248,12 +249,20 @@ class QueuePoller:
 
         def done(result: Any) -> None:
             if generation == self.generation:
-                self._finished(batch, result)
+                if result is THROTTLED:   # a function in another worker throttled it
+                    self._throttled(batch)
+                else:
+                    self._finished(batch, result)
 
         if function is not None and function.invoke_batch(batch.payload, done, m.source_arn, self._qualifier):
             return
-        # Throttled: retry with back-off while the messages are still ours; then they reappear
-        # on their own and the next receive counts again.
+        self._throttled(batch)
+
+    def _throttled(self, batch: _Batch) -> None:
+        """Retry with back-off while the messages are still ours; then they reappear on their
+        own and the next receive counts again."""
+        m = self.mapping
+        generation = self.generation
         m.throttles += 1
         batch.throttles += 1
         delay = throttle_backoff_s(batch.throttles)

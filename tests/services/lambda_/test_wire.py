@@ -13,8 +13,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.workers import serve_in_thread
 from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/wire"
@@ -50,8 +51,8 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs"] if HAS_SQS else ["lambda"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs"] if HAS_SQS else ["lambda"], workers=workers)
     try:
         yield handle
     finally:

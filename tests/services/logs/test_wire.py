@@ -14,9 +14,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, _print_function_logs, serve_in_thread
+from eventmesh.daemon import ServerHandle, _print_function_logs
 from eventmesh.effects import LogEvents
 from eventmesh.services.logs import recent_log_lines
+from eventmesh.workers import serve_in_thread
 from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/logs"
@@ -41,8 +42,8 @@ def json_safe(event):
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", workers=workers)
     try:
         yield handle
     finally:
