@@ -81,6 +81,17 @@ def test_workers_picks_the_multi_process_daemon_and_refuses_a_bad_count(monkeypa
             cli.main(["serve", "--workers", bad])
 
 
+def test_a_data_directory_is_refused_with_several_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")   # as the data directory wants it: no re-execution
+    group: dict[str, Any] = {}
+    monkeypatch.setattr("eventmesh.workers.serve", lambda config, **kwargs: group.update(kwargs))
+    assert cli.main(["serve", "--workers", "2", "--data-dir", str(tmp_path / "state")]) == 2
+    assert "--data-dir keeps one process's state" in capsys.readouterr().err
+    assert group == {}   # nothing was served
+
+
 def test_verbose_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     handle = serve_in_thread(verbose=True)
     try:

@@ -29,6 +29,7 @@ from eventmesh.services.esm.invoke import (
     ALL_FAILED,
     THROTTLED,
     failed_items,
+    function_at,
     function_timeout,
     qualifier_of,
     throttle_backoff_s,
@@ -112,12 +113,13 @@ class QueuePoller:
         self.scale_since = self.clock.now()
 
     def _function(self) -> Any | None:
-        """``find_target`` of the mapping's function, its ARN split once per FunctionArn."""
+        """``find_target`` of the mapping's function (here, or its stand-in for a function another
+        worker runs), its ARN split once per FunctionArn."""
         arn = self.mapping.function_arn
         if arn != self._function_arn:
             self._function_arn, self._function_key = arn, ":".join(arn.split(":")[:7])
             self._qualifier = qualifier_of(arn)
-        return self.mesh.find(self._function_key, object)
+        return function_at(self.mesh, self._function_key)
 
     def _visibility(self) -> int | None:
         """Window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
