@@ -25,7 +25,7 @@ import copy
 import datetime
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -35,7 +35,7 @@ from eventmesh.services.sns import service as sns_service
 from eventmesh.services.sns.api import _listed
 from eventmesh.services.sns.topic import Topic
 from eventmesh.services.sqs import service as sqs_service
-from eventmesh.wire.service import RequestContext
+from eventmesh.wire.service import Deferred, RequestContext
 
 __all__ = ["install"]
 
@@ -173,10 +173,10 @@ def install(daemon: Any) -> None:
     node.asks["list.part"] = answer_part
 
 
-def _merged(node: Any, name: str, operation: str, part: Part, merge: Merge) -> Callable[..., Awaitable[Any]]:
-    async def handler(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def _merged(node: Any, name: str, operation: str, part: Part, merge: Merge) -> Callable[..., Deferred]:
+    def handler(ctx: RequestContext, params: dict[str, Any]) -> Deferred:
         own = _plain(part(ctx, params))   # raises first what a single daemon raises
-        answers = await node.ask_all("list.part", [name, operation, ctx.account_id, ctx.region, ctx.host,
-                                                   ctx.protocol, params])
-        return merge(ctx, params, [own, *answers.values()])
+        answers = node.ask_all("list.part", [name, operation, ctx.account_id, ctx.region, ctx.host,
+                                             ctx.protocol, params])
+        return Deferred(answers, lambda parts: merge(ctx, params, [own, *parts.values()]))
     return handler
