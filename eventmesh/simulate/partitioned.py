@@ -1,0 +1,418 @@
+"""``eventmesh simulate --partitions N``: one scenario on N processes, with the results of one.
+
+Each partition is a process that builds the whole scenario (so every id drawn while resources
+are made is the same everywhere), then keeps only what it owns (``placement.py``): the other
+resources leave its mesh (``Mesh.detach``; a mapping is removed, which stops its poller), their
+generators are not started, and a :class:`~eventmesh.partition.Link` takes the deliveries bound
+for them. The coordinator (this process) moves the frames and keeps the partitions in step.
+
+Synchronisation is conservative, in windows of virtual time. Every delivery between partitions
+takes at least the lookahead L (the smallest latency of an edge between them; answers travel
+back as long). A window starts at T, the earliest thing anyone has to do (a timer, or an
+arrival in a frame), and every partition runs its timers strictly before T + L: nothing another
+partition does in the window can reach it before T + L. At the barrier each partition hands over
+its frames; arrivals become timers at their virtual time, in the order one process would have
+run them (``Mesh.arrival_seq``). The last window runs to the end inclusive, as one process does.
+
+Why the results are the same as with one process, bit for bit:
+
+* the latency model is the single-process model too: with one partition the same deliveries
+  become the same timers, at the same virtual times;
+* at an instant, timed arrivals run first, ordered by sender and the sender's own count, which
+  does not depend on the process; other timers of a partition keep their relative order, which
+  only depends on that partition's own past;
+* what a resource draws at random comes from its own stream (``Mesh.ids_for``), generators and
+  faults from theirs;
+* the account's unreserved concurrency, shared by all its functions, is split into shares
+  (``pool.py``); as long as no share cuts an admission short, each admission is what the whole
+  pool would have decided. If one does, the run is redone with that account's unreserved
+  functions in one partition (and says so);
+* metrics are sampled at the same instants in each partition; the account-level Lambda series
+  (ConcurrentExecutions without dimensions, ...) are sums over partitions, so each partition
+  records its samples and the coordinator samples their sums (a Maximum of sums is not a sum of
+  Maximums).
+
+The barrier goes through the coordinator: each partition sends one message per window (its
+frames by destination, its next deadline) and waits for one (the frames for it, the next window's
+end). Pipes between processes; the frames are msgpack (``eventmesh/partition/frames.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import msgspec
+
+from eventmesh.mesh import Mesh
+from eventmesh.partition import Link, Ownership
+from eventmesh.services.esm.mapping import EventSourceMapping
+from eventmesh.services.events.bus import EventBus
+from eventmesh.services.lambda_.pool import AccountPool, AccountStatistics
+from eventmesh.simulate.placement import Placement, plan
+from eventmesh.simulate.progress import Progress
+from eventmesh.simulate.results import RunResult
+from eventmesh.simulate.runner import _generator, build_mesh, fault_windows, run_variant, start_run
+from eventmesh.simulate.sampling import Sampler, Series, _Source, series_key
+from eventmesh.simulate.scenario import Scenario
+from eventmesh.simulate.topology import read_topology
+from eventmesh.simulate.totals import ResourceTotals, collect_totals
+
+__all__ = ["PartitionStatistics", "RunStatistics", "partition_count", "run_partitioned"]
+
+
+def partition_count(value: str | int) -> int:
+    """``--partitions``: a whole number >= 1, or ``auto`` (the machine's cores)."""
+    if value == "auto":
+        return os.cpu_count() or 1
+    count = int(value)
+    if count < 1:
+        raise ValueError("--partitions takes a whole number >= 1 or auto")
+    return count
+
+
+class PartitionStatistics(msgspec.Struct, frozen=True):
+    """How one partition spent its wall time, and what crossed its link."""
+
+    partition: int
+    busy_s: float          # running its windows
+    wait_s: float          # at the barriers: waiting for the others and the frames
+    windows: int
+    events: int            # events its generators offered
+    items_sent: int
+    items_received: int
+    bytes_sent: int
+
+
+class RunStatistics(msgspec.Struct, frozen=True):
+    """A partitioned run's own figures (not part of its results: summary.json has none of them)."""
+
+    partitions: int
+    lookahead_s: float
+    windows: int
+    reruns: int            # runs redone because a concurrency share was too small
+    placement: list[str]
+    per_partition: list[PartitionStatistics]
+
+
+class _Outcome(msgspec.Struct):
+    """What a partition sends back at the end."""
+
+    metrics: list[Series]
+    totals: list[ResourceTotals]
+    pools: dict[str, list[tuple[float, int, int, int]]]   # "account/region" → samples
+    faults: list[dict[str, Any]]
+    statistics: PartitionStatistics
+
+
+_encode = msgspec.msgpack.encode
+_outcome = msgspec.msgpack.Decoder(_Outcome)
+
+
+# -- a partition (a child process) ---------------------------------------------------------------
+
+
+def _keep_own(ownership: Ownership, partition: int) -> Callable[[Mesh, list[Any]], list[Any]]:
+    """``start_run``'s select hook: drop what other partitions run, keep our generators."""
+
+    def select(mesh: Mesh, generators: list[Any]) -> list[Any]:
+        detached: dict[int, str] = {}
+        for resource in list(mesh.all_resources()):
+            arn = resource.arn
+            if ownership.owner(arn) == partition:
+                continue
+            if isinstance(resource, EventSourceMapping):
+                mesh.remove(arn)            # its poller stops, its registry entry goes
+            else:
+                if isinstance(resource, EventBus):
+                    for rule in resource.rules.values():
+                        rule.close()        # scheduled rules stop here (they fire in their owner)
+                mesh.detach(arn)
+            detached[id(resource)] = arn
+        for timer in mesh.clock.scheduled():
+            callback: Any = timer.callback
+            owner = getattr(callback, "__self__", None) or getattr(getattr(callback, "func", None), "__self__", None)
+            if owner is not None and id(owner) in detached:
+                raise RuntimeError(f"{detached[id(owner)]} has a timer but another partition runs it")
+        return [g for g in generators if ownership.owner(g.target.arn) == partition]
+
+    return select
+
+
+def _pools(mesh: Mesh) -> list[tuple[str, AccountPool]]:
+    out = []
+    for view in mesh.scopes():
+        pool = view.find_state(AccountPool)
+        if pool is not None:
+            out.append((f"{view.account_id}/{view.region}", pool))
+    return out
+
+
+def _partition_main(conn: Connection, scenario: Scenario, ownership_data: bytes, partition: int,
+                    shares: dict[str, int]) -> None:
+    try:
+        _partition(conn, scenario, Ownership.from_bytes(ownership_data), partition, shares)
+    except (EOFError, BrokenPipeError):   # the coordinator stopped the run (a rerun, an error elsewhere)
+        pass
+    except BaseException:   # the coordinator raises it with the partition's traceback
+        try:
+            conn.send(("error", partition, traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        conn.close()
+
+
+def _partition(conn: Connection, scenario: Scenario, ownership: Ownership, partition: int,
+               shares: dict[str, int]) -> None:
+    samples: dict[str, list[tuple[float, int, int, int]]] = defaultdict(list)
+    mesh_box: list[Mesh] = []
+    links: list[Link] = []
+
+    def on_sample(now: float) -> None:
+        for key, pool in _pools(mesh_box[0]):
+            s = pool.statistics()
+            samples[key].append((now, s.concurrent_executions, s.unreserved_concurrent_executions,
+                                 s.claimed_account_concurrency))
+
+    def select(mesh: Mesh, generators: list[Any]) -> list[Any]:
+        mesh_box.append(mesh)
+        for key, pool in _pools(mesh):
+            if key in shares:
+                pool.share = shares[key]
+        kept = _keep_own(ownership, partition)(mesh, generators)
+        links.append(Link(mesh, ownership, partition).install())
+        return kept
+
+    run = start_run(scenario, select=select, exclude=lambda r: isinstance(r, AccountPool), on_sample=on_sample)
+    mesh, clock, link = run.mesh, run.mesh.clock, links[0]
+    pools = _pools(mesh)
+    busy = wait_s = 0.0
+    windows = 0
+    conn.send(("ready", clock.next_deadline()))
+    while True:
+        waited = time.perf_counter()
+        limit, strict, frames = conn.recv()
+        started = time.perf_counter()
+        wait_s += started - waited
+        for frame in frames:
+            link.receive(frame)
+        if strict:
+            clock.run_due(limit, strictly_before=True)
+        else:
+            clock.advance_to(limit)  # type: ignore[attr-defined]
+            mesh.flush()
+        windows += 1
+        busy += time.perf_counter() - started
+        if not strict:
+            break
+        exceeded = [key for key, pool in pools if pool.share_exceeded_at is not None]
+        earliest = link.earliest()
+        conn.send(("window", link.frames(), clock.next_deadline(), earliest, exceeded))
+        if exceeded:
+            return
+    stats = link.statistics()
+    outcome = _Outcome(
+        metrics=run.sampler.results(), totals=collect_totals(mesh, run.generators), pools=dict(samples),
+        faults=fault_windows(run.board, run.origin, run.end),
+        statistics=PartitionStatistics(partition, round(busy, 3), round(wait_s, 3), windows, run.events(),
+                                       stats.items_sent, stats.items_received, stats.bytes_sent))
+    run.runner.close()
+    conn.send(("done", _encode(outcome)))
+
+
+# -- the coordinator ------------------------------------------------------------------------------
+
+
+class _ShareExceeded(Exception):
+    def __init__(self, keys: set[str]) -> None:
+        super().__init__(", ".join(sorted(keys)))
+        self.keys = keys
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
+
+
+def _drive(scenario: Scenario, placement: Placement, origin: float, end: float, bar: Progress,
+           rate: float) -> tuple[list[_Outcome], int]:
+    """Run the partitions to the end; their outcomes and the number of windows."""
+    ctx = _context()
+    n = placement.partitions
+    conns: list[Connection] = []
+    processes = []
+    data = placement.ownership.to_bytes()
+    for p in range(n):
+        shares = {f"{a}/{r}": s[p] for (a, r), s in placement.shares.items() if s[p] is not None}
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_partition_main, args=(child, scenario, data, p, shares),
+                              daemon=True, name=f"eventmesh-partition-{p}")
+        process.start()
+        child.close()
+        conns.append(parent)
+        processes.append(process)
+
+    def answer(p: int) -> Any:
+        message = conns[p].recv()
+        if message[0] == "error":
+            raise RuntimeError(f"partition {message[1]} failed:\n{message[2]}")
+        return message
+
+    try:
+        deadlines = [answer(p)[1] for p in range(n)]
+        incoming: list[list[bytes]] = [[] for _ in range(n)]
+        lookahead = placement.lookahead_s
+        start = min([d for d in deadlines if d is not None], default=end)
+        windows = 0
+        while True:
+            strict = start < end
+            limit = min(start + lookahead, end) if strict else end
+            for p in range(n):
+                conns[p].send((limit, strict, incoming[p]))
+            incoming = [[] for _ in range(n)]
+            windows += 1
+            if not strict:
+                break
+            nexts: list[float] = []
+            exceeded: set[str] = set()
+            for p in range(n):
+                _, frames, deadline, earliest, over = answer(p)
+                for destination, frame in frames.items():
+                    incoming[destination].append(frame)
+                nexts += [t for t in (deadline, earliest) if t is not None]
+                exceeded.update(over)
+            if exceeded:
+                raise _ShareExceeded(exceeded)
+            start = max(limit, min(nexts, default=end))
+            bar.update(min(limit, end) - origin, int(rate * (limit - origin)))
+        outcomes = []
+        for p in range(n):
+            message = answer(p)
+            outcomes.append(_outcome.decode(message[1]))
+        return outcomes, windows
+    finally:
+        for conn in conns:
+            conn.close()        # a partition still waiting for a window sees the end of its pipe
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+
+
+class _Replay:
+    """An account's Lambda concurrency as the sum of its partitions' samples."""
+
+    metric_namespace = "AWS/Lambda"
+
+    def __init__(self, clock: Any, values: dict[float, AccountStatistics]) -> None:
+        self.clock, self.values = clock, values
+
+    def metric_dimensions(self) -> dict[str, str]:
+        return {}
+
+    def statistics(self) -> AccountStatistics:
+        return self.values[self.clock.now()]
+
+
+class _ReplaySampler(Sampler):
+    """The sampler, over the summed account-level samples instead of a mesh's resources."""
+
+    replays: list[_Replay]
+
+    def _discover(self) -> None:
+        now = self.clock.now()
+        for replay in self.replays:
+            if id(replay) not in self._sources and now in replay.values:
+                self._sources[id(replay)] = _Source(replay, "AWS/Lambda", [], replay.statistics())
+
+
+def _pool_series(scenario: Scenario, outcomes: list[_Outcome], origin: float, end: float) -> list[Series]:
+    merged: dict[str, dict[float, list[int]]] = {}
+    reserved: dict[str, dict[float, int]] = {}
+    for outcome in outcomes:
+        for key, rows in outcome.pools.items():
+            into = merged.setdefault(key, {})
+            for t, concurrent, unreserved, claimed in rows:
+                total = into.setdefault(t, [0, 0])
+                total[0] += concurrent
+                total[1] += unreserved
+                reserved.setdefault(key, {})[t] = claimed - unreserved   # Σ reserved: the same everywhere
+    if not merged:
+        return []
+    from eventmesh.clock import VirtualClock
+
+    clock = VirtualClock(origin)
+    sampler = _ReplaySampler(Mesh(clock), scenario.report.period_s, scenario.report.sample_s, scenario.report.metrics)
+    sampler.replays = [_Replay(clock, {t: AccountStatistics(c, u, u + reserved[key][t]) for t, (c, u) in rows.items()})
+                       for key, rows in merged.items()]
+    sampler.start(origin, end)
+    clock.advance_to(end)
+    return sampler.results()
+
+
+def run_partitioned(scenario: Scenario, partitions: int, *, variant: str = "", parameters: dict[str, Any] | None = None,
+                    progress: bool | Progress = False, statistics: list[RunStatistics] | None = None) -> RunResult:
+    """Run ``scenario`` on up to ``partitions`` processes (see the module docstring): the same
+    result as one process but for the wall-clock fields. ``statistics`` (a list) receives the
+    run's own figures: windows, barrier waits, what crossed."""
+    wall_start = time.perf_counter()
+    mesh, _api = build_mesh(scenario)      # the whole topology: to place it, and for the results' shape
+    origin = mesh.clock.now()
+    end = origin + scenario.duration_s
+    generators = [_generator(mesh, spec, scenario.seed, origin, end) for spec in scenario.load]
+    topology = read_topology(mesh, generators)
+    order = {(row.kind, row.name): i for i, row in enumerate(collect_totals(mesh, generators))}
+    colocate: set[tuple[str, str]] = set()
+    placement = plan(mesh, generators, partitions, scenario.duration_s)
+    mesh.close()
+    if placement.partitions == 1:
+        result = run_variant(scenario, variant=variant, parameters=parameters, progress=progress)
+        if statistics is not None:
+            statistics.append(RunStatistics(1, math.inf, 0, 0, placement.describe(), []))
+        return result
+    bar = progress if isinstance(progress, Progress) else Progress(
+        scenario.duration_s, f"{scenario.name}{' ' + variant if variant else ''}", force=False)
+    if progress is False:
+        bar.enabled = False
+    rate = sum(g.profile.mean_rate(scenario.duration_s) for g in scenario.load)
+    reruns = 0
+    while True:
+        try:
+            outcomes, windows = _drive(scenario, placement, origin, end, bar, rate)
+            break
+        except _ShareExceeded as exc:
+            reruns += 1
+            for key in exc.keys:
+                account, region = key.split("/", 1)
+                colocate.add((account, region))
+            mesh, _api = build_mesh(scenario)
+            generators = [_generator(mesh, spec, scenario.seed, origin, end) for spec in scenario.load]
+            placement = plan(mesh, generators, partitions, scenario.duration_s, frozenset(colocate))
+            mesh.close()
+            print(f"eventmesh simulate: the unreserved concurrency of {exc} is shared by functions in several "
+                  "partitions and one's share ran out: running again with them in one partition", file=sys.stderr)
+            if placement.partitions == 1:
+                return run_variant(scenario, variant=variant, parameters=parameters, progress=progress)
+    metrics = sorted([s for o in outcomes for s in o.metrics] + _pool_series(scenario, outcomes, origin, end),
+                     key=series_key)
+    totals = sorted((row for o in outcomes for row in o.totals), key=lambda r: order.get((r.kind, r.name), len(order)))
+    events = sum(o.statistics.events for o in outcomes)
+    bar.update(scenario.duration_s, events, final=True)
+    result = RunResult(
+        scenario=scenario.name, seed=scenario.seed, variant=variant, parameters=dict(parameters or {}),
+        virtual_seconds=scenario.duration_s, wall_seconds=round(time.perf_counter() - wall_start, 3), events=events,
+        metrics=metrics, totals=totals, faults=outcomes[0].faults, topology=topology, origin=origin,
+        period=scenario.report.period_s)
+    if statistics is not None:
+        statistics.append(RunStatistics(placement.partitions, placement.lookahead_s, windows, reruns,
+                                        placement.describe(), [o.statistics for o in outcomes]))
+    return result
