@@ -32,9 +32,11 @@ Why the results are the same as with one process, bit for bit:
   records its samples and the coordinator samples their sums (a Maximum of sums is not a sum of
   Maximums).
 
-The barrier goes through the coordinator: each partition sends one message per window (its
-frames by destination, its next deadline) and waits for one (the frames for it, the next window's
-end). Pipes between processes; the frames are msgpack (``eventmesh/partition/frames.py``).
+At a barrier every pair of partitions swaps one message on its own pipe: the frame for the
+other, the sender's next deadline and the earliest arrival it sent (so each computes the next
+window alike, with no coordinator in the loop); the frames are msgpack
+(``eventmesh/partition/frames.py``). The coordinator only starts the partitions, shows their
+progress and merges their results.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import msgspec
@@ -114,6 +116,7 @@ class _Outcome(msgspec.Struct):
 
 
 _encode = msgspec.msgpack.encode
+PROGRESS_EVERY_S = 0.2      # partition 0 tells the coordinator how far it got, at most this often
 _outcome = msgspec.msgpack.Decoder(_Outcome)
 
 
@@ -156,11 +159,13 @@ def _pools(mesh: Mesh) -> list[tuple[str, AccountPool]]:
     return out
 
 
-def _partition_main(conn: Connection, scenario: Scenario, ownership_data: bytes, partition: int,
-                    shares: dict[str, int]) -> None:
+def _partition_main(conn: Connection, peers: dict[int, Connection], others: list[Connection], scenario: Scenario,
+                    ownership_data: bytes, partition: int, shares: dict[str, int], lookahead: float) -> None:
+    for other in others:     # pipe ends of other pairs (inherited by fork): a dead peer must show as EOF
+        other.close()
     try:
-        _partition(conn, scenario, Ownership.from_bytes(ownership_data), partition, shares)
-    except (EOFError, BrokenPipeError):   # the coordinator stopped the run (a rerun, an error elsewhere)
+        _partition(conn, peers, scenario, Ownership.from_bytes(ownership_data), partition, shares, lookahead)
+    except (EOFError, BrokenPipeError, ConnectionResetError):   # the run stopped elsewhere
         pass
     except BaseException:   # the coordinator raises it with the partition's traceback
         try:
@@ -169,10 +174,36 @@ def _partition_main(conn: Connection, scenario: Scenario, ownership_data: bytes,
             pass
     finally:
         conn.close()
+        for peer in peers.values():
+            peer.close()
 
 
-def _partition(conn: Connection, scenario: Scenario, ownership: Ownership, partition: int,
-               shares: dict[str, int]) -> None:
+_NONE = -1.0    # "no deadline" in an exchange (virtual times are epoch seconds, never negative)
+_exchange = msgspec.msgpack.Decoder(tuple[bytes, float, float, list[str]])
+
+
+def _swap(peers: dict[int, Connection], partition: int, message: dict[int, bytes], deadline: float | None,
+          earliest: float | None, exceeded: list[str]) -> list[tuple[bytes, float, float, list[str]]]:
+    """One barrier: every pair of partitions swaps (frame, next deadline, earliest arrival sent,
+    exceeded shares). Pairs go in a fixed order, the lower partition sending first, so two large
+    frames never wait on each other's pipe buffers."""
+    out = []
+    for peer in sorted(peers):
+        conn = peers[peer]
+        data = _encode((message.get(peer, b""), _NONE if deadline is None else deadline,
+                        _NONE if earliest is None else earliest, exceeded))
+        if partition < peer:
+            conn.send_bytes(data)
+            out.append(_exchange.decode(conn.recv_bytes()))
+        else:
+            received = conn.recv_bytes()
+            conn.send_bytes(data)
+            out.append(_exchange.decode(received))
+    return out
+
+
+def _partition(conn: Connection, peers: dict[int, Connection], scenario: Scenario, ownership: Ownership,
+               partition: int, shares: dict[str, int], lookahead: float) -> None:
     samples: dict[str, list[tuple[float, int, int, int]]] = defaultdict(list)
     mesh_box: list[Mesh] = []
     links: list[Link] = []
@@ -194,31 +225,48 @@ def _partition(conn: Connection, scenario: Scenario, ownership: Ownership, parti
 
     run = start_run(scenario, select=select, exclude=lambda r: isinstance(r, AccountPool), on_sample=on_sample)
     mesh, clock, link = run.mesh, run.mesh.clock, links[0]
+    end = run.end
     pools = _pools(mesh)
     busy = wait_s = 0.0
     windows = 0
-    conn.send(("ready", clock.next_deadline()))
+    reported = time.perf_counter()
+    waited = time.perf_counter()
+    times = [t for _, d, _, _ in _swap(peers, partition, {}, clock.next_deadline(), None, []) if d != _NONE
+             for t in (d,)]
+    deadline = clock.next_deadline()
+    start = min([*times, *([deadline] if deadline is not None else [])], default=end)
+    wait_s += time.perf_counter() - waited
     while True:
-        waited = time.perf_counter()
-        limit, strict, frames = conn.recv()
-        started = time.perf_counter()
-        wait_s += started - waited
-        for frame in frames:
-            link.receive(frame)
+        began = time.perf_counter()
+        strict = start < end
+        limit = min(start + lookahead, end) if strict else end
         if strict:
             clock.run_due(limit, strictly_before=True)
         else:
             clock.advance_to(limit)  # type: ignore[attr-defined]
             mesh.flush()
         windows += 1
-        busy += time.perf_counter() - started
+        now = time.perf_counter()
+        busy += now - began
         if not strict:
             break
         exceeded = [key for key, pool in pools if pool.share_exceeded_at is not None]
-        earliest = link.earliest()
-        conn.send(("window", link.frames(), clock.next_deadline(), earliest, exceeded))
-        if exceeded:
+        earliest, deadline = link.earliest(), clock.next_deadline()
+        swapped = _swap(peers, partition, link.frames(), deadline, earliest, exceeded)
+        nexts = [t for t in (deadline, earliest) if t is not None]
+        for frame, their_deadline, their_earliest, their_exceeded in swapped:
+            if frame:
+                link.receive(frame)
+            nexts += [t for t in (their_deadline, their_earliest) if t != _NONE]
+            exceeded += their_exceeded
+        wait_s += time.perf_counter() - now
+        if exceeded:     # every partition saw it at this barrier: all stop, each says why
+            conn.send(("exceeded", sorted(set(exceeded))))
             return
+        start = max(limit, min(nexts, default=end))
+        if partition == 0 and now - reported > PROGRESS_EVERY_S:
+            reported = now
+            conn.send(("progress", limit))
     stats = link.statistics()
     outcome = _Outcome(
         metrics=run.sampler.results(), totals=collect_totals(mesh, run.generators), pools=dict(samples),
@@ -243,65 +291,62 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
 
 
-def _drive(scenario: Scenario, placement: Placement, origin: float, end: float, bar: Progress,
+def _drive(scenario: Scenario, placement: Placement, origin: float, bar: Progress,
            rate: float) -> tuple[list[_Outcome], int]:
-    """Run the partitions to the end; their outcomes and the number of windows."""
+    """Start the partitions, show their progress, collect their outcomes (and windows run)."""
     ctx = _context()
     n = placement.partitions
+    pairs = {(i, j): ctx.Pipe() for i in range(n) for j in range(i + 1, n)}
+    ends: dict[int, dict[int, Connection]] = {p: {} for p in range(n)}
+    for (i, j), (a, b) in pairs.items():
+        ends[i][j], ends[j][i] = a, b
+    every_end = [c for pair in pairs.values() for c in pair]
     conns: list[Connection] = []
     processes = []
     data = placement.ownership.to_bytes()
     for p in range(n):
         shares = {f"{a}/{r}": s[p] for (a, r), s in placement.shares.items() if s[p] is not None}
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_partition_main, args=(child, scenario, data, p, shares),
-                              daemon=True, name=f"eventmesh-partition-{p}")
+        own = ends[p]
+        others = [c for c in every_end if all(c is not mine for mine in own.values())]
+        process = ctx.Process(target=_partition_main, daemon=True, name=f"eventmesh-partition-{p}",
+                              args=(child, own, others, scenario, data, p, shares, placement.lookahead_s))
         process.start()
         child.close()
         conns.append(parent)
         processes.append(process)
-
-    def answer(p: int) -> Any:
-        message = conns[p].recv()
-        if message[0] == "error":
-            raise RuntimeError(f"partition {message[1]} failed:\n{message[2]}")
-        return message
-
+    for c in every_end:
+        c.close()
     try:
-        deadlines = [answer(p)[1] for p in range(n)]
-        incoming: list[list[bytes]] = [[] for _ in range(n)]
-        lookahead = placement.lookahead_s
-        start = min([d for d in deadlines if d is not None], default=end)
-        windows = 0
-        while True:
-            strict = start < end
-            limit = min(start + lookahead, end) if strict else end
-            for p in range(n):
-                conns[p].send((limit, strict, incoming[p]))
-            incoming = [[] for _ in range(n)]
-            windows += 1
-            if not strict:
-                break
-            nexts: list[float] = []
-            exceeded: set[str] = set()
-            for p in range(n):
-                _, frames, deadline, earliest, over = answer(p)
-                for destination, frame in frames.items():
-                    incoming[destination].append(frame)
-                nexts += [t for t in (deadline, earliest) if t is not None]
-                exceeded.update(over)
-            if exceeded:
-                raise _ShareExceeded(exceeded)
-            start = max(limit, min(nexts, default=end))
-            bar.update(min(limit, end) - origin, int(rate * (limit - origin)))
-        outcomes = []
-        for p in range(n):
-            message = answer(p)
-            outcomes.append(_outcome.decode(message[1]))
-        return outcomes, windows
+        outcomes: dict[int, _Outcome] = {}
+        while len(outcomes) < n:
+            for ready in wait([c for p, c in enumerate(conns) if p not in outcomes]):
+                p = conns.index(ready)    # type: ignore[arg-type]
+                try:
+                    message: Any = conns[p].recv()
+                except EOFError:
+                    # A partition whose peer failed stops quietly: report the failure itself if it came.
+                    for other in conns:
+                        if other is not conns[p] and other.poll(1.0):
+                            found = other.recv()
+                            if found[0] == "error":
+                                raise RuntimeError(f"partition {found[1]} failed:\n{found[2]}") from None
+                    processes[p].join(timeout=5)
+                    raise RuntimeError(f"partition {p} ended without its results "
+                                       f"(exit code {processes[p].exitcode})") from None
+                if message[0] == "error":
+                    raise RuntimeError(f"partition {message[1]} failed:\n{message[2]}")
+                if message[0] == "exceeded":
+                    raise _ShareExceeded(set(message[1]))
+                if message[0] == "progress":
+                    bar.update(message[1] - origin, int(rate * (message[1] - origin)))
+                else:
+                    outcomes[p] = _outcome.decode(message[1])
+        ordered = [outcomes[p] for p in range(n)]
+        return ordered, ordered[0].statistics.windows
     finally:
         for conn in conns:
-            conn.close()        # a partition still waiting for a window sees the end of its pipe
+            conn.close()        # a partition still running sees the end of its pipe
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():
@@ -387,7 +432,7 @@ def run_partitioned(scenario: Scenario, partitions: int, *, variant: str = "", p
     reruns = 0
     while True:
         try:
-            outcomes, windows = _drive(scenario, placement, origin, end, bar, rate)
+            outcomes, windows = _drive(scenario, placement, origin, bar, rate)
             break
         except _ShareExceeded as exc:
             reruns += 1
