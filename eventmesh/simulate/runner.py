@@ -183,13 +183,9 @@ def fault_windows(board: FaultBoard, origin: float, end: float) -> list[dict[str
 
 
 def run_variant(scenario: Scenario, *, variant: str = "", parameters: dict[str, Any] | None = None,
-                progress: bool | Progress = False, partitions: int = 1) -> RunResult:
-    """Run ``scenario`` once and collect its results (on ``partitions`` processes: the same
-    results, ``partitioned.py``)."""
-    if partitions > 1:
-        from eventmesh.simulate.partitioned import run_partitioned
-
-        return run_partitioned(scenario, partitions, variant=variant, parameters=parameters, progress=progress)
+                progress: bool | Progress = False) -> RunResult:
+    """Run ``scenario`` once, on one engine, and collect its results (``partitioned.py`` runs it
+    on several processes with the same results)."""
     wall_start = time.perf_counter()
     run = start_run(scenario)
     mesh, generators, origin, end = run.mesh, run.generators, run.origin, run.end

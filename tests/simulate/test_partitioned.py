@@ -119,3 +119,13 @@ def test_partition_counts():
     assert partition_count("3") == 3 and partition_count("auto") >= 1
     with pytest.raises(ValueError):
         partition_count("0")
+
+
+def test_run_takes_partitions_and_refuses_them_for_a_sweep():
+    data = _two_busy_functions(limit_hit=False).raw
+    assert _bytes(sim.run(data, partitions=2)) == _bytes(sim.run(data))
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        sim.run(data, partitions=0)
+    data["sweep"] = {"load.x.rate": [10, 20]}
+    with pytest.raises(ValueError, match="partitions split one run"):
+        sim.run(data, partitions=2)
