@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {line}")
             for p in stats.per_partition:
                 print(f"  partition {p.partition}: {p.busy_s:.2f} s running, {p.wait_s:.2f} s at barriers, "
-                      f"{p.items_sent:,} items sent, {p.items_received:,} received")
+                      f"{p.cpu_s:.2f} s CPU, {p.items_sent:,} items sent, {p.items_received:,} received")
     if not all(one.balanced for one in runs):
         print("eventmesh simulate: some totals do not balance (see the 'balanced' column)", file=sys.stderr)
         return 1

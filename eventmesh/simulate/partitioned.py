@@ -92,6 +92,8 @@ class PartitionStatistics(msgspec.Struct, frozen=True):
     items_sent: int
     items_received: int
     bytes_sent: int
+    cpu_s: float = 0.0     # CPU time of its process, building the scenario to sending its results
+    setup_s: float = 0.0   # building the scenario and keeping its own part, before the first window
 
 
 class RunStatistics(msgspec.Struct, frozen=True):
@@ -223,7 +225,9 @@ def _partition(conn: Connection, peers: dict[int, Connection], scenario: Scenari
         links.append(Link(mesh, ownership, partition).install())
         return kept
 
+    cpu, setup = time.process_time(), time.perf_counter()
     run = start_run(scenario, select=select, exclude=lambda r: isinstance(r, AccountPool), on_sample=on_sample)
+    setup = time.perf_counter() - setup
     mesh, clock, link = run.mesh, run.mesh.clock, links[0]
     end = run.end
     pools = _pools(mesh)
@@ -272,7 +276,8 @@ def _partition(conn: Connection, peers: dict[int, Connection], scenario: Scenari
         metrics=run.sampler.results(), totals=collect_totals(mesh, run.generators), pools=dict(samples),
         faults=fault_windows(run.board, run.origin, run.end),
         statistics=PartitionStatistics(partition, round(busy, 3), round(wait_s, 3), windows, run.events(),
-                                       stats.items_sent, stats.items_received, stats.bytes_sent))
+                                       stats.items_sent, stats.items_received, stats.bytes_sent,
+                                       round(time.process_time() - cpu, 3), round(setup, 3)))
     run.runner.close()
     conn.send(("done", _encode(outcome)))
 
