@@ -36,7 +36,9 @@ At a barrier every pair of partitions swaps one message on its own pipe: the fra
 other, the sender's next deadline and the earliest arrival it sent (so each computes the next
 window alike, with no coordinator in the loop); the frames are msgpack
 (``eventmesh/partition/frames.py``). The coordinator only starts the partitions, shows their
-progress and merges their results.
+progress and merges their results. A partition's engine between barriers is
+:class:`PartitionEngine`, whatever carries its frames (``ray_partitions.py`` drives the same
+engines as Ray actors).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ from eventmesh.simulate.scenario import Scenario
 from eventmesh.simulate.topology import read_topology
 from eventmesh.simulate.totals import ResourceTotals, collect_totals
 
-__all__ = ["PartitionStatistics", "RunStatistics", "partition_count", "run_partitioned"]
+__all__ = ["Driver", "PartitionEngine", "PartitionStatistics", "RunStatistics", "next_window", "partition_count",
+           "run_partitioned"]
 
 
 def partition_count(value: str | int) -> int:
@@ -85,8 +88,8 @@ class PartitionStatistics(msgspec.Struct, frozen=True):
     """How one partition spent its wall time, and what crossed its link."""
 
     partition: int
-    busy_s: float          # running its windows
-    wait_s: float          # at the barriers: waiting for the others and the frames
+    busy_s: float          # running its windows, encoding its frames and carrying in the others'
+    wait_s: float          # at the barriers: swapping frames with the others and waiting for them
     windows: int
     events: int            # events its generators offered
     items_sent: int
@@ -204,82 +207,129 @@ def _swap(peers: dict[int, Connection], partition: int, message: dict[int, bytes
     return out
 
 
+class PartitionEngine:
+    """One partition's engine between barriers, whatever carries its frames: the pipes of
+    :func:`run_partitioned`, or the actor calls of ``ray_partitions.py``.
+
+    ``window(start)`` runs its timers in [start, start + lookahead) (the last window: to the end
+    inclusive) and says whether a barrier follows; ``barrier()`` hands out what the others need
+    (frames by destination, its next timer, the earliest item it sent, shares that ran out);
+    ``receive`` takes their frames; ``outcome()`` is its results, encoded."""
+
+    def __init__(self, scenario: Scenario, ownership: Ownership, partition: int, shares: dict[str, int],
+                 lookahead: float) -> None:
+        self.partition, self.lookahead = partition, lookahead
+        self.samples: dict[str, list[tuple[float, int, int, int]]] = defaultdict(list)
+        self.busy = self.wait_s = 0.0
+        self.windows = 0
+        self._meshes: list[Mesh] = []
+        links: list[Link] = []
+
+        def select(mesh: Mesh, generators: list[Any]) -> list[Any]:
+            self._meshes.append(mesh)
+            for key, pool in _pools(mesh):
+                if key in shares:
+                    pool.share = shares[key]
+            kept = _keep_own(ownership, partition)(mesh, generators)
+            links.append(Link(mesh, ownership, partition).install())
+            return kept
+
+        self._cpu, setup = time.process_time(), time.perf_counter()
+        self.run = start_run(scenario, select=select, exclude=lambda r: isinstance(r, AccountPool),
+                             on_sample=self._on_sample)
+        self.setup_s = time.perf_counter() - setup
+        self.mesh, self.clock, self.link = self.run.mesh, self.run.mesh.clock, links[0]
+        self.end = self.run.end
+        self.pools = _pools(self.mesh)
+
+    def _on_sample(self, now: float) -> None:
+        for key, pool in _pools(self._meshes[0]):
+            s = pool.statistics()
+            self.samples[key].append((now, s.concurrent_executions, s.unreserved_concurrent_executions,
+                                      s.claimed_account_concurrency))
+
+    def next_deadline(self) -> float | None:
+        return self.clock.next_deadline()
+
+    def window(self, start: float) -> tuple[bool, float]:
+        """Run the window that starts at ``start``: (whether a barrier follows, its end)."""
+        began = time.perf_counter()
+        strict = start < self.end
+        limit = min(start + self.lookahead, self.end) if strict else self.end
+        if strict:
+            self.clock.run_due(limit, strictly_before=True)
+        else:
+            self.clock.advance_to(limit)  # type: ignore[attr-defined]
+            self.mesh.flush()
+        self.windows += 1
+        self.busy += time.perf_counter() - began
+        return strict, limit
+
+    def barrier(self) -> tuple[dict[int, bytes], float | None, float | None, list[str]]:
+        """(frames by destination, next timer, earliest item sent, shares that ran out); encoding
+        the frames counts as running."""
+        began = time.perf_counter()
+        exceeded = [key for key, pool in self.pools if pool.share_exceeded_at is not None]
+        earliest, deadline = self.link.earliest(), self.clock.next_deadline()
+        frames = self.link.frames()
+        self.busy += time.perf_counter() - began
+        return frames, deadline, earliest, exceeded
+
+    def receive(self, frame: bytes) -> None:
+        """Carry in another partition's frame (its time counts as running, not as waiting)."""
+        began = time.perf_counter()
+        self.link.receive(frame)
+        self.busy += time.perf_counter() - began
+
+    def outcome(self) -> bytes:
+        """The partition's results (an encoded ``_Outcome``); the engine is done after it."""
+        run, stats = self.run, self.link.statistics()
+        outcome = _Outcome(
+            metrics=run.sampler.results(), totals=collect_totals(self.mesh, run.generators), pools=dict(self.samples),
+            faults=fault_windows(run.board, run.origin, run.end),
+            statistics=PartitionStatistics(self.partition, round(self.busy, 3), round(self.wait_s, 3), self.windows,
+                                           run.events(), stats.items_sent, stats.items_received, stats.bytes_sent,
+                                           round(time.process_time() - self._cpu, 3), round(self.setup_s, 3)))
+        run.runner.close()
+        return _encode(outcome)
+
+
+def next_window(limit: float, end: float, times: list[float | None]) -> float:
+    """Where the next window starts: the earliest timer or timed item anywhere, never before
+    the end of the last window (``limit``); ``end`` when nothing is left."""
+    return max(limit, min([t for t in times if t is not None], default=end))
+
+
 def _partition(conn: Connection, peers: dict[int, Connection], scenario: Scenario, ownership: Ownership,
                partition: int, shares: dict[str, int], lookahead: float) -> None:
-    samples: dict[str, list[tuple[float, int, int, int]]] = defaultdict(list)
-    mesh_box: list[Mesh] = []
-    links: list[Link] = []
-
-    def on_sample(now: float) -> None:
-        for key, pool in _pools(mesh_box[0]):
-            s = pool.statistics()
-            samples[key].append((now, s.concurrent_executions, s.unreserved_concurrent_executions,
-                                 s.claimed_account_concurrency))
-
-    def select(mesh: Mesh, generators: list[Any]) -> list[Any]:
-        mesh_box.append(mesh)
-        for key, pool in _pools(mesh):
-            if key in shares:
-                pool.share = shares[key]
-        kept = _keep_own(ownership, partition)(mesh, generators)
-        links.append(Link(mesh, ownership, partition).install())
-        return kept
-
-    cpu, setup = time.process_time(), time.perf_counter()
-    run = start_run(scenario, select=select, exclude=lambda r: isinstance(r, AccountPool), on_sample=on_sample)
-    setup = time.perf_counter() - setup
-    mesh, clock, link = run.mesh, run.mesh.clock, links[0]
-    end = run.end
-    pools = _pools(mesh)
-    busy = wait_s = 0.0
-    windows = 0
-    reported = time.perf_counter()
-    waited = time.perf_counter()
-    times = [t for _, d, _, _ in _swap(peers, partition, {}, clock.next_deadline(), None, []) if d != _NONE
-             for t in (d,)]
-    deadline = clock.next_deadline()
-    start = min([*times, *([deadline] if deadline is not None else [])], default=end)
-    wait_s += time.perf_counter() - waited
+    engine = PartitionEngine(scenario, ownership, partition, shares, lookahead)
+    reported = waited = time.perf_counter()
+    deadline = engine.next_deadline()
+    times = [None if d == _NONE else d for _, d, _, _ in _swap(peers, partition, {}, deadline, None, [])]
+    start = next_window(0.0, engine.end, [deadline, *times])
+    engine.wait_s += time.perf_counter() - waited
     while True:
-        began = time.perf_counter()
-        strict = start < end
-        limit = min(start + lookahead, end) if strict else end
-        if strict:
-            clock.run_due(limit, strictly_before=True)
-        else:
-            clock.advance_to(limit)  # type: ignore[attr-defined]
-            mesh.flush()
-        windows += 1
-        now = time.perf_counter()
-        busy += now - began
+        strict, limit = engine.window(start)
         if not strict:
             break
-        exceeded = [key for key, pool in pools if pool.share_exceeded_at is not None]
-        earliest, deadline = link.earliest(), clock.next_deadline()
-        swapped = _swap(peers, partition, link.frames(), deadline, earliest, exceeded)
-        nexts = [t for t in (deadline, earliest) if t is not None]
+        now, busy = time.perf_counter(), engine.busy
+        frames, deadline, earliest, exceeded = engine.barrier()
+        swapped = _swap(peers, partition, frames, deadline, earliest, exceeded)
+        nexts: list[float | None] = [deadline, earliest]
         for frame, their_deadline, their_earliest, their_exceeded in swapped:
             if frame:
-                link.receive(frame)
-            nexts += [t for t in (their_deadline, their_earliest) if t != _NONE]
+                engine.receive(frame)
+            nexts += [None if t == _NONE else t for t in (their_deadline, their_earliest)]
             exceeded += their_exceeded
-        wait_s += time.perf_counter() - now
+        engine.wait_s += time.perf_counter() - now - (engine.busy - busy)
         if exceeded:     # every partition saw it at this barrier: all stop, each says why
             conn.send(("exceeded", sorted(set(exceeded))))
             return
-        start = max(limit, min(nexts, default=end))
+        start = next_window(limit, engine.end, nexts)
         if partition == 0 and now - reported > PROGRESS_EVERY_S:
             reported = now
             conn.send(("progress", limit))
-    stats = link.statistics()
-    outcome = _Outcome(
-        metrics=run.sampler.results(), totals=collect_totals(mesh, run.generators), pools=dict(samples),
-        faults=fault_windows(run.board, run.origin, run.end),
-        statistics=PartitionStatistics(partition, round(busy, 3), round(wait_s, 3), windows, run.events(),
-                                       stats.items_sent, stats.items_received, stats.bytes_sent,
-                                       round(time.process_time() - cpu, 3), round(setup, 3)))
-    run.runner.close()
-    conn.send(("done", _encode(outcome)))
+    conn.send(("done", engine.outcome()))
 
 
 # -- the coordinator ------------------------------------------------------------------------------
@@ -358,6 +408,9 @@ def _drive(scenario: Scenario, placement: Placement, origin: float, bar: Progres
                 process.terminate()
 
 
+Driver = Callable[[Scenario, Placement, float, Progress, float], tuple[list[_Outcome], int]]
+
+
 class _Replay:
     """An account's Lambda concurrency as the sum of its partitions' samples."""
 
@@ -410,10 +463,14 @@ def _pool_series(scenario: Scenario, outcomes: list[_Outcome], origin: float, en
 
 
 def run_partitioned(scenario: Scenario, partitions: int, *, variant: str = "", parameters: dict[str, Any] | None = None,
-                    progress: bool | Progress = False, statistics: list[RunStatistics] | None = None) -> RunResult:
+                    progress: bool | Progress = False, statistics: list[RunStatistics] | None = None,
+                    driver: Driver | None = None) -> RunResult:
     """Run ``scenario`` on up to ``partitions`` processes (see the module docstring): the same
     result as one process but for the wall-clock fields. ``statistics`` (a list) receives the
-    run's own figures: windows, barrier waits, what crossed."""
+    run's own figures: windows, barrier waits, what crossed. ``driver`` runs the partitions of a
+    placement and returns their outcomes (default: forked processes swapping frames on pipes;
+    ``ray_partitions.py``: Ray actors)."""
+    drive = driver or _drive
     wall_start = time.perf_counter()
     mesh, _api = build_mesh(scenario)      # the whole topology: to place it, and for the results' shape
     origin = mesh.clock.now()
@@ -437,7 +494,7 @@ def run_partitioned(scenario: Scenario, partitions: int, *, variant: str = "", p
     reruns = 0
     while True:
         try:
-            outcomes, windows = _drive(scenario, placement, origin, bar, rate)
+            outcomes, windows = drive(scenario, placement, origin, bar, rate)
             break
         except _ShareExceeded as exc:
             reruns += 1
