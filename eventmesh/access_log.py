@@ -68,7 +68,11 @@ def describe(api: Api, request: Request) -> tuple[str, str]:
             form = query.parse_form(request.query.encode()) if request.query else {}
             if request.body:
                 form.update(query.parse_form(request.body))
-            service = "sqs" if request.path.count("/") >= 2 or "QueueUrl" in form else "sns"
+            # Version names the service (SNS, SQS, STS, IAM share the Query protocol); without
+            # one, a queue path is SQS and the root SNS, as the router reads it.
+            version = form.get("Version")
+            service = next((name for name, b in api.services.items() if version and b.model.api_version == version),
+                           "sqs" if request.path.count("/") >= 2 or "QueueUrl" in form else "sns")
             resource = _resource(form)
             if resource == "-" and request.path.count("/") >= 2:
                 resource = request.path.rstrip("/").rsplit("/", 1)[-1]

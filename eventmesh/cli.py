@@ -75,6 +75,7 @@ def _door_options(args: argparse.Namespace, settings: Any) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     from eventmesh.config import ConfigError, load_config
     from eventmesh.daemon import DEFAULT_HOST, DEFAULT_PORT, serve
+    from eventmesh.drivers.persistence.store import HASH_SEED, DataDirError
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -90,13 +91,35 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or config.host or DEFAULT_HOST
     port = next(p for p in (args.port, env_port, config.port, DEFAULT_PORT) if p is not None)
     clock = args.clock or config.clock or "real"
+    if args.data_dir is not None:
+        config.data_dir = args.data_dir
+    if config.data_dir and os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        # A data directory is replayed exactly only under the hash seed that wrote it (set
+        # iteration order): run again, as this same command, with it fixed.
+        os.execve(sys.executable, [sys.executable, "-m", "eventmesh", *sys.argv[1:]],
+                  {**os.environ, "PYTHONHASHSEED": HASH_SEED})
     config.server = _door_options(args, config.server)
     if config.server.problems():
         for problem in config.server.problems():
             print(f"eventmesh serve: {problem}", file=sys.stderr)
         return 2
     try:
-        serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
+        workers = _workers(args.workers)
+        if workers == 1:
+            serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
+        elif config.data_dir:
+            # Each worker would journal its own inputs, and a restart would have to replay them
+            # in one order across processes: not built (docs/durability.md).
+            print("eventmesh serve: --data-dir keeps one process's state; run it with --workers 1",
+                  file=sys.stderr)
+            return 2
+        else:   # N processes behind one port (docs/scale-out.md)
+            from eventmesh.workers import serve as serve_workers
+
+            serve_workers(config, workers=workers, host=host, port=port, clock=clock, verbose=args.verbose)
+    except DataDirError as exc:
+        print(f"eventmesh: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         _print_problems(config.source, exc.problems)
         return 2
@@ -104,6 +127,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"eventmesh: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1
     return 0
+
+
+def _workers(value: str) -> int:
+    from eventmesh.workers import resolve_workers
+
+    try:
+        return resolve_workers(value)
+    except ValueError:
+        raise SystemExit(f"eventmesh serve: --workers {value!r}: a number of processes ≥ 1, or auto") from None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -156,9 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"port (default ${PORT_ENV}, else the config's, else 4566; 0 picks a free one)")
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time that moves only when POST /_eventmesh/clock says")
+    serve.add_argument("--workers", default="1", metavar="N",
+                       help="processes serving the one port, each owning a partition of the resources "
+                            "(default 1; auto: one per core; docs/scale-out.md)")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="log start-up, one line per request (operation, resource, status, latency) "
                             "and every line functions write")
+    serve.add_argument("--data-dir", default=None, metavar="DIR",
+                       help="keep the state in DIR: acknowledged writes survive a crash or kill -9, and a restart "
+                            "resumes where the daemon stood (docs/durability.md; config key data_dir)")
     door = serve.add_argument_group("HTTP door (also under server: in the config; docs/http-door.md)")
     door.add_argument("--allow-host", action="append", default=None, metavar="NAME",
                       help="a Host name to answer beside loopback names and IP addresses (repeatable; *.suffix)")

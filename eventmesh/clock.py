@@ -84,12 +84,31 @@ class Clock:
     def _before_run(self, when: float) -> None:
         """Hook: the virtual clock moves its time to the timer's deadline."""
 
+    def hold(self, at: float) -> None:
+        """Keep ``now()`` at ``at`` until :meth:`release` (the engine takes one input at one
+        instant; a journaled input is replayed at that instant). Virtual time never moves on
+        its own, so only the real clock needs it."""
+
+    def release(self) -> None:
+        """Let ``now()`` follow its source again."""
+
 
 class RealClock(Clock):
     """Wall-clock time; the real-time driver sleeps until ``next_deadline()`` and calls ``run_due()``."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_at: float | None = None
+
     def now(self) -> float:
-        return time.time()
+        held = self.held_at
+        return time.time() if held is None else held
+
+    def hold(self, at: float) -> None:
+        self.held_at = at
+
+    def release(self) -> None:
+        self.held_at = None
 
 
 class VirtualClock(Clock):

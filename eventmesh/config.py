@@ -36,7 +36,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Mesh
 from eventmesh.quotas import Quota, Quotas
 from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
 from eventmesh.services.kinesis.shards import ShardLimits
@@ -47,7 +47,7 @@ from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.limits import SETTING_NAMES, ServerSettings, settings_from
 from eventmesh.wire.router import Api
 
-__all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "check_config", "load_config",
+__all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "apply_settings", "check_config", "load_config",
            "resources_from_template", "validate_config"]
 
 # (service, key under resources.<service>, the operation that creates one) — in creation order,
@@ -85,7 +85,7 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }
 _TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas",
-              "kinesis_shard_limits", "sns_signatures", "security"}
+              "kinesis_shard_limits", "sns_signatures", "security", "data_dir"}
 # security: who may call and what code runs over the wire (SECURITY.md).
 _SECURITY_KEYS = {"wire_handlers", "access_keys"}
 WIRE_HANDLER_CHOICES = ("zip", "any")
@@ -127,6 +127,8 @@ class Config(msgspec.Struct):
     wire_handlers: str = "zip"
     # accepted SigV4 access keys -> the account each acts in (None: the default); empty: any key
     access_keys: dict[str, str | None] = {}
+    # Where the daemon keeps its state across restarts (docs/durability.md); None: in memory only.
+    data_dir: str | None = None
     resources: dict[str, dict[str, list[dict[str, Any]]]] = {}
     source: str = "<defaults>"
     origins: dict[str, str] = {}
@@ -194,7 +196,7 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
                     queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
                     kinesis_shard_limits=data.get("kinesis_shard_limits", True),
                     sns_signatures=data.get("sns_signatures", "rsa"), server=settings_from(server),
-                    wire_handlers=security.get("wire_handlers", "zip"),
+                    wire_handlers=security.get("wire_handlers", "zip"), data_dir=data.get("data_dir"),
                     access_keys=({str(k): (None if v is None else str(v)) for k, v in keys.items()}
                                  if isinstance(keys, dict) else {str(k): None for k in keys}),
                     resources=_normalized(data.get("resources") or {}), source=source)
@@ -284,6 +286,8 @@ def validate_config(data: Any) -> list[str]:
     except msgspec.ValidationError as exc:
         problems.append(f"server: {exc}")
     problems += _security_problems(data.get("security"))
+    if data.get("data_dir") is not None and (not isinstance(data["data_dir"], str) or not data["data_dir"]):
+        problems.append("data_dir: must be a directory path")
     resources = data.get("resources") or {}
     if not isinstance(resources, dict):
         return problems + ["resources: must be a mapping"]
@@ -468,6 +472,16 @@ def _security_problems(security: Any) -> list[str]:
     return problems
 
 
+def apply_settings(config: Config, mesh: Mesh) -> None:
+    """The config's mesh-wide settings (quotas, shard limits, SNS signatures), no resources."""
+    mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
+    mesh.root.state(Signer).mode = config.sns_signatures
+    quotas = mesh.root.state(Quotas)
+    for service, values in config.quotas.items():
+        for name, value in values.items():
+            quotas.set(service, name, value)
+
+
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", collect: bool = False) -> list[str]:
     """Set the config's quotas, then create every resource it declares, in dependency order,
     through the API handlers.
@@ -475,12 +489,7 @@ def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", coll
     Every failing call is a problem (``key.path: Code: message``); unless ``collect``, any
     problem raises :class:`ConfigError` listing them all once every resource was tried.
     """
-    api.mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
-    api.mesh.root.state(Signer).mode = config.sns_signatures
-    quotas = api.mesh.root.state(Quotas)
-    for service, values in config.quotas.items():
-        for name, value in values.items():
-            quotas.set(service, name, value)
+    apply_settings(config, api.mesh)
     problems: list[str] = []
     for service, key, op_name in RESOURCE_KINDS:
         items = config.resources.get(service, {}).get(key, [])

@@ -33,14 +33,18 @@ from eventmesh.console import Console
 from eventmesh.drivers.http import install_http_client
 from eventmesh.drivers.lambda_.environment import Credentials, default_credentials
 from eventmesh.drivers.lambda_.runner import Runner, install_runner
+from eventmesh.drivers.persistence.recorder import Direct
+from eventmesh.drivers.persistence.records import RequestRecord
+from eventmesh.drivers.persistence.store import SNAPSHOT_EVERY_RECORDS, DataDir
 from eventmesh.drivers.realtime import RealtimeDriver
 from eventmesh.drivers.virtual import VirtualDriver
 from eventmesh.effects import InvocationJob, LogEvents
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
 from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
+from eventmesh.services.sqs.service import DRAINING, end_long_polls
 from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault
 from eventmesh.wire.auth import AccessKeys
 from eventmesh.wire.guards import Guard
@@ -53,6 +57,8 @@ __all__ = ["App", "Daemon", "serve", "serve_in_thread"]
 
 log = logging.getLogger("eventmesh")
 function_log = logging.getLogger("eventmesh.lambda")   # -v: what functions write, as it arrives
+
+SNAPSHOT_CHECK_S = 5.0   # how often the daemon looks whether a background snapshot is due
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -81,9 +87,14 @@ class App:
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
+        # Internal endpoints answered by someone else (a daemon of several workers answers
+        # /metrics and the clock for all of them): path -> handler, after the Bearer check.
+        self.endpoints: dict[str, Callable[[Request], Response | Awaitable[Response]]] = {}
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
+        # How inputs that are not requests enter the engine (a Recorder with a data directory).
+        self.inputs: Direct = Direct(mesh)
 
     # -- the door ----------------------------------------------------------------------------
 
@@ -135,6 +146,9 @@ class App:
             if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
                     request.headers.get("authorization")):
                 return json_response(403, {"message": "this endpoint needs Authorization: Bearer <access key>"})
+            endpoint = self.endpoints.get(path) or self.endpoints.get(path.rsplit("/", 1)[0])
+            if endpoint is not None:
+                return endpoint(request)
             if path.startswith(Console.PREFIXES):
                 return self.console.handle(request)
             if path == "/_eventmesh/health":
@@ -168,8 +182,7 @@ class App:
 
     def _run_due_now(self) -> None:
         self._run_scheduled = False
-        self.mesh.clock.run_due()
-        self.mesh.flush()
+        self.inputs.tick(self.mesh.clock.run_due)
 
     def _clock(self, request: Request) -> Response:
         mode = "virtual" if self.virtual else "real"
@@ -226,32 +239,89 @@ async def _with_headers(pending: Awaitable[Response], extra: list[tuple[str, str
     return status, headers + extra, body
 
 
+class JournaledDoor:
+    """The door of a daemon with a data directory: every request that may change the engine is
+    journaled before it is taken, and its response is sent only once the journal holds it (and
+    everything before it) on disk. Reads of the internal endpoints (health, metrics, the console)
+    change nothing and pass straight through."""
+
+    def __init__(self, app: App, data: DataDir) -> None:
+        self.app = app
+        self.data = data
+
+    def admit(self, request: Request) -> Response | int:
+        return self.app.admit(request)
+
+    def too_large(self, request: Request, limit: int) -> Response:
+        return self.app.too_large(request, limit)
+
+    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+        app = self.app
+        if request.method == "GET" and _internal(request.path):
+            return app(request)
+        body = request.body if type(request.body) is bytes else bytes(request.body)
+        response, _ = app.inputs.request(request.method, request.path, request.query, request.headers, body,
+                                         lambda: app(request))
+        return self.data.durable(response)  # type: ignore[no-any-return]
+
+
 class Daemon:
-    """Builds the mesh from a config and serves it until stopped."""
+    """Builds the mesh from a config and serves it until stopped. With ``data_dir`` (or the
+    config's ``data_dir``) every acknowledged write survives a crash (docs/durability.md)."""
 
     def __init__(self, config: Config | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 clock: str = "real", services: list[str] | None = None, verbose: bool = False) -> None:
+                 clock: str = "real", services: list[str] | None = None, verbose: bool = False,
+                 data_dir: str | None = None) -> None:
         self.config = config or Config()
         self.host = host
         self.port = port
         self.clock_mode = clock
-        self.mesh = Mesh(RealClock() if clock == "real" else VirtualClock(),
-                         account_id=self.config.account_id, region=self.config.region,
-                         seed=self.config.seed)
+        self._services = services
+        self._verbose = verbose
         self.access_keys = AccessKeys(self.config.access_keys)
-        self.api = Api(self.mesh, adapters(services), access_keys=self.access_keys,
-                       settings={"queue_urls": self.config.queue_urls, "wire_handlers": self.config.wire_handlers})
         self.settings = self.config.server
-        self.app = App(self.mesh, self.api, self.settings, host)
-        # -v: one log line per request, paid for only when asked.
-        self.http = HttpServer(AccessLog(self.api, self.app) if verbose else self.app, self.settings)
-        install_logs(self.mesh)   # CloudWatch Logs takes what the functions write
-        self.mesh.subscribe(LogEvents, _print_function_logs)
+        directory = data_dir if data_dir is not None else self.config.data_dir
+        self.data = DataDir(directory) if directory else None
+        seed = self.config.seed if self.data is None else self.data.read_meta(self.config.seed)["seed"]
+        self._bind(Mesh(RealClock() if clock == "real" else VirtualClock(),
+                        account_id=self.config.account_id, region=self.config.region, seed=seed))
         self.bound_port: int | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: Runner | None = None
+        self._driver: RealtimeDriver | None = None
+
+    def _bind(self, mesh: Mesh) -> None:
+        """Serve ``mesh``: its API, the internal endpoints, the door (a restored engine is bound
+        again in place of the fresh one)."""
+        self.mesh = mesh
+        self.api = Api(mesh, adapters(self._services), access_keys=self.access_keys,
+                       settings={"queue_urls": self.config.queue_urls, "wire_handlers": self.config.wire_handlers})
+        self.app = App(mesh, self.api, self.settings, self.host)
+        door: Any = self.app if self.data is None else JournaledDoor(self.app, self.data)
+        # -v: one log line per request, paid for only when asked.
+        self.http = HttpServer(AccessLog(self.api, door) if self._verbose else door, self.settings)
+        install_logs(mesh)   # CloudWatch Logs takes what the functions write
+        mesh.subscribe(LogEvents, Ephemeral(_print_function_logs))
+
+    @property
+    def inputs(self) -> Direct:
+        return self.app.inputs
+
+    def _replayer(self, mesh: Mesh) -> Callable[[RequestRecord], object]:
+        if mesh is not self.mesh:
+            self._bind(mesh)
+        app = self.app
+
+        def take(record: RequestRecord) -> object:
+            response = app(Request(record.method, record.path, record.query, record.headers, record.body))
+            close = getattr(response, "close", None)
+            if close is not None:   # an answer that would come later: nobody waits for it now
+                close()
+            return response
+
+        return take
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -261,24 +331,69 @@ class Daemon:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        driver = RealtimeDriver(self.mesh, loop) if isinstance(self.mesh.clock, RealClock) else None
+        recovered = None
+        fresh = True
+        if self.data is not None:
+            fresh = self.data.fresh
+            recovered = self.data.open(lambda: self.mesh, self._replayer, end_long_polls)
+            if recovered.replayed:
+                log.info("recovered %s: %d journal records replayed", self.data.path, recovered.replayed)
+            # From here on every input is journaled (nothing runs on the loop before this).
+            self.app.inputs = self.data.start(self.mesh, loop)
+        inputs = self.inputs
+        driver = RealtimeDriver(self.mesh, loop, tick=inputs.tick) if isinstance(self.mesh.clock, RealClock) else None
         self._driver = driver
         # The drivers that carry out effects needing I/O: handler runs and HTTP requests.
-        self._runner = install_runner(self.mesh, self._spawn, credentials=self._function_credentials)
-        install_http_client(self.mesh, self._spawn)
-        self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
-                                                start_serving=False)
+        self._runner = install_runner(self.mesh, self._spawn, credentials=self._function_credentials,
+                                      answer=inputs.answer)
+        install_http_client(self.mesh, self._spawn, answer=inputs.answer)
+        self._server = await self._listen(loop)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # The functions' SDKs talk to this daemon (AWS_ENDPOINT_URL), on loopback when it binds all.
         local = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
         self._runner.endpoint_url = f"http://{local}:{self.bound_port}"
-        # Bound first, so resources from the config carry the daemon's real address in their URLs.
-        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
-        for notice in self.config.notices:   # what the templates declared that is not created here
-            log.warning("%s", notice)
+        if self.data is None or fresh:
+            # Bound first, so resources from the config carry the daemon's real address in their URLs.
+            await self._apply_config()
+            for notice in self.config.notices:   # what the templates declared that is not created here
+                log.warning("%s", notice)
+            if self.data is not None:
+                self.data.snapshot(self.mesh)   # the config's resources are the directory's start
+        else:
+            log.info("%s holds the engine's state: the config's resources are not created again", self.data.path)
+        if recovered is not None:
+            # Long polls of the previous process had connections that are gone; work that was
+            # outside the engine at the crash (handler runs, HTTP requests) is sent again.
+            inputs.drain(lambda: end_long_polls(self.mesh))
+            for effect in recovered.in_flight:
+                self.mesh.emit(effect)
+            self.mesh.flush()
+            self._spawn(self._snapshots())
         await self._server.start_serving()
         log.info("eventmesh listening on http://%s:%s (clock %s)",
                  self.host, self.bound_port, self.clock_mode)
+
+    async def _snapshots(self) -> None:
+        """A snapshot in the background whenever enough was journaled since the last one."""
+        assert self.data is not None
+        while True:
+            await asyncio.sleep(SNAPSHOT_CHECK_S)
+            self.data.reap()
+            if self.data.records_since_snapshot() >= SNAPSHOT_EVERY_RECORDS:
+                self.data.snapshot(self.mesh, background=True)
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
+        """The listening socket, not serving yet (a worker of several shares its port)."""
+        return await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
+                                        start_serving=False)
+
+    async def _apply_config(self) -> None:
+        """Create the config's resources (a worker of several creates them where they belong)."""
+        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+
+    def waiting(self, arn: str) -> int:
+        """Long polls waiting on the queue at ``arn`` (a queue's own: services/sqs/polls.py)."""
+        return len(getattr(self.mesh.find(arn, object), "polls", ()))
 
     def _function_credentials(self, job: InvocationJob) -> Credentials:
         """A function's credentials: its account's key (minted when the daemon checks keys)."""
@@ -304,7 +419,16 @@ class Daemon:
             self._driver.close()
         if self._runner is not None:
             self._runner.close()
+        if self.data is not None:
+            self.data.close(self.mesh)   # a last snapshot: the next start replays nothing
         self.mesh.close()
+
+    def begin_drain(self) -> None:
+        """The start of a graceful shutdown: every waiting long poll answers now (empty, as at
+        the end of its wait) and later ones do not wait; event streams stop waiting too."""
+        self.api.settings[DRAINING] = True
+        self.inputs.drain(lambda: end_long_polls(self.mesh))
+        self.api.waiters.drain()
 
     async def drain(self) -> None:
         """Graceful shutdown, at most ``drain_timeout_s`` of real time: long polls answer now
@@ -312,7 +436,7 @@ class Daemon:
         their answers, idle connections close; whatever is left after that is cut off."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.drain_timeout_s
-        self.api.waiters.drain()
+        self.begin_drain()
         self.http.close_idle()
         if self._runner is not None:
             await self._runner.drain(max(0.0, deadline - loop.time()))
@@ -394,14 +518,24 @@ class ServerHandle:
             conn.close()
 
     def wait_for_polls(self, arn: str, count: int = 1, timeout_s: float = 10.0) -> None:
-        """Block until ``count`` long polls wait on ``arn`` in the daemon: a test's receive from
-        another thread has arrived, so moving virtual time now is seen by it. Bounded by
-        ``timeout_s`` of real time (then AssertionError)."""
+        """Block until ``count`` long polls wait on the queue at ``arn`` in the daemon: a test's
+        receive from another thread has arrived, so moving virtual time now is seen by it.
+        Bounded by ``timeout_s`` of real time (then AssertionError)."""
         deadline = time.monotonic() + timeout_s
-        while self.daemon.api.waiters.waiting(arn) < count:
+        while self.waiting(arn) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)
+
+    def settle(self) -> None:
+        """Return once every delivery already made has landed: at once in one process, where a
+        delivery lands before the request that caused it is answered; a daemon of several
+        workers (``eventmesh.workers``) waits for the ones that crossed between them. For tests
+        that read a core directly right after a request over the wire."""
+
+    def waiting(self, arn: str) -> int:
+        """How many long polls wait on ``arn`` in the daemon now."""
+        return self.daemon.waiting(arn)
 
     def advance_until(self, done: Callable[[], object], step_s: float = 0.01, timeout_s: float = 60.0) -> None:
         """Step the virtual clock by ``step_s`` until ``done()`` holds, for work that runs in real
@@ -419,9 +553,12 @@ class ServerHandle:
 
 
 def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", host: str = DEFAULT_HOST,
-                    port: int = 0, services: list[str] | None = None, verbose: bool = False) -> ServerHandle:
-    """Start a daemon on an ephemeral port in a background thread and wait until it listens."""
-    daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose)
+                    port: int = 0, services: list[str] | None = None, verbose: bool = False,
+                    data_dir: str | None = None) -> ServerHandle:
+    """Start a daemon on an ephemeral port in a background thread and wait until it listens
+    (``data_dir`` needs this process to run with PYTHONHASHSEED=0, as ``eventmesh serve`` does)."""
+    daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose,
+                    data_dir=data_dir)
     started = threading.Event()
     failure: list[BaseException] = []
     holder: dict[str, asyncio.AbstractEventLoop] = {}

@@ -65,6 +65,12 @@ class Delivery(msgspec.Struct):
     (``{"Name": {"DataType": "String", "StringValue": "v"}}``), which SNS and Lambda
     destinations map from their own shapes. ``trace_header`` is the X-Ray trace header the
     sender was called with (SQS keeps it as the ``AWSTraceHeader`` system attribute).
+
+    ``json_text`` is the sender's word that it wrote ``body`` with a JSON encoder (an EventBridge
+    event envelope, an SNS notification): JSON text holds control characters only escaped, so a
+    target that refuses raw control characters (SQS) need not look at each byte of an ASCII body.
+    A sender that passes on text it did not encode (an Input template, a raw message) leaves it
+    False.
     """
 
     body: str
@@ -73,6 +79,7 @@ class Delivery(msgspec.Struct):
     deduplication_id: str | None = None
     partition_key: str | None = None
     trace_header: str | None = None
+    json_text: bool = False
 
 
 class DeliveryResult(msgspec.Struct, frozen=True):
@@ -161,6 +168,8 @@ class InvocationJob(msgspec.Struct, frozen=True):
     handler: str = ""          # the function's Handler setting as configured (_HANDLER)
     revision_id: str = ""      # the version's configuration revision: environments never outlive it
     role: str = ""             # the execution role (whose credentials the code gets)
+    log_format: str = ""       # LoggingConfig LogFormat "JSON" (else the runtime's text format)
+    log_level: str = ""        # with JSON: the application log level (AWS_LAMBDA_LOG_LEVEL)
 
 
 class HandlerOutcome(msgspec.Struct):

@@ -31,7 +31,6 @@ deliveries out itself and hands every other effect to the subscribers a driver r
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -46,7 +45,8 @@ from eventmesh.ids import IdGenerator, stable_hash
 if TYPE_CHECKING:
     from eventmesh.latency import LatencyModel
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Mesh", "Resource", "Target", "join_order", "split_order"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Ephemeral", "Mesh", "Resource", "Target", "join_order",
+           "split_order"]
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -76,6 +76,25 @@ def join_order(order: tuple[int, int] | list[int]) -> int:
 R = TypeVar("R")
 S = TypeVar("S")
 E = TypeVar("E")
+
+
+class Ephemeral:
+    """A callback tied to something outside the engine — a client's connection (a waiting long
+    poll, a synchronous Invoke), a driver's subscription. It works as the callback it wraps; a
+    snapshot of the engine keeps it as a no-op, because after a restart that connection or driver
+    is gone (drivers subscribe again)."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: Callable[..., Any] | None) -> None:
+        self.callback = callback
+
+    def __call__(self, *args: Any) -> Any:
+        callback = self.callback
+        return None if callback is None else callback(*args)
+
+    def __reduce__(self) -> tuple[type[Ephemeral], tuple[None]]:
+        return (Ephemeral, (None,))
 
 
 class Resource(Protocol):
@@ -121,10 +140,13 @@ class Mesh:
         self._state: dict[type, Any] = {}
         self._handlers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
         self._replies: dict[int, Callable[[Any], None]] = {}
-        self._tokens = itertools.count(1)
+        self._tokens = _Counter()
         self._flushing = False
         self.root = self
         self._scopes: dict[tuple[str, str], Mesh] = {(account_id, region): self}
+        # Told of every resource added (True) or removed (False), by ARN: a daemon of several
+        # worker processes keeps its directory of who owns what with it (eventmesh.workers).
+        self.on_placement: Callable[[str, bool], None] | None = None
         self.clock.after_callback = self.flush
 
     # -- scopes ------------------------------------------------------------------------------
@@ -159,6 +181,8 @@ class Mesh:
         arn: str = resource.arn  # type: ignore[attr-defined]
         self._resources[arn] = resource
         self._by_service[arn.split(":", 3)[2]][arn] = resource
+        if self.root.on_placement is not None:
+            self.root.on_placement(arn, True)
         return resource
 
     def get(self, arn: str, kind: type[R]) -> R:
@@ -180,6 +204,8 @@ class Mesh:
         resource = self._resources.pop(arn, None)
         if resource is not None:
             self._by_service[arn.split(":", 3)[2]].pop(arn, None)
+            if self.root.on_placement is not None:
+                self.root.on_placement(arn, False)
             close = getattr(resource, "close", None)
             if close is not None:
                 close()
@@ -262,10 +288,13 @@ class Mesh:
         handlers = self._handlers.get(effect_type)
         if handlers and handler in handlers:
             handlers.remove(handler)
+            if not handlers:
+                del self._handlers[effect_type]
 
     def expect(self, callback: Callable[[Any], None]) -> int:
         """A token for an effect's ``reply_to``: ``callback(answer)`` runs when it is answered."""
-        token = next(self._tokens)
+        counter = self._tokens
+        counter.n = token = counter.n + 1
         self._replies[token] = callback
         return token
 
@@ -375,6 +404,15 @@ class Mesh:
             return _missing(target_arn)
         result: DeliveryResult = accept(items, source_arn)
         return result
+
+
+class _Counter:
+    """The reply tokens handed out so far (one object every scope shares; a plain int pickles)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
 
 
 def _scope_part(arn: str) -> str:

@@ -4,6 +4,7 @@ the port from the environment, clear errors for missing files."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,30 @@ def test_port_defaults_to_4566_and_the_environment_sets_it(monkeypatch: pytest.M
         cli.main(["serve"])
 
 
+def test_workers_picks_the_multi_process_daemon_and_refuses_a_bad_count(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    group: dict[str, Any] = {}
+    monkeypatch.setattr("eventmesh.workers.serve", lambda config, **kwargs: group.update(kwargs))
+    assert "workers" not in _served(monkeypatch, ["--workers", "1"])   # one worker: the single daemon
+    assert cli.main(["serve", "--workers", "3"]) == 0 and group["workers"] == 3
+    assert cli.main(["serve", "--workers", "auto"]) == 0 and group["workers"] == (os.cpu_count() or 1)
+    for bad in ("0", "many"):
+        with pytest.raises(SystemExit, match=f"--workers '{bad}': a number of processes"):
+            cli.main(["serve", "--workers", bad])
+
+
+def test_a_data_directory_is_refused_with_several_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")   # as the data directory wants it: no re-execution
+    group: dict[str, Any] = {}
+    monkeypatch.setattr("eventmesh.workers.serve", lambda config, **kwargs: group.update(kwargs))
+    assert cli.main(["serve", "--workers", "2", "--data-dir", str(tmp_path / "state")]) == 2
+    assert "--data-dir keeps one process's state" in capsys.readouterr().err
+    assert group == {}   # nothing was served
+
+
 def test_verbose_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     handle = serve_in_thread(verbose=True)
     try:
@@ -74,18 +99,22 @@ def test_verbose_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) -> 
                            aws_access_key_id="x", aws_secret_access_key="x")
         lam = boto3.client("lambda", endpoint_url=handle.url, region_name="us-east-1",
                            aws_access_key_id="x", aws_secret_access_key="x")
+        sts = boto3.client("sts", endpoint_url=handle.url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x")
         with caplog.at_level(logging.INFO, logger="eventmesh.access"):
             url = sqs.create_queue(QueueName="orders")["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody="hi")
             with pytest.raises(lam.exceptions.ResourceNotFoundException):
                 lam.get_function(FunctionName="nope")
+            sts.get_caller_identity()   # Query like SNS and SQS: named by its Version
     finally:
         handle.stop()
     lines = [r.getMessage() for r in caplog.records if r.name == "eventmesh.access"]
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert re.fullmatch(r"sqs\.CreateQueue orders 200 \d+\.\d\dms", lines[0])
     assert re.fullmatch(r"sqs\.SendMessage orders 200 \d+\.\d\dms", lines[1])
     assert re.fullmatch(r"lambda\.GetFunction nope 404 \d+\.\d\dms", lines[2])
+    assert re.fullmatch(r"sts\.GetCallerIdentity - 200 \d+\.\d\dms", lines[3])
 
 
 def test_test_pattern_with_a_missing_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from botocore.config import Config as BotoConfig
 
 from eventmesh.config import Config
 from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.services.sqs.queue import Queue
 from eventmesh.wire.limits import ServerSettings
 
 ROLE = "arn:aws:iam::000000000000:role/r"
@@ -137,7 +138,8 @@ def test_work_past_the_drain_timeout_is_cut_off(endpoint: HeldEndpoint) -> None:
 def test_no_new_long_poll_waits_once_draining() -> None:
     handle = serve_in_thread(Config(resources={"sqs": {"queues": [{"QueueName": "q"}]}}))
     try:
-        handle.daemon.api.waiters.drain()
+        handle.loop.call_soon_threadsafe(handle.daemon.begin_drain)
+        handle.advance(0)   # a round trip through the loop: the drain has begun
         sqs = _client(handle, "sqs")
         reply = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName="q")["QueueUrl"], WaitTimeSeconds=20)
         assert "Messages" not in reply   # answered without any virtual time passing
@@ -146,8 +148,8 @@ def test_no_new_long_poll_waits_once_draining() -> None:
 
 
 def test_a_finished_long_poll_leaves_no_waiter_behind() -> None:
-    """Waiters are kept by ARN: one that timed out or was woken leaves no entry, so queues that
-    come and go (a name per test run) do not grow the daemon."""
+    """A long poll is the queue's while it waits: one that was woken or whose wait ended leaves
+    nothing behind, so queues that come and go (a name per test run) do not grow the daemon."""
     handle = serve_in_thread(Config(resources={"sqs": {"queues": [{"QueueName": f"q{i}"} for i in range(3)]}}))
     try:
         sqs = _client(handle, "sqs")
@@ -162,6 +164,7 @@ def test_a_finished_long_poll_leaves_no_waiter_behind() -> None:
             thread.join(WAIT_S)
         assert [m["Body"] for m in results["q0"]["Messages"]] == ["wake"]
         assert "Messages" not in results["q1"] and "Messages" not in results["q2"]
+        assert [len(handle.mesh.get(handle.mesh.arn("sqs", f"q{i}"), Queue).polls) for i in range(3)] == [0, 0, 0]
         assert handle.daemon.api.waiters._waiting == {}
     finally:
         handle.stop()

@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import ByteStream
 
 from eventmesh.effects import HttpRequest, HttpResponse
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 
 __all__ = ["MAX_STATUS_LINE_BYTES", "Spawn", "install_http_client", "send"]
 
@@ -74,20 +74,30 @@ async def send(request: HttpRequest) -> HttpResponse:
     return HttpResponse(int(parts[1]))
 
 
-async def _carry_out(mesh: Mesh, request: HttpRequest) -> None:
-    response = await send(request)
-    mesh.reply(request.reply_to, response)
-    mesh.flush()
+Answer = Callable[[int, HttpResponse], None]
 
 
-def install_http_client(mesh: Mesh, spawn: Spawn) -> Callable[[HttpRequest], None]:
-    """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``.
+async def _carry_out(answer: Answer, request: HttpRequest) -> None:
+    answer(request.reply_to, await send(request))
+
+
+def install_http_client(mesh: Mesh, spawn: Spawn, answer: Answer | None = None) -> Ephemeral:
+    """Subscribe to ``HttpRequest`` effects of ``mesh``; each one is sent in a task from ``spawn``
+    and its response taken by ``answer(token, response)`` (default: the mesh's reply, then its
+    flush; a daemon with a data directory journals it first).
 
     Returns the handler, for ``mesh.unsubscribe(HttpRequest, handler)`` at shutdown.
     """
 
-    def on_request(request: HttpRequest) -> None:
-        spawn(_carry_out(mesh, request))
+    def reply(token: int, response: HttpResponse) -> None:
+        mesh.reply(token, response)
+        mesh.flush()
 
-    mesh.subscribe(HttpRequest, on_request)
-    return on_request
+    taker = answer or reply
+
+    def on_request(request: HttpRequest) -> None:
+        spawn(_carry_out(taker, request))
+
+    handler = Ephemeral(on_request)  # a snapshot keeps no driver: a restarted daemon installs its own
+    mesh.subscribe(HttpRequest, handler)
+    return handler

@@ -43,13 +43,15 @@ class PathNode:
 class Paths:
     """Field ids for the paths the rules use, counted, and the trie over them (rebuilt lazily)."""
 
-    __slots__ = ("ids", "refs", "_next", "_root")
+    __slots__ = ("ids", "refs", "_next", "trie")
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.refs: dict[str, int] = {}
         self._next = 0
-        self._root: PathNode | None = PathNode()
+        # The trie, None after a path came or went until root() builds it again; the matcher
+        # reads it directly (one call less per event).
+        self.trie: PathNode | None = PathNode()
 
     def acquire(self, path: str) -> int:
         fid = self.ids.get(path)
@@ -57,7 +59,7 @@ class Paths:
             fid = self.ids[path] = self._next
             self._next += 1
             self.refs[path] = 0
-            self._root = None
+            self.trie = None
         self.refs[path] += 1
         return fid
 
@@ -65,12 +67,13 @@ class Paths:
         self.refs[path] -= 1
         if not self.refs[path]:
             del self.refs[path], self.ids[path]
-            self._root = None
+            self.trie = None
 
     def root(self) -> PathNode:
-        if self._root is None:
-            self._root = build_trie(self.ids)
-        return self._root
+        if self.trie is None:
+            self.trie = build_trie(self.ids)
+        return self.trie
+
 
 
 def build_trie(fields: dict[str, int]) -> PathNode:

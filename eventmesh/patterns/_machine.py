@@ -164,7 +164,10 @@ class Machine:
         """``match`` through the compiled twin of flatten_into + walk (_speedups.c)."""
         if self._dirty:
             self._refresh()
-        result: set[Hashable] = self._accelerated(self._root, self._paths.root().children, event, self._numkey)
+        paths = self._paths.trie  # the trie, when no rule change since the last match voided it
+        if paths is None:
+            paths = self._paths.root()
+        result: set[Hashable] = self._accelerated(self._root, paths.children, event, self._numkey)
         return result
 
     @property

@@ -8,7 +8,7 @@ share one implementation. Events are decoded once with msgspec (a str/bytes even
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import msgspec
@@ -127,6 +127,10 @@ class RuleSet:
         self._machine = Machine(sns_number if flavor == "sns" else eventbridge_number, resolve(engine))
         self._match_all: set[Hashable] = set()  # SNS rules with an empty policy
         self._decoder = msgspec.json.Decoder()
+        if flavor == "eventbridge":
+            # ``match_event(event)``: ``matches`` for an event already decoded to a dict (a bus's
+            # case), straight to the machine: two Python calls less per event.
+            self.match_event: Callable[[dict[str, Any]], set[Hashable]] = self._machine.match
 
     def add(self, name: Hashable, pattern: str | bytes | Mapping[str, Any]) -> None:
         """Compile and add (or replace) a rule. Raises InvalidPatternError for a rejected pattern."""

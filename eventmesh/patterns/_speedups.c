@@ -27,6 +27,7 @@
 #define DEDUP_SCAN_MAX 16 /* duplicates among more found states are dropped by sorting */
 #define MIDDLE_SCAN_MAX 16 /* as ops/wildcard.MIDDLE_SCAN_MAX (checked by init) */
 #define FID_BITS 4096      /* field ids kept as bits per event (more are looked up in the dict) */
+#define F_PRESIZE 16       /* entries the flattened event's dict is made for */
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
@@ -862,7 +863,10 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     PyObject *root = args[0], *children = args[1], *event = args[2], *numkey = args[3];
-    PyObject *F = PyDict_New(), *X = PyDict_New(), *out = PySet_New(NULL), *arrays = PyList_New(0);
+    /* F presized for the fields an event usually has on rule paths: growing a dict from empty
+     * to 16 entries costs two resizes. */
+    PyObject *F = _PyDict_NewPresized(F_PRESIZE), *X = PyDict_New(), *out = PySet_New(NULL),
+             *arrays = PyList_New(0);
     if (!F || !X || !out || !arrays) goto fail;
     if (PyDict_GET_SIZE(children) && flatten_object(event, children, F, X) < 0) goto fail;
     if (walk(root, F, PyDict_GET_SIZE(X) ? X : NULL, numkey, out, arrays) < 0) goto fail;

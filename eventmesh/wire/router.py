@@ -9,12 +9,12 @@ credential scope when there is one.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-import inspect
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import botocore.session
@@ -33,7 +33,7 @@ from eventmesh.wire.auth import AccessKeys, request_access_key
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
 from eventmesh.wire.protocols import awsjson, eventstream, query, restjson
 from eventmesh.wire.render import Response, render_error
-from eventmesh.wire.service import RequestContext, Service, Waiters
+from eventmesh.wire.service import Deferred, RequestContext, Service, Waiters
 from eventmesh.wire.shapes import request_type
 from eventmesh.wire.streaming import EventStream
 from eventmesh.wire.validate import check, problem_from
@@ -61,6 +61,10 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
+
+
+# (request, service, operation, params, context) -> the answer, or None to serve it here
+Dispatch = Callable[[Request, str, str, Any, RequestContext], "Awaitable[Response] | None"]
 
 
 class _Bound:
@@ -110,11 +114,15 @@ class Api:
         self.mesh = mesh
         self.settings = dict(settings or {})
         self.access_keys = access_keys or AccessKeys()
-        self.waiters = Waiters(mesh)
+        self.waiters = Waiters(mesh)   # event streams' wake-ups (long polls are the queues')
         self._session = botocore.session.get_session()
         self.services: dict[str, _Bound] = {}
         self._by_target: dict[str, _Bound] = {}
         self._by_version: dict[str, _Bound] = {}
+        # ``eventmesh serve --workers N``: called with each decoded, checked request before its
+        # handler runs; answers the request itself (forwarded to the worker that owns the
+        # resource) or returns None to let it run here (``eventmesh.workers.node``).
+        self.dispatch: Dispatch | None = None
         for service in services:
             self.register(service)
 
@@ -145,8 +153,8 @@ class Api:
         params = self._checked(bound, op, params)
         ctx = self.context(service, operation=operation, host=host)
         result = bound.service.handlers[operation](ctx, params)
-        if inspect.isawaitable(result):
-            raise TypeError(f"{operation} is asynchronous")
+        if type(result) is Deferred:
+            raise TypeError(f"{operation} answers later; call it over the wire")
         self.mesh.flush()
         return result
 
@@ -177,9 +185,13 @@ class Api:
                                  host=headers.get("host", "localhost"), protocol=route.protocol,
                                  headers=headers, waiters=self.waiters, operation=op.name,
                                  service=bound.service)
+            if self.dispatch is not None:   # a worker of several: the resource may live in another
+                routed = self.dispatch(request, bound.name, op.name, params, ctx)
+                if routed is not None:
+                    return routed
             result = bound.service.handlers[op.name](ctx, params)
-            if inspect.isawaitable(result):
-                return self._finish_async(result, bound, op, route.protocol, request_id)
+            if type(result) is Deferred:
+                return self._finish_async(_settle(result), bound, op, route.protocol, request_id)
             return self._encode(bound, op, route.protocol, result, request_id)
         except ServiceError as err:
             return self._error(err, route.bound, route.protocol, request_id)
@@ -407,6 +419,12 @@ class Api:
         return render_error(err, protocol, request_id, json_version=bound.json_version,
                             query_compatible=service.query_compatible, type_prefix=service.json_error_prefix,
                             namespace=bound.namespace, query_detail=service.query_error_detail)
+
+
+async def _settle(deferred: Deferred) -> Any:
+    # Shielded: a client that goes away cancels this request's task, never the engine's waiter
+    # (a long poll keeps waiting as on AWS; which poll takes a message stays the engine's doing).
+    return deferred.finish(await asyncio.shield(deferred.awaitable))
 
 
 def _builtins(value: Any) -> Any:

@@ -9,25 +9,27 @@ An adapter module (``services/sqs/api.py`` …) creates one ``Service`` and regi
 
 ``params`` is the request in the model's JSON shape whatever the wire protocol; the handler
 returns the output in the same shape (dict or msgspec Struct) and raises ``ServiceError``s.
-A handler may be ``async`` (long polls); it then runs as a task of the server.
+A handler whose answer comes later (a long poll, a synchronous Invoke) returns a
+:class:`Deferred` once it has done all it changes in the engine; the router awaits it. Event
+streams (SubscribeToShard) wait for wake-ups through :class:`Waiters`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botocore.model import Shape
 
 from eventmesh.effects import Available
 from eventmesh.errors import SerializationException, ServiceError
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, RequestEntityTooLarge
 from eventmesh.wire.protocols.query import QueryNames
 from eventmesh.wire.validate import Problem, validation_exception
 
-__all__ = ["Handler", "RequestContext", "Service", "Waiters"]
+__all__ = ["Deferred", "Handler", "RequestContext", "Service", "Waiters"]
 
 # params is the request dict, or the request Struct of an operation registered with request_type.
 Handler = Callable[["RequestContext", Any], Any]
@@ -100,7 +102,7 @@ class Waiters:
         self.mesh = mesh
         self._waiting: dict[str, list[asyncio.Future[bool]]] = {}
         self.draining = False
-        mesh.subscribe(Available, self._on_available)
+        mesh.subscribe(Available, Ephemeral(self._on_available))  # connections: not in a snapshot
 
     def drain(self) -> None:
         """Shutdown: every long poll ends now, unwoken (it answers what it has: nothing), and
@@ -145,6 +147,20 @@ class Waiters:
                     waiting.remove(future)
                 if not waiting:   # no entry per ARN ever polled: queues come and go
                     del self._waiting[arn]
+
+
+class Deferred:
+    """A handler's answer that comes later: ``awaitable`` resolves to a value that ``finish``
+    turns into the operation's output (or an error). A handler returns one only after it has done
+    everything it changes in the engine: what happens meanwhile is the cores' own doing (a long
+    poll answered by its queue, a synchronous Invoke by the function pool), so a journal of
+    requests replays exactly (docs/durability.md)."""
+
+    __slots__ = ("awaitable", "finish")
+
+    def __init__(self, awaitable: Awaitable[Any], finish: Callable[[Any], Any]) -> None:
+        self.awaitable = awaitable
+        self.finish = finish
 
 
 class RequestContext:

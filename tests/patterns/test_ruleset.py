@@ -96,3 +96,12 @@ def test_anchors_are_rechosen_as_rules_accumulate_without_changing_answers() -> 
     assert rules.matches('{"detail-type": "T", "source": "s7"}') == {"r7"}
     assert rules.matches('{"detail-type": "T", "source": "s7", "gone": 1}') == set()
     assert rules.matches('{"detail-type": "U", "source": "s7"}') == set()
+
+
+def test_match_event_answers_as_matches_for_a_decoded_event_and_follows_rule_changes(rule_set) -> None:
+    rules = rule_set({"ec2": {"source": ["aws.ec2"]}, "running": {"detail": {"state": ["running"]}}})
+    event = {"source": "aws.ec2", "detail": {"state": "running"}}
+    assert rules.match_event(event) == rules.matches(event) == {"ec2", "running"}
+    rules.add("new-path", '{"detail": {"zone": ["a"]}}')   # a new path voids the trie it walks
+    rules.remove("running")
+    assert rules.match_event({**event, "detail": {"state": "running", "zone": "a"}}) == {"ec2", "new-path"}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
+import threading
 
 import boto3
 import pytest
@@ -11,11 +13,10 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import serve_in_thread
-from eventmesh.effects import Available
 from eventmesh.errors import ServiceError
 from eventmesh.services.sqs import query_model
 from eventmesh.wire.protocols.query import QueryNames
-from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.service import Deferred, RequestContext, Service
 
 
 class QueueDoesNotExist(ServiceError):
@@ -28,6 +29,8 @@ def _stand_in() -> Service:
                       query_names=QueryNames(query_model.MEMBER_NAMES, query_model.MAP_ENTRY_NAMES),
                       xml_namespace=query_model.XML_NAMESPACE)
     messages: list[dict] = []
+    polls: list[asyncio.Future[None]] = []
+    polling = threading.Event()  # set when a long poll waits
 
     @service.operation("GetQueueUrl")
     def get_queue_url(ctx: RequestContext, params: dict) -> dict:
@@ -38,19 +41,40 @@ def _stand_in() -> Service:
     @service.operation("SendMessage")
     def send_message(ctx: RequestContext, params: dict) -> dict:
         messages.append(params)
-        ctx.mesh.emit(Available("q"))
+        while polls:
+            poll = polls.pop(0)
+            if not poll.done():
+                poll.set_result(None)
         return {"MessageId": "m-1", "MD5OfMessageBody": "x"}
 
-    @service.operation("ReceiveMessage")
-    async def receive_message(ctx: RequestContext, params: dict) -> dict:
-        if not messages:
-            await ctx.wait("q", params.get("WaitTimeSeconds", 0))
+    def take(_: object = None) -> dict:
         out = [{"MessageId": "m-1", "Body": m["MessageBody"], "ReceiptHandle": "h",
                 "MessageAttributes": m.get("MessageAttributes", {})} for m in messages]
         messages.clear()
         return {"Messages": out} if out else {}
 
+    @service.operation("ReceiveMessage")
+    def receive_message(ctx: RequestContext, params: dict) -> dict | Deferred:
+        """A long poll answers later (a Deferred): at the next send, or when the wait passes."""
+        wait = params.get("WaitTimeSeconds", 0)
+        if messages or not wait:
+            return take()
+        poll: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        polls.append(poll)
+        polling.set()
+        ctx.mesh.clock.call_later(wait, lambda: poll.done() or poll.set_result(None))
+        return Deferred(poll, take)
+
+    service.polling = polling  # type: ignore[attr-defined]  # the tests wait until a poll waits
+
     return service
+
+
+def _until_polling(server) -> None:
+    """Until the client's long poll waits in the stand-in service (at most 10 s)."""
+    polling = server.daemon.api.services["sqs"].service.polling
+    assert polling.wait(10), "the long poll never reached the daemon"
+    polling.clear()
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +155,7 @@ def test_long_poll_returns_when_a_message_arrives_in_virtual_time(server, sqs) -
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
     poller.start()
     # The poll waits on the mesh clock, which is virtual: it only ends when a message arrives.
-    server.wait_for_polls("q")
+    _until_polling(server)
     sqs.send_message(QueueUrl=url, MessageBody="late")
     poller.join(10)
     assert [m["Body"] for m in result["Messages"]] == ["late"]
@@ -144,7 +168,7 @@ def test_long_poll_times_out_when_the_virtual_clock_passes_the_wait(server, sqs)
     result: dict = {}
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)))
     poller.start()
-    server.wait_for_polls("q")
+    _until_polling(server)
     before = server.mesh.clock.now()
     server.advance(5)
     poller.join(10)

@@ -81,6 +81,9 @@ def function_environment(job: InvocationJob, *, task_root: str, endpoint_url: st
     }
     if job.runtime:
         env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{job.runtime}"
+    if job.log_format:   # LoggingConfig JSON: what runtimes read to format and filter their logs
+        env["AWS_LAMBDA_LOG_FORMAT"] = job.log_format
+        env["AWS_LAMBDA_LOG_LEVEL"] = job.log_level
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     if runtime_api:

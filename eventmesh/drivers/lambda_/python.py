@@ -8,12 +8,17 @@ and ARN, memory, remaining time and log names; an exception becomes the runtime'
 unloadable handler ``Runtime.ImportModuleError`` / ``Runtime.HandlerNotFound``, an unserialisable
 result ``Runtime.MarshalError`` and exhausted memory ``Runtime.OutOfMemory``. As the runtime does,
 :func:`install_runtime_logging` gives the root logger a handler in Lambda's format
-(``[LEVEL]\\ttimestamp\\trequestId\\tmessage``), leaving its level at WARNING. A log entry of
+(``[LEVEL]\\ttimestamp\\trequestId\\tmessage``), leaving its level at WARNING; a function whose
+LoggingConfig says JSON (``AWS_LAMBDA_LOG_FORMAT=JSON``) gets one JSON object a record instead
+(``timestamp``, ``level``, ``message``, ``logger``, ``requestId``, the exception's ``errorType``,
+``errorMessage``, ``stackTrace`` and ``location``, and the record's extra attributes) and the root
+logger at its application log level (``AWS_LAMBDA_LOG_LEVEL``, TRACE as DEBUG). A log entry of
 several lines is written with ``\\r`` between them, so that it stays one CloudWatch event
 (``services/lambda_/logs.py`` turns them back). The caller passes its clocks in.
 https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html
 https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
 https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ __all__ = ["LambdaContext", "HandlerLoader", "HandlerLoadError", "execute", "exe
 OUT_OF_MEMORY_ERROR_TYPE = "Runtime.OutOfMemory"
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+JSON_LOG_FORMAT = "JSON"   # AWS_LAMBDA_LOG_FORMAT of a function whose LoggingConfig is JSON
+# LogRecord attributes that are the record's own, not a caller's ``extra`` (which JSON logs carry).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "aws_request_id"}
 
 
 class LambdaContext:
@@ -158,14 +167,45 @@ class _LambdaLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.handleError(record)
 
 
+class _JsonLogFormatter(logging.Formatter):
+    """The runtime's JSON log format: one object a record, levels as the runtime names them
+    (a level between two standard ones is the lower one's)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = logging.getLevelName(min(logging.CRITICAL, max(logging.NOTSET, record.levelno)) // 10 * 10)
+        stamp = time.strftime(LOG_DATE_FORMAT, time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+        out: dict[str, Any] = {"timestamp": stamp, "level": level, "message": record.getMessage(),
+                               "logger": record.name}
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, error, tb = record.exc_info
+            out.update(errorType=kind.__name__, errorMessage=str(error), stackTrace=traceback.format_tb(tb),
+                       location=f"{record.pathname}:{record.funcName}:{record.lineno}")
+        request_id = getattr(record, "aws_request_id", "")
+        if request_id:
+            out["requestId"] = request_id
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in out:
+                out[key] = value
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
 def install_runtime_logging(current_request_id: Callable[[], str], stream: TextIO | None = None) -> None:
-    """Give the root logger the runtime's handler (a worker process does this once at start)."""
+    """Give the root logger the runtime's handler (a worker process does this once at start),
+    in the format and at the level the function's environment names."""
     handler = _LambdaLogHandler(stream or sys.stdout)
-    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
-    formatter.converter = time.gmtime
+    formatter: logging.Formatter
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == JSON_LOG_FORMAT:
+        formatter = _JsonLogFormatter()
+    else:
+        formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
+        formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     handler.addFilter(_RequestIdFilter(current_request_id))
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper().replace("TRACE", "DEBUG")
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
+    root.addHandler(handler)
 
 
 # -- one invocation -------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from eventmesh.drivers.lambda_.http import execute_http
 from eventmesh.drivers.lambda_.python import HandlerLoader, execute_inline
 from eventmesh.drivers.lambda_.workers import WorkerPool
 from eventmesh.effects import HandlerOutcome, RunInvocation
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.services.lambda_.jobs import error_payload, timeout_outcome
 
 __all__ = ["Runner", "install_runner", "VirtualRunner", "install_virtual_runner",
@@ -60,15 +60,24 @@ class Runner:
 
     def __init__(self, mesh: Mesh, spawn: Callable[[Coroutine[Any, Any, None]], Any], *,
                  workers: int | None = None, http_concurrency: int = DEFAULT_HTTP_CONCURRENCY,
-                 endpoint_url: str = "", credentials: CredentialSource | None = None) -> None:
+                 endpoint_url: str = "", credentials: CredentialSource | None = None,
+                 answer: Callable[[int, HandlerOutcome], None] | None = None) -> None:
         self.mesh = mesh
+        # How an outcome enters the engine: the mesh's reply (a daemon with a data directory
+        # journals it first).
+        self._answer = answer or self._reply
         self.pool = WorkerPool(workers, endpoint_url=endpoint_url, credentials=credentials)
         self._spawn = spawn
         process = _Lane(self.pool.size, self._run_process)
         self._lanes = {"python": process, "runtime": process, "http": _Lane(http_concurrency, self._run_http)}
         self.in_flight = 0   # invocations submitted and not yet answered
         self._settled: asyncio.Event | None = None
-        mesh.subscribe(RunInvocation, self.submit)
+        self._subscription = Ephemeral(self.submit)  # a snapshot keeps no driver
+        mesh.subscribe(RunInvocation, self._subscription)
+
+    def _reply(self, token: int, outcome: HandlerOutcome) -> None:
+        self.mesh.reply(token, outcome)
+        self.mesh.flush()
 
     @property
     def endpoint_url(self) -> str:
@@ -101,8 +110,7 @@ class Runner:
                 outcome = await lane.run(effect)
             except Exception as exc:   # the platform failed, not the code
                 outcome = HandlerOutcome(b"", "ServiceException", str(exc), system_error=True)
-            self.mesh.reply(effect.reply_to, outcome)
-            self.mesh.flush()
+            self._answer(effect.reply_to, outcome)
             self.in_flight -= 1
             if self.in_flight == 0 and self._settled is not None:
                 self._settled.set()
@@ -135,7 +143,7 @@ class Runner:
 
     def close(self) -> None:
         """Stop taking effects and stop the worker processes (the daemon calls it on shutdown)."""
-        self.mesh.unsubscribe(RunInvocation, self.submit)
+        self.mesh.unsubscribe(RunInvocation, self._subscription)
         for lane in set(self._lanes.values()):
             lane.send.close()
         self.pool.close()
@@ -155,10 +163,11 @@ class _Lane:
 
 def install_runner(mesh: Mesh, spawn: Callable[[Coroutine[Any, Any, None]], Any], *,
                    workers: int | None = None, http_concurrency: int = DEFAULT_HTTP_CONCURRENCY,
-                   endpoint_url: str = "", credentials: CredentialSource | None = None) -> Runner:
+                   endpoint_url: str = "", credentials: CredentialSource | None = None,
+                   answer: Callable[[int, HandlerOutcome], None] | None = None) -> Runner:
     """Execute python/runtime/http handlers of ``mesh`` in processes / threads (real time)."""
     return Runner(mesh, spawn, workers=workers, http_concurrency=http_concurrency, endpoint_url=endpoint_url,
-                  credentials=credentials)
+                  credentials=credentials, answer=answer)
 
 
 class VirtualRunner:

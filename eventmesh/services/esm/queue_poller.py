@@ -27,8 +27,9 @@ import msgspec
 from eventmesh.services.esm.batching import SQS_RECORD_OVERHEAD_BYTES, cut_by_payload
 from eventmesh.services.esm.invoke import (
     ALL_FAILED,
+    THROTTLED,
     failed_items,
-    find_target,
+    function_at,
     function_timeout,
     qualifier_of,
     throttle_backoff_s,
@@ -73,7 +74,10 @@ class QueuePoller:
         self._window_timer: Any = None
         self._scale_timer: Any = None
         self._backoff: set[Any] = set()
-        self._encoder = SqsEventEncoder(queue.arn, self.mesh.region)
+        self._encoder = SqsEventEncoder(queue.arn, self.mesh.region, self.mesh.account_id)
+        self._function_arn = ""   # the mapping's FunctionArn last seen, its unqualified ARN, its qualifier
+        self._function_key = ""
+        self._qualifier: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -108,10 +112,19 @@ class QueuePoller:
         self.base = max(INITIAL_CONCURRENCY, min(level, self.mapping.max_concurrency or self.ceiling))
         self.scale_since = self.clock.now()
 
+    def _function(self) -> Any | None:
+        """``find_target`` of the mapping's function (here, or its stand-in for a function another
+        worker runs), its ARN split once per FunctionArn."""
+        arn = self.mapping.function_arn
+        if arn != self._function_arn:
+            self._function_arn, self._function_key = arn, ":".join(arn.split(":")[:7])
+            self._qualifier = qualifier_of(arn)
+        return function_at(self.mesh, self._function_key)
+
     def _visibility(self) -> int | None:
         """Window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
         m = self.mapping
-        function = find_target(self.mesh, m.function_arn)
+        function = self._function()
         timeout = function_timeout(function) if function is not None else 0.0
         if m.window_s + timeout > self.queue.config.visibility_timeout:
             return int(m.window_s + timeout + VISIBILITY_EXTRA_S)
@@ -210,12 +223,12 @@ class QueuePoller:
         """The event: plain messages (no attributes or trace header, standard queue: the common
         case) through the pre-encoded encoder, anything else as :class:`SqsRecord` Structs."""
         queue = self.queue
-        if queue.fifo or any(m.attributes or m.trace_header for m in messages):
+        if queue.fifo:
             return encode_event([self._record(m) for m in messages])
-        handle, md5, sender = queue.receipt_handle, queue.body_md5, self.mesh.account_id
-        return self._encoder.encode([
-            (m.id, handle(m), m.body, str(m.receive_count), str(int(m.sent * 1000)), sender,
-             str(int(m.first_receive * 1000)), md5(m)) for m in messages])
+        for m in messages:
+            if m.attributes or m.trace_header:
+                return encode_event([self._record(m) for m in messages])
+        return self._encoder.encode(messages, queue.receipt_handles(messages), queue.body_md5s(messages))
 
     def _dispatch(self) -> None:
         """Invoke with the gathered messages (cut at 6 MB; the rest start the next batch)."""
@@ -233,18 +246,25 @@ class QueuePoller:
 
     def _invoke(self, batch: _Batch) -> None:
         m = self.mapping
-        function = find_target(self.mesh, m.function_arn)
+        function = self._function()
         generation = self.generation
 
         def done(result: Any) -> None:
             if generation == self.generation:
-                self._finished(batch, result)
+                if result is THROTTLED:   # a function in another worker throttled it
+                    self._throttled(batch)
+                else:
+                    self._finished(batch, result)
 
-        if function is not None and function.invoke_batch(batch.payload, done, m.source_arn,
-                                                          qualifier_of(m.function_arn)):
+        if function is not None and function.invoke_batch(batch.payload, done, m.source_arn, self._qualifier):
             return
-        # Throttled: retry with back-off while the messages are still ours; then they reappear
-        # on their own and the next receive counts again.
+        self._throttled(batch)
+
+    def _throttled(self, batch: _Batch) -> None:
+        """Retry with back-off while the messages are still ours; then they reappear on their
+        own and the next receive counts again."""
+        m = self.mapping
+        generation = self.generation
         m.throttles += 1
         batch.throttles += 1
         delay = throttle_backoff_s(batch.throttles)
@@ -276,8 +296,11 @@ class QueuePoller:
             m.last_processing_result = "PROBLEM: Function call failed"
             self._rescale(self.limit() // 2)
         else:
-            keep = set(failed) if failed else ()
-            receipts = [r for msg, r in zip(messages, batch.receipts, strict=True) if msg.id not in keep]
+            if failed:
+                keep = set(failed)
+                receipts = [r for msg, r in zip(messages, batch.receipts, strict=True) if msg.id not in keep]
+            else:
+                receipts = batch.receipts
             if receipts:
                 self.queue.delete_batch(receipts)
             m.deleted += len(receipts)

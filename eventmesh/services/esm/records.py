@@ -212,48 +212,49 @@ class KinesisEventEncoder:
         return payload
 
 
-class _SqsAttributes(msgspec.Struct, gc=False):
-    """A plain message's ``attributes`` in the order :class:`SqsRecord`'s dict has them."""
-
-    ApproximateReceiveCount: str
-    SentTimestamp: str
-    SenderId: str
-    ApproximateFirstReceiveTimestamp: str
-
-
 class _SqsRecordHead(msgspec.Struct, gc=False):
     """The varying head of an :class:`SqsRecord` of a plain message (no message attributes, no
-    trace header, standard queue); ``eventSource`` carries its constant value and the members
-    after it, pre-encoded (see :class:`SqsEventEncoder`)."""
+    trace header, standard queue). ``attributes`` carries the four attributes and the empty
+    ``messageAttributes`` member, pre-encoded (the same for every message of a batch but for
+    re-received ones); ``eventSource`` carries its constant value and the members after it (see
+    :class:`SqsEventEncoder`)."""
 
     messageId: str
     receiptHandle: str
     body: str
-    attributes: _SqsAttributes
-    messageAttributes: msgspec.Raw
+    attributes: msgspec.Raw
     md5OfBody: str
     eventSource: msgspec.Raw
-
-
-_EMPTY_OBJECT = msgspec.Raw(b"{}")
 
 
 class SqsEventEncoder:
     """Encodes an SQS event of plain messages byte for byte as ``encode_event([SqsRecord(...)])``
     does: the members from ``eventSource`` on are the same for every record of a queue (source,
-    ARN, region; no attributes digest), encoded once into a ``msgspec.Raw``; the four attributes
-    are a Struct, not a dict. ``SqsRecord`` stays the reference shape; a test checks both are equal."""
+    ARN, region; no attributes digest), encoded once into a ``msgspec.Raw``; the ``attributes``
+    object (and the empty ``messageAttributes`` after it) is encoded once per distinct receive
+    count, sent and first-receive time, which the messages of one received batch mostly share.
+    ``SqsRecord`` stays the reference shape; a test checks both are equal."""
 
-    __slots__ = ("_tail",)
+    __slots__ = ("_attributes", "_tail")
 
-    def __init__(self, queue_arn: str, region: str) -> None:
+    def __init__(self, queue_arn: str, region: str, sender_id: str) -> None:
         enc = _encoder.encode
         # No md5OfMessageAttributes member: AWS leaves it out of a record without attributes.
         self._tail = msgspec.Raw(b'"aws:sqs","eventSourceARN":' + enc(queue_arn) + b',"awsRegion":' + enc(region))
+        self._attributes = (b'{"ApproximateReceiveCount":"%d","SentTimestamp":"%d","SenderId":'
+                            + enc(sender_id).replace(b"%", b"%%")
+                            + b',"ApproximateFirstReceiveTimestamp":"%d"},"messageAttributes":{}')
 
-    def encode(self, heads: list[tuple[str, str, str, str, str, str, str, str]]) -> bytes:
-        """``heads``: (messageId, receiptHandle, body, receive count, sent ms, sender id,
-        first receive ms, md5 of body) per message, as strings."""
-        tail, empty, head, attributes = self._tail, _EMPTY_OBJECT, _SqsRecordHead, _SqsAttributes
-        return _encoder.encode(_Event([head(i, h, b, attributes(c, s, a, f), empty, m, tail)
-                                       for i, h, b, c, s, a, f, m in heads]))
+    def encode(self, messages: list[Any], handles: list[str], digests: list[str]) -> bytes:
+        """``messages``: the queue's ``Message`` records, with their receipt handles and the MD5
+        digests of their bodies."""
+        tail, head, template = self._tail, _SqsRecordHead, self._attributes
+        key: tuple[int, float, float] | None = None
+        attributes = tail
+        records = []
+        for m, handle, digest in zip(messages, handles, digests, strict=True):
+            if (m.receive_count, m.sent, m.first_receive) != key:
+                key = count, sent, first = m.receive_count, m.sent, m.first_receive
+                attributes = msgspec.Raw(template % (count, int(sent * 1000), int(first * 1000)))
+            records.append(head(m.id, handle, m.body, attributes, digest, tail))
+        return _encoder.encode(_Event(records))

@@ -339,7 +339,7 @@ class EventBus:
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
-        matches, rules, collect = self._matcher.matches, self.rules, self._collect_one
+        matches, rules, collect = self._matcher.match_event, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         trace = None
         for event in events:
@@ -359,12 +359,14 @@ class EventBus:
             self.matched_events += 1
             if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
                 names = sorted(names)  # type: ignore[assignment]
+            item = None  # what every plain target gets: one Delivery (plain data, never changed) for all
             for name in names:
                 rule = rules[name]
                 rule.counters.triggered_rules += 1
                 for target in rule.target_list:
                     if target.plain:  # the event itself, no group id or other extras
-                        item = Delivery(event_json) if trace is None else Delivery(event_json, trace_header=trace)
+                        if item is None:
+                            item = Delivery(event_json, trace_header=trace, json_text=True)
                         entry = pending.get(target)
                         if entry is None:
                             pending[target] = (rule, [item])
@@ -403,9 +405,11 @@ class EventBus:
         emit, expect = mesh.emit, mesh.expect
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
+                rule.counters.in_flight += len(items)
                 for item in items:
                     TargetDelivery(rule.counters, target, [item], ingested_at).send()
             else:  # TargetDelivery.send, inline: one Deliver effect per target
+                rule.counters.in_flight += len(items)
                 delivery = TargetDelivery(rule.counters, target, items, ingested_at)
                 emit(Deliver(target.arn, items, rule.arn, expect(delivery.on_result)))
 

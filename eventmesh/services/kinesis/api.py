@@ -11,6 +11,7 @@ walk: one ``msgspec.convert`` checks and types the batch, and only a failing req
 through the model walk to get AWS's exact validation message.
 https://docs.aws.amazon.com/kinesis/latest/APIReference/Welcome.html
 https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DescribeStreamSummary.html
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Annotated, Any
 import msgspec
 
 from eventmesh.quotas import quota_value
-from eventmesh.services.kinesis import consumers, scaling
+from eventmesh.services.kinesis import consumers, scaling, settings
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
     ResourceInUseException,
@@ -138,6 +139,15 @@ def _mode(stream: Stream) -> dict[str, str]:
     return {"StreamMode": stream.mode}
 
 
+def _settings(stream: Stream) -> dict[str, Any]:
+    """What DescribeStream and DescribeStreamSummary say of monitoring and encryption."""
+    out: dict[str, Any] = {"EnhancedMonitoring": [{"ShardLevelMetrics": settings.shard_level_metrics(stream)}],
+                           "EncryptionType": stream.encryption_type}
+    if stream.key_id is not None:
+        out["KeyId"] = stream.key_id
+    return out
+
+
 def _after(shards: list[Shard], exclusive_start: str | None) -> list[Shard]:
     if not exclusive_start:
         return shards
@@ -182,8 +192,7 @@ def describe(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
         "StreamModeDetails": _mode(stream), "Shards": [_shard(s) for s in shards[:limit]],
         "HasMoreShards": len(shards) > limit, "RetentionPeriodHours": stream.retention_hours,
-        "StreamCreationTimestamp": _time_out(ctx, stream.created_at),
-        "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": stream.encryption_type,
+        "StreamCreationTimestamp": _time_out(ctx, stream.created_at), **_settings(stream),
     }}
 
 
@@ -193,8 +202,7 @@ def describe_summary(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
     return {"StreamDescriptionSummary": {
         "StreamName": stream.name, "StreamARN": stream.arn, "StreamStatus": stream.status,
         "StreamModeDetails": _mode(stream), "RetentionPeriodHours": stream.retention_hours,
-        "StreamCreationTimestamp": _time_out(ctx, stream.created_at),
-        "EnhancedMonitoring": [{"ShardLevelMetrics": []}], "EncryptionType": stream.encryption_type,
+        "StreamCreationTimestamp": _time_out(ctx, stream.created_at), **_settings(stream),
         "OpenShardCount": len(stream.open_shards), "ConsumerCount": len(stream.consumers),
         "MaxRecordSizeInKiB": stream.max_record_size_kib,
     }}
@@ -290,6 +298,35 @@ def update_stream_mode(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
     return {}
 
 
+@service.operation("EnableEnhancedMonitoring")
+def enable_enhanced_monitoring(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return _monitoring(ctx, params, enable=True)
+
+
+@service.operation("DisableEnhancedMonitoring")
+def disable_enhanced_monitoring(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return _monitoring(ctx, params, enable=False)
+
+
+def _monitoring(ctx: RequestContext, params: dict[str, Any], *, enable: bool) -> dict[str, Any]:
+    stream = _stream(ctx, params)
+    current, desired = settings.set_shard_level_metrics(stream, params["ShardLevelMetrics"], enable=enable)
+    return {"StreamName": stream.name, "CurrentShardLevelMetrics": current,
+            "DesiredShardLevelMetrics": desired, "StreamARN": stream.arn}
+
+
+@service.operation("StartStreamEncryption")
+def start_stream_encryption(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings.start_encryption(_stream(ctx, params), params["EncryptionType"], params["KeyId"])
+    return {}
+
+
+@service.operation("StopStreamEncryption")
+def stop_stream_encryption(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings.stop_encryption(_stream(ctx, params), params["EncryptionType"], params["KeyId"])
+    return {}
+
+
 @service.operation("DescribeLimits")
 def describe_limits(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     streams = list_streams(ctx.mesh, region=ctx.region, account_id=ctx.account_id)
@@ -328,10 +365,12 @@ def list_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 @service.operation("PutRecord")
 def put_record(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     ordering = params.get("SequenceNumberForOrdering")
-    shard, sequence_number = _stream(ctx, params).put_record(
+    stream = _stream(ctx, params)
+    shard, sequence_number = stream.put_record(
         params["Data"], params["PartitionKey"], params.get("ExplicitHashKey"),
         int(ordering) if ordering else None)
-    return {"ShardId": shard.shard_id, "SequenceNumber": str(sequence_number), "EncryptionType": "NONE"}
+    return {"ShardId": shard.shard_id, "SequenceNumber": str(sequence_number),
+            "EncryptionType": stream.encryption_type}
 
 
 @service.operation("PutRecords", request_type=PutRecordsInput)
@@ -367,7 +406,7 @@ def get_records_(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         iterator = iterator[1:-1]  # AWS reads an iterator in double quotes as the iterator (recorded)
     outcome = get_records(ctx.mesh, iterator, params.get("Limit") or 10_000, params.get("StreamARN"))
     cbor = ctx.protocol == "cbor"
-    records = [_record(r, cbor) for r in outcome.records]
+    records = [_record(r, cbor, outcome.encryption_type) for r in outcome.records]
     out: dict[str, Any] = {"Records": records, "MillisBehindLatest": outcome.millis_behind_latest}
     if outcome.next_shard_iterator is not None:
         out["NextShardIterator"] = outcome.next_shard_iterator
@@ -377,10 +416,10 @@ def get_records_(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(record: StreamRecord, cbor: bool) -> Record:
+def _record(record: StreamRecord, cbor: bool, encryption_type: str) -> Record:
     at = record.approximate_arrival_at
     return Record(str(record.sequence_number), datetime.fromtimestamp(at, UTC) if cbor else at,
-                  record.data, record.partition_key, "NONE")
+                  record.data, record.partition_key, encryption_type)
 
 
 # -- enhanced fan-out ------------------------------------------------------------------------------
@@ -467,7 +506,7 @@ async def _subscription_events(ctx: RequestContext,
                 await ctx.wait(stream_arn, subscription.next_wake(now) - now)
                 continue
             payload: dict[str, Any] = {
-                "Records": [_record(r, cbor) for r in event.records],
+                "Records": [_record(r, cbor, subscription.stream.encryption_type) for r in event.records],
                 "ContinuationSequenceNumber": str(event.continuation_sequence_number),
                 "MillisBehindLatest": event.millis_behind_latest}
             if event.child_shards is not None:

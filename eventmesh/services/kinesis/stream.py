@@ -120,6 +120,7 @@ class GetRecordsOutcome(msgspec.Struct, frozen=True):
     next_shard_iterator: str | None
     millis_behind_latest: int
     child_shards: list[Shard]
+    encryption_type: str = "NONE"  # the stream's, which its records report (settings.py)
 
 
 class Stream:
@@ -145,6 +146,7 @@ class Stream:
         self.tags = dict(tags or {})
         self.encryption_type = "NONE"
         self.key_id: str | None = None
+        self.shard_level_metrics: set[str] = set()  # enhanced monitoring (settings.py)
         self.created_at = self._clock.now()
         self.update_delay_s = update_delay_s
         self.shards: list[Shard] = []
@@ -423,9 +425,9 @@ class Stream:
         self._get_records_records += len(result.records)
         self._get_records_bytes += result.nbytes
         if result.end_of_shard:
-            return GetRecordsOutcome(result.records, None, 0, self.children_of(shard))
+            return GetRecordsOutcome(result.records, None, 0, self.children_of(shard), self.encryption_type)
         return GetRecordsOutcome(result.records, self.iterator(shard, result.next_position),
-                                 result.millis_behind_latest, [])
+                                 result.millis_behind_latest, [], self.encryption_type)
 
     # -- retention ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from eventmesh.mesh import Ephemeral
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
 from eventmesh.services.lambda_.errors import (
@@ -29,7 +30,7 @@ from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Functio
 from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
 from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
-from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.service import Deferred, RequestContext, Service
 
 __all__ = ["service"]
 
@@ -83,6 +84,15 @@ def _dlq(params: dict[str, Any]) -> str | None:
     return None if dlq is None else (dlq.get("TargetArn") or "")
 
 
+def _tracing(params: dict[str, Any]) -> str | None:
+    return (params.get("TracingConfig") or {}).get("Mode")
+
+
+def _architectures(params: dict[str, Any]) -> tuple[str, ...] | None:
+    architectures = params.get("Architectures")
+    return tuple(architectures) if architectures else None
+
+
 # -- functions ------------------------------------------------------------------------------------
 
 @service.operation("CreateFunction")
@@ -94,7 +104,8 @@ def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
         description=params.get("Description", ""), timeout=params.get("Timeout", 3),
         memory=params.get("MemorySize", 128), environment=_env(params),
         dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"),
-        allow_outside_package=_outside_package_allowed(ctx))
+        allow_outside_package=_outside_package_allowed(ctx), architectures=_architectures(params),
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"))
     return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
 
 
@@ -141,7 +152,8 @@ def update_function_code(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     return control.describe(control.update_function_code(fn, zip_file=params.get("ZipFile"),
                                                          publish=bool(params.get("Publish")),
-                                                         allow_outside_package=_outside_package_allowed(ctx)))
+                                                         allow_outside_package=_outside_package_allowed(ctx),
+                                                         architectures=_architectures(params)))
 
 
 @service.operation("UpdateFunctionConfiguration")
@@ -151,6 +163,7 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
         fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
         description=params.get("Description"), timeout=params.get("Timeout"),
         memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params),
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"),
         allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(version)
 
@@ -167,7 +180,7 @@ def publish_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def list_versions_by_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, params)
     versions, more = _page(list(fn.versions.values()), params)
-    return {"Versions": [control.describe(v) for v in versions], **more}
+    return {"Versions": [control.describe(v, qualified=True) for v in versions], **more}
 
 
 # -- aliases --------------------------------------------------------------------------------------
@@ -311,7 +324,7 @@ def _payload(params: dict[str, Any], key: str = "Payload") -> bytes:
 
 
 @service.operation("Invoke")
-async def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
+def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier = _function(ctx, params)
     payload = _payload(params)
     invocation_type = params.get("InvocationType") or REQUEST_RESPONSE
@@ -326,10 +339,14 @@ async def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
         if not future.done():
             future.set_result(result)
 
-    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=done,
+    # The pool answers ``done`` when the invocation ends; the callback is tied to this connection.
+    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=Ephemeral(done),
               request_id=ctx.request_id)
     ctx.mesh.flush()   # hand python/http handlers to the runner now
-    result = await future
+    return Deferred(future, _invoke_output)
+
+
+def _invoke_output(result: InvokeResult) -> dict[str, Any]:
     if result.status >= 500:
         raise ServiceException(result.error_message or "Internal error")
     out: dict[str, Any] = {"StatusCode": 200, "Payload": result.payload,

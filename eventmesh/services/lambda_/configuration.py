@@ -7,6 +7,10 @@ https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html
+https://docs.aws.amazon.com/lambda/latest/api/API_TracingConfig.html
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.services.lambda_.errors import InvalidParameterValueException
+from eventmesh.services.lambda_.logs import log_group_name
 
 __all__ = [
     "DEFAULT_MAX_EVENT_AGE_S",
@@ -40,10 +45,12 @@ __all__ = [
     "RESERVED_ENVIRONMENT_KEYS",
     "EventInvokeConfig",
     "FunctionConfiguration",
+    "LoggingSettings",
     "RoutingConfig",
     "VersionConfig",
     "code_sha256",
     "lambda_timestamp",
+    "logging_settings",
     "validate_alias_name",
     "validate_environment",
     "validate_invoke_config",
@@ -73,6 +80,11 @@ MIN_MAX_EVENT_AGE_S = 60
 MAX_MAX_EVENT_AGE_S = 21_600
 
 LATEST = "$LATEST"
+DEFAULT_ARCHITECTURE = "x86_64"   # Architectures: ["x86_64"] unless ["arm64"] is asked for
+DEFAULT_TRACING_MODE = "PassThrough"
+LOG_FORMAT_TEXT = "Text"          # the default log format
+LOG_FORMAT_JSON = "JSON"
+DEFAULT_LOG_LEVEL = "INFO"        # JSON format: application and system log level unless set
 # Variables Lambda sets itself; a function may not set them (configuration-envvars.html).
 RESERVED_ENVIRONMENT_KEYS = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -84,6 +96,41 @@ RESERVED_ENVIRONMENT_KEYS = frozenset({
 _ALIAS_NAME = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9-_]+")
 _VERSION_KEY = re.compile(r"[0-9]+")
+
+
+class LoggingSettings(msgspec.Struct, frozen=True):
+    """``LoggingConfig``: the log format, the log levels (JSON format only) and the log group
+    (None: ``/aws/lambda/<function>``)."""
+
+    log_format: str = LOG_FORMAT_TEXT
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+    log_group: str | None = None
+
+    def group(self, function_name: str) -> str:
+        return self.log_group or log_group_name(function_name)
+
+    def describe(self, function_name: str) -> dict[str, str]:
+        out = {"LogFormat": self.log_format, "LogGroup": self.group(function_name)}
+        if self.log_format == LOG_FORMAT_JSON:
+            out["ApplicationLogLevel"] = self.application_log_level or DEFAULT_LOG_LEVEL
+            out["SystemLogLevel"] = self.system_log_level or DEFAULT_LOG_LEVEL
+        return out
+
+
+def logging_settings(current: LoggingSettings, given: dict[str, Any] | None) -> LoggingSettings:
+    """A request's ``LoggingConfig`` over the current settings: the members it names replace
+    theirs. The log levels filter JSON logs only; a Text function has none (AWS answers them
+    only for JSON, INFO unless set: monitoring-cloudwatchlogs-log-level.html)."""
+    if not given:
+        return current
+    log_format = given.get("LogFormat") or current.log_format
+    json_format = log_format == LOG_FORMAT_JSON
+    return LoggingSettings(
+        log_format,
+        given.get("ApplicationLogLevel", current.application_log_level) if json_format else None,
+        given.get("SystemLogLevel", current.system_log_level) if json_format else None,
+        given.get("LogGroup", current.log_group) or None)
 
 
 class VersionConfig(msgspec.Struct, frozen=True):
@@ -103,6 +150,9 @@ class VersionConfig(msgspec.Struct, frozen=True):
     last_modified: float = 0.0
     revision_id: str = ""
     package_type: str = "Zip"
+    architectures: tuple[str, ...] = (DEFAULT_ARCHITECTURE,)
+    tracing_mode: str = DEFAULT_TRACING_MODE
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
 
 
 class EventInvokeConfig(msgspec.Struct, frozen=True):

@@ -23,9 +23,11 @@ from eventmesh.services.lambda_.configuration import (
     LATEST,
     EventInvokeConfig,
     FunctionConfiguration,
+    LoggingSettings,
     VersionConfig,
     code_sha256,
     lambda_timestamp,
+    logging_settings,
     validate_alias_name,
     validate_environment,
     validate_function_name,
@@ -121,20 +123,34 @@ def _spec(runtime: str | None, handler: str, code: bytes | None, allow_outside_p
 
 def _version_config(mesh: Mesh, *, runtime: str | None, role: str, handler: str, code: bytes | None,
                     description: str, timeout: int, memory: int, environment: dict[str, str],
-                    dead_letter_arn: str | None) -> VersionConfig:
+                    dead_letter_arn: str | None, architectures: tuple[str, ...] = ("x86_64",),
+                    tracing_mode: str = "PassThrough", logging: LoggingSettings | None = None) -> VersionConfig:
     return VersionConfig(
         runtime, role, handler, description, validate_timeout(timeout), validate_memory(memory),
         validate_environment(environment), dead_letter_arn or None, code, code_sha256(code, handler),
-        len(code) if code is not None else 0, mesh.clock.now(), mesh.ids.uuid())
+        len(code) if code is not None else 0, mesh.clock.now(), mesh.ids.uuid(),
+        architectures=tuple(architectures), tracing_mode=tracing_mode, logging=logging or LoggingSettings())
+
+
+def _kept(old: VersionConfig) -> dict[str, Any]:
+    """The settings an update carries over unless it names them."""
+    return dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
+                description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
+                environment=old.environment, dead_letter_arn=old.dead_letter_arn,
+                architectures=old.architectures, tracing_mode=old.tracing_mode, logging=old.logging)
 
 
 def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: str | None = None,
                     zip_file: bytes | str | None = None, description: str = "", timeout: int = 3,
                     memory: int = 128, environment: dict[str, str] | None = None,
                     dead_letter_arn: str | None = None, publish: bool = False,
-                    tags: dict[str, str] | None = None, allow_outside_package: bool = True) -> Function:
+                    tags: dict[str, str] | None = None, allow_outside_package: bool = True,
+                    architectures: tuple[str, ...] | None = None, tracing_mode: str | None = None,
+                    logging_config: dict[str, Any] | None = None) -> Function:
     """CreateFunction: ``$LATEST`` (and version 1 with ``publish``). ``allow_outside_package``
-    False (requests over the wire): only code in the function's own zip may run."""
+    False (requests over the wire): only code in the function's own zip may run.
+    ``architectures``, ``tracing_mode`` and ``logging_config`` are kept and answered as given;
+    the code runs on this host whatever its architecture, and no X-Ray traces are sent."""
     validate_function_name(name)
     arn = mesh.arn("lambda", f"function:{name}")
     if mesh.exists(arn):
@@ -143,7 +159,9 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
     spec = _spec(runtime, handler, code, allow_outside_package)
     config = _version_config(mesh, runtime=runtime, role=role, handler=handler, code=code,
                              description=description, timeout=timeout, memory=memory,
-                             environment=environment or {}, dead_letter_arn=dead_letter_arn)
+                             environment=environment or {}, dead_letter_arn=dead_letter_arn,
+                             architectures=architectures or ("x86_64",), tracing_mode=tracing_mode or "PassThrough",
+                             logging=logging_settings(LoggingSettings(), logging_config))
     function = Function(mesh, name, config, spec)
     function.tags = dict(tags or {})
     mesh.add(function)
@@ -155,16 +173,20 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
 
 def update_function_code(function: Function, *, zip_file: bytes | str | None = None,
                          handler: str | None = None, publish: bool = False,
-                         allow_outside_package: bool = True) -> FunctionVersion:
-    """UpdateFunctionCode: new package (and/or, in eventmesh, a new handler reference)."""
+                         allow_outside_package: bool = True,
+                         architectures: tuple[str, ...] | None = None) -> FunctionVersion:
+    """UpdateFunctionCode: new package (and/or, in eventmesh, a new handler reference), and the
+    instruction set architecture it is built for."""
     old = function.latest.config
     new_handler = handler or old.handler
     code = _decode_zip(zip_file, new_handler) if zip_file is not None else old.code
     spec = _spec(old.runtime, new_handler, code, allow_outside_package)
     mesh = function.mesh
-    config = _version_config(mesh, runtime=old.runtime, role=old.role, handler=new_handler, code=code,
-                             description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
-                             environment=old.environment, dead_letter_arn=old.dead_letter_arn)
+    values = _kept(old)
+    values.update(handler=new_handler, code=code)
+    if architectures:
+        values["architectures"] = tuple(architectures)
+    config = _version_config(mesh, **values)
     version = function.set_latest(config, spec)
     if publish:
         return publish_version(function)
@@ -174,12 +196,13 @@ def update_function_code(function: Function, *, zip_file: bytes | str | None = N
 def update_function_configuration(function: Function, *, allow_outside_package: bool = True,
                                   **changes: Any) -> FunctionVersion:
     """UpdateFunctionConfiguration: any of runtime, role, handler, description, timeout, memory,
-    environment, dead_letter_arn (``""`` removes the DLQ)."""
+    environment, dead_letter_arn (``""`` removes the DLQ), tracing_mode, logging_config (the
+    members it names)."""
     old = function.latest.config
-    values: dict[str, Any] = dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
-                  description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
-                  environment=old.environment, dead_letter_arn=old.dead_letter_arn)
+    values = _kept(old)
+    logging_config = changes.pop("logging_config", None)
     values.update({k: v for k, v in changes.items() if v is not None})
+    values["logging"] = logging_settings(old.logging, logging_config)
     # The operator's own import-path function stays configurable; a new handler is checked.
     unchanged = values["handler"] == old.handler and values["runtime"] == old.runtime
     spec = _spec(values["runtime"], values["handler"], values["code"], allow_outside_package or unchanged)
@@ -239,18 +262,23 @@ def delete_function(function: Function, qualifier: str | None = None) -> None:
     mesh.remove(f"{function.arn}:{qualifier}")
 
 
-def describe(version: FunctionVersion) -> FunctionConfiguration:
-    """The ``FunctionConfiguration`` shape of one version."""
+def describe(version: FunctionVersion, *, qualified: bool = False) -> FunctionConfiguration:
+    """The ``FunctionConfiguration`` shape of one version. ``$LATEST`` answers the unqualified
+    ARN (GetFunction, CreateFunction, ListFunctions) unless ``qualified``: ListVersionsByFunction
+    names every version, ``$LATEST`` too, by its qualified ARN (``…:function:f:$LATEST``, as
+    the AWS CLI reference's example shows:
+    https://docs.aws.amazon.com/cli/latest/reference/lambda/list-versions-by-function.html)."""
     fn = version.function
     config = version.config
     return FunctionConfiguration(
-        fn.name, version.arn if version.name != LATEST else fn.arn, config.role, config.handler,
+        fn.name, version.arn if version.name != LATEST or qualified else fn.arn, config.role, config.handler,
         config.code_size, config.description, config.timeout_s, config.memory_mb,
         lambda_timestamp(config.last_modified), config.code_sha256, version.name, config.revision_id,
         runtime=config.runtime,
         environment={"Variables": dict(config.environment)} if config.environment else None,
         dead_letter_config={"TargetArn": config.dead_letter_arn} if config.dead_letter_arn else None,
-        logging_config={"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"})
+        logging_config=config.logging.describe(fn.name), tracing_config={"Mode": config.tracing_mode},
+        architectures=list(config.architectures))
 
 
 def list_functions(mesh: Mesh) -> list[Function]:

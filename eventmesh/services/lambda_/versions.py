@@ -18,10 +18,17 @@ from eventmesh.clock import Clock
 from eventmesh.effects import Delivery, DeliveryResult, HandlerOutcome, InvocationJob, LogEvents
 from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_._ticks import Ticks
-from eventmesh.services.lambda_.configuration import LATEST, EventInvokeConfig, RoutingConfig, VersionConfig
+from eventmesh.services.lambda_.configuration import (
+    DEFAULT_LOG_LEVEL,
+    LATEST,
+    LOG_FORMAT_JSON,
+    EventInvokeConfig,
+    RoutingConfig,
+    VersionConfig,
+)
 from eventmesh.services.lambda_.handlers import HandlerSpec, make_handler
 from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation
-from eventmesh.services.lambda_.logs import MAX_LOG_TAIL_BYTES, invocation_events, log_group_name, log_tail
+from eventmesh.services.lambda_.logs import MAX_LOG_TAIL_BYTES, invocation_events, log_tail
 from eventmesh.services.lambda_.pool import AccountPool, Environments, FunctionConcurrency
 
 __all__ = ["FunctionHost", "FunctionVersion", "Alias", "QualifiedTarget", "MAX_LOG_TAIL_BYTES"]
@@ -79,6 +86,9 @@ class FunctionVersion:
         self.expect = mesh.expect
         self.completions = function.completions
         self._log_stream: str | None = None
+        logging = config.logging   # what the runtime is told (AWS_LAMBDA_LOG_FORMAT / _LEVEL)
+        self._log_settings = ((logging.log_format, logging.application_log_level or DEFAULT_LOG_LEVEL)
+                              if logging.log_format == LOG_FORMAT_JSON else ("", ""))
         self.handler = make_handler(spec, self)
 
     # -- host interface of external handlers ---------------------------------------------------
@@ -90,9 +100,9 @@ class FunctionVersion:
             spec.kind, spec.target, inv.payload, fn.request_id(inv), fn.name, self.name,
             fn.arn if inv.qualifier == LATEST else f"{fn.arn}:{inv.qualifier}", config.memory_mb,
             self.timeout_s, fn.mesh.region, fn.mesh.account_id, config.environment,
-            config.code_sha256 if spec.zipped else "", "", log_group_name(fn.name),
+            config.code_sha256 if spec.zipped else "", "", config.logging.group(fn.name),
             self.log_stream(now), now + self.timeout_s, config.runtime or "", config.handler,
-            config.revision_id, config.role)
+            config.revision_id, config.role, *self._log_settings)
 
     def complete_external(self, inv: Invocation, outcome: HandlerOutcome) -> None:
         inv.response = outcome.payload
@@ -118,7 +128,7 @@ class FunctionVersion:
             timeout_s=self.timeout_s if outcome.error_type == TIMEOUT_ERROR_TYPE else None)
         if inv.log_tail:
             inv.log_events = events
-        mesh.emit(LogEvents(mesh.account_id, mesh.region, log_group_name(fn.name),
+        mesh.emit(LogEvents(mesh.account_id, mesh.region, self.config.logging.group(fn.name),
                             outcome.log_stream or self.log_stream(now), events))
 
     def log_stream(self, now: float) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.effects import LogEvents
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.services.logs.errors import (
     InvalidParameterException,
     ResourceAlreadyExistsException,
@@ -266,14 +266,15 @@ def put_log_events(mesh: Mesh, group_name: str, stream_name: str, events: list[d
 
 def install(mesh: Mesh) -> None:
     """Take the ``LogEvents`` that Lambda emits for its functions' output (the composition root
-    calls this once per mesh)."""
+    calls this once per mesh and process: the subscription is not kept in a snapshot, a
+    restored engine is installed again)."""
 
     def write(effect: LogEvents) -> None:
         scope = mesh.scope(effect.account_id, effect.region)
         group = ensure_log_group(scope, effect.group)
         group.stream(effect.stream, _now_ms(scope)).append(effect.events, _now_ms(scope))
 
-    mesh.subscribe(LogEvents, write)
+    mesh.subscribe(LogEvents, Ephemeral(write))
 
 
 # -- reads ----------------------------------------------------------------------------------------

@@ -316,7 +316,7 @@ def sqs_items(topic: TopicView, sub: Subscription, messages: list[Message], queu
                          m.group_id, m.dedup_id if fifo else None, trace_header=m.trace_header)
                 for m in messages]
     return [Delivery(notification_body(topic, sub, m, protocol), {}, m.group_id, m.dedup_id if fifo else None,
-                     trace_header=m.trace_header) for m in messages]
+                     trace_header=m.trace_header, json_text=True) for m in messages]
 
 
 def lambda_items(topic: TopicView, sub: Subscription, messages: list[Message]) -> list[Delivery]:

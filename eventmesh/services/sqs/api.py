@@ -14,6 +14,7 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Receiv
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from typing import Any
@@ -39,9 +40,10 @@ from eventmesh.services.sqs.fifo import check_batch as check_fifo_batch
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.services.sqs.message import Message, SendEntry
 from eventmesh.services.sqs.queue import Queue
+from eventmesh.services.sqs.service import DRAINING
 from eventmesh.wire.limits import FORM_EXPANSION, request_bytes
 from eventmesh.wire.protocols.query import QueryNames
-from eventmesh.wire.service import RequestContext, Service
+from eventmesh.wire.service import Deferred, RequestContext, Service
 from eventmesh.wire.validate import Problem
 
 __all__ = ["service"]
@@ -426,9 +428,10 @@ def _received(ctx: RequestContext, queue: Queue, msgs: list[Message],
 
 
 @service.operation("ReceiveMessage")
-async def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any] | Deferred:
     """A short poll answers at once; a long poll (WaitTimeSeconds 1-20, or the queue's
-    ReceiveMessageWaitTimeSeconds) answers as soon as a message is available, else after the wait."""
+    ReceiveMessageWaitTimeSeconds) answers as soon as a message is available, else after the wait:
+    the queue itself answers it (``Queue.wait_for``), so this handler changes the engine only now."""
     queue = _queue(ctx, params)
     maximum = _int(params, "MaxNumberOfMessages", 1, MAX_RECEIVE_MESSAGES,
                    "Must be between 1 and 10, if provided.")
@@ -441,19 +444,20 @@ async def receive_message(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         wait = queue.config.receive_message_wait_time_seconds
     count = maximum or 1
     msgs = queue.receive(count, timeout, wait=wait > 0, attempt_id=attempt, count_empty=not wait)
-    if not msgs and wait:
-        clock = ctx.mesh.clock
-        deadline = clock.now() + wait
-        while not msgs and (remaining := deadline - clock.now()) > 0:
-            woke = await ctx.wait(queue.arn, remaining)
-            if queue.closed:
-                raise QueueDoesNotExist()
-            msgs = queue.receive(count, timeout, wait=True, attempt_id=attempt, count_empty=False)
-            if not woke:
-                break
-        if not msgs:
-            queue.count_empty_receive()
-    return _received(ctx, queue, msgs, params)
+    if msgs or not wait:
+        return _received(ctx, queue, msgs, params)
+    if ctx.settings.get(DRAINING):   # shutting down: a long poll answers at once, as at its end
+        queue.count_empty_receive()
+        return _received(ctx, queue, msgs, params)
+    waiter: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
+    queue.wait_for(count, timeout, wait, attempt, waiter)
+
+    def answer(msgs: list[Message]) -> dict[str, Any]:
+        if queue.closed:
+            raise QueueDoesNotExist()
+        return _received(ctx, queue, msgs, params)
+
+    return Deferred(waiter, answer)
 
 
 # -- deleting and visibility -------------------------------------------------------------------

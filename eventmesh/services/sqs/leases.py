@@ -8,7 +8,11 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-v
   flight until its deadline; a message belongs to the lease whose number it carries in
   ``Message.lease``. Never one timer per message: leases with the same visibility timeout expire
   in the order they were made, so they sit in a deque per timeout value (a *lane*) with one clock
-  timer for the lane's head. A fully deleted lease at a lane's tail is popped at once.
+  timer for the lane's head. Each lease counts its messages still in flight (``live``, moved by
+  deletes and visibility changes through ``left``): a fully deleted lease at a lane's tail is
+  popped at once, and when the lane's timer fires, the fully deleted leases behind the expired
+  ones go too, so a queue whose batches are deleted in time costs one timer per lane and
+  visibility timeout, not one per received batch.
 * ``by_receipt`` maps the latest receipt number of each received, undeleted message to it (O(1)
   delete). Wire handles are ``<queue prefix><receipt hex>`` (see ``Queue.receipt_handle``).
 * ``superseded`` (standard queues only) maps the earlier receipts of messages received again:
@@ -16,7 +20,8 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-v
   (recorded on AWS: a receipt from a receive with VisibilityTimeout 0 makes the message visible
   after a later receive). Entries of deleted messages are swept when they outnumber the rest.
 
-Cost: O(1) amortised per message received, deleted or expired.
+Cost: O(1) amortised per message received, deleted or expired (one dict lookup per lease a
+deleted batch names).
 """
 
 from __future__ import annotations
@@ -65,8 +70,8 @@ class Leases:
     """The in-flight side of a queue. ``expired(msgs)`` is the queue's callback for messages whose
     visibility ran out (it makes them receivable again and keeps its counts)."""
 
-    __slots__ = ("by_receipt", "clock", "expired", "last", "receipt", "lease_no", "superseded", "_sweep_at",
-                 "_lanes")
+    __slots__ = ("by_receipt", "clock", "expired", "receipt", "lease_no", "superseded", "_sweep_at",
+                 "_lanes", "_by_no")
 
     def __init__(self, clock: Clock, expired: Callable[[list[Message]], None], *,
                  keep_superseded: bool = False) -> None:
@@ -77,8 +82,8 @@ class Leases:
         self._sweep_at = SUPERSEDED_SWEEP_MIN
         self.receipt = 0          # the newest receipt number handed out
         self.lease_no = 0
-        self.last: Lease | None = None
         self._lanes: dict[int, Lane] = {}   # visibility timeout -> lane of leases
+        self._by_no: dict[int, Lease] = {}  # the leases still in a lane, by number
 
     def grant(self, msgs: list[Message], now: float, timeout: int) -> None:
         """Put freshly received ``msgs`` in flight for ``timeout`` seconds, each with a new receipt
@@ -124,7 +129,7 @@ class Leases:
 
     def change(self, msg: Message, now: float, timeout: int) -> None:
         """ChangeMessageVisibility of one in-flight message: a lease of its own from now."""
-        self.release(msg)
+        self.left(msg.lease)
         if timeout:
             self._lease(self.lease_no + 1, now + timeout, timeout, [msg])
             msg.lease = self.lease_no
@@ -132,19 +137,26 @@ class Leases:
             msg.lease = 0
             self.expired([msg])
 
-    def release(self, msg: Message) -> None:
-        """``msg`` leaves its lease (deleted, or its visibility changed)."""
-        last = self.last
-        if last is not None and msg.lease == last.no:
-            last.live -= 1
+    def find_lease(self, lease_no: int) -> Lease | None:
+        """The lease of that number while it is in its lane (None once it expired or emptied)."""
+        return self._by_no.get(lease_no)
 
-    def drop_last(self) -> None:
-        """Every message of the newest lease is gone: pop it from its lane's tail at once."""
-        last = self.last
-        if last is not None:
-            entries = last.lane.entries
-            if entries and entries[-1] is last:
-                entries.pop()
+    def left(self, lease_no: int, count: int = 1) -> None:
+        """``count`` in-flight messages left lease ``lease_no`` (deleted, or their visibility
+        changed): when none is left, the lease leaves its lane at once if it is the lane's tail,
+        else when the lane's timer reaches it."""
+        lease = self._by_no.get(lease_no)
+        if lease is not None:
+            lease.live -= count
+            if lease.live <= 0:
+                self.emptied(lease)
+
+    def emptied(self, lease: Lease) -> None:
+        """No message of ``lease`` is in flight any more (``live`` reached 0)."""
+        entries = lease.lane.entries
+        if entries and entries[-1] is lease:
+            entries.pop()
+            del self._by_no[lease.no]
 
     def clear(self) -> None:
         """Every message left at once (purge, delete): forget receipts and leases, keep the lanes."""
@@ -153,7 +165,7 @@ class Leases:
             self.superseded.clear()
         for lane in self._lanes.values():
             lane.entries.clear()
-        self.last = None
+        self._by_no.clear()
 
     def close(self) -> None:
         for lane in self._lanes.values():
@@ -167,7 +179,7 @@ class Leases:
         if lane is None:
             lane = self._lanes[timeout] = Lane(self._on_lane)
         lease = Lease(no, deadline, msgs, lane)
-        self.last = lease
+        self._by_no[no] = lease
         lane.entries.append(lease)
         if lane.timer is None:
             lane.arm(self.clock, deadline)
@@ -176,13 +188,17 @@ class Leases:
         lane.timer = None
         now = self.clock.now()
         entries = lane.entries
+        by_no = self._by_no
         expired: list[Message] = []
         while entries and entries[0].deadline <= now:
             lease = entries.popleft()
             no = lease.no
+            del by_no[no]
             for msg in lease.messages:
                 if msg.lease == no and msg.state == INFLIGHT:
                     expired.append(msg)
+        while entries and entries[0].live <= 0:   # fully deleted: nothing left to expire
+            del by_no[entries.popleft().no]
         if expired:
             self.expired(expired)
         if entries:

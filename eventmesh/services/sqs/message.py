@@ -99,7 +99,9 @@ class Message(msgspec.Struct, gc=False):
 
 
 class SendEntry(msgspec.Struct, gc=False):
-    """One message to send: SendMessage's members, or one SendMessageBatchRequestEntry (``id``)."""
+    """One message to send: SendMessage's members, or one SendMessageBatchRequestEntry (``id``).
+    ``json_text``: a delivery from another core whose sender wrote the body with a JSON encoder
+    (``effects.Delivery.json_text``); never set for a request from the wire."""
 
     body: str
     attributes: dict[str, Any] | None = None
@@ -108,6 +110,7 @@ class SendEntry(msgspec.Struct, gc=False):
     deduplication_id: str | None = None
     trace_header: str | None = None
     id: str | None = None
+    json_text: bool = False
 
 
 def _bad_value(value: object, parameter: str, reason: str) -> InvalidParameterValueException:
@@ -203,7 +206,9 @@ def check_entry(entry: SendEntry, max_size: int) -> int:
         data = body.encode("utf-8")
     except UnicodeEncodeError:
         data = b"\x00"  # a lone surrogate: report it as an invalid character below
-    if data.translate(None, ALLOWED_BODY_BYTES) or (not body.isascii() and _has_invalid_characters(body)):
+    # An ASCII body a JSON encoder wrote has no raw control characters: nothing to look for.
+    if not (entry.json_text and body.isascii()) and (
+            data.translate(None, ALLOWED_BODY_BYTES) or (not body.isascii() and _has_invalid_characters(body))):
         raise InvalidMessageContents(
             "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
             "#xE000 to #xFFFD | #x10000 to #x10FFFF")

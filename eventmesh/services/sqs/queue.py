@@ -42,6 +42,8 @@ from eventmesh.services.sqs.fifo import FifoOrder
 from eventmesh.services.sqs.leases import Lane, Leases
 from eventmesh.services.sqs.md5 import md5_of_attributes, md5_of_body
 from eventmesh.services.sqs.message import DELAYED, GONE, INFLIGHT, VISIBLE, Message, SendEntry
+from eventmesh.services.sqs.order import ID_DIGITS
+from eventmesh.services.sqs.polls import LongPoll, Polls, Waiter
 from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES, Retention
 from eventmesh.services.sqs.standard import StandardOrder
 
@@ -126,15 +128,19 @@ class Queue:
         self._purged_at: float | None = None
         ids = mesh.ids
         # Message ids are UUID v4 strings: a random per-queue head and a counter in the last group
-        # (one format per sent batch, one char per message: a uuid4() per message costs 1.4 µs).
+        # (one format per 16 sent batches, one char per batch and per message: a uuid4() per
+        # message costs 1.4 µs).
         self._id_head = ids.uuid()[:24]
         self._id_batch = ids.random.getrandbits(40)
+        self._id_block = -1      # the batch counter without its last hex digit ...
+        self._id_block_text = ""  # ... and the head with that block's 10 hex digits
         self.handle_prefix = "AQEB" + ids.token(30)
         self.available = Available(self.arn)  # one effect object, emitted again and again
         self.n_visible = 0
         self.n_inflight = 0
         self.n_delayed = 0
         self.leases = Leases(self.clock, self._expire_now, keep_superseded=not self.fifo)
+        self.polls = Polls(self.clock, self._receive_for, self.count_empty_receive)
         self._delays: dict[int, Lane] = {}  # delay seconds -> lane of chunks
         self.order: StandardOrder | FifoOrder = FifoOrder(self) if self.fifo else StandardOrder(self)
         self.retention = Retention(self.clock, self.config.message_retention_period, self.order.retention_base,
@@ -176,9 +182,15 @@ class Queue:
     # -- sending (the order admits, the queue stores) ----------------------------------------
 
     def next_id_base(self) -> str:
-        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last)."""
+        """The first 35 characters of the ids of one sent batch (``ID_DIGITS`` gives the last):
+        the head and the batch counter's low 44 bits in 11 hex digits, of which the first 10 are
+        formatted once per 16 batches."""
         self._id_batch = batch = self._id_batch + 1
-        return f"{self._id_head}{batch & 0xFFFFFFFFFFF:011x}"
+        block = batch >> 4
+        if block != self._id_block:
+            self._id_block = block
+            self._id_block_text = f"{self._id_head}{block & 0xFFFFFFFFFF:010x}"
+        return self._id_block_text + ID_DIGITS[batch & 15]
 
     def send(self, entry: SendEntry) -> Message:
         """SendMessage: raises the entry's error; returns the stored message."""
@@ -204,7 +216,7 @@ class Queue:
         if ready:
             self.n_visible += len(ready)
             if wake:
-                self.mesh.emit(self.available)
+                self.wake()
             retention = self.retention
             retention.batches.append(ready)  # Retention.keep inline (once per sent batch)
             if retention.timer is None or len(retention.batches) > COMPACT_MIN_BATCHES:
@@ -245,7 +257,10 @@ class Queue:
             lane.arm(self.clock, entries[0].deadline)
 
     def wake(self) -> None:
-        """Something became receivable: wake long polls and pollers (``Available``)."""
+        """Something became receivable: serve the waiting long polls, then wake the mappings'
+        pollers (``Available``)."""
+        if self.polls.waiting:
+            self.polls.serve()
         self.mesh.emit(self.available)
 
     def _make_visible(self, msgs: list[Message]) -> None:
@@ -255,7 +270,7 @@ class Queue:
         was_empty = not self.n_visible
         self.n_visible += len(msgs)
         if self.order.made_visible(msgs, was_empty):
-            self.mesh.emit(self.available)
+            self.wake()
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -306,6 +321,16 @@ class Queue:
             order.remember_attempt(attempt_id, now, out)
         return out
 
+    def wait_for(self, count: int, visibility_timeout: int | None, wait_s: float, attempt_id: str | None,
+                  waiter: Waiter) -> None:
+        """A long poll found nothing: the queue answers ``waiter`` as soon as messages are
+        receivable (see polls.py), or with none after ``wait_s``."""
+        self.polls.add(LongPoll(count, visibility_timeout, attempt_id, waiter), wait_s)
+
+    def _receive_for(self, poll: LongPoll) -> list[Message]:
+        return self.receive(poll.count, poll.visibility_timeout, wait=True, attempt_id=poll.attempt_id,
+                            count_empty=False)
+
     def count_empty_receive(self) -> None:
         """A long poll ended with nothing: one NumberOfEmptyReceives for the whole call."""
         self.empty_receives += 1
@@ -321,6 +346,11 @@ class Queue:
     def receipt_handle(self, msg: Message) -> str:
         """The wire receipt handle of the message's latest receive."""
         return f"{self.handle_prefix}{msg.receipt:x}"
+
+    def receipt_handles(self, msgs: list[Message]) -> list[str]:
+        """``receipt_handle`` of each message (one call for a received batch)."""
+        prefix = self.handle_prefix
+        return [f"{prefix}{msg.receipt:x}" for msg in msgs]
 
     def parse_handle(self, handle: str) -> int:
         """The receipt number of a wire handle; ``ReceiptHandleIsInvalid`` if this queue never made it."""
@@ -349,10 +379,9 @@ class Queue:
         leases, order = self.leases, self.order
         by_receipt = leases.by_receipt
         failures: dict[int, SqsError] = {}
-        last = leases.last
-        last_no = last.no if last is not None else -1
         gone = order.gone if order.fifo else None
         deleted = inflight = 0
+        lease_no, lease = -1, None  # a deleted batch is mostly the messages of one lease
         for i, receipt in enumerate(receipts):
             msg = by_receipt.pop(receipt, None)
             if msg is None:
@@ -362,10 +391,13 @@ class Queue:
             state = msg.state
             if state == INFLIGHT:
                 inflight += 1
-                if msg.lease == last_no:
-                    last.live -= 1  # type: ignore[union-attr]
-                    if not last.live:  # type: ignore[union-attr]
-                        leases.drop_last()
+                if msg.lease != lease_no:
+                    lease_no, lease = msg.lease, leases.find_lease(msg.lease)
+                if lease is not None:
+                    lease.live -= 1
+                    if not lease.live:
+                        leases.emptied(lease)
+                        lease = None
             elif (error := order.late_delete_error(receipt)) is not None:
                 by_receipt[receipt] = msg
                 failures[i] = error
@@ -463,7 +495,7 @@ class Queue:
         self.n_visible += len(msgs)
         self.retention.keep_moved(msgs)
         if self.order.made_visible(msgs, was_empty):
-            self.mesh.emit(self.available)
+            self.wake()
 
     # -- retention and queue-wide operations -------------------------------------------------
 
@@ -554,6 +586,7 @@ class Queue:
             lane.timer = None
         self.leases.close()
         self.retention.close()
+        self.polls.close()
         self._reset_storage()
 
     # -- reading -----------------------------------------------------------------------------
@@ -599,6 +632,17 @@ class Queue:
         if digest is None:
             digest = msg.md5_body = md5_of_body(msg.body)
         return digest
+
+    @staticmethod
+    def body_md5s(msgs: list[Message]) -> list[str]:
+        """``body_md5`` of each message (one call for a received batch)."""
+        out = []
+        for msg in msgs:
+            digest = msg.md5_body
+            if digest is None:
+                digest = msg.md5_body = md5_of_body(msg.body)
+            out.append(digest)
+        return out
 
     @staticmethod
     def attributes_md5(msg: Message) -> str | None:

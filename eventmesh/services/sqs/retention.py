@@ -30,7 +30,7 @@ class Retention:
     """``base(msg)`` is when a message's retention starts; ``expire(msgs)`` removes expired ones;
     ``live()`` counts the queue's messages (to decide when to compact)."""
 
-    __slots__ = ("base", "batches", "clock", "closed", "expire", "late", "live", "period_s", "timer")
+    __slots__ = ("base", "batches", "clock", "closed", "expire", "late", "late_seq", "live", "period_s", "timer")
 
     def __init__(self, clock: Clock, period_s: float, base: Callable[[Message], float],
                  expire: Callable[[list[Message]], None], live: Callable[[], int]) -> None:
@@ -41,6 +41,7 @@ class Retention:
         self.live = live
         self.batches: deque[list[Message]] = deque()   # sent batches, in enqueue order
         self.late: list[tuple[float, int, Message]] = []  # redriven messages older than the tail
+        self.late_seq = 0  # ties in ``late`` break by arrival (never by id(): it differs per process)
         self.timer: Timer | None = None
         self.closed = False
 
@@ -62,7 +63,8 @@ class Retention:
             for msg in msgs:
                 start = base(msg)
                 if batches and base(batches[-1][0]) > start:
-                    heapq.heappush(self.late, (start, id(msg), msg))
+                    self.late_seq += 1
+                    heapq.heappush(self.late, (start, self.late_seq, msg))
                 else:
                     batches.append([msg])
         self.arm(rearm=True)

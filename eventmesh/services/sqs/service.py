@@ -13,6 +13,7 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-q
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -41,7 +42,9 @@ from eventmesh.services.sqs.move_tasks import MoveTasks
 from eventmesh.services.sqs.queue import Queue
 
 __all__ = [
+    "DRAINING",
     "DeletedQueues",
+    "end_long_polls",
     "queue_url",
     "parse_queue_url",
     "QUEUE_URL_STYLES",
@@ -90,18 +93,38 @@ class DeletedQueues:
 QUEUE_URL_STYLES = ("path", "host", "account")  # the `queue_urls` setting; "path" is the default
 
 
+def _host_form_name(host: str) -> tuple[str, str] | None:
+    """(name, ``:port`` or "") under which ``host`` can carry ``sqs.<region>.`` in front: a DNS
+    name as it is; a loopback address as ``localhost`` (RFC 6761 §6.3: every ``*.localhost`` name
+    is loopback); None for any other address literal, which no name prefix can extend."""
+    if host.startswith("["):  # an IPv6 literal, [::1]:4566
+        literal, _, rest = host[1:].partition("]")
+        name, port = literal, rest
+    else:
+        name, colon, port = host.partition(":")
+        port = colon + port
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name, port
+    return ("localhost", port) if address.is_loopback else None
+
+
 def queue_url(host: str, queue: Queue, style: str = "path") -> str:
     """The queue URL as the SDKs expect it, on the daemon's own host, carrying the queue's Region
     (AWS puts it in the host: ``https://sqs.<region>.amazonaws.com/<account>/<name>``):
     ``path`` ``http://<host>/queue/<region>/<account>/<name>``; ``host``
-    ``http://sqs.<region>.<host>/<account>/<name>`` (needs DNS for that name, so a numeric host
-    falls back to ``path``); ``account`` ``http://<host>/<account>/<name>`` (no Region: the
-    form of earlier versions)."""
+    ``http://sqs.<region>.<host>/<account>/<name>``, AWS's own shape, which tools that parse the
+    path as ``/<account>/<name>`` (Terraform's ``aws_sqs_queue``) accept (a loopback address is
+    named ``localhost``; any other address literal falls back to ``path``); ``account``
+    ``http://<host>/<account>/<name>`` (no Region: the form of earlier versions)."""
     _, _, _, region, account, name = queue.arn.split(":", 5)
     if style == "account":
         return f"http://{host}/{account}/{name}"
-    if style == "host" and not host.split(":")[0].replace(".", "").isdigit():
-        return f"http://sqs.{region}.{host}/{account}/{name}"
+    if style == "host":
+        named = _host_form_name(host)
+        if named is not None:
+            return f"http://sqs.{region}.{named[0]}{named[1]}/{account}/{name}"
     return f"http://{host}/queue/{region}/{account}/{name}"
 
 
@@ -145,6 +168,18 @@ def queue_from_url(mesh: Mesh, url: str) -> Queue:
     if queue is None:
         raise QueueDoesNotExist()
     return queue
+
+
+# The API setting a daemon sets while it shuts down gracefully: long polls do not wait.
+DRAINING = "draining"
+
+
+def end_long_polls(mesh: Mesh) -> None:
+    """Every long poll waiting on any queue of the engine answers now, empty, as at the end of
+    its wait (a graceful shutdown; the daemon sets ``DRAINING`` so later ones do not wait)."""
+    for resource in mesh.all_resources():
+        if isinstance(resource, Queue):
+            resource.polls.end()
 
 
 def _check_redrive(mesh: Mesh, queue_name: str, fifo: bool, config: QueueConfig) -> None:

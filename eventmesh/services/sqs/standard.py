@@ -34,7 +34,7 @@ from eventmesh.services.sqs.message import (
     check_entry,
     check_group_id,
 )
-from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, split_batch
+from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, send_deliveries, split_batch
 
 __all__ = ["MAX_INFLIGHT_STANDARD", "StandardOrder"]
 
@@ -138,22 +138,14 @@ class StandardOrder:
         return size
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
-        """A delivery from another core: most carry one plain event each, stored inline."""
+        """A delivery from another core. Most carry plain ASCII bodies without attributes, group
+        or deduplication ids, to a queue without a delay: ``send_batch``'s inline case, stored
+        here without a ``SendEntry`` per item (a body its sender encoded as JSON, ``json_text``,
+        has no raw control characters, so only other bodies are checked byte by byte); any other
+        delivery takes the general path (:meth:`_accept_general`)."""
         queue = self.queue
-        if not queue.delay_s and len(items) <= len(ID_DIGITS) and self._accept_plain(items):
-            return DELIVERED
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
-                             item.trace_header) for item in items]
-        for result in queue.send_batch(entries):
-            if isinstance(result, SqsError):
-                return result.delivery_result()
-        return DELIVERED
-
-    def _accept_plain(self, items: list[Delivery]) -> bool:
-        """``send_batch``'s inline case for deliveries: plain ASCII bodies without attributes, group
-        or deduplication ids, no queue delay; no ``SendEntry`` per item. False: take the general
-        path (nothing was stored)."""
-        queue = self.queue
+        if queue.delay_s or len(items) > len(ID_DIGITS):
+            return self._accept_general(items)
         now = queue.clock.now()
         max_size = queue.max_size
         table = BODY_BYTE_TABLE
@@ -163,20 +155,23 @@ class StandardOrder:
         for item, digit in zip(items, ID_DIGITS, strict=False):
             body = item.body
             if not (body.isascii() and not item.attributes and item.group_id is None
-                    and item.deduplication_id is None and item.trace_header is None
-                    and 0 < (size := len(body)) <= max_size
-                    and body.encode().translate(table).isascii()):
-                return False
+                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
+                    and (item.json_text or body.encode().translate(table).isascii())):
+                return self._accept_general(items)   # nothing was stored
             if base is None:
                 base = queue.next_id_base()
-            ready.append(Message(base + digit, body, None, None, now, now, size))
+            ready.append(Message(base + digit, body, None, item.trace_header, now, now, size))
             size_total += size
         if not ready:
-            return False
+            return self._accept_general(items)
         was_empty = not queue.n_visible
         self.visible.extend(ready)  # made_visible, inline
         queue.placed(ready, len(ready), size_total, was_empty)
-        return True
+        return DELIVERED
+
+    def _accept_general(self, items: list[Delivery]) -> DeliveryResult:
+        """A delivery through ``send_batch``: every check, the queue's delay, split batches."""
+        return send_deliveries(self.queue.send_batch, items)
 
     # -- receiving and leaving ---------------------------------------------------------------
 

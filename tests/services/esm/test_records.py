@@ -43,13 +43,21 @@ def test_an_sqs_record_without_message_attributes_has_no_md5_of_them():
 
 
 def test_sqs_event_encoder_matches_the_reference_shape_byte_for_byte():
+    from eventmesh.services.sqs.message import Message
+
     arn = 'arn:aws:sqs:us-east-1:000000000000:q"x"'
-    heads = [(f"id-{i}", f"AQEB{i:x}", f'{{"n": {i}, "s": "é\\""}}', str(i + 1), "1700000000123", "000000000000",
-              "1700000000456", f"{i:032x}") for i in range(4)]
+    # a batch whose messages share their times and counts, but for a re-received one and one sent later
+    messages = [Message(f"id-{i}", f'{{"n": {i}, "s": "é\\""}}', None, None, 1_700_000_000.1234 + (i == 3),
+                        1_700_000_000.1234, 10, receive_count=1 + (i == 2) * 16, first_receive=1_700_000_000.4567)
+                for i in range(5)]
+    handles, digests = [f"AQEB{i:x}" for i in range(5)], [f"{i:032x}" for i in range(5)]
     reference = encode_event([
-        SqsRecord(i, h, b, {"ApproximateReceiveCount": c, "SentTimestamp": s, "SenderId": a,
-                            "ApproximateFirstReceiveTimestamp": f}, {}, m, "aws:sqs", arn, "eu-west-1")
-        for i, h, b, c, s, a, f, m in heads])
-    fast = SqsEventEncoder(arn, "eu-west-1").encode(heads)
+        SqsRecord(m.id, h, m.body, {"ApproximateReceiveCount": str(m.receive_count),
+                                    "SentTimestamp": str(int(m.sent * 1000)), "SenderId": "0000%d0000",
+                                    "ApproximateFirstReceiveTimestamp": str(int(m.first_receive * 1000))},
+                  {}, d, "aws:sqs", arn, "eu-west-1")
+        for m, h, d in zip(messages, handles, digests, strict=True)])
+    fast = SqsEventEncoder(arn, "eu-west-1", "0000%d0000").encode(messages, handles, digests)
     assert fast == reference
-    assert msgspec.json.decode(fast)["Records"][3]["eventSourceARN"] == arn
+    decoded = msgspec.json.decode(fast)["Records"]
+    assert decoded[3]["eventSourceARN"] == arn and decoded[2]["attributes"]["ApproximateReceiveCount"] == "17"

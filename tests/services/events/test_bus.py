@@ -63,6 +63,21 @@ def test_put_events_delivers_the_envelope_compact_and_in_aws_key_order(env: Any)
     assert bus.rules["r1"].arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1"
 
 
+def test_targets_learn_which_payloads_are_the_envelope_the_bus_encoded(env: Any) -> None:
+    mesh, driver, bus = env
+    plain, other, shaped = recorder(mesh, sqs_arn("plain")), recorder(mesh, sqs_arn("plain2")), \
+        recorder(mesh, sqs_arn("shaped"))
+    bus.put_rule("r1", event_pattern=PATTERN)
+    bus.put_targets("r1", [{"Id": "a", "Arn": plain.arn}, {"Id": "b", "Arn": other.arn},
+                           {"Id": "c", "Arn": shaped.arn, "InputPath": "$.detail"}])
+    put_events(mesh, [entry(detail='{"note": "tab\\there\\u0001"}')])
+    driver.run_until_idle()
+    [a], [b], [c] = plain.items, other.items, shaped.items
+    assert a.json_text and b.json_text and not c.json_text   # an Input* rendering is not the envelope
+    assert json.loads(a.body)["detail"] == {"note": "tab\there\u0001"} and a.body == b.body
+    assert "\t" not in a.body and "\\t" in a.body   # control characters travel escaped
+
+
 def test_event_time_comes_from_the_entry_or_the_virtual_clock(env: Any) -> None:
     mesh, driver, bus = env
     queue = recorder(mesh, sqs_arn("q"))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
-import zipfile
 from typing import Any
 
 import msgspec
@@ -24,16 +22,13 @@ from eventmesh.services.lambda_.errors import (
 )
 from eventmesh.testing import virtual_mesh
 from eventmesh.wire.router import Api
+from eventmesh.wire.service import Deferred
+from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/r"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function"
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -53,10 +48,11 @@ def _create(api: Api, name: str = "f", **extra: Any) -> dict[str, Any]:
 def _invoke(api: Api, **params: Any) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         ctx = api.context("lambda", operation="Invoke")
-        task = asyncio.ensure_future(service.handlers["Invoke"](ctx, params))
-        await asyncio.sleep(0)   # let the handler start the invocation
+        answer = service.handlers["Invoke"](ctx, params)   # starts the invocation now
+        if not isinstance(answer, Deferred):
+            return answer  # type: ignore[no-any-return]
         api.driver.run_until_idle()
-        return await task
+        return answer.finish(await answer.awaitable)  # type: ignore[no-any-return]
     return asyncio.run(run())
 
 
@@ -85,7 +81,7 @@ def test_get_list_and_delete_functions(api):
 
 
 def test_invoke_python_zip_sync_with_log_tail(api):
-    code = _zip("def handler(event, context):\n"
+    code = handler_zip("def handler(event, context):\n"
                 "    print('got', event['x'])\n"
                 "    return {'y': event['x'] * 2}\n")
     _create(api, "py", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": code})
@@ -96,7 +92,7 @@ def test_invoke_python_zip_sync_with_log_tail(api):
 
 
 def test_invoke_function_error_is_200_with_function_error(api):
-    code = _zip("def handler(event, context):\n    raise RuntimeError('nope')\n")
+    code = handler_zip("def handler(event, context):\n    raise RuntimeError('nope')\n")
     _create(api, "bad", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": code})
     out = _invoke(api, FunctionName="bad", Payload=b"{}")
     assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"

@@ -3,7 +3,6 @@ encodings (JSON 1.0 errors with x-amzn-query-error, Query forms and XML) through
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -36,8 +35,11 @@ def call(api: Api, operation: str, **params: Any) -> Any:
 
 
 def receive(api: Api, **params: Any) -> dict[str, Any]:
+    """A short poll in process (a long poll answers later over the wire: see test_wire.py)."""
     ctx = api.context("sqs", operation="ReceiveMessage")
-    return asyncio.run(adapter.receive_message(ctx, params))
+    answer = adapter.receive_message(ctx, params)
+    assert isinstance(answer, dict), "a short poll answers at once"
+    return answer
 
 
 def json_wire(api: Api, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, str], Any]:

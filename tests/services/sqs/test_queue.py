@@ -366,6 +366,26 @@ def test_accepts_deliveries_from_other_cores(env) -> None:
     assert failed.kind is Outcome.INVALID and failed.code == "MissingRequiredParameterException"
 
 
+def test_a_delivery_is_checked_byte_by_byte_unless_its_sender_encoded_it_as_json(env) -> None:
+    mesh, _ = env
+    queue = _queue(mesh)
+    fifo = _queue(mesh, "q.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    raw = mesh.deliver_now(queue.arn, [Delivery("bad\x01char")])
+    assert raw.kind is Outcome.INVALID and raw.code == "InvalidMessageContents"
+    # JSON text escapes control characters: what an encoder wrote is stored without a byte scan,
+    # on the plain path, with a trace header, and on a FIFO queue alike.
+    envelope = '{"detail":{"note":"a\\u0001b"}}'
+    for target, item in ((queue, Delivery(envelope, json_text=True)),
+                         (queue, Delivery(envelope, trace_header="Root=1-a", json_text=True)),
+                         (fifo, Delivery(envelope, group_id="g", json_text=True))):
+        assert mesh.deliver_now(target.arn, [item]).ok
+        [msg] = target.receive(1)
+        assert (msg.body, msg.trace_header) == (envelope, item.trace_header)
+    # Non-ASCII text is still checked whoever wrote it (noncharacters are not control characters).
+    odd = mesh.deliver_now(queue.arn, [Delivery('{"a":"\ufffe"}', json_text=True)])
+    assert odd.kind is Outcome.INVALID and odd.code == "InvalidMessageContents"
+
+
 def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:
     mesh, driver = env
     queue = _queue(mesh, VisibilityTimeout="30")
@@ -380,3 +400,35 @@ def test_many_messages_in_flight_expire_batch_by_batch(env) -> None:
     assert queue.counts() == (10, 990, 0)
     driver.advance(10)
     assert queue.counts() == (1000, 0, 0)
+
+
+def test_message_ids_are_distinct_uuid4_strings_across_batches(env) -> None:
+    import uuid
+
+    mesh, _ = env
+    queue = _queue(mesh)
+    queue._id_batch = (1 << 44) - 20   # the counter's low 44 bits wrap within this run
+    ids = [m.id for _ in range(40) for m in _send(queue, "a", "b", "c")]
+    assert len(set(ids)) == len(ids) == 120
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    # a batch's ids share its first 35 characters and count up in the last one
+    assert [i[-1] for i in ids[:3]] == ["0", "1", "2"] and ids[0][:35] == ids[2][:35] != ids[3][:35]
+
+
+def test_leases_deleted_before_they_expire_cost_no_timer_of_their_own(env) -> None:
+    mesh, driver = env
+    queue = _queue(mesh, VisibilityTimeout="30")
+    for _ in range(10):
+        _send(queue, *["m"] * 10)
+    batches = []
+    for _ in range(10):
+        batches.append(queue.receive(10))
+        driver.advance(0.1)
+    kept = batches.pop(4)  # one lease stays in flight; the others are deleted in receive order
+    for batch in batches:
+        assert queue.delete_batch([m.receipt for m in batch]) == {}
+    others = mesh.clock.pending() - 1   # the lane's timer, and whatever else the queue keeps
+    driver.advance(29.5)   # past the kept lease's deadline: it expires, the deleted ones go with it
+    assert queue.counts() == (10, 0, 0)
+    assert mesh.clock.pending() == others  # no lane timer left for the five deleted leases behind it
+    assert [m.id for m in queue.receive(10)] == [m.id for m in kept]

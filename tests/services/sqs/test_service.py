@@ -163,7 +163,12 @@ def test_dead_letter_sources_and_urls(env) -> None:
     assert [q.name for q in svc.list_dead_letter_source_queues(mesh, dlq)[0]] == ["s1", "s2"]
     assert svc.queue_url("localhost:4566", dlq) == "http://localhost:4566/queue/us-east-1/000000000000/dlq"
     assert svc.queue_url("localhost:4566", dlq, "host") == "http://sqs.us-east-1.localhost:4566/000000000000/dlq"
-    assert svc.queue_url("127.0.0.1:4566", dlq, "host") == "http://127.0.0.1:4566/queue/us-east-1/000000000000/dlq"
+    # A loopback address is named localhost (every *.localhost name is loopback); another address
+    # literal has no name to carry the Region in, and keeps the path form.
+    assert svc.queue_url("127.0.0.1:4566", dlq, "host") == "http://sqs.us-east-1.localhost:4566/000000000000/dlq"
+    assert svc.queue_url("[::1]:4566", dlq, "host") == "http://sqs.us-east-1.localhost:4566/000000000000/dlq"
+    assert svc.queue_url("10.0.0.5:4566", dlq, "host") == "http://10.0.0.5:4566/queue/us-east-1/000000000000/dlq"
+    assert svc.queue_url("eventmesh", dlq, "host") == "http://sqs.us-east-1.eventmesh/000000000000/dlq"
     assert svc.queue_url("localhost:4566", dlq, "account") == "http://localhost:4566/000000000000/dlq"
     for url in ("https://sqs.us-east-1.amazonaws.com/000000000000/dlq", "http://x/000000000000/dlq/",
                 "https://queue.amazonaws.com/000000000000/dlq", "http://x/queue/us-east-1/000000000000/dlq",

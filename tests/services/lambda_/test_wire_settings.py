@@ -1,0 +1,121 @@
+"""Function settings people write in Terraform and SAM, answered as AWS answers them and acted on
+where the daemon can: Architectures, TracingConfig, LoggingConfig (format, levels, log group) and
+the qualified ARN of ``$LATEST`` in ListVersionsByFunction (boto3 against the daemon).
+https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html
+https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+https://docs.aws.amazon.com/cli/latest/reference/lambda/list-versions-by-function.html"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from eventmesh.daemon import ServerHandle, serve_in_thread
+from tests.zips import handler_zip
+
+ROLE = "arn:aws:iam::000000000000:role/settings"
+HANDLER = """
+import logging, os
+log = logging.getLogger("orders")
+
+def handler(event, context):
+    log.debug("hidden at INFO")
+    log.info("placed %s", event["order"], extra={"order": event["order"]})
+    print("plain", os.environ.get("AWS_LAMBDA_LOG_FORMAT"), os.environ["AWS_LAMBDA_LOG_GROUP_NAME"])
+    return "ok"
+"""
+
+
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["lambda", "logs"])
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def client(daemon: ServerHandle, name: str) -> Any:
+    return boto3.client(name, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
+                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+
+
+def test_a_function_answers_the_settings_it_was_created_with(daemon):
+    lam = client(daemon, "lambda")
+    created = lam.create_function(FunctionName="plain", Role=ROLE, Handler="model:duration=0", Code={})
+    assert created["Architectures"] == ["x86_64"] and created["TracingConfig"] == {"Mode": "PassThrough"}
+    assert created["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
+    configured = lam.create_function(
+        FunctionName="tuned", Role=ROLE, Handler="model:duration=0", Code={}, Architectures=["arm64"],
+        TracingConfig={"Mode": "Active"}, LoggingConfig={"LogFormat": "JSON", "SystemLogLevel": "WARN"})
+    assert configured["Architectures"] == ["arm64"] and configured["TracingConfig"] == {"Mode": "Active"}
+    # JSON format: the levels not given are INFO, as AWS answers them.
+    assert configured["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": "/aws/lambda/tuned",
+                                           "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
+    got = lam.get_function(FunctionName="tuned")["Configuration"]
+    assert (got["Architectures"], got["TracingConfig"], got["LoggingConfig"]) == (
+        configured["Architectures"], configured["TracingConfig"], configured["LoggingConfig"])
+
+
+def test_updates_change_only_what_they_name(daemon):
+    lam = client(daemon, "lambda")
+    lam.create_function(FunctionName="moving", Role=ROLE, Handler="model:duration=0", Code={},
+                        LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})
+    updated = lam.update_function_configuration(FunctionName="moving", LoggingConfig={"LogGroup": "/shared/logs"},
+                                                TracingConfig={"Mode": "Active"})
+    assert updated["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": "/shared/logs",
+                                        "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "INFO"}
+    assert updated["TracingConfig"] == {"Mode": "Active"}
+    back = lam.update_function_configuration(FunctionName="moving", LoggingConfig={"LogFormat": "Text"})
+    assert back["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/shared/logs"}  # Text has no levels
+    rebuilt = lam.update_function_code(FunctionName="moving", ZipFile=b"", Architectures=["arm64"])
+    assert rebuilt["Architectures"] == ["arm64"]
+    assert lam.get_function(FunctionName="moving")["Configuration"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_settings_outside_the_model_are_refused(daemon):
+    lam = client(daemon, "lambda")
+    with pytest.raises(ClientError) as caught:
+        lam.create_function(FunctionName="bad", Role=ROLE, Handler="model:duration=0", Code={},
+                            LoggingConfig={"LogFormat": "XML"})
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as caught:
+        lam.create_function(FunctionName="bad", Role=ROLE, Handler="model:duration=0", Code={},
+                            Architectures=["x86_64", "arm64"])
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_list_versions_names_latest_by_its_qualified_arn(daemon):
+    lam = client(daemon, "lambda")
+    lam.create_function(FunctionName="versioned", Role=ROLE, Handler="model:duration=0", Code={}, Publish=True)
+    versions = lam.list_versions_by_function(FunctionName="versioned")["Versions"]
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:versioned"
+    assert [(v["Version"], v["FunctionArn"]) for v in versions] == [("$LATEST", f"{arn}:$LATEST"), ("1", f"{arn}:1")]
+    assert lam.get_function(FunctionName="versioned")["Configuration"]["FunctionArn"] == arn
+
+
+def test_a_json_function_logs_json_records_at_its_level_to_its_log_group(daemon):
+    lam = client(daemon, "lambda")
+    lam.create_function(FunctionName="structured", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": handler_zip(HANDLER)},
+                        LoggingConfig={"LogFormat": "JSON", "LogGroup": "/custom/structured"})
+    out = lam.invoke(FunctionName="structured", Payload=json.dumps({"order": 42}))
+    assert json.loads(out["Payload"].read()) == "ok"
+    request_id = out["ResponseMetadata"]["RequestId"]
+    logs = client(daemon, "logs")
+    messages = [e["message"] for e in logs.filter_log_events(logGroupName="/custom/structured")["events"]]
+    records = [json.loads(m) for m in messages if m.startswith("{")]
+    assert [(r["level"], r["message"], r["logger"], r["order"]) for r in records] == [
+        ("INFO", "placed 42", "orders", 42)]
+    assert records[0]["requestId"] == request_id and records[0]["timestamp"].endswith("Z")
+    assert "plain JSON /custom/structured\n" in messages
+    with pytest.raises(ClientError):   # nothing went to the default group
+        logs.filter_log_events(logGroupName="/aws/lambda/structured")
