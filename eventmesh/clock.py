@@ -56,6 +56,10 @@ class Clock:
     def next_deadline(self) -> float | None:
         return self._timers.next_deadline()
 
+    def scheduled(self) -> list[Timer]:
+        """The live timers, in no particular order (for checks, not for hot paths)."""
+        return self._timers.live()
+
     def pending(self) -> int:
         """Number of live timers."""
         return len(self._timers)

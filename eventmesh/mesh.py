@@ -255,6 +255,11 @@ class Mesh:
             found = self._state[kind] = kind(self)  # type: ignore[call-arg]
         return found  # type: ignore[no-any-return]
 
+    def find_state(self, kind: type[S]) -> S | None:
+        """This view's ``kind`` if one was made, else None (``state`` would make it)."""
+        found = self._state.get(kind)
+        return found if isinstance(found, kind) else None
+
     def states(self) -> Iterator[object]:
         """The account-level state of every account and Region."""
         return iter([state for view in self.root._scopes.values() for state in view._state.values()])

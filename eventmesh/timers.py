@@ -79,6 +79,9 @@ class TimerQueue:
             heapq.heapify(self._heap)
             self._stale = 0
 
+    def live(self) -> list[Timer]:
+        return [t for t in self._heap if t.callback is not None]
+
     def next_deadline(self) -> float | None:
         heap = self._heap
         while heap and heap[0].callback is None:

@@ -10,8 +10,9 @@ transport, no clock policy and no service.
   their bus; anything else by ``attach``); explicit ``assign``-ments; otherwise a stable hash.
   :func:`balance` places groups by expected load.
 * Frames (``frames.py``): ``Carry`` (a ``Deliver`` for a resource the receiver owns, with the
-  sender's ``reply_to`` token), ``Answer`` / ``HandlerAnswer`` / ``HttpAnswer`` (token + result
-  coming back), ``Forward`` (any other effect), batched in a ``Frame``, msgpack via msgspec.
+  sender's ``reply_to`` token; ``Bodies`` when its items are bare bodies), ``Answer`` /
+  ``HandlerAnswer`` / ``HttpAnswer`` (token + result coming back), ``Forward`` (any other
+  effect), batched in a ``Frame``, msgpack via msgspec.
 * :class:`Link` (``link.py``): installed on a mesh, it takes the deliveries whose target lives
   elsewhere (``Mesh.flush`` hands them over), buffers them per destination, hands out frames
   (``frames()``), carries in the frames of others (``receive``) and turns answers into
@@ -27,16 +28,18 @@ from __future__ import annotations
 
 from eventmesh.partition.frames import (
     Answer,
+    Bodies,
     Carry,
     Forward,
     Frame,
     HandlerAnswer,
     HttpAnswer,
+    carry,
     decode_frame,
     encode_frame,
 )
 from eventmesh.partition.link import Link, LinkStatistics
 from eventmesh.partition.ownership import Ownership, balance, parent_from_arn
 
-__all__ = ["Answer", "Carry", "Forward", "Frame", "HandlerAnswer", "HttpAnswer", "Link", "LinkStatistics",
-           "Ownership", "balance", "decode_frame", "encode_frame", "parent_from_arn"]
+__all__ = ["Answer", "Bodies", "Carry", "Forward", "Frame", "HandlerAnswer", "HttpAnswer", "Link", "LinkStatistics",
+           "Ownership", "carry", "balance", "decode_frame", "encode_frame", "parent_from_arn"]

@@ -41,12 +41,14 @@ from eventmesh.effects import Deliver, DeliveryResult, Effect, HandlerOutcome, H
 from eventmesh.mesh import Mesh, join_order, split_order
 from eventmesh.partition.frames import (
     Answer,
+    Bodies,
     Carry,
     Forward,
     Frame,
     HandlerAnswer,
     HttpAnswer,
     Item,
+    carry,
     decode_frame,
     encode_frame,
 )
@@ -102,7 +104,7 @@ class Link:
             else:
                 self.mesh.arrive(effect, None)
             return
-        self._put(destination, Carry(effect, when, split_order(seq)), when)
+        self._put(destination, carry(effect, when, split_order(seq)), when)
 
     def answer(self, partition: int, token: int, result: Any, when: float, seq: int) -> None:
         """The answer to a delivery (or forwarded effect) partition ``partition`` sent us."""
@@ -164,11 +166,12 @@ class Link:
         mesh, origin = self.mesh, frame.source
         clock = mesh.clock
         for item in frame.items:
-            if type(item) is Carry:
+            if isinstance(item, (Carry, Bodies)):
+                deliver = item.deliver() if isinstance(item, Bodies) else item.deliver
                 if item.when > 0.0:
-                    clock.call_keyed(item.when, join_order(item.order), partial(mesh.arrive, item.deliver, origin))
+                    clock.call_keyed(item.when, join_order(item.order), partial(mesh.arrive, deliver, origin))
                 else:
-                    mesh.arrive(item.deliver, origin)
+                    mesh.arrive(deliver, origin)
             elif type(item) is Forward:
                 self._emit_forwarded(item, origin)
             else:

@@ -37,7 +37,7 @@ import msgspec
 from eventmesh.histogram import HistogramSnapshot
 from eventmesh.mesh import Mesh
 
-__all__ = ["LOAD_NAMESPACE", "Sampler", "Series", "cloudwatch_name", "iso_time"]
+__all__ = ["LOAD_NAMESPACE", "Sampler", "Series", "cloudwatch_name", "iso_time", "series_key"]
 
 LOAD_NAMESPACE = "EventMesh/Load"
 # The namespaces CloudWatch publishes, as the cores name them (Kinesis shard-level metrics are
@@ -250,9 +250,12 @@ class Sampler:
 
     def results(self) -> list[Series]:
         """Every series, sorted by namespace, metric, dimensions and statistic (a stable order)."""
-        return sorted(self.series.values(),
-                      key=lambda s: (s.namespace, s.metric, [(d["Name"], d["Value"]) for d in s.dimensions],
-                                     s.statistic))
+        return sorted(self.series.values(), key=series_key)
+
+
+def series_key(s: Series) -> tuple[Any, ...]:
+    """The order of a run's series: namespace, metric, dimensions, statistic."""
+    return (s.namespace, s.metric, [(d["Name"], d["Value"]) for d in s.dimensions], s.statistic)
 
 
 def _quantile(bounds: list[float], counts: list[int], n: int, q: float) -> float:

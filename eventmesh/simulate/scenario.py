@@ -217,6 +217,7 @@ def load_scenario(path: str | Path, settings: list[str] | None = None, seed: int
 def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scenario:
     """Check a raw scenario mapping (includes already merged); :class:`ScenarioError` if bad."""
     base = Path(base_dir)
+    raw = copy.deepcopy(data)    # kept whole: the function extras below are taken off ``data``
     data = copy.deepcopy(data)
     problems: list[str] = [f"{key}: unknown key (expected one of {', '.join(sorted(SCENARIO_KEYS))})"
                            for key in data if key not in SCENARIO_KEYS]
@@ -265,7 +266,7 @@ def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scena
         duration_s=duration, seed=seed, account_id=str(data.get("account_id", "000000000000")),
         region=str(data.get("region", "us-east-1")), resources=_normalized(resources), function_extras=extras,
         load=load, faults=faults, report=report, sweep=sweep, http_status=status, http_latency_s=latency,
-        handler_duration_s=handler_duration, latency=latency_edges, raw=data, base_dir=str(base))
+        handler_duration_s=handler_duration, latency=latency_edges, raw=raw, base_dir=str(base))
 
 
 def latency_model(scenario: Scenario) -> LatencyModel:

@@ -35,3 +35,18 @@ def test_every_item_round_trips_with_its_types() -> None:
     assert back.items[1].result.kind is Outcome.THROTTLED        # type: ignore[union-attr]
     assert isinstance(back.items[5].effect, RunInvocation)       # type: ignore[union-attr]
 
+
+
+def test_deliveries_of_bare_bodies_travel_as_strings_and_come_back_the_same() -> None:
+    from eventmesh.partition import Bodies, carry
+
+    bare = Deliver("arn:aws:sqs:us-east-1:000000000000:q", [Delivery('{"a": 1}'), Delivery("b")],
+                   "arn:aws:sns:us-east-1:000000000000:t", 4)
+    item = carry(bare, 3.5, (9, 2))
+    assert isinstance(item, Bodies) and item.bodies == ['{"a": 1}', "b"]
+    back = decode_frame(encode_frame(Frame(0, [item]))).items[0]
+    assert back.deliver() == bare and back.when == 3.5 and back.order == (9, 2)   # type: ignore[union-attr]
+    for extra in ({"group_id": "g"}, {"trace_header": "Root=1-a"}, {"attributes": {"k": {"DataType": "String",
+                                                                                           "StringValue": "v"}}}):
+        rich = Deliver(bare.target_arn, [Delivery("x"), Delivery("y", **extra)], bare.source_arn)  # type: ignore[arg-type]
+        assert isinstance(carry(rich), Carry)

@@ -111,3 +111,14 @@ def test_the_latency_section_sets_edges_over_the_aws_defaults():
     assert any(p.startswith("latency.events->: ") for p in problems)
     assert any(p.startswith("latency.sqs: ") for p in problems)
     assert any(p.startswith("latency.lambda: ") for p in problems)
+
+
+def test_a_scenarios_raw_mapping_keeps_what_it_was_made_from():
+    # Sweeps and partitions rebuild variants from ``raw``: a function's reserved concurrency and
+    # invoke config must survive it.
+    data = scenario("1m", resources={"lambda": {"functions": [
+        function("f", "model:duration=1ms", ReservedConcurrentExecutions=3,
+                 EventInvokeConfig={"MaximumRetryAttempts": 0})]}}, load=[])
+    checked = validate_scenario(data)
+    assert validate_scenario(checked.raw).function_extras == checked.function_extras == {
+        "f": {"ReservedConcurrentExecutions": 3, "EventInvokeConfig": {"MaximumRetryAttempts": 0}}}
