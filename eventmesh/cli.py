@@ -104,7 +104,19 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"eventmesh serve: {problem}", file=sys.stderr)
         return 2
     try:
-        serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
+        workers = _workers(args.workers)
+        if workers == 1:
+            serve(config, host=host, port=port, clock=clock, verbose=args.verbose)
+        elif config.data_dir:
+            # Each worker would journal its own inputs, and a restart would have to replay them
+            # in one order across processes: not built (docs/durability.md).
+            print("eventmesh serve: --data-dir keeps one process's state; run it with --workers 1",
+                  file=sys.stderr)
+            return 2
+        else:   # N processes behind one port (docs/scale-out.md)
+            from eventmesh.workers import serve as serve_workers
+
+            serve_workers(config, workers=workers, host=host, port=port, clock=clock, verbose=args.verbose)
     except DataDirError as exc:
         print(f"eventmesh: {exc}", file=sys.stderr)
         return 2
@@ -115,6 +127,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"eventmesh: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1
     return 0
+
+
+def _workers(value: str) -> int:
+    from eventmesh.workers import resolve_workers
+
+    try:
+        return resolve_workers(value)
+    except ValueError:
+        raise SystemExit(f"eventmesh serve: --workers {value!r}: a number of processes ≥ 1, or auto") from None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -167,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"port (default ${PORT_ENV}, else the config's, else 4566; 0 picks a free one)")
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time that moves only when POST /_eventmesh/clock says")
+    serve.add_argument("--workers", default="1", metavar="N",
+                       help="processes serving the one port, each owning a partition of the resources "
+                            "(default 1; auto: one per core; docs/scale-out.md)")
     serve.add_argument("-v", "--verbose", action="store_true",
                        help="log start-up, one line per request (operation, resource, status, latency) "
                             "and every line functions write")

@@ -38,6 +38,14 @@ class Clock:
             self.on_earlier_deadline()
         return timer
 
+    def call_keyed(self, when: float, seq: int, callback: Callable[[], object]) -> Timer:
+        """``call_at`` with the caller's order among equal deadlines (``TimerQueue.push_keyed``)."""
+        first = self._timers.next_deadline()
+        timer = self._timers.push_keyed(when, seq, callback)
+        if self.on_earlier_deadline is not None and (first is None or when < first):
+            self.on_earlier_deadline()
+        return timer
+
     def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
         return self.call_at(self.now() + delay, callback)
 
@@ -48,15 +56,20 @@ class Clock:
     def next_deadline(self) -> float | None:
         return self._timers.next_deadline()
 
+    def scheduled(self) -> list[Timer]:
+        """The live timers, in no particular order (for checks, not for hot paths)."""
+        return self._timers.live()
+
     def pending(self) -> int:
         """Number of live timers."""
         return len(self._timers)
 
-    def run_due(self, until: float | None = None) -> int:
-        """Run every timer due at or before ``until`` (default: now). Returns how many ran."""
+    def run_due(self, until: float | None = None, *, strictly_before: bool = False) -> int:
+        """Run every timer due at or before ``until`` (default: now), or only those due strictly
+        before it (a partition's window of virtual time). Returns how many ran."""
         limit = self.now() if until is None else until
         ran = 0
-        pop = self._timers.pop_due
+        pop = self._timers.pop_before if strictly_before else self._timers.pop_due
         while (timer := pop(limit)) is not None:
             callback = timer.callback
             timer.callback = None

@@ -36,7 +36,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from eventmesh.mesh import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Mesh
 from eventmesh.quotas import Quota, Quotas
 from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
 from eventmesh.services.kinesis.shards import ShardLimits
@@ -47,7 +47,7 @@ from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.limits import SETTING_NAMES, ServerSettings, settings_from
 from eventmesh.wire.router import Api
 
-__all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "check_config", "load_config",
+__all__ = ["RESOURCE_KINDS", "Config", "ConfigError", "apply_config", "apply_settings", "check_config", "load_config",
            "resources_from_template", "validate_config"]
 
 # (service, key under resources.<service>, the operation that creates one) — in creation order,
@@ -472,6 +472,16 @@ def _security_problems(security: Any) -> list[str]:
     return problems
 
 
+def apply_settings(config: Config, mesh: Mesh) -> None:
+    """The config's mesh-wide settings (quotas, shard limits, SNS signatures), no resources."""
+    mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
+    mesh.root.state(Signer).mode = config.sns_signatures
+    quotas = mesh.root.state(Quotas)
+    for service, values in config.quotas.items():
+        for name, value in values.items():
+            quotas.set(service, name, value)
+
+
 def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", collect: bool = False) -> list[str]:
     """Set the config's quotas, then create every resource it declares, in dependency order,
     through the API handlers.
@@ -479,12 +489,7 @@ def apply_config(config: Config, api: Api, *, host: str = "localhost:4566", coll
     Every failing call is a problem (``key.path: Code: message``); unless ``collect``, any
     problem raises :class:`ConfigError` listing them all once every resource was tried.
     """
-    api.mesh.root.state(ShardLimits).enforced = config.kinesis_shard_limits
-    api.mesh.root.state(Signer).mode = config.sns_signatures
-    quotas = api.mesh.root.state(Quotas)
-    for service, values in config.quotas.items():
-        for name, value in values.items():
-            quotas.set(service, name, value)
+    apply_settings(config, api.mesh)
     problems: list[str] = []
     for service, key, op_name in RESOURCE_KINDS:
         items = config.resources.get(service, {}).get(key, [])

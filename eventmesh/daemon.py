@@ -87,6 +87,9 @@ class App:
         self.registry = registry_for(mesh)
         self.virtual = VirtualDriver(mesh) if isinstance(mesh.clock, VirtualClock) else None
         self._run_scheduled = False
+        # Internal endpoints answered by someone else (a daemon of several workers answers
+        # /metrics and the clock for all of them): path -> handler, after the Bearer check.
+        self.endpoints: dict[str, Callable[[Request], Response | Awaitable[Response]]] = {}
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
@@ -143,6 +146,9 @@ class App:
             if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
                     request.headers.get("authorization")):
                 return json_response(403, {"message": "this endpoint needs Authorization: Bearer <access key>"})
+            endpoint = self.endpoints.get(path) or self.endpoints.get(path.rsplit("/", 1)[0])
+            if endpoint is not None:
+                return endpoint(request)
             if path.startswith(Console.PREFIXES):
                 return self.console.handle(request)
             if path == "/_eventmesh/health":
@@ -280,7 +286,7 @@ class Daemon:
         self._bind(Mesh(RealClock() if clock == "real" else VirtualClock(),
                         account_id=self.config.account_id, region=self.config.region, seed=seed))
         self.bound_port: int | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: Runner | None = None
@@ -341,15 +347,14 @@ class Daemon:
         self._runner = install_runner(self.mesh, self._spawn, credentials=self._function_credentials,
                                       answer=inputs.answer)
         install_http_client(self.mesh, self._spawn, answer=inputs.answer)
-        self._server = await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
-                                                start_serving=False)
+        self._server = await self._listen(loop)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         # The functions' SDKs talk to this daemon (AWS_ENDPOINT_URL), on loopback when it binds all.
         local = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
         self._runner.endpoint_url = f"http://{local}:{self.bound_port}"
         if self.data is None or fresh:
             # Bound first, so resources from the config carry the daemon's real address in their URLs.
-            apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+            await self._apply_config()
             for notice in self.config.notices:   # what the templates declared that is not created here
                 log.warning("%s", notice)
             if self.data is not None:
@@ -376,6 +381,19 @@ class Daemon:
             self.data.reap()
             if self.data.records_since_snapshot() >= SNAPSHOT_EVERY_RECORDS:
                 self.data.snapshot(self.mesh, background=True)
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
+        """The listening socket, not serving yet (a worker of several shares its port)."""
+        return await loop.create_server(self.http.protocol, self.host, self.port, reuse_address=True,
+                                        start_serving=False)
+
+    async def _apply_config(self) -> None:
+        """Create the config's resources (a worker of several creates them where they belong)."""
+        apply_config(self.config, self.api, host=f"{self.host}:{self.bound_port}")
+
+    def waiting(self, arn: str) -> int:
+        """Long polls waiting on the queue at ``arn`` (a queue's own: services/sqs/polls.py)."""
+        return len(getattr(self.mesh.find(arn, object), "polls", ()))
 
     def _function_credentials(self, job: InvocationJob) -> Credentials:
         """A function's credentials: its account's key (minted when the daemon checks keys)."""
@@ -504,10 +522,20 @@ class ServerHandle:
         receive from another thread has arrived, so moving virtual time now is seen by it.
         Bounded by ``timeout_s`` of real time (then AssertionError)."""
         deadline = time.monotonic() + timeout_s
-        while len(getattr(self.mesh.find(arn, object), "polls", ())) < count:
+        while self.waiting(arn) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"fewer than {count} long polls reached the daemon for {arn}")
             time.sleep(0.005)
+
+    def settle(self) -> None:
+        """Return once every delivery already made has landed: at once in one process, where a
+        delivery lands before the request that caused it is answered; a daemon of several
+        workers (``eventmesh.workers``) waits for the ones that crossed between them. For tests
+        that read a core directly right after a request over the wire."""
+
+    def waiting(self, arn: str) -> int:
+        """How many long polls wait on ``arn`` in the daemon now."""
+        return self.daemon.waiting(arn)
 
     def advance_until(self, done: Callable[[], object], step_s: float = 0.01, timeout_s: float = 60.0) -> None:
         """Step the virtual clock by ``step_s`` until ``done()`` holds, for work that runs in real

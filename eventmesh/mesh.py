@@ -16,24 +16,62 @@ deliveries out itself and hands every other effect to the subscribers a driver r
 * Answers to effects travel by token, never by closure: ``token = mesh.expect(callback)`` before
   emitting an effect with ``reply_to=token``; whoever carries it out calls ``mesh.reply(token,
   answer)`` once.
+* Delivery latency (``mesh.latency``, a :class:`~eventmesh.latency.LatencyModel`; None in the
+  daemon and tests): a ``Deliver`` on an edge of latency L > 0 becomes a timer that hands the
+  items to the target L later (``arrive``), and its answer reaches the sender L after that. Such
+  timers are ordered among equal deadlines by their sender's ARN and count (``arrival_seq``),
+  before any other timer of that instant, so the order does not depend on which process (which
+  partition) scheduled them.
+* Partitions: when the mesh owns only some resources (``eventmesh.partition``), ``mesh.link``
+  takes every delivery whose target is not here (timed or not) and brings back the answers.
+* Random draws a resource makes while it runs come from its own stream, ``mesh.ids_for(arn)``
+  (seeded from the mesh's seed and the ARN); ``mesh.ids`` is the mesh's own stream (request ids,
+  ids drawn while resources are created).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar, overload
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from eventmesh.arn import format_arn
 from eventmesh.clock import Clock, VirtualClock
 from eventmesh.effects import Deliver, Delivery, DeliveryResult, Effect, Outcome
 from eventmesh.errors import ResourceNotFoundException
-from eventmesh.ids import IdGenerator
+from eventmesh.ids import IdGenerator, stable_hash
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Ephemeral", "Mesh", "Resource", "Target"]
+if TYPE_CHECKING:
+    from eventmesh.latency import LatencyModel
+
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Ephemeral", "Mesh", "Resource", "Target", "join_order",
+           "split_order"]
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
+
+# Timed deliveries and answers sort before any other timer of the same instant (``Timer.seq``
+# is positive there): base + sender rank · 2^64 + the sender's count, all negative.
+_ARRIVAL_BASE = -(1 << 127)
+
+_ORDER_SHIFT = 64
+
+
+def split_order(seq: int) -> tuple[int, int]:
+    """An arrival's ``seq`` as (sender rank, sender count), two 64-bit ints a frame can carry
+    (msgpack has no larger ints); (0, 0) for an untimed item."""
+    if not seq:
+        return (0, 0)
+    rank, count = divmod(seq - _ARRIVAL_BASE, 1 << _ORDER_SHIFT)
+    return (rank, count)
+
+
+def join_order(order: tuple[int, int] | list[int]) -> int:
+    """The ``seq`` of (sender rank, sender count): :func:`split_order` reversed."""
+    rank, count = order
+    return _ARRIVAL_BASE + (rank << _ORDER_SHIFT) + count if count else 0
+
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -65,6 +103,14 @@ class Resource(Protocol):
     arn: str
 
 
+class Link(Protocol):
+    """What the mesh needs of a partition link (``eventmesh.partition.Link``)."""
+
+    def send(self, effect: Deliver, when: float, seq: int) -> None: ...
+
+    def answer(self, partition: int, token: int, result: Any, when: float, seq: int) -> None: ...
+
+
 class Target(Protocol):
     """A resource that takes deliveries from other cores (queues, topics, buses, functions...)."""
 
@@ -81,7 +127,13 @@ class Mesh:
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.account_id = account_id
         self.region = region
+        self.seed = seed
         self.ids = IdGenerator(seed)
+        self.latency: LatencyModel | None = None
+        self.link: Link | None = None
+        self._arn_ids: dict[str, IdGenerator] = {}
+        self._sent: dict[str, int] = {}      # timed deliveries and answers sent, by sender ARN
+        self._ranks: dict[str, int] = {}
         self.outbox: deque[Effect] = deque()
         self._resources: dict[str, Any] = {}
         self._by_service: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -92,6 +144,9 @@ class Mesh:
         self._flushing = False
         self.root = self
         self._scopes: dict[tuple[str, str], Mesh] = {(account_id, region): self}
+        # Told of every resource added (True) or removed (False), by ARN: a daemon of several
+        # worker processes keeps its directory of who owns what with it (eventmesh.workers).
+        self.on_placement: Callable[[str, bool], None] | None = None
         self.clock.after_callback = self.flush
 
     # -- scopes ------------------------------------------------------------------------------
@@ -126,6 +181,8 @@ class Mesh:
         arn: str = resource.arn  # type: ignore[attr-defined]
         self._resources[arn] = resource
         self._by_service[arn.split(":", 3)[2]][arn] = resource
+        if self.root.on_placement is not None:
+            self.root.on_placement(arn, True)
         return resource
 
     def get(self, arn: str, kind: type[R]) -> R:
@@ -147,9 +204,20 @@ class Mesh:
         resource = self._resources.pop(arn, None)
         if resource is not None:
             self._by_service[arn.split(":", 3)[2]].pop(arn, None)
+            if self.root.on_placement is not None:
+                self.root.on_placement(arn, False)
             close = getattr(resource, "close", None)
             if close is not None:
                 close()
+        return resource
+
+    def detach(self, arn: str) -> object | None:
+        """Forget the resource at ``arn`` without closing it: another partition owns it (its
+        account-level effects, a reserved concurrency, stay counted). Deliveries to it then go
+        to ``mesh.link``."""
+        resource = self._resources.pop(arn, None)
+        if resource is not None:
+            self._by_service[arn.split(":", 3)[2]].pop(arn, None)
         return resource
 
     @overload
@@ -169,6 +237,14 @@ class Mesh:
         """Every resource of every account and Region, in creation order; a snapshot."""
         return iter(list(self._resources.values()))
 
+    def ids_for(self, arn: str) -> IdGenerator:
+        """The random stream of the resource at ``arn``: seeded from the mesh's seed and the ARN
+        alone, so what a resource draws does not depend on what else runs in this process."""
+        found = self._arn_ids.get(arn)
+        if found is None:
+            found = self._arn_ids[arn] = IdGenerator.for_key(self.seed, arn)
+        return found
+
     # -- account-level state -----------------------------------------------------------------
 
     def state(self, kind: type[S]) -> S:
@@ -178,6 +254,11 @@ class Mesh:
         if found is None:
             found = self._state[kind] = kind(self)  # type: ignore[call-arg]
         return found  # type: ignore[no-any-return]
+
+    def find_state(self, kind: type[S]) -> S | None:
+        """This view's ``kind`` if one was made, else None (``state`` would make it)."""
+        found = self._state.get(kind)
+        return found if isinstance(found, kind) else None
 
     def states(self) -> Iterator[object]:
         """The account-level state of every account and Region."""
@@ -243,10 +324,16 @@ class Mesh:
         self._flushing = True
         outbox = self.outbox
         popleft, resources, replies = outbox.popleft, self._resources, self._replies
+        latency = self.latency
         try:
             while outbox:
                 effect = popleft()
                 if type(effect) is Deliver:
+                    if latency is not None:
+                        delay = latency.between(effect.source_arn, effect.target_arn)
+                        if delay > 0.0:
+                            self._send_later(effect, delay)
+                            continue
                     # The common case inline: a core of this mesh takes it (one call per target batch).
                     accept = getattr(resources.get(effect.target_arn), "accept", None)
                     if accept is not None:
@@ -255,6 +342,9 @@ class Mesh:
                             callback = replies.pop(effect.reply_to, None)
                             if callback is not None:
                                 callback(result)
+                        continue
+                    if self.link is not None:
+                        self.link.send(effect, 0.0, 0)  # its owner is another partition
                         continue
                     if self._handlers.get(Deliver):
                         for handler in self._handlers[Deliver]:
@@ -266,6 +356,55 @@ class Mesh:
                     handler(effect)
         finally:
             self._flushing = False
+
+    # -- timed deliveries ---------------------------------------------------------------------
+
+    def set_latency(self, model: LatencyModel | None) -> None:
+        """Model delivery latency (``eventmesh.latency``) on this mesh and all its views."""
+        for view in self.root._scopes.values():
+            view.latency = model
+
+    def arrival_seq(self, sender_arn: str) -> int:
+        """The order of the next timed delivery or answer ``sender_arn`` sends, among timers of
+        the same instant: by sender (a stable hash of its ARN), then by its own count. Each sender
+        lives in one partition, so every partitioning numbers its sends alike."""
+        rank = self._ranks.get(sender_arn)
+        if rank is None:
+            rank = self._ranks[sender_arn] = _ARRIVAL_BASE + (stable_hash(sender_arn) << _ORDER_SHIFT)
+        count = self._sent.get(sender_arn, 0) + 1
+        self._sent[sender_arn] = count
+        return rank + count
+
+    def _send_later(self, effect: Deliver, delay: float) -> None:
+        when = self.clock.now() + delay
+        seq = self.arrival_seq(effect.source_arn)
+        if self.link is not None and effect.target_arn not in self._resources:
+            self.link.send(effect, when, seq)
+        else:
+            self.clock.call_keyed(when, seq, partial(self.arrive, effect, None))
+
+    def arrive(self, effect: Deliver, origin: int | None = None) -> None:
+        """A delivery reaches its target now: the target takes it, and the answer goes back to
+        the sender, here (``origin`` None) or in partition ``origin``, after the edge's latency
+        (at once on an edge of latency 0)."""
+        accept = getattr(self._resources.get(effect.target_arn), "accept", None)
+        result = accept(effect.items, effect.source_arn) if accept is not None else _missing(effect.target_arn)
+        token = effect.reply_to
+        if not token:
+            return
+        latency = self.latency
+        delay = latency.between(effect.source_arn, effect.target_arn) if latency is not None else 0.0
+        if origin is not None:
+            assert self.link is not None
+            if delay > 0.0:
+                self.link.answer(origin, token, result, self.clock.now() + delay, self.arrival_seq(effect.target_arn))
+            else:
+                self.link.answer(origin, token, result, 0.0, 0)
+        elif delay > 0.0:
+            self.clock.call_keyed(self.clock.now() + delay, self.arrival_seq(effect.target_arn),
+                                  partial(self.reply, token, result))
+        else:
+            self.reply(token, result)
 
     def deliver_now(self, target_arn: str, items: list[Delivery], source_arn: str = "") -> DeliveryResult:
         """Deliver synchronously to an in-process target and return how it went."""

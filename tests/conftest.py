@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from eventmesh.mesh import Mesh
 from eventmesh.testing import VirtualDriver, virtual_mesh
+
+# The suites that run a daemon over the wire run against one worker and against two (eventmesh
+# serve --workers): their daemon fixture takes ``workers``, module-scoped so each count gets one
+# daemon per module. EVENTMESH_TEST_WORKERS=1 (or 2) runs one count only.
+WORKER_COUNTS = [int(n) for n in os.environ.get("EVENTMESH_TEST_WORKERS", "1,2").split(",")]
+
+
+@pytest.fixture(scope="module", params=WORKER_COUNTS, ids=[f"workers={n}" for n in WORKER_COUNTS])
+def workers(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ the port from the environment, clear errors for missing files."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,30 @@ def test_port_defaults_to_4566_and_the_environment_sets_it(monkeypatch: pytest.M
     monkeypatch.setenv(cli.PORT_ENV, "http")
     with pytest.raises(SystemExit, match="EVENTMESH_PORT='http' is not a port number"):
         cli.main(["serve"])
+
+
+def test_workers_picks_the_multi_process_daemon_and_refuses_a_bad_count(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    group: dict[str, Any] = {}
+    monkeypatch.setattr("eventmesh.workers.serve", lambda config, **kwargs: group.update(kwargs))
+    assert "workers" not in _served(monkeypatch, ["--workers", "1"])   # one worker: the single daemon
+    assert cli.main(["serve", "--workers", "3"]) == 0 and group["workers"] == 3
+    assert cli.main(["serve", "--workers", "auto"]) == 0 and group["workers"] == (os.cpu_count() or 1)
+    for bad in ("0", "many"):
+        with pytest.raises(SystemExit, match=f"--workers '{bad}': a number of processes"):
+            cli.main(["serve", "--workers", bad])
+
+
+def test_a_data_directory_is_refused_with_several_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")   # as the data directory wants it: no re-execution
+    group: dict[str, Any] = {}
+    monkeypatch.setattr("eventmesh.workers.serve", lambda config, **kwargs: group.update(kwargs))
+    assert cli.main(["serve", "--workers", "2", "--data-dir", str(tmp_path / "state")]) == 2
+    assert "--data-dir keeps one process's state" in capsys.readouterr().err
+    assert group == {}   # nothing was served
 
 
 def test_verbose_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) -> None:

@@ -3,6 +3,8 @@
 Layers (DESIGN.md, README "Layout"):
 * the kernel (clock, timers, ids, arn, mesh, effects, errors, histogram) imports only itself;
 * ``patterns`` imports only itself and the kernel;
+* ``partition`` (ownership, frames, links) imports only itself and the kernel: no transport, no
+  service, so the simulator and the daemon share it;
 * a service's cores (every module of ``services/<svc>/`` but its wire adapter ``api.py``) never
   import ``wire``, ``drivers``, ``metrics`` or the composition root (daemon, config, cli, testing);
 * services meet only through effects. The one named exception: event source mappings (``esm``,
@@ -20,7 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eventmesh"
 KERNEL = {"eventmesh", "eventmesh.clock", "eventmesh.timers", "eventmesh.ids", "eventmesh.arn", "eventmesh.mesh",
-          "eventmesh.quotas",
+          "eventmesh.quotas", "eventmesh.latency",
           "eventmesh.effects", "eventmesh.errors", "eventmesh.histogram"}
 ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.testing", "eventmesh.__main__",
         "eventmesh.templates", "eventmesh.console", "eventmesh.access_log")
@@ -74,6 +76,12 @@ def test_the_kernel_imports_only_the_kernel() -> None:
 def test_patterns_import_only_patterns_and_the_kernel() -> None:
     bad = [(m, d) for m, deps in _graph().items() if m.startswith("eventmesh.patterns")
            for d in deps if not (d.startswith("eventmesh.patterns") or d in KERNEL)]
+    assert bad == []
+
+
+def test_partitions_import_only_themselves_and_the_kernel() -> None:
+    bad = [(m, d) for m, deps in _graph().items() if m.startswith("eventmesh.partition")
+           for d in deps if not (d.startswith("eventmesh.partition") or d in KERNEL)]
     assert bad == []
 
 

@@ -20,11 +20,18 @@ __all__ = ["drive", "run", "client_process"]
 
 
 async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, warm_until: float,
-                      latencies: list[float], inspect: Callable[[bytes], int]) -> tuple[int, int]:
+                      latencies: list[float], inspect: Callable[[bytes], int], offset: int = 0,
+                      interval: float = 0.0) -> tuple[int, int, int]:
     reader, writer = await asyncio.open_connection(host, port)
     done = counted = n = 0
+    next_at = time.perf_counter()
     while (now := time.perf_counter()) < stop_at:
-        writer.write(requests[n % len(requests)])
+        if interval:   # a paced connection: one request every ``interval`` (at once when behind)
+            next_at += interval
+            if next_at > now:
+                await asyncio.sleep(next_at - now)
+                now = time.perf_counter()
+        writer.write(requests[(offset + n) % len(requests)])
         n += 1
         head = await reader.readuntil(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200"):
@@ -36,19 +43,25 @@ async def _connection(host: str, port: int, requests: list[bytes], stop_at: floa
             done += 1
             counted += inspect(body)
     writer.close()
-    return done, counted
+    return done, counted, n
 
 
 async def drive(host: str, port: int, requests: list[bytes], *, connections: int, seconds: float,
-                warmup: float, inspect: Callable[[bytes], int] = lambda body: 0) -> dict[str, float]:
-    """Run the load; returns requests, the summed ``inspect`` count, seconds, p50 and p99."""
+                warmup: float, inspect: Callable[[bytes], int] = lambda body: 0,
+                rate: float | None = None) -> dict[str, float]:
+    """Run the load; returns requests, the summed ``inspect`` count, seconds, p50 and p99.
+    ``rate``: requests/s offered in all (each connection paced to its share), else as fast as
+    the answers come."""
+    interval = connections / rate if rate else 0.0
     start = time.perf_counter()
     warm_until, stop_at = start + warmup, start + warmup + seconds
     latencies: list[float] = []
     results = await asyncio.gather(*[
-        _connection(host, port, requests, stop_at, warm_until, latencies, inspect) for _ in range(connections)])
+        _connection(host, port, requests, stop_at, warm_until, latencies, inspect, i * 7, interval)
+        for i in range(connections)])
     latencies.sort()
     return {"requests": sum(r[0] for r in results), "counted": sum(r[1] for r in results), "seconds": seconds,
+            "all_requests": sum(r[2] for r in results),   # the warm-up's too (what server CPU is spent on)
             "p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}
 
 

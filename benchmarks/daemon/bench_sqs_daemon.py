@@ -1,37 +1,52 @@
-"""SendMessageBatch through the daemon: requests/s and messages/s over HTTP (AWS JSON 1.0), real clock.
+"""SendMessageBatch through the daemon: requests/s, messages/s and server CPU per message over HTTP
+(AWS JSON 1.0), real clock, with 1 or more worker processes (``eventmesh serve --workers``).
 
-The daemon runs in a thread of this process with one standard queue. A client in a separate
-process (so the two do not share a GIL) keeps C keep-alive connections busy with pre-built
-SendMessageBatch requests of 10 messages of 200 bytes (no signature: any credentials are
-accepted) for a fixed time after a warm-up. Each response is checked for 10 successful entries.
-Prints requests/s, messages/s, p50/p99 request latency and the daemon's peak RSS. Bounded: the
-queue is purged between runs and holds at most seconds × rate × 10 messages.
+The server runs as ``eventmesh serve --workers N`` in its own processes, serving Q standard
+queues created over the wire (so a daemon of several workers places them as it would a
+client's: spread over the workers). A client in a separate process keeps C keep-alive
+connections busy with pre-built SendMessageBatch requests of 10 messages of 200 bytes, spread
+over the queues (no signature: any credentials are accepted), for a fixed time after a warm-up.
+Each response is checked for 10 successful entries. With several worker counts, runs alternate
+between them (the machine is shared: medians of alternating runs). Prints per run requests/s,
+messages/s, p50/p99 latency, the server's CPU µs per message (user and system CPU of every
+worker process over the whole run, warm-up included, divided by the messages sent then), and with
+several workers the share of requests forwarded and the messages per frame between workers; then
+the medians and the ratios against 1 worker.
+``--rate`` offers a fixed load instead of as much as the server takes: CPU per message compared
+at the same load, below saturation (saturating a 2-core machine with two workers and the client
+measures their contention for the cores as much as the work). ``--callgrind`` counts the
+server's instructions per message instead (deterministic; user space only; about 50x slower,
+so use a few connections and seconds). Bounded: each run's queues are deleted after it and
+hold at most seconds × rate × 10 messages.
 
-    .venv/bin/python benchmarks/daemon/bench_sqs_daemon.py [--connections C] [--seconds S] [--size BYTES]
-        [--repeats N] [--data-dir DIR]
+    .venv/bin/python benchmarks/daemon/bench_sqs_daemon.py [--workers 1,2] [--queues Q] [--connections C]
+        [--rate REQUESTS_PER_S] [--seconds S] [--size BYTES] [--repeats N] [--callgrind] [--data-dir DIR]
 
-``--data-dir``: the daemon keeps its state in DIR (docs/durability.md): each request is journaled
-and answered once its batch is fsynced (group commit).
+``--data-dir DIR``: the server keeps its state in DIR (docs/durability.md; one worker only): each
+request is journaled and answered once its batch is fsynced (group commit). Compare with a run
+without it for the cost of durability.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
-import resource
-import sys
+import statistics
 
 import msgspec
 from _loadgen import client_process, drive, run
+from _workers import ServerProcess
 
 BATCH = 10
-QUEUE = "bench"
+ACCOUNT = "000000000000"
 
 
-def build_request(host: str, port: int, size: int, n: int) -> bytes:
-    url = f"http://{host}:{port}/000000000000/{QUEUE}"
+def queue_names(run_id: int, queues: int) -> list[str]:
+    return [f"bench-{run_id}-{i}" for i in range(queues)]
+
+
+def build_request(host: str, port: int, size: int, n: int, queue: str) -> bytes:
+    url = f"http://{host}:{port}/{ACCOUNT}/{queue}"
     entries = [{"Id": f"e{k}", "MessageBody": (f"{n:06d}-{k}-" + "x" * size)[:size]} for k in range(BATCH)]
     body = msgspec.json.encode({"QueueUrl": url, "Entries": entries})
     head = (f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-amz-json-1.0\r\n"
@@ -46,66 +61,113 @@ def _check(body: bytes) -> int:
 
 
 def client_main(args: argparse.Namespace) -> None:
-    requests = [build_request(args.host, args.port, args.size, n) for n in range(64)]
+    names = queue_names(args.run, args.queues)
+    requests = [build_request(args.host, args.port, args.size, n, names[n % len(names)])
+                for n in range(max(64, len(names) * 8))]
     print(json.dumps(run(drive(args.host, args.port, requests, connections=args.connections,
-                               seconds=args.seconds, warmup=args.warmup, inspect=_check))))
+                               seconds=args.seconds, warmup=args.warmup, inspect=_check, rate=args.rate))))
 
 
-def run_client(args: argparse.Namespace, port: int) -> dict[str, float]:
-    return client_process(__file__, port, args.seconds, args.warmup, "--connections", str(args.connections),
-                          "--size", str(args.size))
+def one_run(args: argparse.Namespace, server: ServerProcess, run_id: int) -> dict[str, float]:
+    names = queue_names(run_id, args.queues)
+    for name in names:
+        server.call("AmazonSQS.CreateQueue", {"QueueName": name})
+    user, system = server.cpu_s()
+    switches = server.switches()
+    before = server.statistics()
+    if args.callgrind:
+        server.count_instructions()
+    result = client_process(__file__, server.port, args.seconds, args.warmup,
+                            "--connections", str(args.connections), "--size", str(args.size),
+                            "--queues", str(args.queues), "--run", str(run_id),
+                            *(["--rate", str(args.rate)] if args.rate else []))
+    if args.callgrind:
+        result["instructions_per_message"] = server.instructions() / (result["all_requests"] * BATCH)
+    user_after, system_after = server.cpu_s()
+    result["switches_per_request"] = (server.switches() - switches) / result["all_requests"]
+    after = server.statistics()
+    if after:   # several workers: how much was forwarded, how many messages each frame carried
+        def delta(key: str) -> int:
+            return sum(a[key] - b[key] for a, b in zip(after, before, strict=True))
+        result["forwarded_share"] = delta("forwarded") / result["all_requests"]
+        result["messages_per_frame"] = delta("messages_sent") / max(1, delta("frames_sent"))
+    for name in names:   # their messages go with them
+        server.call("AmazonSQS.DeleteQueue", {"QueueUrl": f"http://127.0.0.1/{ACCOUNT}/{name}"})
+    messages = result["all_requests"] * BATCH
+    result["cpu_us_per_message"] = (user_after + system_after - user - system) / messages * 1e6
+    result["user_us_per_message"] = (user_after - user) / messages * 1e6
+    return result
+
+
+def _figure(result: dict[str, float]) -> str:
+    if "instructions_per_message" in result:
+        return f"server {result['instructions_per_message']:,.0f} instructions/message"
+    text = (f"server CPU {result['cpu_us_per_message']:.2f} µs/message "
+            f"(user {result['user_us_per_message']:.2f})  {result['switches_per_request']:.2f} context "
+            "switches/request")
+    if "forwarded_share" in result:
+        text += (f"  forwarded {result['forwarded_share'] * 100:.0f}%  "
+                 f"{result['messages_per_frame']:.1f} messages/frame")
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", default="1", help="worker counts to compare, e.g. 1,2")
+    parser.add_argument("--queues", type=int, default=1)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--size", type=int, default=200, help="body bytes per message")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--data-dir", default=None, help="keep the daemon's state in this directory")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="requests/s offered in all (default: as fast as answers come)")
+    parser.add_argument("--callgrind", action="store_true", help="count the server's instructions per message")
+    parser.add_argument("--data-dir", default=None, help="keep the server's state in this directory (1 worker)")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main(args)
         return
-    if args.data_dir and os.environ.get("PYTHONHASHSEED") != "0":   # as eventmesh serve does
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
-    from eventmesh.daemon import serve_in_thread
-    from eventmesh.services.sqs.queue import Queue
-    from eventmesh.services.sqs.service import create_queue
-
-    handle = serve_in_thread(clock="real", services=["sqs"], data_dir=args.data_dir)
-
-    async def build() -> None:
-        create_queue(handle.mesh, QUEUE)
-
-    async def purge() -> None:
-        queue = handle.mesh.get(handle.mesh.arn("sqs", QUEUE), Queue)
-        queue._purged_at = None  # the benchmark may purge more often than once a minute
-        queue.purge()
-
-    results = []
+    counts = [int(n) for n in args.workers.split(",")]
+    if args.data_dir and counts != [1]:
+        parser.error("--data-dir keeps one process's state: use it with --workers 1")
+    print(f"SendMessageBatch({BATCH} x {args.size} B) protocol=json workers={args.workers} queues={args.queues} "
+          f"connections={args.connections} rate={args.rate or 'max'} seconds={args.seconds} warmup={args.warmup} "
+          f"repeats={args.repeats} data_dir={args.data_dir or '-'} "
+          f"clock=real{' callgrind' if args.callgrind else ''}", flush=True)
+    servers = {n: ServerProcess(n, callgrind=args.callgrind, data_dir=args.data_dir) for n in counts}
+    results: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+    run_id = 0
     try:
-        asyncio.run_coroutine_threadsafe(build(), handle.loop).result(timeout=60)
-        port = handle.daemon.bound_port
-        print(f"SendMessageBatch({BATCH} x {args.size} B) protocol=json connections={args.connections} "
-              f"seconds={args.seconds} warmup={args.warmup} repeats={args.repeats} clock=real "
-              f"data_dir={args.data_dir or '-'}")
-        for _ in range(args.repeats):
-            results.append(run_client(args, port))
-            asyncio.run_coroutine_threadsafe(purge(), handle.loop).result(timeout=60)
+        for repeat in range(args.repeats):
+            for n in counts if repeat % 2 == 0 else list(reversed(counts)):   # alternate the order too
+                run_id += 1
+                result = one_run(args, servers[n], run_id)
+                results[n].append(result)
+                rps = result["requests"] / result["seconds"]
+                print(f"  run {run_id}: workers {n}  requests/s {rps:,.0f}  messages/s {rps * BATCH:,.0f}  "
+                      f"p50 {result['p50'] * 1e3:.2f} ms  p99 {result['p99'] * 1e3:.2f} ms  {_figure(result)}",
+                      flush=True)
     finally:
-        handle.stop()
-    for i, result in enumerate(results, 1):
-        rps = result["requests"] / result["seconds"]
-        print(f"  run {i}: requests/s {rps:,.0f}  messages/s {rps * BATCH:,.0f}  "
-              f"p50 {result['p50'] * 1e3:.2f} ms  p99 {result['p99'] * 1e3:.2f} ms")
-    best = max(r["requests"] / r["seconds"] for r in results)
-    print(f"best requests/s {best:,.0f}  messages/s {best * BATCH:,.0f}")
-    print(f"daemon peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        for server in servers.values():
+            server.stop()
+    key = "instructions_per_message" if args.callgrind else "cpu_us_per_message"
+    medians: dict[int, tuple[float, float]] = {}
+    for n in counts:
+        rps = statistics.median(r["requests"] / r["seconds"] for r in results[n])
+        cost = statistics.median(r[key] for r in results[n])
+        medians[n] = (rps, cost)
+        unit = "instructions/message" if args.callgrind else "µs/message"
+        print(f"workers {n}: median requests/s {rps:,.0f}  messages/s {rps * BATCH:,.0f}  server {cost:,.2f} {unit}")
+    if 1 in medians:
+        for n in counts:
+            if n != 1:
+                print(f"workers {n} vs 1: throughput x{medians[n][0] / medians[1][0]:.2f}  "
+                      f"server cost per message x{medians[n][1] / medians[1][1]:.2f}")
 
 
 if __name__ == "__main__":

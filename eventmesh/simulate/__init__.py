@@ -49,13 +49,16 @@ def __getattr__(name: str) -> Any:
 
 def run(scenario: str | Path | Scenario | dict[str, Any], *, seed: int | None = None,
         settings: list[str] | None = None, jobs: int | None = None, executor: Any = None,
-        out: str | Path | None = None, progress: bool = False, report: bool = True) -> RunResult | SweepResult:
+        out: str | Path | None = None, progress: bool = False, report: bool = True,
+        partitions: int | str = 1) -> RunResult | SweepResult:
     """Run a scenario (a file, a raw mapping or a :class:`Scenario`) and return its results; with
     ``out``, also write summary.json, metrics.csv and (``report``) report.html with its PNGs.
 
     ``settings`` are ``PATH=VALUE`` overrides (as ``--set``); ``seed`` replaces the scenario's.
     A sweep runs its variants in ``jobs`` processes (default: the machine's cores) or on
-    ``executor`` (anything with ``submit``, e.g. a ``distributed.Client``).
+    ``executor`` (anything with ``submit``, e.g. a ``distributed.Client``). ``partitions`` > 1
+    (or ``"auto"``: the machine's cores) runs a single scenario on that many processes, with the
+    same results (docs/scale-out.md); ValueError for a count below 1 or with a sweep.
     """
     from eventmesh.simulate.paths import apply_setting
     from eventmesh.simulate.runner import run_variant
@@ -79,9 +82,20 @@ def run(scenario: str | Path | Scenario | dict[str, Any], *, seed: int | None = 
         scenario = validate_scenario(data, ".")
     else:
         scenario = load_scenario(scenario, settings, seed)
+    count = 1
+    if partitions != 1:
+        from eventmesh.simulate.partitioned import partition_count
+
+        count = partition_count(partitions)
     result: RunResult | SweepResult
     if scenario.sweep:
+        if count > 1:
+            raise ValueError("partitions split one run; a sweep runs its variants in parallel already (jobs)")
         result = run_sweep(scenario, jobs=jobs, executor=executor)
+    elif count > 1:
+        from eventmesh.simulate.partitioned import run_partitioned
+
+        result = run_partitioned(scenario, count, progress=progress)
     else:
         result = run_variant(scenario, progress=progress)
     if out is not None:

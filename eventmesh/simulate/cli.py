@@ -1,7 +1,8 @@
 """run a scenario in virtual time: metrics, totals and a report (eventmesh simulate)
 
     eventmesh simulate SCENARIO.yaml [--out DIR] [--seed N] [--set PATH=VALUE ...] [--jobs N]
-                                     [--cluster tcp://scheduler:8786] [--no-report] [--quiet]
+                                     [--partitions N|auto] [--cluster tcp://scheduler:8786]
+                                     [--no-report] [--quiet]
 
 Exit status: 0 done, 1 a resource's totals did not balance (an engine bug: please report it),
 2 the scenario is invalid (each problem printed with its key path).
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="PATH=VALUE",
                         help="override a value, e.g. functions.worker.ReservedConcurrentExecutions=20")
     parser.add_argument("--jobs", type=int, default=None, help="sweep variants in parallel (default: cores)")
+    parser.add_argument("--partitions", default="1", metavar="N",
+                        help="run one scenario on N processes, each owning part of its resources, with the "
+                             "results of one (auto: the machine's cores; see docs/scale-out.md)")
     parser.add_argument("--cluster", default=None, metavar="ADDRESS",
                         help="run a sweep's variants on a Dask scheduler (tcp://host:8786)")
     parser.add_argument("--no-report", action="store_true", help="write summary.json and metrics.csv only")
@@ -43,6 +47,7 @@ def _table(rows: list[Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from eventmesh.simulate import write_outputs
+    from eventmesh.simulate.partitioned import RunStatistics, partition_count, run_partitioned
     from eventmesh.simulate.paths import PathError
     from eventmesh.simulate.progress import Progress
     from eventmesh.simulate.results import RunResult
@@ -58,7 +63,18 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    try:
+        partitions = partition_count(args.partitions)
+    except ValueError:
+        print(f"eventmesh simulate: --partitions takes a whole number >= 1 or auto, not {args.partitions}",
+              file=sys.stderr)
+        return 2
+    if partitions > 1 and scenario.sweep:
+        print("eventmesh simulate: --partitions splits one run; a sweep runs its variants in parallel already "
+              "(--jobs): drop one of them", file=sys.stderr)
+        return 2
     tty = sys.stderr.isatty() and not args.quiet
+    run_stats: list[RunStatistics] = []
     try:
         if scenario.sweep:
             executor = dask_client(args.cluster) if args.cluster else None
@@ -72,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             bar = Progress(scenario.duration_s, scenario.name)
             bar.enabled = tty
-            result = run_variant(scenario, progress=bar)
+            if partitions > 1:
+                result = run_partitioned(scenario, partitions, progress=bar, statistics=run_stats)
+            else:
+                result = run_variant(scenario, progress=bar)
     except ScenarioError as exc:
         print(f"{args.scenario}: the scenario cannot run", file=sys.stderr)
         for problem in exc.problems:
@@ -93,6 +112,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{title}: {one.virtual_seconds:g} s virtual in {one.wall_seconds:.2f} s wall, {one.events:,} events "
                   f"({one.events_per_wall_second:,.0f} events/s)")
             print(_table(one.totals))
+        for stats in run_stats:
+            print(f"partitions: {stats.partitions}, lookahead {stats.lookahead_s:g} s, {stats.windows:,} windows"
+                  + (f", {stats.reruns} rerun" if stats.reruns else ""))
+            for line in stats.placement:
+                print(f"  {line}")
+            for p in stats.per_partition:
+                print(f"  partition {p.partition}: {p.busy_s:.2f} s running, {p.wait_s:.2f} s at barriers, "
+                      f"{p.cpu_s:.2f} s CPU, {p.items_sent:,} items sent, {p.items_received:,} received")
     if not all(one.balanced for one in runs):
         print("eventmesh simulate: some totals do not balance (see the 'balanced' column)", file=sys.stderr)
         return 1

@@ -356,7 +356,8 @@ class FaultBoard:
         if fault.kind in FUNCTION_KINDS:
             faults = self._functions.get(resource.arn)
             if faults is None:
-                rng = random.Random(self.mesh.ids.random.getrandbits(64))
+                # The function's own stream of fault draws: the same wherever it runs.
+                rng = random.Random(f"{self.mesh.seed}/fault/{resource.arn}")
                 faults = self._functions[resource.arn] = _FunctionFaults(resource, rng)
             if on:
                 faults.active.append(fault)

@@ -3,7 +3,9 @@
 The mesh is built as the daemon builds it: the same wire adapters create the resources through
 the config machinery (each resource its AWS create request), python handlers run inline on the
 virtual runner, HTTP endpoints (SNS HTTP/S subscriptions, API destinations) are answered by a
-double with the scenario's ``http`` status and latency. Faults go on the mesh's
+double with the scenario's ``http`` status and latency; deliveries between services take the
+time the scenario's latency model says (``eventmesh/latency.py``: AWS's figures unless the
+scenario's ``latency:`` changes them). Faults go on the mesh's
 :class:`~eventmesh.simulate.faults.FaultBoard`, the generators and the metrics sampler on its
 clock; then the virtual driver runs the clock to the scenario's end. Everything a run does is a
 timer or an effect of that one mesh, nothing reads the wall clock but the progress bar and the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -35,12 +38,12 @@ from eventmesh.simulate.payloads import compile_template
 from eventmesh.simulate.progress import Progress
 from eventmesh.simulate.results import RunResult
 from eventmesh.simulate.sampling import Sampler
-from eventmesh.simulate.scenario import Scenario, ScenarioError
+from eventmesh.simulate.scenario import Scenario, ScenarioError, latency_model
 from eventmesh.simulate.topology import read_topology
 from eventmesh.simulate.totals import collect_totals
 from eventmesh.wire.router import Api
 
-__all__ = ["build_mesh", "run_variant"]
+__all__ = ["Run", "build_mesh", "fault_windows", "run_variant", "start_run"]
 
 PROGRESS_STEPS = 400   # the clock is run in this many slices (the bar redraws between them)
 RELEASE_INTERVAL_S = 60.0   # how often stream records every mapping has read are released
@@ -66,6 +69,7 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
     """A mesh on a virtual clock with the scenario's resources, made through the wire adapters."""
     mesh = Mesh(VirtualClock(VIRTUAL_EPOCH), account_id=scenario.account_id, region=scenario.region,
                 seed=scenario.seed)
+    mesh.set_latency(latency_model(scenario))   # deliveries take their modelled time (eventmesh/latency.py)
     api = Api(mesh, adapters())
     config = Config(account_id=scenario.account_id, region=scenario.region, seed=scenario.seed,
                     resources=scenario.resources, source=scenario.name)
@@ -128,22 +132,38 @@ def _generator(mesh: Mesh, spec: GeneratorSpec, seed: int, origin: float, end: f
     return Generator(mesh, spec, _target(mesh, spec), templates, rng, origin, end)
 
 
-def run_variant(scenario: Scenario, *, variant: str = "", parameters: dict[str, Any] | None = None,
-                progress: bool | Progress = False) -> RunResult:
-    """Run ``scenario`` once and collect its results."""
-    wall_start = time.perf_counter()
+class Run:
+    """A run set up and started (``start_run``): the mesh and what drives and samples it."""
+
+    def __init__(self, mesh: Mesh, runner: Any, generators: list[Generator], sampler: Sampler, board: FaultBoard,
+                 origin: float, end: float) -> None:
+        self.mesh, self.runner, self.generators, self.sampler, self.board = mesh, runner, generators, sampler, board
+        self.origin, self.end = origin, end
+
+    def events(self) -> int:
+        return sum(g.totals.offered for g in self.generators)
+
+
+def start_run(scenario: Scenario, *, select: Callable[[Mesh, list[Generator]], list[Generator]] | None = None,
+              exclude: Callable[[Any], bool] | None = None,
+              on_sample: Callable[[float], None] | None = None) -> Run:
+    """Build the scenario's mesh and start everything on its clock, in one fixed order: faults,
+    the sampler, the generators, the release of read stream records. ``select`` (a partition of
+    a partitioned run) may drop the resources and generators another partition runs before the
+    sampler and generators start; ``exclude`` and ``on_sample`` go to the sampler."""
     mesh, _api = build_mesh(scenario)
     runner = install_virtual_runner(mesh, scenario.handler_duration_s)
     mesh.subscribe(HttpRequest, partial(_answer_http, mesh, scenario.http_status, scenario.http_latency_s))
-    driver = VirtualDriver(mesh)
     origin = mesh.clock.now()
     end = origin + scenario.duration_s
     board = mesh.state(FaultBoard)
     for fault in scenario.faults:
         board.add(fault, origin=origin)
     generators = [_generator(mesh, spec, scenario.seed, origin, end) for spec in scenario.load]
-    sampler = Sampler(mesh, scenario.report.period_s, scenario.report.sample_s, scenario.report.metrics, generators)
-    topology = read_topology(mesh, generators)
+    if select is not None:
+        generators = select(mesh, generators)
+    sampler = Sampler(mesh, scenario.report.period_s, scenario.report.sample_s, scenario.report.metrics, generators,
+                      exclude=exclude, on_sample=on_sample)
     sampler.start(origin, end)
     for generator in generators:
         generator.start()
@@ -154,6 +174,23 @@ def run_variant(scenario: Scenario, *, variant: str = "", parameters: dict[str, 
             mesh.clock.call_later(RELEASE_INTERVAL_S, release)
 
     mesh.clock.call_at(origin + RELEASE_INTERVAL_S, release)
+    return Run(mesh, runner, generators, sampler, board, origin, end)
+
+
+def fault_windows(board: FaultBoard, origin: float, end: float) -> list[dict[str, Any]]:
+    return [{"id": f.id, "kind": f.kind, "target": f.target, "start": round(start - origin, 6),
+             "end": round(stop - origin, 6)} for f, start, stop in board.windows(end)]
+
+
+def run_variant(scenario: Scenario, *, variant: str = "", parameters: dict[str, Any] | None = None,
+                progress: bool | Progress = False) -> RunResult:
+    """Run ``scenario`` once, on one engine, and collect its results (``partitioned.py`` runs it
+    on several processes with the same results)."""
+    wall_start = time.perf_counter()
+    run = start_run(scenario)
+    mesh, generators, origin, end = run.mesh, run.generators, run.origin, run.end
+    topology = read_topology(mesh, generators)
+    driver = VirtualDriver(mesh)
     bar = progress if isinstance(progress, Progress) else Progress(
         scenario.duration_s, f"{scenario.name}{' ' + variant if variant else ''}", force=False)
     if progress is False:
@@ -163,16 +200,15 @@ def run_variant(scenario: Scenario, *, variant: str = "", parameters: dict[str, 
     for i in range(1, PROGRESS_STEPS + 1):
         target = end if i == PROGRESS_STEPS else origin + i * step
         driver.advance(max(0.0, target - clock.now()))
-        bar.update(clock.now() - origin, sum(g.totals.offered for g in generators))
-    events = sum(g.totals.offered for g in generators)
+        bar.update(clock.now() - origin, run.events())
+    events = run.events()
     bar.update(scenario.duration_s, events, final=True)
     wall = time.perf_counter() - wall_start
     result = RunResult(
         scenario=scenario.name, seed=scenario.seed, variant=variant, parameters=dict(parameters or {}),
         virtual_seconds=scenario.duration_s, wall_seconds=round(wall, 3), events=events,
-        metrics=sampler.results(), totals=collect_totals(mesh, generators),
-        faults=[{"id": f.id, "kind": f.kind, "target": f.target, "start": round(start - origin, 6),
-                 "end": round(stop - origin, 6)} for f, start, stop in board.windows(end)],
-        topology=topology, origin=origin, period=scenario.report.period_s)
-    runner.close()
+        metrics=run.sampler.results(), totals=collect_totals(mesh, generators),
+        faults=fault_windows(run.board, origin, end), topology=topology, origin=origin,
+        period=scenario.report.period_s)
+    run.runner.close()
     return result

@@ -29,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -36,7 +37,7 @@ import msgspec
 from eventmesh.histogram import HistogramSnapshot
 from eventmesh.mesh import Mesh
 
-__all__ = ["LOAD_NAMESPACE", "Sampler", "Series", "cloudwatch_name", "iso_time"]
+__all__ = ["LOAD_NAMESPACE", "Sampler", "Series", "cloudwatch_name", "iso_time", "series_key"]
 
 LOAD_NAMESPACE = "EventMesh/Load"
 # The namespaces CloudWatch publishes, as the cores name them (Kinesis shard-level metrics are
@@ -100,8 +101,14 @@ class Sampler:
     """Samples a mesh's resources (and the generators) into :class:`Series` (module docstring)."""
 
     def __init__(self, mesh: Mesh, period_s: float, sample_s: float, include: tuple[str, ...] = (),
-                 generators: list[Any] | None = None) -> None:
+                 generators: list[Any] | None = None, *, exclude: Callable[[Any], bool] | None = None,
+                 on_sample: Callable[[float], None] | None = None) -> None:
+        """``exclude(resource)``: a source left out of the series; ``on_sample(now)``: called at
+        the start and at every sample (a partition records its share of account-level state
+        there, which the coordinator sums and samples as one: ``partitioned.py``)."""
         self.mesh = mesh
+        self.exclude = exclude
+        self.on_sample = on_sample
         self.clock = mesh.clock
         self.period_s = period_s
         self.sample_s = sample_s
@@ -122,12 +129,16 @@ class Sampler:
         self._origin = self._period_start = origin
         self._end = end
         self._discover()
+        if self.on_sample is not None:
+            self.on_sample(origin)
         self.clock.call_at(origin + self.sample_s, self._tick)
 
     def _tick(self) -> None:
         self._ticks += 1
         now = self.clock.now()
         self._discover()
+        if self.on_sample is not None:
+            self.on_sample(now)
         for source in self._sources.values():
             stats = source.resource.statistics()
             for field in stats.__struct_fields__:
@@ -154,6 +165,8 @@ class Sampler:
                 namespace = getattr(resource, "metric_namespace", None)
                 statistics = getattr(resource, "statistics", None)
                 if namespace not in _NAMESPACES or statistics is None:
+                    continue
+                if self.exclude is not None and self.exclude(resource):
                     continue
                 dims = [{"Name": k, "Value": str(v)} for k, v in resource.metric_dimensions().items()]
                 self._sources[id(resource)] = _Source(resource, _NAMESPACES[namespace], dims,
@@ -237,9 +250,12 @@ class Sampler:
 
     def results(self) -> list[Series]:
         """Every series, sorted by namespace, metric, dimensions and statistic (a stable order)."""
-        return sorted(self.series.values(),
-                      key=lambda s: (s.namespace, s.metric, [(d["Name"], d["Value"]) for d in s.dimensions],
-                                     s.statistic))
+        return sorted(self.series.values(), key=series_key)
+
+
+def series_key(s: Series) -> tuple[Any, ...]:
+    """The order of a run's series: namespace, metric, dimensions, statistic."""
+    return (s.namespace, s.metric, [(d["Name"], d["Value"]) for d in s.dimensions], s.statistic)
 
 
 def _quantile(bounds: list[float], counts: list[int], n: int, q: float) -> float:

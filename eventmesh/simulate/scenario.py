@@ -20,6 +20,8 @@
     faults:
       - {kind: errors, target: process-order, rate: 0.5, at: 20m, duration: 5m}
     report: {period: 1m, sample: 1s, metrics: [all]}
+    latency: {events->sqs: 50ms, sns: 0}   # delivery latency by edge (eventmesh/latency.py):
+                                      #   AWS's figures by default; 0 delivers at once
     sweep:
       functions.process-order.ReservedConcurrentExecutions: [5, 10, 20]
 
@@ -39,6 +41,7 @@ import msgspec
 import yaml
 
 from eventmesh.config import RESOURCE_KINDS, validate_config
+from eventmesh.latency import LatencyModel, parse_edge
 from eventmesh.simulate.faults import Fault, FaultError, parse_fault
 from eventmesh.simulate.generators import API_LIMITS, GeneratorSpec, RetryPolicy
 from eventmesh.simulate.paths import PathError, apply_setting
@@ -47,11 +50,11 @@ from eventmesh.simulate.profiles import parse_profile
 from eventmesh.simulate.units import parse_duration
 
 __all__ = ["SCENARIO_KEYS", "ReportSpec", "Scenario", "ScenarioError", "check_scenario_file", "is_scenario",
-           "load_scenario",
+           "latency_model", "load_scenario",
            "read_scenario", "validate_scenario"]
 
 SCENARIO_KEYS = {"name", "description", "include", "account_id", "region", "seed", "duration", "resources",
-                 "load", "faults", "report", "sweep", "http", "handlers"}
+                 "load", "faults", "report", "sweep", "http", "handlers", "latency"}
 DEFAULT_PERIOD_S = 60.0
 SAMPLES_PER_PERIOD = 60
 MIN_SAMPLE_S = 0.01
@@ -103,6 +106,7 @@ class Scenario(msgspec.Struct, kw_only=True):
     http_status: int = 200
     http_latency_s: float = 0.0
     handler_duration_s: float = 0.001
+    latency: dict[str, float] = {}    # edge ("events->sqs", "sns->*", "*") → seconds, over AWS's defaults
     raw: dict[str, Any] = {}
     base_dir: str = "."
 
@@ -213,6 +217,7 @@ def load_scenario(path: str | Path, settings: list[str] | None = None, seed: int
 def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scenario:
     """Check a raw scenario mapping (includes already merged); :class:`ScenarioError` if bad."""
     base = Path(base_dir)
+    raw = copy.deepcopy(data)    # kept whole: the function extras below are taken off ``data``
     data = copy.deepcopy(data)
     problems: list[str] = [f"{key}: unknown key (expected one of {', '.join(sorted(SCENARIO_KEYS))})"
                            for key in data if key not in SCENARIO_KEYS]
@@ -251,6 +256,7 @@ def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scena
     handlers = data.get("handlers") or {}
     handler_duration = _duration(handlers.get("duration", 0.001) if isinstance(handlers, dict) else None,
                                  "handlers.duration", problems)
+    latency_edges = _latency(data.get("latency"), problems)
     if problems:
         raise ScenarioError(problems)
     from eventmesh.config import _normalized  # the config machinery's own coercion of friendly YAML
@@ -260,7 +266,30 @@ def validate_scenario(data: dict[str, Any], base_dir: Path | str = ".") -> Scena
         duration_s=duration, seed=seed, account_id=str(data.get("account_id", "000000000000")),
         region=str(data.get("region", "us-east-1")), resources=_normalized(resources), function_extras=extras,
         load=load, faults=faults, report=report, sweep=sweep, http_status=status, http_latency_s=latency,
-        handler_duration_s=handler_duration, raw=data, base_dir=str(base))
+        handler_duration_s=handler_duration, latency=latency_edges, raw=raw, base_dir=str(base))
+
+
+def latency_model(scenario: Scenario) -> LatencyModel:
+    """The scenario's delivery latency: AWS's defaults (``eventmesh/latency.py``) and its own edges."""
+    return LatencyModel.aws_defaults({parse_edge(key): value for key, value in scenario.latency.items()})
+
+
+def _latency(data: Any, problems: list[str]) -> dict[str, float]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append("latency: must map edges (source->target services, e.g. events->sqs, sns, *) to durations")
+        return {}
+    out: dict[str, float] = {}
+    for key, value in data.items():
+        try:
+            source, target = parse_edge(str(key))
+        except ValueError as exc:
+            problems.append(f"latency.{key}: {exc}")
+            continue
+        seconds = _duration(value, f"latency.{key}", problems)
+        out["*" if (source, target) == ("*", "*") else f"{source}->{target}"] = seconds
+    return out
 
 
 def _duration(value: Any, where: str, problems: list[str], *, required: bool = False) -> float:

@@ -10,8 +10,9 @@ generator       offered = accepted + failed + retrying
 SQS queue       sent + moved in = deleted + moved out (DLQ) + expired + purged + remaining
 Lambda (async)  received = succeeded + dropped (retries exhausted, event age) + queued + running
 Kinesis stream  incoming = per mapping: delivered + dropped + filtered + held + unread
-SNS topic       notifications = delivered + failed + retrying
+SNS topic       notifications = delivered + failed + retrying (on their way included)
 EventBridge     rule: matched × targets = invocations + sent to DLQ + failed to DLQ + loops + retrying
+                + on their way (sent, the answer not back: a delivery's modelled latency)
 ==============  ===================================================================================
 
 Columns of the totals table: ``sent`` (what entered), ``delivered`` (taken by its consumer),
@@ -103,7 +104,7 @@ def _function(function: Function) -> ResourceTotals:
         balanced=queue.received == queue.succeeded + queue.dropped + remaining,
         detail={"invocations": stats.invocations, "errors": stats.errors, "cold_starts": stats.cold_starts,
                 "async_running": queue.running, "async_queued": depth,
-                "dead_letter_errors": queue.dead_letter_errors,
+                "dead_letter_errors": queue.dead_letter_errors, "records_in_flight": queue.records_in_flight,
                 "destination_delivery_failures": queue.destination_delivery_failures})
 
 
@@ -153,9 +154,9 @@ def _rule(rule: Rule) -> ResourceTotals:
     offered = c.triggered_rules * len(rule.target_list)
     failed_no_dlq = c.failed_invocations - c.invocations_failed_to_be_sent_to_dlq
     accounted = (c.invocations + c.invocations_sent_to_dlq + c.invocations_failed_to_be_sent_to_dlq
-                 + c.dead_letter_invocations + c.retrying)
+                 + c.dead_letter_invocations + c.retrying + c.in_flight)
     return ResourceTotals(
         kind="rule", name=f"{rule.bus.name}/{rule.name}", arn=rule.arn, sent=offered,
         delivered=c.invocations - failed_no_dlq, failed=c.failed_invocations + c.dead_letter_invocations,
-        dead_lettered=c.invocations_sent_to_dlq, remaining=c.retrying, balanced=offered == accounted,
+        dead_lettered=c.invocations_sent_to_dlq, remaining=c.retrying + c.in_flight, balanced=offered == accounted,
         detail={"matched": c.triggered_rules, "targets": len(rule.target_list)})

@@ -16,6 +16,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-elements.ht
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -46,7 +48,8 @@ def request_access_key(headers: Mapping[str, str], query: str = "") -> str | Non
 class AccessKeys:
     """The accepted keys (empty: accept any) and their accounts (None: the default account)."""
 
-    def __init__(self, keys: Mapping[str, str | None] | Iterable[str] | None = None) -> None:
+    def __init__(self, keys: Mapping[str, str | None] | Iterable[str] | None = None,
+                 mint_secret: bytes | None = None) -> None:
         if keys is None:
             self.keys: dict[str, str | None] = {}
         elif isinstance(keys, Mapping):
@@ -54,6 +57,9 @@ class AccessKeys:
         else:
             self.keys = {str(k): None for k in keys}
         self._minted: dict[str, str] = {}
+        # With a secret, a minted key is derived from it and the account (the workers of a daemon
+        # of several mint the same key, so a function's calls pass whichever worker they reach).
+        self.mint_secret = mint_secret
 
     @property
     def enabled(self) -> bool:
@@ -63,8 +69,13 @@ class AccessKeys:
         """The account ``key`` acts in (None: the default), or UnrecognizedClientException."""
         if not self.enabled:
             return key if key is not None and len(key) == 12 and key.isdigit() else None
-        if key is None or key not in self.keys:
+        if key is None:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
+        if key not in self.keys:
+            account = self._derived(key)
+            if account is None:
+                raise UnrecognizedClientException("The security token included in the request is invalid.")
+            self.keys[key] = account
         return self.keys[key]
 
     def allows_bearer(self, authorization: str | None) -> bool:
@@ -81,6 +92,23 @@ class AccessKeys:
             return account_id
         key = self._minted.get(account_id)
         if key is None:
-            key = self._minted[account_id] = MINTED_KEY_PREFIX + secrets.token_hex(8).upper()
+            if self.mint_secret is None:
+                key = MINTED_KEY_PREFIX + secrets.token_hex(8).upper()
+            else:
+                key = MINTED_KEY_PREFIX + account_id + self._signature(account_id)
+            self._minted[account_id] = key
             self.keys[key] = account_id
         return key
+
+    def _signature(self, account_id: str) -> str:
+        assert self.mint_secret is not None
+        return hmac.new(self.mint_secret, account_id.encode(), hashlib.sha256).hexdigest()[:16].upper()
+
+    def _derived(self, key: str) -> str | None:
+        """The account of a key minted from the secret (by any worker), else None."""
+        if self.mint_secret is None or not key.startswith(MINTED_KEY_PREFIX):
+            return None
+        account, signature = key[len(MINTED_KEY_PREFIX):-16], key[-16:]
+        if len(account) == 12 and account.isdigit() and hmac.compare_digest(signature, self._signature(account)):
+            return account
+        return None

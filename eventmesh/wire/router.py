@@ -14,7 +14,7 @@ import datetime
 import logging
 import re
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import botocore.session
@@ -61,6 +61,10 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
+
+
+# (request, service, operation, params, context) -> the answer, or None to serve it here
+Dispatch = Callable[[Request, str, str, Any, RequestContext], "Awaitable[Response] | None"]
 
 
 class _Bound:
@@ -115,6 +119,10 @@ class Api:
         self.services: dict[str, _Bound] = {}
         self._by_target: dict[str, _Bound] = {}
         self._by_version: dict[str, _Bound] = {}
+        # ``eventmesh serve --workers N``: called with each decoded, checked request before its
+        # handler runs; answers the request itself (forwarded to the worker that owns the
+        # resource) or returns None to let it run here (``eventmesh.workers.node``).
+        self.dispatch: Dispatch | None = None
         for service in services:
             self.register(service)
 
@@ -177,6 +185,10 @@ class Api:
                                  host=headers.get("host", "localhost"), protocol=route.protocol,
                                  headers=headers, waiters=self.waiters, operation=op.name,
                                  service=bound.service)
+            if self.dispatch is not None:   # a worker of several: the resource may live in another
+                routed = self.dispatch(request, bound.name, op.name, params, ctx)
+                if routed is not None:
+                    return routed
             result = bound.service.handlers[op.name](ctx, params)
             if type(result) is Deferred:
                 return self._finish_async(_settle(result), bound, op, route.protocol, request_id)

@@ -19,6 +19,7 @@ https://www.rfc-editor.org/rfc/rfc9113#section-3.2
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -332,7 +333,26 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._respond(response, keep_alive)
             return
+        if isinstance(response, asyncio.Future):
+            # An answer another worker is producing: a callback, not a task per request.
+            self._busy = response  # type: ignore[assignment]
+            response.add_done_callback(functools.partial(self._answered, keep_alive))
+            return
         self._busy = asyncio.ensure_future(self._respond_later(response, keep_alive))
+
+    def _answered(self, keep_alive: bool, future: asyncio.Future[Response]) -> None:
+        if future.cancelled() or self._busy is not future:
+            return
+        self._busy = None
+        try:
+            response = future.result()
+        except Exception:
+            log.exception("an answer from another worker")
+            response = plain(500, "Internal error")
+        self._respond(response, keep_alive)
+        while self._queue and self._busy is None and self._transport is not None:
+            request, keep = self._queue.popleft()
+            self._dispatch(request, keep)
 
     async def _respond_later(self, pending: Awaitable[Response], keep_alive: bool) -> None:
         try:

@@ -14,7 +14,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventmesh.config import load_config
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 from tests.configs import promql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +23,10 @@ EXAMPLE = ROOT / "configs" / "example.yaml"
 SERVICES = {"overview.json", "sqs.json", "sns.json", "kinesis.json", "events.json", "lambda.json"}
 
 
-def loaded_daemon() -> ServerHandle:
+def loaded_daemon(workers: int = 1) -> ServerHandle:
     """The example topology with a little of everything: events through the bus, the topic and
     the queue, records through the stream, a message redriven to the DLQ."""
-    handle = serve_in_thread(load_config(EXAMPLE))
+    handle = serve_in_thread(load_config(EXAMPLE), workers=workers)
     kw = {"endpoint_url": handle.url, "region_name": "us-east-1", "aws_access_key_id": "x",
           "aws_secret_access_key": "x"}
     events, kinesis, sqs, sns = (boto3.client(n, **kw) for n in ("events", "kinesis", "sqs", "sns"))
@@ -41,8 +42,8 @@ def loaded_daemon() -> ServerHandle:
 
 
 @pytest.fixture(scope="module")
-def exported() -> Iterator[dict[str, set[str]]]:
-    handle = loaded_daemon()
+def exported(workers: int) -> Iterator[dict[str, set[str]]]:
+    handle = loaded_daemon(workers)
     try:
         with urllib.request.urlopen(handle.url + "/metrics", timeout=10) as reply:
             text = reply.read().decode()

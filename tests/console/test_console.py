@@ -14,15 +14,16 @@ import boto3
 import pytest
 
 from eventmesh.config import load_config
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 
 TOPOLOGY = Path(__file__).resolve().parent / "topology.yaml"
 ARN = "arn:aws:{}:us-east-1:000000000000:{}"
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(load_config(TOPOLOGY))
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(load_config(TOPOLOGY), workers=workers)
     sqs = boto3.client("sqs", endpoint_url=handle.url, region_name="us-east-1",
                        aws_access_key_id="x", aws_secret_access_key="x")
     jobs = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]

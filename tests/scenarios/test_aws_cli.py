@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 
 AWS = shutil.which("aws", path=os.path.dirname(sys.executable)) or shutil.which("aws")
 pytestmark = pytest.mark.skipif(AWS is None, reason="the AWS CLI is not installed")
@@ -37,8 +38,8 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", workers=workers)
     try:
         yield handle
     finally:

@@ -10,16 +10,16 @@ import boto3
 import pytest
 
 from eventmesh.config import load_config
-from eventmesh.daemon import serve_in_thread
 from eventmesh.services.lambda_.function import Function
 from eventmesh.services.sqs.queue import Queue
+from eventmesh.workers import serve_in_thread
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "example.yaml"
 
 
 @pytest.fixture
-def daemon():
-    handle = serve_in_thread(load_config(CONFIG))
+def daemon(workers):
+    handle = serve_in_thread(load_config(CONFIG), workers=workers)
     yield handle
     handle.stop()
 

@@ -13,14 +13,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 
 OTHER_ACCOUNT = "111122223333"
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Any:
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int) -> Any:
+    handle = serve_in_thread(clock="virtual", workers=workers)
     yield handle
     handle.stop()
 

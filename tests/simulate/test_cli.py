@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,59 @@ def test_the_bar_shows_virtual_time_rate_and_eta():
     assert bar.line(25.0, 5_000) == ("run [######..................]  25.0% 25s/1m40s virtual  "
                                      "500 events/s  ETA 30s")
     assert not Progress(10.0, stream=io.StringIO()).enabled
+
+
+def _two_buses() -> dict:
+    # Two buses, each with a rule into its own queue: two groups with a 130 ms edge between them
+    # (events->sqs), so two partitions really split the run and frames cross.
+    queues = [{"QueueName": f"{name}-q"} for name in ("a", "b")]
+    rules = [{"Name": f"to-{name}", "EventBusName": name, "EventPattern": {"source": [name]},
+              "Targets": [{"Id": "q", "Arn": f"arn:aws:sqs:us-east-1:000000000000:{other}-q"}]}
+             for name, other in (("a", "b"), ("b", "a"))]
+    load = [{"name": name, "api": "PutEvents", "target": name, "batch": 10, "rate": 50,
+             "payload": {"source": name, "detail": {"n": "{counter}"}}} for name in ("a", "b")]
+    return scenario("1m", resources={"sqs": {"queues": queues},
+                                     "events": {"buses": [{"Name": "a"}, {"Name": "b"}], "rules": rules}},
+                    load=load)
+
+
+def _simulate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "eventmesh", "simulate", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_partitions_give_the_files_of_one_process_and_print_where_the_time_went(tmp_path):
+    path = _file(tmp_path, _two_buses())
+    one = _simulate(str(path), "--out", str(tmp_path / "one"), "--no-report")
+    two = _simulate(str(path), "--out", str(tmp_path / "two"), "--no-report", "--partitions", "2")
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two")]
+    for summary in summaries:
+        summary.pop("wall_seconds")
+        summary.pop("events_per_wall_second")
+    assert summaries[0] == summaries[1] and summaries[0]["events"] == 6_000
+    assert (tmp_path / "one" / "metrics.csv").read_text() == (tmp_path / "two" / "metrics.csv").read_text()
+    assert "partitions: 2, lookahead 0.13 s" in two.stdout
+    # Per partition: its time running and at barriers, and what crossed: each of the 300 PutEvents
+    # calls of a bus reaches the other's queue as one delivery, and its answer comes back (all but
+    # the deliveries still on their way at the end).
+    shape = r"  partition \d: [\d.]+ s running, [\d.]+ s at barriers, [\d.]+ s CPU, (\d+) items sent, (\d+) received"
+    crossed = [re.fullmatch(shape, line) for line in two.stdout.splitlines() if "at barriers" in line]
+    assert len(crossed) == 2 and all(m and 590 <= int(m[1]) <= 600 and 590 <= int(m[2]) <= 600 for m in crossed)
+    assert "partitions:" not in one.stdout
+
+
+def test_a_bad_partition_count_exits_2_and_says_what_it_takes(tmp_path):
+    for value in ("0", "two", "-1"):
+        run = _simulate(str(_file(tmp_path, _small())), "--partitions", value)
+        assert run.returncode == 2
+        assert f"--partitions takes a whole number >= 1 or auto, not {value}" in run.stderr
+
+
+def test_partitions_and_a_sweep_exit_2(tmp_path):
+    data = _small()
+    data["sweep"] = {"load.p.rate": [1, 2]}
+    run = _simulate(str(_file(tmp_path, data)), "--partitions", "2")
+    assert run.returncode == 2
+    assert "--partitions splits one run; a sweep runs its variants in parallel already" in run.stderr
+    assert not list(tmp_path.glob("out*"))

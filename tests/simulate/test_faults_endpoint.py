@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import serve_in_thread
+from eventmesh.workers import serve_in_thread
 from tests.simulate.helpers import ROLE
 
 
@@ -25,8 +25,8 @@ def _call(daemon: Any, method: str, path: str, body: Any = None) -> tuple[int, A
 
 
 @pytest.fixture(scope="module")
-def daemon():
-    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs", "kinesis"])
+def daemon(workers):
+    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs", "kinesis"], workers=workers)
     yield handle
     handle.stop()
 

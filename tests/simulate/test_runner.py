@@ -54,7 +54,10 @@ def test_every_resource_balances_through_failures_dead_letters_and_destinations(
     assert result.total("sqs", "dlq").sent > 0 and result.total("sqs", "work").dead_lettered > 0
     notify = result.total("lambda", "notify")
     assert notify.dropped_by_age + notify.failed > 0 and notify.to_destinations > 0
-    assert result.total("sqs", "failures").sent == notify.to_destinations
+    # A record reaches the queue 100 ms after it was sent, the function hears 100 ms later: at the
+    # end, the queue holds what the function counted plus some of what is still on its way.
+    on_their_way = notify.detail["records_in_flight"]
+    assert notify.to_destinations <= result.total("sqs", "failures").sent <= notify.to_destinations + on_their_way
     assert [f["kind"] for f in result.faults] == ["errors", "unavailable"]
 
 

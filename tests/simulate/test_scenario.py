@@ -33,7 +33,7 @@ def test_every_problem_is_named_by_its_key_path():
     data["report"] = {"period": "1m", "sample": "7s"}
     problems = _problems(data)
     assert "colour: unknown key (expected one of account_id, description, duration, faults, handlers, http, " \
-           "include, load, name, region, report, resources, seed, sweep)" in problems
+           "include, latency, load, name, region, report, resources, seed, sweep)" in problems
     assert "load[0].batch: SendMessageBatch takes 1 to 10 entries per call" in problems
     assert "load[0].rate: must be a rate in events/s >= 0" in problems
     assert "load[1].target: no events resource named nobus in the scenario" in problems
@@ -93,3 +93,32 @@ def test_eventmesh_validate_checks_scenarios_and_configs(tmp_path):
                          "  load[0].payload: must be a mapping of the API's fields, or {file: samples.jsonl}"]
     assert "configs/example.yaml: ok" in lines
     assert all(line.endswith(": ok") for line in lines if "scenarios" in line), lines
+
+
+def test_the_latency_section_sets_edges_over_the_aws_defaults():
+    from eventmesh.simulate.scenario import latency_model
+
+    data = scenario("1m", resources={"sqs": {"queues": [{"QueueName": "q"}]}}, load=[])
+    data["latency"] = {"events->sqs": "250ms", "sns": 0, "*": "20ms"}
+    model = latency_model(validate_scenario(data))
+    rule, queue = "arn:aws:events:us-east-1:000000000000:rule/r", "arn:aws:sqs:us-east-1:000000000000:q"
+    assert model.between(rule, queue) == 0.25
+    assert model.between(rule, "arn:aws:lambda:us-east-1:000000000000:function:f") == 0.13   # AWS's figure
+    assert model.between("arn:aws:sns:us-east-1:000000000000:t", queue) == 0.0
+    assert model.between(queue, queue) == 0.02
+    data["latency"] = {"events->": "1s", "sqs": "-1s", "lambda": "soon"}
+    problems = _problems(data)
+    assert any(p.startswith("latency.events->: ") for p in problems)
+    assert any(p.startswith("latency.sqs: ") for p in problems)
+    assert any(p.startswith("latency.lambda: ") for p in problems)
+
+
+def test_a_scenarios_raw_mapping_keeps_what_it_was_made_from():
+    # Sweeps and partitions rebuild variants from ``raw``: a function's reserved concurrency and
+    # invoke config must survive it.
+    data = scenario("1m", resources={"lambda": {"functions": [
+        function("f", "model:duration=1ms", ReservedConcurrentExecutions=3,
+                 EventInvokeConfig={"MaximumRetryAttempts": 0})]}}, load=[])
+    checked = validate_scenario(data)
+    assert validate_scenario(checked.raw).function_extras == checked.function_extras == {
+        "f": {"ReservedConcurrentExecutions": 3, "EventInvokeConfig": {"MaximumRetryAttempts": 0}}}

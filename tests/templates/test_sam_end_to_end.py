@@ -13,16 +13,17 @@ import boto3
 import pytest
 
 from eventmesh.config import load_config
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.services.lambda_.function import Function
+from eventmesh.workers import serve_in_thread
 
 TEMPLATE = Path(__file__).resolve().parent / "sam_app" / "template.yaml"
 ACCOUNT = "000000000000"
 
 
 @pytest.fixture
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(load_config(templates=[TEMPLATE]))
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(load_config(templates=[TEMPLATE]), workers=workers)
     try:
         yield handle
     finally:

@@ -61,9 +61,14 @@ _job_decoder = msgspec.msgpack.Decoder(InvocationJob)
 _outcome_decoder = msgspec.msgpack.Decoder(HandlerOutcome)
 _init_decoder = msgspec.msgpack.Decoder(tuple[float, int])
 # The worker's entry: the parent's import path (its PYTHONPATH, a test's additions) after the
-# function's own directory, which "-c" puts first as the current directory.
-_BOOT = ("import sys, json; sys.path.extend(p for p in json.loads(sys.argv[2]) if p and p not in sys.path); "
-         "from eventmesh.drivers.lambda_.workers import _serve; _serve(int(sys.argv[1]), int(sys.argv[3]))")
+# function's own directory, which "-c" puts first as the current directory. As in Lambda, whose
+# runtime is loaded before the handler's directory goes on the path, the worker's own modules
+# (and the standard library modules they import) are imported without that directory: a package
+# holding a ``shutil.py`` or ``tempfile.py`` shadows them for its handler only, never for the runtime.
+_BOOT = ("import sys, json; home = sys.path.pop(0); "
+         "sys.path.extend(p for p in json.loads(sys.argv[2]) if p and p not in sys.path); "
+         "import eventmesh.drivers.lambda_.python; from eventmesh.drivers.lambda_.workers import _serve; "
+         "sys.path.insert(0, home); _serve(int(sys.argv[1]), int(sys.argv[3]))")
 
 
 def _send(sock: socket.socket, data: bytes) -> None:

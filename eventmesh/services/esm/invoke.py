@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ALL_FAILED", "MAX_THROTTLE_BACKOFF_S", "THROTTLE_BACKOFF_S", "failed_items", "find_target",
-           "function_role", "function_timeout", "throttle_backoff_s"]
+__all__ = ["ALL_FAILED", "MAX_THROTTLE_BACKOFF_S", "THROTTLED", "THROTTLE_BACKOFF_S", "RemoteFunctions", "failed_items",
+           "find_target", "function_at", "function_role", "function_timeout", "throttle_backoff_s"]
 
 ALL_FAILED = object()     # the whole batch failed (error, invalid partial response)
 # A throttled batch (or a system error, or a function that is gone) is tried again after a back-off
@@ -29,10 +29,33 @@ def throttle_backoff_s(throttles: int) -> float:
     return min(THROTTLE_BACKOFF_S * 2 ** (throttles - 1), MAX_THROTTLE_BACKOFF_S)
 
 
+# What a function in another process answers ``on_done`` with when it throttled the batch (an
+# invocation there cannot return False at once): the poller backs off as for a local throttle.
+THROTTLED: Any = object()
+
+
+class RemoteFunctions:
+    """Stand-ins for functions another worker process runs (``eventmesh serve --workers N``: the
+    mapping lives with its source, the function at its account's home), by unqualified ARN. A
+    stand-in has what a poller reads of a function (``latest.timeout_s``, ``latest.config.role``)
+    and an ``invoke_batch`` that always starts and answers ``on_done`` later (``THROTTLED`` too)."""
+
+    def __init__(self, mesh: Any = None) -> None:
+        self.stand_ins: dict[str, Any] = {}
+
+
+def function_at(mesh: Any, unqualified_arn: str) -> Any | None:
+    """The function at ``unqualified_arn``: here, or its stand-in; None when it is gone."""
+    found = mesh.find(unqualified_arn, object)
+    if found is None:
+        found = mesh.root.state(RemoteFunctions).stand_ins.get(unqualified_arn)
+    return found
+
+
 def find_target(mesh: Any, function_arn: str) -> Any | None:
     """The function resource (unqualified ARN) a mapping invokes, or None when it is gone."""
     parts = function_arn.split(":")
-    return mesh.find(":".join(parts[:7]), object)
+    return function_at(mesh, ":".join(parts[:7]))
 
 
 def qualifier_of(function_arn: str) -> str | None:

@@ -27,7 +27,9 @@ import msgspec
 from eventmesh.services.esm.batching import SQS_RECORD_OVERHEAD_BYTES, cut_by_payload
 from eventmesh.services.esm.invoke import (
     ALL_FAILED,
+    THROTTLED,
     failed_items,
+    function_at,
     function_timeout,
     qualifier_of,
     throttle_backoff_s,
@@ -111,12 +113,13 @@ class QueuePoller:
         self.scale_since = self.clock.now()
 
     def _function(self) -> Any | None:
-        """``find_target`` of the mapping's function, its ARN split once per FunctionArn."""
+        """``find_target`` of the mapping's function (here, or its stand-in for a function another
+        worker runs), its ARN split once per FunctionArn."""
         arn = self.mapping.function_arn
         if arn != self._function_arn:
             self._function_arn, self._function_key = arn, ":".join(arn.split(":")[:7])
             self._qualifier = qualifier_of(arn)
-        return self.mesh.find(self._function_key, object)
+        return function_at(self.mesh, self._function_key)
 
     def _visibility(self) -> int | None:
         """Window + function timeout beyond the queue's visibility → window + timeout + 30 s."""
@@ -248,12 +251,20 @@ class QueuePoller:
 
         def done(result: Any) -> None:
             if generation == self.generation:
-                self._finished(batch, result)
+                if result is THROTTLED:   # a function in another worker throttled it
+                    self._throttled(batch)
+                else:
+                    self._finished(batch, result)
 
         if function is not None and function.invoke_batch(batch.payload, done, m.source_arn, self._qualifier):
             return
-        # Throttled: retry with back-off while the messages are still ours; then they reappear
-        # on their own and the next receive counts again.
+        self._throttled(batch)
+
+    def _throttled(self, batch: _Batch) -> None:
+        """Retry with back-off while the messages are still ours; then they reappear on their
+        own and the next receive counts again."""
+        m = self.mapping
+        generation = self.generation
         m.throttles += 1
         batch.throttles += 1
         delay = throttle_backoff_s(batch.throttles)

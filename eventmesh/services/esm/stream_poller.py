@@ -31,8 +31,10 @@ from eventmesh.services.esm import windows
 from eventmesh.services.esm.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, cut_by_payload
 from eventmesh.services.esm.invoke import (
     ALL_FAILED,
+    THROTTLED,
     failed_items,
     find_target,
+    function_at,
     function_role,
     qualifier_of,
     throttle_backoff_s,
@@ -344,12 +346,16 @@ class StreamPoller:
         if arn != self._function_arn:   # split once per FunctionName, not per batch
             self._function_arn, self._qualifier = arn, qualifier_of(arn)
             self._unqualified_arn = ":".join(arn.split(":")[:7])
-        function: Any = self.mesh.find(self._unqualified_arn, object)
+        function: Any = function_at(self.mesh, self._unqualified_arn)
         generation = self.generation
 
         def done(result: Any) -> None:
             if generation == self.generation:
-                self._finished(reader, lane, batch, result)
+                if result is THROTTLED:   # a function in another worker throttled it
+                    lane.inflight = batch
+                    self._throttled(reader, lane, batch)
+                else:
+                    self._finished(reader, lane, batch, result)
 
         payload = self._payload(reader, batch.records)
         if batch.window is not None:
@@ -361,8 +367,11 @@ class StreamPoller:
         if function is not None and function.invoke_batch(payload, done, m.source_arn, self._qualifier):
             batch.attempts += 1
             return
-        # Throttled (or the function is gone): back off; does not count as a retry.
-        m.throttles += 1
+        self._throttled(reader, lane, batch)
+
+    def _throttled(self, reader: _Reader, lane: _Lane, batch: _Batch) -> None:
+        """Throttled (or the function is gone): back off; does not count as a retry."""
+        self.mapping.throttles += 1
         batch.throttles += 1
         delay = throttle_backoff_s(batch.throttles)
         lane.timer = self.clock.call_later(delay, lambda: self._on_timer(reader, lane))
@@ -468,7 +477,7 @@ class StreamPoller:
             executed = result.executed_version
             error = result.function_error
         record = OnFailureRecord.build(
-            request_id=self.mesh.ids.uuid(), function_arn=m.function_arn, condition=condition,
+            request_id=self.mesh.ids_for(m.arn).uuid(), function_arn=m.function_arn, condition=condition,
             invoke_count=attempts, now=self.clock.now(), batch=info, function_error=error,
             executed_version=executed)
         self.mesh.emit(Deliver(destination, [Delivery(encode(record).decode())], m.arn,

@@ -176,7 +176,7 @@ class Rule:
     def fire_schedule(self, when: float) -> None:
         """Send the Scheduled Event of to this rule's targets."""
         mesh = self.mesh
-        event = {"version": "0", "id": mesh.ids.uuid(), "detail-type": SCHEDULED_EVENT_DETAIL_TYPE,
+        event = {"version": "0", "id": self.counters.ids.uuid(), "detail-type": SCHEDULED_EVENT_DETAIL_TYPE,
                  "source": SCHEDULED_EVENT_SOURCE, "account": mesh.account_id, "time": iso_seconds(when),
                  "region": mesh.region, "resources": [self.arn], "detail": {}}
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
@@ -196,6 +196,7 @@ class EventBus:
         self.mesh = mesh
         self.name = name
         self.arn = bus_arn(mesh, name)
+        self.ids = mesh.ids_for(self.arn)   # ids of events it makes: this bus's own random stream
         self.description = description
         self.kms_key_identifier = kms_key_identifier
         self.dead_letter_config = dict(dead_letter_config) if dead_letter_config else None
@@ -403,9 +404,11 @@ class EventBus:
         deliver = self.mesh.deliver
         for target, (rule, items) in pending.items():
             if target.kind == "api":  # HTTP endpoints take one event per request
+                rule.counters.in_flight += len(items)
                 for item in items:
                     TargetDelivery(rule.counters, target, [item], ingested_at).send()
             else:  # TargetDelivery.send, inline: one Deliver effect per target
+                rule.counters.in_flight += len(items)
                 delivery = TargetDelivery(rule.counters, target, items, ingested_at)
                 deliver(target.arn, items, rule.arn, delivery.on_result)
 
@@ -424,9 +427,9 @@ class EventBus:
             except msgspec.DecodeError:
                 return DeliveryResult(Outcome.INVALID, "InvalidParameterValue", "The event is not valid JSON")
             if isinstance(doc, dict) and "detail-type" in doc and "source" in doc and "detail" in doc:
-                event = forwarded_event(doc, self.mesh.ids.uuid, self.mesh.account_id, self.mesh.region, now)
+                event = forwarded_event(doc, self.ids.uuid, self.mesh.account_id, self.mesh.region, now)
             else:
-                event = lambda_result_event(doc, self.mesh.ids.uuid(), source_arn, self.mesh.account_id,
+                event = lambda_result_event(doc, self.ids.uuid(), source_arn, self.mesh.account_id,
                                             self.mesh.region, now, self.arn)
             events.append(event)
             if item.trace_header:

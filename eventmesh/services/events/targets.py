@@ -179,7 +179,7 @@ class RuleCounters:
     IngestionToInvocationStartLatency histogram (one observation per first delivery attempt).
     Targets hold this, never the rule or the bus, so the imports run one way (bus → targets)."""
 
-    __slots__ = ("arn", "clock", "dead_letter_invocations", "failed_invocations", "invocations",
+    __slots__ = ("arn", "clock", "dead_letter_invocations", "failed_invocations", "ids", "in_flight", "invocations",
                  "invocations_failed_to_be_sent_to_dlq", "invocations_sent_to_dlq", "latency_ms", "mesh",
                  "retrying", "triggered_rules")
 
@@ -187,17 +187,20 @@ class RuleCounters:
         self.mesh = mesh
         self.clock = mesh.clock
         self.arn = arn
+        self.ids = mesh.ids_for(arn)   # retry jitter: the rule's own random stream
         self.latency_ms = latency_ms
         self.invocations = self.failed_invocations = self.triggered_rules = 0
         self.dead_letter_invocations = self.invocations_sent_to_dlq = 0
         self.invocations_failed_to_be_sent_to_dlq = 0
         self.retrying = 0   # events waiting for a retry (a simulation's totals balance on it)
+        self.in_flight = 0  # events sent to the target or its DLQ, their answer not back yet
 
 
 class TargetDelivery(msgspec.Struct):
     """A batch of events on its way to one target of one rule, with its retry state. A Struct,
     not a class with ``__init__``: the bus makes one per (request, target), and msgspec builds
-    it in C (≈ 80 ns less each)."""
+    it in C (≈ 80 ns less each). Whoever makes one counts its items in ``counters.in_flight``
+    (the bus, as it dispatches): on their way until on_result."""
 
     counters: RuleCounters
     target: RuleTarget
@@ -209,6 +212,7 @@ class TargetDelivery(msgspec.Struct):
         target, mesh = self.target, self.counters.mesh
         if self.retries:
             self.counters.retrying -= len(self.items)
+            self.counters.in_flight += len(self.items)
         if target.kind == "api":
             call_api_destination(mesh, target.arn, target.spec.get("HttpParameters"), self.items[0].body,
                                  self._on_http, self.on_result)
@@ -220,9 +224,14 @@ class TargetDelivery(msgspec.Struct):
 
     def on_result(self, result: DeliveryResult) -> None:
         counters = self.counters
+        counters.in_flight -= len(self.items)
         if self.retries == 0:  # Histogram.observe, inline: once per delivered batch
             hist = counters.latency_ms
-            ms = (counters.clock.now() - self.ingested_at) * 1000.0
+            started = counters.clock.now()
+            latency = counters.mesh.latency
+            if latency is not None:   # the answer took as long to come back: the target started earlier
+                started -= latency.between(counters.arn, self.target.arn)
+            ms = (started - self.ingested_at) * 1000.0
             hist.counts[bisect_left(hist.buckets, ms)] += 1
             hist.sum += ms
             hist.count += 1
@@ -252,7 +261,7 @@ class TargetDelivery(msgspec.Struct):
 
     def _backoff(self) -> float:
         delay = min(RETRY_MAX_DELAY_S, RETRY_BASE_DELAY_S * 2.0 ** min(self.retries, 32))
-        return delay * self.counters.mesh.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
+        return delay * self.counters.ids.random.uniform(RETRY_JITTER_LOW, 1.0)
 
     def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
         counters, target = self.counters, self.target
@@ -269,10 +278,12 @@ class TargetDelivery(msgspec.Struct):
             attributes["EXHAUSTED_RETRY_CONDITION"] = _string(exhausted)
         items = [Delivery(item.body, attributes=attributes, json_text=item.json_text) for item in self.items]
         mesh = counters.mesh
+        counters.in_flight += len(items)
         mesh.emit(Deliver(target.dlq_arn, items, counters.arn, mesh.expect(self._on_dlq)))
 
     def _on_dlq(self, result: DeliveryResult) -> None:
         counters, count = self.counters, len(self.items)
+        counters.in_flight -= count
         if result.ok:
             counters.invocations_sent_to_dlq += count
         else:

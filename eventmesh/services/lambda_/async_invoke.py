@@ -92,6 +92,7 @@ class AsyncQueue:
         self.succeeded = 0
         self.expired = 0
         self.destination_delivered = 0
+        self.records_in_flight = 0   # destination and DLQ records sent, their answer not back yet
         self.dead_lettered = 0
         self.dead_letter_errors = 0
         self.destination_delivery_failures = 0
@@ -261,10 +262,12 @@ class AsyncQueue:
 
     def _send(self, pending: _Pending) -> None:
         mesh = self.mesh
+        self.records_in_flight += 1
         mesh.emit(Deliver(pending.target, [pending.delivery], self.function.arn,
                           mesh.expect(partial(self._delivered, pending))))
 
     def _delivered(self, pending: _Pending, result: DeliveryResult) -> None:
+        self.records_in_flight -= 1
         if result.ok:
             if pending.kind == _DLQ:
                 self.dead_lettered += 1

@@ -89,6 +89,7 @@ class Function:
         self.mesh = mesh
         self.name = name
         self.arn = mesh.arn("lambda", f"function:{name}")
+        self.ids = mesh.ids_for(self.arn)   # request ids, alias routing: its own random stream
         self.clock = mesh.clock
         self.account = account_pool(mesh)
         self.concurrency = FunctionConcurrency(self.account, mesh.clock.now())
@@ -131,7 +132,7 @@ class Function:
         if alias is None:
             raise function_not_found(f"{self.arn}:{qualifier}")
         routing = alias.routing
-        if routing.additional_version is not None and self.mesh.ids.random.random() < routing.weight:
+        if routing.additional_version is not None and self.ids.random.random() < routing.weight:
             return self.versions[routing.additional_version]
         return self.versions[alias.function_version]
 
@@ -140,7 +141,7 @@ class Function:
 
     def request_id(self, inv: Invocation) -> str:
         if inv.request_id is None:
-            inv.request_id = self.mesh.ids.uuid()
+            inv.request_id = self.ids.uuid()
         return inv.request_id
 
     # -- invocation entry points ---------------------------------------------------------------

@@ -9,6 +9,14 @@ accumulate); reusing a warm idle environment takes none. Idle environments are r
 keep-warm period. All state is plain ints updated once per batch, so ``ConcurrentExecutions`` is
 exact at every instant. Cost: O(1) per admitted batch (plus O(runs) reclaiming idle environments).
 
+A partitioned simulation splits an account's functions over processes; the unreserved pool they
+share is then split too: each partition's pool has a ``share`` of it (the shares sum to the
+unreserved limit) and admits within its share. An admission the share cuts short (fewer free
+than asked) is one a single pool might have decided differently, so it is recorded
+(``share_exceeded_at``) and the partitioned run is redone with the account's unreserved functions
+in one partition; an admission within its share is exactly what the whole pool would have
+admitted, since the other partitions keep within theirs.
+
 Poller interface (event source mappings, ``sources/``) — on :class:`~eventmesh.services.lambda_.function.Function`::
 
     ok = function.invoke_batch(payload: bytes, on_done: Callable[[InvokeResult], None],
@@ -108,6 +116,8 @@ class AccountPool:
         self.reserved_total = 0
         self.in_use = 0
         self.unreserved_in_use = 0
+        self.share: int | None = None                 # a partition's part of the unreserved pool
+        self.share_exceeded_at: float | None = None   # when the share first cut an admission short
 
     @property
     def unreserved_limit(self) -> int:
@@ -199,6 +209,10 @@ class FunctionConcurrency:
         if self.reserved is None:
             free = account.account_limit - account.reserved_total - account.unreserved_in_use
             reason = CONCURRENT_INVOCATION_LIMIT
+            if account.share is not None:   # one partition of several (the module docstring)
+                free = min(free, account.share - account.unreserved_in_use)
+                if free < n and account.share_exceeded_at is None:
+                    account.share_exceeded_at = now
         else:
             free = self.reserved - self.concurrent
             reason = RESERVED_CONCURRENT_INVOCATION_LIMIT

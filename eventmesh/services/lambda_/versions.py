@@ -81,7 +81,7 @@ class FunctionVersion:
         self.envs = Environments(function.account.keep_warm_s)
         # The handler's host interface: plain attributes, read on the hot path.
         self.clock = mesh.clock
-        self.random = mesh.ids.random
+        self.random = mesh.ids_for(function.arn).random   # the function's own random stream
         self.emit = mesh.emit
         self.expect = mesh.expect
         self.completions = function.completions
@@ -134,7 +134,7 @@ class FunctionVersion:
     def log_stream(self, now: float) -> str:
         if self._log_stream is None:
             day = time.strftime("%Y/%m/%d", time.gmtime(int(now)))
-            self._log_stream = f"{day}/[{self.name}]{self.function.mesh.ids.token(16)}"
+            self._log_stream = f"{day}/[{self.name}]{self.function.mesh.ids_for(self.function.arn).token(16)}"
         return self._log_stream
 
     def log_tail(self, inv: Invocation, request_id: str) -> str:

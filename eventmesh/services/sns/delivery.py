@@ -373,6 +373,7 @@ class Dispatcher:
         self.ordered = ordered
         self._held: dict[Any, tuple[Pending, deque[Pending]]] = {}
         self.submitted = 0   # notifications handed to the dispatcher (one per message and subscription)
+        self.in_flight = 0   # sent, their answer not back yet (a delivery's latency, an HTTP call)
         self.delivered = 0
         self.failed = 0
         self.redriven_to_dlq = 0
@@ -383,9 +384,10 @@ class Dispatcher:
         return len(self._waiting)
 
     def pending_messages(self) -> int:
-        """Notifications neither delivered nor failed yet: waiting for a retry or held behind one."""
+        """Notifications neither delivered nor failed yet: on their way, waiting for a retry or
+        held behind one."""
         held = sum(len(p.messages) for _, queue in self._held.values() for p in queue)
-        return sum(len(p.messages) for p in self._waiting) + held
+        return sum(len(p.messages) for p in self._waiting) + held + self.in_flight
 
     def submit(self, pending: Pending) -> None:
         """A new delivery from the topic: sent now, or queued behind a retrying one (FIFO)."""
@@ -398,6 +400,7 @@ class Dispatcher:
     def send(self, pending: Pending) -> None:
         """Make the first (or next) attempt of ``pending``."""
         mesh = self.mesh
+        self.in_flight += len(pending.messages)   # until on_result / on_http
         if pending.sub.down:
             if pending.http is not None:
                 self.on_http(pending, ENDPOINT_DOWN_RESPONSE)
@@ -426,6 +429,7 @@ class Dispatcher:
         self._held.clear()
 
     def on_http(self, pending: Pending, response: HttpResponse) -> None:
+        self.in_flight -= len(pending.messages)
         if response.ok:
             self.delivered += len(pending.messages)
             self._settled(pending)
@@ -433,6 +437,7 @@ class Dispatcher:
             self._failed(pending, http_retryable(response))
 
     def on_result(self, pending: Pending, result: DeliveryResult) -> None:
+        self.in_flight -= len(pending.messages)
         if not result.kind:  # Outcome.DELIVERED is 0: ``result.ok`` without a property call
             self.delivered += len(pending.messages)
             self._settled(pending)

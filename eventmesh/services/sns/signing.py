@@ -47,6 +47,19 @@ class Signer:
         self._signers: dict[str, Callable[[bytes], bytes]] = {}  # by SignatureVersion
         self._pem: bytes | None = None
         self._name: str | None = None
+        # The key to sign with (PKCS#8 PEM), when the daemon gives one: the workers of a daemon
+        # of several share it, so any of them serves the certificate every message names.
+        self.private_key_pem: bytes | None = None
+
+    @staticmethod
+    def new_key_pem() -> bytes:
+        """A fresh signing key, PKCS#8 PEM (what ``private_key_pem`` takes)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
 
     def _load(self) -> None:
         # Imported here: ``cryptography`` costs ~70 ms to import, paid only when RSA is used.
@@ -55,7 +68,12 @@ class Signer:
         from cryptography.hazmat.primitives.asymmetric import padding, rsa
         from cryptography.x509.oid import NameOID
 
-        key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
+        if self.private_key_pem is not None:
+            loaded = serialization.load_pem_private_key(self.private_key_pem, password=None)
+            assert isinstance(loaded, rsa.RSAPrivateKey)
+            key = loaded
+        else:
+            key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_COMMON_NAME)])
         serial = int.from_bytes(hashlib.sha256(key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()[:16], "big")

@@ -158,6 +158,7 @@ class Topic:
         self.mesh = mesh
         self.name = name
         self.arn = mesh.arn("sns", name)
+        self.ids = mesh.ids_for(self.arn)   # message ids: this topic's own random stream
         self.fifo = fifo_attr == "true"
         self.base_url = base_url or f"https://sns.{mesh.region}.amazonaws.com"
         self.signer = mesh.root.state(Signer)
@@ -376,7 +377,7 @@ class Topic:
     def _admit(self, entry: PublishEntry, text: str, per_protocol: dict[str, str] | None, size: int,
                timestamp: str) -> Message:
         """A checked entry becomes a Message; FIFO duplicates reuse the first's ids."""
-        message = Message(self.mesh.ids.uuid(), text, per_protocol, entry.subject, entry.message_attributes,
+        message = Message(self.ids.uuid(), text, per_protocol, entry.subject, entry.message_attributes,
                           timestamp, entry.message_group_id, trace_header=entry.trace_header)
         if self.fifo:
             if self._deduplicate(entry, message):

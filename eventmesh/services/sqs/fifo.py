@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
+from eventmesh.effects import Delivery, DeliveryResult
 from eventmesh.services.sqs.attributes import QueueConfig
 from eventmesh.services.sqs.errors import (
     InvalidParameterValueException,
@@ -47,7 +47,7 @@ from eventmesh.services.sqs.message import (
     check_entry,
     check_group_id,
 )
-from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, split_batch
+from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, send_deliveries, split_batch
 
 __all__ = ["FifoOrder", "DEDUPLICATION_INTERVAL_S", "MAX_INFLIGHT_FIFO", "RECEIVE_ATTEMPT_INTERVAL_S", "check_batch"]
 
@@ -181,12 +181,7 @@ class FifoOrder:
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (an SNS FIFO topic, an EventBridge target with a group id)."""
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
-                             item.trace_header, None, item.json_text) for item in items]
-        for result in self.queue.send_batch(entries):
-            if isinstance(result, SqsError):
-                return result.delivery_result()
-        return DELIVERED
+        return send_deliveries(self.queue.send_batch, items)
 
     def _prune_dedup(self, now: float) -> None:
         order = self._dedup_order

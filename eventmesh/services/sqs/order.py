@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from eventmesh.clock import Clock
-from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sqs.attributes import QueueConfig
 from eventmesh.services.sqs.errors import SqsError
 from eventmesh.services.sqs.message import Message, SendEntry
 
-__all__ = ["ID_DIGITS", "Order", "QueueStore", "split_batch"]
+__all__ = ["ID_DIGITS", "Order", "QueueStore", "send_deliveries", "split_batch"]
 
 # The last character of a message id within one sent batch: a batch takes at most 16 messages
 # (deliveries from other cores may bring more than SendMessageBatch's 10; they are split).
@@ -29,6 +29,18 @@ def split_batch(send: Callable[[Sequence[SendEntry]], list[Message | SqsError]],
     """``send`` of more entries than one id batch takes, a batch at a time."""
     step = len(ID_DIGITS)
     return [r for i in range(0, len(entries), step) for r in send(entries[i:i + step])]
+
+
+def send_deliveries(send_batch: Callable[[Sequence[SendEntry]], list[Message | SqsError]],
+                    items: list[Delivery]) -> DeliveryResult:
+    """Deliveries from another core sent as a SendMessageBatch would be (every check, the queue's
+    delay); the first entry's error, if any, is the delivery's answer."""
+    entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
+                         item.trace_header, None, item.json_text) for item in items]
+    for result in send_batch(entries):
+        if isinstance(result, SqsError):
+            return result.delivery_result()
+    return DELIVERED
 
 
 class QueueStore(Protocol):

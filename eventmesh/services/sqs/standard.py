@@ -34,7 +34,7 @@ from eventmesh.services.sqs.message import (
     check_entry,
     check_group_id,
 )
-from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, split_batch
+from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, send_deliveries, split_batch
 
 __all__ = ["MAX_INFLIGHT_STANDARD", "StandardOrder"]
 
@@ -171,12 +171,7 @@ class StandardOrder:
 
     def _accept_general(self, items: list[Delivery]) -> DeliveryResult:
         """A delivery through ``send_batch``: every check, the queue's delay, split batches."""
-        entries = [SendEntry(item.body, item.attributes or None, None, item.group_id, item.deduplication_id,
-                             item.trace_header, None, item.json_text) for item in items]
-        for result in self.queue.send_batch(entries):
-            if isinstance(result, SqsError):
-                return result.delivery_result()
-        return DELIVERED
+        return send_deliveries(self.queue.send_batch, items)
 
     # -- receiving and leaving ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import serve_in_thread
+from eventmesh.workers import serve_in_thread
 
 # A Python handler in its own zip (over the wire a function runs only its own package).
 HANDLER = "consumer.handler"
@@ -25,8 +25,8 @@ def _handler_zip() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def daemon():
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int):
+    handle = serve_in_thread(clock="virtual", workers=workers)
     yield handle
     handle.stop()
 

@@ -9,7 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -18,8 +19,8 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["iam"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["iam"], workers=workers)
     try:
         yield handle
     finally:

@@ -13,13 +13,14 @@ import pytest
 from botocore.config import Config
 
 from eventmesh.clock import VIRTUAL_EPOCH
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.wire.protocols import cbor
+from eventmesh.workers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["kinesis"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["kinesis"], workers=workers)
     try:
         yield handle
     finally:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
-import zipfile
 from typing import Any
 
 import msgspec
@@ -25,16 +23,12 @@ from eventmesh.services.lambda_.errors import (
 from eventmesh.testing import virtual_mesh
 from eventmesh.wire.router import Api
 from eventmesh.wire.service import Deferred
+from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/r"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function"
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -87,7 +81,7 @@ def test_get_list_and_delete_functions(api):
 
 
 def test_invoke_python_zip_sync_with_log_tail(api):
-    code = _zip("def handler(event, context):\n"
+    code = handler_zip("def handler(event, context):\n"
                 "    print('got', event['x'])\n"
                 "    return {'y': event['x'] * 2}\n")
     _create(api, "py", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": code})
@@ -98,7 +92,7 @@ def test_invoke_python_zip_sync_with_log_tail(api):
 
 
 def test_invoke_function_error_is_200_with_function_error(api):
-    code = _zip("def handler(event, context):\n    raise RuntimeError('nope')\n")
+    code = handler_zip("def handler(event, context):\n    raise RuntimeError('nope')\n")
     _create(api, "bad", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": code})
     out = _invoke(api, FunctionName="bad", Payload=b"{}")
     assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"

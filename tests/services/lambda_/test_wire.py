@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import threading
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +13,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.effects import Delivery, DeliveryResult
+from eventmesh.workers import serve_in_thread
+from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/wire"
 HANDLER_SOURCE = """
@@ -33,10 +33,7 @@ HAS_SQS = importlib.util.find_spec("eventmesh.services.sqs.api") is not None
 
 
 def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", source)
-    return buffer.getvalue()
+    return handler_zip(source, "handler.py")
 
 
 class Recorder:
@@ -54,8 +51,8 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs"] if HAS_SQS else ["lambda"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["lambda", "sqs"] if HAS_SQS else ["lambda"], workers=workers)
     try:
         yield handle
     finally:

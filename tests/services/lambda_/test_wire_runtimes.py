@@ -11,15 +11,16 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
+from eventmesh.workers import serve_in_thread
 from tests.drivers.lambda_.test_environments import BOOTSTRAP, NODE_FILES, package
 
 ROLE = "arn:aws:iam::000000000000:role/rt"
 
 
 @pytest.fixture(scope="module")
-def lam() -> Iterator[object]:
-    handle: ServerHandle = serve_in_thread(clock="virtual", services=["lambda", "logs"])
+def lam(workers: int) -> Iterator[object]:
+    handle: ServerHandle = serve_in_thread(clock="virtual", services=["lambda", "logs"], workers=workers)
     try:
         yield boto3.client("lambda", endpoint_url=handle.url, region_name="us-east-1", aws_access_key_id="x",
                            aws_secret_access_key="x")

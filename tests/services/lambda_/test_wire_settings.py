@@ -7,9 +7,7 @@ https://docs.aws.amazon.com/cli/latest/reference/lambda/list-versions-by-functio
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import ServerHandle, serve_in_thread
+from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/settings"
 HANDLER = """
@@ -33,11 +32,6 @@ def handler(event, context):
 """
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +105,7 @@ def test_list_versions_names_latest_by_its_qualified_arn(daemon):
 def test_a_json_function_logs_json_records_at_its_level_to_its_log_group(daemon):
     lam = client(daemon, "lambda")
     lam.create_function(FunctionName="structured", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": _zip(HANDLER)},
+                        Code={"ZipFile": handler_zip(HANDLER)},
                         LoggingConfig={"LogFormat": "JSON", "LogGroup": "/custom/structured"})
     out = lam.invoke(FunctionName="structured", Payload=json.dumps({"order": 42}))
     assert json.loads(out["Payload"].read()) == "ok"

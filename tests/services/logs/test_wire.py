@@ -4,10 +4,8 @@ timeouts, LogType=Tail), and the Logs API's own writes, reads, pagination and er
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,9 +14,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, _print_function_logs, serve_in_thread
+from eventmesh.daemon import ServerHandle, _print_function_logs
 from eventmesh.effects import LogEvents
 from eventmesh.services.logs import recent_log_lines
+from eventmesh.workers import serve_in_thread
+from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/logs"
 HANDLER = """
@@ -39,16 +39,11 @@ def json_safe(event):
 """
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", workers=workers)
     try:
         yield handle
     finally:
@@ -66,7 +61,7 @@ def function(daemon: ServerHandle) -> str:
     url = sqs.create_queue(QueueName="from-handler")["QueueUrl"]
     client(daemon, "lambda").create_function(
         FunctionName="talker", Runtime="python3.12", Role=ROLE, Handler="app.handler", Timeout=1,
-        Code={"ZipFile": _zip(HANDLER)}, Environment={"Variables": {"QUEUE_URL": url}})
+        Code={"ZipFile": handler_zip(HANDLER)}, Environment={"Variables": {"QUEUE_URL": url}})
     return "talker"
 
 

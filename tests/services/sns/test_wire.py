@@ -23,8 +23,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.services.sqs.service import create_queue, queue_by_name
+from eventmesh.workers import serve_in_thread
 
 T = TypeVar("T")
 Received = queue.Queue[tuple[dict[str, str], str]]
@@ -32,8 +33,8 @@ POST_WAIT_S = 10  # how long to wait for the daemon's real POST to reach the loo
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual")
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", workers=workers)
     try:
         yield handle
     finally:
@@ -58,6 +59,8 @@ def queue_arn(handle: ServerHandle, name: str) -> str:
 
 
 def drain(handle: ServerHandle, name: str) -> list[Any]:
+    handle.settle()   # deliveries from a topic on another worker have landed
+
     def receive() -> list[Any]:
         q = queue_by_name(handle.mesh, name)
         out: list[Any] = []

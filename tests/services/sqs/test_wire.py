@@ -25,16 +25,17 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.services.sqs.md5 import md5_of_attributes
 from eventmesh.testing import sqs_query_client
+from eventmesh.workers import serve_in_thread
 
 _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["sqs"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["sqs"], workers=workers)
     try:
         yield handle
     finally:

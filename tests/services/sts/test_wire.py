@@ -7,13 +7,14 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
+from eventmesh.daemon import ServerHandle
 from eventmesh.services.sts.sessions import session_token
+from eventmesh.workers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
-def daemon() -> Iterator[ServerHandle]:
-    handle = serve_in_thread(clock="virtual", services=["sts"])
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["sts"], workers=workers)
     try:
         yield handle
     finally:

@@ -1,0 +1,223 @@
+"""A daemon of two workers (``eventmesh serve --workers 2``) behaves as one, whichever worker a
+connection reaches.
+
+The kernel hands each connection to a worker (SO_REUSEPORT), so a test cannot pick the worker it
+talks to. It picks the resources instead: every test works on one resource owned by each worker
+(asserted from the directory), so whatever worker a connection reaches, one of the two is served
+there and the other forwarded. Fresh clients (fresh connections) are used where a test wants
+requests to reach both workers. Virtual clock throughout.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
+
+from eventmesh.workers import WorkerHandle, serve_in_thread
+
+_names = itertools.count()
+SCRAPES = 12    # fresh connections: all of them reaching one worker has odds of 2 in 4,096
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[WorkerHandle]:
+    handle = serve_in_thread(clock="virtual", workers=2)
+    assert isinstance(handle, WorkerHandle)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def client(daemon: WorkerHandle, service: str) -> Any:
+    return boto3.client(service, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
+                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+
+
+def owner(daemon: WorkerHandle, arn: str) -> int:
+    return daemon.group.first.node.placement.owner(arn)
+
+
+def one_on_each(daemon: WorkerHandle, create: Callable[[str], str], prefix: str) -> list[tuple[str, str]]:
+    """Create resources (``create(name)`` → ARN) until worker 0 and worker 1 own one each;
+    returns ``[(name, arn) on worker 0, (name, arn) on worker 1]``."""
+    found: dict[int, tuple[str, str]] = {}
+    for _ in range(8):
+        name = f"{prefix}-{next(_names)}"
+        arn = create(name)
+        found.setdefault(owner(daemon, arn), (name, arn))
+        if len(found) == 2:
+            return [found[0], found[1]]
+    raise AssertionError(f"every {prefix} went to one worker: {found}")
+
+
+def queues(daemon: WorkerHandle, sqs: Any, prefix: str = "q", **attributes: str) -> list[tuple[str, str]]:
+    """One queue on each worker: ``[(url, arn), (url, arn)]``."""
+    def create(name: str) -> str:
+        url = sqs.create_queue(QueueName=name + (".fifo" if attributes.get("FifoQueue") else ""),
+                               Attributes=attributes)["QueueUrl"]
+        urls[name] = url
+        return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+    urls: dict[str, str] = {}
+    return [(urls[name], arn) for name, arn in one_on_each(daemon, create, prefix)]
+
+
+def test_metrics_are_served_whole_from_any_worker(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "metered")
+    for (url, _), count in zip(pair, (3, 5), strict=True):
+        for i in range(count):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    names = [url.rsplit("/", 1)[1] for url, _ in pair]
+    for _ in range(SCRAPES):   # urlopen: a new connection each time
+        with urllib.request.urlopen(daemon.url + "/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+        sent = {s.labels["queue_name"]: s.value
+                for family in text_string_to_metric_families(text)
+                if family.name == "aws_sqs_number_of_messages_sent"
+                for s in family.samples if s.labels.get("queue_name") in names}
+        assert sent == {names[0]: 3, names[1]: 5}
+        assert text.count("# TYPE aws_sqs_number_of_messages_sent_total counter") == 1   # one family, merged
+
+
+def test_the_virtual_clock_moves_every_worker_together(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "delayed")
+    for url, _ in pair:
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=10)
+    daemon.advance(9.5)
+    assert all("Messages" not in client(daemon, "sqs").receive_message(QueueUrl=url) for url, _ in pair)
+    daemon.advance(0.5)
+    received = [client(daemon, "sqs").receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"]
+                for url, _ in pair]
+    assert [[m["Body"] for m in got] for got in received] == [["later"], ["later"]]
+    daemon.advance(29)
+    assert all("Messages" not in sqs.receive_message(QueueUrl=url) for url, _ in pair)
+    daemon.advance(1)   # the visibility timeout ends on both workers at the same instant
+    assert [len(sqs.receive_message(QueueUrl=url)["Messages"]) for url, _ in pair] == [1, 1]
+    nows = set()
+    for _ in range(SCRAPES):
+        with urllib.request.urlopen(daemon.url + "/_eventmesh/clock", timeout=10) as reply:
+            nows.add(json.loads(reply.read())["now"])
+    assert len(nows) == 1   # every worker tells the same time
+
+
+def test_long_polls_wait_and_wake_on_the_owner(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "polled")
+    results: list[dict[str, Any]] = [{}, {}]
+    pollers = [threading.Thread(target=lambda i=i, url=url: results[i].update(
+        client(daemon, "sqs").receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+        for i, (url, _) in enumerate(pair)]
+    for poller in pollers:
+        poller.start()
+    for _, arn in pair:
+        daemon.wait_for_polls(arn)
+    before = daemon.mesh.clock.now()
+    for url, _ in pair:
+        client(daemon, "sqs").send_message(QueueUrl=url, MessageBody="wake")
+    for poller in pollers:
+        poller.join(10)
+    assert [[m["Body"] for m in r["Messages"]] for r in results] == [["wake"], ["wake"]]
+    assert daemon.mesh.clock.now() == before   # answered at once, no virtual time passed
+    # and a long poll with nothing to take ends when the virtual clock says, on either worker
+    results = [{}, {}]
+    pollers = [threading.Thread(target=lambda i=i, url=url: results[i].update(
+        client(daemon, "sqs").receive_message(QueueUrl=url, WaitTimeSeconds=5)))
+        for i, (url, _) in enumerate(pair)]
+    for poller in pollers:
+        poller.start()
+    for _, arn in pair:
+        daemon.wait_for_polls(arn)
+    daemon.advance(5)
+    for poller in pollers:
+        poller.join(10)
+    assert not any(p.is_alive() for p in pollers) and all("Messages" not in r for r in results)
+
+
+def test_fifo_order_and_receipt_handles_hold_across_workers(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "ordered", FifoQueue="true", ContentBasedDeduplication="true")
+    for i in range(10):   # each send on a fresh connection: the two workers take turns serving them
+        sender = client(daemon, "sqs")
+        for url, _ in pair:
+            sender.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g")
+    kept = []
+    for url, _ in pair:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+        assert [m["Body"] for m in got] == [f"m{i}" for i in range(10)]
+        handles = [m["ReceiptHandle"] for m in got]
+        # a receipt handle works from any connection: delete some, hand one back, keep the rest
+        client(daemon, "sqs").delete_message(QueueUrl=url, ReceiptHandle=handles[0])
+        client(daemon, "sqs").delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": f"d{k}", "ReceiptHandle": handles[k]} for k in (1, 2)])
+        client(daemon, "sqs").change_message_visibility(QueueUrl=url, ReceiptHandle=handles[3],
+                                                        VisibilityTimeout=0)
+        again = client(daemon, "sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in again] == ["m3"]   # the group stays in order: m4.. are in flight
+        kept.append(handles[4])
+    # a queue's receipt handle means nothing to the other queue (on the other worker)
+    with pytest.raises(ClientError) as excinfo:
+        sqs.delete_message(QueueUrl=pair[1][0], ReceiptHandle=kept[0])
+    assert excinfo.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    client(daemon, "sqs").delete_message(QueueUrl=pair[0][0], ReceiptHandle=kept[0])   # its own queue takes it
+
+
+def test_shard_iterators_read_on_from_any_connection(daemon: WorkerHandle) -> None:
+    kinesis = client(daemon, "kinesis")
+
+    def create(name: str) -> str:
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        return str(kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"])
+
+    for name, arn in one_on_each(daemon, create, "stream"):
+        kinesis.put_records(StreamName=name, Records=[{"Data": f"a{i}".encode(), "PartitionKey": "k"}
+                                                      for i in range(3)])
+        iterator = client(daemon, "kinesis").get_shard_iterator(
+            StreamARN=arn, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        first = client(daemon, "kinesis").get_records(ShardIterator=iterator)
+        assert [r["Data"] for r in first["Records"]] == [b"a0", b"a1", b"a2"]
+        client(daemon, "kinesis").put_record(StreamName=name, Data=b"b0", PartitionKey="k")
+        second = client(daemon, "kinesis").get_records(ShardIterator=first["NextShardIterator"])
+        assert [r["Data"] for r in second["Records"]] == [b"b0"]
+        assert int(second["Records"][0]["SequenceNumber"]) > int(first["Records"][-1]["SequenceNumber"])
+
+
+def test_a_rule_delivers_to_queues_on_both_workers(daemon: WorkerHandle) -> None:
+    sqs, events = client(daemon, "sqs"), client(daemon, "events")
+    pair = queues(daemon, sqs, "targeted")
+    rule = f"to-both-{next(_names)}"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["app.orders"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": f"t{i}", "Arn": arn} for i, (_, arn) in enumerate(pair)])
+    assert owner(daemon, f"arn:aws:events:us-east-1:000000000000:rule/default/{rule}") == 0   # EventBridge's home
+    assert events.put_events(Entries=[{"Source": "app.orders", "DetailType": "placed",
+                                       "Detail": json.dumps({"id": 7})}])["FailedEntryCount"] == 0
+    daemon.advance(1)
+    for url, _ in pair:
+        got = sqs.receive_message(QueueUrl=url)["Messages"]
+        assert [json.loads(m["Body"])["detail"] for m in got] == [{"id": 7}]
+
+
+def test_each_workers_figures_and_what_crossed_between_them(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "counted")
+    for _ in range(4):   # fresh connections: requests reach both workers, half of them forwarded
+        for url, _ in pair:
+            client(daemon, "sqs").send_message(QueueUrl=url, MessageBody="x")
+    with urllib.request.urlopen(daemon.url + "/_eventmesh/workers", timeout=10) as reply:
+        workers = json.loads(reply.read())["workers"]
+    assert len(workers) == 2
+    forwarded, served = sum(w["forwarded"] for w in workers), sum(w["served"] for w in workers)
+    assert forwarded == served > 0   # every request passed on was served by its owner, none lost
+    assert all(w["messages_sent"] >= w["frames_sent"] > 0 and w["cpu_s"] > 0 for w in workers)

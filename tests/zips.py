@@ -1,0 +1,14 @@
+"""Deployment packages for tests: a handler's source zipped as `aws lambda create-function --zip-file` takes it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+
+def handler_zip(source: str, module: str = "app.py") -> bytes:
+    """A zip holding one module, ``source``, at its root."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(module, source)
+    return buffer.getvalue()
