@@ -45,7 +45,7 @@ from eventmesh.services import adapters
 from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
 from eventmesh.services.sqs.service import DRAINING, end_long_polls
-from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault
+from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault_request
 from eventmesh.wire.auth import AccessKeys
 from eventmesh.wire.guards import Guard
 from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
@@ -217,13 +217,7 @@ class App:
         if request.method != "POST" or fault_id:
             return json_response(405, {"message": "use GET, POST or DELETE on /_eventmesh/faults"})
         try:
-            body = msgspec.json.decode(request.body or b"null")
-        except msgspec.DecodeError as exc:
-            return json_response(400, {"message": f"bad fault request: {exc}"})
-        items = body.get("faults") if isinstance(body, dict) and "faults" in body else body
-        items = items if isinstance(items, list) else [items]
-        try:
-            faults = [parse_fault(item, f"faults[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+            faults, _ = parse_fault_request(request.body)
             for fault in faults:   # all or none
                 board.check(fault)
             added = [board.add(fault) for fault in faults]

@@ -83,6 +83,18 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True):
     id: str = ""
 
 
+def parse_fault_request(body: bytes) -> tuple[list[Fault], list[Any]]:
+    """The faults of a ``POST /_eventmesh/faults`` body (one fault, a list, or ``{"faults": [...]}``)
+    and their raw mappings; :class:`FaultError` for a body that is not JSON or a bad fault."""
+    try:
+        data = msgspec.json.decode(body or b"null")
+    except msgspec.DecodeError as exc:
+        raise FaultError([f"bad fault request: {exc}"]) from None
+    items = data.get("faults") if isinstance(data, dict) and "faults" in data else data
+    items = items if isinstance(items, list) else [items]
+    return [parse_fault(item, f"faults[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)], items
+
+
 def parse_fault(data: Any, where: str = "") -> Fault:
     """A :class:`Fault` from its mapping (YAML or JSON); :class:`FaultError` names each problem
     with its key path (``where`` is the fault's own path, e.g. ``faults[2]``)."""

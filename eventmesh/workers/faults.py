@@ -13,9 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import msgspec
-
-from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault
+from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault, parse_fault_request
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
 from eventmesh.wire.server import json_response
@@ -79,13 +77,7 @@ def install(daemon: Any) -> None:
         if request.method != "POST" or fault_id:
             return json_response(405, {"message": "use GET, POST or DELETE on /_eventmesh/faults"})
         try:
-            body = msgspec.json.decode(request.body or b"null")
-        except msgspec.DecodeError as exc:
-            return json_response(400, {"message": f"bad fault request: {exc}"})
-        items = body.get("faults") if isinstance(body, dict) and "faults" in body else body
-        items = items if isinstance(items, list) else [items]
-        try:
-            parsed = [parse_fault(item, f"faults[{i}]" if len(items) > 1 else "") for i, item in enumerate(items)]
+            parsed, items = parse_fault_request(request.body)
         except FaultError as exc:
             return json_response(400, {"message": "; ".join(exc.problems), "problems": exc.problems})
         plans: list[tuple[dict[str, Any], list[int]]] = []
