@@ -553,6 +553,14 @@ def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", hos
     (``data_dir`` needs this process to run with PYTHONHASHSEED=0, as ``eventmesh serve`` does)."""
     daemon = Daemon(config, host=host, port=port, clock=clock, services=services, verbose=verbose,
                     data_dir=data_dir)
+    thread, loop = run_in_thread(daemon, "eventmesh-daemon")
+    return ServerHandle(daemon, thread, loop)
+
+
+def run_in_thread(daemon: Daemon, name: str,
+                  timeout_s: float = 30.0) -> tuple[threading.Thread, asyncio.AbstractEventLoop]:
+    """Run ``daemon`` on its own event loop in a background thread, once it serves: the thread
+    and the loop. What kept it from starting is raised here (RuntimeError when it did not say)."""
     started = threading.Event()
     failure: list[BaseException] = []
     holder: dict[str, asyncio.AbstractEventLoop] = {}
@@ -568,9 +576,11 @@ def serve_in_thread(config: Config | None = None, *, clock: str = "virtual", hos
             failure.append(exc)
             started.set()
 
-    thread = threading.Thread(target=main, name="eventmesh-daemon", daemon=True)
+    thread = threading.Thread(target=main, name=name, daemon=True)
     thread.start()
-    started.wait(timeout=30)
+    started.wait(timeout=timeout_s)
     if failure:
         raise failure[0]
-    return ServerHandle(daemon, thread, holder["loop"])
+    if "loop" not in holder:
+        raise RuntimeError(f"{name} did not start")
+    return thread, holder["loop"]

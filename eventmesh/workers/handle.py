@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.config import Config
-from eventmesh.daemon import DEFAULT_HOST, Daemon, ServerHandle, _run_loop
+from eventmesh.daemon import DEFAULT_HOST, ServerHandle, run_in_thread
 from eventmesh.mesh import Mesh
 from eventmesh.workers.group import START_TIMEOUT_S, WorkerGroup
 
@@ -138,34 +138,18 @@ def serve_in_thread(config: Config | None = None, *, workers: int = 1, clock: st
     group = WorkerGroup(config, count=workers, host=host, port=port, clock=clock, services=services,
                         verbose=verbose)
     group.start_children()
-    started = threading.Event()
-    failure: list[BaseException] = []
-    holder: dict[str, asyncio.AbstractEventLoop] = {}
-
-    def ready(_: Daemon) -> None:
-        holder["loop"] = asyncio.get_running_loop()
-        started.set()
-
-    def main() -> None:
-        try:
-            _run_loop(group.first.run(ready))
-        except BaseException as exc:  # surfaced to the caller below
-            failure.append(exc)
-            started.set()
-
-    thread = threading.Thread(target=main, name="eventmesh-worker-0", daemon=True)
-    thread.start()
-    started.wait(timeout=START_TIMEOUT_S)
-    if failure or "loop" not in holder:
+    try:
+        thread, loop = run_in_thread(group.first, "eventmesh-worker-0", START_TIMEOUT_S)
+    except BaseException:
         group.signal_children()
         group.join_children()
-        raise failure[0] if failure else RuntimeError("worker 0 did not start")
+        raise
     try:
         group.wait_ready()
     except RuntimeError:
-        holder["loop"].call_soon_threadsafe(group.first.stop)
+        loop.call_soon_threadsafe(group.first.stop)
         thread.join(timeout=10)
         group.signal_children()
         group.join_children()
         raise
-    return WorkerHandle(group, thread, holder["loop"])
+    return WorkerHandle(group, thread, loop)
