@@ -55,7 +55,8 @@ class DataDir:
         self.recorder: Recorder | None = None
         self.recovered: Recovered | None = None
         self.meta: dict[str, Any] = {}
-        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        # (journal seq, future, what it resolves to once that seq is durable)
+        self._waiting: list[tuple[int, asyncio.Future[Any], Any]] = []
         self._snapshot_seq = 0
         self._child: int | None = None
         self._child_seq = 0
@@ -131,9 +132,12 @@ class DataDir:
             return self._hold(seq, response)
         return self._later(response)
 
-    async def _hold(self, seq: int, response: Any) -> Any:
-        await self._wait(seq)
-        return response
+    def _hold(self, seq: int, response: Any) -> asyncio.Future[Any]:
+        # A bare Future, not a coroutine: the server answers it from a done callback, with no
+        # task per held response (the hot path of every write with a data directory).
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((seq, future, response))
+        return future
 
     async def _later(self, pending: Awaitable[Any]) -> Any:
         response = await pending
@@ -142,25 +146,24 @@ class DataDir:
             await self._wait(journal.next_seq - 1)
         return response
 
-    def _wait(self, seq: int) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def _wait(self, seq: int) -> asyncio.Future[Any]:
         journal = self.journal
         if journal is None or journal.durable_seq >= seq:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             future.set_result(None)
-        else:
-            self._waiting.append((seq, future))
-        return future
+            return future
+        return self._hold(seq, None)
 
     def _on_durable(self, seq: int) -> None:
         if not self._waiting:
             return
         still = []
-        for wanted, future in self._waiting:
-            if wanted <= seq:
-                if not future.done():
-                    future.set_result(None)
+        for entry in self._waiting:
+            if entry[0] <= seq:
+                if not entry[1].done():
+                    entry[1].set_result(entry[2])
             else:
-                still.append((wanted, future))
+                still.append(entry)
         self._waiting = still
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -228,7 +231,7 @@ class DataDir:
             self.journal.close()
             self.journal = None
             sys.setswitchinterval(self._switch_interval)
-            for _, future in self._waiting:
+            for _, future, value in self._waiting:   # close() wrote and synced what was queued
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(value)
             self._waiting = []
