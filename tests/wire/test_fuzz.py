@@ -1,7 +1,8 @@
 """Every served operation of every service, sent malformed and mistyped inputs (generated from
 the botocore models, ``fuzzgen``) through a daemon on 127.0.0.1: a 4xx in the protocol's error
 shape for each (a 5xx for none), an answer for each (no hang), the daemon healthy and valid
-traffic interleaved with the fuzz served correctly. A bounded run; the long one is
+traffic interleaved with the fuzz served correctly; at one worker and at two, where requests for
+the other worker's resources are forwarded. A bounded run; the long one is
 ``benchmarks/daemon/fuzz_daemon.py``."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 
 import pytest
 
-from eventmesh.daemon import serve_in_thread
+from eventmesh.workers import serve_in_thread
 from tests.wire.fuzzgen import Canary, Fuzzer, Wire, judge
 
 CASES = 2_500
@@ -18,8 +19,8 @@ CANARY_EVERY = 50
 
 
 @pytest.mark.parametrize("seed", [11, 12])
-def test_fuzzed_requests_get_4xx_and_leave_the_daemon_serving(seed: int) -> None:
-    handle = serve_in_thread()
+def test_fuzzed_requests_get_4xx_and_leave_the_daemon_serving(seed: int, workers: int) -> None:
+    handle = serve_in_thread(workers=workers)
     try:
         wire = Wire(handle.daemon.bound_port)
         canary = Canary(wire)
