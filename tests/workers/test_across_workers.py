@@ -17,13 +17,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventmesh.workers import WorkerHandle, serve_in_thread
+from tests.clients import aws_client as client
 
 _names = itertools.count()
 SCRAPES = 12    # fresh connections: all of them reaching one worker has odds of 2 in 4,096
@@ -39,9 +38,6 @@ def daemon() -> Iterator[WorkerHandle]:
         handle.stop()
 
 
-def client(daemon: WorkerHandle, service: str) -> Any:
-    return boto3.client(service, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
 
 
 def owner(daemon: WorkerHandle, arn: str) -> int:

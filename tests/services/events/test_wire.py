@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from eventmesh.daemon import ServerHandle
 from eventmesh.workers import serve_in_thread
+from tests.clients import aws_client as client
 
 PATTERN = json.dumps({"source": ["shop.orders"]})
 
@@ -26,9 +27,6 @@ def daemon(workers: int) -> Iterator[ServerHandle]:
         handle.stop()
 
 
-def client(handle: ServerHandle, service: str) -> Any:
-    return boto3.client(service, endpoint_url=handle.url, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
 
 
 def queue_arn(handle: ServerHandle, name: str) -> str:

@@ -10,9 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from eventmesh.config import Config
@@ -20,6 +18,7 @@ from eventmesh.daemon import ServerHandle, serve_in_thread
 from eventmesh.drivers.lambda_.code import PackageError, extract_package
 from eventmesh.services.lambda_.errors import InvalidParameterValueException
 from eventmesh.services.lambda_.package import MAX_UNZIPPED_BYTES, inspect_package
+from tests.clients import aws_client as client
 
 ROLE = "arn:aws:iam::000000000000:role/sec"
 UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -52,9 +51,6 @@ def daemon() -> Iterator[ServerHandle]:
         handle.stop()
 
 
-def client(daemon: ServerHandle, name: str, key: str = "x") -> Any:
-    return boto3.client(name, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id=key,
-                        aws_secret_access_key="x", config=BotoConfig(retries={"max_attempts": 1}))
 
 
 def create(lam: Any, name: str, handler: str, code: dict[str, Any] | None = None, **extra: Any) -> Any:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import ServerHandle, serve_in_thread
+from tests.clients import aws_client as client
 from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/settings"
@@ -43,9 +41,6 @@ def daemon() -> Iterator[ServerHandle]:
         handle.stop()
 
 
-def client(daemon: ServerHandle, name: str) -> Any:
-    return boto3.client(name, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
 
 
 def test_a_function_answers_the_settings_it_was_created_with(daemon):

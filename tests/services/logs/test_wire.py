@@ -9,15 +9,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import ServerHandle, _print_function_logs
 from eventmesh.effects import LogEvents
 from eventmesh.services.logs import recent_log_lines
 from eventmesh.workers import serve_in_thread
+from tests.clients import aws_client as client
 from tests.zips import handler_zip
 
 ROLE = "arn:aws:iam::000000000000:role/logs"
@@ -50,9 +49,6 @@ def daemon(workers: int) -> Iterator[ServerHandle]:
         handle.stop()
 
 
-def client(daemon: ServerHandle, name: str) -> Any:
-    return boto3.client(name, endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
 
 
 @pytest.fixture(scope="module")
