@@ -29,7 +29,7 @@ def test_each_problem_names_the_path_of_its_key() -> None:
     problems = validate_config({
         "bogus": 1,
         "account_id": "12",
-        "server": {"port": 70000, "clock": "fast"},
+        "server": {"port": 70000, "clock": "fast", "handover_after": -1},
         "resources": {"sqs": {"queues": [{"Attributes": {}}, "x"], "topics": []},
                       "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
     })
@@ -38,6 +38,7 @@ def test_each_problem_names_the_path_of_its_key() -> None:
     assert "account_id: must be 12 digits" in problems
     assert "server.port: must be a port number 0-65535" in problems
     assert "server.clock: must be real or virtual" in problems
+    assert "server.handover_after: must be 0 (never) or more" in problems
     assert "resources.sqs.queues[0].QueueName: Member must not be null" in problems
     assert "resources.sqs.queues[1]: must be a mapping" in problems
     assert any(p.startswith("resources.sqs.topics: unknown resource kind") for p in problems)

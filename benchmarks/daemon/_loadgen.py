@@ -48,16 +48,17 @@ async def _connection(host: str, port: int, requests: list[bytes], stop_at: floa
 
 async def drive(host: str, port: int, requests: list[bytes], *, connections: int, seconds: float,
                 warmup: float, inspect: Callable[[bytes], int] = lambda body: 0,
-                rate: float | None = None) -> dict[str, float]:
+                rate: float | None = None, sets: list[list[bytes]] | None = None) -> dict[str, float]:
     """Run the load; returns requests, the summed ``inspect`` count, seconds, p50 and p99.
     ``rate``: requests/s offered in all (each connection paced to its share), else as fast as
-    the answers come."""
+    the answers come. ``sets``: connection i sends only ``sets[i % len(sets)]`` instead."""
     interval = connections / rate if rate else 0.0
     start = time.perf_counter()
     warm_until, stop_at = start + warmup, start + warmup + seconds
     latencies: list[float] = []
     results = await asyncio.gather(*[
-        _connection(host, port, requests, stop_at, warm_until, latencies, inspect, i * 7, interval)
+        _connection(host, port, sets[i % len(sets)] if sets else requests, stop_at, warm_until, latencies,
+                    inspect, i * 7, interval)
         for i in range(connections)])
     latencies.sort()
     return {"requests": sum(r[0] for r in results), "counted": sum(r[1] for r in results), "seconds": seconds,

@@ -21,6 +21,12 @@ hold at most seconds × rate × 10 messages.
 
     .venv/bin/python benchmarks/daemon/bench_sqs_daemon.py [--workers 1,2] [--queues Q] [--connections C]
         [--rate REQUESTS_PER_S] [--seconds S] [--size BYTES] [--repeats N] [--callgrind] [--data-dir DIR]
+        [--affine]
+
+``--affine``: connection i sends only to queue i mod Q, as a producer that keeps to its queue
+does, instead of spreading over every queue: with several workers a connection that landed on
+another worker than its queue's is handed to the owner after ``server.handover_after`` forwarded
+requests (connection affinity, docs/scale-out.md), and the run prints how many were.
 
 ``--data-dir DIR``: the server keeps its state in DIR (docs/durability.md; one worker only): each
 request is journaled and answered once its batch is fsynced (group commit). Compare with a run
@@ -64,8 +70,11 @@ def client_main(args: argparse.Namespace) -> None:
     names = queue_names(args.run, args.queues)
     requests = [build_request(args.host, args.port, args.size, n, names[n % len(names)])
                 for n in range(max(64, len(names) * 8))]
+    # --affine: each connection keeps to one queue (connection i to queue i mod Q).
+    sets = [requests[q::len(names)] for q in range(len(names))] if args.affine else None
     print(json.dumps(run(drive(args.host, args.port, requests, connections=args.connections,
-                               seconds=args.seconds, warmup=args.warmup, inspect=_check, rate=args.rate))))
+                               seconds=args.seconds, warmup=args.warmup, inspect=_check, rate=args.rate,
+                               sets=sets))))
 
 
 def one_run(args: argparse.Namespace, server: ServerProcess, run_id: int) -> dict[str, float]:
@@ -80,7 +89,8 @@ def one_run(args: argparse.Namespace, server: ServerProcess, run_id: int) -> dic
     result = client_process(__file__, server.port, args.seconds, args.warmup,
                             "--connections", str(args.connections), "--size", str(args.size),
                             "--queues", str(args.queues), "--run", str(run_id),
-                            *(["--rate", str(args.rate)] if args.rate else []))
+                            *(["--rate", str(args.rate)] if args.rate else []),
+                            *(["--affine"] if args.affine else []))
     if args.callgrind:
         result["instructions_per_message"] = server.instructions() / (result["all_requests"] * BATCH)
     user_after, system_after = server.cpu_s()
@@ -91,6 +101,7 @@ def one_run(args: argparse.Namespace, server: ServerProcess, run_id: int) -> dic
             return sum(a[key] - b[key] for a, b in zip(after, before, strict=True))
         result["forwarded_share"] = delta("forwarded") / result["all_requests"]
         result["messages_per_frame"] = delta("messages_sent") / max(1, delta("frames_sent"))
+        result["handed_over"] = delta("handed_over")
     for name in names:   # their messages go with them
         server.call("AmazonSQS.DeleteQueue", {"QueueUrl": f"http://127.0.0.1/{ACCOUNT}/{name}"})
     messages = result["all_requests"] * BATCH
@@ -107,7 +118,7 @@ def _figure(result: dict[str, float]) -> str:
             "switches/request")
     if "forwarded_share" in result:
         text += (f"  forwarded {result['forwarded_share'] * 100:.0f}%  "
-                 f"{result['messages_per_frame']:.1f} messages/frame")
+                 f"{result['messages_per_frame']:.1f} messages/frame  {result['handed_over']:.0f} handed over")
     return text
 
 
@@ -123,6 +134,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None,
                         help="requests/s offered in all (default: as fast as answers come)")
     parser.add_argument("--callgrind", action="store_true", help="count the server's instructions per message")
+    parser.add_argument("--affine", action="store_true",
+                        help="each connection keeps to one queue (connection affinity can hand it to its owner)")
     parser.add_argument("--data-dir", default=None, help="keep the server's state in this directory (1 worker)")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import mmap
 import tempfile
-from collections.abc import AsyncIterable, Awaitable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import IO, Any, Protocol
 
 from eventmesh.wire.limits import ServerSettings
@@ -94,6 +94,10 @@ class Connections:
         self.settings = settings or ServerSettings()
         self.connections: set[Any] = set()
         self.draining = False
+        # Connection affinity (a daemon of several workers sets it): ``hand_over(fd, owner)``
+        # passes an idle connection's socket to the process ``owner`` names (True: sent, the
+        # connection is closed here; False: it stays).
+        self.hand_over: Callable[[int, int], bool] | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._emptied: asyncio.Event | None = None
 

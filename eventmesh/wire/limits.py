@@ -87,6 +87,9 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     request_timeout_s: float = 30.0            # first byte to last of a request, else 408 and close
     drain_timeout_s: float = 8.0               # SIGTERM: running work may finish this long (Docker
     #                                            stops a container 10 s after SIGTERM)
+    handover_after: int = 4                    # --workers N: a connection whose requests went to one
+    #                                            other worker this many times in a row is handed to
+    #                                            it (0: never; docs/scale-out.md, connection affinity)
     # Requests
     max_header_count: int = 100
     max_header_bytes: int = 65_536             # the request line and every header together
@@ -112,6 +115,8 @@ class ServerSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 out.append(f"{name}: must be a positive number of seconds")
         if self.drain_timeout_s < 0:
             out.append("drain_timeout_s: must be 0 or more seconds")
+        if self.handover_after < 0:
+            out.append("handover_after: must be 0 (never) or more")
         out += [f"max_body_bytes.{k}: must be at least 1" for k, v in self.max_body_bytes.items() if v < 1]
         return out
 

@@ -78,6 +78,14 @@ class HttpServer(Connections):
         self.start_sweeping()
         return HttpProtocol(self)
 
+    def handed_in(self) -> asyncio.Protocol:
+        """The protocol of a connection another worker handed over (admitted there already:
+        not refused by the connection cap here, which counts it from now on)."""
+        self.start_sweeping()
+        protocol = HttpProtocol(self)
+        protocol.admitted = True
+        return protocol
+
 
 class HttpProtocol(asyncio.Protocol):
     """One HTTP/1.1 connection (or, after its first bytes, the HTTP/2 connection it became)."""
@@ -107,6 +115,10 @@ class HttpProtocol(asyncio.Protocol):
         self._queue: deque[tuple[Request, bool]] = deque()
         self._busy: asyncio.Task[None] | None = None
         self._first = True
+        self.admitted = False
+        # Connection affinity: how many answers in a row came from one other worker (``_from``).
+        self._from = -1
+        self._streak = 0
         # Timeouts (loop time): a request under way since, or idle since.
         self._reading_since: float | None = None
         self._idle_since = self._loop.time()
@@ -116,7 +128,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
         connections = self._server.connections
-        if len(connections) >= self._settings.max_connections or self._server.draining:
+        if not self.admitted and (len(connections) >= self._settings.max_connections or self._server.draining):
             self._write(*plain(503, "Too many connections"), False)
             return
         connections.add(self)
@@ -328,6 +340,7 @@ class HttpProtocol(asyncio.Protocol):
     def _dispatch(self, request: Request, keep_alive: bool) -> None:
         response = self._door(request)
         if isinstance(response, tuple):
+            self._streak = 0
             if type(response[2]) is bytes:
                 self._write(response[0], response[1], response[2], keep_alive)
             else:
@@ -353,6 +366,34 @@ class HttpProtocol(asyncio.Protocol):
         while self._queue and self._busy is None and self._transport is not None:
             request, keep = self._queue.popleft()
             self._dispatch(request, keep)
+        owner = getattr(future, "owner", -1)
+        if owner >= 0 and self._server.hand_over is not None:
+            self._follow(owner)
+
+    def _follow(self, owner: int) -> None:
+        """Connection affinity: an answer came from worker ``owner``. After ``handover_after``
+        in a row, the connection, idle between requests, is handed to that worker, which
+        serves what it sends from then on without forwarding it."""
+        if owner != self._from:
+            self._from, self._streak = owner, 0
+        self._streak += 1
+        after = self._settings.handover_after
+        transport = self._transport
+        if not after or self._streak < after or transport is None or not self.idle or self._refused \
+                or self._server.draining or transport.get_write_buffer_size():
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        self._streak = 0
+        # Nothing of the next request has been read here (the connection is idle and reads stop
+        # now), so the new owner reads it from the socket as if it had accepted it.
+        transport.pause_reading()
+        assert self._server.hand_over is not None
+        if self._server.hand_over(sock.fileno(), owner):
+            transport.abort()   # closes this process's descriptor only: the connection stays open
+        else:
+            transport.resume_reading()
 
     async def _respond_later(self, pending: Awaitable[Response], keep_alive: bool) -> None:
         try:

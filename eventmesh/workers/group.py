@@ -72,10 +72,14 @@ class WorkerGroup:
         self._status: list[int] = []   # each child's status pipe (READY once it serves)
         self._stopping = False
         ends: dict[int, dict[int, socket.socket]] = {w: {} for w in range(count)}
+        handovers: dict[int, dict[int, socket.socket]] = {w: {} for w in range(count)}
         for a, b in combinations(range(count), 2):
             ends[a][b], ends[b][a] = socket.socketpair()
+            # Datagrams keep one handed-over connection's descriptor per message (handover.py).
+            handovers[a][b], handovers[b][a] = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._ends = ends
-        self.first = WorkerDaemon(self._spec(0), ends[0], self.listen)
+        self._handovers = handovers
+        self.first = WorkerDaemon(self._spec(0), ends[0], self.listen, handovers[0])
 
     def _spec(self, index: int) -> WorkerSpec:
         return WorkerSpec(self.config, index, self.count, self.host, self.port, self.clock, self.services,
@@ -88,18 +92,19 @@ class WorkerGroup:
         for index in range(1, self.count):
             read_status, write_status = os.pipe()
             peers = {peer: sock.fileno() for peer, sock in self._ends[index].items()}
+            handovers = {peer: sock.fileno() for peer, sock in self._handovers[index].items()}
             listen = None if REUSE_PORT else self.listen.fileno()
-            fds = [*peers.values(), write_status, *([listen] if listen is not None else [])]
+            fds = [*peers.values(), *handovers.values(), write_status, *([listen] if listen is not None else [])]
             child = subprocess.Popen([sys.executable, "-m", "eventmesh.workers.child"], stdin=subprocess.PIPE,
                                      pass_fds=fds, env=env)
             os.close(write_status)
             assert child.stdin is not None
-            child.stdin.write(pickle.dumps((self._spec(index), peers, listen, write_status)))
+            child.stdin.write(pickle.dumps((self._spec(index), peers, listen, write_status, handovers)))
             child.stdin.close()
             self.children.append(child)
             self._status.append(read_status)
         for index in range(1, self.count):   # the children hold their ends of the channels now
-            for sock in self._ends[index].values():
+            for sock in (*self._ends[index].values(), *self._handovers[index].values()):
                 sock.close()
 
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:

@@ -43,11 +43,22 @@ from eventmesh.workers.placement import Placement
 from eventmesh.workers.relay import RelayedBody
 from eventmesh.workers.routes import ARN, CREATE, route
 
-__all__ = ["MAX_HOPS", "Node", "RemoteError"]
+__all__ = ["MAX_HOPS", "Forwarded", "Node", "RemoteError"]
 
 log = logging.getLogger("eventmesh.workers")
 
 MAX_HOPS = 2    # client → any worker → arbiter → owner: served where it lands after two hops
+
+
+class Forwarded(asyncio.Future):  # type: ignore[type-arg]
+    """The answer to a request forwarded to worker ``owner`` (the door's connection affinity
+    counts where its answers come from: ``wire/server.py``)."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self.owner = owner
 
 
 class RemoteError(ServiceError):
@@ -79,6 +90,7 @@ class Node:
         self.forwarded = 0      # requests this worker passed on, and served for its peers
         self.served = 0
         self.on_peer_lost: Callable[[int], None] | None = None
+        self.handover: Any = None   # the worker's ``Handover`` (connection affinity), once it listens
         self._hops = 0          # hops of the forwarded request being served (0: a client's)
         self._backlog: list[Tell] = []   # news from before the channels were up
         self._serving: dict[tuple[int, int], asyncio.Task[None]] = {}
@@ -114,6 +126,8 @@ class Node:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {"cpu_s": usage.ru_utime + usage.ru_stime, "user_s": usage.ru_utime,
                 "forwarded": self.forwarded, "served": self.served,
+                "handed_over": getattr(self.handover, "handed_over", 0),
+                "handed_in": getattr(self.handover, "handed_in", 0),
                 "deliveries_sent": self.link.items_sent, "deliveries_received": self.link.items_received,
                 "frames_sent": sum(c.frames_sent for c in self.channels.values()),
                 "messages_sent": sum(c.messages_sent for c in self.channels.values())}
@@ -250,7 +264,7 @@ class Node:
         """Send ``request`` to ``owner`` (``hops``: how far it has come, counting this one)."""
         channel = self.channels[owner]
         self.forwarded += 1
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Response] = Forwarded(owner, asyncio.get_running_loop())
         body = request.body if type(request.body) is bytes else bytes(request.body)
         channel.send(HttpCall(channel.expect(future), request.method, request.path, request.query,
                               request.headers, body, hops))

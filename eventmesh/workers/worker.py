@@ -24,6 +24,7 @@ from eventmesh.daemon import Daemon, _run_loop
 from eventmesh.services.sns.signing import Signer
 from eventmesh.workers import lists, probe, remote
 from eventmesh.workers.front import Front, install_endpoints
+from eventmesh.workers.handover import Handover
 from eventmesh.workers.node import Node
 
 __all__ = ["READY", "REUSE_PORT", "WorkerDaemon", "WorkerSpec", "child_main", "listening_socket"]
@@ -71,7 +72,8 @@ class WorkerSpec(msgspec.Struct):
 class WorkerDaemon(Daemon):
     """A daemon that is worker ``spec.index`` of ``spec.count``."""
 
-    def __init__(self, spec: WorkerSpec, peers: dict[int, socket.socket], listen: socket.socket | None) -> None:
+    def __init__(self, spec: WorkerSpec, peers: dict[int, socket.socket], listen: socket.socket | None,
+                 handovers: dict[int, socket.socket] | None = None) -> None:
         config = spec.config
         if config.seed is not None:
             config = msgspec.structs.replace(config, seed=config.seed + spec.index * SEED_STRIDE)
@@ -83,6 +85,7 @@ class WorkerDaemon(Daemon):
         self.mesh.root.state(Signer).private_key_pem = spec.sns_key_pem
         self.node = Node(self.mesh, self.api, spec.index, spec.count)
         self._peers = peers
+        self._handovers = handovers or {}
         self._listen_socket = listen
         self._configured = asyncio.Event() if spec.index else None
         self.node.tells["configured"] = self._on_configured
@@ -96,6 +99,9 @@ class WorkerDaemon(Daemon):
 
     async def _listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
         await self.node.connect(self._peers)
+        if self._handovers:
+            self.node.handover = Handover(self.http, self._handovers)
+            self.node.handover.install(loop)
         sock = self._listen_socket if self._listen_socket is not None else listening_socket(self.host, self.port)
         return await loop.create_server(self.http.protocol, sock=sock, start_serving=False)
 
@@ -126,7 +132,9 @@ class WorkerDaemon(Daemon):
 
     async def wait_stopped(self) -> None:
         self.node.on_peer_lost = None   # peers stop too: their channels closing is expected now
-        await super().wait_stopped()
+        await super().wait_stopped()   # a draining door hands no connection over
+        if self.node.handover is not None:
+            self.node.handover.close(asyncio.get_running_loop())
         self.node.close()
 
     async def run(self, ready: Callable[[Daemon], None] | None = None) -> None:
@@ -149,11 +157,11 @@ class _RoutedApi:
 
 
 def child_main(spec: WorkerSpec, peers: dict[int, socket.socket], listen: socket.socket | None,
-               status: int) -> None:
+               status: int, handovers: dict[int, socket.socket] | None = None) -> None:
     """A child worker: serve until SIGTERM/SIGINT, writing ``READY`` to the ``status`` pipe
     once it serves (the parent waits for it; end of file without it means it failed)."""
     logging.basicConfig(level=spec.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    daemon = WorkerDaemon(spec, peers, listen)
+    daemon = WorkerDaemon(spec, peers, listen, handovers)
 
     def ready(_: Daemon) -> None:
         os.write(status, READY)

@@ -10,6 +10,7 @@ requests to reach both workers. Virtual clock throughout.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import threading
@@ -21,6 +22,8 @@ import pytest
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
+from eventmesh.config import Config
+from eventmesh.wire.limits import ServerSettings
 from eventmesh.workers import WorkerHandle, serve_in_thread
 from tests.clients import aws_client as client
 
@@ -217,3 +220,76 @@ def test_each_workers_figures_and_what_crossed_between_them(daemon: WorkerHandle
     forwarded, served = sum(w["forwarded"] for w in workers), sum(w["served"] for w in workers)
     assert forwarded == served > 0   # every request passed on was served by its owner, none lost
     assert all(w["messages_sent"] >= w["frames_sent"] > 0 and w["cpu_s"] > 0 for w in workers)
+
+
+def _workers_figures(daemon: WorkerHandle) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(daemon.url + "/_eventmesh/workers", timeout=10) as reply:
+        return list(json.loads(reply.read())["workers"])
+
+
+def _send_raw(conn: http.client.HTTPConnection, url: str, body: str) -> dict[str, Any]:
+    conn.request("POST", "/", json.dumps({"QueueUrl": url, "MessageBody": body}),
+                 {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage"})
+    reply = conn.getresponse()
+    document = json.loads(reply.read())
+    assert reply.status == 200, document
+    return dict(document)
+
+
+def test_a_connection_that_keeps_to_another_workers_queue_is_handed_to_it(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "affine")
+    after = ServerSettings().handover_after
+    conn = http.client.HTTPConnection(daemon.url.removeprefix("http://"), timeout=10)
+    conn.connect()
+    sock, local = conn.sock, conn.sock.getsockname()
+    blocks = 4
+    before = _workers_figures(daemon)
+    for block in range(blocks):   # 10 to worker 0's queue, 10 to worker 1's, and again
+        url = pair[block % 2][0]
+        for k in range(10):
+            assert "MessageId" in _send_raw(conn, url, f"b{block}-{k}")
+    figures = _workers_figures(daemon)
+    assert conn.sock is sock and sock.getsockname() == local   # one connection all along
+    conn.close()
+    handed = sum(a["handed_over"] - b["handed_over"] for a, b in zip(figures, before, strict=True))
+    adopted = sum(a["handed_in"] - b["handed_in"] for a, b in zip(figures, before, strict=True))
+    forwarded = sum(a["forwarded"] - b["forwarded"] for a, b in zip(figures, before, strict=True))
+    # Whichever worker the connection reached first, each later block begins on the other
+    # queue's worker: forwarded `after` times, then handed over, then served where it lands.
+    assert handed == adopted and blocks - 1 <= handed <= blocks
+    assert forwarded <= blocks * after
+    counts = [int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"]) for url, _ in pair]
+    assert counts == [20, 20]   # nothing lost or doubled on the way
+
+
+def test_a_connection_that_spreads_over_workers_stays_where_it_is(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "spread")
+    conn = http.client.HTTPConnection(daemon.url.removeprefix("http://"), timeout=10)
+    before = _workers_figures(daemon)
+    for k in range(20):   # alternating: never a streak long enough
+        _send_raw(conn, pair[k % 2][0], f"m{k}")
+    figures = _workers_figures(daemon)
+    conn.close()
+    assert sum(a["handed_over"] - b["handed_over"] for a, b in zip(figures, before, strict=True)) == 0
+    assert sum(a["forwarded"] - b["forwarded"] for a, b in zip(figures, before, strict=True)) == 10
+
+
+def test_handover_after_0_keeps_connections_where_the_kernel_put_them() -> None:
+    handle = serve_in_thread(Config(server=ServerSettings(handover_after=0)), clock="virtual", workers=2)
+    assert isinstance(handle, WorkerHandle)
+    try:
+        sqs = client(handle, "sqs")
+        pair = queues(handle, sqs, "fixed")
+        conn = http.client.HTTPConnection(handle.url.removeprefix("http://"), timeout=10)
+        for block in range(2):
+            for k in range(8):
+                _send_raw(conn, pair[block][0], f"m{k}")
+        conn.close()
+        figures = _workers_figures(handle)
+        assert sum(w["handed_over"] for w in figures) == 0
+        assert sum(w["forwarded"] for w in figures) >= 8   # one of the two blocks was forwarded whole
+    finally:
+        handle.stop()
