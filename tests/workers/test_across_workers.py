@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import socket
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -293,3 +294,30 @@ def test_handover_after_0_keeps_connections_where_the_kernel_put_them() -> None:
         assert sum(w["forwarded"] for w in figures) >= 8   # one of the two blocks was forwarded whole
     finally:
         handle.stop()
+
+
+def test_a_handed_over_connection_is_closed_by_its_new_worker(daemon: WorkerHandle) -> None:
+    sqs = client(daemon, "sqs")
+    pair = queues(daemon, sqs, "closing")
+    host, port = daemon.url.removeprefix("http://").rsplit(":", 1)
+    after = ServerSettings().handover_after
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        def send(url: str, close: bool = False) -> bytes:
+            body = json.dumps({"QueueUrl": url, "MessageBody": "x"}).encode()
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: %b\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                         b"X-Amz-Target: AmazonSQS.SendMessage\r\n%bContent-Length: %d\r\n\r\n%b"
+                         % (host.encode(), b"Connection: close\r\n" if close else b"", len(body), body))
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(65536)
+            head, rest = data.split(b"\r\n\r\n", 1)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            while len(rest) < length:
+                rest += sock.recv(65536)
+            return head.split(b"\r\n", 1)[0]
+
+        for url, _ in pair:   # one of the two blocks ends with the connection handed over
+            for _ in range(after + 1):
+                assert send(url) == b"HTTP/1.1 200 OK"
+        assert send(pair[1][0], close=True) == b"HTTP/1.1 200 OK"
+        assert sock.recv(1) == b""   # the worker that holds it now closes it: the client sees the end
