@@ -105,7 +105,7 @@ class DataDir:
         """Journal from here on: a new segment after what recovery replayed."""
         assert self.recovered is not None
         self.journal = Journal(self.path, self.recovered.next_seq, self._on_durable,
-                               lambda callback, seq: loop.call_soon_threadsafe(callback, seq))
+                               lambda callback, seq: loop.call_soon_threadsafe(callback, seq), loop.call_soon)
         self.recorder = Recorder(mesh, self.journal)
         # The writer thread needs the GIL for a moment after each fsync to report it; with the
         # default 5 ms switch interval a busy event loop keeps it that long, and every response
