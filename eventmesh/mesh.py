@@ -45,8 +45,8 @@ from eventmesh.ids import IdGenerator, stable_hash
 if TYPE_CHECKING:
     from eventmesh.latency import LatencyModel
 
-__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "Ephemeral", "Mesh", "Resource", "Target", "join_order",
-           "split_order"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_REGION", "DeliverBatch", "DeliveryPart", "Ephemeral", "Mesh", "Resource",
+           "Target", "join_order", "split_order"]
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -76,6 +76,26 @@ def join_order(order: tuple[int, int] | list[int]) -> int:
 R = TypeVar("R")
 S = TypeVar("S")
 E = TypeVar("E")
+
+
+# One delivery of a DeliverBatch: a Deliver's target ARN, items and source ARN, and the callback
+# its answer goes to (what ``Mesh.deliver`` takes).
+DeliveryPart = tuple[str, list[Delivery], str, Callable[[DeliveryResult], None]]
+
+
+class DeliverBatch:
+    """Deliveries one sender emits together (:meth:`Mesh.deliver_batch`): one outbox entry for
+    them all instead of a ``Deliver`` effect and a reply token each. ``flush`` carries the parts
+    out in their order, each as the ``Deliver`` it stands for would be at that point of the
+    outbox: a target of this mesh with no latency model takes its items at once and the part's
+    callback gets the answer; any other part becomes that ``Deliver``, with a reply token, and
+    goes the general way (a timed delivery, ``mesh.link``, a driver). A batch never leaves the
+    mesh: subscribers and links see only ``Deliver`` effects."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[DeliveryPart]) -> None:
+        self.parts = parts
 
 
 class Ephemeral:
@@ -134,7 +154,7 @@ class Mesh:
         self._arn_ids: dict[str, IdGenerator] = {}
         self._sent: dict[str, int] = {}      # timed deliveries and answers sent, by sender ARN
         self._ranks: dict[str, int] = {}
-        self.outbox: deque[Effect] = deque()
+        self.outbox: deque[Effect | DeliverBatch] = deque()
         self._resources: dict[str, Any] = {}
         self._by_service: dict[str, dict[str, Any]] = defaultdict(dict)
         self._state: dict[type, Any] = {}
@@ -317,6 +337,12 @@ class Mesh:
         """Effects emitted and not answered yet (HTTP requests in flight, handler runs...)."""
         return len(self._replies)
 
+    def deliver_batch(self, parts: list[DeliveryPart]) -> None:
+        """``deliver(*part)`` for each part, in order, as one outbox entry (:class:`DeliverBatch`):
+        a sender with many targets at once (an EventBridge request's rule targets) pays for one
+        effect, not one effect and one reply token per target."""
+        self.outbox.append(DeliverBatch(parts))
+
     def flush(self) -> None:
         """Carry out every effect in the outbox, including the ones carrying them out emits."""
         if self._flushing:
@@ -329,33 +355,51 @@ class Mesh:
             while outbox:
                 effect = popleft()
                 if type(effect) is Deliver:
-                    if latency is not None:
-                        delay = latency.between(effect.source_arn, effect.target_arn)
-                        if delay > 0.0:
-                            self._send_later(effect, delay)
+                    if latency is None:
+                        # The common case inline: a core of this mesh takes it (one call per target batch).
+                        accept = getattr(resources.get(effect.target_arn), "accept", None)
+                        if accept is not None:
+                            result = accept(effect.items, effect.source_arn)
+                            if effect.reply_to:
+                                callback = replies.pop(effect.reply_to, None)
+                                if callback is not None:
+                                    callback(result)
                             continue
-                    # The common case inline: a core of this mesh takes it (one call per target batch).
-                    accept = getattr(resources.get(effect.target_arn), "accept", None)
-                    if accept is not None:
-                        result = accept(effect.items, effect.source_arn)
-                        if effect.reply_to:
-                            callback = replies.pop(effect.reply_to, None)
-                            if callback is not None:
-                                callback(result)
-                        continue
-                    if self.link is not None:
-                        self.link.send(effect, 0.0, 0)  # its owner is another partition
-                        continue
-                    if self._handlers.get(Deliver):
-                        for handler in self._handlers[Deliver]:
-                            handler(effect)  # a target outside this process
-                        continue
-                    self.reply(effect.reply_to, _missing(effect.target_arn))
+                    self._carry(effect)
+                    continue
+                if type(effect) is DeliverBatch:
+                    for target_arn, items, source_arn, on_result in effect.parts:
+                        if latency is None:  # as a Deliver's common case above, without the token
+                            accept = getattr(resources.get(target_arn), "accept", None)
+                            if accept is not None:
+                                on_result(accept(items, source_arn))
+                                continue
+                        self._carry(Deliver(target_arn, items, source_arn, self.expect(on_result)))
                     continue
                 for handler in self._handlers.get(type(effect), ()):
                     handler(effect)
         finally:
             self._flushing = False
+
+    def _carry(self, effect: Deliver) -> None:
+        """A ``Deliver`` off the common path: timed (latency model), to another partition, to a
+        driver's target outside this process, or to a target that does not exist."""
+        latency = self.latency
+        if latency is not None:
+            delay = latency.between(effect.source_arn, effect.target_arn)
+            if delay > 0.0:
+                self._send_later(effect, delay)
+                return
+        accept = getattr(self._resources.get(effect.target_arn), "accept", None)
+        if accept is not None:
+            self.reply(effect.reply_to, accept(effect.items, effect.source_arn))
+        elif self.link is not None:
+            self.link.send(effect, 0.0, 0)  # its owner is another partition
+        elif self._handlers.get(Deliver):
+            for handler in self._handlers[Deliver]:
+                handler(effect)  # a target outside this process
+        else:
+            self.reply(effect.reply_to, _missing(effect.target_arn))
 
     # -- timed deliveries ---------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 
 Cost per event: one JSON decode of ``Detail``, one encode of the envelope, one ``RuleSet``
 match (O(fields of the event), independent of the rule count), and per (target, request) one
-``Deliver`` effect carrying every event of the request bound for that target.
+delivery carrying every event of the request bound for that target (the request's deliveries
+go out as one ``Mesh.deliver_batch``).
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus.html
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
@@ -30,7 +31,7 @@ import msgspec
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult, Outcome
 from eventmesh.histogram import Histogram, HistogramSnapshot
-from eventmesh.mesh import Mesh
+from eventmesh.mesh import DeliveryPart, Mesh
 from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
 from eventmesh.quotas import Quota, quota_value
 from eventmesh.services.events.errors import (
@@ -401,16 +402,25 @@ class EventBus:
         entry[1].append(target.delivery(payload, event, hops, trace))
 
     def _dispatch(self, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]], ingested_at: float) -> None:
-        deliver = self.mesh.deliver
+        """Each (rule, target)'s events as one delivery, in ``pending`` order: one
+        ``Mesh.deliver_batch`` for a run of them, whose parts the mesh carries out as the
+        ``Deliver`` effects they stand for (TargetDelivery.send, inline); an HTTP endpoint takes
+        one event per request, at its place in the order."""
+        parts: list[DeliveryPart] = []
         for target, (rule, items) in pending.items():
-            if target.kind == "api":  # HTTP endpoints take one event per request
-                rule.counters.in_flight += len(items)
+            counters = rule.counters
+            counters.in_flight += len(items)
+            if target.kind == "api":
+                if parts:
+                    self.mesh.deliver_batch(parts)
+                    parts = []
                 for item in items:
-                    TargetDelivery(rule.counters, target, [item], ingested_at).send()
-            else:  # TargetDelivery.send, inline: one Deliver effect per target
-                rule.counters.in_flight += len(items)
-                delivery = TargetDelivery(rule.counters, target, items, ingested_at)
-                deliver(target.arn, items, rule.arn, delivery.on_result)
+                    TargetDelivery(counters, target, [item], ingested_at).send()
+            else:
+                parts.append((target.arn, items, counters.arn,
+                              TargetDelivery(counters, target, items, ingested_at).on_result))
+        if parts:
+            self.mesh.deliver_batch(parts)
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """Events from a rule on another bus (the envelope, same ``id``) or from a Lambda
