@@ -137,12 +137,9 @@ _NOT_AUTHORIZED_SOURCE = PutEventsResultEntry(error_code="NotAuthorizedForSource
                                               error_message="Not authorized for the source.")
 
 
-def _check_size(entries: list[PutEventsRequestEntry]) -> None:
-    chars = 0
-    for e in entries:
-        chars += len(e.source or "") + len(e.detail_type or "") + len(e.detail or "")
-        if e.resources:
-            chars += sum(map(len, e.resources))
+def _check_size(entries: list[PutEventsRequestEntry], chars: int) -> None:
+    """The request's size limit; ``chars``: the characters of its sizable fields, counted by the
+    caller as it went through the entries."""
     if chars * UTF8_MAX_BYTES_PER_CHAR + TIME_ENTRY_BYTES * len(entries) < MAX_REQUEST_BYTES:
         return  # cannot be over the limit whatever the characters are
     size = 0
@@ -175,7 +172,6 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
         shown = ", ".join(_java_entry(e) for e in entries)
         raise ValidationException(f"1 validation error detected: Value '[{shown}]' at 'entries' failed to satisfy "
                                   f"constraint: Member must have length {bound}")
-    _check_size(entries)
     now = mesh.clock.now()
     now_iso = iso_seconds(now)
     account, region = mesh.account_id, mesh.region
@@ -192,13 +188,18 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
     # The envelope in AWS's key order, with what every event of this request shares.
     envelope: dict[str, Any] = {"version": "0", "id": None, "detail-type": None, "source": None, "account": account,
                                 "time": now_iso, "region": region, "resources": None, "detail": None}
+    chars = 0  # the request's size (_check_size, before anything is ingested)
     for index, e in enumerate(entries):
         source, detail_type, detail_text = e.source, e.detail_type, e.detail
+        if e.resources:
+            chars += sum(map(len, e.resources))
         if not source or not detail_type or not detail_text:
+            chars += len(source or "") + len(detail_type or "") + len(detail_text or "")
             missing = "Source" if not source else "DetailType" if not detail_type else "Detail"
             results.append(_missing(missing))
             failed += 1
             continue
+        chars += len(source) + len(detail_type) + len(detail_text)
         try:
             detail = _decode_detail(detail_text)
         except msgspec.DecodeError:
@@ -235,6 +236,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
             if traces is None:
                 traces = {}
             traces[event_id] = trace
+    _check_size(entries, chars)
     for bus, events in batches.items():
         bus.ingest(events, now, traces=traces)
     return PutEventsResponse(failed, results)
