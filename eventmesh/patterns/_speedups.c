@@ -27,7 +27,6 @@
 #define DEDUP_SCAN_MAX 16 /* duplicates among more found states are dropped by sorting */
 #define MIDDLE_SCAN_MAX 16 /* as ops/wildcard.MIDDLE_SCAN_MAX (checked by init) */
 #define FID_BITS 4096      /* field ids kept as bits per event (more are looked up in the dict) */
-#define F_PRESIZE 16       /* entries the flattened event's dict is made for */
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
@@ -213,29 +212,93 @@ static inline void fidset_add(FidSet *set, PyObject *fid) {
 }
 
 /* One flattened event: F (field id -> value or Values), X (field id -> [(value, membership)] for
- * leaves inside arrays of objects) and the ids each holds. */
+ * leaves inside arrays of objects) and the ids each holds. F lives in ``fv`` for ids below FID_BITS
+ * (read only where ``in_f`` has the id's bit, so nothing is cleared per event), in the dict ``big``
+ * above; ``order`` lists the small ids in the order stored (what iterating F visits). A Values
+ * list made for a second value is owned (kept in ``owned``); single values are borrowed from the
+ * event, which outlives the match. The dict F of the Python engine is built only when the walk
+ * hands it to walk_arrays (an event with arrays of objects some rule looks into). */
 typedef struct {
-    PyObject *F, *X;
+    PyObject *big, *X;
     FidSet in_f, in_x;
+    PyObject *fv[FID_BITS];
+    Stack order;
+    Stack owned;
 } Flat;
 
+static inline Py_ssize_t flat_size(const Flat *fl) { return fl->order.n + PyDict_GET_SIZE(fl->big); }
+
+/* The value(s) of ``fid`` (borrowed), or NULL without an error when the event has none. */
+static inline PyObject *flat_get(const Flat *fl, PyObject *fid) {
+    Py_ssize_t v = small_int(fid);
+    if (v >= 0 && v < FID_BITS)
+        return (fl->in_f.bits[v >> 3] >> (v & 7)) & 1 ? fl->fv[v] : NULL;
+    PyErr_Clear();
+    return PyDict_GET_SIZE(fl->big) ? PyDict_GetItemWithError(fl->big, fid) : NULL;
+}
+
+/* Two values or more of one field: a Values list, owned by ``fl``. */
+static PyObject *flat_values(Flat *fl, PyObject *first, PyObject *value) {
+    PyObject *pair = PyTuple_Pack(2, first, value);
+    if (!pair) return NULL;
+    PyObject *values = PyObject_CallOneArg((PyObject *)G.Values, pair);
+    Py_DECREF(pair);
+    if (values && push(&fl->owned, values) < 0) {
+        Py_DECREF(values);
+        return NULL;
+    }
+    return values;
+}
+
 static int put(Flat *fl, PyObject *fid, PyObject *value) {
-    /* one probe for the common first value of a field: F grew iff the value was stored */
-    PyObject *F = fl->F;
-    fidset_add(&fl->in_f, fid);
+    Py_ssize_t v = small_int(fid);
+    if (v >= 0 && v < FID_BITS) {
+        unsigned char bit = (unsigned char)(1 << (v & 7));
+        if (!(fl->in_f.bits[v >> 3] & bit)) {   /* the field's first value: borrowed */
+            fl->in_f.bits[v >> 3] |= bit;
+            fl->fv[v] = value;
+            return push(&fl->order, fid);
+        }
+        PyObject *found = fl->fv[v];
+        if (Py_IS_TYPE(found, G.Values)) return PyList_Append(found, value);
+        PyObject *values = flat_values(fl, found, value);
+        if (!values) return -1;
+        fl->fv[v] = values;
+        return 0;
+    }
+    PyErr_Clear();
+    fl->in_f.big = 1;
+    /* one probe for the common first value of a field: the dict grew iff the value was stored */
+    PyObject *F = fl->big;
     Py_ssize_t before = PyDict_GET_SIZE(F);
     PyObject *found = PyDict_SetDefault(F, fid, value);
     if (!found) return -1;
     if (PyDict_GET_SIZE(F) != before) return 0;
     if (Py_IS_TYPE(found, G.Values)) return PyList_Append(found, value);
-    PyObject *pair = PyTuple_Pack(2, found, value);
-    if (!pair) return -1;
-    PyObject *values = PyObject_CallOneArg((PyObject *)G.Values, pair);
-    Py_DECREF(pair);
-    if (!values) return -1;
-    int rc = PyDict_SetItem(F, fid, values);
-    Py_DECREF(values);
-    return rc;
+    PyObject *values = flat_values(fl, found, value);
+    return values ? PyDict_SetItem(F, fid, values) : -1;
+}
+
+/* F as the dict the Python engine uses (a new reference): for walk_arrays. */
+static PyObject *flat_dict(const Flat *fl) {
+    PyObject *F = PyDict_Copy(fl->big);
+    if (!F) return NULL;
+    for (Py_ssize_t i = 0; i < fl->order.n; i++) {
+        PyObject *fid = fl->order.items[i];
+        if (PyDict_SetItem(F, fid, fl->fv[small_int(fid)]) < 0) {
+            Py_DECREF(F);
+            return NULL;
+        }
+    }
+    return F;
+}
+
+static void flat_free(Flat *fl) {
+    for (Py_ssize_t i = 0; i < fl->owned.n; i++) Py_DECREF(fl->owned.items[i]);
+    PyMem_Free(fl->owned.items);
+    PyMem_Free(fl->order.items);
+    Py_XDECREF(fl->big);
+    Py_XDECREF(fl->X);
 }
 
 static int add_member(Flat *fl, PyObject *fid, PyObject *value, PyObject *mem) {
@@ -843,7 +906,7 @@ static int fidset_maybe(const FidSet *set, PyObject *fid) {
 
 static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObject *arrays) {
     Stack todo = {0}, tmp = {0};
-    PyObject *F = fl->F, *X = PyDict_GET_SIZE(fl->X) ? fl->X : NULL;
+    PyObject *X = PyDict_GET_SIZE(fl->X) ? fl->X : NULL;
     const FidSet *in_f = &fl->in_f, *in_x = &fl->in_x;
     int rc = push(&todo, root);
     while (rc == 0 && todo.n) {
@@ -853,10 +916,16 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
             rc = PySet_Add(out, PyTuple_GET_ITEM(rules, i));
         PyObject *edges = SLOT(s, G.st_edges);
         Py_ssize_t n = PyTuple_GET_SIZE(edges);
-        if (rc == 0 && n > EDGE_SCAN_MAX && PyDict_GET_SIZE(F) < n && !X) {
+        if (rc == 0 && n > EDGE_SCAN_MAX && flat_size(fl) < n && !X) {
             PyObject *by_fid = SLOT(s, G.st_by_fid), *fid, *v;
+            for (Py_ssize_t i = 0; rc == 0 && i < fl->order.n; i++) {
+                fid = fl->order.items[i];
+                PyObject *e = PyDict_GetItemWithError(by_fid, fid);
+                if (e) rc = follow(e, fl->fv[small_int(fid)], numkey, &todo, &tmp);
+                else if (PyErr_Occurred()) rc = -1;
+            }
             Py_ssize_t pos = 0;
-            while (rc == 0 && PyDict_Next(F, &pos, &fid, &v)) {
+            while (rc == 0 && PyDict_Next(fl->big, &pos, &fid, &v)) {
                 PyObject *e = PyDict_GetItemWithError(by_fid, fid);
                 if (e) rc = follow(e, v, numkey, &todo, &tmp);
                 else if (PyErr_Occurred()) rc = -1;
@@ -872,7 +941,7 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
                     if (rc < 0) break;
                 }
                 if (!fidset_maybe(in_f, fid)) continue;
-                PyObject *v = PyDict_GetItemWithError(F, fid);
+                PyObject *v = flat_get(fl, fid);
                 if (v) rc = follow(e, v, numkey, &todo, &tmp);
                 else if (PyErr_Occurred()) rc = -1;
             }
@@ -881,10 +950,9 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
         for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(absent); i++) {
             PyObject *pair = PyTuple_GET_ITEM(absent, i);
             PyObject *fid = PyTuple_GET_ITEM(pair, 0), *nexts = PyTuple_GET_ITEM(pair, 1);
-            int present = fidset_maybe(in_f, fid) ? PyDict_Contains(F, fid) : 0;
-            if (present) {
-                rc = present < 0 ? -1 : 0;
-                continue;
+            if (fidset_maybe(in_f, fid)) {
+                if (flat_get(fl, fid)) continue;
+                if (PyErr_Occurred()) { rc = -1; break; }
             }
             int in_arrays = X && fidset_maybe(in_x, fid) ? PyDict_Contains(X, fid) : 0;
             if (in_arrays < 0) { rc = -1; break; }
@@ -916,30 +984,36 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     PyObject *root = args[0], *children = args[1], *event = args[2], *numkey = args[3];
-    /* F presized for the fields an event usually has on rule paths: growing a dict from empty
-     * to 16 entries costs two resizes. */
-    PyObject *F = _PyDict_NewPresized(F_PRESIZE), *X = PyDict_New(), *out = PySet_New(NULL),
-             *arrays = PyList_New(0);
-    if (!F || !X || !out || !arrays) goto fail;
-    Flat fl;
-    fl.F = F;
-    fl.X = X;
-    memset(&fl.in_f, 0, sizeof(fl.in_f));
-    memset(&fl.in_x, 0, sizeof(fl.in_x));
-    if (PyDict_GET_SIZE(children) && flatten_object(event, children, &fl) < 0) goto fail;
-    if (walk(root, &fl, numkey, out, arrays) < 0) goto fail;
+    /* The flattened event is large (FID_BITS pointers) and never cleared: on the heap, once per
+     * match, with only its bit sets zeroed. */
+    Flat *fl = PyMem_Malloc(sizeof(Flat));
+    if (!fl) return PyErr_NoMemory();
+    memset(&fl->in_f, 0, sizeof(fl->in_f));
+    memset(&fl->in_x, 0, sizeof(fl->in_x));
+    memset(&fl->order, 0, sizeof(fl->order));
+    memset(&fl->owned, 0, sizeof(fl->owned));
+    fl->big = PyDict_New();
+    fl->X = PyDict_New();
+    PyObject *out = PySet_New(NULL), *arrays = PyList_New(0), *F = NULL;
+    if (!fl->big || !fl->X || !out || !arrays) goto fail;
+    if (PyDict_GET_SIZE(children) && flatten_object(event, children, fl) < 0) goto fail;
+    if (walk(root, fl, numkey, out, arrays) < 0) goto fail;
     if (PyList_GET_SIZE(arrays)) {
-        PyObject *r = PyObject_CallFunctionObjArgs(G.walk_arrays, arrays, F, X, numkey, out, NULL);
+        F = flat_dict(fl);
+        if (!F) goto fail;
+        PyObject *r = PyObject_CallFunctionObjArgs(G.walk_arrays, arrays, F, fl->X, numkey, out, NULL);
         if (!r) goto fail;
         Py_DECREF(r);
+        Py_DECREF(F);
     }
-    Py_DECREF(F);
-    Py_DECREF(X);
+    flat_free(fl);
+    PyMem_Free(fl);
     Py_DECREF(arrays);
     return out;
 fail:
     Py_XDECREF(F);
-    Py_XDECREF(X);
+    flat_free(fl);
+    PyMem_Free(fl);
     Py_XDECREF(out);
     Py_XDECREF(arrays);
     return NULL;
