@@ -154,7 +154,7 @@ class Journal:
             chunks: list[bytes] = []
             last = -1
             for piece in taken:
-                if type(piece) is tuple:
+                if isinstance(piece, tuple):
                     chunks.append(piece[0])
                     last = piece[1]
                     continue
