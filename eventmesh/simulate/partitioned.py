@@ -64,7 +64,7 @@ from eventmesh.services.lambda_.pool import AccountPool, AccountStatistics
 from eventmesh.simulate.placement import Placement, plan
 from eventmesh.simulate.progress import Progress
 from eventmesh.simulate.results import RunResult
-from eventmesh.simulate.runner import _generator, build_mesh, fault_windows, run_variant, start_run
+from eventmesh.simulate.runner import _generator, build_mesh, collector_tuned, fault_windows, run_variant, start_run
 from eventmesh.simulate.sampling import Sampler, Series, _Source, series_key
 from eventmesh.simulate.scenario import Scenario
 from eventmesh.simulate.topology import read_topology
@@ -303,6 +303,11 @@ def next_window(limit: float, end: float, times: list[float | None]) -> float:
 def _partition(conn: Connection, peers: dict[int, Connection], scenario: Scenario, ownership: Ownership,
                partition: int, shares: dict[str, int], lookahead: float) -> None:
     engine = PartitionEngine(scenario, ownership, partition, shares, lookahead)
+    with collector_tuned():
+        _run_windows(engine, conn, peers, partition)
+
+
+def _run_windows(engine: PartitionEngine, conn: Connection, peers: dict[int, Connection], partition: int) -> None:
     reported = waited = time.perf_counter()
     deadline = engine.next_deadline()
     times = [None if d == _NONE else d for _, d, _, _ in _swap(peers, partition, {}, deadline, None, [])]
