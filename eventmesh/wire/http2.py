@@ -127,6 +127,19 @@ class H2Protocol(asyncio.Protocol):
                 return
         self._flush()
 
+    def pause_writing(self) -> None:
+        """What this connection owes its peer passed the transport's high-water mark: the peer
+        reads slower than it sends (a flood of PINGs or SETTINGS, each answered, or requests whose
+        answers it does not read). Its frames are not read until that drains, so the answers
+        owed stay bounded instead of growing with the flood (the "ping flood" and "settings
+        flood" of CVE-2019-9512 and CVE-2019-9515)."""
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None:
+            self._transport.resume_reading()
+
     def close(self) -> None:
         if self._transport is not None:
             try:

@@ -236,3 +236,115 @@ def test_kinesis_cbor_over_http2(daemon: ServerHandle) -> None:
         iterator = call(client, "GetShardIterator", {"StreamName": "h2cbor", "ShardId": put["ShardId"],
                                                      "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
         assert [r["Data"] for r in call(client, "GetRecords", {"ShardIterator": iterator})["Records"]] == [b"\x00\x01"]
+
+
+PING = b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"pingpong"   # a PING frame on stream 0
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"   # + empty SETTINGS
+FLOOD_PINGS = 250_000      # 4.25 MB of frames, as many bytes of answers owed if all were read
+FLOOD_SECONDS = 1.5
+SETTLE_SECONDS = 10.0
+OWED_BOUND_BYTES = 1_000_000   # the transport's high-water mark is 64 KiB; a read brings 256 KiB more
+
+
+@pytest.fixture
+def plain_server() -> Iterator[dict[str, Any]]:
+    """An HttpServer on 127.0.0.1 in its own thread and loop, with a way to look at it there."""
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def main() -> None:
+        server = HttpServer(_StreamingDoor())
+        listener = await asyncio.get_running_loop().create_server(server.protocol, "127.0.0.1", 0)
+        holder.update(port=listener.sockets[0].getsockname()[1], server=server, loop=asyncio.get_running_loop(),
+                      stop=(stop := asyncio.Event()))
+        ready.set()
+        await stop.wait()
+        server.close()
+        listener.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    yield holder
+    holder["loop"].call_soon_threadsafe(holder["stop"].set)
+    thread.join(10)
+
+
+def _on_server(holder: dict[str, Any], call: Any) -> Any:
+    async def run() -> Any:
+        return call()
+    return asyncio.run_coroutine_threadsafe(run(), holder["loop"]).result(10)
+
+
+def _small_send_buffers(holder: dict[str, Any]) -> int:
+    """Server-side sockets keep at most ~64 KiB in the kernel (no autotuning): what the server
+    owes beyond that shows in its transport. How many connections it found."""
+    import socket
+
+    def shrink() -> int:
+        found = 0
+        for c in holder["server"].connections:
+            transport = getattr(c, "_transport", None)
+            if transport is not None:
+                transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65_536)
+                found += 1
+        return found
+    return int(_on_server(holder, shrink))
+
+
+def _owed(holder: dict[str, Any]) -> int:
+    """The most bytes any server-side connection holds unsent, read on the server's loop."""
+    def largest() -> int:
+        return max((c._transport.get_write_buffer_size() for c in holder["server"].connections
+                    if getattr(c, "_transport", None) is not None), default=0)
+    return int(_on_server(holder, largest))
+
+
+def test_a_ping_flood_from_a_peer_that_does_not_read_is_not_buffered(plain_server: dict[str, Any]) -> None:
+    """Every PING is answered; a peer that sends them and never reads would make the server hold
+    ever more answers (CVE-2019-9512). The server stops reading such a peer until its answers
+    drain, so what it holds stays near the transport's high-water mark, and a peer that then
+    reads gets every answer."""
+    import socket
+    import time
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)   # the kernel holds few answers for us
+    sock.connect(("127.0.0.1", plain_server["port"]))
+    sock.sendall(PREFACE)
+    deadline = time.monotonic() + 5
+    while not _small_send_buffers(plain_server) and time.monotonic() < deadline:
+        time.sleep(0.05)   # until the server has switched the connection to HTTP/2
+    sock.setblocking(False)
+    frames = PING * 1_000
+    sent_bytes, deadline = 0, time.monotonic() + FLOOD_SECONDS
+    while sent_bytes < FLOOD_PINGS * len(PING) and time.monotonic() < deadline:
+        at = sent_bytes % len(frames)   # a send may take part of a frame: go on from there
+        try:
+            sent_bytes += sock.send(frames[at:])
+        except BlockingIOError:
+            time.sleep(0.01)
+    sent = sent_bytes // len(PING)     # whole frames (the last may be cut short: never answered)
+    # The server works through what the kernel holds for it: wait until what it owes stops growing.
+    owed, deadline = [0], time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline and owed[-1] < OWED_BOUND_BYTES:
+        time.sleep(0.25)
+        owed.append(_owed(plain_server))
+        if owed[-1] and owed[-1] == owed[-2]:
+            break
+    assert 0 < max(owed) < OWED_BOUND_BYTES
+    sock.settimeout(5)
+    answered, pending = 0, b""
+    while answered < sent:
+        chunk = sock.recv(1 << 20)
+        assert chunk, "the server closed the connection"
+        pending += chunk
+        while len(pending) >= 9:   # count the PING acknowledgements among the frames
+            length = int.from_bytes(pending[:3], "big")
+            if len(pending) < 9 + length:
+                break
+            if pending[3] == 0x6 and pending[4] & 0x1:
+                answered += 1
+            pending = pending[9 + length:]
+    sock.close()
+    assert answered >= sent
