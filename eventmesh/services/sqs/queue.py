@@ -44,7 +44,7 @@ from eventmesh.services.sqs.md5 import md5_of_attributes, md5_of_body
 from eventmesh.services.sqs.message import DELAYED, GONE, INFLIGHT, VISIBLE, Message, SendEntry
 from eventmesh.services.sqs.order import ID_DIGITS
 from eventmesh.services.sqs.polls import LongPoll, Polls, Waiter
-from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES, Retention
+from eventmesh.services.sqs.retention import Retention
 from eventmesh.services.sqs.standard import StandardOrder
 
 __all__ = ["Queue", "QueueStatistics", "PURGE_INTERVAL_S"]
@@ -219,7 +219,7 @@ class Queue:
                 self.wake()
             retention = self.retention
             retention.batches.append(tuple(ready))  # Retention.keep inline (once per sent batch)
-            if retention.timer is None or len(retention.batches) > COMPACT_MIN_BATCHES:
+            if retention.timer is None or len(retention.batches) > retention.check_at:
                 retention.checks()
         self.sent += accepted
         self.sent_bytes += size_total

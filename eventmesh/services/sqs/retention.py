@@ -30,7 +30,8 @@ class Retention:
     """``base(msg)`` is when a message's retention starts; ``expire(msgs)`` removes expired ones;
     ``live()`` counts the queue's messages (to decide when to compact)."""
 
-    __slots__ = ("base", "batches", "clock", "closed", "expire", "late", "late_seq", "live", "period_s", "timer")
+    __slots__ = ("base", "batches", "check_at", "clock", "closed", "expire", "late", "late_seq", "live", "period_s",
+                 "timer")
 
     def __init__(self, clock: Clock, period_s: float, base: Callable[[Message], float],
                  expire: Callable[[list[Message]], None], live: Callable[[], int]) -> None:
@@ -47,12 +48,17 @@ class Retention:
         self.late_seq = 0  # ties in ``late`` break by arrival (never by id(): it differs per process)
         self.timer: Timer | None = None
         self.closed = False
+        # ``checks`` runs when the batches pass this count: COMPACT_MIN_BATCHES, then that many
+        # more than a check left, so a queue that only fills (every batch live) looks once per
+        # COMPACT_MIN_BATCHES sends, not at every send, and gone batches are compacted within
+        # COMPACT_MIN_BATCHES sends of outnumbering the live messages.
+        self.check_at = COMPACT_MIN_BATCHES
 
     def keep(self, msgs: list[Message]) -> None:
         """A sent batch, in enqueue order."""
         batches = self.batches
         batches.append(tuple(msgs))
-        if len(batches) > COMPACT_MIN_BATCHES or self.timer is None:
+        if len(batches) > self.check_at or self.timer is None:
             self.checks()
 
     def keep_moved(self, msgs: list[Message]) -> None:
@@ -132,6 +138,7 @@ class Retention:
     def clear(self) -> None:
         self.batches.clear()
         self.late.clear()
+        self.check_at = COMPACT_MIN_BATCHES
 
     def close(self) -> None:
         self.closed = True
@@ -143,11 +150,13 @@ class Retention:
         """After a batch was kept: compact when gone batches pile up (in place: the queue holds
         ``batches``), arm the timer when none is set."""
         batches = self.batches
-        if len(batches) > COMPACT_MIN_BATCHES and len(batches) > self.live():
-            # More batches than live messages: most are wholly gone out of order; rebuild.
-            kept = [kept for batch in batches if (kept := tuple(m for m in batch if m.state != GONE))]
-            batches.clear()
-            batches.extend(kept)
+        if len(batches) > self.check_at:
+            if len(batches) > self.live():
+                # More batches than live messages: most are wholly gone out of order; rebuild.
+                kept = [kept for batch in batches if (kept := tuple(m for m in batch if m.state != GONE))]
+                batches.clear()
+                batches.extend(kept)
+            self.check_at = len(batches) + COMPACT_MIN_BATCHES
         if self.timer is None:
             self.arm()
 

@@ -432,3 +432,40 @@ def test_leases_deleted_before_they_expire_cost_no_timer_of_their_own(env) -> No
     assert queue.counts() == (10, 0, 0)
     assert mesh.clock.pending() == others  # no lane timer left for the five deleted leases behind it
     assert [m.id for m in queue.receive(10)] == [m.id for m in kept]
+
+
+def test_retention_compacts_gone_batches_and_a_filling_queue_checks_once_per_doubling(env) -> None:
+    """The queue keeps its sent batches in send order for retention; deleted messages leave gone
+    batches behind, compacted when they outnumber the live messages. Whether to compact is
+    looked at once per COMPACT_MIN_BATCHES sends, not at every send: a queue that only fills
+    would pay for the look at every send."""
+    from eventmesh.services.sqs.message import GONE
+    from eventmesh.services.sqs.retention import COMPACT_MIN_BATCHES
+
+    mesh, _ = env
+    queue = _queue(mesh)
+    retention = queue.retention
+    looks = 0
+    live = retention.live
+
+    def counted() -> int:
+        nonlocal looks
+        looks += 1
+        return live()
+
+    retention.live = counted
+    for i in range(4 * COMPACT_MIN_BATCHES):   # one message per batch, none received
+        _send(queue, f"m{i}")
+    assert looks == 3   # at 1,025, 2,050 and 3,075 batches
+    assert len(retention.batches) == 4 * COMPACT_MIN_BATCHES
+    # Delete all but every 100th message: most batches are now wholly gone.
+    while got := queue.receive(10):
+        for m in got:
+            if int(m.body[1:]) % 100:
+                queue.delete(m.receipt)
+    assert sum(queue.counts()) == 41
+    for i in range(COMPACT_MIN_BATCHES):   # the next look comes within this many sends
+        _send(queue, f"n{i}")
+    assert len(retention.batches) <= sum(queue.counts()) + COMPACT_MIN_BATCHES
+    assert sorted(m.body for batch in retention.batches for m in batch if m.state != GONE) == sorted(
+        [f"m{i}" for i in range(0, 4 * COMPACT_MIN_BATCHES, 100)] + [f"n{i}" for i in range(COMPACT_MIN_BATCHES)])
