@@ -135,16 +135,17 @@ class _StreamingDoor:
 
 
 @pytest.fixture
-def streaming() -> Iterator[int]:
+def plain_server() -> Iterator[dict[str, Any]]:
+    """An HttpServer (the streaming door) on 127.0.0.1 in its own thread and loop: its port, the
+    server and the loop, to look at it there."""
     ready = threading.Event()
     holder: dict[str, Any] = {}
 
     async def main() -> None:
         server = HttpServer(_StreamingDoor())
         listener = await asyncio.get_running_loop().create_server(server.protocol, "127.0.0.1", 0)
-        holder["port"] = listener.sockets[0].getsockname()[1]
-        holder["stop"] = stop = asyncio.Event()
-        holder["loop"] = asyncio.get_running_loop()
+        holder.update(port=listener.sockets[0].getsockname()[1], server=server, loop=asyncio.get_running_loop(),
+                      stop=(stop := asyncio.Event()))
         ready.set()
         await stop.wait()
         server.close()
@@ -153,9 +154,14 @@ def streaming() -> Iterator[int]:
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
     ready.wait(10)
-    yield holder["port"]
+    yield holder
     holder["loop"].call_soon_threadsafe(holder["stop"].set)
     thread.join(10)
+
+
+@pytest.fixture
+def streaming(plain_server: dict[str, Any]) -> int:
+    return int(plain_server["port"])
 
 
 def test_a_streaming_body_over_http1_is_chunked(streaming: int) -> None:
@@ -244,30 +250,6 @@ FLOOD_PINGS = 250_000      # 4.25 MB of frames, as many bytes of answers owed if
 FLOOD_SECONDS = 1.5
 SETTLE_SECONDS = 10.0
 OWED_BOUND_BYTES = 1_000_000   # the transport's high-water mark is 64 KiB; a read brings 256 KiB more
-
-
-@pytest.fixture
-def plain_server() -> Iterator[dict[str, Any]]:
-    """An HttpServer on 127.0.0.1 in its own thread and loop, with a way to look at it there."""
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    async def main() -> None:
-        server = HttpServer(_StreamingDoor())
-        listener = await asyncio.get_running_loop().create_server(server.protocol, "127.0.0.1", 0)
-        holder.update(port=listener.sockets[0].getsockname()[1], server=server, loop=asyncio.get_running_loop(),
-                      stop=(stop := asyncio.Event()))
-        ready.set()
-        await stop.wait()
-        server.close()
-        listener.close()
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    ready.wait(10)
-    yield holder
-    holder["loop"].call_soon_threadsafe(holder["stop"].set)
-    thread.join(10)
 
 
 def _on_server(holder: dict[str, Any], call: Any) -> Any:
