@@ -12,10 +12,16 @@ from collections.abc import Callable
 
 from eventmesh.timers import Timer, TimerQueue
 
-__all__ = ["VIRTUAL_EPOCH", "Clock", "RealClock", "Timer", "VirtualClock"]
+__all__ = ["RFC3339_MAX_S", "RFC3339_MIN_S", "VIRTUAL_EPOCH", "Clock", "RealClock", "Timer", "VirtualClock"]
 
 # 2023-11-14T22:13:20Z: a fixed, recognisable start so virtual runs are reproducible.
 VIRTUAL_EPOCH = 1_700_000_000.0
+# The instants an RFC 3339 date-time can write (a four-digit year: 0001-01-01T00:00:00Z to
+# 9999-12-31T23:59:59Z), as epoch seconds: what a timestamp in a request may carry, since the
+# services write timestamps back in that form (EventBridge's event ``time``, Kinesis'
+# ApproximateArrivalTimestamp...). https://www.rfc-editor.org/rfc/rfc3339#section-5.6
+RFC3339_MIN_S = -62_135_596_800
+RFC3339_MAX_S = 253_402_300_799
 
 
 class Clock:

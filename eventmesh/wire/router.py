@@ -87,11 +87,14 @@ class _Bound:
             n: msgspec.json.Decoder(t) for n, t in service.request_types.items()}
         self.check_types: dict[str, Any] = {}
 
-    def check_type(self, op: OperationModel) -> Any:
-        """The operation's input shape as a msgspec type (compiled on first use)."""
-        kind = self.check_types.get(op.name)
+    def check_type(self, op: OperationModel, protocol: str = "") -> Any:
+        """The operation's input shape as a msgspec type for requests in ``protocol`` (compiled
+        on first use; CBOR's untagged timestamps are milliseconds)."""
+        key = op.name if protocol != "cbor" else f"{op.name}/cbor"
+        kind = self.check_types.get(key)
         if kind is None:
-            kind = self.check_types[op.name] = request_type(op.input_shape, enums=self.service.validate_enums)
+            kind = self.check_types[key] = request_type(op.input_shape, enums=self.service.validate_enums,
+                                                        millis=protocol == "cbor")
         return kind
 
 
@@ -178,7 +181,7 @@ class Api:
                 raise make(_decode_message(exc)) from None
             bound = route.bound
             assert bound is not None
-            params = self._checked(bound, op, params)
+            params = self._checked(bound, op, params, route.protocol)
             keys = None if op.name in ANONYMOUS_OPERATIONS and "authorization" not in headers else self.access_keys
             ctx = RequestContext(self.mesh.scope(*caller_scope(headers, keys, request.query)), request_id=request_id,
                                  settings=self.settings,
@@ -333,7 +336,7 @@ class Api:
             awsjson.decode_blobs(plan, params)
         return params
 
-    def _checked(self, bound: _Bound, op: OperationModel, params: Any) -> Any:
+    def _checked(self, bound: _Bound, op: OperationModel, params: Any, protocol: str = "") -> Any:
         """The request as its handler takes it, once it fits the operation's model: the typed
         request Struct (already checked by its decoder, whose constraints are the model's) or the
         dict, checked in one pass by the compiled model type. A request that does not fit gets the
@@ -347,7 +350,7 @@ class Api:
         try:
             if kind is not None:
                 return msgspec.convert(params, kind)
-            msgspec.convert(params, bound.check_types.get(op.name) or bound.check_type(op))
+            msgspec.convert(params, bound.check_type(op, protocol))
         except msgspec.ValidationError as exc:
             if service.explain_invalid is not None:
                 service.explain_invalid(op.input_shape, params)

@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from botocore.model import Shape
 
+from eventmesh.clock import RFC3339_MAX_S, RFC3339_MIN_S
+
 __all__ = ["INT32_RANGE", "INT64_RANGE", "pattern", "request_type"]
 
 # Smithy ``integer`` is a 32-bit and ``long`` a 64-bit signed integer: a value past them fails the
@@ -31,20 +33,24 @@ INT64_RANGE = (-(2**63), 2**63 - 1)
 _RANGES = {"integer": INT32_RANGE, "long": INT64_RANGE}
 
 
-def request_type(shape: Shape | None, *, enums: bool = False) -> Any:
+def request_type(shape: Shape | None, *, enums: bool = False, millis: bool = False) -> Any:
     """The msgspec type equivalent to ``shape`` (``Any`` when there is none); with ``enums``,
-    enum strings must be one of the model's values."""
+    enum strings must be one of the model's values; with ``millis``, a timestamp number is epoch
+    milliseconds (CBOR without a tag), else seconds."""
     if shape is None:
         return Any
-    return _Compiler(enums).type(shape)
+    return _Compiler(enums, millis).type(shape)
 
 
 class _Compiler:
     """One compilation; ``_structs`` reuses a structure met twice, and a recursive reference
     (a shape inside itself) compiles to ``Any``, checked no deeper."""
 
-    def __init__(self, enums: bool) -> None:
+    def __init__(self, enums: bool, millis: bool = False) -> None:
         self._enums = enums
+        scale = 1000 if millis else 1
+        # A timestamp number an RFC 3339 date-time can write (NaN, infinities, past year 9999: not one).
+        self._instant = Annotated[float, msgspec.Meta(ge=RFC3339_MIN_S * scale, le=RFC3339_MAX_S * scale)]
         self._structs: dict[str, Any] = {}
         self._open: set[str] = set()
 
@@ -89,8 +95,9 @@ class _Compiler:
         if kind == "blob":
             return _sized(bytes, meta)
         if kind == "timestamp":
-            # JSON carries epoch seconds, CBOR a tag-1 datetime, Query a number the decoder read.
-            return float | datetime.datetime
+            # JSON carries epoch seconds, CBOR a tag-1 datetime or epoch ms, Query a number the
+            # decoder read.
+            return self._instant | datetime.datetime
         return Any
 
     def _structure(self, shape: Shape) -> Any:

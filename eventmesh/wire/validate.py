@@ -16,12 +16,14 @@ from typing import Any
 import msgspec
 from botocore.model import Shape, StructureShape
 
+from eventmesh.clock import RFC3339_MAX_S, RFC3339_MIN_S
 from eventmesh.errors import ValidationException
 from eventmesh.wire.shapes import INT32_RANGE, INT64_RANGE, pattern
 
 __all__ = ["Problem", "check", "problem_from", "validation_exception"]
 
 _INT_RANGES = {"integer": INT32_RANGE, "long": INT64_RANGE}
+
 _FLOAT_TYPES = ("float", "double")
 
 
@@ -173,7 +175,11 @@ def _check(shape: Shape, value: Any, path: str, member: str, out: list[Problem],
             return
         _bounds(len(value), meta, path, member, "<blob>", out, "length")
     elif kind == "timestamp":
-        if isinstance(value, bool) or not isinstance(value, (int, float, datetime.datetime)):
+        # A number an RFC 3339 date-time can write, as seconds or (CBOR) milliseconds: this only
+        # explains what the compiled type refused, which knows the unit; NaN and infinities fail.
+        if isinstance(value, bool) or not isinstance(value, (int, float, datetime.datetime)) or (
+                not isinstance(value, datetime.datetime)
+                and not RFC3339_MIN_S * 1000 <= value <= RFC3339_MAX_S * 1000):
             out.append(Problem("type", path, member, value, "Member must be a timestamp"))
 
 

@@ -156,6 +156,19 @@ CASES: list[tuple[str, tuple[str, str, dict[str, str], Any, str], str]] = [
      events("PutEvents", {"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}", "Resources": 1}]}),
      "ValidationException"),
     ("events-put-rule-name-int", events("PutRule", {"Name": 1}), "ValidationException"),
+    # timestamps an RFC 3339 date-time cannot write (found by fuzz_daemon.py --seed 13)
+    ("events-put-events-time-past-year-9999",
+     events("PutEvents", {"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}", "Time": 253402300800}]}),
+     "ValidationException"),
+    ("events-put-events-11-entries-time-past-year-9999",
+     events("PutEvents", {"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}", "Time": 1e20}] * 11}),
+     "ValidationException"),
+    ("events-put-events-time-before-year-1",
+     events("PutEvents", {"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}", "Time": -1e12}]}),
+     "ValidationException"),
+    ("kinesis-at-timestamp-past-year-9999",
+     kinesis("GetShardIterator", {"StreamName": "s", "ShardId": SHARD, "ShardIteratorType": "AT_TIMESTAMP",
+                                  "Timestamp": 1e300}), "ValidationException"),
     ("lambda-create-body-int",
      ("POST", "/2015-03-31/functions", {"Content-Type": "application/json"}, "1", "rest-json"),
      "InvalidRequestContentException"),
@@ -203,3 +216,16 @@ def test_the_daemon_serves_on_after_bad_input(daemon: ServerHandle) -> None:
     status, _, body = send(daemon, "POST", "/", {"X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": JSON10},
                            json.dumps({"QueueUrl": _url(daemon), "MessageBody": "still here"}))
     assert status == 200 and b"MessageId" in body
+
+
+def test_the_last_instants_rfc_3339_can_write_are_timestamps(daemon: ServerHandle) -> None:
+    """The bounds themselves are accepted, and the event's ``time`` is written as AWS writes it."""
+    for at, text in ((253402300799, "9999-12-31T23:59:59Z"), (-62135596800, "0001-01-01T00:00:00Z")):
+        body = json.dumps({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}", "Time": at}]})
+        status, _, reply = send(daemon, *events("PutEvents", body)[:3], body)
+        assert status == 200 and json.loads(reply)["FailedEntryCount"] == 0, reply
+        body = json.dumps({"Event": json.dumps({"id": "1", "account": ACCOUNT, "source": "a", "time": text,
+                                                "region": "us-east-1", "resources": [], "detail-type": "d",
+                                                "detail": {}}), "EventPattern": '{"time": ["' + text + '"]}'})
+        status, _, reply = send(daemon, *events("TestEventPattern", body)[:3], body)
+        assert status == 200 and json.loads(reply) == {"Result": True}, reply

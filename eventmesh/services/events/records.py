@@ -22,6 +22,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from eventmesh.clock import RFC3339_MAX_S, RFC3339_MIN_S
+
 __all__ = [
     "ENVELOPE_VERSION",
     "SCHEDULED_EVENT_DETAIL_TYPE",
@@ -50,6 +52,7 @@ LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
 # The model's member constraints, so a request decodes and validates in one msgspec call
 # (tests/wire/test_validation.py holds these to the model).
 _EVENT_RESOURCE = Annotated[str, msgspec.Meta(max_length=2048)]
+_TIME = Annotated[float, msgspec.Meta(ge=RFC3339_MIN_S, le=RFC3339_MAX_S)]  # epoch seconds, as the JSON protocol sends
 _BUS_NAME_OR_ARN = Annotated[str, msgspec.Meta(
     min_length=1, max_length=1600,
     pattern=r"(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[\.\-_A-Za-z0-9]+")]
@@ -66,7 +69,7 @@ class PutEventsRequestEntry(msgspec.Struct, rename="pascal", omit_defaults=True)
     detail_type: str | None = None
     detail: str | None = None
     resources: list[_EVENT_RESOURCE] | None = None
-    time: float | None = None
+    time: _TIME | None = None
     event_bus_name: _BUS_NAME_OR_ARN | None = None
     trace_header: _TRACE_HEADER | None = None
 
