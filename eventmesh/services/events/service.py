@@ -191,15 +191,14 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
     chars = 0  # the request's size (_check_size, before anything is ingested)
     for index, e in enumerate(entries):
         source, detail_type, detail_text = e.source, e.detail_type, e.detail
+        chars += len(source or "") + len(detail_type or "") + len(detail_text or "")
         if e.resources:
             chars += sum(map(len, e.resources))
         if not source or not detail_type or not detail_text:
-            chars += len(source or "") + len(detail_type or "") + len(detail_text or "")
             missing = "Source" if not source else "DetailType" if not detail_type else "Detail"
             results.append(_missing(missing))
             failed += 1
             continue
-        chars += len(source) + len(detail_type) + len(detail_text)
         try:
             detail = _decode_detail(detail_text)
         except msgspec.DecodeError:
