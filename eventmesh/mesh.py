@@ -150,6 +150,9 @@ class Mesh:
         self.seed = seed
         self.ids = IdGenerator(seed)
         self.latency: LatencyModel | None = None
+        # Histograms of the resources made from now on keep a sketch (eventmesh.histogram): a
+        # simulation reads CloudWatch's percentiles, Minimum and Maximum from it.
+        self.sketches = False
         self.link: Link | None = None
         self._arn_ids: dict[str, IdGenerator] = {}
         self._sent: dict[str, int] = {}      # timed deliveries and answers sent, by sender ARN

@@ -77,6 +77,7 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
     mesh = Mesh(VirtualClock(VIRTUAL_EPOCH), account_id=scenario.account_id, region=scenario.region,
                 seed=scenario.seed)
     mesh.set_latency(latency_model(scenario))   # deliveries take their modelled time (eventmesh/latency.py)
+    mesh.sketches = True   # percentiles, Minimum and Maximum as CloudWatch reports them
     api = Api(mesh, adapters())
     config = Config(account_id=scenario.account_id, region=scenario.region, seed=scenario.seed,
                     resources=scenario.resources, source=scenario.name)

@@ -10,8 +10,9 @@ CloudWatch's metric names, dimensions and statistics:
   ``ConcurrentExecutions``, ``IteratorAge``…) gives ``Average``, ``Maximum`` and ``Minimum`` of
   its samples in the period;
 * a histogram (``Duration``, ``AsyncEventAge``, ``IngestionToInvocationStartLatency``) gives
-  ``Average``, ``p50``, ``p99``, ``Maximum`` (bucket bounds, interpolated) and ``SampleCount``,
-  in milliseconds as CloudWatch reports them;
+  ``Average``, ``Minimum``, ``p50``, ``p90``, ``p99``, ``Maximum`` and ``SampleCount``, in
+  milliseconds as CloudWatch reports them; the quantiles come from the histogram's sketch
+  (buckets 1 % wide, exact for values that repeat: ``eventmesh.histogram``);
 * ``SentMessageSize`` and ``PublishSize`` give the ``Average`` size of the period's messages.
 
 Names: a statistics field in snake_case is the CloudWatch name (``get_records__iterator_age_
@@ -34,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.histogram import HistogramSnapshot
+from eventmesh.histogram import HistogramSnapshot, Sketch
 from eventmesh.mesh import Mesh
 
 __all__ = ["LOAD_NAMESPACE", "Sampler", "Series", "cloudwatch_name", "iso_time", "series_key"]
@@ -48,7 +49,8 @@ _NAMESPACES = {"AWS/SQS": "AWS/SQS", "AWS/SNS": "AWS/SNS", "AWS/Lambda": "AWS/La
 _SECONDS_HISTOGRAMS = {("AWS/Lambda", "duration"), ("AWS/Lambda", "async_event_age")}
 _AVERAGE_SIZES = {"sent_message_size": "number_of_messages_sent", "publish_size": "number_of_messages_published"}
 GAUGE_STATISTICS = ("Average", "Maximum", "Minimum")
-HISTOGRAM_STATISTICS = ("Average", "p50", "p99", "Maximum", "SampleCount")
+HISTOGRAM_STATISTICS = ("Average", "Minimum", "p50", "p90", "p99", "Maximum", "SampleCount")
+_QUANTILES = (0.0, 0.50, 0.90, 0.99, 1.0)   # Minimum, p50, p90, p99, Maximum
 _LOAD_COUNTERS = ("offered", "accepted", "throttled", "retried", "failed")
 _LOAD_NAMES = {"offered": "EventsOffered", "accepted": "EventsAccepted", "throttled": "EntriesThrottled",
                "retried": "EntriesRetried", "failed": "EventsFailed", "retrying": "EventsRetrying"}
@@ -237,16 +239,19 @@ class Sampler:
         n = sum(counts)
         scale = 1000.0 if seconds else 1.0
         total = (now.sum - last.sum) * scale
-        bounds = [b * scale for b in now.bounds]
         self._point(key, namespace, metric, dims, "SampleCount", stamp, float(n))
         if not n:
-            for statistic in ("Average", "p50", "p99", "Maximum"):
+            for statistic in HISTOGRAM_STATISTICS[:-1]:
                 self._point(key, namespace, metric, dims, statistic, stamp, 0.0)
             return
         self._point(key, namespace, metric, dims, "Average", stamp, total / n)
-        self._point(key, namespace, metric, dims, "p50", stamp, _quantile(bounds, counts, n, 0.50))
-        self._point(key, namespace, metric, dims, "p99", stamp, _quantile(bounds, counts, n, 0.99))
-        self._point(key, namespace, metric, dims, "Maximum", stamp, _quantile(bounds, counts, n, 1.0))
+        if now.sketch is not None:
+            values = _sketch_quantiles(now.sketch, last.sketch, n, _QUANTILES)
+        else:   # fixed buckets only: linear within the bucket
+            bounds = list(now.bounds)
+            values = [_quantile(bounds, counts, n, q) for q in _QUANTILES]
+        for statistic, value in zip(HISTOGRAM_STATISTICS[1:-1], values, strict=True):
+            self._point(key, namespace, metric, dims, statistic, stamp, value * scale)
 
     def results(self) -> list[Series]:
         """Every series, sorted by namespace, metric, dimensions and statistic (a stable order)."""
@@ -256,6 +261,31 @@ class Sampler:
 def series_key(s: Series) -> tuple[Any, ...]:
     """The order of a run's series: namespace, metric, dimensions, statistic."""
     return (s.namespace, s.metric, [(d["Name"], d["Value"]) for d in s.dimensions], s.statistic)
+
+
+def _sketch_quantiles(now: Sketch, last: Sketch | None, n: int, quantiles: tuple[float, ...]) -> list[float]:
+    """The quantiles of the observations between two snapshots of a sketch, as CloudWatch's
+    percentiles (nearest rank: pXX is a value that XX % of the period's values do not exceed).
+    Within a bucket the values are spread between the least and greatest it ever held: exact
+    when they are all equal, else within the bucket's 1 %."""
+    before = last.counts if last is not None else {}
+    keys = sorted(k for k, c in now.counts.items() if c != before.get(k, 0))
+    out = []
+    for q in quantiles:
+        rank = min(n, max(1, math.ceil(q * n - 1e-9)))
+        seen = 0
+        for k in keys:
+            count = now.counts[k] - before.get(k, 0)
+            if seen + count >= rank:
+                low, high = now.lows[k], now.highs[k]
+                if count > 1:
+                    position = (rank - seen - 1) / (count - 1)
+                else:
+                    position = 1.0 if q >= 1.0 else 0.0 if q <= 0.0 else 0.5
+                out.append(low + (high - low) * position)
+                break
+            seen += count
+    return out
 
 
 def _quantile(bounds: list[float], counts: list[int], n: int, q: float) -> float:

@@ -149,3 +149,34 @@ def test_poisson_arrivals_and_exponential_durations_wait_as_erlang_c_says_and_li
     error = batch_means_error(waits)
     assert abs(statistics.fmean(waits) - expected_wait) < max(4 * error, 0.1 * expected_wait), (
         statistics.fmean(waits), expected_wait, error)
+
+
+def test_exponential_durations_report_the_exponential_quantiles_and_a_fixed_one_its_value_exactly():
+    # Mean 40 ms: p50 = 40 ln 2, p90 = 40 ln 10, p99 = 40 ln 100 (ms); the fixed 250 ms function
+    # reports 250 in every statistic, not a bucket bound.
+    result = _sqs_mapping(100, batch=1, concurrency=50, handler="model:duration=exp(40ms)", run="300s",
+                          arrivals="poisson", send_batch=1, period="300s", sample="10s")
+    n = result.series("Duration", "SampleCount", FunctionName="w").values[0]
+    assert n > 25_000
+    for statistic, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        quantile = -40.0 * math.log(1 - q)
+        # The sample quantile's standard error: sqrt(q (1 - q) / n) / density at the quantile.
+        error = math.sqrt(q * (1 - q) / n) / (math.exp(-quantile / 40.0) / 40.0)
+        value = result.series("Duration", statistic, FunctionName="w").values[0]
+        assert abs(value - quantile) < 4 * error + 0.01 * quantile, (statistic, value, quantile)
+    low = result.series("Duration", "Minimum", FunctionName="w").values[0]
+    high = result.series("Duration", "Maximum", FunctionName="w").values[0]
+    assert 0 <= low < 1.0 and 40.0 * math.log(n) / 2 < high < 40.0 * math.log(n) * 2
+    fixed = _sqs_mapping(20, batch=1, concurrency=10, handler="model:duration=250ms", run="60s", period="60s")
+    for statistic in ("Minimum", "p50", "p90", "p99", "Maximum", "Average"):
+        assert fixed.series("Duration", statistic, FunctionName="w").values == [250.0], statistic
+
+
+def test_async_event_age_reports_the_retry_schedule_it_waited_not_a_bucket_bound():
+    # Throttled async events come back after 1 + 2 + 4 + ... s (Lambda's backoff); none can be
+    # older than the run, and the first minute's first attempts wait nothing.
+    result = _async(reserved=5, max_age_s=None, rate=10, seconds=60, run="3m")
+    age = result.series("AsyncEventAge", "Maximum", FunctionName="f").values
+    elapsed = [(i + 1) * PERIOD_S * 1000 for i in range(len(age))]
+    assert all(a <= e for a, e in zip(age, elapsed, strict=True))
+    assert max(age) == max(result.series("AsyncEventAge", "p99", FunctionName="f").values) > 60_000

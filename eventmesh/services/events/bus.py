@@ -210,7 +210,7 @@ class EventBus:
         self._matcher = RuleSet()
         self.matched_events = 0
         self.ingested = 0   # events that reached the bus (matched or not)
-        self.latency_ms = Histogram(LATENCY_BUCKETS_MS)  # moved by the rules' target deliveries
+        self.latency_ms = Histogram(LATENCY_BUCKETS_MS, sketch=mesh.sketches)  # moved by the rules' target deliveries
 
     # -- metrics -----------------------------------------------------------------------------
 

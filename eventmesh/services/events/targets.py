@@ -235,6 +235,8 @@ class TargetDelivery(msgspec.Struct):
             hist.counts[bisect_left(hist.buckets, ms)] += 1
             hist.sum += ms
             hist.count += 1
+            if hist.fine is not None:
+                hist.sketch_many(ms, 1)
         if not result.kind:  # Outcome.DELIVERED is 0: ``result.ok`` without a property call
             counters.invocations += len(self.items)
             return

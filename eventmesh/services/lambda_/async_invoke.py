@@ -96,7 +96,7 @@ class AsyncQueue:
         self.dead_lettered = 0
         self.dead_letter_errors = 0
         self.destination_delivery_failures = 0
-        self.event_age = Histogram(EVENT_AGE_BUCKETS_S)
+        self.event_age = Histogram(EVENT_AGE_BUCKETS_S, sketch=function.mesh.sketches)
 
     def depth(self) -> int:
         return len(self.ready) + len(self.retries)
@@ -127,15 +127,21 @@ class AsyncQueue:
             rest, _ = fn.start(version, group)
             started = len(group) - len(rest)
             self.running += started
-            last_age, idx, total = -1.0, 0, 0.0
+            last_age, idx, total, run = -1.0, 0, 0.0, 0
+            sketch = hist.fine is not None   # a run of equal ages goes to the sketch at once
             for inv in group[:started] if rest else group:
                 age = now - inv.enqueued_at
                 if age != last_age:
-                    last_age, idx = age, bisect_left(buckets, age)
+                    if run:
+                        hist.sketch_many(last_age, run)
+                    last_age, idx, run = age, bisect_left(buckets, age), 0
                 counts[idx] += 1
+                run += sketch
                 total += age
             hist.sum += total
             hist.count += started
+            if run:
+                hist.sketch_many(last_age, run)
             if rest:
                 self._throttled(rest, now)
 

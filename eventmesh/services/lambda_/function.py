@@ -108,7 +108,7 @@ class Function:
         # Counters, read by statistics() at scrape time.
         self.invocations = 0
         self.errors = 0
-        self.duration = Histogram(DURATION_BUCKETS_S)
+        self.duration = Histogram(DURATION_BUCKETS_S, sketch=mesh.sketches)
         self.recent: deque[Invocation] = deque(maxlen=RECENT_INVOCATIONS)
 
     # -- resolution ----------------------------------------------------------------------------
@@ -236,6 +236,7 @@ class Function:
         hist = self.duration
         buckets, counts = hist.buckets, hist.counts
         last_d, idx, total_d, errors, ran = -1.0, 0, 0.0, 0, 0
+        sketch, run = hist.fine is not None, 0   # a run of equal durations goes to the sketch at once
         async_done = []
         sync_done = []
         for inv in invs:
@@ -249,8 +250,11 @@ class Function:
                 ran += 1
                 d = inv.duration_s
                 if d != last_d:
-                    last_d, idx = d, bisect_left(buckets, d)
+                    if run:
+                        hist.sketch_many(last_d, run)
+                    last_d, idx, run = d, bisect_left(buckets, d), 0
                 counts[idx] += 1
+                run += sketch
                 total_d += d
                 if inv.error_type is not None:
                     errors += 1
@@ -269,6 +273,8 @@ class Function:
         self.errors += errors
         hist.sum += total_d
         hist.count += ran
+        if run:
+            hist.sketch_many(last_d, run)
         self.recent.extend(invs[-RECENT_INVOCATIONS:])   # one slice per batch, whatever its size
         # Capacity is back before any caller hears of it, so a poller may invoke again at once.
         for inv in sync_done:
