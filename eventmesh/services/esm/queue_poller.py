@@ -37,11 +37,15 @@ from eventmesh.services.esm.invoke import (
 from eventmesh.services.esm.mapping import DEFAULT_SQS_MAX_CONCURRENCY
 from eventmesh.services.esm.records import SqsEventEncoder, SqsMessageAttribute, SqsRecord, encode_event
 
-__all__ = ["QueuePoller", "INITIAL_CONCURRENCY", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S"]
+__all__ = ["INITIAL_CONCURRENCY", "LONG_POLL_WAIT_S", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S", "QueuePoller"]
 
 INITIAL_CONCURRENCY = 5           # concurrent batches at start and at low traffic
 SCALE_UP_PER_MINUTE = 300         # since Nov 2023 (60/min before)
 VISIBILITY_EXTRA_S = 30           # window + timeout + 30 s when they exceed the visibility
+# The pollers long-poll the queue: a poll that finds nothing ends after SQS's longest wait and is
+# one NumberOfEmptyReceives, so an idle mapping costs its pollers a receive every 20 s each.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html
+LONG_POLL_WAIT_S = 20
 
 
 class _Batch:
@@ -73,6 +77,8 @@ class QueuePoller:
         self.gather_deadline = 0.0
         self._window_timer: Any = None
         self._scale_timer: Any = None
+        self._poll_timer: Any = None   # the end of the pollers' current long polls
+        self._received = False         # a poll received messages since the last one ended
         self._backoff: set[Any] = set()
         self._encoder = SqsEventEncoder(queue.arn, self.mesh.region, self.mesh.account_id)
         self._function_arn = ""   # the mapping's FunctionArn last seen, its unqualified ARN, its qualifier
@@ -92,9 +98,9 @@ class QueuePoller:
         """Batches in flight finish unobserved; their messages reappear after the visibility."""
         self.running = False
         self.generation += 1
-        for timer in (self._window_timer, self._scale_timer, *self._backoff):
+        for timer in (self._window_timer, self._scale_timer, self._poll_timer, *self._backoff):
             self.clock.cancel(timer)
-        self._window_timer = self._scale_timer = None
+        self._window_timer = self._scale_timer = self._poll_timer = None
         self._backoff.clear()
         self.busy = 0
         self.gather = []
@@ -140,12 +146,16 @@ class QueuePoller:
         queue = self.queue
         if queue.unavailable:
             return   # an outage: the queue wakes its pollers (``Available``) when it ends
+        if self._poll_timer is None:
+            self._poll_timer = self.clock.call_later(LONG_POLL_WAIT_S, self._on_polls_end)
         while self.busy < self.limit():
             want = m.batch_size - len(self.gather)
             visibility = self._visibility()
-            messages = queue.receive(want, visibility, wait=True)
+            # A long poll: what it finds now it answers; an empty one is counted when it ends.
+            messages = queue.receive(want, visibility, wait=True, count_empty=False)
             now = self.clock.now()
             if messages:
+                self._received = True
                 m.polled += len(messages)
                 if not self.gather:
                     timeout = visibility if visibility is not None else queue.config.visibility_timeout
@@ -173,6 +183,21 @@ class QueuePoller:
         if self.running and self.gather and self.busy < self.limit():
             self._dispatch()
         self.wake()
+
+    def _on_polls_end(self) -> None:
+        """LONG_POLL_WAIT_S since the pollers' polls began: if none received anything, each
+        poller not waiting on an invocation ends its poll empty (one NumberOfEmptyReceives each)
+        and polls again; the pollers stop with the mapping and during a queue outage."""
+        self._poll_timer = None
+        if not self.running or self.queue.unavailable:
+            return
+        if not self._received and self.busy < self.limit():
+            # Pollers free to poll found nothing for a whole poll: the queue was dry. Back to the
+            # floor of pollers, each of which ends its poll empty.
+            self._rescale(INITIAL_CONCURRENCY)
+            self.queue.count_empty_receive(max(0, self.limit() - self.busy))
+        self._received = False
+        self._poll_timer = self.clock.call_later(LONG_POLL_WAIT_S, self._on_polls_end)
 
     def _on_scale(self) -> None:
         self._scale_timer = None

@@ -331,9 +331,9 @@ class Queue:
         return self.receive(poll.count, poll.visibility_timeout, wait=True, attempt_id=poll.attempt_id,
                             count_empty=False)
 
-    def count_empty_receive(self) -> None:
-        """A long poll ended with nothing: one NumberOfEmptyReceives for the whole call."""
-        self.empty_receives += 1
+    def count_empty_receive(self, calls: int = 1) -> None:
+        """Long polls ended with nothing: one NumberOfEmptyReceives for each whole call."""
+        self.empty_receives += calls
 
     def _expire_now(self, msgs: list[Message]) -> None:
         """Visibility ran out: back to visible (the latest receipt stays valid until the next receive)."""

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH
-from eventmesh.services.esm.service import create_mapping
+from eventmesh.services.esm.service import create_mapping, update_mapping
 from eventmesh.services.lambda_.errors import InvalidParameterValueException
 from eventmesh.services.sqs.message import SendEntry
 from eventmesh.services.sqs.service import create_queue
@@ -209,3 +209,26 @@ def test_filtered_out_messages_are_deleted():
     assert [bodies(b) for b in fn.batches] == [['{"status": "ERROR"}']]
     assert queue.statistics().number_of_messages_deleted == 3
     assert mapping.filtered_out == 2
+
+
+def test_idle_pollers_each_end_a_long_poll_empty_every_20_seconds():
+    mesh, driver, queue, fn, mapping = setup(BatchSize=10)
+    driver.advance(0)
+    driver.advance(60)   # three polls of the five pollers, nothing to receive
+    assert queue.statistics().number_of_empty_receives == 15
+    send(queue, "a")
+    driver.advance(19)   # a poll that received a message is not an empty one
+    assert queue.statistics().number_of_empty_receives == 15 and len(fn.batches) == 1
+    driver.advance(21)
+    assert queue.statistics().number_of_empty_receives == 20
+    update_mapping(mesh, mapping.uuid, {"Enabled": False})
+    driver.advance(120)  # a disabled mapping does not poll
+    assert queue.statistics().number_of_empty_receives == 20
+
+
+def test_pollers_all_waiting_on_invocations_count_no_empty_receives():
+    mesh, driver, queue, fn, mapping = setup({"VisibilityTimeout": "900"}, BatchSize=1,
+                                             ScalingConfig={"MaximumConcurrency": 2}, fn={"duration_s": 100.0})
+    send(queue, *[str(i) for i in range(4)])
+    driver.advance(90)
+    assert fn.inflight == 2 and queue.statistics().number_of_empty_receives == 0
