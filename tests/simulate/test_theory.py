@@ -180,3 +180,18 @@ def test_async_event_age_reports_the_retry_schedule_it_waited_not_a_bucket_bound
     elapsed = [(i + 1) * PERIOD_S * 1000 for i in range(len(age))]
     assert all(a <= e for a, e in zip(age, elapsed, strict=True))
     assert max(age) == max(result.series("AsyncEventAge", "p99", FunctionName="f").values) > 60_000
+
+
+def test_a_bus_counts_unmatched_events_apart_and_one_latency_sample_per_invocation():
+    result = sim.run(scenario(
+        "60s", period="60s", resources={
+            "sqs": {"queues": [{"QueueName": "q"}]},
+            "events": {"rules": [{"Name": "r", "EventPattern": {"source": ["app"], "detail": {"kind": ["a"]}},
+                                  "Targets": [{"Id": "q", "Arn": queue_arn("q")}]}]}},
+        load=[{"name": "p", "api": "PutEvents", "target": "default", "batch": 10, "rate": 100,
+               "payload": {"source": "app", "detail": {"kind": "{choice(a, b)}"}}}]))
+    bus = result.total("events", "default")
+    assert bus.sent == 6_000 and bus.failed == 0 and bus.delivered + bus.detail["unmatched"] == 6_000
+    invocations = result.series("Invocations", "Sum", EventBusName="default", RuleName="r").values
+    samples = result.series("IngestionToInvocationStartLatency", "SampleCount", EventBusName="default").values
+    assert samples == invocations and 2_700 < invocations[0] < 3_300
