@@ -8,10 +8,13 @@ a FIFO queue never has two batches of one message group in flight and a batch th
 ``maxReceiveCount`` receives.
 
 Concurrency: 5 batches at first; while messages remain, 300 more per minute up to the ceiling
-(1,250, configurable) or ``ScalingConfig.MaximumConcurrency``; an empty receive scales back to 5
-and a function error halves the level. Cost model: one ``Queue.receive`` per batch, one payload
-encode per batch, one timer per batching window, throttle back-off or scale-up step per mapping
-— never per message. Wake-ups come from ``Available(queue_arn)`` (a long poll costs nothing).
+(1,250, configurable) or ``ScalingConfig.MaximumConcurrency``; a queue that runs dry (no visible
+message: a FIFO queue whose visible groups are all in flight is not dry) scales back to 5, or to
+the batches in flight if more; a function error halves the level. The pollers long-poll: an idle
+mapping's pollers each count an empty receive per 20 s poll (``LONG_POLL_WAIT_S``). Cost model:
+one ``Queue.receive`` per batch, one payload encode per batch, one timer per batching window,
+throttle back-off, scale-up step or long poll per mapping — never per message. Wake-ups come from
+``Available(queue_arn)``.
 https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -167,8 +170,10 @@ class QueuePoller:
             if full or (self.gather and not m.window_s):
                 self._dispatch()
                 continue
-            if len(messages) < want:
-                self._rescale(INITIAL_CONCURRENCY)   # the queue ran dry: back to the floor
+            if len(messages) < want and not queue.n_visible:
+                # The queue ran dry (not: a FIFO queue's visible groups all in flight): back to the
+                # floor, or to the batches in flight, which keep their concurrency.
+                self._rescale(max(INITIAL_CONCURRENCY, self.busy))
             if self.gather and self._window_timer is None:
                 self._window_timer = self.clock.call_later(m.window_s, self._on_window)
             return
@@ -194,8 +199,8 @@ class QueuePoller:
         if not self._received and self.busy < self.limit():
             # Pollers free to poll found nothing for a whole poll: the queue was dry. Back to the
             # floor of pollers, each of which ends its poll empty.
-            self._rescale(INITIAL_CONCURRENCY)
-            self.queue.count_empty_receive(max(0, self.limit() - self.busy))
+            self._rescale(max(INITIAL_CONCURRENCY, self.busy))
+            self.queue.count_empty_receive(max(0, min(self.limit(), INITIAL_CONCURRENCY) - self.busy))
         self._received = False
         self._poll_timer = self.clock.call_later(LONG_POLL_WAIT_S, self._on_polls_end)
 

@@ -232,3 +232,28 @@ def test_pollers_all_waiting_on_invocations_count_no_empty_receives():
     send(queue, *[str(i) for i in range(4)])
     driver.advance(90)
     assert fn.inflight == 2 and queue.statistics().number_of_empty_receives == 0
+
+
+def test_fifo_groups_all_in_flight_are_not_a_dry_queue_and_keep_every_group_busy():
+    mesh, driver, queue, fn, mapping = setup({"FifoQueue": "true", "VisibilityTimeout": "60"}, name="q.fifo",
+                                             BatchSize=1, fn={"duration_s": 0.1})
+    for n in range(40):   # 10 groups of 40 messages, interleaved
+        for g in range(10):
+            queue.send(SendEntry(f"{g}-{n}", group_id=f"g{g}", deduplication_id=f"{g}-{n}"))
+    driver.advance(0)
+    driver.advance(1.05)   # the pollers scale from 5 to 10 batches in the first second
+    before = queue.statistics().number_of_messages_deleted
+    driver.advance(1)      # then a batch per group per 0.1 s
+    assert fn.max_inflight == 10 and fn.inflight == 10
+    assert queue.statistics().number_of_messages_deleted - before == 100
+
+
+def test_a_standard_queue_that_runs_dry_keeps_the_concurrency_its_batches_hold():
+    mesh, driver, queue, fn, mapping = setup({"VisibilityTimeout": "60"}, BatchSize=1, fn={"duration_s": 0.08})
+    for step in range(1_000):   # 200 messages/s for 10 s: a 0.08 s function needs 16 batches at once
+        send(queue, *[str(step * 2 + k) for k in range(2)])
+        driver.advance(0.01)
+    # The pollers scale up by 5 batches a second past 16 and stay there; the ramp's backlog is gone.
+    stats = queue.statistics()
+    assert fn.max_inflight >= 16 and stats.approximate_number_of_messages_visible <= 2
+    assert stats.number_of_messages_deleted >= 2_000 - 18
