@@ -13,7 +13,9 @@ only once the parent is done.
 
 Cost model: one ``Shard.read`` slice per batch (per ``batch × factor`` records with lanes), one
 payload encode per batch, one clock timer per throttle back-off or batching window per lane,
-never per record. Wake-ups come from ``Available(stream_arn)``; an idle mapping costs nothing.
+never per record. Wake-ups come from ``Available(stream_arn)``; a shard read to its end is read
+again at the next second of its polling (``POLL_INTERVAL_S``: one timer per shard when records
+arrive, none while it stays idle), as Lambda polls each shard once a second unless it is behind.
 https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html
@@ -22,6 +24,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections import deque
 from typing import Any
@@ -57,6 +60,10 @@ __all__ = ["StreamPoller"]
 # spinning at one virtual instant.
 ERROR_RETRY_S = 1.0
 LANE_BUFFER_BATCHES = 2           # records read ahead per lane, in batches
+# A shard read to its end is polled again at the next whole second of its polling: "Lambda polls
+# shards in your stream for records at a base rate of once per second"; with records left, it
+# reads again as soon as a lane is free. https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
+POLL_INTERVAL_S = 1.0
 _KEY_MEMO_SIZE = 65_536
 
 
@@ -95,7 +102,8 @@ class _Lane:
 class _Reader:
     """One shard being consumed: read position, lanes, records held (read, not checkpointed)."""
 
-    __slots__ = ("done", "event_id_prefix", "held", "lanes", "last_age_ms", "position", "shard")
+    __slots__ = ("done", "event_id_prefix", "held", "idle_since", "lanes", "last_age_ms", "poll_timer", "position",
+                 "shard")
 
     def __init__(self, shard: Shard, position: int, factor: int) -> None:
         self.shard = shard
@@ -105,6 +113,8 @@ class _Reader:
         self.done = False
         self.event_id_prefix = shard.shard_id + ":"
         self.last_age_ms = 0     # IteratorAge of this shard's last successful batch
+        self.idle_since: float | None = None   # the poll that read the shard to its end
+        self.poll_timer: Any = None             # the next poll of a shard read to its end
 
 
 class StreamPoller:
@@ -161,6 +171,8 @@ class StreamPoller:
         self.running = False
         self.generation += 1
         for reader in self.readers.values():
+            self.clock.cancel(reader.poll_timer)
+            reader.poll_timer = None
             for lane in reader.lanes:
                 self.clock.cancel(lane.timer)
                 lane.timer = None
@@ -215,9 +227,20 @@ class StreamPoller:
         shard = reader.shard
         if reader.position >= shard.latest:
             return
+        if reader.idle_since is not None:   # read to its end before: wait for the next poll
+            now = self.clock.now()
+            polls = max(1, math.ceil((now - reader.idle_since) / POLL_INTERVAL_S - 1e-9))
+            poll_at = reader.idle_since + polls * POLL_INTERVAL_S
+            if now < poll_at - 1e-9:
+                if reader.poll_timer is None:
+                    reader.poll_timer = self.clock.call_at(poll_at, lambda: self._on_poll(reader))
+                return
+            reader.idle_since = None
         result = shard.read(reader.position, limit)
         records = result.records
         reader.position = result.next_position
+        if len(records) < limit:
+            reader.idle_since = self.clock.now()   # nothing more to read: poll again in a second
         if not records:
             return
         n = len(records)
@@ -275,6 +298,11 @@ class StreamPoller:
         else:
             return
         self._invoke(reader, lane, batch)
+
+    def _on_poll(self, reader: _Reader) -> None:
+        reader.poll_timer = None
+        if self.running and not reader.done:
+            self._pump(reader)
 
     def on_window_end(self, reader: _Reader, lane: _Lane) -> None:
         """A tumbling window's end passed: make its final invocation once the lane is idle."""

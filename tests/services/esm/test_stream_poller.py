@@ -284,3 +284,27 @@ def test_children_of_a_split_shard_are_read_after_the_parent():
     driver.run_until_idle()
     assert [d for b in fn.batches for _, d in kinesis_keys(b)] == ["parent-1", "parent-2", "child"]
     assert mapping.statistics().offset_lag == 0
+
+
+def test_a_shard_that_keeps_up_is_polled_once_a_second_and_one_behind_is_read_at_once():
+    mesh, driver, stream, fn, mapping = setup(BatchSize=100, fn={"duration_s": 0.01})
+    put(stream, [("k", "a")])
+    driver.advance(0)          # the first poll reads the shard to its end
+    assert [kinesis_keys(b) for b in fn.batches] == [[("k", "a")]]
+    driver.advance(0.5)
+    put(stream, [("k", "b")])
+    driver.advance(0.25)
+    put(stream, [("k", "c")])
+    driver.advance(0.125)      # t = 0.875: no poll since the first
+    assert len(fn.batches) == 1
+    driver.advance(0.125)      # t = 1: the next poll takes both
+    assert [kinesis_keys(b) for b in fn.batches[1:]] == [[("k", "b"), ("k", "c")]]
+    assert fn.started_at[1] == T0 + 1
+    driver.advance(5.5)        # idle since: the polling keeps its second, t = 7 is the next poll
+    put(stream, [("k", str(i)) for i in range(250)])
+    driver.advance(0.5)
+    assert fn.started_at[2] == T0 + 7
+    # 250 records behind: batches of 100, 100, then 50 back to back, no wait for a poll.
+    driver.advance(1)
+    assert [len(b["Records"]) for b in fn.batches[2:]] == [100, 100, 50]
+    assert [round(t - T0, 6) for t in fn.started_at[2:]] == [7, 7.01, 7.02]
