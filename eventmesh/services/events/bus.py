@@ -343,6 +343,7 @@ class EventBus:
         matches, rules, collect = self._matcher.match_event, self.rules, self._collect_one
         archives = self.archives if replay_name is None else None
         trace = None
+        matched = 0
         for event in events:
             if replay_name is not None:
                 event["replay-name"] = replay_name
@@ -357,7 +358,7 @@ class EventBus:
                 names = names & only
             if not names:
                 continue
-            self.matched_events += 1
+            matched += 1
             if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
                 names = sorted(names)  # type: ignore[assignment]
             item = None  # what every plain target gets: one Delivery (plain data, never changed) for all
@@ -375,6 +376,7 @@ class EventBus:
                             entry[1].append(item)
                     else:
                         collect(rule, target, event, event_json, ingested_at, pending, hops, trace)
+        self.matched_events += matched
         if pending:
             self._dispatch(pending, ingested_at)
 

@@ -182,7 +182,7 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
     id_head = uuid4_from(ids.random.getrandbits(128))[:-2]
     results: list[PutEventsResultEntry] = []
     failed = 0
-    buses: dict[str | None, EventBus | None] = {}
+    by_name: dict[str | None, list[dict[str, Any]] | None] = {}  # a bus name → its events (None: no such bus)
     batches: dict[EventBus, list[dict[str, Any]]] = {}
     traces: dict[str, str] | None = None
     # The envelope in AWS's key order, with what every event of this request shares.
@@ -214,14 +214,12 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
         event_id = id_head + _INDEX_HEX[index]
         results.append(PutEventsResultEntry(event_id))
         name = e.event_bus_name
-        bus = buses.get(name, _UNSEEN)
-        if bus is _UNSEEN:
-            bus = buses[name] = find_bus(mesh, name)
-        if bus is None:
-            continue  # a bus that does not exist: accepted and dropped
-        events = batches.get(bus)
+        events = by_name.get(name, _UNSEEN)
+        if events is _UNSEEN:
+            bus = find_bus(mesh, name)
+            events = by_name[name] = None if bus is None else batches.setdefault(bus, [])
         if events is None:
-            events = batches[bus] = []
+            continue  # a bus that does not exist: accepted and dropped
         event = envelope.copy()  # a copy of a built dict costs less than building one of 9 keys
         event["id"] = event_id
         event["detail-type"] = detail_type

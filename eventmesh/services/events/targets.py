@@ -224,7 +224,8 @@ class TargetDelivery(msgspec.Struct):
 
     def on_result(self, result: DeliveryResult) -> None:
         counters = self.counters
-        counters.in_flight -= len(self.items)
+        n = len(self.items)
+        counters.in_flight -= n
         if self.retries == 0:  # Histogram.observe_many, inline: once per delivered batch, a sample per event
             hist = counters.latency_ms
             started = counters.clock.now()
@@ -232,14 +233,13 @@ class TargetDelivery(msgspec.Struct):
             if latency is not None:   # the answer took as long to come back: the target started earlier
                 started -= latency.between(counters.arn, self.target.arn)
             ms = (started - self.ingested_at) * 1000.0
-            n = len(self.items)
             hist.counts[bisect_left(hist.buckets, ms)] += n
             hist.sum += ms * n
             hist.count += n
             if hist.fine is not None:
                 hist.sketch_many(ms, n)
         if not result.kind:  # Outcome.DELIVERED is 0: ``result.ok`` without a property call
-            counters.invocations += len(self.items)
+            counters.invocations += n
             return
         code = dlq_error_code(result)
         if code == LOOP_ERROR_CODE:  # not invoked: DeadLetterInvocations, no DLQ
