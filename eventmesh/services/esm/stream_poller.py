@@ -239,8 +239,8 @@ class StreamPoller:
         result = shard.read(reader.position, limit)
         records = result.records
         reader.position = result.next_position
-        if len(records) < limit:
-            reader.idle_since = self.clock.now()   # nothing more to read: poll again in a second
+        if reader.position >= shard.latest:   # read to its end (not cut by size): poll again in a second
+            reader.idle_since = self.clock.now()
         if not records:
             return
         n = len(records)
