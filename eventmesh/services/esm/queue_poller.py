@@ -10,7 +10,10 @@ a FIFO queue never has two batches of one message group in flight and a batch th
 Concurrency: 5 batches at first; while messages remain, 300 more per minute up to the ceiling
 (1,250, configurable) or ``ScalingConfig.MaximumConcurrency``; a queue that runs dry (no visible
 message: a FIFO queue whose visible groups are all in flight is not dry) scales back to 5, or to
-the batches in flight if more; a function error halves the level. The pollers long-poll: an idle
+the batches in flight if more; a failed batch that follows a failed one lowers the level by one
+(AWS's "gradual" back-off on function errors, which it does not quantify:
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+The pollers long-poll: an idle
 mapping's pollers each count an empty receive per 20 s poll (``LONG_POLL_WAIT_S``). Cost model:
 one ``Queue.receive`` per batch, one payload encode per batch, one timer per batching window,
 throttle back-off, scale-up step or long poll per mapping — never per message. Wake-ups come from
@@ -45,6 +48,7 @@ __all__ = ["INITIAL_CONCURRENCY", "LONG_POLL_WAIT_S", "SCALE_UP_PER_MINUTE", "VI
 INITIAL_CONCURRENCY = 5           # concurrent batches at start and at low traffic
 SCALE_UP_PER_MINUTE = 300         # since Nov 2023 (60/min before)
 VISIBILITY_EXTRA_S = 30           # window + timeout + 30 s when they exceed the visibility
+ERROR_BACKOFF_BATCHES = 1         # concurrent batches given up per failed batch after a failed one
 # The pollers long-poll the queue: a poll that finds nothing ends after SQS's longest wait and is
 # one NumberOfEmptyReceives, so an idle mapping costs its pollers a receive every 20 s each.
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html
@@ -82,6 +86,7 @@ class QueuePoller:
         self._scale_timer: Any = None
         self._poll_timer: Any = None   # the end of the pollers' current long polls
         self._received = False         # a poll received messages since the last one ended
+        self._failing = False          # the last batch to finish failed
         self._backoff: set[Any] = set()
         self._encoder = SqsEventEncoder(queue.arn, self.mesh.region, self.mesh.account_id)
         self._function_arn = ""   # the mapping's FunctionArn last seen, its unqualified ARN, its qualifier
@@ -116,6 +121,16 @@ class QueuePoller:
         # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
         grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
         return min(cap, grown)
+
+    def _back_off(self) -> None:
+        """A failed batch: the level one batch lower, the scale-up under way kept (a reset at
+        each failure would lose the part of a step it had grown, and never grow)."""
+        cap = self.mapping.max_concurrency or self.ceiling
+        grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
+        if grown <= cap and grown - ERROR_BACKOFF_BATCHES >= INITIAL_CONCURRENCY:
+            self.base -= ERROR_BACKOFF_BATCHES
+        else:
+            self._rescale(min(cap, grown) - ERROR_BACKOFF_BATCHES)
 
     def _rescale(self, level: int) -> None:
         self.base = max(INITIAL_CONCURRENCY, min(level, self.mapping.max_concurrency or self.ceiling))
@@ -324,8 +339,15 @@ class QueuePoller:
             # Nothing is deleted: the batch reappears after the visibility timeout.
             m.failed_invoke += len(messages)
             m.last_processing_result = "PROBLEM: Function call failed"
-            self._rescale(self.limit() // 2)
+            # Lambda "gradually backs off, reducing the amount of concurrency allocated" to the
+            # mapping as failures go on: one batch fewer per failed batch that follows a failed
+            # one, so a function that fails now and then keeps scaling and one that keeps
+            # failing falls back to the floor.
+            if self._failing:
+                self._back_off()
+            self._failing = True
         else:
+            self._failing = False
             if failed:
                 keep = set(failed)
                 receipts = [r for msg, r in zip(messages, batch.receipts, strict=True) if msg.id not in keep]

@@ -3,6 +3,8 @@ maxReceiveCount, throttles that cost receives, scaling, FIFO groups, the visibil
 
 from __future__ import annotations
 
+import random
+
 import msgspec
 import pytest
 
@@ -257,3 +259,28 @@ def test_a_standard_queue_that_runs_dry_keeps_the_concurrency_its_batches_hold()
     stats = queue.statistics()
     assert fn.max_inflight >= 16 and stats.approximate_number_of_messages_visible <= 2
     assert stats.number_of_messages_deleted >= 2_000 - 18
+
+
+def _backlog_run(fails):
+    """5,000 messages waiting, BatchSize 1, a 1 s function: the level after 20 s of scaling."""
+    def respond(event):
+        n = int(event["Records"][0]["body"])
+        return (b"{}", "Unhandled") if fails(n) else (b"null", None)
+    mesh, driver, queue, fn, mapping = setup({"VisibilityTimeout": "600"}, BatchSize=1,
+                                             fn={"duration_s": 1.0, "timeout_s": 1.0, "respond": respond})
+    for start in range(0, 5_000, 10):
+        queue.send_batch([SendEntry(str(start + j)) for j in range(10)])
+    driver.advance(0)
+    driver.advance(20.5)
+    return fn
+
+
+def test_a_function_that_fails_now_and_then_still_scales_and_one_that_keeps_failing_backs_off():
+    # 300 more batches a minute while messages wait; one batch fewer per failed batch that
+    # follows a failed one.
+    def failing(share):
+        return lambda n: random.Random(n).random() < share
+    assert _backlog_run(failing(0)).inflight == 107   # 5 + 20.5 s x 5 a second
+    assert 85 <= _backlog_run(failing(0.1)).inflight < 107
+    assert 10 < _backlog_run(failing(0.5)).inflight < 40
+    assert _backlog_run(failing(1)).inflight == 5      # every batch fails: the floor
