@@ -112,6 +112,10 @@ def _shade_faults(ax: Any, result: RunResult, scale: float) -> None:
                    label=f"{fault['kind']} {fault['target'].rsplit(':', 1)[-1]}")
 
 
+_SKIP_ARC = 0.2     # the bend of an edge that passes a column (matplotlib's arc3 radius)
+_NODE_HALF_HEIGHT = 0.4   # a straight edge this close to a node's centre would run through it
+
+
 def _draw_topology(plt: Any, topology: Topology, path: Path) -> str:
     """Nodes in columns by kind (producers, buses/topics/streams, queues, functions, dead
     letters), edges as labelled arrows."""
@@ -132,26 +136,37 @@ def _draw_topology(plt: Any, topology: Topology, path: Path) -> str:
         for j, node in enumerate(nodes):
             y = (height - 1) / 2 - j + (len(nodes) - 1) / 2
             where[node.id] = (x, y)
+    ax.set_xlim(-0.6, len(used) - 0.4)   # the limits first: arc labels are placed in display space
+    ax.set_ylim(-0.8, height - 0.2)
     for edge in topology.edges:
         if edge.source not in where or edge.target not in where:
             continue
         (x0, y0), (x1, y1) = where[edge.source], where[edge.target]
-        curve = 0.25 if x1 <= x0 else 0.0
+        # Backwards edges curve; an edge past a column arcs over it (a straight one would run
+        # through the nodes between, its label hidden behind them).
+        blocking = [y for node_id, (x, y) in where.items() if x0 < x < x1
+                    and abs(y0 + (y1 - y0) * (x - x0) / (x1 - x0) - y) < _NODE_HALF_HEIGHT]
+        skips = bool(blocking)   # over the nodes in the way (under them if they sit above the line)
+        curve = 0.25 if x1 <= x0 else (_SKIP_ARC if min(blocking) > y0 else -_SKIP_ARC) if skips else 0.0
         ax.annotate("", xy=(x1 - 0.36 if x1 > x0 else x1, y1), xytext=(x0 + 0.36 if x1 > x0 else x0, y0),
                     arrowprops={"arrowstyle": "-|>", "color": "#64748b", "lw": 1.1,
                                 "connectionstyle": f"arc3,rad={curve}"})
         if edge.label:
-            ax.text(x0 + (x1 - x0) * 0.55, y0 + (y1 - y0) * 0.55 + 0.1, edge.label, fontsize=6.5, color="#334155",
-                    ha="center", bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none",
-                                       "alpha": 0.8})
+            lx, ly = x0 + (x1 - x0) * 0.55, y0 + (y1 - y0) * 0.55 + 0.1
+            if skips:   # on the arc's top: its midpoint, from the control point in display space
+                (ax0, ay0), (ax1, ay1) = ax.transData.transform([(x0 + 0.36, y0), (x1 - 0.36, y1)])
+                cx, cy = (ax0 + ax1) / 2 + curve * (ay1 - ay0), (ay0 + ay1) / 2 - curve * (ax1 - ax0)
+                lx, ly = ax.transData.inverted().transform((0.25 * ax0 + 0.5 * cx + 0.25 * ax1,
+                                                            0.25 * ay0 + 0.5 * cy + 0.25 * ay1))
+                ly += 0.05 if curve < 0 else -0.2
+            ax.text(lx, ly, edge.label, fontsize=6.5, color="#334155", ha="center",
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     for node in topology.nodes:
         nx, ny = where[node.id]
         color = _COLORS.get(node.kind, _COLORS["other"])
         ax.text(nx, ny, f"{node.name}\n{_KIND_LABELS.get(node.kind, node.kind)}", ha="center", va="center",
                 fontsize=7.5, color="white",
                 bbox={"boxstyle": "round,pad=0.4", "facecolor": color, "edgecolor": "none"})
-    ax.set_xlim(-0.6, len(used) - 0.4)
-    ax.set_ylim(-0.8, height - 0.2)
     ax.axis("off")
     uri = _png(fig, path)
     plt.close(fig)
