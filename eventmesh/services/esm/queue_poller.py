@@ -117,16 +117,18 @@ class QueuePoller:
 
     def limit(self) -> int:
         """Concurrent batches allowed now."""
-        cap = self.mapping.max_concurrency or self.ceiling
+        return min(self.mapping.max_concurrency or self.ceiling, self._grown())
+
+    def _grown(self) -> int:
+        """The level the scale-up has reached, before the cap."""
         # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
-        grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
-        return min(cap, grown)
+        return self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
 
     def _back_off(self) -> None:
         """A failed batch: the level one batch lower, the scale-up under way kept (a reset at
         each failure would lose the part of a step it had grown, and never grow)."""
         cap = self.mapping.max_concurrency or self.ceiling
-        grown = self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
+        grown = self._grown()
         if grown <= cap and grown - ERROR_BACKOFF_BATCHES >= INITIAL_CONCURRENCY:
             self.base -= ERROR_BACKOFF_BATCHES
         else:
