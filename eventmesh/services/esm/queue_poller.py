@@ -12,12 +12,11 @@ Concurrency: 5 batches at first; while messages remain, 300 more per minute up t
 message: a FIFO queue whose visible groups are all in flight is not dry) scales back to 5, or to
 the batches in flight if more; a failed batch that follows a failed one lowers the level by one
 (AWS's "gradual" back-off on function errors, which it does not quantify:
-https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
-The pollers long-poll: an idle
-mapping's pollers each count an empty receive per 20 s poll (``LONG_POLL_WAIT_S``). Cost model:
-one ``Queue.receive`` per batch, one payload encode per batch, one timer per batching window,
-throttle back-off, scale-up step or long poll per mapping — never per message. Wake-ups come from
-``Available(queue_arn)``.
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). The pollers
+long-poll: an idle mapping's pollers each count an empty receive per 20 s poll
+(``LONG_POLL_WAIT_S``). Cost model: one ``Queue.receive`` per batch, one payload encode per batch,
+one timer per batching window, throttle back-off, scale-up step or long poll per mapping — never
+per message. Wake-ups come from ``Available(queue_arn)``.
 https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -124,6 +123,11 @@ class QueuePoller:
         # + 1e-4 of a step: epoch floats lose ~0.2 µs, and 60 s of 0.2 s steps is 300, not 299.99…
         return self.base + int((self.clock.now() - self.scale_since) * SCALE_UP_PER_MINUTE / 60.0 + 1e-4)
 
+    def _ran_dry(self) -> None:
+        """The queue has nothing visible: back to the floor, or to the batches in flight, which
+        keep their concurrency."""
+        self._rescale(max(INITIAL_CONCURRENCY, self.busy))
+
     def _back_off(self) -> None:
         """A failed batch: the level one batch lower, the scale-up under way kept (a reset at
         each failure would lose the part of a step it had grown, and never grow)."""
@@ -188,9 +192,7 @@ class QueuePoller:
                 self._dispatch()
                 continue
             if len(messages) < want and not queue.n_visible:
-                # The queue ran dry (not: a FIFO queue's visible groups all in flight): back to the
-                # floor, or to the batches in flight, which keep their concurrency.
-                self._rescale(max(INITIAL_CONCURRENCY, self.busy))
+                self._ran_dry()   # (not: a FIFO queue's visible groups all in flight)
             if self.gather and self._window_timer is None:
                 self._window_timer = self.clock.call_later(m.window_s, self._on_window)
             return
@@ -214,9 +216,9 @@ class QueuePoller:
         if not self.running or self.queue.unavailable:
             return
         if not self._received and self.busy < self.limit():
-            # Pollers free to poll found nothing for a whole poll: the queue was dry. Back to the
-            # floor of pollers, each of which ends its poll empty.
-            self._rescale(max(INITIAL_CONCURRENCY, self.busy))
+            # Pollers free to poll found nothing for a whole poll: the queue was dry, and each
+            # poller ends its poll empty.
+            self._ran_dry()
             self.queue.count_empty_receive(max(0, min(self.limit(), INITIAL_CONCURRENCY) - self.busy))
         self._received = False
         self._poll_timer = self.clock.call_later(LONG_POLL_WAIT_S, self._on_polls_end)
