@@ -102,6 +102,13 @@ def _prefixed(items: Iterable[T], prefix: str | None, name: Callable[[T], str]) 
     return [i for i in items if not prefix or name(i).startswith(prefix)]
 
 
+def _one_filter(params: dict[str, Any], operation: str) -> None:
+    """ListArchives and ListReplays take at most one of their three filters (AWS refuses two)."""
+    if sum(params.get(k) is not None for k in ("State", "EventSourceArn", "NamePrefix")) > 1:
+        raise ValidationException(f"At most one filter is allowed for {operation}. "
+                                  "Use either : State, EventSourceArn, or NamePrefix.")
+
+
 # -- buses ----------------------------------------------------------------------------------------
 
 def _bus_entry(bus: EventBus) -> dict[str, Any]:
@@ -362,6 +369,7 @@ def delete_archive(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
 
 @operation("ListArchives")
 def list_archives(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _one_filter(params, "ListArchives")
     found = _prefixed(archives.list_archives(ctx.mesh), params.get("NamePrefix"), lambda a: a.name)
     found = [a for a in found if params.get("EventSourceArn") in (None, a.source_arn)
              and params.get("State") in (None, a.state)]
@@ -390,6 +398,7 @@ def cancel_replay(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
 
 @operation("ListReplays")
 def list_replays(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _one_filter(params, "ListReplays")
     found = _prefixed(archives.list_replays(ctx.mesh), params.get("NamePrefix"), lambda r: r.name)
     found = [r for r in found if params.get("EventSourceArn") in (None, r.archive_arn)
              and params.get("State") in (None, r.state)]

@@ -132,6 +132,12 @@ def test_archive_and_replay_operations(api: Any) -> None:
     api.driver.run_until_idle()
     assert call(api, "DescribeReplay", ReplayName="r")["State"] == "COMPLETED"
     assert [r["ReplayName"] for r in call(api, "ListReplays")["Replays"]] == ["r"]
+    assert [r["ReplayName"] for r in call(api, "ListReplays", State="COMPLETED")["Replays"]] == ["r"]
+    assert call(api, "ListArchives", NamePrefix="b")["Archives"] == []
+    for operation, state in (("ListArchives", "ENABLED"), ("ListReplays", "COMPLETED")):  # one filter at most
+        with pytest.raises(ValidationException, match=f"At most one filter is allowed for {operation}. "
+                                                      "Use either : State, EventSourceArn, or NamePrefix."):
+            call(api, operation, NamePrefix="a", State=state)
     call(api, "UpdateArchive", ArchiveName="a", RetentionDays=3)
     call(api, "DeleteArchive", ArchiveName="a")
     assert call(api, "ListArchives") == {"Archives": []}
