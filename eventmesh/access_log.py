@@ -78,7 +78,7 @@ def describe(api: Api, request: Request) -> tuple[str, str]:
                 resource = request.path.rstrip("/").rsplit("/", 1)[-1]
             return f"{service}.{form.get('Action', '?')}", resource
         bound = api.services.get("lambda")
-        found = bound.rest.match(request.method, request.path) if bound and bound.rest else None
+        found = bound.rest.match(request.method, request.path, request.query) if bound and bound.rest else None
         if found is not None:
             op, labels = found
             return f"lambda.{op.name}", _resource(dict(labels))

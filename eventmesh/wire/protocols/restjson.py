@@ -29,7 +29,10 @@ class RestRoutes:
         routes = []
         for name in model.operation_names:
             op = model.operation_model(name)
-            uri = op.http.get("requestUri", "/").split("?", 1)[0]
+            uri, _, fixed = op.http.get("requestUri", "/").partition("?")
+            # A literal query in the template (``/layers?find=LayerVersion``) tells apart two
+            # operations on one path: the request must carry it, and such a route goes first.
+            required = frozenset(parse_qsl(fixed, keep_blank_values=True))
             pattern = "^"
             pos = 0
             literal = 0
@@ -44,17 +47,24 @@ class RestRoutes:
                 pos = m.end()
             pattern += re.escape(uri[pos:]) + "/?$"
             literal += len(uri) - pos
-            routes.append((literal, op.http.get("method", "POST"), re.compile(pattern), op))
-        # Most specific (longest literal text) first, so /functions/{F}/versions beats /functions/{F}.
-        routes.sort(key=lambda r: -r[0])
+            routes.append((literal, required, op.http.get("method", "POST"), re.compile(pattern), op))
+        # Most specific (longest literal text, then a literal query) first, so /functions/{F}/versions
+        # beats /functions/{F}.
+        routes.sort(key=lambda r: (-r[0], -len(r[1])))
         self._routes = routes
 
-    def match(self, method: str, path: str) -> tuple[OperationModel, dict[str, str]] | None:
-        for _, verb, regex, op in self._routes:
+    def match(self, method: str, path: str, query: str = "") -> tuple[OperationModel, dict[str, str]] | None:
+        pairs: set[tuple[str, str]] | None = None
+        for _, required, verb, regex, op in self._routes:
             if verb != method:
                 continue
             found = regex.match(path)
             if found:
+                if required:
+                    if pairs is None:
+                        pairs = set(parse_qsl(query, keep_blank_values=True))
+                    if not required <= pairs:
+                        continue
                 return op, {_ungroup(k): unquote(v) for k, v in found.groupdict().items()}
         return None
 
