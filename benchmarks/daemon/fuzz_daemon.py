@@ -1,14 +1,17 @@
 """The long fuzz run: malformed and mistyped requests for every served operation of every service
 (``tests/wire/fuzzgen.py``) against a daemon on 127.0.0.1, with valid traffic interleaved.
 
-The daemon runs in a thread of this process (real clock); each client is a separate process with
+The daemon runs in a thread of this process (real clock; with ``--workers 2`` its first worker,
+the second a child process, so requests for resources the other owns are forwarded); each client is a separate process with
 its own seed and one keep-alive connection, sending its share of the requests back to back. A
 request unanswered within ``--timeout`` seconds counts as a hang (and the connection is
 replaced). Prints the parameters, requests/s, the count of 5xx, hangs, errors out of their
 protocol's shape, invalid requests not refused, canary rounds (valid traffic) and the daemon's
 RSS before and after. Bounded by ``--requests`` and ``--max-seconds``.
 
-    .venv/bin/python benchmarks/daemon/fuzz_daemon.py [--requests 100000] [--clients 2] [--seed 1]
+    .venv/bin/python benchmarks/daemon/fuzz_daemon.py [--requests 100000] [--clients 2] [--seed 1] [--workers 1]
+
+RSS is the first worker's (this process).
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as a hang")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop each client after this long")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="daemon processes (2: requests for the other worker's resources are forwarded)")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--served", default="{}", help=argparse.SUPPRESS)
@@ -92,12 +97,13 @@ def main() -> None:
     if args.client:
         client_main(args)
         return
-    from eventmesh.daemon import serve_in_thread
+    from eventmesh.workers import serve_in_thread
 
-    handle = serve_in_thread(clock="real")
+    handle = serve_in_thread(workers=args.workers, clock="real")
     served = json.dumps({name: list(bound.ops) for name, bound in handle.daemon.api.services.items()})
     rss_before = _rss_mb()
-    print(f"fuzz: requests={args.requests} clients={args.clients} seed={args.seed} timeout={args.timeout}s "
+    print(f"fuzz: requests={args.requests} clients={args.clients} workers={args.workers} seed={args.seed} "
+          f"timeout={args.timeout}s "
           f"services={','.join(json.loads(served))} operations={sum(map(len, json.loads(served).values()))}")
     share = -(-args.requests // args.clients)
     try:
