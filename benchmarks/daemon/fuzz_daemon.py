@@ -2,8 +2,9 @@
 (``tests/wire/fuzzgen.py``) against a daemon on 127.0.0.1, with valid traffic interleaved.
 
 The daemon runs in a thread of this process (real clock; with ``--workers 2`` its first worker,
-the second a child process, so requests for resources the other owns are forwarded); each client is a separate process with
-its own seed and one keep-alive connection, sending its share of the requests back to back. A
+the second a child process, so requests for resources the other owns are forwarded); each
+client is a separate process with its own seed and one keep-alive connection, sending its share
+of the requests back to back. A
 request unanswered within ``--timeout`` seconds counts as a hang (and the connection is
 replaced). Prints the parameters, requests/s, the count of 5xx, hangs, errors out of their
 protocol's shape, invalid requests not refused, canary rounds (valid traffic) and the daemon's

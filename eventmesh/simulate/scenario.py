@@ -477,8 +477,11 @@ def _report(data: Any, problems: list[str]) -> ReportSpec:
     if not isinstance(data, dict) or set(data) - {"period", "sample", "metrics"}:
         problems.append("report: must be a mapping of period, sample and metrics")
         return ReportSpec()
-    period = _duration(data.get("period", DEFAULT_PERIOD_S), "report.period", problems) or DEFAULT_PERIOD_S
-    sample = _duration(data.get("sample", period / SAMPLES_PER_PERIOD), "report.sample", problems) or period
+    # Both present (defaults filled in), so ``required`` only refuses zero.
+    period = (_duration(data.get("period", DEFAULT_PERIOD_S), "report.period", problems, required=True)
+              or DEFAULT_PERIOD_S)
+    sample = _duration(data.get("sample", period / SAMPLES_PER_PERIOD), "report.sample", problems,
+                       required=True) or period
     if sample > period or sample < MIN_SAMPLE_S or not math.isclose(period / sample, round(period / sample)):
         problems.append(f"report.sample: must divide report.period and be at least {MIN_SAMPLE_S}s")
         sample = period

@@ -271,7 +271,8 @@ class Api:
             return None, None
         route.protocol = "rest-json"
         route.bound = bound = self.services.get("lambda")
-        found = bound.rest.match(request.method, request.path, request.query) if bound is not None and bound.rest else None
+        found = (bound.rest.match(request.method, request.path, request.query)
+                 if bound is not None and bound.rest else None)
         return (found[0].name, found[1]) if found else (None, None)
 
     def body_limit(self, request: Request) -> tuple[str, int]:

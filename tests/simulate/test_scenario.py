@@ -47,6 +47,10 @@ def test_every_problem_is_named_by_its_key_path():
     # The resources are checked by the config machinery, against the AWS model.
     assert "resources.lambda.functions[0].Role: Member must not be null" in problems
     assert _problems({"load": []}) == ["duration: required (virtual time, e.g. 1h)"]
+    # A zero period is refused, not replaced by the default without a word.
+    assert _problems({"duration": "1m", "report": {"period": "0s"}}) == [
+        "report.period: must be a duration > 0, not '0s'"]
+    assert _problems({"duration": "1m", "report": {"sample": 0}}) == ["report.sample: must be a duration > 0, not 0"]
 
 
 def test_an_included_config_provides_the_resources_and_settings_override_values(tmp_path):
