@@ -4,9 +4,8 @@
 The daemon runs in a thread of this process (real clock; with ``--workers 2`` its first worker,
 the second a child process, so requests for resources the other owns are forwarded); each
 client is a separate process with its own seed and one keep-alive connection, sending its share
-of the requests back to back. A
-request unanswered within ``--timeout`` seconds counts as a hang (and the connection is
-replaced). Prints the parameters, requests/s, the count of 5xx, hangs, errors out of their
+of the requests back to back. A request unanswered within ``--timeout`` seconds counts as a
+hang (and the connection is replaced). Prints the parameters, requests/s, the count of 5xx, hangs, errors out of their
 protocol's shape, invalid requests not refused, canary rounds (valid traffic) and the daemon's
 RSS before and after. Bounded by ``--requests`` and ``--max-seconds``.
 
