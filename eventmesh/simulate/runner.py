@@ -81,7 +81,10 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
     api = Api(mesh, adapters())
     config = Config(account_id=scenario.account_id, region=scenario.region, seed=scenario.seed,
                     resources=scenario.resources, source=scenario.name)
-    apply_config(config, api)
+    problems = apply_config(config, api, collect=True)
+    if problems:   # what the services refuse (an attribute out of range...): the scenario's fault
+        mesh.close()
+        raise ScenarioError(problems)
     for topic in mesh.resources("sns", Topic):
         # The simulated HTTP/S endpoints confirm their subscriptions (they visit the SubscribeURL).
         for sub in list(topic.subscriptions):

@@ -125,7 +125,10 @@ def check_scenario_file(path: str | Path) -> bool:
         return False   # the config check reports it
     if not is_scenario(data):
         return False
-    load_scenario(path)
+    from eventmesh.simulate.runner import build_mesh  # the resources as a run creates them
+
+    mesh, _ = build_mesh(load_scenario(path))
+    mesh.close()
     return True
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from eventmesh.simulate.paths import set_path
 from eventmesh.simulate.results import RunResult, SweepResult
-from eventmesh.simulate.scenario import Scenario, validate_scenario
+from eventmesh.simulate.scenario import Scenario, ScenarioError, validate_scenario
 
 __all__ = ["default_jobs", "run_sweep", "variants"]
 
@@ -55,7 +55,10 @@ def run_one(raw: dict[str, Any], base_dir: str, variant: str, parameters: dict[s
     data.pop("sweep", None)
     for path, value in parameters.items():
         set_path(data, path, value)
-    return run_variant(validate_scenario(data, base_dir), variant=variant, parameters=parameters)
+    try:
+        return run_variant(validate_scenario(data, base_dir), variant=variant, parameters=parameters)
+    except ScenarioError as exc:   # say which variant: the base scenario may be fine
+        raise ScenarioError([f"variant {variant}: {problem}" for problem in exc.problems]) from None
 
 
 def run_sweep(scenario: Scenario, *, jobs: int | None = None, executor: Any = None,

@@ -132,3 +132,25 @@ def test_partitions_and_a_sweep_exit_2(tmp_path):
     assert run.returncode == 2
     assert "--partitions splits one run; a sweep runs its variants in parallel already" in run.stderr
     assert not list(tmp_path.glob("out*"))
+
+
+def test_a_resource_the_service_refuses_is_a_problem_of_the_scenario_not_a_traceback(tmp_path):
+    path = _file(tmp_path, _small())
+    setting = "resources.sqs.queues[0].Attributes.VisibilityTimeout=99999"   # past 12 hours
+    refused = "resources.sqs.queues[0]: InvalidAttributeValue: Invalid value for the parameter VisibilityTimeout."
+    run = _simulate(str(path), "--set", setting, "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == [f"{path}: the scenario cannot run", f"  {refused}"]
+    assert not (tmp_path / "out").exists()
+    data = _small()
+    data["sweep"] = {"resources.sqs.queues[0].Attributes.VisibilityTimeout": [30, 99999]}
+    run = _simulate(str(_file(tmp_path, data)), "--jobs", "1")
+    assert run.returncode == 2
+    assert f"  variant VisibilityTimeout=99999: {refused}" in run.stderr.splitlines()
+    # eventmesh validate creates the resources as a run would, and says the same.
+    data = _small()
+    data["resources"]["sqs"]["queues"][0]["Attributes"] = {"VisibilityTimeout": 99999}
+    check = subprocess.run([sys.executable, "-m", "eventmesh", "validate", str(_file(tmp_path, data))], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1
+    assert check.stdout.splitlines() == [f"{path}: invalid", f"  {refused}"]
