@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    if args.jobs is not None and args.jobs < 1:
+        print(f"eventmesh simulate: --jobs takes a whole number >= 1, not {args.jobs}", file=sys.stderr)
+        return 2
     try:
         partitions = partition_count(args.partitions)
     except ValueError:

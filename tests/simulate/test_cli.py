@@ -125,6 +125,12 @@ def test_a_bad_partition_count_exits_2_and_says_what_it_takes(tmp_path):
         assert f"--partitions takes a whole number >= 1 or auto, not {value}" in run.stderr
 
 
+def test_a_job_count_below_one_exits_2(tmp_path):
+    run = _simulate(str(_file(tmp_path, _small())), "--jobs", "0")
+    assert run.returncode == 2
+    assert "--jobs takes a whole number >= 1, not 0" in run.stderr
+
+
 def test_partitions_and_a_sweep_exit_2(tmp_path):
     data = _small()
     data["sweep"] = {"load.p.rate": [1, 2]}
