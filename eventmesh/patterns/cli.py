@@ -103,11 +103,29 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_MATCH if result else EXIT_NO_MATCH
 
 
-def _load_events(text: str) -> list[Any]:
+def _load_events(text: str, name: str, objects: bool) -> tuple[list[Any], list[str]]:
+    """The events of an --events file (one JSON array, or JSON lines) and the problems found:
+    text that is not JSON, by line; an event that is not an object, by its number (``objects``:
+    every event must be one, as an EventBridge event or SNS message attributes are)."""
     stripped = text.strip()
+    problems: list[str] = []
+    found: list[tuple[str, Any]] = []   # (where it is in the file, the event)
     if stripped.startswith("["):
-        return list(json.loads(stripped))
-    return [json.loads(line) for line in stripped.splitlines() if line.strip()]
+        try:
+            found = [(f"event {n}", e) for n, e in enumerate(json.loads(stripped), 1)]
+        except ValueError as exc:
+            return [], [f"{name}: not a JSON array of events: {exc}"]
+    else:
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                found.append((f"line {number}", json.loads(line)))
+            except ValueError as exc:
+                problems.append(f"{name}, line {number}: not JSON: {exc}")
+    if objects:
+        problems += [f"{name}, {where}: not a JSON object" for where, event in found if not isinstance(event, dict)]
+    return [event for _, event in found], problems
 
 
 def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
@@ -121,7 +139,13 @@ def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
         except InvalidPatternError as exc:
             print(f"{path.name}: {exc.message}", file=out)
             invalid += 1
-    for number, event in enumerate(_load_events(Path(args.events).read_text(encoding="utf-8")), 1):
+    events, problems = _load_events(Path(args.events).read_text(encoding="utf-8"), args.events,
+                                    objects=not (args.flavor == "sns" and args.scope == "MessageBody"))
+    for problem in problems:
+        print(problem, file=out)
+    if problems:
+        return EXIT_INVALID
+    for number, event in enumerate(events, 1):
         if args.flavor == "sns":
             names = (
                 rules.matches(body=json.dumps(event))

@@ -72,6 +72,31 @@ def test_rules_directory_over_events_file(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps(ENVELOPE) + "\n" + json.dumps({"source": "aws.s3"}) + "\n")
     assert call("--rules", str(rules), "--events", str(events)) == (0, "1: ec2, running\n2: -\n")
+    as_array = tmp_path / "events.json"
+    as_array.write_text(json.dumps([ENVELOPE, {"source": "aws.s3"}]))
+    assert call("--rules", str(rules), "--events", str(as_array)) == (0, "1: ec2, running\n2: -\n")
+
+
+def test_an_events_file_that_is_not_json_events_exits_2_naming_each_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ec2.json").write_text('{"source": ["aws.ec2"]}')
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(ENVELOPE) + "\nnot json\n\n[1]\n")
+    code, out = call("--rules", str(rules), "--events", str(events))
+    assert code == 2
+    assert out.splitlines() == [f"{events}, line 2: not JSON: Expecting value: line 1 column 1 (char 0)",
+                                f"{events}, line 4: not a JSON object"]
+    events.write_text('[{"source": "aws.ec2"}, 3')
+    code, out = call("--rules", str(rules), "--events", str(events))
+    assert code == 2 and out.startswith(f"{events}: not a JSON array of events: ")
+    events.write_text('[{"source": "aws.ec2"}, 3]')
+    assert call("--rules", str(rules), "--events", str(events)) == (2, f"{events}, event 2: not a JSON object\n")
+    # An SNS message body may be any text: only the policy decides.
+    (rules / "ec2.json").write_text('{"a": ["x"]}')
+    events.write_text('"plain"\n{"a": "x"}\n')
+    assert call("--flavor", "sns", "--scope", "MessageBody", "--rules", str(rules), "--events", str(events)) == (
+        0, "1: -\n2: ec2\n")
 
 
 def test_sns_flavor(tmp_path: Path) -> None:
