@@ -18,6 +18,7 @@ __all__ = ["PORT_ENV", "build_parser", "main"]
 DEFAULT_CONFIG = "configs/default.yaml"
 # The port when neither --port nor the config gives one (4566 otherwise, the port AWS tools expect).
 PORT_ENV = "EVENTMESH_PORT"
+MAX_PORT = 65535  # TCP ports are 16 bits
 
 DESCRIPTION = ("A local emulator of SQS, SNS, Kinesis, EventBridge and Lambda on one port and one clock, "
                "real or virtual.")
@@ -36,8 +37,15 @@ def _env_port() -> int | None:
     text = os.environ.get(PORT_ENV)
     if not text:
         return None
-    if not text.isdigit() or int(text) > 65535:
-        raise SystemExit(f"eventmesh: {PORT_ENV}={text!r} is not a port number 0-65535")
+    if not text.isdigit() or int(text) > MAX_PORT:
+        raise SystemExit(f"eventmesh: {PORT_ENV}={text!r} is not a port number 0-{MAX_PORT}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 0 for any free one (a larger number would wrap around silently)."""
+    if not text.isdigit() or int(text) > MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0-{MAX_PORT}")
     return int(text)
 
 
@@ -184,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"topology file: a config or a template (default {DEFAULT_CONFIG} when present)")
     _add_template_arguments(serve)
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None,
+    serve.add_argument("--port", type=_port, default=None,
                        help=f"port (default ${PORT_ENV}, else the config's, else 4566; 0 picks a free one)")
     serve.add_argument("--clock", choices=["real", "virtual"], default=None,
                        help="real time, or virtual time that moves only when POST /_eventmesh/clock says")

@@ -55,8 +55,8 @@ def _served(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict[str, Any]:
     return seen
 
 
-def test_port_defaults_to_4566_and_the_environment_sets_it(monkeypatch: pytest.MonkeyPatch,
-                                                           tmp_path: Path) -> None:
+def test_port_defaults_to_4566_and_the_environment_sets_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)   # no configs/default.yaml here
     monkeypatch.delenv(cli.PORT_ENV, raising=False)
     assert _served(monkeypatch, [])["port"] == 4566
@@ -66,6 +66,11 @@ def test_port_defaults_to_4566_and_the_environment_sets_it(monkeypatch: pytest.M
     monkeypatch.setenv(cli.PORT_ENV, "http")
     with pytest.raises(SystemExit, match="EVENTMESH_PORT='http' is not a port number"):
         cli.main(["serve"])
+    monkeypatch.delenv(cli.PORT_ENV)
+    for bad in ("99999", "-1", "x"):   # 99999 would have wrapped around to 34463
+        with pytest.raises(SystemExit):
+            cli.main(["serve", "--port", bad])
+        assert f"argument --port: '{bad}' is not a port number 0-65535" in capsys.readouterr().err
 
 
 def test_workers_picks_the_multi_process_daemon_and_refuses_a_bad_count(monkeypatch: pytest.MonkeyPatch,

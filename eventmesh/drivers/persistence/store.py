@@ -67,19 +67,25 @@ class DataDir:
     def read_meta(self, seed: int | None) -> dict[str, Any]:
         """``meta.json``, written the first time with the id generator's seed (``seed``, or a
         random one: ids differ between data directories, never between runs of one)."""
-        self.path.mkdir(parents=True, exist_ok=True)
         meta_path = self.path / META_FILE
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
-            if meta.get("format") != FORMAT_VERSION:
-                raise DataDirError(f"{self.path}: data directory format {meta.get('format')}, "
-                                   f"this eventmesh reads format {FORMAT_VERSION}")
-        else:
-            meta = {"format": FORMAT_VERSION, "seed": seed if seed is not None else secrets.randbits(63),
-                    "hash_seed": HASH_SEED}
-            temporary = meta_path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(meta))
-            os.replace(temporary, meta_path)
+        try:   # a path that is not a usable directory is the operator's problem, said plainly
+            self.path.mkdir(parents=True, exist_ok=True)
+            if meta_path.exists():
+                meta = json.loads(meta_path.read_text())
+                found = meta.get("format") if isinstance(meta, dict) else None
+                if found != FORMAT_VERSION:
+                    raise DataDirError(f"{self.path}: data directory format {found}, "
+                                       f"this eventmesh reads format {FORMAT_VERSION}")
+            else:
+                meta = {"format": FORMAT_VERSION, "seed": seed if seed is not None else secrets.randbits(63),
+                        "hash_seed": HASH_SEED}
+                temporary = meta_path.with_suffix(".tmp")
+                temporary.write_text(json.dumps(meta))
+                os.replace(temporary, meta_path)
+        except OSError as exc:
+            raise DataDirError(f"{self.path}: cannot be used as a data directory: {exc.strerror}") from None
+        except ValueError:
+            raise DataDirError(f"{self.path}: {META_FILE} is not JSON: not an eventmesh data directory") from None
         current = os.environ.get("PYTHONHASHSEED")
         if current != meta["hash_seed"]:
             raise DataDirError(f"{self.path}: this process runs with PYTHONHASHSEED={current}; a data directory "
