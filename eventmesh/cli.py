@@ -148,6 +148,7 @@ def _workers(value: str) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from eventmesh.config import check_config
+    from eventmesh.simulate.runner import check_resources
     from eventmesh.simulate.scenario import ScenarioError, check_scenario_file
 
     overrides = _overrides(args)
@@ -155,7 +156,9 @@ def _validate(args: argparse.Namespace) -> int:
     for name in args.files:
         notices: list[str] = []
         try:
-            if check_scenario_file(name):   # a scenario is checked as one, a config as a config
+            scenario = check_scenario_file(name)   # a scenario is checked as one, a config as a config
+            if scenario is not None:
+                check_resources(scenario)
                 problems: list[str] = []
             else:
                 config, problems = check_config(name, templates=args.template, parameter_overrides=overrides)

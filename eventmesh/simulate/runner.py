@@ -45,7 +45,7 @@ from eventmesh.simulate.topology import read_topology
 from eventmesh.simulate.totals import collect_totals
 from eventmesh.wire.router import Api
 
-__all__ = ["Run", "build_mesh", "fault_windows", "run_variant", "start_run"]
+__all__ = ["Run", "build_mesh", "check_resources", "fault_windows", "run_variant", "start_run"]
 
 PROGRESS_STEPS = 400   # the clock is run in this many slices (the bar redraws between them)
 # The engine allocates and frees many short-lived objects per event (deliveries, records, effects)
@@ -103,6 +103,13 @@ def build_mesh(scenario: Scenario) -> tuple[Mesh, Api]:
             raise ScenarioError([f"resources.lambda.functions[{name}]: {getattr(exc, 'code', type(exc).__name__)}: "
                                  f"{message}"]) from exc
     return mesh, api
+
+
+def check_resources(scenario: Scenario) -> None:
+    """``eventmesh validate``: the scenario's resources created on a scratch engine as a run
+    creates them; :class:`ScenarioError` with what the services refuse."""
+    mesh, _ = build_mesh(scenario)
+    mesh.close()
 
 
 def _answer_http(mesh: Mesh, status: int, latency_s: float, request: HttpRequest) -> None:

@@ -116,20 +116,17 @@ def is_scenario(data: Any) -> bool:
     return isinstance(data, dict) and bool({"load", "duration", "faults", "sweep", "include"} & set(data))
 
 
-def check_scenario_file(path: str | Path) -> bool:
-    """``eventmesh validate``: False when the file is not a scenario (check it as a config);
-    True when it is a valid one; :class:`ScenarioError` with every problem otherwise."""
+def check_scenario_file(path: str | Path) -> Scenario | None:
+    """``eventmesh validate``: None when the file is not a scenario (check it as a config); the
+    scenario when its keys and values are valid (``runner.check_resources`` checks the rest);
+    :class:`ScenarioError` with every problem otherwise."""
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError):
-        return False   # the config check reports it
+        return None   # the config check reports it
     if not is_scenario(data):
-        return False
-    from eventmesh.simulate.runner import build_mesh  # the resources as a run creates them
-
-    mesh, _ = build_mesh(load_scenario(path))
-    mesh.close()
-    return True
+        return None
+    return load_scenario(path)
 
 
 def read_scenario(path: str | Path, settings: list[str] | None = None) -> tuple[dict[str, Any], Path]:
