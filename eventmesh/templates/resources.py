@@ -126,6 +126,8 @@ def _function(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
     params = {"FunctionName": stack.name(logical_id), **_pick(props, _FUNCTION_MEMBERS)}
     params["FunctionName"] = stack.name(logical_id)
     params["Code"] = stack.code(logical_id, props.get("Code") or {}, props.get("Runtime"))
+    if props.get("Layers"):   # said at start-up: code that imports from a layer fails here
+        stack.note(f"{logical_id}: Lambda layers are not served here; the function runs its own code only")
     if props.get("Tags"):
         params["Tags"] = _tags_map(props["Tags"])
     if "ReservedConcurrentExecutions" in props:

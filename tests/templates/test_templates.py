@@ -120,6 +120,31 @@ def test_outputs_and_unserved_types_are_reported(tmp_path: Path) -> None:
     assert loaded.summary()[0].endswith("not served here, not created: Bucket (AWS::S3::Bucket)")
 
 
+def test_a_function_with_layers_is_created_and_the_summary_says_they_are_not_served(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Handler: index.handler\n"
+        "      Role: arn:aws:iam::000000000000:role/r\n"
+        "      Code: {ZipFile: 'def handler(event, context): return 1'}\n"
+        "      Layers: [arn:aws:lambda:us-east-1:000000000000:layer:deps:1]\n"
+        "  Plain:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Handler: index.handler\n"
+        "      Role: arn:aws:iam::000000000000:role/r\n"
+        "      Code: {ZipFile: 'def handler(event, context): return 1'}\n")
+    loaded = load_template(path)
+    assert [item[2]["FunctionName"] for item in loaded.items] == ["Fn", "Plain"]
+    assert [line for line in loaded.summary() if "layers" in line] == [
+        f"{path}: Fn: Lambda layers are not served here; the function runs its own code only"]
+
+
 def test_the_template_deploys_through_the_same_handlers(tmp_path: Path) -> None:
     path = tmp_path / "stack.yaml"
     path.write_text(CFN)
