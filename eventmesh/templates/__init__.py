@@ -30,6 +30,10 @@ __all__ = ["TemplateResources", "is_template", "load_template", "parse_overrides
 
 DEFAULT_HOST = "localhost:4566"
 # Lambda's limit on function names (64) and SQS's on queue names (80): a logical id may be up to 255.
+# Types not created here whose name property and Ref a served resource may still use (a function's
+# Layers refer to its layer versions).
+_UNSERVED_NAME_PROPERTIES = {"AWS::IAM::Role": "RoleName", "AWS::Lambda::LayerVersion": "LayerName"}
+_REF_IS_ARN = frozenset({"AWS::Lambda::LayerVersion"})   # Ref: the layer version's ARN
 _NAME_LIMITS = {"AWS::Lambda::Function": 64, "AWS::SQS::Queue": 80, "AWS::SNS::Topic": 256,
                 "AWS::Kinesis::Stream": 128, "AWS::Events::Rule": 64, "AWS::Events::EventBus": 256}
 
@@ -159,7 +163,7 @@ class _Stack:
         kind_name = self._type(logical_id)
         kind = KINDS.get(kind_name)
         props = self._props(logical_id)
-        name_property = kind.name_property if kind else ("RoleName" if kind_name == "AWS::IAM::Role" else None)
+        name_property = kind.name_property if kind else _UNSERVED_NAME_PROPERTIES.get(kind_name)
         self._names[logical_id] = logical_id  # a name that refers to itself stops here
         if name_property and name_property in props:
             name = str(self.resolver.resolve(props[name_property]))
@@ -219,6 +223,8 @@ class _Stack:
         kind_name = self._type(logical_id)
         kind = KINDS.get(kind_name)
         if kind is None:
+            if kind_name in _REF_IS_ARN:
+                return self.attribute(logical_id, "arn")
             return self.name(logical_id)  # CloudFormation's Ref of most types is the physical name
         return self.attribute(logical_id, kind.ref)
 

@@ -273,6 +273,8 @@ def arn_for(kind_name: str, region: str, account_id: str, name: str, *, bus: str
             return format_arn("events", region, account_id, resource)
         case "AWS::Scheduler::Schedule":
             return format_arn("scheduler", region, account_id, f"schedule/default/{name}")
+        case "AWS::Lambda::LayerVersion":   # the first version a PublishLayerVersion makes
+            return format_arn("lambda", region, account_id, f"layer:{name}:1")
         case "AWS::IAM::Role":
             return format_arn("iam", "", account_id, f"role/{name}")
     service = kind_name.split("::")[1].lower() if kind_name.count("::") == 2 else "unknown"

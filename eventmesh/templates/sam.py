@@ -5,7 +5,8 @@ The translator asks boto3 for the region (and so the partition) and, for managed
 up in the translator's bundled table only: no call leaves the machine. Local ``CodeUri``
 directories (which only ``sam build``/``sam package`` turn into S3 locations) are swapped for
 placeholder S3 URIs before the translation and recognised after it, so the deploy step can zip
-them. https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification.html
+them. A layer's local ``ContentUri`` gets a placeholder too, only so the template translates:
+layers are not served (the translated ``AWS::Lambda::LayerVersion`` is listed as not created). https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification.html
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 # The bucket of the placeholder S3 URIs that stand for local CodeUri directories.
 LOCAL_CODE_BUCKET = "eventmesh-local-code"
 _FUNCTION_TYPE = "AWS::Serverless::Function"
+_LAYER_TYPE = "AWS::Serverless::LayerVersion"
+# The bucket of the placeholder S3 URIs of local layer directories: layers are not served here,
+# the placeholder only lets the translator accept the template (its layers are listed as not
+# created, and its functions run without them).
+LOCAL_LAYER_BUCKET = "eventmesh-local-layer"
 # ArnGenerator keeps the region on its class: one translation at a time sets and restores it.
 _TRANSLATOR_LOCK = threading.Lock()
 
@@ -44,6 +50,12 @@ def _local_code(template: dict[str, Any]) -> dict[str, str]:
     if isinstance(globals_fn, dict):
         swap(globals_fn, "Globals")
     for logical_id, resource in (template.get("Resources") or {}).items():
+        if isinstance(resource, dict) and resource.get("Type") == _LAYER_TYPE:
+            layer = resource.get("Properties")
+            if isinstance(layer, dict) and isinstance(layer.get("ContentUri"), str) \
+                    and not layer["ContentUri"].startswith("s3://"):
+                layer["ContentUri"] = f"s3://{LOCAL_LAYER_BUCKET}/{logical_id}"
+            continue
         if not (isinstance(resource, dict) and resource.get("Type") == _FUNCTION_TYPE):
             continue
         props = resource.setdefault("Properties", {})

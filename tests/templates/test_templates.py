@@ -145,6 +145,29 @@ def test_a_function_with_layers_is_created_and_the_summary_says_they_are_not_ser
         f"{path}: Fn: Lambda layers are not served here; the function runs its own code only"]
 
 
+def test_a_sam_layer_with_a_local_content_uri_loads_not_created_and_its_ref_is_the_layer_version_arn(
+        tmp_path: Path) -> None:
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Deps:\n"
+        "    Type: AWS::Serverless::LayerVersion\n"
+        "    Properties: {LayerName: shared-deps, ContentUri: ./layer}\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: ./src, Layers: [!Ref Deps]}\n")
+    loaded = load_template(path, region="eu-west-1", account_id="123456789012")
+    assert loaded.problems == []
+    (function,) = [params for service, key, params in loaded.items if key == "functions"]
+    assert function["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:shared-deps:1"]
+    assert [kind for _, kind in loaded.unserved] == ["AWS::Lambda::LayerVersion"]
+    assert f"{path}: Fn: Lambda layers are not served here; the function runs its own code only" in loaded.summary()
+
+
 def test_the_template_deploys_through_the_same_handlers(tmp_path: Path) -> None:
     path = tmp_path / "stack.yaml"
     path.write_text(CFN)
