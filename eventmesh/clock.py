@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from eventmesh.timers import Timer, TimerQueue
 
-__all__ = ["RFC3339_MAX_S", "RFC3339_MIN_S", "VIRTUAL_EPOCH", "Clock", "RealClock", "Timer", "VirtualClock"]
+__all__ = ["MAX_ADVANCE_S", "RFC3339_MAX_S", "RFC3339_MIN_S", "VIRTUAL_EPOCH", "Clock", "RealClock", "Timer",
+           "VirtualClock", "advance_problem"]
 
 # 2023-11-14T22:13:20Z: a fixed, recognisable start so virtual runs are reproducible.
 VIRTUAL_EPOCH = 1_700_000_000.0
@@ -22,6 +23,20 @@ VIRTUAL_EPOCH = 1_700_000_000.0
 # ApproximateArrivalTimestamp...). https://www.rfc-editor.org/rfc/rfc3339#section-5.6
 RFC3339_MIN_S = -62_135_596_800
 RFC3339_MAX_S = 253_402_300_799
+# The most one request to a daemon's virtual clock may move it: a year (366 days), past the
+# longest retention any modelled service keeps (Kinesis, 365 days). The periodic work on the way
+# (long polls, stream polls, schedules) runs at every instant it is due, so an advance of
+# centuries would hold the daemon for hours; a longer jump is several requests.
+MAX_ADVANCE_S = 366 * 86_400
+
+
+def advance_problem(seconds: float | None) -> str | None:
+    """What is wrong with a request to advance a virtual clock by ``seconds`` (None: nothing)."""
+    if seconds is None or not seconds >= 0:
+        return "advance must be a number of seconds >= 0"
+    if seconds > MAX_ADVANCE_S:
+        return f"advance must be at most {MAX_ADVANCE_S} seconds (366 days) per request"
+    return None
 
 
 class Clock:

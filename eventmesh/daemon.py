@@ -27,7 +27,7 @@ import msgspec
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from eventmesh.access_log import AccessLog
-from eventmesh.clock import RealClock, VirtualClock
+from eventmesh.clock import RealClock, VirtualClock, advance_problem
 from eventmesh.config import Config, apply_config
 from eventmesh.console import Console
 from eventmesh.drivers.http import install_http_client
@@ -193,9 +193,10 @@ class App:
                 body = msgspec.json.decode(request.body or b"{}", type=_ClockRequest)
             except msgspec.DecodeError as exc:
                 return json_response(400, {"message": f"bad clock request: {exc}"})
-            if body.advance is None or body.advance < 0:
-                return json_response(400, {"message": "advance must be a number of seconds >= 0"})
-            ran = self.virtual.advance(body.advance)
+            problem = advance_problem(body.advance)
+            if problem is not None:
+                return json_response(400, {"message": problem})
+            ran = self.virtual.advance(body.advance or 0.0)   # not None once there is no problem
             return json_response(200, {"now": self.mesh.clock.now(), "mode": mode, "timers_run": ran})
         return json_response(200, {"now": self.mesh.clock.now(), "mode": mode})
 

@@ -99,6 +99,13 @@ def test_virtual_clock_endpoint_moves_time_and_real_clock_refuses() -> None:
         assert virtual.advance(1) == start + 60.5 and fired == [start + 60]
         status, body = _get(virtual.daemon.bound_port, "/_eventmesh/clock")
         assert json.loads(body) == {"now": start + 60.5, "mode": "virtual"}
+        for bad, message in ((-5, "advance must be a number of seconds >= 0"),
+                             (1e11, "advance must be at most 31622400 seconds (366 days) per request")):
+            conn = http.client.HTTPConnection("127.0.0.1", virtual.daemon.bound_port, timeout=10)
+            conn.request("POST", "/_eventmesh/clock", json.dumps({"advance": bad}))
+            reply = conn.getresponse()
+            assert (reply.status, json.loads(reply.read())) == (400, {"message": message})
+        assert virtual.mesh.clock.now() == start + 60.5   # a refused advance moves nothing
     finally:
         virtual.stop()
     real = serve_in_thread(services=[], clock="real")

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from eventmesh.clock import VirtualClock
+from eventmesh.clock import VirtualClock, advance_problem
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Request
 from eventmesh.wire.server import json_response
@@ -89,7 +89,7 @@ def install(daemon: Any) -> None:
             body = msgspec.json.decode(request.body or b"{}", type=_ClockRequest)
         except msgspec.DecodeError:
             return daemon.app._clock(request)
-        if body.advance is None or body.advance < 0:
+        if advance_problem(body.advance) is not None:
             return daemon.app._clock(request)
         return advance(request)
 
