@@ -6,7 +6,8 @@ up in the translator's bundled table only: no call leaves the machine. Local ``C
 directories (which only ``sam build``/``sam package`` turn into S3 locations) are swapped for
 placeholder S3 URIs before the translation and recognised after it, so the deploy step can zip
 them. A layer's local ``ContentUri`` gets a placeholder too, only so the template translates:
-layers are not served (the translated ``AWS::Lambda::LayerVersion`` is listed as not created). https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification.html
+layers are not served (the translated ``AWS::Lambda::LayerVersion`` is listed as not created).
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification.html
 """
 
 from __future__ import annotations

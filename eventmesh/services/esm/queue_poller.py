@@ -116,7 +116,11 @@ class QueuePoller:
 
     def limit(self) -> int:
         """Concurrent batches allowed now."""
-        return min(self.mapping.max_concurrency or self.ceiling, self._grown())
+        return min(self._cap(), self._grown())
+
+    def _cap(self) -> int:
+        """The most batches at once: the mapping's MaximumConcurrency, else the pool's ceiling."""
+        return self.mapping.max_concurrency or self.ceiling
 
     def _grown(self) -> int:
         """The level the scale-up has reached, before the cap."""
@@ -131,7 +135,7 @@ class QueuePoller:
     def _back_off(self) -> None:
         """A failed batch: the level one batch lower, the scale-up under way kept (a reset at
         each failure would lose the part of a step it had grown, and never grow)."""
-        cap = self.mapping.max_concurrency or self.ceiling
+        cap = self._cap()
         grown = self._grown()
         if grown <= cap and grown - ERROR_BACKOFF_BATCHES >= INITIAL_CONCURRENCY:
             self.base -= ERROR_BACKOFF_BATCHES
@@ -139,7 +143,7 @@ class QueuePoller:
             self._rescale(min(cap, grown) - ERROR_BACKOFF_BATCHES)
 
     def _rescale(self, level: int) -> None:
-        self.base = max(INITIAL_CONCURRENCY, min(level, self.mapping.max_concurrency or self.ceiling))
+        self.base = max(INITIAL_CONCURRENCY, min(level, self._cap()))
         self.scale_since = self.clock.now()
 
     def _function(self) -> Any | None:
@@ -196,7 +200,7 @@ class QueuePoller:
             if self.gather and self._window_timer is None:
                 self._window_timer = self.clock.call_later(m.window_s, self._on_window)
             return
-        if self._scale_timer is None and self.limit() < (m.max_concurrency or self.ceiling):
+        if self._scale_timer is None and self.limit() < self._cap():
             # One timer per mapping at the next whole step (never accumulated 0.2 s increments).
             steps = self.limit() - self.base + 1
             self._scale_timer = self.clock.call_at(
