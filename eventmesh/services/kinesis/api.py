@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import msgspec
 
 from eventmesh.quotas import quota_value
-from eventmesh.services.kinesis import consumers, scaling, settings
+from eventmesh.services.kinesis import consumers, scaling, settings, tagging
 from eventmesh.services.kinesis.errors import (
     InvalidArgumentException,
     ResourceInUseException,
@@ -169,6 +169,7 @@ def create(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     mode = (params.get("StreamModeDetails") or {}).get("StreamMode")
     options: dict[str, Any] = {}
     if params.get("Tags"):
+        tagging.check_tags({}, params["Tags"], f"stream {params['StreamName']}")
         options["tags"] = params["Tags"]
     if params.get("MaxRecordSizeInKiB"):
         options["max_record_size_kib"] = params["MaxRecordSizeInKiB"]
@@ -338,15 +339,13 @@ def describe_limits(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
 
 @service.operation("AddTagsToStream")
 def add_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    _stream(ctx, params).tags.update(params["Tags"])
+    tagging.add_tags(_stream(ctx, params), params["Tags"])
     return {}
 
 
 @service.operation("RemoveTagsFromStream")
 def remove_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    tags = _stream(ctx, params).tags
-    for key in params["TagKeys"]:
-        tags.pop(key, None)
+    tagging.remove_tags(_stream(ctx, params), params["TagKeys"])
     return {}
 
 
@@ -358,6 +357,45 @@ def list_tags(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         tags = [t for t in tags if t[0] > start]
     limit = params.get("Limit") or len(tags)
     return {"Tags": [{"Key": k, "Value": v} for k, v in tags[:limit]], "HasMoreTags": len(tags) > limit}
+
+
+def _resource(ctx: RequestContext, params: dict[str, Any]) -> Stream | consumers.Consumer:
+    return tagging.resource(ctx.mesh, params["ResourceARN"], ctx.account_id)
+
+
+@service.operation("TagResource")
+def tag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tagging.add_tags(_resource(ctx, params), params["Tags"])
+    return {}
+
+
+@service.operation("UntagResource")
+def untag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tagging.remove_tags(_resource(ctx, params), params["TagKeys"])
+    return {}
+
+
+@service.operation("ListTagsForResource")
+def list_tags_for_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tags = sorted(_resource(ctx, params).tags.items())
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags]}
+
+
+@service.operation("PutResourcePolicy")
+def put_resource_policy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tagging.set_policy(_resource(ctx, params), params["Policy"])
+    return {}
+
+
+@service.operation("GetResourcePolicy")
+def get_resource_policy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {"Policy": _resource(ctx, params).policy or tagging.NO_POLICY}
+
+
+@service.operation("DeleteResourcePolicy")
+def delete_resource_policy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    tagging.set_policy(_resource(ctx, params), None)
+    return {}
 
 
 # -- data plane ------------------------------------------------------------------------------------
@@ -441,7 +479,10 @@ def _named_consumer(ctx: RequestContext, params: dict[str, Any]) -> consumers.Co
 @service.operation("RegisterStreamConsumer")
 def register_stream_consumer(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     stream = find_stream(ctx.mesh, arn=params["StreamARN"], account_id=ctx.account_id)
+    tags = params.get("Tags") or {}
+    tagging.check_tags({}, tags, f"consumer {params['ConsumerName']}")
     consumer = consumers.register_consumer(ctx.mesh, stream, params["ConsumerName"])
+    consumer.tags.update(tags)
     return {"Consumer": _consumer_out(ctx, consumer)}
 
 

@@ -75,6 +75,8 @@ class Consumer:
         self.arn = f"{stream.arn}/consumer/{name}:{int(created_at)}"
         self.status = "CREATING"
         self.subscriptions: dict[int, Subscription] = {}   # by shard index
+        self.tags: dict[str, str] = {}      # tagging.py
+        self.policy: str | None = None      # its resource-based policy (tagging.py)
 
     def describe(self) -> dict[str, object]:
         """The ``Consumer`` shape (ListStreamConsumers, RegisterStreamConsumer); timestamps in seconds."""

@@ -144,6 +144,7 @@ class Stream:
         self.retention_hours = retention_hours
         self.max_record_size_kib = max_record_size_kib
         self.tags = dict(tags or {})
+        self.policy: str | None = None  # its resource-based policy (tagging.py)
         self.encryption_type = "NONE"
         self.key_id: str | None = None
         self.shard_level_metrics: set[str] = set()  # enhanced monitoring (settings.py)
