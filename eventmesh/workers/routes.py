@@ -11,7 +11,7 @@ SNS                    ``TopicArn``; ``SubscriptionArn`` (the topic's ARN and an
                        ``ResourceArn``; Publish ``TargetArn``/``PhoneNumber`` (the home);
                        CreateTopic ``Name``; SMS and platform applications at the home
 Kinesis                ``StreamARN`` or ``StreamName``; ``ConsumerARN`` (the stream's ARN and
-                       the consumer); GetRecords the ``ShardIterator`` (it carries the stream
+                       the consumer); ``ResourceARN`` (either); GetRecords the ``ShardIterator`` (it carries the stream
                        ARN); ListShards a ``NextToken`` (idem)
 Lambda                 the home of ``FunctionName``'s account and Region (a name, a partial or
                        a full ARN); event source mappings where their ``EventSourceArn`` is,
@@ -173,6 +173,12 @@ def _kinesis_consumer(get: Get, account: str, region: str) -> Route:
     return _kinesis_stream(get, account, region)
 
 
+def _kinesis_resource(get: Get, account: str, region: str) -> Route:
+    """TagResource and the resource-policy operations: a stream's or a consumer's ARN."""
+    arn = get("ResourceARN")
+    return Route(ARN, arn) if isinstance(arn, str) and arn.startswith("arn:") else _ANY
+
+
 def _kinesis_records(get: Get, account: str, region: str) -> Route:
     iterator = str(get("ShardIterator"))
     if len(iterator) > 2 and iterator[0] == iterator[-1] == '"':
@@ -298,8 +304,12 @@ def _build() -> dict[tuple[str, str], Rule]:
     for op in ("DeleteStream", "DescribeStream", "DescribeStreamSummary", "IncreaseStreamRetentionPeriod",
                "DecreaseStreamRetentionPeriod", "SplitShard", "MergeShards", "UpdateShardCount", "UpdateStreamMode",
                "AddTagsToStream", "RemoveTagsFromStream", "ListTagsForStream", "PutRecord", "PutRecords",
-               "GetShardIterator", "RegisterStreamConsumer", "ListStreamConsumers"):
+               "GetShardIterator", "RegisterStreamConsumer", "ListStreamConsumers", "EnableEnhancedMonitoring",
+               "DisableEnhancedMonitoring", "StartStreamEncryption", "StopStreamEncryption"):
         table[("kinesis", op)] = _kinesis_stream
+    for op in ("TagResource", "UntagResource", "ListTagsForResource", "PutResourcePolicy", "GetResourcePolicy",
+               "DeleteResourcePolicy"):
+        table[("kinesis", op)] = _kinesis_resource
     table[("kinesis", "CreateStream")] = _kinesis_create
     table[("kinesis", "ListStreams")] = lambda get, account, region: _ALL
     table[("kinesis", "DescribeLimits")] = lambda get, account, region: _ALL

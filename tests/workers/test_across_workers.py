@@ -194,6 +194,26 @@ def test_shard_iterators_read_on_from_any_connection(daemon: WorkerHandle) -> No
         assert int(second["Records"][0]["SequenceNumber"]) > int(first["Records"][-1]["SequenceNumber"])
 
 
+def test_stream_settings_tags_and_policies_reach_the_streams_worker(daemon: WorkerHandle) -> None:
+    kinesis = client(daemon, "kinesis")
+
+    def create(name: str) -> str:
+        kinesis.create_stream(StreamName=name, ShardCount=1)
+        return str(kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"])
+
+    for name, arn in one_on_each(daemon, create, "tagged"):
+        client(daemon, "kinesis").enable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["IncomingBytes"])
+        client(daemon, "kinesis").start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId="alias/k")
+        client(daemon, "kinesis").tag_resource(ResourceARN=arn, Tags={"stream": name})
+        client(daemon, "kinesis").put_resource_policy(ResourceARN=arn, Policy='{"Statement": []}')
+        summary = client(daemon, "kinesis").describe_stream_summary(StreamARN=arn)["StreamDescriptionSummary"]
+        assert summary["EnhancedMonitoring"] == [{"ShardLevelMetrics": ["IncomingBytes"]}]
+        assert summary["EncryptionType"] == "KMS"
+        assert client(daemon, "kinesis").list_tags_for_stream(StreamName=name)["Tags"] == [
+            {"Key": "stream", "Value": name}]
+        assert client(daemon, "kinesis").get_resource_policy(ResourceARN=arn)["Policy"] == '{"Statement": []}'
+
+
 def test_a_rule_delivers_to_queues_on_both_workers(daemon: WorkerHandle) -> None:
     sqs, events = client(daemon, "sqs"), client(daemon, "events")
     pair = queues(daemon, sqs, "targeted")
