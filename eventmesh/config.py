@@ -58,6 +58,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
     ("sns", "topics", "CreateTopic"),
     ("kinesis", "streams", "CreateStream"),
     ("events", "buses", "CreateEventBus"),
+    ("lambda", "layers", "PublishLayerVersion"),
     ("lambda", "functions", "CreateFunction"),
     ("lambda", "versions", "PublishVersion"),
     ("lambda", "aliases", "CreateAlias"),

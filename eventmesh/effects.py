@@ -170,6 +170,7 @@ class InvocationJob(msgspec.Struct, frozen=True):
     role: str = ""             # the execution role (whose credentials the code gets)
     log_format: str = ""       # LoggingConfig LogFormat "JSON" (else the runtime's text format)
     log_level: str = ""        # with JSON: the application log level (AWS_LAMBDA_LOG_LEVEL)
+    layer_dirs: tuple[str, ...] = ()   # where the runner extracted the function's layers, in order
 
 
 class HandlerOutcome(msgspec.Struct):
@@ -195,12 +196,14 @@ class HandlerOutcome(msgspec.Struct):
 
 
 class RunInvocation(msgspec.Struct, tag=True):
-    """Run ``job`` (with the function's zip ``code``, if any) and answer ``reply_to`` with a
+    """Run ``job`` (with the function's zip ``code``, if any, and its layers' zips as
+    ``(sha256, zip)`` in the function's order) and answer ``reply_to`` with a
     :class:`HandlerOutcome`, once."""
 
     job: InvocationJob
     code: bytes | None
     reply_to: int = 0
+    layers: tuple[tuple[str, bytes], ...] = ()
 
 
 class LogEvents(msgspec.Struct, tag=True):

@@ -29,10 +29,8 @@ from eventmesh.templates.sam import LOCAL_CODE_BUCKET, is_sam, translate
 __all__ = ["TemplateResources", "is_template", "load_template", "parse_overrides", "read_template"]
 
 DEFAULT_HOST = "localhost:4566"
-# Types not created here whose name property and Ref a served resource may still use (a function's
-# Layers refer to its layer versions).
-_UNSERVED_NAME_PROPERTIES = {"AWS::IAM::Role": "RoleName", "AWS::Lambda::LayerVersion": "LayerName"}
-_REF_IS_ARN = frozenset({"AWS::Lambda::LayerVersion"})   # Ref: the layer version's ARN
+# Types not created here whose name property a served resource may still use (a function's Role).
+_UNSERVED_NAME_PROPERTIES = {"AWS::IAM::Role": "RoleName"}
 # Lambda's limit on function names (64) and SQS's on queue names (80): a logical id may be up to 255.
 _NAME_LIMITS = {"AWS::Lambda::Function": 64, "AWS::SQS::Queue": 80, "AWS::SNS::Topic": 256,
                 "AWS::Kinesis::Stream": 128, "AWS::Events::Rule": 64, "AWS::Events::EventBus": 256}
@@ -223,8 +221,6 @@ class _Stack:
         kind_name = self._type(logical_id)
         kind = KINDS.get(kind_name)
         if kind is None:
-            if kind_name in _REF_IS_ARN:
-                return self.attribute(logical_id, "arn")
             return self.name(logical_id)  # CloudFormation's Ref of most types is the physical name
         return self.attribute(logical_id, kind.ref)
 

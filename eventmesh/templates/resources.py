@@ -126,13 +126,21 @@ def _function(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
     params = {"FunctionName": stack.name(logical_id), **_pick(props, _FUNCTION_MEMBERS)}
     params["FunctionName"] = stack.name(logical_id)
     params["Code"] = stack.code(logical_id, props.get("Code") or {}, props.get("Runtime"))
-    if props.get("Layers"):   # said at start-up: code that imports from a layer fails here
-        stack.note(f"{logical_id}: Lambda layers are not served here; the function runs its own code only")
     if props.get("Tags"):
         params["Tags"] = _tags_map(props["Tags"])
     if "ReservedConcurrentExecutions" in props:
         params["ReservedConcurrentExecutions"] = props["ReservedConcurrentExecutions"]  # follow-up
     return [("lambda", "functions", params)]
+
+
+_LAYER_MEMBERS = ("LayerName", "Content", "Description", "CompatibleRuntimes", "CompatibleArchitectures",
+                  "LicenseInfo")
+
+
+def _layer(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
+    params = {"LayerName": stack.name(logical_id), **_pick(props, _LAYER_MEMBERS[2:])}
+    params["Content"] = stack.code(logical_id, props.get("Content") or {}, None)
+    return [("lambda", "layers", params)]
 
 
 def _version(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
@@ -221,6 +229,7 @@ KINDS: dict[str, Kind] = {
                                    ("TopicArn", "Protocol", "Endpoint", *_SUBSCRIPTION_ATTRIBUTES)),
     "AWS::Kinesis::Stream": Kind("Name", "name", {"Arn": "arn"}, _stream, ("ShardCount", "StreamModeDetails")),
     "AWS::Lambda::Function": Kind("FunctionName", "name", {"Arn": "arn"}, _function, _FUNCTION_MEMBERS),
+    "AWS::Lambda::LayerVersion": Kind("LayerName", "arn", {"LayerVersionArn": "arn"}, _layer, _LAYER_MEMBERS),
     "AWS::Lambda::Version": Kind(None, "arn", {"Version": "version", "FunctionArn": "function_arn"}, _version,
                                  ("FunctionName", "Description")),
     "AWS::Lambda::Alias": Kind("Name", "arn", {"AliasArn": "arn"}, _alias,

@@ -5,8 +5,7 @@ The translator asks boto3 for the region (and so the partition) and, for managed
 up in the translator's bundled table only: no call leaves the machine. Local ``CodeUri``
 directories (which only ``sam build``/``sam package`` turn into S3 locations) are swapped for
 placeholder S3 URIs before the translation and recognised after it, so the deploy step can zip
-them. A layer's local ``ContentUri`` gets a placeholder too, only so the template translates:
-layers are not served (the translated ``AWS::Lambda::LayerVersion`` is listed as not created).
+them; so are a layer's local ``ContentUri`` directories (``AWS::Serverless::LayerVersion``).
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification.html
 """
 
@@ -23,10 +22,6 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 LOCAL_CODE_BUCKET = "eventmesh-local-code"
 _FUNCTION_TYPE = "AWS::Serverless::Function"
 _LAYER_TYPE = "AWS::Serverless::LayerVersion"
-# The bucket of the placeholder S3 URIs of local layer directories: layers are not served here,
-# the placeholder only lets the translator accept the template (its layers are listed as not
-# created, and its functions run without them).
-LOCAL_LAYER_BUCKET = "eventmesh-local-layer"
 # ArnGenerator keeps the region on its class: one translation at a time sets and restores it.
 _TRANSLATOR_LOCK = threading.Lock()
 
@@ -38,14 +33,15 @@ def is_sam(template: dict[str, Any]) -> bool:
 
 
 def _local_code(template: dict[str, Any]) -> dict[str, str]:
-    """Swap local CodeUri directories for placeholder S3 URIs; returns key → directory."""
+    """Swap local CodeUri (a layer's ContentUri) directories for placeholder S3 URIs; returns
+    key → directory."""
     local: dict[str, str] = {}
 
-    def swap(props: dict[str, Any], key: str) -> None:
-        uri = props.get("CodeUri")
+    def swap(props: dict[str, Any], key: str, member: str = "CodeUri") -> None:
+        uri = props.get(member)
         if isinstance(uri, str) and not uri.startswith("s3://"):
             local[key] = uri
-            props["CodeUri"] = f"s3://{LOCAL_CODE_BUCKET}/{key}"
+            props[member] = f"s3://{LOCAL_CODE_BUCKET}/{key}"
 
     globals_fn = (template.get("Globals") or {}).get("Function")
     if isinstance(globals_fn, dict):
@@ -53,9 +49,8 @@ def _local_code(template: dict[str, Any]) -> dict[str, str]:
     for logical_id, resource in (template.get("Resources") or {}).items():
         if isinstance(resource, dict) and resource.get("Type") == _LAYER_TYPE:
             layer = resource.get("Properties")
-            if isinstance(layer, dict) and isinstance(layer.get("ContentUri"), str) \
-                    and not layer["ContentUri"].startswith("s3://"):
-                layer["ContentUri"] = f"s3://{LOCAL_LAYER_BUCKET}/{logical_id}"
+            if isinstance(layer, dict):
+                swap(layer, logical_id, "ContentUri")
             continue
         if not (isinstance(resource, dict) and resource.get("Type") == _FUNCTION_TYPE):
             continue

@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eventmesh.cli import main
-from eventmesh.config import check_config, load_config
+from eventmesh.config import apply_config, check_config, load_config
+from eventmesh.services.lambda_.service import list_functions
 from eventmesh.templates import load_template, parse_overrides
 
 SAM_APP = Path(__file__).resolve().parent / "sam_app" / "template.yaml"
@@ -120,8 +122,9 @@ def test_outputs_and_unserved_types_are_reported(tmp_path: Path) -> None:
     assert loaded.summary()[0].endswith("not served here, not created: Bucket (AWS::S3::Bucket)")
 
 
-def test_a_function_with_layers_is_created_and_the_summary_says_they_are_not_served(tmp_path: Path) -> None:
+def test_a_function_may_name_a_public_layer_of_another_account(tmp_path: Path) -> None:
     path = tmp_path / "stack.yaml"
+    public = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV2:46"
     path.write_text(
         "Resources:\n"
         "  Fn:\n"
@@ -131,41 +134,60 @@ def test_a_function_with_layers_is_created_and_the_summary_says_they_are_not_ser
         "      Handler: index.handler\n"
         "      Role: arn:aws:iam::000000000000:role/r\n"
         "      Code: {ZipFile: 'def handler(event, context): return 1'}\n"
-        "      Layers: [arn:aws:lambda:us-east-1:000000000000:layer:deps:1]\n"
-        "  Plain:\n"
-        "    Type: AWS::Lambda::Function\n"
-        "    Properties:\n"
-        "      Runtime: python3.12\n"
-        "      Handler: index.handler\n"
-        "      Role: arn:aws:iam::000000000000:role/r\n"
-        "      Code: {ZipFile: 'def handler(event, context): return 1'}\n")
+        f"      Layers: [{public}]\n")
     loaded = load_template(path)
-    assert [item[2]["FunctionName"] for item in loaded.items] == ["Fn", "Plain"]
-    assert [line for line in loaded.summary() if "layers" in line] == [
-        f"{path}: Fn: Lambda layers are not served here; the function runs its own code only"]
+    assert [item[2]["Layers"] for item in loaded.items] == [[public]]
+    mesh, api = _engine()
+    apply_config(load_config(path), api)
+    (function,) = list_functions(mesh)
+    assert [ref.arn for ref in function.latest.config.layers] == [public]
 
 
-def test_a_sam_layer_with_a_local_content_uri_loads_not_created_and_its_ref_is_the_layer_version_arn(
-        tmp_path: Path) -> None:
-    (tmp_path / "layer").mkdir()
+def test_a_sam_layer_from_a_local_directory_is_published_and_its_function_imports_from_it(tmp_path: Path) -> None:
+    (tmp_path / "layer" / "python").mkdir(parents=True)
+    (tmp_path / "layer" / "python" / "greeting.py").write_text("WORDS = 'from the layer'\n")
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    (tmp_path / "src" / "app.py").write_text(
+        "import greeting\n\ndef handler(event, context):\n    return greeting.WORDS\n")
     path = tmp_path / "template.yaml"
     path.write_text(
         "Transform: AWS::Serverless-2016-10-31\n"
         "Resources:\n"
         "  Deps:\n"
         "    Type: AWS::Serverless::LayerVersion\n"
-        "    Properties: {LayerName: shared-deps, ContentUri: ./layer}\n"
+        "    Properties: {LayerName: shared-deps, ContentUri: ./layer, CompatibleRuntimes: [python3.12]}\n"
         "  Fn:\n"
         "    Type: AWS::Serverless::Function\n"
         "    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: ./src, Layers: [!Ref Deps]}\n")
     loaded = load_template(path, region="eu-west-1", account_id="123456789012")
-    assert loaded.problems == []
+    assert loaded.problems == [] and loaded.unserved == []
+    (layer,) = [params for service, key, params in loaded.items if key == "layers"]
+    assert layer["LayerName"] == "shared-deps" and layer["CompatibleRuntimes"] == ["python3.12"]
+    assert zipfile.ZipFile(io.BytesIO(layer["Content"]["ZipFile"])).namelist() == ["python/greeting.py"]
     (function,) = [params for service, key, params in loaded.items if key == "functions"]
     assert function["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:shared-deps:1"]
-    assert [kind for _, kind in loaded.unserved] == ["AWS::Lambda::LayerVersion"]
-    assert f"{path}: Fn: Lambda layers are not served here; the function runs its own code only" in loaded.summary()
+
+    mesh, api = _engine()   # the config loader's Region and account
+    apply_config(load_config(path), api)
+    (fn,) = list_functions(mesh)
+    assert [(ref.arn, ref.code_size) for ref in fn.latest.config.layers] == [
+        ("arn:aws:lambda:us-east-1:000000000000:layer:shared-deps:1", len(layer["Content"]["ZipFile"]))]
+    answers: list[Any] = []
+    fn.invoke(b"{}", on_done=answers.append)
+    mesh.flush()
+    mesh.clock.advance(1)  # type: ignore[attr-defined]
+    assert [a.payload for a in answers] == [b'"from the layer"']
+
+
+def _engine() -> tuple[Any, Any]:
+    from eventmesh.drivers.lambda_.runner import install_virtual_runner
+    from eventmesh.services import adapters
+    from eventmesh.testing import virtual_mesh
+    from eventmesh.wire.router import Api
+
+    mesh, _ = virtual_mesh()
+    install_virtual_runner(mesh)
+    return mesh, Api(mesh, adapters())
 
 
 def test_the_template_deploys_through_the_same_handlers(tmp_path: Path) -> None:

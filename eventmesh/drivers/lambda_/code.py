@@ -18,6 +18,9 @@ import tempfile
 import threading
 import zipfile
 
+import msgspec
+
+from eventmesh.effects import InvocationJob
 from eventmesh.services.lambda_.package import MAX_UNZIPPED_BYTES, member_target
 
 __all__ = ["CodeStore", "PackageError", "extract_package"]
@@ -88,6 +91,17 @@ class CodeStore:
                     raise
                 os.rename(staging, path)
         return path
+
+    def prepare(self, job: InvocationJob, code: bytes | None,
+                layers: tuple[tuple[str, bytes], ...] = ()) -> InvocationJob:
+        """``job`` with ``code_dir`` and ``layer_dirs`` set to the extracted package and layers
+        (PackageError if one cannot be extracted)."""
+        changes: dict[str, object] = {}
+        if code is not None:
+            changes["code_dir"] = self.extract(job.code_sha256, code)
+        if layers:
+            changes["layer_dirs"] = tuple(self.extract(sha, zipped) for sha, zipped in layers)
+        return msgspec.structs.replace(job, **changes) if changes else job
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -5,9 +5,11 @@ loaded, so module-level code (``os.environ["TABLE"]``, SDK clients built at impo
 it does on Lambda: the function's own variables, then the reserved ones Lambda sets (Region,
 ``AWS_LAMBDA_*``, ``_HANDLER``, ``LAMBDA_TASK_ROOT``, ``AWS_EXECUTION_ENV``), credentials of the
 function and, so that an unchanged handler's SDK talks to the daemon, ``AWS_ENDPOINT_URL`` (a
-function variable of the same name wins). The credentials' access key is the function's
-account id, so the daemon scopes the handler's calls to the function's account; when the daemon
-checks access keys (``security.access_keys``) it mints a key per account for its functions.
+function variable of the same name wins). A function with layers gets their directories on
+``PATH``, ``LD_LIBRARY_PATH`` and (Node.js) ``NODE_PATH``, where Lambda points them at ``/opt``.
+The credentials' access key is the function's account id, so the daemon scopes the handler's
+calls to the function's account; when the daemon checks access keys (``security.access_keys``)
+it mints a key per account for its functions.
 ``AWS_CONFIG_FILE`` / ``AWS_SHARED_CREDENTIALS_FILE`` point at the null device so that a
 handler's SDK never reads the operator's own AWS profile (and never signs with its keys).
 https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
@@ -88,5 +90,23 @@ def function_environment(job: InvocationJob, *, task_root: str, endpoint_url: st
         env["AWS_ENDPOINT_URL"] = endpoint_url
     if runtime_api:
         env["AWS_LAMBDA_RUNTIME_API"] = runtime_api
+    if job.layer_dirs:
+        _add_layers(env, job)
     env.update(job.environment)
     return env
+
+
+def _add_layers(env: dict[str, str], job: InvocationJob) -> None:
+    """Where the runtimes look in Lambda's ``/opt`` for what layers bring: ``bin`` on PATH,
+    ``lib`` on LD_LIBRARY_PATH, and for Node.js ``nodejs/node_modules`` (and the runtime's
+    ``nodejs/nodeNN/node_modules``) on NODE_PATH; a later layer first (it overwrites in /opt)."""
+    layers = list(reversed(job.layer_dirs))
+    paths = {"PATH": [env["PATH"], *(os.path.join(d, "bin") for d in layers)],
+             "LD_LIBRARY_PATH": [os.path.join(d, "lib") for d in layers]}
+    if job.runtime.startswith("nodejs"):
+        major = job.runtime.removeprefix("nodejs").split(".")[0]
+        paths["NODE_PATH"] = [p for d in layers
+                              for p in (os.path.join(d, "nodejs", f"node{major}", "node_modules"),
+                                        os.path.join(d, "nodejs", "node_modules"))]
+    for name, entries in paths.items():
+        env[name] = os.pathsep.join(e for e in entries if e)

@@ -99,7 +99,7 @@ class HandlerLoader:
     def _load(self, job: InvocationJob) -> Callable[..., Any]:
         if job.code_dir:
             file, _, name = job.target.rpartition(".")
-            module = self._load_zip_module(job.code_dir, file.replace("/", "."))
+            module = self._load_zip_module(job.code_dir, file.replace("/", "."), layer_paths(job))
         else:
             file, _, name = job.target.partition(":")
             try:
@@ -112,7 +112,7 @@ class HandlerLoader:
             raise HandlerLoadError("Runtime.HandlerNotFound", f"Handler '{name}' missing on module '{file}'")
         return handler
 
-    def _load_zip_module(self, code_dir: str, dotted: str) -> Any:
+    def _load_zip_module(self, code_dir: str, dotted: str, layers: list[str]) -> Any:
         root = os.path.realpath(code_dir)
         path = os.path.realpath(os.path.join(root, *dotted.split(".")) + ".py")
         missing = HandlerLoadError("Runtime.ImportModuleError",
@@ -122,6 +122,11 @@ class HandlerLoader:
             raise missing
         if code_dir not in sys.path:   # so the package's own modules import
             sys.path.insert(0, code_dir)
+        at = sys.path.index(code_dir) + 1   # then the layers', as the runtime puts /opt after /var/task
+        for entry in layers:
+            if entry not in sys.path:
+                sys.path.insert(at, entry)
+                at += 1
         module_name = f"_eventmesh_{abs(hash(code_dir)):x}_{dotted.replace('.', '_')}" \
             if self.unique_modules else dotted
         try:
@@ -143,6 +148,21 @@ class HandlerLoader:
             sys.modules.pop(module_name, None)
             raise HandlerLoadError("Runtime.ImportModuleError",
                                    f"Unable to import module '{dotted}': {exc}") from exc
+
+
+def layer_paths(job: InvocationJob) -> list[str]:
+    """The ``sys.path`` entries of the function's layers (services/lambda_/layers.py): each
+    layer's ``python/lib/pythonX.Y/site-packages`` (the function's runtime's version, and this
+    interpreter's), then each layer's ``python``; a later layer before an earlier one, as its files
+    overwrite theirs in Lambda's ``/opt``. Only directories that exist."""
+    versions = [job.runtime] if job.runtime.startswith("python") else []
+    own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if own not in versions:
+        versions.append(own)
+    layers = list(reversed(job.layer_dirs))
+    paths = [os.path.join(d, "python", "lib", v, "site-packages") for d in layers for v in versions]
+    paths += [os.path.join(d, "python") for d in layers]
+    return [p for p in paths if os.path.isdir(p)]
 
 
 # -- the runtime's logging ------------------------------------------------------------------------

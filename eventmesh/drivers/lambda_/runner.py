@@ -37,7 +37,6 @@ from functools import partial
 from typing import Any
 
 import anyio
-import msgspec
 
 from eventmesh.drivers.lambda_.code import CodeStore, PackageError
 from eventmesh.drivers.lambda_.environment import CredentialSource, function_environment
@@ -130,7 +129,8 @@ class Runner:
         return True
 
     async def _run_process(self, effect: RunInvocation) -> HandlerOutcome:
-        return await anyio.to_thread.run_sync(self.pool.run, effect.job, effect.code, abandon_on_cancel=True,
+        return await anyio.to_thread.run_sync(self.pool.run, effect.job, effect.code, effect.layers,
+                                              abandon_on_cancel=True,
                                               limiter=self._lanes["python"].limiter)
 
     async def _run_http(self, effect: RunInvocation) -> HandlerOutcome:
@@ -192,16 +192,17 @@ class VirtualRunner:
         elif job.kind == "runtime":
             if self._processes is None:
                 self._processes = WorkerPool(1, endpoint_url=self.endpoint_url, credentials=self.credentials)
-            outcome = self._processes.run(job, effect.code)
+            outcome = self._processes.run(job, effect.code, effect.layers)
             outcome.duration_s = duration
         else:
-            outcome = self._run_inline(job, effect.code, duration)
+            outcome = self._run_inline(job, effect.code, duration, effect.layers)
         self.mesh.clock.call_later(duration, partial(self.mesh.reply, effect.reply_to, outcome))
 
-    def _run_inline(self, job: Any, code: bytes | None, duration: float) -> HandlerOutcome:
-        if code is not None:
+    def _run_inline(self, job: Any, code: bytes | None, duration: float,
+                    layers: tuple[tuple[str, bytes], ...] = ()) -> HandlerOutcome:
+        if code is not None or layers:
             try:
-                job = msgspec.structs.replace(job, code_dir=self.code.extract(job.code_sha256, code))
+                job = self.code.prepare(job, code, layers)
             except PackageError as exc:
                 return HandlerOutcome(error_payload("Runtime.InvalidEntrypoint", str(exc), job.request_id),
                                       "Runtime.InvalidEntrypoint", str(exc))

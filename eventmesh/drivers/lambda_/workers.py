@@ -183,10 +183,11 @@ class WorkerPool:
         self._closed = False
         self.started = 0   # environments started (cold starts), for tests and statistics
 
-    def run(self, job: InvocationJob, code: bytes | None = None) -> HandlerOutcome:
-        if code is not None:
+    def run(self, job: InvocationJob, code: bytes | None = None,
+            layers: tuple[tuple[str, bytes], ...] = ()) -> HandlerOutcome:
+        if code is not None or layers:
             try:
-                job = msgspec.structs.replace(job, code_dir=self.code.extract(job.code_sha256, code))
+                job = self.code.prepare(job, code, layers)
             except PackageError as exc:
                 message = str(exc)
                 return HandlerOutcome(error_payload("Runtime.InvalidEntrypoint", message, job.request_id),

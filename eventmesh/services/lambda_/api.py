@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import msgspec
 
 from eventmesh.mesh import Ephemeral
+from eventmesh.services.lambda_ import layers
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
 from eventmesh.services.lambda_.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
+    PreconditionFailedException,
     RequestTooLargeException,
     ResourceNotFoundException,
     ServiceException,
@@ -105,7 +107,7 @@ def create_function(ctx: RequestContext, params: dict[str, Any]) -> Any:
         memory=params.get("MemorySize", 128), environment=_env(params),
         dead_letter_arn=_dlq(params) or None, publish=bool(params.get("Publish")), tags=params.get("Tags"),
         allow_outside_package=_outside_package_allowed(ctx), architectures=_architectures(params),
-        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"))
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"), layers=params.get("Layers"))
     return control.describe(fn.versions[str(fn.next_version - 1)] if params.get("Publish") else fn.latest)
 
 
@@ -163,9 +165,103 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
         fn, runtime=params.get("Runtime"), role=params.get("Role"), handler=params.get("Handler"),
         description=params.get("Description"), timeout=params.get("Timeout"),
         memory=params.get("MemorySize"), environment=_env(params), dead_letter_arn=_dlq(params),
-        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"),
+        tracing_mode=_tracing(params), logging_config=params.get("LoggingConfig"), layers=params.get("Layers"),
         allow_outside_package=_outside_package_allowed(ctx))
     return control.describe(version)
+
+
+# -- layers ---------------------------------------------------------------------------------------
+
+def _layer_store(ctx: RequestContext, name: str) -> tuple[layers.LayerStore, str]:
+    scope, bare = layers.parse_layer_name(ctx.mesh, name)
+    return layers.layer_store(scope), bare
+
+
+def _layer_version(ctx: RequestContext, params: dict[str, Any]) -> layers.LayerVersion:
+    store, name = _layer_store(ctx, params["LayerName"])
+    return store.get(name, params["VersionNumber"])
+
+
+@service.operation("PublishLayerVersion")
+def publish_layer_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    store, name = _layer_store(ctx, params["LayerName"])
+    content = params.get("Content") or {}
+    version = store.publish(name, content.get("ZipFile"), description=params.get("Description", ""),
+                            runtimes=params.get("CompatibleRuntimes"),
+                            architectures=params.get("CompatibleArchitectures"),
+                            license_info=params.get("LicenseInfo"))
+    return version.describe(ctx.host)
+
+
+@service.operation("GetLayerVersion")
+def get_layer_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    return _layer_version(ctx, params).describe(ctx.host)
+
+
+@service.operation("GetLayerVersionByArn")
+def get_layer_version_by_arn(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    arn = params["Arn"]
+    layer_arn, _, number = arn.rpartition(":")
+    if not number.isdigit():
+        raise InvalidParameterValueException(f"Invalid layer version ARN: {arn}")
+    store, name = _layer_store(ctx, layer_arn)
+    return store.get(name, int(number)).describe(ctx.host)
+
+
+@service.operation("DeleteLayerVersion")
+def delete_layer_version(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    store, name = _layer_store(ctx, params["LayerName"])
+    store.delete(name, params["VersionNumber"])
+    return None
+
+
+@service.operation("ListLayerVersions")
+def list_layer_versions(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    store, name = _layer_store(ctx, params["LayerName"])
+    found = store.versions(name, params.get("CompatibleRuntime"), params.get("CompatibleArchitecture"))
+    page, more = _page(found, params)
+    return {"LayerVersions": [v.summary() for v in page], **more}
+
+
+@service.operation("ListLayers")
+def list_layers(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    found = layers.layer_store(ctx.mesh).listed(params.get("CompatibleRuntime"), params.get("CompatibleArchitecture"))
+    page, more = _page(found, params)
+    return {"Layers": [{"LayerName": layer.name, "LayerArn": layer.arn, "LatestMatchingVersion": latest.summary()}
+                       for layer, latest in page], **more}
+
+
+@service.operation("AddLayerVersionPermission")
+def add_layer_version_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    version = _layer_version(ctx, params)
+    policy = version.policy
+    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
+        raise PreconditionFailedException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetLayerVersionPolicy API "
+            "to retrieve the latest Revision Id")
+    statement = policy.add(version.arn, {"StatementId": params["StatementId"], "Action": params["Action"],
+                                         "Principal": params["Principal"],
+                                         "PrincipalOrgID": params.get("OrganizationId")}, ctx.mesh.ids.uuid())
+    return {"Statement": msgspec.json.encode(statement).decode(), "RevisionId": policy.revision_id}
+
+
+@service.operation("RemoveLayerVersionPermission")
+def remove_layer_version_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    policy = _layer_version(ctx, params).policy
+    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
+        raise PreconditionFailedException(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetLayerVersionPolicy API "
+            "to retrieve the latest Revision Id")
+    policy.remove(params["StatementId"], ctx.mesh.ids.uuid())
+    return None
+
+
+@service.operation("GetLayerVersionPolicy")
+def get_layer_version_policy(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    policy = _layer_version(ctx, params).policy
+    if not policy.statements:
+        raise ResourceNotFoundException("No policy is associated with the given resource.")
+    return {"Policy": policy.document(policy.statements), "RevisionId": policy.revision_id}
 
 
 @service.operation("PublishVersion")
@@ -374,7 +470,7 @@ def add_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier = _function(ctx, params)
     policy = fn.policies.setdefault(qualifier or "", FunctionPolicy())
     if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-        raise InvalidParameterValueException(
+        raise PreconditionFailedException(
             "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
             "retrieve the latest Revision Id")
     resource = f"{fn.arn}:{qualifier}" if qualifier else fn.arn

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT_S",
     "LATEST",
+    "LayerRef",
     "MAX_ASYNC_PAYLOAD_BYTES",
     "MAX_ENVIRONMENT_BYTES",
     "MAX_MAX_EVENT_AGE_S",
@@ -133,6 +134,20 @@ def logging_settings(current: LoggingSettings, given: dict[str, Any] | None) -> 
         given.get("LogGroup", current.log_group) or None)
 
 
+class LayerRef(msgspec.Struct, frozen=True):
+    """One layer version as a function's configuration holds it: ``code`` None for a layer of
+    another account that is not here (kept, not run; layers.py)."""
+
+    arn: str
+    code_size: int
+    code_sha256: str = ""
+    code: bytes | None = None
+    unzipped_bytes: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"Arn": self.arn, "CodeSize": self.code_size}
+
+
 class VersionConfig(msgspec.Struct, frozen=True):
     """The version-specific settings of a function (what PublishVersion freezes)."""
 
@@ -153,6 +168,7 @@ class VersionConfig(msgspec.Struct, frozen=True):
     architectures: tuple[str, ...] = (DEFAULT_ARCHITECTURE,)
     tracing_mode: str = DEFAULT_TRACING_MODE
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    layers: tuple[LayerRef, ...] = ()
 
 
 class EventInvokeConfig(msgspec.Struct, frozen=True):
@@ -202,6 +218,7 @@ class FunctionConfiguration(msgspec.Struct, rename="pascal", omit_defaults=True)
     architectures: list[str] | None = None
     ephemeral_storage: dict[str, int] | None = None
     snap_start: dict[str, str] | None = None
+    layers: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         self.tracing_config = self.tracing_config or {"Mode": "PassThrough"}

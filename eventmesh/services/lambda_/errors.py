@@ -14,6 +14,7 @@ attribute ``extra``, which the renderer merges into the body.
      ├── RequestTooLargeException            413  payload over 6 MB sync / 1 MB async
      ├── UnsupportedMediaTypeException       415
      ├── ResourceConflictException           409  alias exists, version in use, …
+     ├── PreconditionFailedException         412  a RevisionId that is not the current one
      ├── TooManyRequestsException            429  extra={"Reason": …}, Retry-After header
      ├── ResourceNotReadyException           502  function inactive
      └── ServiceException                    500  system error (e.g. an http handler unreachable)
@@ -37,6 +38,7 @@ __all__ = [
     "ResourceNotFoundException",
     "ResourceNotReadyException",
     "ServiceException",
+    "PreconditionFailedException",
     "TooManyRequestsException",
     "UnsupportedMediaTypeException",
     "function_not_found",
@@ -76,6 +78,13 @@ class UnsupportedMediaTypeException(LambdaError):
 class ResourceConflictException(LambdaError):
     code = "ResourceConflictException"
     http_status = 409
+
+
+class PreconditionFailedException(LambdaError):
+    """A ``RevisionId`` that is not the resource's current one (412)."""
+
+    code = "PreconditionFailedException"
+    http_status = 412
 
 
 class TooManyRequestsException(LambdaError, ThrottlingError):

@@ -23,6 +23,7 @@ from eventmesh.services.lambda_.configuration import (
     LATEST,
     EventInvokeConfig,
     FunctionConfiguration,
+    LayerRef,
     LoggingSettings,
     VersionConfig,
     code_sha256,
@@ -38,12 +39,14 @@ from eventmesh.services.lambda_.configuration import (
 )
 from eventmesh.services.lambda_.errors import (
     InvalidParameterValueException,
+    PreconditionFailedException,
     ResourceConflictException,
     ResourceNotFoundException,
     function_not_found,
 )
 from eventmesh.services.lambda_.function import Function
 from eventmesh.services.lambda_.handlers import HandlerSpec, parse_handler, runs_outside_package
+from eventmesh.services.lambda_.layers import function_layers
 from eventmesh.services.lambda_.package import inspect_package
 from eventmesh.services.lambda_.pool import account_pool
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion, QualifiedTarget
@@ -124,12 +127,19 @@ def _spec(runtime: str | None, handler: str, code: bytes | None, allow_outside_p
 def _version_config(mesh: Mesh, *, runtime: str | None, role: str, handler: str, code: bytes | None,
                     description: str, timeout: int, memory: int, environment: dict[str, str],
                     dead_letter_arn: str | None, architectures: tuple[str, ...] = ("x86_64",),
-                    tracing_mode: str = "PassThrough", logging: LoggingSettings | None = None) -> VersionConfig:
+                    tracing_mode: str = "PassThrough", logging: LoggingSettings | None = None,
+                    layers: tuple[LayerRef, ...] = ()) -> VersionConfig:
     return VersionConfig(
         runtime, role, handler, description, validate_timeout(timeout), validate_memory(memory),
         validate_environment(environment), dead_letter_arn or None, code, code_sha256(code, handler),
         len(code) if code is not None else 0, mesh.clock.now(), mesh.ids.uuid(),
-        architectures=tuple(architectures), tracing_mode=tracing_mode, logging=logging or LoggingSettings())
+        architectures=tuple(architectures), tracing_mode=tracing_mode, logging=logging or LoggingSettings(),
+        layers=layers)
+
+
+def _layers(mesh: Mesh, arns: list[str], code: bytes | None) -> tuple[LayerRef, ...]:
+    """A function's ``Layers`` checked beside its code (layers.py)."""
+    return function_layers(mesh, arns, inspect_package(code) if code is not None else 0) if arns else ()
 
 
 def _kept(old: VersionConfig) -> dict[str, Any]:
@@ -137,7 +147,8 @@ def _kept(old: VersionConfig) -> dict[str, Any]:
     return dict(runtime=old.runtime, role=old.role, handler=old.handler, code=old.code,
                 description=old.description, timeout=old.timeout_s, memory=old.memory_mb,
                 environment=old.environment, dead_letter_arn=old.dead_letter_arn,
-                architectures=old.architectures, tracing_mode=old.tracing_mode, logging=old.logging)
+                architectures=old.architectures, tracing_mode=old.tracing_mode, logging=old.logging,
+                layers=old.layers)
 
 
 def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: str | None = None,
@@ -146,9 +157,10 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
                     dead_letter_arn: str | None = None, publish: bool = False,
                     tags: dict[str, str] | None = None, allow_outside_package: bool = True,
                     architectures: tuple[str, ...] | None = None, tracing_mode: str | None = None,
-                    logging_config: dict[str, Any] | None = None) -> Function:
+                    logging_config: dict[str, Any] | None = None, layers: list[str] | None = None) -> Function:
     """CreateFunction: ``$LATEST`` (and version 1 with ``publish``). ``allow_outside_package``
-    False (requests over the wire): only code in the function's own zip may run.
+    False (requests over the wire): only code in the function's own zip may run. ``layers``:
+    layer version ARNs (layers.py).
     ``architectures``, ``tracing_mode`` and ``logging_config`` are kept and answered as given;
     the code runs on this host whatever its architecture, and no X-Ray traces are sent."""
     validate_function_name(name)
@@ -161,7 +173,8 @@ def create_function(mesh: Mesh, name: str, *, role: str, handler: str, runtime: 
                              description=description, timeout=timeout, memory=memory,
                              environment=environment or {}, dead_letter_arn=dead_letter_arn,
                              architectures=architectures or ("x86_64",), tracing_mode=tracing_mode or "PassThrough",
-                             logging=logging_settings(LoggingSettings(), logging_config))
+                             logging=logging_settings(LoggingSettings(), logging_config),
+                             layers=_layers(mesh, layers or [], code))
     function = Function(mesh, name, config, spec)
     function.tags = dict(tags or {})
     mesh.add(function)
@@ -184,6 +197,8 @@ def update_function_code(function: Function, *, zip_file: bytes | str | None = N
     mesh = function.mesh
     values = _kept(old)
     values.update(handler=new_handler, code=code)
+    if old.layers and code is not old.code:
+        values["layers"] = _layers(mesh, [ref.arn for ref in old.layers], code)
     if architectures:
         values["architectures"] = tuple(architectures)
     config = _version_config(mesh, **values)
@@ -197,11 +212,14 @@ def update_function_configuration(function: Function, *, allow_outside_package: 
                                   **changes: Any) -> FunctionVersion:
     """UpdateFunctionConfiguration: any of runtime, role, handler, description, timeout, memory,
     environment, dead_letter_arn (``""`` removes the DLQ), tracing_mode, logging_config (the
-    members it names)."""
+    members it names), layers (layer version ARNs; ``[]`` removes them)."""
     old = function.latest.config
     values = _kept(old)
     logging_config = changes.pop("logging_config", None)
+    layers = changes.pop("layers", None)
     values.update({k: v for k, v in changes.items() if v is not None})
+    if layers is not None:
+        values["layers"] = _layers(function.mesh, layers, old.code)
     values["logging"] = logging_settings(old.logging, logging_config)
     # The operator's own import-path function stays configurable; a new handler is checked.
     unchanged = values["handler"] == old.handler and values["runtime"] == old.runtime
@@ -220,7 +238,7 @@ def publish_version(function: Function, *, description: str | None = None,
             f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
             f"({config.code_sha256}). Please try again with the CodeSHA256 in $LATEST.")
     if revision_id is not None and revision_id != config.revision_id:
-        raise InvalidParameterValueException(
+        raise PreconditionFailedException(
             "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
             "GetAlias API to retrieve the latest Revision Id")
     numbered = [v for k, v in function.versions.items() if k != LATEST]
@@ -278,7 +296,8 @@ def describe(version: FunctionVersion, *, qualified: bool = False) -> FunctionCo
         environment={"Variables": dict(config.environment)} if config.environment else None,
         dead_letter_config={"TargetArn": config.dead_letter_arn} if config.dead_letter_arn else None,
         logging_config=config.logging.describe(fn.name), tracing_config={"Mode": config.tracing_mode},
-        architectures=list(config.architectures))
+        architectures=list(config.architectures),
+        layers=[ref.describe() for ref in config.layers] or None)
 
 
 def list_functions(mesh: Mesh) -> list[Function]:
@@ -329,7 +348,7 @@ def update_alias(function: Function, name: str, *, function_version: str | None 
     """UpdateAlias: a new FunctionVersion without RoutingConfig resets routing."""
     alias = get_alias(function, name)
     if revision_id is not None and revision_id != alias.revision_id:
-        raise InvalidParameterValueException(
+        raise PreconditionFailedException(
             "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
             "GetAlias API to retrieve the latest Revision Id")
     version = function_version or alias.function_version

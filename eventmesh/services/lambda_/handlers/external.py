@@ -28,6 +28,8 @@ class ExternalHandler:
     def start(self, invocations: list[Invocation], now: float) -> None:
         host = self.host
         emit, expect, complete = host.emit, host.expect, host.complete_external
-        code = host.config.code if self.spec.zipped else None
+        zipped = self.spec.zipped
+        code = host.config.code if zipped else None
+        layers = tuple((r.code_sha256, r.code) for r in host.config.layers if r.code is not None) if zipped else ()
         for inv in invocations:
-            emit(RunInvocation(host.job(inv, self.spec, now), code, expect(partial(complete, inv))))
+            emit(RunInvocation(host.job(inv, self.spec, now), code, expect(partial(complete, inv)), layers))
