@@ -62,6 +62,7 @@ RESOURCE_KINDS: list[tuple[str, str, str]] = [
     ("lambda", "functions", "CreateFunction"),
     ("lambda", "versions", "PublishVersion"),
     ("lambda", "aliases", "CreateAlias"),
+    ("lambda", "function_urls", "CreateFunctionUrlConfig"),
     ("lambda", "event_invoke_configs", "PutFunctionEventInvokeConfig"),
     ("sns", "subscriptions", "Subscribe"),
     ("events", "rules", "PutRule"),

@@ -42,13 +42,16 @@ from eventmesh.effects import InvocationJob, LogEvents
 from eventmesh.mesh import Ephemeral, Mesh
 from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
+from eventmesh.services.lambda_.api import serve_function_url
+from eventmesh.services.lambda_.configuration import MAX_SYNC_PAYLOAD_BYTES
+from eventmesh.services.lambda_.urls import URL_HOST_MARK, parse_url_host
 from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
 from eventmesh.services.sqs.service import DRAINING, end_long_polls
 from eventmesh.simulate.faults import FaultBoard, FaultError, parse_fault_request
 from eventmesh.wire.auth import AccessKeys
 from eventmesh.wire.guards import Guard
-from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, ServerSettings
+from eventmesh.wire.limits import DEFAULT_REQUEST_BYTES, HostNotAllowed, ServerSettings
 from eventmesh.wire.render import Response
 from eventmesh.wire.router import Api, Request
 from eventmesh.wire.server import HttpServer, json_response
@@ -73,6 +76,12 @@ def _internal(path: str) -> bool:
     return path.startswith("/_eventmesh/") or path == "/metrics"
 
 
+def _function_url(headers: dict[str, str]) -> bool:
+    """A request to a Lambda function URL (``<url-id>.lambda-url.<region>.localhost``)."""
+    host = headers.get("host")
+    return host is not None and URL_HOST_MARK in host and parse_url_host(host) is not None
+
+
 class App:
     """Internal endpoints first, then the AWS APIs; the ``wire.server.Door`` the server serves
     (its guards and body limits, then the request)."""
@@ -93,14 +102,21 @@ class App:
         if self.virtual is not None:
             mesh.clock.on_earlier_deadline = self._schedule_run_due
         self.console = Console(mesh, api)
+        api.fronts.append(self._function_url_front)
         # How inputs that are not requests enter the engine (a Recorder with a data directory).
         self.inputs: Direct = Direct(mesh)
 
     # -- the door ----------------------------------------------------------------------------
 
     def admit(self, request: Request) -> Response | int:
-        """Guards first (Host, Origin, content type; preflights answered), then the body limit."""
+        """Guards first (Host, Origin, content type; preflights answered), then the body limit. A
+        function URL is a public endpoint by design (its own CORS settings, its function's payload
+        limit): only the Host guard applies to it."""
         headers = request.headers
+        if _function_url(headers):
+            if not self.guard.host_allowed(headers.get("host")):
+                return self.api.refuse(request, HostNotAllowed(f"Host {headers.get('host')!r} is not allowed."))
+            return MAX_SYNC_PAYLOAD_BYTES
         if request.method == "OPTIONS" and "access-control-request-method" in headers:
             return self.guard.preflight(headers)
         refusal = self.guard.refusal(request.method, headers)
@@ -124,6 +140,9 @@ class App:
             self._target_limits[target] = limit
         return limit
 
+    def _function_url_front(self, request: Request) -> Response | Awaitable[Response] | None:
+        return serve_function_url(self.api, request) if _function_url(request.headers) else None
+
     def too_large(self, request: Request, limit: int) -> Response:
         if _internal(request.path):
             return json_response(413, {"message": f"Request must be smaller than {limit} bytes."})
@@ -142,6 +161,8 @@ class App:
 
     def _serve(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
+        if _function_url(request.headers):   # every path of a function URL is the function's
+            return self.api.handle(request)
         if _internal(path):
             if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
                     request.headers.get("authorization")):

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from eventmesh.arn import format_arn
+from eventmesh.services.lambda_.urls import function_url
 from eventmesh.templates.code import zip_directory, zip_inline
 from eventmesh.templates.intrinsics import IntrinsicError, Resolver, pseudo_parameters, references
 from eventmesh.templates.parameters import parse_overrides, resolve_parameters
-from eventmesh.templates.resources import IGNORED_TYPES, KINDS, Item, arn_for, build_items
+from eventmesh.templates.resources import IGNORED_TYPES, KINDS, Item, arn_for, build_items, url_target
 from eventmesh.templates.sam import LOCAL_CODE_BUCKET, is_sam, translate
 
 __all__ = ["TemplateResources", "is_template", "load_template", "parse_overrides", "read_template"]
@@ -178,6 +179,10 @@ class _Stack:
         props = self._props(logical_id)
         if what == "name":
             return self.name(logical_id)
+        if kind_name == "AWS::Lambda::Url":
+            function, qualifier = url_target(self.resolver.resolve(props))
+            arn = self._function_arn(function) + (f":{qualifier}" if qualifier else "")
+            return function_url(arn, self.host) if what == "url" else arn
         if what == "url":
             return f"http://{self.host}/{self.account_id}/{self.name(logical_id)}"
         if what == "rule_ref":

@@ -15,7 +15,7 @@ from typing import Any
 
 from eventmesh.arn import format_arn
 
-__all__ = ["IGNORED_TYPES", "KINDS", "Item", "Kind", "build_items"]
+__all__ = ["IGNORED_TYPES", "KINDS", "Item", "Kind", "build_items", "url_target"]
 
 # (service, key under resources.<service>, params): one request of a create call.
 Item = tuple[str, str, dict[str, Any]]
@@ -163,6 +163,27 @@ def _mapping(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
     return [("lambda", "event_source_mappings", params)]
 
 
+_URL_MEMBERS = ("TargetFunctionArn", "Qualifier", "AuthType", "Cors", "InvokeMode")
+
+
+def _url(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
+    function, qualifier = url_target(props)
+    params: dict[str, Any] = {"FunctionName": function, **_pick(props, _URL_MEMBERS[2:])}
+    if qualifier:
+        params["Qualifier"] = qualifier
+    return [("lambda", "function_urls", params)]
+
+
+def url_target(props: dict[str, Any]) -> tuple[str, str | None]:
+    """An ``AWS::Lambda::Url``'s function (a name or ARN, without its qualifier) and alias."""
+    target = str(props.get("TargetFunctionArn", ""))
+    qualifier = props.get("Qualifier")
+    parts = target.split(":")
+    if target.startswith("arn:") and len(parts) == 8:
+        return ":".join(parts[:7]), str(qualifier or parts[7])
+    return target, None if qualifier is None else str(qualifier)
+
+
 def _invoke_config(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
     return [("lambda", "event_invoke_configs", _pick(props, (
         "FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")))]
@@ -236,6 +257,8 @@ KINDS: dict[str, Kind] = {
                                ("FunctionName", "FunctionVersion", "Description")),
     "AWS::Lambda::EventSourceMapping": Kind(None, "name", {"Id": "name", "EventSourceMappingArn": "arn"},
                                             _mapping, _MAPPING_MEMBERS),
+    "AWS::Lambda::Url": Kind(None, "url_function_arn", {"FunctionArn": "url_function_arn", "FunctionUrl": "url"},
+                             _url, _URL_MEMBERS),
     "AWS::Lambda::EventInvokeConfig": Kind(None, "name", {}, _invoke_config, (
         "FunctionName", "Qualifier", "MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")),
     "AWS::Events::EventBus": Kind("Name", "name", {"Arn": "arn", "Name": "name"}, _bus,

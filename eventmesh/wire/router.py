@@ -126,6 +126,9 @@ class Api:
         # handler runs; answers the request itself (forwarded to the worker that owns the
         # resource) or returns None to let it run here (``eventmesh.workers.node``).
         self.dispatch: Dispatch | None = None
+        # Endpoints told apart by their Host rather than by an AWS protocol (a Lambda function
+        # URL): the composition root registers them; each answers its requests, None for others.
+        self.fronts: list[Callable[[Request], Response | Awaitable[Response] | None]] = []
         for service in services:
             self.register(service)
 
@@ -164,6 +167,10 @@ class Api:
     # -- the wire ------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response | Awaitable[Response]:
+        for front in self.fronts:
+            answer = front(request)
+            if answer is not None:
+                return answer
         request_id = self.mesh.ids.uuid()
         headers = request.headers
         route = _Route()

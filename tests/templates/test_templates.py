@@ -179,6 +179,35 @@ def test_a_sam_layer_from_a_local_directory_is_published_and_its_function_import
     assert [a.payload for a in answers] == [b'"from the layer"']
 
 
+def test_a_sam_function_url_is_created_on_its_alias_and_the_output_names_it(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+        "      Handler: app.handler\n"
+        "      CodeUri: ./src\n"
+        "      AutoPublishAlias: live\n"
+        "      FunctionUrlConfig: {AuthType: NONE, Cors: {AllowOrigins: ['*']}}\n"
+        "Outputs:\n"
+        "  Url: {Value: !GetAtt FnUrl.FunctionUrl}\n")
+    loaded = load_template(path)
+    assert loaded.problems == [] and loaded.unserved == []
+    (url,) = [params for service, key, params in loaded.items if key == "function_urls"]
+    assert url == {"FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:Fn", "AuthType": "NONE",
+                   "Cors": {"AllowOrigins": ["*"]}, "Qualifier": "live"}
+    mesh, api = _engine()
+    apply_config(load_config(path), api)
+    answered = api.call("lambda", "GetFunctionUrlConfig", {"FunctionName": "Fn", "Qualifier": "live"})
+    assert answered["FunctionUrl"] == loaded.outputs["Url"]
+    assert answered["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:Fn:live"
+
+
 def _engine() -> tuple[Any, Any]:
     from eventmesh.drivers.lambda_.runner import install_virtual_runner
     from eventmesh.services import adapters

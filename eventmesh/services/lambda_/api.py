@@ -11,13 +11,14 @@ until the pool calls back. Errors are ``eventmesh.services.lambda_.errors`` clas
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 
+from eventmesh.errors import ServiceError
 from eventmesh.mesh import Ephemeral
-from eventmesh.services.lambda_ import layers
+from eventmesh.services.lambda_ import layers, urls
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
 from eventmesh.services.lambda_.errors import (
@@ -32,9 +33,10 @@ from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Functio
 from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import InvokeResult, account_pool
 from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
+from eventmesh.wire.router import Api, Request, Response, caller_scope
 from eventmesh.wire.service import Deferred, RequestContext, Service
 
-__all__ = ["service"]
+__all__ = ["serve_function_url", "service"]
 
 MAX_ZIP_UPLOAD_BYTES = 52_428_800   # a .zip deployment package uploaded through the API (50 MB)
 # Enum members (InvocationType, LogType, Runtime, ...) are checked against the model, as Lambda does.
@@ -401,6 +403,116 @@ def list_event_invoke_configs(ctx: RequestContext, params: dict[str, Any]) -> An
     fn, _ = _function(ctx, params)
     page, more = _page(control.list_invoke_configs(fn), params)
     return {"FunctionEventInvokeConfigs": [control.describe_invoke_config(fn, q, c) for q, c in page], **more}
+
+
+# -- function URLs --------------------------------------------------------------------------------
+
+def _url_target(ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None, urls.FunctionUrls]:
+    fn, qualifier = _function(ctx, params)
+    if qualifier is not None and qualifier not in fn.aliases:   # a URL serves an alias, not a version
+        raise ResourceNotFoundException(_URL_NOT_FOUND)
+    return fn, qualifier, ctx.mesh.state(urls.FunctionUrls)
+
+
+_URL_NOT_FOUND = "The resource you requested does not exist."
+
+
+@service.operation("CreateFunctionUrlConfig")
+def create_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier, store = _url_target(ctx, params)
+    config = store.create(fn, qualifier, params["AuthType"], params.get("Cors"), params.get("InvokeMode"))
+    return config.describe(ctx.host, with_modified=False)
+
+
+@service.operation("GetFunctionUrlConfig")
+def get_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier, store = _url_target(ctx, params)
+    return store.get(fn, qualifier).describe(ctx.host)
+
+
+@service.operation("UpdateFunctionUrlConfig")
+def update_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier, store = _url_target(ctx, params)
+    config = store.update(fn, qualifier, params.get("AuthType"), params.get("Cors"), params.get("InvokeMode"))
+    return config.describe(ctx.host)
+
+
+@service.operation("DeleteFunctionUrlConfig")
+def delete_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, qualifier, store = _url_target(ctx, params)
+    store.delete(fn, qualifier)
+    return None
+
+
+@service.operation("ListFunctionUrlConfigs")
+def list_function_url_configs(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = _function(ctx, {"FunctionName": params["FunctionName"]})
+    page, more = _page(ctx.mesh.state(urls.FunctionUrls).of_function(fn), params)
+    return {"FunctionUrlConfigs": [c.describe(ctx.host) for c in page], **more}
+
+
+def _url_answer(status: int, message: str, request_id: str) -> Response:
+    return status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], \
+        msgspec.json.encode({"Message": message})
+
+
+def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Response]:
+    """A request to a function URL (its Host, ``urls.parse_url_host``): one synchronous invocation
+    of the function, its event and answer in the URL payload format (services/lambda_/urls.py). In
+    a daemon of several workers the request goes to the worker that holds the URL's account."""
+    headers = request.headers
+    parsed = urls.parse_url_host(headers.get("host", ""))
+    assert parsed is not None
+    url_id, account, region = parsed
+    scope = api.mesh.scope(account, region)
+    request_id = scope.ids.uuid()
+    ctx = RequestContext(scope, request_id=request_id, host=headers.get("host", ""), headers=headers,
+                         operation="Invoke")
+    if api.dispatch is not None:
+        routed = api.dispatch(request, "lambda", "Invoke", {"FunctionName": scope.arn("lambda", "function:url")},
+                              ctx)
+        if routed is not None:
+            return routed
+    config = scope.state(urls.FunctionUrls).find(url_id)
+    if config is None:
+        return _url_answer(403, "Forbidden", request_id)
+    origin = headers.get("origin")
+    if request.method == "OPTIONS" and "access-control-request-method" in headers and config.cors:
+        return 200, [*urls.cors_grants(config.cors, origin, preflight=True), ("x-amzn-RequestId", request_id)], b""
+    if config.auth_type == "AWS_IAM":
+        if "authorization" not in headers and "X-Amz-Signature=" not in request.query:
+            return _url_answer(403, "Forbidden", request_id)
+        try:
+            caller_scope(headers, api.access_keys, request.query)
+        except ServiceError:
+            return _url_answer(403, "Forbidden", request_id)
+    body = request.body if type(request.body) is bytes else bytes(request.body)
+    event = urls.request_event(config, request.method, request.path, request.query, headers, body, request_id,
+                               scope.clock.now())
+    future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+
+    def done(result: InvokeResult) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    try:
+        config.function.invoke(msgspec.json.encode(event), qualifier=config.qualifier, on_done=Ephemeral(done),
+                               request_id=request_id)
+    except ServiceError as err:   # throttled (or the payload too large)
+        return _url_answer(err.http_status, "Rate Exceeded." if err.http_status == 429 else err.message, request_id)
+    finally:
+        scope.flush()
+    return _url_result(future, config, origin, request_id)
+
+
+async def _url_result(future: asyncio.Future[InvokeResult], config: urls.UrlConfig, origin: str | None,
+                      request_id: str) -> Response:
+    result = await future
+    if result.function_error is not None or result.status >= 500:
+        return _url_answer(502, "Internal Server Error", request_id)
+    status, headers, body = urls.url_response(result.payload)
+    return status, [*headers, *urls.cors_grants(config.cors, origin, preflight=False),
+                    ("x-amzn-RequestId", request_id)], body
 
 
 # -- Invoke ---------------------------------------------------------------------------------------

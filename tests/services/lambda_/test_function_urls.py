@@ -1,0 +1,162 @@
+"""Function URLs (boto3 and plain HTTP against the daemon, virtual clock, one and two workers): the
+configuration operations, and requests to the URL becoming invocations in the URL payload format
+and their answers becoming HTTP responses.
+https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from eventmesh.daemon import ServerHandle
+from eventmesh.services.lambda_.urls import parse_url_host
+from eventmesh.workers import serve_in_thread
+
+ROLE = "arn:aws:iam::000000000000:role/urls"
+APP = """
+import base64, json
+
+def handler(event, context):
+    path = event["rawPath"]
+    if path == "/plain":
+        return {"hello": "world"}
+    if path == "/fail":
+        raise ValueError("boom")
+    if path == "/bytes":
+        return {"statusCode": 201, "headers": {"content-type": "application/octet-stream", "x-kind": "raw"},
+                "cookies": ["a=1", "b=2; Path=/"], "body": base64.b64encode(b"\\x00\\xff").decode(),
+                "isBase64Encoded": True}
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(event)}
+"""
+
+
+@pytest.fixture(scope="module")
+def daemon(workers: int) -> Iterator[ServerHandle]:
+    handle = serve_in_thread(clock="virtual", services=["lambda"], workers=workers)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def lam(daemon: ServerHandle) -> Any:
+    client = boto3.client("lambda", endpoint_url=daemon.url, region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", APP)
+    client.create_function(FunctionName="web", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                           Code={"ZipFile": buffer.getvalue()}, Publish=True)
+    client.create_alias(FunctionName="web", Name="live", FunctionVersion="1")
+    return client
+
+
+def fetch(daemon: ServerHandle, url: str, method: str = "GET", body: bytes = b"",
+          headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """A request to ``url`` sent to the daemon's own address with the URL's Host (what a client that
+    resolves ``*.localhost`` to loopback sends)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(urlsplit(daemon.url).netloc, timeout=30)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target, body=body, headers={"Host": parts.netloc, **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_url_is_configured_answered_listed_and_deleted(lam: Any) -> None:
+    created = lam.create_function_url_config(FunctionName="web", Qualifier="live", AuthType="NONE",
+                                             Cors={"AllowOrigins": ["http://app.example"]})
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:web:live"
+    url_id, account, region = parse_url_host(urlsplit(created["FunctionUrl"]).netloc)  # type: ignore[misc]
+    assert (len(url_id), account, region) == (32, "000000000000", "us-east-1")
+    assert created["InvokeMode"] == "BUFFERED" and "LastModifiedTime" not in created
+    code = lam.exceptions.ResourceConflictException
+    with pytest.raises(code):
+        lam.create_function_url_config(FunctionName="web", Qualifier="live", AuthType="NONE")
+    updated = lam.update_function_url_config(FunctionName="web", Qualifier="live", AuthType="AWS_IAM")
+    assert updated["AuthType"] == "AWS_IAM" and updated["Cors"] == {"AllowOrigins": ["http://app.example"]}
+    assert updated["FunctionUrl"] == created["FunctionUrl"]
+    listed = lam.list_function_url_configs(FunctionName="web")["FunctionUrlConfigs"]
+    assert [c["FunctionArn"] for c in listed] == [created["FunctionArn"]]
+    lam.delete_function_url_config(FunctionName="web", Qualifier="live")
+    with pytest.raises(ClientError) as caught:
+        lam.get_function_url_config(FunctionName="web", Qualifier="live")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as caught:
+        lam.create_function_url_config(FunctionName="web", Qualifier="absent", AuthType="NONE")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_request_becomes_the_payload_format_event(daemon: ServerHandle, lam: Any) -> None:
+    url = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+    status, headers, body = fetch(daemon, url + "echo/it?a=1&a=2&b=x", "POST", b"hello",
+                                  {"Content-Type": "text/plain", "Cookie": "c1=v1; c2=v2"})
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    event = json.loads(body)
+    assert event["version"] == "2.0" and event["routeKey"] == "$default"
+    assert (event["rawPath"], event["rawQueryString"]) == ("/echo/it", "a=1&a=2&b=x")
+    assert event["queryStringParameters"] == {"a": "1,2", "b": "x"}
+    assert event["cookies"] == ["c1=v1", "c2=v2"] and "cookie" not in event["headers"]
+    assert event["headers"]["content-type"] == "text/plain"
+    assert (event["body"], event["isBase64Encoded"]) == ("hello", False)
+    context = event["requestContext"]
+    assert context["http"]["method"] == "POST" and context["http"]["path"] == "/echo/it"
+    assert context["accountId"] == "anonymous" and context["apiId"] == context["domainPrefix"]
+    status, _, body = fetch(daemon, url, "PUT", b"\x00\x01", {"Content-Type": "application/octet-stream"})
+    event = json.loads(body)
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\x00\x01"
+
+
+def test_the_functions_answer_becomes_the_http_response(daemon: ServerHandle, lam: Any) -> None:
+    url = lam.get_function_url_config(FunctionName="web")["FunctionUrl"]
+    status, headers, body = fetch(daemon, url + "plain")
+    assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {"hello": "world"})
+    status, headers, body = fetch(daemon, url + "bytes")
+    assert (status, headers["x-kind"], body) == (201, "raw", b"\x00\xff")
+    assert headers.get_all("Set-Cookie") == ["a=1", "b=2; Path=/"]
+    status, _, body = fetch(daemon, url + "fail")
+    assert (status, json.loads(body)) == (502, {"Message": "Internal Server Error"})
+
+
+def test_an_iam_url_wants_a_signed_request_and_an_unknown_url_is_forbidden(daemon: ServerHandle, lam: Any) -> None:
+    url = lam.create_function_url_config(FunctionName="web", Qualifier="live", AuthType="AWS_IAM")["FunctionUrl"]
+    status, _, body = fetch(daemon, url + "plain")
+    assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20261207/us-east-1/lambda/aws4_request, "
+                               "SignedHeaders=host, Signature=0"}
+    assert fetch(daemon, url + "plain", headers=signed)[0] == 200
+    unknown = url.replace(urlsplit(url).netloc.split(".")[0], "z" * 20 + "000000000000")
+    assert fetch(daemon, unknown)[0] == 403
+    lam.delete_function_url_config(FunctionName="web", Qualifier="live")
+    assert fetch(daemon, url + "plain", headers=signed)[0] == 403
+
+
+def test_cors_preflights_and_responses_follow_the_urls_settings(daemon: ServerHandle, lam: Any) -> None:
+    lam.update_function_url_config(FunctionName="web", Cors={
+        "AllowOrigins": ["http://app.example"], "AllowMethods": ["GET", "POST"], "MaxAge": 60,
+        "ExposeHeaders": ["x-kind"]})
+    url = lam.get_function_url_config(FunctionName="web")["FunctionUrl"]
+    status, headers, _ = fetch(daemon, url, "OPTIONS", headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://app.example"
+    assert headers["Access-Control-Allow-Methods"] == "GET, POST" and headers["Access-Control-Max-Age"] == "60"
+    status, headers, _ = fetch(daemon, url + "bytes", headers={"Origin": "http://app.example"})
+    assert status == 201 and headers["Access-Control-Expose-Headers"] == "x-kind"
+    status, headers, _ = fetch(daemon, url + "bytes", headers={"Origin": "http://evil.example"})
+    assert status == 201 and "Access-Control-Allow-Origin" not in headers   # served; the browser withholds it
