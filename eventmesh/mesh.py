@@ -191,6 +191,11 @@ class Mesh:
             root._scopes[key] = view
         return view
 
+    def find_scope(self, account_id: str, region: str) -> Mesh | None:
+        """The view of ``account_id`` / ``region`` if it is in use, else None (``scope`` would make
+        it: a caller that only looks something up must not grow the mesh for every name it is sent)."""
+        return self.root._scopes.get((account_id, region))
+
     def scopes(self) -> list[Mesh]:
         """Every account-and-Region view in use, the mesh's own first."""
         return list(self.root._scopes.values())

@@ -464,16 +464,18 @@ def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Respo
     parsed = urls.parse_url_host(headers.get("host", ""))
     assert parsed is not None
     url_id, account, region = parsed
-    scope = api.mesh.scope(account, region)
+    scope = api.mesh.find_scope(account, region) or api.mesh   # an unknown account's URL: none here
     request_id = scope.ids.uuid()
     ctx = RequestContext(scope, request_id=request_id, host=headers.get("host", ""), headers=headers,
                          operation="Invoke")
     if api.dispatch is not None:
-        routed = api.dispatch(request, "lambda", "Invoke", {"FunctionName": scope.arn("lambda", "function:url")},
-                              ctx)
+        owner = f"arn:aws:lambda:{region}:{account}:function:url"   # routes by its account and Region
+        routed = api.dispatch(request, "lambda", "Invoke", {"FunctionName": owner}, ctx)
         if routed is not None:
             return routed
-    config = scope.state(urls.FunctionUrls).find(url_id)
+    store = scope.find_state(urls.FunctionUrls)
+    config = store.find(url_id) if store is not None and (scope.account_id, scope.region) == (account, region) \
+        else None
     if config is None:
         return _url_answer(403, "Forbidden", request_id)
     origin = headers.get("origin")

@@ -143,6 +143,11 @@ def test_an_iam_url_wants_a_signed_request_and_an_unknown_url_is_forbidden(daemo
     assert fetch(daemon, url + "plain", headers=signed)[0] == 200
     unknown = url.replace(urlsplit(url).netloc.split(".")[0], "z" * 20 + "000000000000")
     assert fetch(daemon, unknown)[0] == 403
+    mesh = getattr(daemon, "mesh", None)   # one worker: the engine is in this process
+    before = len(mesh.scopes()) if mesh is not None else 0
+    for account in range(100_000_000_000, 100_000_000_020):   # accounts no one uses: no state made
+        assert fetch(daemon, url.replace("000000000000.lambda-url", f"{account}.lambda-url"))[0] == 403
+    assert mesh is None or len(mesh.scopes()) == before
     lam.delete_function_url_config(FunctionName="web", Qualifier="live")
     assert fetch(daemon, url + "plain", headers=signed)[0] == 403
 
