@@ -369,6 +369,8 @@ class Api:
     def _encode(self, bound: _Bound, op: OperationModel, protocol: str, result: Any,
                 request_id: str) -> Response:
         if isinstance(result, EventStream):
+            if protocol == "rest-json":
+                return self._rest_event_stream(op, result, request_id)
             return self._event_stream(protocol, result, request_id)
         if protocol == "json":
             return 200, [("Content-Type", f"application/x-amz-json-{bound.json_version}"),
@@ -422,6 +424,42 @@ class Api:
 
         headers = [("Content-Type", eventstream.CONTENT_TYPE), ("x-amzn-RequestId", request_id)]
         return 200, headers, frames()  # type: ignore[return-value]  # a streamed body (the door writes it)
+
+    def _rest_event_stream(self, op: OperationModel, stream: EventStream, request_id: str) -> Response:
+        """A REST protocol's event-stream output (Lambda InvokeWithResponseStream): the initial
+        members are the response's status and headers, not an ``initial-response`` event; an event
+        whose shape has an event-payload blob carries those bytes as they are, any other its
+        members as JSON."""
+        status, headers, _ = restjson.encode_response(op, stream.initial)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        output = op.output_shape
+        member = next(m for m in output.members.values() if m.serialization.get("eventstream"))  # type: ignore[union-attr]
+        raw = {name: next((n for n, m in shape.members.items() if m.serialization.get("eventpayload")), None)
+               for name, shape in member.members.items()}  # type: ignore[attr-defined]
+        mesh = self.mesh
+
+        async def frames() -> AsyncIterator[bytes]:
+            events = stream.events
+            try:
+                try:
+                    async for event_type, payload in events:
+                        blob = raw.get(event_type)
+                        if blob is not None:
+                            yield eventstream.event(event_type, bytes(payload.get(blob) or b""),
+                                                    "application/octet-stream")
+                        else:
+                            yield eventstream.event(event_type, msgspec.json.encode(payload), "application/json")
+                except ServiceError as err:
+                    yield eventstream.exception(err.code, msgspec.json.encode({"message": err.message}),
+                                                "application/json")
+            finally:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
+                mesh.flush()
+
+        headers += [("Content-Type", eventstream.CONTENT_TYPE), ("x-amzn-RequestId", request_id)]
+        return status, headers, frames()  # type: ignore[return-value]  # a streamed body (the door writes it)
 
     def _error(self, err: ServiceError, bound: _Bound | None, protocol: str, request_id: str) -> Response:
         if bound is None:

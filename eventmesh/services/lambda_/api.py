@@ -11,7 +11,7 @@ until the pool calls back. Errors are ``eventmesh.services.lambda_.errors`` clas
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -35,6 +35,7 @@ from eventmesh.services.lambda_.pool import InvokeResult, account_pool
 from eventmesh.wire.limits import BASE64_EXPANSION, request_bytes
 from eventmesh.wire.router import Api, Request, Response, caller_scope
 from eventmesh.wire.service import Deferred, RequestContext, Service
+from eventmesh.wire.streaming import EventStream
 
 __all__ = ["serve_function_url", "service"]
 
@@ -566,6 +567,45 @@ def _invoke_output(result: InvokeResult) -> dict[str, Any]:
     if result.log_result is not None:
         out["LogResult"] = result.log_result
     return out
+
+
+@service.operation("InvokeWithResponseStream")
+def invoke_with_response_stream(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """InvokeWithResponseStream of a function that answers whole (every runtime here does): its
+    answer is one ``PayloadChunk``, then ``InvokeComplete`` (a function error's type and message
+    there, and the log tail when asked)."""
+    fn, qualifier = _function(ctx, params)
+    payload = _payload(params)
+    if (params.get("InvocationType") or REQUEST_RESPONSE) != REQUEST_RESPONSE:   # DryRun
+        fn.invoke(payload, qualifier=qualifier, invocation_type=params["InvocationType"], request_id=ctx.request_id)
+        return {"StatusCode": 204}
+    future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+
+    def done(result: InvokeResult) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=Ephemeral(done),
+              request_id=ctx.request_id)
+    ctx.mesh.flush()
+    return Deferred(future, _stream_output)
+
+
+def _stream_output(result: InvokeResult) -> EventStream:
+    if result.status >= 500:
+        raise ServiceException(result.error_message or "Internal error")
+    return EventStream(_streamed(result), {"StatusCode": 200, "ExecutedVersion": result.executed_version})
+
+
+async def _streamed(result: InvokeResult) -> AsyncIterator[tuple[str, Any]]:
+    yield "PayloadChunk", {"Payload": result.payload}
+    complete: dict[str, Any] = {}
+    if result.function_error is not None:
+        complete["ErrorCode"] = result.function_error
+        complete["ErrorDetails"] = result.error_message or ""
+    if result.log_result is not None:
+        complete["LogResult"] = result.log_result
+    yield "InvokeComplete", complete
 
 
 @service.operation("InvokeAsync")

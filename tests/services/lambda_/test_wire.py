@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import threading
@@ -99,6 +100,25 @@ def test_python_zip_function_sync_and_async(daemon, lam):
     record = json.loads(success.bodies[0])
     assert record["requestContext"]["condition"] == "Success"
     assert record["responsePayload"]["doubled"] == 10
+
+
+def test_invoke_with_response_stream_answers_one_chunk_then_complete(lam):
+    lam.create_function(FunctionName="streamed", Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                        Code={"ZipFile": _zip(HANDLER_SOURCE)}, Environment={"Variables": {"STAGE": "s"}})
+    out = lam.invoke_with_response_stream(FunctionName="streamed", Payload=json.dumps({"n": 4}), LogType="Tail")
+    assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
+    events = list(out["EventStream"])
+    assert [next(iter(e)) for e in events] == ["PayloadChunk", "InvokeComplete"]
+    assert json.loads(events[0]["PayloadChunk"]["Payload"])["doubled"] == 8
+    assert "ErrorCode" not in events[1]["InvokeComplete"]
+    assert base64.b64decode(events[1]["InvokeComplete"]["LogResult"]).decode().startswith("START RequestId:")
+    failed = list(lam.invoke_with_response_stream(FunctionName="streamed",
+                                                  Payload=json.dumps({"fail": True}))["EventStream"])
+    assert json.loads(failed[0]["PayloadChunk"]["Payload"])["errorMessage"] == "asked to fail"
+    assert failed[1]["InvokeComplete"] == {"ErrorCode": "Unhandled", "ErrorDetails": "asked to fail"}
+    with pytest.raises(ClientError) as caught:
+        lam.invoke_with_response_stream(FunctionName="absent")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_reserved_concurrency_zero_throttles(lam):
