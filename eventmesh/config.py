@@ -83,6 +83,10 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
     ("lambda", "CreateFunction"): [("ReservedConcurrentExecutions", "PutFunctionConcurrency", lambda item: {
         "FunctionName": item.get("FunctionName"),
         "ReservedConcurrentExecutions": item["ReservedConcurrentExecutions"]})],
+    ("lambda", "CreateAlias"): [("ProvisionedConcurrencyConfig", "PutProvisionedConcurrencyConfig", lambda item: {
+        "FunctionName": item.get("FunctionName"), "Qualifier": item.get("Name"),
+        "ProvisionedConcurrentExecutions": item["ProvisionedConcurrencyConfig"].get(
+            "ProvisionedConcurrentExecutions")})],
     ("kinesis", "CreateStream"): [("RetentionPeriodHours", "IncreaseStreamRetentionPeriod", lambda item: {
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }

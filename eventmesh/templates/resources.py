@@ -56,7 +56,7 @@ _NO_EFFECT = {
     "AWS::Events::EventBus": {"Tags", "Policy"},
     "AWS::SNS::Topic": {"Tags", "Subscription", "DeliveryStatusLogging", "DataProtectionPolicy"},
     "AWS::Lambda::Version": {"CodeSha256", "ProvisionedConcurrencyConfig", "RuntimePolicy"},
-    "AWS::Lambda::Alias": {"ProvisionedConcurrencyConfig", "RoutingConfig"},
+    "AWS::Lambda::Alias": {"RoutingConfig"},
     "AWS::Lambda::EventSourceMapping": {"Tags"},
     "AWS::SNS::Subscription": {"Region"},
 }
@@ -148,7 +148,8 @@ def _version(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
 
 
 def _alias(stack: Any, logical_id: str, props: dict[str, Any]) -> list[Item]:
-    params = _pick(props, ("FunctionName", "Name", "FunctionVersion", "Description"))
+    params = _pick(props, ("FunctionName", "Name", "FunctionVersion", "Description",
+                           "ProvisionedConcurrencyConfig"))
     weights = (props.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     if weights:
         params["RoutingConfig"] = {"AdditionalVersionWeights": {
@@ -254,7 +255,7 @@ KINDS: dict[str, Kind] = {
     "AWS::Lambda::Version": Kind(None, "arn", {"Version": "version", "FunctionArn": "function_arn"}, _version,
                                  ("FunctionName", "Description")),
     "AWS::Lambda::Alias": Kind("Name", "arn", {"AliasArn": "arn"}, _alias,
-                               ("FunctionName", "FunctionVersion", "Description")),
+                               ("FunctionName", "FunctionVersion", "Description", "ProvisionedConcurrencyConfig")),
     "AWS::Lambda::EventSourceMapping": Kind(None, "name", {"Id": "name", "EventSourceMappingArn": "arn"},
                                             _mapping, _MAPPING_MEMBERS),
     "AWS::Lambda::Url": Kind(None, "url_function_arn", {"FunctionArn": "url_function_arn", "FunctionUrl": "url"},

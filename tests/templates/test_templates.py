@@ -179,7 +179,7 @@ def test_a_sam_layer_from_a_local_directory_is_published_and_its_function_import
     assert [a.payload for a in answers] == [b'"from the layer"']
 
 
-def test_a_sam_function_url_is_created_on_its_alias_and_the_output_names_it(tmp_path: Path) -> None:
+def test_a_sam_function_url_and_provisioned_concurrency_are_created_on_its_alias(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return 1\n")
     path = tmp_path / "template.yaml"
@@ -193,6 +193,7 @@ def test_a_sam_function_url_is_created_on_its_alias_and_the_output_names_it(tmp_
         "      Handler: app.handler\n"
         "      CodeUri: ./src\n"
         "      AutoPublishAlias: live\n"
+        "      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 3}\n"
         "      FunctionUrlConfig: {AuthType: NONE, Cors: {AllowOrigins: ['*']}}\n"
         "Outputs:\n"
         "  Url: {Value: !GetAtt FnUrl.FunctionUrl}\n")
@@ -206,6 +207,8 @@ def test_a_sam_function_url_is_created_on_its_alias_and_the_output_names_it(tmp_
     answered = api.call("lambda", "GetFunctionUrlConfig", {"FunctionName": "Fn", "Qualifier": "live"})
     assert answered["FunctionUrl"] == loaded.outputs["Url"]
     assert answered["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:Fn:live"
+    warm = api.call("lambda", "GetProvisionedConcurrencyConfig", {"FunctionName": "Fn", "Qualifier": "live"})
+    assert (warm["Status"], warm["AllocatedProvisionedConcurrentExecutions"]) == ("READY", 3)
 
 
 def _engine() -> tuple[Any, Any]:

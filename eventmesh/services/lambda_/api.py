@@ -18,7 +18,7 @@ import msgspec
 
 from eventmesh.errors import ServiceError
 from eventmesh.mesh import Ephemeral
-from eventmesh.services.lambda_ import layers, urls
+from eventmesh.services.lambda_ import layers, provisioned, urls
 from eventmesh.services.lambda_ import service as control
 from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BYTES
 from eventmesh.services.lambda_.errors import (
@@ -404,6 +404,38 @@ def list_event_invoke_configs(ctx: RequestContext, params: dict[str, Any]) -> An
     fn, _ = _function(ctx, params)
     page, more = _page(control.list_invoke_configs(fn), params)
     return {"FunctionEventInvokeConfigs": [control.describe_invoke_config(fn, q, c) for q, c in page], **more}
+
+
+# -- provisioned concurrency ----------------------------------------------------------------------
+
+@service.operation("PutProvisionedConcurrencyConfig")
+def put_provisioned_concurrency_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = control.find_function(ctx.mesh, params["FunctionName"])
+    qualifier = params["Qualifier"]
+    config = provisioned.put_config(fn, qualifier, params["ProvisionedConcurrentExecutions"])
+    return provisioned.describe(fn, qualifier, config)
+
+
+@service.operation("GetProvisionedConcurrencyConfig")
+def get_provisioned_concurrency_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = control.find_function(ctx.mesh, params["FunctionName"])
+    qualifier = params["Qualifier"]
+    return provisioned.describe(fn, qualifier, provisioned.get_config(fn, qualifier))
+
+
+@service.operation("DeleteProvisionedConcurrencyConfig")
+def delete_provisioned_concurrency_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = control.find_function(ctx.mesh, params["FunctionName"])
+    provisioned.delete_config(fn, params["Qualifier"])
+    return None
+
+
+@service.operation("ListProvisionedConcurrencyConfigs")
+def list_provisioned_concurrency_configs(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    fn, _ = control.find_function(ctx.mesh, params["FunctionName"])
+    page, more = _page(sorted(fn.provisioned.items()), params)
+    return {"ProvisionedConcurrencyConfigs": [provisioned.describe(fn, q, c, with_arn=True) for q, c in page],
+            **more}
 
 
 # -- function URLs --------------------------------------------------------------------------------

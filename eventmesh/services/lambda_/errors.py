@@ -14,6 +14,7 @@ attribute ``extra``, which the renderer merges into the body.
      ├── RequestTooLargeException            413  payload over 6 MB sync / 1 MB async
      ├── UnsupportedMediaTypeException       415
      ├── ResourceConflictException           409  alias exists, version in use, …
+     ├── ProvisionedConcurrencyConfigNotFoundException  404
      ├── PreconditionFailedException         412  a RevisionId that is not the current one
      ├── TooManyRequestsException            429  extra={"Reason": …}, Retry-After header
      ├── ResourceNotReadyException           502  function inactive
@@ -39,6 +40,7 @@ __all__ = [
     "ResourceNotReadyException",
     "ServiceException",
     "PreconditionFailedException",
+    "ProvisionedConcurrencyConfigNotFoundException",
     "TooManyRequestsException",
     "UnsupportedMediaTypeException",
     "function_not_found",
@@ -78,6 +80,11 @@ class UnsupportedMediaTypeException(LambdaError):
 class ResourceConflictException(LambdaError):
     code = "ResourceConflictException"
     http_status = 409
+
+
+class ProvisionedConcurrencyConfigNotFoundException(LambdaError):
+    code = "ProvisionedConcurrencyConfigNotFoundException"
+    http_status = 404
 
 
 class PreconditionFailedException(LambdaError):

@@ -101,6 +101,7 @@ class Function:
         self.tags: dict[str, str] = {}
         self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
         self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
+        self.provisioned: dict[str, Any] = {}   # qualifier -> its ProvisionedConfig (provisioned.py)
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.fault: FunctionFault | None = None
         self.latest = self.set_latest(config, spec)
@@ -326,6 +327,8 @@ class Function:
     def close(self) -> None:
         """Deleted: pending retries and deliveries stop; running invocations finish unseen."""
         self.async_queue.close()
+        if self.concurrency.provisioned:
+            self.concurrency.set_provisioned(0)
         if self.concurrency.reserved is not None:
             self.concurrency.set_reserved(None)
 

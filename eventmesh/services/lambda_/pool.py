@@ -143,36 +143,71 @@ class Environments:
     longer than the keep-warm period from the old end. Counts move by whole batches.
     """
 
-    __slots__ = ("_runs", "created", "idle", "keep_warm_s")
+    __slots__ = ("_runs", "created", "idle", "keep_warm_s", "pinned_busy", "pinned_idle", "provisioned")
 
     def __init__(self, keep_warm_s: float) -> None:
         self._runs: deque[list[Any]] = deque()
-        self.idle = 0
+        self.idle = 0          # idle environments, provisioned ones included
         self.keep_warm_s = keep_warm_s
         self.created = 0   # cold starts
+        # Provisioned concurrency (provisioned.py): environments initialised ahead that never
+        # expire, taken before on-demand ones and given back first.
+        self.provisioned = 0
+        self.pinned_idle = 0
+        self.pinned_busy = 0
+
+    def provision(self, n: int) -> None:
+        """Keep ``n`` provisioned environments (more are initialised; fewer: idle ones go first,
+        busy ones become on-demand environments when they finish)."""
+        change = n - self.provisioned
+        self.provisioned = n
+        if change >= 0:
+            self.pinned_idle += change
+            self.idle += change
+            return
+        gone = min(self.pinned_idle, -change)
+        self.pinned_idle -= gone
+        self.idle -= gone
+        self.pinned_busy -= -change - gone
 
     def reuse(self, n: int, now: float) -> int:
-        """Take up to ``n`` warm environments; returns how many."""
+        """Take up to ``n`` warm environments (provisioned first); returns how many."""
         if not self.idle:
             return 0
+        taken = 0
+        if self.pinned_idle:
+            taken = min(n, self.pinned_idle)
+            self.pinned_idle -= taken
+            self.pinned_busy += taken
+            self.idle -= taken
+            if taken == n:
+                return taken
         runs = self._runs
         expired_before = now - self.keep_warm_s
         while runs and runs[0][0] <= expired_before:
             self.idle -= runs.popleft()[1]
-        taken = 0
-        while runs and taken < n:
+        pinned, taken = taken, 0
+        while runs and taken < n - pinned:
             run = runs[-1]
-            want = n - taken
+            want = n - pinned - taken
             if run[1] > want:
                 run[1] -= want
-                taken = n
+                taken = n - pinned
             else:
                 taken += run[1]
                 runs.pop()
         self.idle -= taken
-        return taken
+        return pinned + taken
 
     def release(self, n: int, now: float) -> None:
+        if self.pinned_busy:
+            back = min(n, self.pinned_busy)
+            self.pinned_busy -= back
+            self.pinned_idle += back
+            self.idle += back
+            n -= back
+            if not n:
+                return
         runs = self._runs
         if runs and runs[-1][0] == now:
             runs[-1][1] += n
@@ -183,17 +218,20 @@ class Environments:
     def clear(self) -> None:
         """New code: every idle environment is discarded (the next invocations start cold)."""
         self._runs.clear()
-        self.idle = 0
+        self.idle = self.pinned_idle
 
 
 class FunctionConcurrency:
     """One function's executions in flight, its reserved cap and its scaling bucket."""
 
-    __slots__ = ("_tokens", "_tokens_at", "account", "concurrent", "reserved", "throttles")
+    __slots__ = ("_tokens", "_tokens_at", "account", "concurrent", "provisioned", "reserved", "throttles")
 
     def __init__(self, account: AccountPool, now: float) -> None:
         self.account = account
         self.reserved: int | None = None
+        # Σ provisioned concurrency of the function's versions and aliases: without a reservation
+        # it is taken from the unreserved pool, and the first ``provisioned`` executions run on it.
+        self.provisioned = 0
         self.concurrent = 0
         self._tokens = float(SCALING_BUCKET_CAPACITY)
         self._tokens_at = now
@@ -206,6 +244,7 @@ class FunctionConcurrency:
         environments that must be created.
         """
         account = self.account
+        provisioned = self.provisioned
         if self.reserved is None:
             free = account.account_limit - account.reserved_total - account.unreserved_in_use
             reason = CONCURRENT_INVOCATION_LIMIT
@@ -213,6 +252,8 @@ class FunctionConcurrency:
                 free = min(free, account.share - account.unreserved_in_use)
                 if free < n and account.share_exceeded_at is None:
                     account.share_exceeded_at = now
+            if provisioned > self.concurrent:
+                free = max(free, 0) + provisioned - self.concurrent
         else:
             free = self.reserved - self.concurrent
             reason = RESERVED_CONCURRENT_INVOCATION_LIMIT
@@ -231,27 +272,50 @@ class FunctionConcurrency:
             self._tokens = tokens - cold
             envs.created += cold
         granted = warm + cold
-        self.concurrent += granted
+        before = self.concurrent
+        self.concurrent = before + granted
         account.in_use += granted
         if self.reserved is None:
-            account.unreserved_in_use += granted
+            account.unreserved_in_use += (granted if not provisioned else
+                                          max(0, before + granted - provisioned) - max(0, before - provisioned))
         return warm, cold, (None if granted == n else reason)
 
     def release(self, n: int) -> None:
-        self.concurrent -= n
+        before = self.concurrent
+        self.concurrent = before - n
         self.account.in_use -= n
         if self.reserved is None:
-            self.account.unreserved_in_use -= n
+            provisioned = self.provisioned
+            self.account.unreserved_in_use -= (n if not provisioned else
+                                               max(0, before - provisioned) - max(0, before - n - provisioned))
+
+    def _unreserved_use(self) -> int:
+        """What this function's executions take of the unreserved pool (when it has no reservation)."""
+        return max(0, self.concurrent - self.provisioned)
 
     def set_reserved(self, reserved: int | None) -> None:
-        """Move this function between the unreserved pool and its own reservation."""
+        """Move this function between the unreserved pool and its own reservation (which then
+        holds its provisioned concurrency)."""
         account = self.account
         if self.reserved is not None:
             account.reserved_total -= self.reserved
         else:
-            account.unreserved_in_use -= self.concurrent
+            account.reserved_total -= self.provisioned
+            account.unreserved_in_use -= self._unreserved_use()
         self.reserved = reserved
         if reserved is not None:
             account.reserved_total += reserved
         else:
-            account.unreserved_in_use += self.concurrent
+            account.reserved_total += self.provisioned
+            account.unreserved_in_use += self._unreserved_use()
+
+    def set_provisioned(self, total: int) -> None:
+        """The function's provisioned concurrency, all versions and aliases together."""
+        account = self.account
+        if self.reserved is None:
+            account.reserved_total -= self.provisioned
+            account.unreserved_in_use -= self._unreserved_use()
+        self.provisioned = total
+        if self.reserved is None:
+            account.reserved_total += total
+            account.unreserved_in_use += self._unreserved_use()

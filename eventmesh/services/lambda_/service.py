@@ -17,6 +17,7 @@ import binascii
 from typing import Any
 
 from eventmesh.mesh import Mesh
+from eventmesh.services.lambda_ import provisioned
 from eventmesh.services.lambda_.configuration import (
     DEFAULT_MAX_EVENT_AGE_S,
     DEFAULT_MAX_RETRY_ATTEMPTS,
@@ -276,6 +277,8 @@ def delete_function(function: Function, qualifier: str | None = None) -> None:
         raise ResourceConflictException(
             f"Unable to delete version because the following aliases reference it: {using}")
     function.retired_cold_starts += function.versions.pop(qualifier).envs.created
+    if function.provisioned:
+        provisioned.apply(function)
     function.invoke_configs.pop(qualifier, None)
     mesh.remove(f"{function.arn}:{qualifier}")
 
@@ -358,6 +361,8 @@ def update_alias(function: Function, name: str, *, function_version: str | None 
     if description is not None:
         alias.description = description
     alias.revision_id = function.mesh.ids.uuid()
+    if function.provisioned:   # an alias's provisioned concurrency moves with it
+        provisioned.apply(function)
     return alias
 
 
@@ -365,6 +370,8 @@ def delete_alias(function: Function, name: str) -> None:
     if function.aliases.pop(name, None) is not None:
         function.invoke_configs.pop(name, None)
         function.mesh.remove(f"{function.arn}:{name}")
+        if function.provisioned:
+            provisioned.apply(function)
 
 
 # -- reserved concurrency ------------------------------------------------------------
@@ -375,8 +382,12 @@ def put_concurrency(function: Function, reserved: int) -> int:
         raise InvalidParameterValueException(
             f"1 validation error detected: Value '{reserved}' at 'reservedConcurrentExecutions' "
             f"failed to satisfy constraint: Member must have value greater than or equal to 0")
+    if reserved < function.concurrency.provisioned:
+        raise InvalidParameterValueException(
+            f"Specified ReservedConcurrentExecutions [{reserved}] for function is less than its provisioned "
+            f"concurrency [{function.concurrency.provisioned}].")
     account = account_pool(function.mesh)
-    current = function.concurrency.reserved or 0
+    current = function.concurrency.reserved or function.concurrency.provisioned
     unreserved_after = account.account_limit - (account.reserved_total - current + reserved)
     if unreserved_after < account.unreserved_minimum:
         if reserved > account.unreserved_limit + current:

@@ -114,3 +114,34 @@ def test_a_json_function_logs_json_records_at_its_level_to_its_log_group(daemon)
     assert "plain JSON /custom/structured\n" in messages
     with pytest.raises(ClientError):   # nothing went to the default group
         logs.filter_log_events(logGroupName="/aws/lambda/structured")
+
+
+def test_provisioned_concurrency_configs_over_the_wire(daemon):
+    lam = client(daemon, "lambda")
+    lam.create_function(FunctionName="warm", Runtime="python3.12", Role=ROLE, Handler="model:duration=10ms",
+                        Code={"ZipFile": b""}, Publish=True)
+    lam.create_alias(FunctionName="warm", Name="live", FunctionVersion="1")
+    before = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    put = lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="live",
+                                                 ProvisionedConcurrentExecutions=5)
+    assert put["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert (put["Status"], put["RequestedProvisionedConcurrentExecutions"],
+            put["AllocatedProvisionedConcurrentExecutions"]) == ("READY", 5, 5)
+    assert lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")["Status"] == "READY"
+    listed = lam.list_provisioned_concurrency_configs(FunctionName="warm")["ProvisionedConcurrencyConfigs"]
+    assert [(c["FunctionArn"].rsplit(":", 1)[1], c["RequestedProvisionedConcurrentExecutions"])
+            for c in listed] == [("live", 5)]
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == before - 5
+    with pytest.raises(ClientError) as caught:
+        lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="$LATEST",
+                                               ProvisionedConcurrentExecutions=1)
+    assert caught.value.response["Error"]["Code"] in ("InvalidParameterValueException", "ValidationException")
+    with pytest.raises(ClientError) as caught:
+        lam.put_provisioned_concurrency_config(FunctionName="warm", Qualifier="1", ProvisionedConcurrentExecutions=1)
+    assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.delete_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+    with pytest.raises(ClientError) as caught:
+        lam.get_provisioned_concurrency_config(FunctionName="warm", Qualifier="live")
+    assert caught.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == before
