@@ -747,4 +747,23 @@ def put_function_recursion_config(ctx: RequestContext, params: dict[str, Any]) -
 @service.operation("GetRuntimeManagementConfig")
 def get_runtime_management_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier = _function(ctx, params)
-    return {"UpdateRuntimeOn": "Auto", "FunctionArn": f"{fn.arn}:{qualifier}" if qualifier else fn.arn}
+    mode, version_arn = fn.runtime_management.get(qualifier or LATEST, (UPDATE_RUNTIME_AUTO, None))
+    out = {"UpdateRuntimeOn": mode, "FunctionArn": f"{fn.arn}:{qualifier}" if qualifier else fn.arn}
+    if version_arn is not None:
+        out["RuntimeVersionArn"] = version_arn
+    return out
+
+
+UPDATE_RUNTIME_AUTO, UPDATE_RUNTIME_MANUAL = "Auto", "Manual"
+
+
+@service.operation("PutRuntimeManagementConfig")
+def put_runtime_management_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """Kept and answered: the code runs on the daemon's runtime whatever the mode (docs/aws-behaviour.md)."""
+    fn, qualifier = _function(ctx, params)
+    mode, version_arn = params["UpdateRuntimeOn"], params.get("RuntimeVersionArn")
+    if (mode == UPDATE_RUNTIME_MANUAL) != (version_arn is not None):
+        raise InvalidParameterValueException(
+            "RuntimeVersionArn must be provided when UpdateRuntimeOn is Manual, and only then.")
+    fn.runtime_management[qualifier or LATEST] = (mode, version_arn)
+    return get_runtime_management_config(ctx, params)

@@ -102,6 +102,8 @@ class Function:
         self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
         self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.provisioned: dict[str, Any] = {}   # qualifier -> its ProvisionedConfig (provisioned.py)
+        # qualifier -> (UpdateRuntimeOn, RuntimeVersionArn): PutRuntimeManagementConfig (not modelled)
+        self.runtime_management: dict[str, tuple[str, str | None]] = {}
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
         self.fault: FunctionFault | None = None
         self.latest = self.set_latest(config, spec)

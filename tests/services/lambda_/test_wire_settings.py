@@ -145,3 +145,20 @@ def test_provisioned_concurrency_configs_over_the_wire(daemon):
     assert caught.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == before
+
+
+def test_runtime_management_is_kept_per_qualifier(daemon):
+    lam = client(daemon, "lambda")
+    lam.create_function(FunctionName="pinned", Runtime="python3.12", Role=ROLE, Handler="model:duration=10ms",
+                        Code={"ZipFile": b""})
+    assert lam.get_runtime_management_config(FunctionName="pinned")["UpdateRuntimeOn"] == "Auto"
+    arn = "arn:aws:lambda:us-east-1::runtime:0ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1"
+    put = lam.put_runtime_management_config(FunctionName="pinned", UpdateRuntimeOn="Manual", RuntimeVersionArn=arn)
+    assert (put["UpdateRuntimeOn"], put["RuntimeVersionArn"]) == ("Manual", arn)
+    got = lam.get_runtime_management_config(FunctionName="pinned")
+    assert (got["UpdateRuntimeOn"], got["RuntimeVersionArn"]) == ("Manual", arn)
+    with pytest.raises(ClientError) as caught:
+        lam.put_runtime_management_config(FunctionName="pinned", UpdateRuntimeOn="Manual")
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    lam.put_runtime_management_config(FunctionName="pinned", UpdateRuntimeOn="FunctionUpdate")
+    assert "RuntimeVersionArn" not in lam.get_runtime_management_config(FunctionName="pinned")
