@@ -305,7 +305,7 @@ def _build() -> dict[tuple[str, str], Rule]:
                "DecreaseStreamRetentionPeriod", "SplitShard", "MergeShards", "UpdateShardCount", "UpdateStreamMode",
                "AddTagsToStream", "RemoveTagsFromStream", "ListTagsForStream", "PutRecord", "PutRecords",
                "GetShardIterator", "RegisterStreamConsumer", "ListStreamConsumers", "EnableEnhancedMonitoring",
-               "DisableEnhancedMonitoring", "StartStreamEncryption", "StopStreamEncryption"):
+               "DisableEnhancedMonitoring", "StartStreamEncryption", "StopStreamEncryption", "UpdateMaxRecordSize"):
         table[("kinesis", op)] = _kinesis_stream
     for op in ("TagResource", "UntagResource", "ListTagsForResource", "PutResourcePolicy", "GetResourcePolicy",
                "DeleteResourcePolicy"):

@@ -316,6 +316,12 @@ def _monitoring(ctx: RequestContext, params: dict[str, Any], *, enable: bool) ->
             "DesiredShardLevelMetrics": desired, "StreamARN": stream.arn}
 
 
+@service.operation("UpdateMaxRecordSize")
+def update_max_record_size(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings.set_max_record_size(_stream(ctx, params), params["MaxRecordSizeInKiB"])
+    return {}
+
+
 @service.operation("StartStreamEncryption")
 def start_stream_encryption(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     settings.start_encryption(_stream(ctx, params), params["EncryptionType"], params["KeyId"])

@@ -4,6 +4,7 @@ encryption.
 EnableEnhancedMonitoring / DisableEnhancedMonitoring turn shard-level CloudWatch metrics on and
 off by name (``ALL`` is every one) and answer the metrics before and after; DescribeStream and
 DescribeStreamSummary report them as ``EnhancedMonitoring: [{"ShardLevelMetrics": [...]}]``.
+UpdateMaxRecordSize changes the largest record a stream takes (1 MiB by default, up to 10 MiB).
 StartStreamEncryption / StopStreamEncryption switch the stream between ``KMS`` (with its
 ``KeyId``) and ``NONE``; records read afterwards carry the stream's ``EncryptionType``. There is
 no KMS here: any key id is accepted as given (AWS checks that the key exists and is enabled).
@@ -13,6 +14,7 @@ https://docs.aws.amazon.com/kinesis/latest/APIReference/API_EnableEnhancedMonito
 https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DisableEnhancedMonitoring.html
 https://docs.aws.amazon.com/kinesis/latest/APIReference/API_StartStreamEncryption.html
 https://docs.aws.amazon.com/kinesis/latest/APIReference/API_StopStreamEncryption.html
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_UpdateMaxRecordSize.html
 https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html
 """
 
@@ -24,7 +26,7 @@ from eventmesh.services.kinesis.errors import InvalidArgumentException, Validati
 from eventmesh.services.kinesis.stream import Stream
 
 __all__ = ["SHARD_LEVEL_METRICS", "ENCRYPTION_KMS", "ENCRYPTION_NONE", "set_shard_level_metrics",
-           "shard_level_metrics", "start_encryption", "stop_encryption"]
+           "set_max_record_size", "shard_level_metrics", "start_encryption", "stop_encryption"]
 
 # The shard-level metrics, in the order the API reference lists them; "ALL" names every one.
 SHARD_LEVEL_METRICS = (
@@ -87,6 +89,13 @@ def _check_key(encryption_type: str, key_id: str) -> None:
             f"Member must have length less than or equal to {MAX_KEY_ID_CHARS}" if key_id else
             "1 validation error detected: Value '' at 'keyId' failed to satisfy constraint: Member must "
             "have length greater than or equal to 1")
+
+
+def set_max_record_size(stream: Stream, kib: int) -> None:
+    """UpdateMaxRecordSize: the largest record the stream takes and serves, 1,024–10,240 KiB
+    (the model's range, checked before this runs); the stream must be ACTIVE."""
+    stream.require_active()
+    stream.max_record_size_kib = kib
 
 
 def start_encryption(stream: Stream, encryption_type: str, key_id: str) -> None:

@@ -62,6 +62,7 @@ __all__ = [
     "READ_BYTES_PER_S",
     "READ_CALLS_PER_S",
     "WRITE_BYTES_PER_S",
+    "LARGE_RECORD_BURST_BYTES",
     "WRITE_RECORDS_PER_S",
     "ReadResult",
     "Shard",
@@ -76,6 +77,10 @@ __all__ = [
 HASH_KEY_LIMIT = 1 << 128                 # hash keys are 0 … 2^128 − 1
 WRITE_RECORDS_PER_S = 1_000               # per shard, data + partition keys
 WRITE_BYTES_PER_S = 1_048_576             # 1 MiB/s per shard
+# A record above 1 MiB (a stream whose MaxRecordSizeInKiB allows it) bursts past the second's
+# byte quota out of a bank of up to 10 MiB, which the unused part of each second's quota refills:
+# writes still average at most 1 MiB/s (https://docs.aws.amazon.com/streams/latest/dev/large-records.html).
+LARGE_RECORD_BURST_BYTES = 10 * 1_048_576
 READ_CALLS_PER_S = 5                      # GetRecords calls per shard per second
 READ_BYTES_PER_S = 2 * 1_048_576          # 2 MiB/s per shard, shared by classic consumers
 MAX_GET_RECORDS = 10_000                  # records per GetRecords call (and the default)
@@ -275,6 +280,7 @@ class Shard:
         self._write_second = -1
         self._write_records = 0
         self._write_bytes = 0
+        self._burst_bank = LARGE_RECORD_BURST_BYTES   # large records' burst (LARGE_RECORD_BURST_BYTES)
         self._read_second = -1
         self._read_bytes = 0
         self._read_blocked_until = 0.0
@@ -312,18 +318,29 @@ class Shard:
     def append(self, data: bytes, partition_key: str, size: int, arrival_at: float,
                second: int) -> int | None:
         """Append one record if the shard's write quota (1,000 records and 1 MiB in the current
-        clock second, or the lower limits of a fault) allows; return its sequence number, or
-        None when throttled."""
+        clock second, or the lower limits of a fault; a record above 1 MiB may burst past it)
+        allows; return its sequence number, or None when throttled."""
         if self._write_second != second:
+            if self._burst_bank < LARGE_RECORD_BURST_BYTES and self._write_second >= 0:
+                unused = self.write_bytes_limit - self._write_bytes \
+                    + (second - self._write_second - 1) * self.write_bytes_limit
+                self._burst_bank = min(LARGE_RECORD_BURST_BYTES, self._burst_bank + max(0, unused))
             self._write_second = second
             self._write_records = 0
             self._write_bytes = 0
         if ((self._write_records >= self.write_records_limit or self._write_bytes + size > self.write_bytes_limit)
                 and self._limits.enforced):
-            self.write_throttled += 1
-            return None
+            over = self._write_bytes + size - self.write_bytes_limit
+            if size <= WRITE_BYTES_PER_S or self._write_records >= self.write_records_limit \
+                    or over > self._burst_bank:
+                self.write_throttled += 1
+                return None
+            self._burst_bank -= over   # a large record: the second's quota is spent, the bank pays the rest
+            size_counted = self.write_bytes_limit - self._write_bytes
+        else:
+            size_counted = size
         self._write_records += 1
-        self._write_bytes += size
+        self._write_bytes += size_counted
         sequence_number = self.next_sequence_number
         self.next_sequence_number = sequence_number + 1
         self._records.append(StreamRecord(sequence_number, data, partition_key, arrival_at))

@@ -78,3 +78,17 @@ def test_encryption_starts_and_stops_and_records_carry_it(kinesis):
     with pytest.raises(ClientError) as caught:
         kinesis.start_stream_encryption(StreamName="secret", EncryptionType="NONE", KeyId="k")
     assert caught.value.response["Error"]["Code"] == "InvalidArgumentException"
+
+
+def test_the_largest_record_a_stream_takes_can_be_raised(kinesis):
+    kinesis.create_stream(StreamName="big", ShardCount=1)
+    arn = summary(kinesis, "big")["StreamARN"]
+    record = b"x" * (1024 * 1024 + 1)
+    with pytest.raises(ClientError):
+        kinesis.put_record(StreamName="big", Data=record, PartitionKey="k")
+    kinesis.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=2048)
+    assert summary(kinesis, "big")["MaxRecordSizeInKiB"] == 2048
+    assert kinesis.put_record(StreamName="big", Data=record, PartitionKey="k")["ShardId"] == "shardId-000000000000"
+    with pytest.raises(ClientError) as caught:
+        kinesis.update_max_record_size(StreamARN=arn, MaxRecordSizeInKiB=20480)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"

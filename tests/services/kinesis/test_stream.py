@@ -128,6 +128,24 @@ def test_write_quota_throttles_bytes_past_1_mib_per_shard_second_as_partial_fail
     assert out.failed_record_count == 1
 
 
+def test_a_large_record_bursts_past_the_second_and_the_unused_quota_pays_it_back():
+    mesh, driver = virtual_mesh()
+    stream = create_stream(mesh, "media", 1, max_record_size_kib=10_240)
+    ten_mib = b"x" * (10 * 1_048_576 - 1)   # with its one-byte key: 10 MiB
+    stream.put_record(ten_mib, "k")          # the bank starts full
+    with pytest.raises(ProvisionedThroughputExceededException):
+        stream.put_record(b"x", "k")         # this second's 1 MiB is spent
+    driver.advance(1)
+    stream.put_record(b"x" * 1_000, "k")     # small records go on at the baseline
+    with pytest.raises(ProvisionedThroughputExceededException):
+        stream.put_record(b"x" * (2 * 1_048_576), "k")   # the bank is not refilled yet
+    driver.advance(3)    # about three seconds' unused quota back: a 2 MiB record fits, a 5 MiB one not
+    with pytest.raises(ProvisionedThroughputExceededException):
+        stream.put_record(b"x" * (5 * 1_048_576), "k")
+    stream.put_record(b"x" * (2 * 1_048_576), "k")
+    assert stream.statistics().incoming_records == 3
+
+
 def test_put_record_over_quota_fails_the_whole_call():
     mesh, _ = virtual_mesh()
     stream = create_stream(mesh, "orders", 1)
