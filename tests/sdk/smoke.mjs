@@ -5,9 +5,10 @@ import { SQSClient, CreateQueueCommand, SendMessageCommand, ReceiveMessageComman
 import { SNSClient, CreateTopicCommand, SubscribeCommand, PublishCommand, ListSubscriptionsByTopicCommand }
   from "@aws-sdk/client-sns";
 import { KinesisClient, CreateStreamCommand, PutRecordCommand, DescribeStreamCommand, GetShardIteratorCommand,
-  GetRecordsCommand } from "@aws-sdk/client-kinesis";
+  GetRecordsCommand, TagResourceCommand, ListTagsForResourceCommand } from "@aws-sdk/client-kinesis";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { LambdaClient, CreateFunctionCommand, InvokeCommand, GetFunctionCommand } from "@aws-sdk/client-lambda";
+import { LambdaClient, CreateFunctionCommand, InvokeCommand, GetFunctionCommand, PublishLayerVersionCommand,
+  InvokeWithResponseStreamCommand, CreateFunctionUrlConfigCommand } from "@aws-sdk/client-lambda";
 
 const config = { endpoint: process.env.EVENTMESH_URL, region: "us-east-1",
   credentials: { accessKeyId: "x", secretAccessKey: "x" } };
@@ -50,18 +51,34 @@ try {
   const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: "js-stream",
     ShardId: shard, ShardIteratorType: "TRIM_HORIZON" }));
   const records = await kinesis.send(new GetRecordsCommand({ ShardIterator }));
-  out.kinesis = { shardId: record.ShardId, data: new TextDecoder().decode(records.Records[0].Data) };
+  const StreamARN = (await kinesis.send(new DescribeStreamCommand({ StreamName: "js-stream" })))
+    .StreamDescription.StreamARN;
+  await kinesis.send(new TagResourceCommand({ ResourceARN: StreamARN, Tags: { team: "js" } }));
+  const tags = await kinesis.send(new ListTagsForResourceCommand({ ResourceARN: StreamARN }));
+  out.kinesis = { shardId: record.ShardId, data: new TextDecoder().decode(records.Records[0].Data),
+    tags: tags.Tags };
 } catch (error) {
   out.kinesis = { error: `${error.name}: ${error.message}` };
 }
 
 const zip = Buffer.from(process.env.EVENTMESH_ZIP, "base64");
+const layer = await lambda.send(new PublishLayerVersionCommand({ LayerName: "js-layer",
+  Content: { ZipFile: Buffer.from(process.env.EVENTMESH_LAYER_ZIP, "base64") } }));
 await lambda.send(new CreateFunctionCommand({ FunctionName: "js-fn", Runtime: "python3.12",
-  Role: "arn:aws:iam::000000000000:role/r", Handler: "app.handler", Code: { ZipFile: zip } }));
+  Role: "arn:aws:iam::000000000000:role/r", Handler: "app.handler", Code: { ZipFile: zip },
+  Layers: [layer.LayerVersionArn] }));
 const invoked = await lambda.send(new InvokeCommand({ FunctionName: "js-fn",
   Payload: new TextEncoder().encode(JSON.stringify({ n: 41 })) }));
 const fn = await lambda.send(new GetFunctionCommand({ FunctionName: "js-fn" }));
+const streamed = await lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: "js-fn",
+  Payload: new TextEncoder().encode(JSON.stringify({ n: 1 })) }));
+const chunks = [];
+for await (const event of streamed.EventStream) {
+  if (event.PayloadChunk) chunks.push(new TextDecoder().decode(event.PayloadChunk.Payload));
+}
+const url = await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: "js-fn", AuthType: "NONE" }));
 out.lambda = { status: invoked.StatusCode, payload: new TextDecoder().decode(invoked.Payload),
-  runtime: fn.Configuration.Runtime };
+  runtime: fn.Configuration.Runtime, layers: fn.Configuration.Layers.length, streamed: chunks.join(""),
+  url: url.FunctionUrl };
 
 console.log(JSON.stringify(out));

@@ -1,4 +1,5 @@
-"""A second SDK: the main calls of every service through the AWS SDK for JavaScript v3.
+"""A second SDK: the main calls of every service through the AWS SDK for JavaScript v3 (and a
+layer, a response stream and a function URL of Lambda).
 
 Runs when node and npm are installed and the npm registry answers (the packages are installed
 once into a cache directory); skipped otherwise. The daemon runs on the real clock, on 127.0.0.1.
@@ -23,7 +24,8 @@ from eventmesh.daemon import serve_in_thread
 PACKAGES = ["@aws-sdk/client-sqs", "@aws-sdk/client-sns", "@aws-sdk/client-kinesis",
             "@aws-sdk/client-eventbridge", "@aws-sdk/client-lambda"]
 SCRIPT = Path(__file__).with_name("smoke.mjs")
-HANDLER = "def handler(event, context):\n    return {'n': event['n'] + 1}\n"
+HANDLER = "from layered import STEP\n\ndef handler(event, context):\n    return {'n': event['n'] + STEP}\n"
+LAYER = {"python/layered.py": "STEP = 1\n"}   # the function's step comes from its layer
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +43,11 @@ def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
-def _zip() -> str:
+def _zip(files: dict[str, str]) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
+        for name, text in files.items():
+            archive.writestr(name, text)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -57,7 +60,8 @@ def seen(node_modules: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     daemon = serve_in_thread(clock="real")
     try:
         done = subprocess.run(["node", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "EVENTMESH_URL": daemon.url, "EVENTMESH_ZIP": _zip()})
+                              env={**os.environ, "EVENTMESH_URL": daemon.url,
+                                   "EVENTMESH_ZIP": _zip({"app.py": HANDLER}), "EVENTMESH_LAYER_ZIP": _zip(LAYER)})
     finally:
         daemon.stop()
     assert done.returncode == 0, done.stderr[-2000:]
@@ -69,9 +73,13 @@ def test_sqs_sns_eventbridge_and_lambda_through_the_javascript_sdk(seen: dict) -
     assert seen["sqs"]["md5"] == hashlib.md5(b"from js").hexdigest()  # the SDK verifies it too
     assert seen["sns"]["subscriptions"] == 1 and seen["sns"]["delivered"] == "fanned out"
     assert seen["events"] == {"failed": 0, "source": "js.app"}
-    assert seen["lambda"] == {"status": 200, "payload": '{"n": 42}', "runtime": "python3.12"}
+    lam = seen["lambda"]
+    assert (lam["status"], lam["payload"], lam["runtime"], lam["layers"]) == (200, '{"n": 42}', "python3.12", 1)
+    assert lam["streamed"] == '{"n": 2}'
+    assert ".lambda-url.us-east-1.localhost:" in lam["url"]
 
 
 def test_kinesis_through_the_javascript_sdk(seen: dict) -> None:
     """The JS SDK's Kinesis client speaks HTTP/2 (h2 prior knowledge)."""
-    assert seen["kinesis"] == {"shardId": "shardId-000000000000", "data": "kinesis from js"}, seen["kinesis"]
+    assert seen["kinesis"] == {"shardId": "shardId-000000000000", "data": "kinesis from js",
+                               "tags": [{"Key": "team", "Value": "js"}]}, seen["kinesis"]
