@@ -241,6 +241,9 @@ class H2Protocol(asyncio.Protocol):
             response = await pending
         except asyncio.CancelledError:
             return
+        except Exception:   # a bug in an answer that comes later: answer 500, keep the connection
+            log.exception("an answer that came later")
+            response = 500, [("content-type", "text/plain")], b"Internal error"
         self._respond(stream_id, response)
         self._flush()
 

@@ -400,6 +400,9 @@ class HttpProtocol(asyncio.Protocol):
             response = await pending
         except asyncio.CancelledError:
             return
+        except Exception:   # a bug in an answer that comes later: say so, answer 500, keep serving
+            log.exception("an answer that came later")
+            response = plain(500, "Internal error")
         self._busy = None
         self._respond(response, keep_alive)
         while self._queue and self._busy is None and self._transport is not None:

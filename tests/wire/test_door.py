@@ -297,3 +297,22 @@ def test_an_idle_connection_holds_no_request_body(daemon: ServerHandle) -> None:
                          json.dumps({"QueueUrl": url, "MessageBody": "b" * 500_000}).encode()))
     assert read_response(sock)[0] == 200
     assert all(len(c._head.body) == 0 for c in daemon.daemon.http.connections if hasattr(c, "_head"))
+
+
+def test_an_answer_that_fails_later_is_a_500_and_the_connection_serves_on(daemon: ServerHandle) -> None:
+    async def fails() -> None:
+        raise RuntimeError("a bug in an answer that comes later")
+
+    def front(request):  # type: ignore[no-untyped-def]
+        return fails() if request.path == "/fails-later" else None
+
+    fronts = daemon.daemon.api.fronts
+    fronts.append(front)
+    try:
+        with connect(daemon) as sock:
+            sock.sendall(f"GET /fails-later HTTP/1.1\r\nHost: {host(daemon)}\r\n\r\n".encode())
+            assert read_response(sock)[0] == 500
+            sock.sendall(f"GET /_eventmesh/health HTTP/1.1\r\nHost: {host(daemon)}\r\n\r\n".encode())
+            assert read_response(sock)[0] == 200
+    finally:
+        fronts.remove(front)

@@ -46,7 +46,12 @@ from eventmesh.drivers.lambda_.capture import OutputCapture
 from eventmesh.drivers.lambda_.lifecycle import INIT_TIMEOUT_S, environment_key, exit_error
 from eventmesh.effects import HandlerOutcome, InvocationJob
 from eventmesh.services.lambda_.configuration import MAX_SYNC_PAYLOAD_BYTES
-from eventmesh.services.lambda_.jobs import error_payload, timeout_outcome
+from eventmesh.services.lambda_.jobs import (
+    RESPONSE_TOO_LARGE_ERROR_TYPE,
+    error_payload,
+    response_too_large,
+    timeout_outcome,
+)
 
 __all__ = ["RuntimeProcess", "NODE_BOOTSTRAP", "runtime_command"]
 
@@ -133,11 +138,8 @@ class _RuntimeApiHandler(http.server.BaseHTTPRequestHandler):
             self._reply(400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
             return
         if parts[3] == "response" and len(body) > MAX_SYNC_PAYLOAD_BYTES:
-            message = (f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
-                       f"({MAX_SYNC_PAYLOAD_BYTES} bytes).")
-            environment.post(("error", "Function.ResponseSizeTooLarge",
-                              json.dumps({"errorType": "Function.ResponseSizeTooLarge",
-                                          "errorMessage": message}).encode()))
+            payload, message = response_too_large(len(body), MAX_SYNC_PAYLOAD_BYTES)
+            environment.post(("error", RESPONSE_TOO_LARGE_ERROR_TYPE, payload))
             self._reply(413, {"errorMessage": message, "errorType": "RequestEntityTooLarge"})
             return
         environment.post((parts[3], error_type, body))

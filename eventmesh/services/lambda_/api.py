@@ -545,7 +545,7 @@ async def _url_result(future: asyncio.Future[InvokeResult], config: urls.UrlConf
     result = await future
     if result.function_error is not None or result.status >= 500:
         return _url_answer(502, "Internal Server Error", request_id)
-    status, headers, body = urls.url_response(result.payload)
+    status, headers, body = urls.url_response(result.payload)   # never raises: a bad answer is a 502
     return status, [*headers, *urls.cors_grants(config.cors, origin, preflight=False),
                     ("x-amzn-RequestId", request_id)], body
 

@@ -15,9 +15,11 @@ import msgspec
 
 from eventmesh.effects import HandlerOutcome
 
-__all__ = ["Invocation", "TIMEOUT_ERROR_TYPE", "timeout_outcome", "error_payload"]
+__all__ = ["Invocation", "RESPONSE_TOO_LARGE_ERROR_TYPE", "TIMEOUT_ERROR_TYPE", "error_payload",
+           "response_too_large", "timeout_outcome"]
 
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
+RESPONSE_TOO_LARGE_ERROR_TYPE = "Function.ResponseSizeTooLarge"
 
 
 class Invocation(msgspec.Struct):
@@ -56,3 +58,10 @@ def timeout_outcome(request_id: str, timeout_s: float, log: str = "") -> Handler
     message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
     payload = msgspec.json.encode({"errorType": TIMEOUT_ERROR_TYPE, "errorMessage": message})
     return HandlerOutcome(payload, TIMEOUT_ERROR_TYPE, message, timeout_s, log)
+
+
+def response_too_large(size: int, limit: int) -> tuple[bytes, str]:
+    """The error a function's response over the synchronous payload limit becomes: its payload
+    and message (``Function.ResponseSizeTooLarge``, whatever the runtime)."""
+    message = f"Response payload size ({size} bytes) exceeded maximum allowed payload size ({limit} bytes)."
+    return msgspec.json.encode({"errorType": RESPONSE_TOO_LARGE_ERROR_TYPE, "errorMessage": message}), message

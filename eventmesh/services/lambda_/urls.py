@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import string
 import time
 from typing import Any
@@ -243,20 +244,39 @@ def _utf8(body: bytes) -> bool:
     return True
 
 
+BAD_GATEWAY = (502, [("Content-Type", "application/json")], b'{"Message":"Internal Server Error"}')
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")   # an HTTP header name (RFC 9110 token)
+_FIELD_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")   # no CR, LF or other controls but tab
+
+
 def url_response(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-    """The HTTP answer a function's result stands for (the response format's rules above)."""
+    """The HTTP answer a function's result stands for (the response format's rules above). A
+    result that cannot be one (a status outside 100–599, a header name that is not a token, a
+    value or cookie with a line break, a body that is not base64 when it says so) is Lambda's
+    ``502``: nothing the function returns can add a header or split the response."""
     try:
         value = _json.decode(payload) if payload.strip() else None
     except msgspec.DecodeError:
         value = None
     if not (isinstance(value, dict) and "statusCode" in value):
         return 200, [("Content-Type", "application/json")], payload
-    try:
-        status = int(value["statusCode"])
-    except (TypeError, ValueError):
-        return 502, [("Content-Type", "application/json")], b'{"Message":"Internal Server Error"}'
-    headers = [(str(k), str(v)) for k, v in (value.get("headers") or {}).items()]
-    headers += [("Set-Cookie", str(c)) for c in value.get("cookies") or []]
+    status = value["statusCode"]
+    given_headers = value.get("headers") or {}
+    cookies = value.get("cookies") or []
+    if type(status) is not int or not 100 <= status <= 599 or not isinstance(given_headers, dict) \
+            or not isinstance(cookies, list):
+        return BAD_GATEWAY
+    headers = []
+    for name, field in given_headers.items():
+        text = field if isinstance(field, str) else msgspec.json.encode(field).decode() \
+            if isinstance(field, (int, float, bool)) else None
+        if text is None or not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(text):
+            return BAD_GATEWAY
+        headers.append((name, text))
+    for cookie in cookies:
+        if not isinstance(cookie, str) or not _FIELD_VALUE.fullmatch(cookie):
+            return BAD_GATEWAY
+        headers.append(("Set-Cookie", cookie))
     body: Any = value.get("body")
     if body is None:
         data = b""
@@ -264,9 +284,9 @@ def url_response(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         data = msgspec.json.encode(body)
     elif value.get("isBase64Encoded"):
         try:
-            data = base64.b64decode(body)
+            data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            return 502, [("Content-Type", "application/json")], b'{"Message":"Internal Server Error"}'
+            return BAD_GATEWAY
     else:
         data = body.encode()
     if not any(k.lower() == "content-type" for k, _ in headers):

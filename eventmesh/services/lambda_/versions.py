@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+import msgspec
+
 from eventmesh.clock import Clock
 from eventmesh.effects import Delivery, DeliveryResult, HandlerOutcome, InvocationJob, LogEvents
 from eventmesh.mesh import Mesh
@@ -22,12 +24,18 @@ from eventmesh.services.lambda_.configuration import (
     DEFAULT_LOG_LEVEL,
     LATEST,
     LOG_FORMAT_JSON,
+    MAX_SYNC_PAYLOAD_BYTES,
     EventInvokeConfig,
     RoutingConfig,
     VersionConfig,
 )
 from eventmesh.services.lambda_.handlers import HandlerSpec, make_handler
-from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation
+from eventmesh.services.lambda_.jobs import (
+    RESPONSE_TOO_LARGE_ERROR_TYPE,
+    TIMEOUT_ERROR_TYPE,
+    Invocation,
+    response_too_large,
+)
 from eventmesh.services.lambda_.logs import MAX_LOG_TAIL_BYTES, invocation_events, log_tail
 from eventmesh.services.lambda_.pool import AccountPool, Environments, FunctionConcurrency
 
@@ -105,6 +113,11 @@ class FunctionVersion:
             config.revision_id, config.role, *self._log_settings)
 
     def complete_external(self, inv: Invocation, outcome: HandlerOutcome) -> None:
+        if outcome.error_type is None and len(outcome.payload) > MAX_SYNC_PAYLOAD_BYTES:
+            # Lambda refuses a response over the payload limit whatever the runtime returned it.
+            payload, message = response_too_large(len(outcome.payload), MAX_SYNC_PAYLOAD_BYTES)
+            outcome = msgspec.structs.replace(outcome, payload=payload, error_type=RESPONSE_TOO_LARGE_ERROR_TYPE,
+                                              error_message=message)
         inv.response = outcome.payload
         inv.error_type = outcome.error_type
         inv.error_message = outcome.error_message

@@ -33,6 +33,14 @@ def handler(event, context):
         return {"hello": "world"}
     if path == "/fail":
         raise ValueError("boom")
+    if path == "/inject":
+        return {"statusCode": 200, "headers": {"x-a": "ok\\r\\nSet-Cookie: evil=1"}, "body": "x"}
+    if path == "/no-status":
+        return {"statusCode": 99999, "body": "x"}
+    if path == "/not-base64":
+        return {"statusCode": 200, "body": "!!!", "isBase64Encoded": True}
+    if path == "/huge":
+        return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
     if path == "/bytes":
         return {"statusCode": 201, "headers": {"content-type": "application/octet-stream", "x-kind": "raw"},
                 "cookies": ["a=1", "b=2; Path=/"], "body": base64.b64encode(b"\\x00\\xff").decode(),
@@ -132,6 +140,9 @@ def test_the_functions_answer_becomes_the_http_response(daemon: ServerHandle, la
     assert headers.get_all("Set-Cookie") == ["a=1", "b=2; Path=/"]
     status, _, body = fetch(daemon, url + "fail")
     assert (status, json.loads(body)) == (502, {"Message": "Internal Server Error"})
+    for bad in ("inject", "no-status", "not-base64", "huge"):   # nothing it returns splits the response
+        status, headers, body = fetch(daemon, url + bad)
+        assert (status, headers.get_all("Set-Cookie")) == (502, None), bad
 
 
 def test_an_iam_url_wants_a_signed_request_and_an_unknown_url_is_forbidden(daemon: ServerHandle, lam: Any) -> None:

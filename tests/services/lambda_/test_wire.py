@@ -121,6 +121,15 @@ def test_invoke_with_response_stream_answers_one_chunk_then_complete(lam):
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_a_response_over_the_payload_limit_is_the_functions_error(lam):
+    lam.create_function(FunctionName="bulky", Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                        Code={"ZipFile": _zip("def handler(event, context):\n    return 'x' * (7 * 1024 * 1024)\n")})
+    out = lam.invoke(FunctionName="bulky")
+    assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"
+    error = json.loads(out["Payload"].read())
+    assert error["errorType"] == "Function.ResponseSizeTooLarge" and "6291456 bytes" in error["errorMessage"]
+
+
 def test_reserved_concurrency_zero_throttles(lam):
     lam.create_function(FunctionName="off", Role=ROLE, Handler="model:duration=0", Code={})
     lam.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
