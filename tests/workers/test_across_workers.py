@@ -174,14 +174,20 @@ def test_fifo_order_and_receipt_handles_hold_across_workers(daemon: WorkerHandle
     client(daemon, "sqs").delete_message(QueueUrl=pair[0][0], ReceiptHandle=kept[0])   # its own queue takes it
 
 
-def test_shard_iterators_read_on_from_any_connection(daemon: WorkerHandle) -> None:
+def streams(daemon: WorkerHandle, prefix: str) -> list[tuple[str, str]]:
+    """A one-shard stream owned by each worker: ``[(name, ARN) on worker 0, … on worker 1]``."""
     kinesis = client(daemon, "kinesis")
 
     def create(name: str) -> str:
         kinesis.create_stream(StreamName=name, ShardCount=1)
         return str(kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"])
 
-    for name, arn in one_on_each(daemon, create, "stream"):
+    return one_on_each(daemon, create, prefix)
+
+
+def test_shard_iterators_read_on_from_any_connection(daemon: WorkerHandle) -> None:
+    kinesis = client(daemon, "kinesis")
+    for name, arn in streams(daemon, "stream"):
         kinesis.put_records(StreamName=name, Records=[{"Data": f"a{i}".encode(), "PartitionKey": "k"}
                                                       for i in range(3)])
         iterator = client(daemon, "kinesis").get_shard_iterator(
@@ -195,13 +201,7 @@ def test_shard_iterators_read_on_from_any_connection(daemon: WorkerHandle) -> No
 
 
 def test_stream_settings_tags_and_policies_reach_the_streams_worker(daemon: WorkerHandle) -> None:
-    kinesis = client(daemon, "kinesis")
-
-    def create(name: str) -> str:
-        kinesis.create_stream(StreamName=name, ShardCount=1)
-        return str(kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"])
-
-    for name, arn in one_on_each(daemon, create, "tagged"):
+    for name, arn in streams(daemon, "tagged"):
         client(daemon, "kinesis").enable_enhanced_monitoring(StreamName=name, ShardLevelMetrics=["IncomingBytes"])
         client(daemon, "kinesis").start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId="alias/k")
         client(daemon, "kinesis").tag_resource(ResourceARN=arn, Tags={"stream": name})

@@ -524,19 +524,10 @@ def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Respo
     body = request.body if type(request.body) is bytes else bytes(request.body)
     event = urls.request_event(config, request.method, request.path, request.query, headers, body, request_id,
                                scope.clock.now())
-    future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-
-    def done(result: InvokeResult) -> None:
-        if not future.done():
-            future.set_result(result)
-
     try:
-        config.function.invoke(msgspec.json.encode(event), qualifier=config.qualifier, on_done=Ephemeral(done),
-                               request_id=request_id)
+        future = _invoke_later(config.function, msgspec.json.encode(event), config.qualifier, request_id)
     except ServiceError as err:   # throttled (or the payload too large)
         return _url_answer(err.http_status, "Rate Exceeded." if err.http_status == 429 else err.message, request_id)
-    finally:
-        scope.flush()
     return _url_result(future, config, origin, request_id)
 
 
@@ -576,17 +567,26 @@ def invoke(ctx: RequestContext, params: dict[str, Any]) -> Any:
                            request_id=ctx.request_id)
         assert result is not None
         return {"StatusCode": result.status}
+    future = _invoke_later(fn, payload, qualifier, ctx.request_id, log_tail=params.get("LogType") == "Tail")
+    return Deferred(future, _invoke_output)
+
+
+def _invoke_later(fn: Function, payload: bytes, qualifier: str | None, request_id: str, *,
+                  log_tail: bool = False) -> asyncio.Future[InvokeResult]:
+    """A synchronous invocation started now, its result a future (TooManyRequestsException when
+    throttled). The pool calls back when it ends; the callback is tied to the connection, so a
+    snapshot never keeps it."""
     future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
 
     def done(result: InvokeResult) -> None:
         if not future.done():
             future.set_result(result)
 
-    # The pool answers ``done`` when the invocation ends; the callback is tied to this connection.
-    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=Ephemeral(done),
-              request_id=ctx.request_id)
-    ctx.mesh.flush()   # hand python/http handlers to the runner now
-    return Deferred(future, _invoke_output)
+    try:
+        fn.invoke(payload, qualifier=qualifier, log_tail=log_tail, on_done=Ephemeral(done), request_id=request_id)
+    finally:
+        fn.mesh.flush()   # hand python/http handlers to the runner now
+    return future
 
 
 def _invoke_output(result: InvokeResult) -> dict[str, Any]:
@@ -611,15 +611,7 @@ def invoke_with_response_stream(ctx: RequestContext, params: dict[str, Any]) -> 
     if (params.get("InvocationType") or REQUEST_RESPONSE) != REQUEST_RESPONSE:   # DryRun
         fn.invoke(payload, qualifier=qualifier, invocation_type=params["InvocationType"], request_id=ctx.request_id)
         return {"StatusCode": 204}
-    future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-
-    def done(result: InvokeResult) -> None:
-        if not future.done():
-            future.set_result(result)
-
-    fn.invoke(payload, qualifier=qualifier, log_tail=params.get("LogType") == "Tail", on_done=Ephemeral(done),
-              request_id=ctx.request_id)
-    ctx.mesh.flush()
+    future = _invoke_later(fn, payload, qualifier, ctx.request_id, log_tail=params.get("LogType") == "Tail")
     return Deferred(future, _stream_output)
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import http.server
-import io
 import json
 import threading
-import zipfile
 
 import anyio
 import pytest
@@ -18,14 +16,8 @@ from eventmesh.effects import InvocationJob
 from eventmesh.mesh import Mesh
 from eventmesh.services.lambda_ import create_function
 from tests.services.lambda_.fnhelpers import ROLE, invoke_sync
+from tests.zips import files_zip
 
-
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, source)
-    return buffer.getvalue()
 
 
 def _job(target: str, timeout_s: float = 2.0, **kwargs) -> InvocationJob:
@@ -56,7 +48,7 @@ def test_import_path_handler_gets_event_context_and_environment(vmesh, driver, t
 
 def test_zip_handler_imports_its_own_modules(vmesh, driver):
     install_virtual_runner(vmesh)
-    code = _zip({"main.py": "from helper import twice\n"
+    code = files_zip({"main.py": "from helper import twice\n"
                             "def run(event, context):\n    return twice(event['n'])\n",
                  "helper.py": "def twice(n):\n    return 2 * n\n"})
     fn = create_function(vmesh, "z", role=ROLE, handler="main.run", runtime="python3.12", zip_file=code)
@@ -139,7 +131,7 @@ def test_unreachable_http_handler_is_a_system_error_retried_like_a_throttle(vmes
 def test_worker_pool_runs_zips_and_survives_timeouts_and_crashes():
     pool = WorkerPool(1)
     try:
-        code = _zip({"app.py": "import os, time\n"
+        code = files_zip({"app.py": "import os, time\n"
                                "def ok(e, c):\n    return {'pid': os.getpid(), 'n': e['n']}\n"
                                "def spin(e, c):\n    while True: pass\n"
                                "def die(e, c):\n    os._exit(3)\n"})
@@ -158,7 +150,7 @@ def test_worker_pool_runs_zips_and_survives_timeouts_and_crashes():
 
 
 def test_realtime_runner_completes_sync_invocations_on_the_event_loop():
-    code = _zip({"app.py": "def ok(e, c):\n    return e['n'] + 1\n"})
+    code = files_zip({"app.py": "def ok(e, c):\n    return e['n'] + 1\n"})
 
     async def main() -> list:
         mesh = Mesh(RealClock(), seed=1)

@@ -5,9 +5,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/chapter-layers.html"""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,17 +17,12 @@ from botocore.exceptions import ClientError
 from eventmesh.daemon import ServerHandle
 from eventmesh.services.lambda_.layers import MAX_LAYERS_PER_FUNCTION
 from eventmesh.workers import serve_in_thread
+from tests.zips import files_zip
 
 ROLE = "arn:aws:iam::000000000000:role/layers"
 APP = "import shared\n\ndef handler(event, context):\n    return {'who': shared.WHO, 'extra': shared.extra()}\n"
 
 
-def package(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +48,13 @@ def invoke(lam: Any, name: str) -> tuple[str | None, Any]:
 
 
 def test_versions_number_up_list_newest_first_and_are_never_reused(lam: Any) -> None:
-    first = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": package({"python/a.py": ""})},
+    first = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": files_zip({"python/a.py": ""})},
                                       CompatibleRuntimes=["python3.12"], Description="one", LicenseInfo="MIT")
     assert first["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert first["Version"] == 1 and first["LayerVersionArn"] == f"{first['LayerArn']}:1"
     assert first["LayerArn"] == "arn:aws:lambda:us-east-1:000000000000:layer:numbers"
-    assert first["Content"]["CodeSize"] == len(package({"python/a.py": ""}))
-    second = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": package({"python/b.py": ""})},
+    assert first["Content"]["CodeSize"] == len(files_zip({"python/a.py": ""}))
+    second = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": files_zip({"python/b.py": ""})},
                                        CompatibleArchitectures=["arm64"])
     assert second["Version"] == 2 and second["Content"]["CodeSha256"] != first["Content"]["CodeSha256"]
     listed = lam.list_layer_versions(LayerName="numbers")["LayerVersions"]
@@ -75,13 +68,13 @@ def test_versions_number_up_list_newest_first_and_are_never_reused(lam: Any) -> 
     lam.delete_layer_version(LayerName="numbers", VersionNumber=2)   # gone already: not an error
     code, _, status = error(lam.get_layer_version, LayerName="numbers", VersionNumber=2)
     assert (code, status) == ("ResourceNotFoundException", 404)
-    third = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": package({"python/c.py": ""})})
+    third = lam.publish_layer_version(LayerName="numbers", Content={"ZipFile": files_zip({"python/c.py": ""})})
     assert third["Version"] == 3
 
 
 def test_list_layers_answers_each_layers_newest_matching_version(lam: Any) -> None:
     for name, runtime in (("listed-a", "python3.12"), ("listed-a", "nodejs20.x"), ("listed-b", "python3.11")):
-        lam.publish_layer_version(LayerName=name, Content={"ZipFile": package({"x": ""})},
+        lam.publish_layer_version(LayerName=name, Content={"ZipFile": files_zip({"x": ""})},
                                   CompatibleRuntimes=[runtime])
     layers = {layer["LayerName"]: layer["LatestMatchingVersion"]["Version"] for layer in lam.list_layers()["Layers"]}
     assert layers["listed-a"] == 2 and layers["listed-b"] == 1
@@ -91,13 +84,13 @@ def test_list_layers_answers_each_layers_newest_matching_version(lam: Any) -> No
 
 
 def test_a_function_imports_from_its_layers_and_a_later_layer_wins(lam: Any) -> None:
-    base = lam.publish_layer_version(LayerName="base", Content={"ZipFile": package({
+    base = lam.publish_layer_version(LayerName="base", Content={"ZipFile": files_zip({
         "python/shared.py": "from helpers import extra\nWHO = 'base'\n",
         "python/lib/python3.12/site-packages/helpers.py": "def extra():\n    return 'site-packages'\n"})})
-    override = lam.publish_layer_version(LayerName="override", Content={"ZipFile": package({
+    override = lam.publish_layer_version(LayerName="override", Content={"ZipFile": files_zip({
         "python/shared.py": "from helpers import extra\nWHO = 'override'\n"})})
     created = lam.create_function(FunctionName="layered", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                                  Code={"ZipFile": package({"app.py": APP})},
+                                  Code={"ZipFile": files_zip({"app.py": APP})},
                                   Layers=[base["LayerVersionArn"], override["LayerVersionArn"]])
     assert created["Layers"] == [{"Arn": base["LayerVersionArn"], "CodeSize": base["Content"]["CodeSize"]},
                                  {"Arn": override["LayerVersionArn"], "CodeSize": override["Content"]["CodeSize"]}]
@@ -112,16 +105,16 @@ def test_a_function_imports_from_its_layers_and_a_later_layer_wins(lam: Any) -> 
 
 
 def test_layers_a_function_cannot_have_are_refused(lam: Any) -> None:
-    one = lam.publish_layer_version(LayerName="refused", Content={"ZipFile": package({"x": ""})})["LayerVersionArn"]
-    two = lam.publish_layer_version(LayerName="refused", Content={"ZipFile": package({"y": ""})})["LayerVersionArn"]
+    one = lam.publish_layer_version(LayerName="refused", Content={"ZipFile": files_zip({"x": ""})})["LayerVersionArn"]
+    two = lam.publish_layer_version(LayerName="refused", Content={"ZipFile": files_zip({"y": ""})})["LayerVersionArn"]
     base = dict(FunctionName="refusing", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                Code={"ZipFile": package({"app.py": APP})})
+                Code={"ZipFile": files_zip({"app.py": APP})})
     code, message, status = error(lam.create_function, **base,
                                   Layers=["arn:aws:lambda:us-east-1:000000000000:layer:absent:1"])
     assert (code, status) == ("InvalidParameterValueException", 400) and "does not exist" in message
     code, message, _ = error(lam.create_function, **base, Layers=[one, two])
     assert code == "InvalidParameterValueException" and "same layer" in message
-    others = [lam.publish_layer_version(LayerName=f"many-{i}", Content={"ZipFile": package({"z": ""})})
+    others = [lam.publish_layer_version(LayerName=f"many-{i}", Content={"ZipFile": files_zip({"z": ""})})
               ["LayerVersionArn"] for i in range(MAX_LAYERS_PER_FUNCTION + 1)]
     code, message, _ = error(lam.create_function, **base, Layers=others)
     assert code in ("InvalidParameterValueException", "ValidationException") and str(MAX_LAYERS_PER_FUNCTION) in message
@@ -133,7 +126,7 @@ def test_layers_a_function_cannot_have_are_refused(lam: Any) -> None:
 
 
 def test_a_layer_version_policy_is_kept_answered_and_removed(lam: Any) -> None:
-    lam.publish_layer_version(LayerName="shared", Content={"ZipFile": package({"x": ""})})
+    lam.publish_layer_version(LayerName="shared", Content={"ZipFile": files_zip({"x": ""})})
     code, message, status = error(lam.get_layer_version_policy, LayerName="shared", VersionNumber=1)
     assert (code, status) == ("ResourceNotFoundException", 404)
     added = lam.add_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="org",
