@@ -19,7 +19,6 @@ from tests.services.lambda_.fnhelpers import ROLE, invoke_sync
 from tests.zips import files_zip
 
 
-
 def _job(target: str, timeout_s: float = 2.0, **kwargs) -> InvocationJob:
     return InvocationJob("python", target, b'{"n": 1}', "req", "fn", "$LATEST",
                          "arn:aws:lambda:us-east-1:000000000000:function:fn", 128, timeout_s, "us-east-1",
