@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from eventmesh.daemon import serve_in_thread
+from tests.zips import files_zip
 
 PACKAGES = ["@aws-sdk/client-sqs", "@aws-sdk/client-sns", "@aws-sdk/client-kinesis",
             "@aws-sdk/client-eventbridge", "@aws-sdk/client-lambda"]
@@ -44,11 +43,7 @@ def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _zip(files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(files_zip(files)).decode()
 
 
 @pytest.fixture(scope="module")
