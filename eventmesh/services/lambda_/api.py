@@ -24,10 +24,10 @@ from eventmesh.services.lambda_.configuration import LATEST, MAX_SYNC_PAYLOAD_BY
 from eventmesh.services.lambda_.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
-    PreconditionFailedException,
     RequestTooLargeException,
     ResourceNotFoundException,
     ServiceException,
+    stale_revision,
 )
 from eventmesh.services.lambda_.function import EVENT, REQUEST_RESPONSE, Function
 from eventmesh.services.lambda_.permissions import FunctionPolicy
@@ -173,6 +173,12 @@ def update_function_configuration(ctx: RequestContext, params: dict[str, Any]) -
     return control.describe(version)
 
 
+def _check_revision(policy: FunctionPolicy, params: dict[str, Any], reader: str) -> None:
+    """A ``RevisionId`` given must be the policy's current one (``reader`` answers it)."""
+    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
+        raise stale_revision(reader)
+
+
 # -- layers ---------------------------------------------------------------------------------------
 
 def _layer_store(ctx: RequestContext, name: str) -> tuple[layers.LayerStore, str]:
@@ -238,10 +244,7 @@ def list_layers(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def add_layer_version_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
     version = _layer_version(ctx, params)
     policy = version.policy
-    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetLayerVersionPolicy API "
-            "to retrieve the latest Revision Id")
+    _check_revision(policy, params, "GetLayerVersionPolicy")
     statement = policy.add(version.arn, {"StatementId": params["StatementId"], "Action": params["Action"],
                                          "Principal": params["Principal"],
                                          "PrincipalOrgID": params.get("OrganizationId")}, ctx.mesh.ids.uuid())
@@ -251,10 +254,7 @@ def add_layer_version_permission(ctx: RequestContext, params: dict[str, Any]) ->
 @service.operation("RemoveLayerVersionPermission")
 def remove_layer_version_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
     policy = _layer_version(ctx, params).policy
-    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetLayerVersionPolicy API "
-            "to retrieve the latest Revision Id")
+    _check_revision(policy, params, "GetLayerVersionPolicy")
     policy.remove(params["StatementId"], ctx.mesh.ids.uuid())
     return None
 
@@ -440,14 +440,14 @@ def list_provisioned_concurrency_configs(ctx: RequestContext, params: dict[str, 
 
 # -- function URLs --------------------------------------------------------------------------------
 
+_URL_NOT_FOUND = "The resource you requested does not exist."
+
+
 def _url_target(ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None, urls.FunctionUrls]:
     fn, qualifier = _function(ctx, params)
     if qualifier is not None and qualifier not in fn.aliases:   # a URL serves an alias, not a version
         raise ResourceNotFoundException(_URL_NOT_FOUND)
     return fn, qualifier, ctx.mesh.state(urls.FunctionUrls)
-
-
-_URL_NOT_FOUND = "The resource you requested does not exist."
 
 
 @service.operation("CreateFunctionUrlConfig")
@@ -647,10 +647,7 @@ def invoke_async(ctx: RequestContext, params: dict[str, Any]) -> Any:
 def add_permission(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier = _function(ctx, params)
     policy = fn.policies.setdefault(qualifier or "", FunctionPolicy())
-    if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to "
-            "retrieve the latest Revision Id")
+    _check_revision(policy, params, "GetPolicy")
     resource = f"{fn.arn}:{qualifier}" if qualifier else fn.arn
     statement = policy.add(resource, params, ctx.mesh.ids.uuid())
     return {"Statement": msgspec.json.encode(statement).decode()}

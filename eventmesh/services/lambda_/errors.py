@@ -44,6 +44,7 @@ __all__ = [
     "TooManyRequestsException",
     "UnsupportedMediaTypeException",
     "function_not_found",
+    "stale_revision",
 ]
 
 
@@ -92,6 +93,13 @@ class PreconditionFailedException(LambdaError):
 
     code = "PreconditionFailedException"
     http_status = 412
+
+
+def stale_revision(reader: str) -> PreconditionFailedException:
+    """A RevisionId that is not the resource's current one; ``reader`` is the API that answers it."""
+    return PreconditionFailedException(
+        f"The Revision Id provided does not match the latest Revision Id. Call the {reader} API to retrieve "
+        "the latest Revision Id")
 
 
 class TooManyRequestsException(LambdaError, ThrottlingError):

@@ -40,10 +40,10 @@ from eventmesh.services.lambda_.configuration import (
 )
 from eventmesh.services.lambda_.errors import (
     InvalidParameterValueException,
-    PreconditionFailedException,
     ResourceConflictException,
     ResourceNotFoundException,
     function_not_found,
+    stale_revision,
 )
 from eventmesh.services.lambda_.function import Function
 from eventmesh.services.lambda_.handlers import HandlerSpec, parse_handler, runs_outside_package
@@ -239,9 +239,7 @@ def publish_version(function: Function, *, description: str | None = None,
             f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
             f"({config.code_sha256}). Please try again with the CodeSHA256 in $LATEST.")
     if revision_id is not None and revision_id != config.revision_id:
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
-            "GetAlias API to retrieve the latest Revision Id")
+        raise stale_revision("GetFunction/GetAlias")
     numbered = [v for k, v in function.versions.items() if k != LATEST]
     if numbered and numbered[-1].config.revision_id == config.revision_id:
         return numbered[-1]
@@ -351,9 +349,7 @@ def update_alias(function: Function, name: str, *, function_version: str | None 
     """UpdateAlias: a new FunctionVersion without RoutingConfig resets routing."""
     alias = get_alias(function, name)
     if revision_id is not None and revision_id != alias.revision_id:
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
-            "GetAlias API to retrieve the latest Revision Id")
+        raise stale_revision("GetFunction/GetAlias")
     version = function_version or alias.function_version
     if routing_given or function_version is not None:
         alias.routing = _check_alias_versions(function, version, weights if routing_given else None)
