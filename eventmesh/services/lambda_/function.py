@@ -105,6 +105,7 @@ class Function:
         # qualifier -> (UpdateRuntimeOn, RuntimeVersionArn): PutRuntimeManagementConfig (not modelled)
         self.runtime_management: dict[str, tuple[str, str | None]] = {}
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
+        self.retired_provisioned = [0, 0]   # deleted versions' provisioned invocations and spill-overs
         self.fault: FunctionFault | None = None
         self.latest = self.set_latest(config, spec)
         self.async_queue = AsyncQueue(self)
@@ -324,7 +325,15 @@ class Function:
             self.invocations, self.errors, self.concurrency.throttles, self.duration.snapshot(),
             self.concurrency.concurrent, queue.dead_letter_errors, queue.destination_delivery_failures,
             queue.received, queue.event_age.snapshot(), queue.dropped,
-            self.retired_cold_starts + sum(v.envs.created for v in self.versions.values()), queue.depth())
+            self.retired_cold_starts + sum(v.envs.created for v in self.versions.values()), queue.depth(),
+            *self._provisioned_statistics())
+
+    def _provisioned_statistics(self) -> tuple[int, int, int]:
+        """(executions on provisioned environments now, invocations on them, spill-overs)."""
+        envs = [v.envs for v in self.versions.values()]
+        on, spilled = self.retired_provisioned
+        return (sum(e.pinned_busy for e in envs), on + sum(e.on_provisioned for e in envs),
+                spilled + sum(e.spillover for e in envs))
 
     def close(self) -> None:
         """Deleted: pending retries and deliveries stop; running invocations finish unseen."""

@@ -143,7 +143,8 @@ class Environments:
     longer than the keep-warm period from the old end. Counts move by whole batches.
     """
 
-    __slots__ = ("_runs", "created", "idle", "keep_warm_s", "pinned_busy", "pinned_idle", "provisioned")
+    __slots__ = ("_runs", "created", "idle", "keep_warm_s", "on_provisioned", "pinned_busy", "pinned_idle",
+                 "provisioned", "spillover")
 
     def __init__(self, keep_warm_s: float) -> None:
         self._runs: deque[list[Any]] = deque()
@@ -155,6 +156,8 @@ class Environments:
         self.provisioned = 0
         self.pinned_idle = 0
         self.pinned_busy = 0
+        self.on_provisioned = 0   # invocations that ran on a provisioned environment
+        self.spillover = 0        # invocations of a provisioned version that ran on another
 
     def provision(self, n: int) -> None:
         """Keep ``n`` provisioned environments (more are initialised; fewer: idle ones go first,
@@ -180,6 +183,7 @@ class Environments:
             self.pinned_idle -= taken
             self.pinned_busy += taken
             self.idle -= taken
+            self.on_provisioned += taken
             if taken == n:
                 return taken
         runs = self._runs
@@ -260,6 +264,7 @@ class FunctionConcurrency:
         if free <= 0:
             return 0, 0, reason
         k = min(n, free)
+        pinned_before = envs.pinned_busy
         warm = envs.reuse(k, now) if envs.idle else 0
         cold = k - warm
         if cold:
@@ -272,6 +277,8 @@ class FunctionConcurrency:
             self._tokens = tokens - cold
             envs.created += cold
         granted = warm + cold
+        if envs.provisioned:   # the granted ones not on a provisioned environment spilled over
+            envs.spillover += granted - min(granted, envs.pinned_busy - pinned_before)
         before = self.concurrent
         self.concurrent = before + granted
         account.in_use += granted

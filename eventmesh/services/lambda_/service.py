@@ -274,7 +274,10 @@ def delete_function(function: Function, qualifier: str | None = None) -> None:
     if using:
         raise ResourceConflictException(
             f"Unable to delete version because the following aliases reference it: {using}")
-    function.retired_cold_starts += function.versions.pop(qualifier).envs.created
+    envs = function.versions.pop(qualifier).envs
+    function.retired_cold_starts += envs.created
+    function.retired_provisioned[0] += envs.on_provisioned
+    function.retired_provisioned[1] += envs.spillover
     if function.provisioned:
         provisioned.apply(function)
     function.invoke_configs.pop(qualifier, None)

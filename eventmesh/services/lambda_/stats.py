@@ -37,8 +37,14 @@ class FunctionStatistics(msgspec.Struct, frozen=True):
     async_events_dropped: int
     cold_starts: int            # eventmesh extra: environments created
     async_queue_depth: int      # eventmesh extra: events waiting (queued or backing off)
+    # Provisioned concurrency (provisioned.py): executions on it now, invocations that ran on it
+    # and those that spilled over to on-demand environments while all of it was in use.
+    provisioned_concurrent_executions: int = 0
+    provisioned_concurrency_invocations: int = 0
+    provisioned_concurrency_spillover_invocations: int = 0
     counters: ClassVar[frozenset[str]] = frozenset({
         "invocations", "errors", "throttles", "dead_letter_errors", "destination_delivery_failures",
-        "async_events_received", "async_events_dropped", "cold_starts"})
+        "async_events_received", "async_events_dropped", "cold_starts", "provisioned_concurrency_invocations",
+        "provisioned_concurrency_spillover_invocations"})
     units: ClassVar[dict[str, str]] = {"duration": "seconds", "async_event_age": "seconds"}
     extras: ClassVar[frozenset[str]] = frozenset({"cold_starts", "async_queue_depth"})

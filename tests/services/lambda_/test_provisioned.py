@@ -36,6 +36,9 @@ def test_provisioned_environments_start_warm_and_the_rest_spill_over(vmesh):
     results = burst(fn, 3)
     vmesh.flush()
     assert version.envs.created == 1   # two ran on provisioned environments, one started cold
+    stats = fn.statistics()
+    assert (stats.provisioned_concurrent_executions, stats.provisioned_concurrency_invocations,
+            stats.provisioned_concurrency_spillover_invocations) == (2, 2, 1)
     vmesh.clock.advance(2)
     assert len(results) == 3 and all(r.function_error is None for r in results)
     assert (version.envs.pinned_idle, version.envs.pinned_busy) == (2, 0)
@@ -47,6 +50,8 @@ def test_provisioned_environments_start_warm_and_the_rest_spill_over(vmesh):
     burst(fn, 1, qualifier="$LATEST")   # $LATEST has none of them
     vmesh.flush()
     assert fn.versions["$LATEST"].envs.created == 1
+    stats = fn.statistics()
+    assert (stats.provisioned_concurrency_invocations, stats.provisioned_concurrency_spillover_invocations) == (4, 1)
 
 
 def test_the_amount_comes_out_of_the_unreserved_pool_or_the_reservation(vmesh):
