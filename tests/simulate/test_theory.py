@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from typing import Any
 
 import eventmesh.simulate as sim
 from tests.simulate.helpers import batch_means_error, function, function_arn, queue_arn, scenario, stream_arn
@@ -195,3 +196,28 @@ def test_a_bus_counts_unmatched_events_apart_and_one_latency_sample_per_invocati
     invocations = result.series("Invocations", "Sum", EventBusName="default", RuleName="r").values
     samples = result.series("IngestionToInvocationStartLatency", "SampleCount", EventBusName="default").values
     assert samples == invocations and 2_700 < invocations[0] < 3_300
+
+
+def test_provisioned_concurrency_above_the_needed_concurrency_leaves_no_cold_start():
+    # 20 messages/s into a 200 ms function (with an 800 ms cold start): Little's law says about
+    # 4 executions at a time once warm. Five provisioned environments cover that: nothing starts
+    # cold and nothing spills over; without them the bursts of the ramp start environments cold.
+    def run(provisioned: int | None) -> Any:
+        alias: dict[str, Any] = {"FunctionName": "w", "Name": "live", "FunctionVersion": "1"}
+        if provisioned:
+            alias["ProvisionedConcurrencyConfig"] = {"ProvisionedConcurrentExecutions": provisioned}
+        return sim.run(scenario("60s", resources={
+            "sqs": {"queues": [{"QueueName": "jobs"}]},
+            "lambda": {"functions": [function("w", "model:duration=200ms,cold_start=800ms", Publish=True)],
+                       "aliases": [alias],
+                       "event_source_mappings": [{"EventSourceArn": queue_arn("jobs"), "FunctionName": "w:live",
+                                                  "BatchSize": 1}]}},
+            load=[{"name": "p", "api": "SendMessage", "target": "jobs", "rate": 20}]))
+
+    warm, cold = run(5), run(None)
+    assert sum(warm.series("ColdStarts", "Sum", FunctionName="w").values) == 0
+    assert sum(warm.series("ProvisionedConcurrencySpilloverInvocations", "Sum", FunctionName="w").values) == 0
+    ran = sum(warm.series("Invocations", "Sum", FunctionName="w").values)
+    assert ran > 1_100 and sum(warm.series("ProvisionedConcurrencyInvocations", "Sum", FunctionName="w").values) >= ran
+    assert max(warm.series("ProvisionedConcurrentExecutions", "Maximum", FunctionName="w").values) <= 5
+    assert sum(cold.series("ColdStarts", "Sum", FunctionName="w").values) > 0
