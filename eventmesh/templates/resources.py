@@ -39,7 +39,7 @@ _SUBSCRIPTION_ATTRIBUTES = ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope
 _FUNCTION_MEMBERS = ("Architectures", "DeadLetterConfig", "Description", "Environment", "EphemeralStorage",
                      "FunctionName", "Handler", "ImageConfig", "KmsKeyArn", "Layers", "LoggingConfig",
                      "MemorySize", "PackageType", "Role", "Runtime", "SnapStart", "Timeout", "TracingConfig",
-                     "VpcConfig", "FileSystemConfigs", "CodeSigningConfigArn")
+                     "VpcConfig", "FileSystemConfigs")
 _MAPPING_MEMBERS = ("BatchSize", "BisectBatchOnFunctionError", "DestinationConfig", "Enabled",
                     "EventSourceArn", "FilterCriteria", "FunctionName", "FunctionResponseTypes", "KmsKeyArn",
                     "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
@@ -50,8 +50,10 @@ _TARGET_MEMBERS = ("Arn", "DeadLetterConfig", "HttpParameters", "Id", "Input", "
 # Properties accepted with no effect here (deploy-time or IAM settings), per type.
 _NO_EFFECT = {
     "AWS::SQS::Queue": {"Tags"},
+    # CodeSigningConfigArn: a template's AWS::Lambda::CodeSigningConfig is not created (its id is
+    # drawn at creation, so the template cannot name it); the API serves code signing.
     "AWS::Lambda::Function": {"Tags", "Code", "ReservedConcurrentExecutions", "RuntimeManagementConfig",
-                              "RecursiveLoop"},
+                              "RecursiveLoop", "CodeSigningConfigArn"},
     "AWS::Kinesis::Stream": {"Tags", "RetentionPeriodHours", "StreamEncryption"},
     "AWS::Events::EventBus": {"Tags", "Policy"},
     "AWS::SNS::Topic": {"Tags", "Subscription", "DeliveryStatusLogging", "DataProtectionPolicy"},

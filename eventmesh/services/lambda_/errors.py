@@ -15,6 +15,7 @@ attribute ``extra``, which the renderer merges into the body.
      ├── UnsupportedMediaTypeException       415
      ├── ResourceConflictException           409  alias exists, version in use, …
      ├── ProvisionedConcurrencyConfigNotFoundException  404
+     ├── CodeSigningConfigNotFoundException  404
      ├── PreconditionFailedException         412  a RevisionId that is not the current one
      ├── TooManyRequestsException            429  extra={"Reason": …}, Retry-After header
      ├── ResourceNotReadyException           502  function inactive
@@ -39,6 +40,7 @@ __all__ = [
     "ResourceNotFoundException",
     "ResourceNotReadyException",
     "ServiceException",
+    "CodeSigningConfigNotFoundException",
     "PreconditionFailedException",
     "ProvisionedConcurrencyConfigNotFoundException",
     "TooManyRequestsException",
@@ -81,6 +83,11 @@ class UnsupportedMediaTypeException(LambdaError):
 class ResourceConflictException(LambdaError):
     code = "ResourceConflictException"
     http_status = 409
+
+
+class CodeSigningConfigNotFoundException(LambdaError):
+    code = "CodeSigningConfigNotFoundException"
+    http_status = 404
 
 
 class ProvisionedConcurrencyConfigNotFoundException(LambdaError):

@@ -102,6 +102,7 @@ class Function:
         self.policies: dict[str, FunctionPolicy] = {}   # qualifier ("" unqualified) -> policy
         self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.provisioned: dict[str, Any] = {}   # qualifier -> its ProvisionedConfig (provisioned.py)
+        self.code_signing_config_arn = ""         # PutFunctionCodeSigningConfig (signing.py)
         # qualifier -> (UpdateRuntimeOn, RuntimeVersionArn): PutRuntimeManagementConfig (not modelled)
         self.runtime_management: dict[str, tuple[str, str | None]] = {}
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions

@@ -162,3 +162,35 @@ def test_runtime_management_is_kept_per_qualifier(daemon):
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
     lam.put_runtime_management_config(FunctionName="pinned", UpdateRuntimeOn="FunctionUpdate")
     assert "RuntimeVersionArn" not in lam.get_runtime_management_config(FunctionName="pinned")
+
+
+def test_code_signing_configs_are_kept_attached_and_guarded_against_deletion(daemon):
+    lam = client(daemon, "lambda")
+    profile = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/p/abcdef0123"
+    created = lam.create_code_signing_config(AllowedPublishers={"SigningProfileVersionArns": [profile]},
+                                             Description="ours")["CodeSigningConfig"]
+    assert created["CodeSigningConfigId"].startswith("csc-") and len(created["CodeSigningConfigId"]) == 21
+    assert created["CodeSigningPolicies"] == {"UntrustedArtifactOnDeployment": "Warn"}
+    arn = created["CodeSigningConfigArn"]
+    assert arn.endswith(f":code-signing-config:{created['CodeSigningConfigId']}")
+    lam.create_function(FunctionName="signed", Runtime="python3.12", Role=ROLE, Handler="model:duration=10ms",
+                        Code={"ZipFile": b""}, CodeSigningConfigArn=arn)
+    assert lam.get_function_code_signing_config(FunctionName="signed")["CodeSigningConfigArn"] == arn
+    assert lam.list_functions_by_code_signing_config(CodeSigningConfigArn=arn)["FunctionArns"] == [
+        "arn:aws:lambda:us-east-1:000000000000:function:signed"]
+    updated = lam.update_code_signing_config(CodeSigningConfigArn=arn,
+                                             CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"})
+    assert updated["CodeSigningConfig"]["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"] == "Enforce"
+    with pytest.raises(ClientError) as caught:
+        lam.delete_code_signing_config(CodeSigningConfigArn=arn)
+    assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.delete_function_code_signing_config(FunctionName="signed")
+    assert lam.get_function_code_signing_config(FunctionName="signed")["CodeSigningConfigArn"] == ""
+    lam.delete_code_signing_config(CodeSigningConfigArn=arn)
+    with pytest.raises(ClientError) as caught:
+        lam.get_code_signing_config(CodeSigningConfigArn=arn)
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as caught:
+        lam.put_function_code_signing_config(FunctionName="signed", CodeSigningConfigArn=arn)
+    assert caught.value.response["Error"]["Code"] == "CodeSigningConfigNotFoundException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
