@@ -176,6 +176,20 @@ def test_lambda_takes_a_zip_upload_far_larger_than_an_invoke(daemon: ServerHandl
     assert json.loads(reply)["CodeSize"] == len(archive.getvalue())
 
 
+def test_lambda_takes_a_layer_upload_past_the_invoke_limit(daemon: ServerHandle) -> None:
+    """PublishLayerVersion's limit is the 50 MB zip's too, not the 6 MB of an Invoke."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("python/blob.bin", os.urandom(7_000_000))
+    body = json.dumps({"Content": {"ZipFile": base64.b64encode(archive.getvalue()).decode()}}).encode()
+    sock = connect(daemon)
+    sock.sendall(request("POST", "/2018-10-31/layers/big/versions",
+                         {"Host": host(daemon), "Content-Type": "application/json"}, body))
+    status, _, reply = read_response(sock)
+    assert status == 201, reply
+    assert json.loads(reply)["Content"]["CodeSize"] == len(archive.getvalue())
+
+
 def test_a_chunked_body_is_capped_as_it_arrives(daemon: ServerHandle) -> None:
     sock = connect(daemon)
     sock.sendall(request("POST", "/", {**_sqs_headers(daemon, "SendMessage"), "Transfer-Encoding": "chunked"}))

@@ -41,13 +41,14 @@ __all__ = ["serve_function_url", "service"]
 
 MAX_ZIP_UPLOAD_BYTES = 52_428_800   # a .zip deployment package uploaded through the API (50 MB)
 # Enum members (InvocationType, LogType, Runtime, ...) are checked against the model, as Lambda does.
-# Bodies: an Invoke payload of 6 MB, or a zip of 50 MB base64-encoded in CreateFunction's JSON.
+# Bodies: an Invoke payload of 6 MB, or a zip of 50 MB base64-encoded in CreateFunction's (or a
+# layer's) JSON.
 service = Service("lambda", decode_error=InvalidRequestContentException, validate_enums=True,
                   too_large_error=RequestTooLargeException,
                   max_request_bytes=request_bytes(MAX_SYNC_PAYLOAD_BYTES),
                   operation_request_bytes={
                       op: request_bytes(MAX_ZIP_UPLOAD_BYTES, BASE64_EXPANSION)
-                      for op in ("CreateFunction", "UpdateFunctionCode")})
+                      for op in ("CreateFunction", "UpdateFunctionCode", "PublishLayerVersion")})
 
 DEFAULT_PAGE_SIZE = 50
 T = TypeVar("T")
