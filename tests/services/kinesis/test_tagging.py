@@ -6,26 +6,12 @@ https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutResourcePolicy.ht
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventmesh.daemon import ServerHandle, serve_in_thread
 from eventmesh.services.kinesis.tagging import MAX_TAGS_PER_RESOURCE
-
-
-@pytest.fixture(scope="module")
-def kinesis() -> Iterator[Any]:
-    handle: ServerHandle = serve_in_thread(clock="virtual", services=["kinesis"])
-    try:
-        yield boto3.client("kinesis", endpoint_url=handle.url, region_name="us-east-1", aws_access_key_id="x",
-                           aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
-    finally:
-        handle.stop()
 
 
 def stream_arn(kinesis: Any, name: str, **tags: str) -> str:
