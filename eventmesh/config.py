@@ -21,7 +21,8 @@ each problem, then a dry run of every create call through the real handlers on a
 (patterns, attributes, references between resources, handler settings). Every problem is
 reported at once; ``eventmesh validate`` and ``eventmesh serve`` use this one loader.
 
-Settings beside the resources: ``queue_urls`` (the SQS queue URL form), ``quotas`` (adjustable
+Settings beside the resources: ``queue_urls`` (the SQS queue URL form), ``function_urls`` (the
+Lambda function URL form: ``path`` or ``host``), ``quotas`` (adjustable
 quotas, see ``quotas.py``) and ``kinesis_shard_limits`` (``false`` turns the per-shard Kinesis
 read and write quotas off, for tests that do not model throughput; default ``true``).
 """
@@ -42,6 +43,7 @@ from eventmesh.services.events.bus import RULES_PER_BUS_QUOTA
 from eventmesh.services.kinesis.shards import ShardLimits
 from eventmesh.services.kinesis.stream import ON_DEMAND_STREAMS_QUOTA, SHARDS_QUOTA
 from eventmesh.services.lambda_.pool import CONCURRENT_EXECUTIONS_QUOTA
+from eventmesh.services.lambda_.urls import URL_STYLES
 from eventmesh.services.sns.signing import SIGNING_MODES, Signer
 from eventmesh.services.sqs.service import QUEUE_URL_STYLES
 from eventmesh.wire.limits import SETTING_NAMES, ServerSettings, settings_from
@@ -90,8 +92,8 @@ FOLLOW_UPS: dict[tuple[str, str], list[tuple[str, str, Callable[[dict[str, Any]]
     ("kinesis", "CreateStream"): [("RetentionPeriodHours", "IncreaseStreamRetentionPeriod", lambda item: {
         "StreamName": item.get("StreamName"), "RetentionPeriodHours": item["RetentionPeriodHours"]})],
 }
-_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "quotas",
-              "kinesis_shard_limits", "sns_signatures", "security", "data_dir"}
+_TOP_LEVEL = {"account_id", "region", "seed", "server", "resources", "templates", "queue_urls", "function_urls",
+              "quotas", "kinesis_shard_limits", "sns_signatures", "security", "data_dir"}
 # security: who may call and what code runs over the wire (SECURITY.md).
 _SECURITY_KEYS = {"wire_handlers", "access_keys"}
 WIRE_HANDLER_CHOICES = ("zip", "any")
@@ -123,6 +125,7 @@ class Config(msgspec.Struct):
     port: int | None = None
     clock: str | None = None
     queue_urls: str = "path"  # SQS queue URL form: path (/queue/<region>/<account>/<name>), host, account
+    function_urls: str = "path"  # Lambda function URL form: path (/lambda-url/<region>/<id>/), host
     sns_signatures: str = "rsa"  # SNS message signatures: rsa (verifiable), digest (fast, not verifiable)
     quotas: dict[str, dict[str, int]] = {}  # service -> Service Quotas name -> value (see quotas.py)
     # Kinesis per-shard quotas (writes 1,000 records and 1 MiB/s, reads 5 calls and 2 MiB/s):
@@ -199,7 +202,8 @@ def check_config(path: str | Path | None = None, *, templates: Iterable[str | Pa
     config = Config(account_id=str(data.get("account_id", DEFAULT_ACCOUNT_ID)),
                     region=data.get("region", DEFAULT_REGION), seed=data.get("seed"),
                     host=server.get("host"), port=server.get("port"), clock=server.get("clock"),
-                    queue_urls=data.get("queue_urls", "path"), quotas=data.get("quotas") or {},
+                    queue_urls=data.get("queue_urls", "path"), function_urls=data.get("function_urls", "path"),
+                    quotas=data.get("quotas") or {},
                     kinesis_shard_limits=data.get("kinesis_shard_limits", True),
                     sns_signatures=data.get("sns_signatures", "rsa"), server=settings_from(server),
                     wire_handlers=security.get("wire_handlers", "zip"), data_dir=data.get("data_dir"),
@@ -281,6 +285,8 @@ def validate_config(data: Any) -> list[str]:
         problems.append("server.clock: must be real or virtual")
     if data.get("queue_urls", "path") not in QUEUE_URL_STYLES:
         problems.append(f"queue_urls: must be one of {', '.join(QUEUE_URL_STYLES)}")
+    if data.get("function_urls", "path") not in URL_STYLES:
+        problems.append(f"function_urls: must be one of {', '.join(URL_STYLES)}")
     if data.get("sns_signatures", "rsa") not in SIGNING_MODES:
         problems.append(f"sns_signatures: must be one of {', '.join(SIGNING_MODES)}")
     problems += _quota_problems(data.get("quotas"))

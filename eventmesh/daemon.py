@@ -44,7 +44,7 @@ from eventmesh.metrics import registry_for
 from eventmesh.services import adapters
 from eventmesh.services.lambda_.api import serve_function_url
 from eventmesh.services.lambda_.configuration import MAX_SYNC_PAYLOAD_BYTES
-from eventmesh.services.lambda_.urls import URL_HOST_MARK, parse_url_host
+from eventmesh.services.lambda_.urls import URL_HOST_MARK, URL_PATH_PREFIX, locate
 from eventmesh.services.logs import install as install_logs
 from eventmesh.services.sns.signing import CERT_NAME_PREFIX, Signer
 from eventmesh.services.sqs.service import DRAINING, end_long_polls
@@ -76,10 +76,11 @@ def _internal(path: str) -> bool:
     return path.startswith("/_eventmesh/") or path == "/metrics"
 
 
-def _function_url(headers: dict[str, str]) -> bool:
-    """A request to a Lambda function URL (``<url-id>.lambda-url.<region>.localhost``)."""
-    host = headers.get("host")
-    return host is not None and URL_HOST_MARK in host and parse_url_host(host) is not None
+def _function_url(request: Request) -> bool:
+    """A request to a Lambda function URL (``/lambda-url/…`` or ``<url-id>.lambda-url.<region>.localhost``)."""
+    host = request.headers.get("host") or ""
+    return (request.path.startswith(URL_PATH_PREFIX) or URL_HOST_MARK in host) \
+        and locate(host, request.path) is not None
 
 
 class App:
@@ -113,7 +114,7 @@ class App:
         function URL is a public endpoint by design (its own CORS settings, its function's payload
         limit): only the Host guard applies to it."""
         headers = request.headers
-        if _function_url(headers):
+        if _function_url(request):
             if not self.guard.host_allowed(headers.get("host")):
                 return self.api.refuse(request, HostNotAllowed(f"Host {headers.get('host')!r} is not allowed."))
             return MAX_SYNC_PAYLOAD_BYTES
@@ -141,7 +142,7 @@ class App:
         return limit
 
     def _function_url_front(self, request: Request) -> Response | Awaitable[Response] | None:
-        return serve_function_url(self.api, request) if _function_url(request.headers) else None
+        return serve_function_url(self.api, request) if _function_url(request) else None
 
     def too_large(self, request: Request, limit: int) -> Response:
         if _internal(request.path):
@@ -161,7 +162,7 @@ class App:
 
     def _serve(self, request: Request) -> Response | Awaitable[Response]:
         path = request.path
-        if _function_url(request.headers):   # every path of a function URL is the function's
+        if _function_url(request):   # every path of a function URL is the function's
             return self.api.handle(request)
         if _internal(path):
             if path != "/_eventmesh/health" and not self.api.access_keys.allows_bearer(
@@ -313,7 +314,8 @@ class Daemon:
         again in place of the fresh one)."""
         self.mesh = mesh
         self.api = Api(mesh, adapters(self._services), access_keys=self.access_keys,
-                       settings={"queue_urls": self.config.queue_urls, "wire_handlers": self.config.wire_handlers})
+                       settings={"queue_urls": self.config.queue_urls, "function_urls": self.config.function_urls,
+                                 "wire_handlers": self.config.wire_handlers})
         self.app = App(mesh, self.api, self.settings, self.host)
         door: Any = self.app if self.data is None else JournaledDoor(self.app, self.data)
         # -v: one log line per request, paid for only when asked.

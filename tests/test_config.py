@@ -33,8 +33,8 @@ def test_each_problem_names_the_path_of_its_key() -> None:
         "resources": {"sqs": {"queues": [{"Attributes": {}}, "x"], "topics": []},
                       "kinesis": {"streams": [{"StreamName": "s", "ShardCount": "two"}]}},
     })
-    assert ("bogus: unknown key (expected one of account_id, data_dir, kinesis_shard_limits, queue_urls, quotas, "
-            "region, resources, security, seed, server, sns_signatures, templates)") in problems
+    assert ("bogus: unknown key (expected one of account_id, data_dir, function_urls, kinesis_shard_limits, "
+            "queue_urls, quotas, region, resources, security, seed, server, sns_signatures, templates)") in problems
     assert "account_id: must be 12 digits" in problems
     assert "server.port: must be a port number 0-65535" in problems
     assert "server.clock: must be real or virtual" in problems

@@ -71,7 +71,7 @@ def test_sqs_sns_eventbridge_and_lambda_through_the_javascript_sdk(seen: dict) -
     lam = seen["lambda"]
     assert (lam["status"], lam["payload"], lam["runtime"], lam["layers"]) == (200, '{"n": 42}', "python3.12", 1)
     assert lam["streamed"] == '{"n": 2}'
-    assert ".lambda-url.us-east-1.localhost:" in lam["url"]
+    assert "/lambda-url/us-east-1/" in lam["url"]
 
 
 def test_kinesis_through_the_javascript_sdk(seen: dict) -> None:

@@ -446,6 +446,11 @@ def list_provisioned_concurrency_configs(ctx: RequestContext, params: dict[str, 
 # -- function URLs --------------------------------------------------------------------------------
 
 _URL_NOT_FOUND = "The resource you requested does not exist."
+FUNCTION_URLS_SETTING = "function_urls"   # the style of the URLs the API answers (urls.URL_STYLES)
+
+
+def _url_style(ctx: RequestContext) -> str:
+    return str(ctx.settings.get(FUNCTION_URLS_SETTING, urls.DEFAULT_URL_STYLE))
 
 
 def _url_target(ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, str | None, urls.FunctionUrls]:
@@ -459,20 +464,20 @@ def _url_target(ctx: RequestContext, params: dict[str, Any]) -> tuple[Function, 
 def create_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier, store = _url_target(ctx, params)
     config = store.create(fn, qualifier, params["AuthType"], params.get("Cors"), params.get("InvokeMode"))
-    return config.describe(ctx.host, with_modified=False)
+    return config.describe(ctx.host, _url_style(ctx), with_modified=False)
 
 
 @service.operation("GetFunctionUrlConfig")
 def get_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier, store = _url_target(ctx, params)
-    return store.get(fn, qualifier).describe(ctx.host)
+    return store.get(fn, qualifier).describe(ctx.host, _url_style(ctx))
 
 
 @service.operation("UpdateFunctionUrlConfig")
 def update_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, qualifier, store = _url_target(ctx, params)
     config = store.update(fn, qualifier, params.get("AuthType"), params.get("Cors"), params.get("InvokeMode"))
-    return config.describe(ctx.host)
+    return config.describe(ctx.host, _url_style(ctx))
 
 
 @service.operation("DeleteFunctionUrlConfig")
@@ -486,7 +491,7 @@ def delete_function_url_config(ctx: RequestContext, params: dict[str, Any]) -> A
 def list_function_url_configs(ctx: RequestContext, params: dict[str, Any]) -> Any:
     fn, _ = _function(ctx, {"FunctionName": params["FunctionName"]})
     page, more = _page(ctx.mesh.state(urls.FunctionUrls).of_function(fn), params)
-    return {"FunctionUrlConfigs": [c.describe(ctx.host) for c in page], **more}
+    return {"FunctionUrlConfigs": [c.describe(ctx.host, _url_style(ctx)) for c in page], **more}
 
 
 def _url_answer(status: int, message: str, request_id: str) -> Response:
@@ -495,13 +500,13 @@ def _url_answer(status: int, message: str, request_id: str) -> Response:
 
 
 def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Response]:
-    """A request to a function URL (its Host, ``urls.parse_url_host``): one synchronous invocation
+    """A request to a function URL (its Host or path, ``urls.locate``): one synchronous invocation
     of the function, its event and answer in the URL payload format (services/lambda_/urls.py). In
     a daemon of several workers the request goes to the worker that holds the URL's account."""
     headers = request.headers
-    parsed = urls.parse_url_host(headers.get("host", ""))
-    assert parsed is not None
-    url_id, account, region = parsed
+    located = urls.locate(headers.get("host", ""), request.path)
+    assert located is not None
+    url_id, account, region, path = located
     scope = api.mesh.find_scope(account, region) or api.mesh   # an unknown account's URL: none here
     request_id = scope.ids.uuid()
     ctx = RequestContext(scope, request_id=request_id, host=headers.get("host", ""), headers=headers,
@@ -527,7 +532,7 @@ def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Respo
         except ServiceError:
             return _url_answer(403, "Forbidden", request_id)
     body = request.body if type(request.body) is bytes else bytes(request.body)
-    event = urls.request_event(config, request.method, request.path, request.query, headers, body, request_id,
+    event = urls.request_event(config, request.method, path, request.query, headers, body, request_id,
                                scope.clock.now())
     try:
         future = _invoke_later(config.function, msgspec.json.encode(event), config.qualifier, request_id)

@@ -1,10 +1,13 @@
 """Function URLs: a dedicated HTTP endpoint for a function (or one of its aliases).
 
 CreateFunctionUrlConfig gives the function (unqualified, or an alias named by ``Qualifier``) an
-endpoint ``https://<url-id>.lambda-url.<region>.on.aws``; here it is
-``http://<url-id>.lambda-url.<region>.localhost:<port>/``: the same shape under ``localhost``,
-which the daemon's host guard admits (``*.localhost``) and which curl and browsers resolve to
-loopback (a client that does not can connect to 127.0.0.1 and send that ``Host``). The url-id is
+endpoint ``https://<url-id>.lambda-url.<region>.on.aws``. Here it answers in two styles (the
+``function_urls`` setting says which the API names): ``path`` (the default),
+``http://<daemon>/lambda-url/<region>/<url-id>/``, which every client reaches; and ``host``,
+``http://<url-id>.lambda-url.<region>.localhost:<port>/``, the same shape under ``localhost``,
+which the daemon's host guard admits and curl and browsers resolve to loopback (the system
+resolver, and so Python and Node.js, may not: they connect to the daemon and send that Host).
+The function sees the path after the prefix as its ``rawPath`` in either style. The url-id is
 32 lower-case letters and digits: 20 from a hash of the function's (qualified) ARN, then the
 account id, so that a template knows a URL before it is created and any worker of a daemon of
 several knows whose function it is (Lambda's are random: a URL deleted and created again gets a
@@ -46,13 +49,16 @@ from eventmesh.services.lambda_.errors import (
     ResourceNotFoundException,
 )
 
-__all__ = ["AUTH_TYPES", "INVOKE_MODES", "URL_HOST_MARK", "FunctionUrls", "UrlConfig", "cors_grants",
-           "function_url", "parse_url_host", "request_event", "url_id", "url_response"]
+__all__ = ["AUTH_TYPES", "INVOKE_MODES", "URL_HOST_MARK", "URL_PATH_PREFIX", "URL_STYLES", "FunctionUrls",
+           "UrlConfig", "cors_grants", "function_url", "locate", "request_event", "url_id", "url_response"]
 
 AUTH_TYPES = ("NONE", "AWS_IAM")
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
 DEFAULT_INVOKE_MODE = "BUFFERED"
-URL_HOST_MARK = ".lambda-url."   # <url-id>.lambda-url.<region>.<domain>
+URL_HOST_MARK = ".lambda-url."   # host style: <url-id>.lambda-url.<region>.<domain>
+URL_PATH_PREFIX = "/lambda-url/"  # path style: /lambda-url/<region>/<url-id>/…
+URL_STYLES = ("path", "host")     # the ``function_urls`` setting
+DEFAULT_URL_STYLE = "path"
 URL_ID_HASH_CHARS = 20           # then the 12-digit account id: 32 in all, as Lambda's
 ACCOUNT_ID_CHARS = 12
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -84,9 +90,10 @@ class UrlConfig:
         arn: str = self.function.arn
         return f"{arn}:{self.qualifier}" if self.qualifier else arn
 
-    def describe(self, host: str, *, with_modified: bool = True) -> dict[str, Any]:
+    def describe(self, host: str, style: str = DEFAULT_URL_STYLE, *, with_modified: bool = True) -> dict[str, Any]:
         """The configuration as the API answers it, its URL on the daemon reached at ``host``."""
-        out: dict[str, Any] = {"FunctionUrl": function_url(self.function_arn, host), "FunctionArn": self.function_arn,
+        out: dict[str, Any] = {"FunctionUrl": function_url(self.function_arn, host, style),
+                               "FunctionArn": self.function_arn,
                                "AuthType": self.auth_type, "CreationTime": _iso(self.created),
                                "InvokeMode": self.invoke_mode}
         if self.cors is not None:
@@ -183,21 +190,42 @@ def url_id(function_arn: str) -> str:
     return "".join(chars) + function_arn.split(":")[4]
 
 
-def function_url(function_arn: str, host: str) -> str:
-    """The FunctionUrl of ``function_arn`` on a daemon reached at ``host`` (``name:port``)."""
-    port = host[host.rindex(":"):] if host.count(":") == 1 else ""
-    return f"http://{url_id(function_arn)}{URL_HOST_MARK}{function_arn.split(':')[3]}.localhost{port}/"
+def function_url(function_arn: str, host: str, style: str = DEFAULT_URL_STYLE) -> str:
+    """The FunctionUrl of ``function_arn`` on a daemon reached at ``host`` (``name:port``), in the
+    ``function_urls`` setting's style."""
+    the_id, region = url_id(function_arn), function_arn.split(":")[3]
+    if style == "host":
+        port = host[host.rindex(":"):] if host.count(":") == 1 else ""
+        return f"http://{the_id}{URL_HOST_MARK}{region}.localhost{port}/"
+    return f"http://{host}{URL_PATH_PREFIX}{region}/{the_id}/"
 
 
-def parse_url_host(host: str) -> tuple[str, str, str] | None:
-    """``(url-id, account id, Region)`` of a function URL's Host, or None for any other host."""
-    name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
-    url_id, mark, rest = name.partition(URL_HOST_MARK)
-    region = rest.split(".", 1)[0]
-    if not mark or not region or len(url_id) != URL_ID_HASH_CHARS + ACCOUNT_ID_CHARS \
-            or not url_id.isalnum() or not url_id[-ACCOUNT_ID_CHARS:].isdigit():
+def _account_of(the_id: str) -> str | None:
+    if len(the_id) != URL_ID_HASH_CHARS + ACCOUNT_ID_CHARS or not the_id.isalnum() \
+            or not the_id[-ACCOUNT_ID_CHARS:].isdigit():
         return None
-    return url_id, url_id[-ACCOUNT_ID_CHARS:], region
+    return the_id[-ACCOUNT_ID_CHARS:]
+
+
+def locate(host: str, path: str) -> tuple[str, str, str, str] | None:
+    """``(url-id, account id, Region, the function's path)`` of a request to a function URL in
+    either style, or None for any other request."""
+    if path.startswith(URL_PATH_PREFIX):
+        region, _, rest = path[len(URL_PATH_PREFIX):].partition("/")
+        the_id, slash, tail = rest.partition("/")
+        account = _account_of(the_id.lower())
+        if account is None or not region:
+            return None
+        return the_id.lower(), account, region, slash + tail or "/"
+    if URL_HOST_MARK not in host:
+        return None
+    name = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+    the_id, _, rest = name.partition(URL_HOST_MARK)
+    region = rest.split(".", 1)[0]
+    account = _account_of(the_id)
+    if account is None or not region:
+        return None
+    return the_id, account, region, path or "/"
 
 
 def _is_text(content_type: str) -> bool:
@@ -219,7 +247,7 @@ def request_event(config: UrlConfig, method: str, path: str, query: str, headers
         for key, value in parse_qsl(query, keep_blank_values=True):
             params[key] = f"{params[key]},{value}" if key in params else value
         event["queryStringParameters"] = params
-    domain = headers.get("host", "").rsplit(":", 1)[0]
+    domain = f"{config.url_id}{URL_HOST_MARK}{config.function.mesh.region}.on.aws"   # the name Lambda gives it
     event["requestContext"] = {
         "accountId": "anonymous" if config.auth_type == "NONE" else config.function.mesh.account_id,
         "apiId": config.url_id, "domainName": domain, "domainPrefix": config.url_id,

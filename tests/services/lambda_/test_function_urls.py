@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from eventmesh.daemon import ServerHandle
-from eventmesh.services.lambda_.urls import parse_url_host
+from eventmesh.services.lambda_.urls import locate
 from eventmesh.workers import serve_in_thread
 
 ROLE = "arn:aws:iam::000000000000:role/urls"
@@ -91,8 +91,10 @@ def test_a_url_is_configured_answered_listed_and_deleted(lam: Any) -> None:
                                              Cors={"AllowOrigins": ["http://app.example"]})
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert created["FunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:web:live"
-    url_id, account, region = parse_url_host(urlsplit(created["FunctionUrl"]).netloc)  # type: ignore[misc]
-    assert (len(url_id), account, region) == (32, "000000000000", "us-east-1")
+    parts = urlsplit(created["FunctionUrl"])
+    url_id, account, region, path = locate(parts.netloc, parts.path)  # type: ignore[misc]
+    assert (len(url_id), account, region, path) == (32, "000000000000", "us-east-1", "/")
+    assert parts.path == f"/lambda-url/us-east-1/{url_id}/"   # the path style: every client reaches it
     assert created["InvokeMode"] == "BUFFERED" and "LastModifiedTime" not in created
     code = lam.exceptions.ResourceConflictException
     with pytest.raises(code):
@@ -129,6 +131,13 @@ def test_a_request_becomes_the_payload_format_event(daemon: ServerHandle, lam: A
     status, _, body = fetch(daemon, url, "PUT", b"\x00\x01", {"Content-Type": "application/octet-stream"})
     event = json.loads(body)
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\x00\x01"
+    # The host style reaches the same function with the same path.
+    url_id = urlsplit(url).path.split("/")[3]
+    port = urlsplit(daemon.url).port
+    status, _, body = fetch(daemon, f"http://{url_id}.lambda-url.us-east-1.localhost:{port}/echo/it?a=1")
+    event = json.loads(body)
+    assert status == 200 and (event["rawPath"], event["rawQueryString"]) == ("/echo/it", "a=1")
+    assert event["requestContext"]["domainName"] == f"{url_id}.lambda-url.us-east-1.on.aws"
 
 
 def test_the_functions_answer_becomes_the_http_response(daemon: ServerHandle, lam: Any) -> None:
@@ -152,12 +161,13 @@ def test_an_iam_url_wants_a_signed_request_and_an_unknown_url_is_forbidden(daemo
     signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20261207/us-east-1/lambda/aws4_request, "
                                "SignedHeaders=host, Signature=0"}
     assert fetch(daemon, url + "plain", headers=signed)[0] == 200
-    unknown = url.replace(urlsplit(url).netloc.split(".")[0], "z" * 20 + "000000000000")
+    url_id = urlsplit(url).path.split("/")[3]
+    unknown = url.replace(url_id, "z" * 20 + "000000000000")
     assert fetch(daemon, unknown)[0] == 403
     mesh = getattr(daemon, "mesh", None)   # one worker: the engine is in this process
     before = len(mesh.scopes()) if mesh is not None else 0
     for account in range(100_000_000_000, 100_000_000_020):   # accounts no one uses: no state made
-        assert fetch(daemon, url.replace("000000000000.lambda-url", f"{account}.lambda-url"))[0] == 403
+        assert fetch(daemon, url.replace(url_id, url_id[:20] + str(account)))[0] == 403
     assert mesh is None or len(mesh.scopes()) == before
     lam.delete_function_url_config(FunctionName="web", Qualifier="live")
     assert fetch(daemon, url + "plain", headers=signed)[0] == 403
@@ -176,3 +186,21 @@ def test_cors_preflights_and_responses_follow_the_urls_settings(daemon: ServerHa
     assert status == 201 and headers["Access-Control-Expose-Headers"] == "x-kind"
     status, headers, _ = fetch(daemon, url + "bytes", headers={"Origin": "http://evil.example"})
     assert status == 201 and "Access-Control-Allow-Origin" not in headers   # served; the browser withholds it
+
+
+def test_the_function_urls_setting_names_the_host_style_instead(tmp_path: Any) -> None:
+    from eventmesh.config import check_config
+    from eventmesh.services import adapters
+    from eventmesh.testing import virtual_mesh
+    from eventmesh.wire.router import Api
+
+    mesh, _ = virtual_mesh()
+    api = Api(mesh, adapters(["lambda"]), settings={"function_urls": "host"})
+    api.call("lambda", "CreateFunction", {"FunctionName": "f", "Role": ROLE, "Handler": "model:", "Code": {}})
+    url = api.call("lambda", "CreateFunctionUrlConfig", {"FunctionName": "f", "AuthType": "NONE"},
+                   host="localhost:4566")["FunctionUrl"]
+    assert url.startswith("http://") and url.endswith(".lambda-url.us-east-1.localhost:4566/")
+    assert locate(urlsplit(url).netloc, "/a") is not None
+    path = tmp_path / "bad.yaml"
+    path.write_text("function_urls: dns\n")
+    assert "function_urls: must be one of path, host" in check_config(path)[1]
