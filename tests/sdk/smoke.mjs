@@ -77,8 +77,9 @@ for await (const event of streamed.EventStream) {
   if (event.PayloadChunk) chunks.push(new TextDecoder().decode(event.PayloadChunk.Payload));
 }
 const url = await lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: "js-fn", AuthType: "NONE" }));
+const fetched = await fetch(`${url.FunctionUrl}from-node?x=1`);   // Node's own HTTP client at the URL
 out.lambda = { status: invoked.StatusCode, payload: new TextDecoder().decode(invoked.Payload),
   runtime: fn.Configuration.Runtime, layers: fn.Configuration.Layers.length, streamed: chunks.join(""),
-  url: url.FunctionUrl };
+  url: url.FunctionUrl, fetched: { status: fetched.status, body: await fetched.text() } };
 
 console.log(JSON.stringify(out));

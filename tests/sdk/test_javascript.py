@@ -23,7 +23,8 @@ from tests.zips import files_zip
 PACKAGES = ["@aws-sdk/client-sqs", "@aws-sdk/client-sns", "@aws-sdk/client-kinesis",
             "@aws-sdk/client-eventbridge", "@aws-sdk/client-lambda"]
 SCRIPT = Path(__file__).with_name("smoke.mjs")
-HANDLER = "from layered import STEP\n\ndef handler(event, context):\n    return {'n': event['n'] + STEP}\n"
+HANDLER = ("from layered import STEP\n\ndef handler(event, context):\n"
+           "    return {'n': event.get('n', 0) + STEP, 'path': event.get('rawPath')}\n")
 LAYER = {"python/layered.py": "STEP = 1\n"}   # the function's step comes from its layer
 
 
@@ -69,9 +70,11 @@ def test_sqs_sns_eventbridge_and_lambda_through_the_javascript_sdk(seen: dict) -
     assert seen["sns"]["subscriptions"] == 1 and seen["sns"]["delivered"] == "fanned out"
     assert seen["events"] == {"failed": 0, "source": "js.app"}
     lam = seen["lambda"]
-    assert (lam["status"], lam["payload"], lam["runtime"], lam["layers"]) == (200, '{"n": 42}', "python3.12", 1)
-    assert lam["streamed"] == '{"n": 2}'
+    assert (lam["status"], lam["runtime"], lam["layers"]) == (200, "python3.12", 1)
+    assert json.loads(lam["payload"]) == {"n": 42, "path": None}
+    assert json.loads(lam["streamed"]) == {"n": 2, "path": None}
     assert "/lambda-url/us-east-1/" in lam["url"]
+    assert lam["fetched"]["status"] == 200 and json.loads(lam["fetched"]["body"]) == {"n": 1, "path": "/from-node"}
 
 
 def test_kinesis_through_the_javascript_sdk(seen: dict) -> None:
