@@ -522,22 +522,25 @@ def serve_function_url(api: Api, request: Request) -> Response | Awaitable[Respo
     if config is None:
         return _url_answer(403, "Forbidden", request_id)
     origin = headers.get("origin")
+    fn = config.function
     if request.method == "OPTIONS" and "access-control-request-method" in headers and config.cors:
-        return 200, [*urls.cors_grants(config.cors, origin, preflight=True), ("x-amzn-RequestId", request_id)], b""
+        return urls.count_answer(fn, 200), [*urls.cors_grants(config.cors, origin, preflight=True),
+                                            ("x-amzn-RequestId", request_id)], b""
     if config.auth_type == "AWS_IAM":
         if "authorization" not in headers and "X-Amz-Signature=" not in request.query:
-            return _url_answer(403, "Forbidden", request_id)
+            return _url_answer(urls.count_answer(fn, 403), "Forbidden", request_id)
         try:
             caller_scope(headers, api.access_keys, request.query)
         except ServiceError:
-            return _url_answer(403, "Forbidden", request_id)
+            return _url_answer(urls.count_answer(fn, 403), "Forbidden", request_id)
     body = request.body if type(request.body) is bytes else bytes(request.body)
     event = urls.request_event(config, request.method, path, request.query, headers, body, request_id,
                                scope.clock.now())
     try:
-        future = _invoke_later(config.function, msgspec.json.encode(event), config.qualifier, request_id)
+        future = _invoke_later(fn, msgspec.json.encode(event), config.qualifier, request_id)
     except ServiceError as err:   # throttled (or the payload too large)
-        return _url_answer(err.http_status, "Rate Exceeded." if err.http_status == 429 else err.message, request_id)
+        return _url_answer(urls.count_answer(fn, err.http_status),
+                           "Rate Exceeded." if err.http_status == 429 else err.message, request_id)
     return _url_result(future, config, origin, request_id)
 
 
@@ -545,10 +548,10 @@ async def _url_result(future: asyncio.Future[InvokeResult], config: urls.UrlConf
                       request_id: str) -> Response:
     result = await future
     if result.function_error is not None or result.status >= 500:
-        return _url_answer(502, "Internal Server Error", request_id)
+        return _url_answer(urls.count_answer(config.function, 502), "Internal Server Error", request_id)
     status, headers, body = urls.url_response(result.payload)   # never raises: a bad answer is a 502
-    return status, [*headers, *urls.cors_grants(config.cors, origin, preflight=False),
-                    ("x-amzn-RequestId", request_id)], body
+    return urls.count_answer(config.function, status), [
+        *headers, *urls.cors_grants(config.cors, origin, preflight=False), ("x-amzn-RequestId", request_id)], body
 
 
 # -- Invoke ---------------------------------------------------------------------------------------

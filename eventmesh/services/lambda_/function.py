@@ -103,6 +103,7 @@ class Function:
         self.recursive_loop = "Terminate"                # PutFunctionRecursionConfig (not modelled)
         self.provisioned: dict[str, Any] = {}   # qualifier -> its ProvisionedConfig (provisioned.py)
         self.code_signing_config_arn = ""         # PutFunctionCodeSigningConfig (signing.py)
+        self.url_answers = [0, 0, 0]               # function URL requests: all, 4xx, 5xx (urls.py)
         # qualifier -> (UpdateRuntimeOn, RuntimeVersionArn): PutRuntimeManagementConfig (not modelled)
         self.runtime_management: dict[str, tuple[str, str | None]] = {}
         self.retired_cold_starts = 0   # cold starts of replaced $LATEST and deleted versions
@@ -327,7 +328,7 @@ class Function:
             self.concurrency.concurrent, queue.dead_letter_errors, queue.destination_delivery_failures,
             queue.received, queue.event_age.snapshot(), queue.dropped,
             self.retired_cold_starts + sum(v.envs.created for v in self.versions.values()), queue.depth(),
-            *self._provisioned_statistics())
+            *self._provisioned_statistics(), *self.url_answers)
 
     def _provisioned_statistics(self) -> tuple[int, int, int]:
         """(executions on provisioned environments now, invocations on them, spill-overs)."""

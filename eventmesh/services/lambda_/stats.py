@@ -42,9 +42,13 @@ class FunctionStatistics(msgspec.Struct, frozen=True):
     provisioned_concurrent_executions: int = 0
     provisioned_concurrency_invocations: int = 0
     provisioned_concurrency_spillover_invocations: int = 0
+    # Function URL requests (urls.py), all of them and those answered 4xx and 5xx.
+    url_request_count: int = 0
+    url4xx_count: int = 0
+    url5xx_count: int = 0
     counters: ClassVar[frozenset[str]] = frozenset({
         "invocations", "errors", "throttles", "dead_letter_errors", "destination_delivery_failures",
         "async_events_received", "async_events_dropped", "cold_starts", "provisioned_concurrency_invocations",
-        "provisioned_concurrency_spillover_invocations"})
+        "provisioned_concurrency_spillover_invocations", "url_request_count", "url4xx_count", "url5xx_count"})
     units: ClassVar[dict[str, str]] = {"duration": "seconds", "async_event_age": "seconds"}
     extras: ClassVar[frozenset[str]] = frozenset({"cold_starts", "async_queue_depth"})

@@ -50,7 +50,8 @@ from eventmesh.services.lambda_.errors import (
 )
 
 __all__ = ["AUTH_TYPES", "INVOKE_MODES", "URL_HOST_MARK", "URL_PATH_PREFIX", "URL_STYLES", "FunctionUrls",
-           "UrlConfig", "cors_grants", "function_url", "locate", "request_event", "url_id", "url_response"]
+           "UrlConfig", "cors_grants", "count_answer", "function_url", "locate", "request_event", "url_id",
+           "url_response"]
 
 AUTH_TYPES = ("NONE", "AWS_IAM")
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
@@ -101,6 +102,17 @@ class UrlConfig:
         if with_modified:
             out["LastModifiedTime"] = _iso(self.modified)
         return out
+
+
+def count_answer(function: Any, status: int) -> int:
+    """Count one answer of a function URL in its function's Url* metrics; returns ``status``."""
+    answers = function.url_answers
+    answers[0] += 1
+    if 400 <= status < 500:
+        answers[1] += 1
+    elif status >= 500:
+        answers[2] += 1
+    return status
 
 
 def _check(auth_type: str | None, invoke_mode: str | None) -> None:

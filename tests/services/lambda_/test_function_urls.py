@@ -9,6 +9,7 @@ import base64
 import http.client
 import io
 import json
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
 
 from eventmesh.daemon import ServerHandle
 from eventmesh.services.lambda_.urls import locate
@@ -140,8 +142,21 @@ def test_a_request_becomes_the_payload_format_event(daemon: ServerHandle, lam: A
     assert event["requestContext"]["domainName"] == f"{url_id}.lambda-url.us-east-1.on.aws"
 
 
+def url_metrics(daemon: ServerHandle) -> dict[str, float]:
+    """The function's Url* counters, from /metrics (served whole by any worker)."""
+    with urllib.request.urlopen(daemon.url + "/metrics") as response:
+        text = response.read().decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("aws_lambda_url") and sample.labels.get("function_name") == "web":
+                out[sample.name] = sample.value
+    return out
+
+
 def test_the_functions_answer_becomes_the_http_response(daemon: ServerHandle, lam: Any) -> None:
     url = lam.get_function_url_config(FunctionName="web")["FunctionUrl"]
+    before = url_metrics(daemon)
     status, headers, body = fetch(daemon, url + "plain")
     assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {"hello": "world"})
     status, headers, body = fetch(daemon, url + "bytes")
@@ -152,6 +167,10 @@ def test_the_functions_answer_becomes_the_http_response(daemon: ServerHandle, la
     for bad in ("inject", "no-status", "not-base64", "huge"):   # nothing it returns splits the response
         status, headers, body = fetch(daemon, url + bad)
         assert (status, headers.get_all("Set-Cookie")) == (502, None), bad
+    after = url_metrics(daemon)
+    gained = {name: after[name] - before.get(name, 0.0) for name in after}
+    assert gained == {"aws_lambda_url_request_count_total": 7.0, "aws_lambda_url4xx_count_total": 0.0,
+                      "aws_lambda_url5xx_count_total": 5.0}
 
 
 def test_an_iam_url_wants_a_signed_request_and_an_unknown_url_is_forbidden(daemon: ServerHandle, lam: Any) -> None:
