@@ -26,15 +26,12 @@ https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from typing import Any
 
 from eventmesh.mesh import Mesh
-from eventmesh.services.lambda_.configuration import LayerRef, lambda_timestamp
+from eventmesh.services.lambda_.configuration import LayerRef, code_sha256, lambda_timestamp
 from eventmesh.services.lambda_.errors import InvalidParameterValueException, ResourceNotFoundException
-from eventmesh.services.lambda_.package import MAX_UNZIPPED_BYTES, inspect_package
+from eventmesh.services.lambda_.package import MAX_UNZIPPED_BYTES, decode_package
 from eventmesh.services.lambda_.permissions import FunctionPolicy
 
 __all__ = ["MAX_LAYERS_PER_FUNCTION", "Layer", "LayerRef", "LayerStore", "LayerVersion", "function_layers",
@@ -54,7 +51,7 @@ class LayerVersion:
         self.number = number
         self.arn = f"{layer.arn}:{number}"
         self.code = code
-        self.code_sha256 = base64.b64encode(hashlib.sha256(code).digest()).decode()
+        self.code_sha256 = code_sha256(code, "")
         self.unzipped_bytes = unzipped_bytes
         self.created = created
         self.description = description
@@ -114,8 +111,7 @@ class LayerStore:
         if zip_file is None:
             raise InvalidParameterValueException(
                 "Content must include ZipFile: eventmesh holds no S3 objects to read S3Bucket and S3Key from.")
-        code = zip_file if isinstance(zip_file, bytes) else _base64(zip_file)
-        unzipped = inspect_package(code)
+        code, unzipped = decode_package(zip_file)
         layer = self.layers.get(name)
         if layer is None:
             layer = self.layers[name] = Layer(self.mesh.arn("lambda", f"layer:{name}"), name)
@@ -167,14 +163,6 @@ def parse_layer_name(mesh: Mesh, name: str) -> tuple[Mesh, str]:
             raise InvalidParameterValueException(f"Invalid layer name: {name}")
         return mesh.scope(parts[4], parts[3]), parts[6]
     return mesh, name
-
-
-def _base64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error:
-        raise InvalidParameterValueException(
-            "Could not unzip uploaded file. Please check your file, then try to upload again.") from None
 
 
 def function_layers(mesh: Mesh, arns: list[str], code_unzipped_bytes: int) -> tuple[LayerRef, ...]:

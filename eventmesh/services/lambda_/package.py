@@ -14,6 +14,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import posixpath
 import zipfile
@@ -26,6 +28,7 @@ __all__ = [
     "MAX_UNZIPPED_BYTES",
     "MAX_ZIPPED_UPLOAD_BYTES",
     "check_handler_path",
+    "decode_package",
     "inspect_package",
     "member_target",
 ]
@@ -78,6 +81,19 @@ def inspect_package(code: bytes) -> int:
         if size >= RATIO_CHECK_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
             raise InvalidParameterValueException(_UNZIP_FAILED)
     return total
+
+
+def decode_package(zip_file: bytes | str) -> tuple[bytes, int]:
+    """An uploaded ``ZipFile`` (bytes, or base64 as JSON carries it) checked by
+    :func:`inspect_package`: the package and its unzipped size."""
+    if isinstance(zip_file, bytes):
+        code = zip_file
+    else:
+        try:
+            code = base64.b64decode(zip_file, validate=True)
+        except binascii.Error:
+            raise InvalidParameterValueException(_UNZIP_FAILED) from None
+    return code, inspect_package(code)
 
 
 def check_handler_path(handler: str) -> None:

@@ -12,8 +12,6 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from eventmesh.mesh import Mesh
@@ -48,7 +46,7 @@ from eventmesh.services.lambda_.errors import (
 from eventmesh.services.lambda_.function import Function
 from eventmesh.services.lambda_.handlers import HandlerSpec, parse_handler, runs_outside_package
 from eventmesh.services.lambda_.layers import function_layers
-from eventmesh.services.lambda_.package import inspect_package
+from eventmesh.services.lambda_.package import decode_package, inspect_package
 from eventmesh.services.lambda_.pool import account_pool
 from eventmesh.services.lambda_.versions import Alias, FunctionVersion, QualifiedTarget
 
@@ -100,16 +98,7 @@ def _decode_zip(zip_file: bytes | str | None, handler: str = "") -> bytes | None
     with an empty ``ZipFile``: there is no package then."""
     if zip_file is None or (not zip_file and (":" in handler or handler.startswith(("http://", "https://")))):
         return None
-    if isinstance(zip_file, bytes):
-        code = zip_file
-    else:
-        try:
-            code = base64.b64decode(zip_file, validate=True)
-        except binascii.Error:
-            raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, "
-                                                 "then try to upload again.") from None
-    inspect_package(code)
-    return code
+    return decode_package(zip_file)[0]
 
 
 OUTSIDE_PACKAGE_REFUSED = (
