@@ -6,7 +6,8 @@
 
 Public API: compile_pattern / Pattern, compile_filter_policy / FilterPolicy, RuleSet (many rules,
 one pass per event), test_event_pattern (EventBridge TestEventPattern), InvalidPatternError and
-InvalidEventError (``.code`` and ``.message`` as AWS answers them). The
+InvalidEventError (``.code`` and ``.message`` as AWS answers them); raw_json / decoded_detail
+/ envelope_json (an event's Detail kept as its JSON text, which the compiled engine reads as such). The
 language is described in PATTERNS.md beside this file.
 """
 
@@ -19,6 +20,7 @@ from eventmesh.patterns._rules import (
     compile_pattern,
     test_event_pattern,
 )
+from eventmesh.patterns._text import decoded_detail, envelope_json, raw_json
 
 __all__ = [
     "compile_pattern",
@@ -29,4 +31,7 @@ __all__ = [
     "RuleSet",
     "InvalidPatternError",
     "InvalidEventError",
+    "raw_json",
+    "decoded_detail",
+    "envelope_json",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+import msgspec
+
 from eventmesh.patterns._flatten import PathNode, Values
 from eventmesh.patterns._numbers import eventbridge_number
 from eventmesh.patterns._states import Edge, State
@@ -53,6 +55,7 @@ if speedups is not None:  # tell it the classes it reads (their slot offsets), o
         RangeFamily, CidrFamily, ExistsFamily, WildcardFamily, WildcardIndex, Wildcard, AnythingButFamily,
         eventbridge_number, walk_arrays, MIDDLE_SCAN_MAX,
     )
+    speedups.init_raw(msgspec.Raw)  # the JSON text an event may keep as text (_text.py)
 
 
 def available() -> tuple[str, ...]:

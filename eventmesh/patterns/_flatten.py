@@ -33,11 +33,14 @@ class Values(list):  # type: ignore[type-arg]
 
 
 class PathNode:
-    __slots__ = ("children", "field")
+    __slots__ = ("children", "field", "index")
 
     def __init__(self) -> None:
         self.children: dict[str, PathNode] = {}
         self.field: int | None = None
+        # The compiled engine's table of ``children`` by their key's bytes, for events kept as
+        # JSON text (_speedups.c, built on first use; a trie is never changed once built).
+        self.index: object = None
 
 
 class Paths:

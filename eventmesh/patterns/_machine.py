@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+import msgspec
+
 from eventmesh.patterns._engines import PYTHON, C, speedups
 from eventmesh.patterns._flatten import Paths, flatten_into
 from eventmesh.patterns._numbers import NumberKey
 from eventmesh.patterns._parse import SubRule
 from eventmesh.patterns._states import FieldSpec, State, Step
+from eventmesh.patterns._text import decoded, decoded_detail
 from eventmesh.patterns._walk import walk
 from eventmesh.patterns.ops import Family
 
@@ -149,8 +152,15 @@ class Machine:
             family.rebuild()
         self._dirty.clear()
 
-    def match(self, event: dict[str, Any]) -> set[Hashable]:
-        """The keys of the rules matching a decoded event (a dict)."""
+    def match(self, event: dict[str, Any] | msgspec.Raw) -> set[Hashable]:
+        """The keys of the rules matching a decoded event (a dict), whose ``detail`` (or the whole
+        event) may be kept as JSON text (_text.py): the reference decodes it, the twin reads it."""
+        if not isinstance(event, dict):
+            event = decoded(event)
+        elif type(event.get("detail")) is msgspec.Raw:
+            event = decoded_detail(dict(event))
+        if not isinstance(event, dict):  # as the compiled twin answers a Raw that is not an object
+            raise ValueError("a Raw event value that compact() did not make")
         if self._dirty:
             self._refresh()
         children = self._paths.root().children
@@ -160,14 +170,14 @@ class Machine:
             flatten_into(event, children, F, X)
         return walk(self._root, F, self._numkey, X or None)
 
-    def _match_accelerated(self, event: dict[str, Any]) -> set[Hashable]:
+    def _match_accelerated(self, event: dict[str, Any] | msgspec.Raw) -> set[Hashable]:
         """``match`` through the compiled twin of flatten_into + walk (_speedups.c)."""
         if self._dirty:
             self._refresh()
         paths = self._paths.trie  # the trie, when no rule change since the last match voided it
         if paths is None:
             paths = self._paths.root()
-        result: set[Hashable] = self._accelerated(self._root, paths.children, event, self._numkey)
+        result: set[Hashable] = self._accelerated(self._root, paths, event, self._numkey)
         return result
 
     @property

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from eventmesh.patterns._budget import EVENT_PATTERN_MAX_CHARS, FILTER_POLICY_MAX_BYTES
-from eventmesh.patterns._engines import resolve
+from eventmesh.patterns._engines import C, resolve
 from eventmesh.patterns._errors import (
     EVENTBRIDGE_CODE,
     SNS_CODE,
@@ -28,6 +28,7 @@ from eventmesh.patterns._machine import Machine
 from eventmesh.patterns._numbers import eventbridge_number, sns_number
 from eventmesh.patterns._parse import NESTED_SCOPE_REASON, Dialect, OutOfRangeNumber, SubRule, compile_tree
 from eventmesh.patterns._stats import RuleSetStatistics, machine_statistics
+from eventmesh.patterns._text import raw_json
 from eventmesh.patterns.sns_policy import (
     SCOPES,
     attributes_to_event,
@@ -196,6 +197,11 @@ class RuleSet:
         ``attributes`` in the SNS MessageAttributes shape, per the rule set's scope)."""
         if type(event) is dict and self.flavor != "sns":  # the bus's case: an event decoded once
             return self._machine.match(event)
+        text = body if self.flavor == "sns" and self.scope == "MessageBody" else event
+        if type(text) is str and self._machine.engine == C:  # read as text where that is exact
+            raw = raw_json(text)
+            if raw is not None:
+                return self._machine.match(raw)
         if self.flavor == "sns":
             decoded = self.sns_event(body, attributes)
         elif type(event) is bytes or type(event) is str:

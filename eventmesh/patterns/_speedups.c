@@ -64,7 +64,7 @@ static struct {
         *SuffixIcFamily, *RangeFamily, *CidrFamily, *ExistsFamily, *WildcardFamily, *AnythingButFamily;
     Py_ssize_t st_edges, st_by_fid, st_absent, st_rules;
     Py_ssize_t ed_exact, ed_on_str, ed_on_num, ed_on_lit, ed_multi;
-    Py_ssize_t pn_children, pn_field;
+    Py_ssize_t pn_children, pn_field, pn_index;
     Py_ssize_t tb_map, af_table, af_by_end, af_ascii_ends, af_has_empty, ln_sorted;
     Py_ssize_t nf_keys, nf_texts, eq_table, ff_affixes, rf_index, cf_indexes, ef_table;
     Py_ssize_t ii_points, ii_regions, ii_tree, ii_leaves;
@@ -106,6 +106,8 @@ static int push_all(Stack *s, PyObject *seq) {
 
 /* ---------------------------------------------------------------- registration */
 
+static void classes_init(void); /* the JSON text scanner's byte table (below) */
+
 static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
     PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
     if (!d) return -1;
@@ -143,7 +145,7 @@ static PyObject *init(PyObject *self, PyObject *args) {
         {G.Edge, "exact", &G.ed_exact}, {G.Edge, "on_str", &G.ed_on_str},
         {G.Edge, "on_num", &G.ed_on_num}, {G.Edge, "on_lit", &G.ed_on_lit},
         {G.Edge, "multi", &G.ed_multi}, {G.PathNode, "children", &G.pn_children},
-        {G.PathNode, "field", &G.pn_field}, {Table, "map", &G.tb_map},
+        {G.PathNode, "field", &G.pn_field}, {G.PathNode, "index", &G.pn_index}, {Table, "map", &G.tb_map},
         {AffixTable, "table", &G.af_table}, {AffixTable, "by_end", &G.af_by_end},
         {AffixTable, "ascii_ends", &G.af_ascii_ends}, {AffixTable, "has_empty", &G.af_has_empty},
         {Lengths, "sorted", &G.ln_sorted}, {G.NumberFamily, "keys", &G.nf_keys},
@@ -185,6 +187,7 @@ static PyObject *init(PyObject *self, PyObject *args) {
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) Py_INCREF(keep[i]);
     Py_INCREF(G.eb_numkey);
     Py_INCREF(G.walk_arrays);
+    classes_init();
     G.four = PyLong_FromLong(4);
     G.empty = PyUnicode_FromString("");
     if (!G.four || !G.empty) return NULL;
@@ -193,6 +196,8 @@ static PyObject *init(PyObject *self, PyObject *args) {
 }
 
 /* ---------------------------------------------------------------- flatten (as _flatten.py) */
+
+static PyTypeObject *RawType; /* msgspec.Raw (JSON text kept as text), registered by init_raw() */
 
 /* The field ids present in F or X, as bits, so that an edge whose field the event lacks costs no
  * dict probe; ids past FID_BITS are looked up in the dict. Filled as the flattener stores values. */
@@ -400,6 +405,7 @@ static int members(PyObject *obj, PyObject *children, PyObject *mem, Flat *fl) {
 }
 
 static int flatten_value(PyObject *value, PyObject *node, Flat *fl);
+static int flatten_raw(PyObject *raw, PyObject *node, PyObject *whole, Flat *fl);
 
 static int flatten_object(PyObject *obj, PyObject *children, Flat *fl) {
     PyObject *key, *value, *node;
@@ -428,6 +434,7 @@ static int flatten_object(PyObject *obj, PyObject *children, Flat *fl) {
 
 static int flatten_value(PyObject *value, PyObject *node, Flat *fl) {
     PyObject *fid = SLOT(node, G.pn_field);
+    if (Py_IS_TYPE(value, RawType)) return flatten_raw(value, node, NULL, fl);
     if (PyDict_CheckExact(value)) {
         PyObject *sub = SLOT(node, G.pn_children);
         return PyDict_GET_SIZE(sub) ? flatten_object(value, sub, fl) : 0;
@@ -446,6 +453,794 @@ static int flatten_value(PyObject *value, PyObject *node, Flat *fl) {
         return 0;
     }
     return fid == Py_None ? 0 : put(fl, fid, value);
+}
+
+/* ---------------------------------------------------------------- JSON text (a bus's Detail)
+ *
+ * A PutEvents entry's Detail arrives as JSON text; decoding it into Python objects only to flatten
+ * a few fields and encode it again into the envelope cost a third of a bus's time per event.
+ * compact() turns the text into the exact bytes msgspec would encode after decoding it (the
+ * envelope then embeds them as a msgspec.Raw), or answers None where it cannot be sure (escapes,
+ * exponents, duplicate keys, ...), and the caller decodes as before. The flattener reads such a
+ * Raw where it meets one (an event's "detail", or a whole event) and makes Python objects only
+ * for the values on rule paths. */
+
+#define TEXT_DEPTH_MAX 64   /* deeper text is left to the decoder */
+#define INT_DIGITS_MAX 18   /* longer integers are left to the decoder (they fit a long long) */
+#define FLOAT_SIG_MAX 15    /* DBL_DIG: such decimals are exactly what repr() gives back */
+#define FLOAT_INT_DIGITS_MAX 16 /* below 1e16 and at least 1e-4, repr() and msgspec write no exponent */
+#define FLOAT_LEAD_ZEROS_MAX 3
+#define CHILD_SCAN_MAX 8    /* children compared byte by byte; more are looked up by a str key */
+
+typedef struct {
+    const char *s;
+    Py_ssize_t n, i;
+    char *out;
+    Py_ssize_t o;
+    Py_ssize_t *keys; /* (offset, length) pairs in ``out`` of the open objects' keys */
+    Py_ssize_t nkeys, capkeys;
+    int depth;
+} Compact;
+
+/* Bytes by class, so that each scanning loop tests one table entry per byte: JSON white space;
+ * what ends a string's plain run (the quote, an escape, a control character, the terminating NUL
+ * every str's UTF-8 buffer has); what ends a number or literal being skipped. */
+enum { WS = 1, STR_STOP = 2, SCALAR_STOP = 4 };
+static unsigned char byte_class[256];
+
+static void classes_init(void) {
+    byte_class[' '] = byte_class['\n'] = byte_class['\r'] = byte_class['\t'] = WS;
+    for (int ch = 0; ch < 0x20; ch++) byte_class[ch] |= STR_STOP;
+    byte_class['"'] |= STR_STOP;
+    byte_class['\\'] |= STR_STOP;
+    byte_class[','] |= SCALAR_STOP;
+    byte_class['}'] |= SCALAR_STOP;
+    byte_class[']'] |= SCALAR_STOP;
+    byte_class[':'] |= SCALAR_STOP;
+}
+
+static inline void skip_ws(const char *s, Py_ssize_t n, Py_ssize_t *i) {
+    while (*i < n && (byte_class[(unsigned char)s[*i]] & WS)) (*i)++;
+}
+
+/* Eight bytes at a time: whether a word holds a byte that ends a string's plain run (a quote, a
+ * backslash, a control character: the classic "has zero byte" and "has byte less than" tests,
+ * exact for the presence of one), or a byte past ASCII. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t word_at(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline int word_stops(uint64_t v) {
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((v - ONES * 0x20) & ~v)) & HIGHS) != 0;
+}
+
+/* No byte of p[0..n) ends a plain run. */
+static int plain_bytes(const char *p, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (word_stops(word_at(p + i))) return 0;
+    for (; i < n; i++)
+        if (byte_class[(unsigned char)p[i]] & STR_STOP) return 0;
+    return 1;
+}
+
+static int ascii_bytes(const char *p, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    uint64_t high = 0;
+    for (; i + 8 <= n; i += 8) high |= word_at(p + i);
+    for (; i < n; i++) high |= (unsigned char)p[i];
+    return !(high & HIGHS);
+}
+
+/* 1: copied; 0: not canonical here (the caller decodes); -1: an error is set. */
+static int compact_value(Compact *c);
+
+static int compact_string(Compact *c) {
+    Py_ssize_t j = c->i + 1;
+    const char *s = c->s; /* NUL-terminated: the scan stops at the end */
+    while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
+    if (j >= c->n || s[j] != '"') return 0; /* an escape (msgspec rewrites it) or invalid JSON */
+    memcpy(c->out + c->o, s + c->i, j + 1 - c->i);
+    c->o += j + 1 - c->i;
+    c->i = j + 1;
+    return 1;
+}
+
+static inline int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static int compact_number(Compact *c) {
+    const char *s = c->s;
+    Py_ssize_t i = c->i, n = c->n;
+    int neg = 0;
+    if (s[i] == '-') { neg = 1; i++; }
+    Py_ssize_t int_start = i;
+    if (i >= n || !is_digit(s[i])) return 0;
+    if (s[i] == '0') i++;
+    else while (i < n && is_digit(s[i])) i++;
+    Py_ssize_t int_len = i - int_start;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) return 0;
+    if (i >= n || s[i] != '.') { /* an integer, as written unless it is -0 */
+        if (int_len > INT_DIGITS_MAX || (neg && s[int_start] == '0')) return 0;
+        memcpy(c->out + c->o, s + c->i, i - c->i);
+        c->o += i - c->i;
+        c->i = i;
+        return 1;
+    }
+    Py_ssize_t frac_start = ++i;
+    while (i < n && is_digit(s[i])) i++;
+    Py_ssize_t frac_len = i - frac_start;
+    if (!frac_len || (i < n && (s[i] == 'e' || s[i] == 'E')) || int_len > FLOAT_INT_DIGITS_MAX) return 0;
+    Py_ssize_t kept = frac_len; /* the fraction without its trailing zeros */
+    while (kept && s[frac_start + kept - 1] == '0') kept--;
+    /* significant digits: of int part and kept fraction, without leading and trailing zeros */
+    int zero_int = s[int_start] == '0';
+    Py_ssize_t lead = 0;
+    if (zero_int) while (lead < kept && s[frac_start + lead] == '0') lead++;
+    Py_ssize_t sig;
+    if (!zero_int) {
+        sig = int_len + kept;
+        if (!kept) { /* an integral value: trailing zeros of the int part are not significant */
+            Py_ssize_t t = int_len;
+            while (t > 1 && s[int_start + t - 1] == '0') t--;
+            sig = t;
+        }
+    } else {
+        sig = kept - lead;
+        if (sig && lead > FLOAT_LEAD_ZEROS_MAX) return 0; /* below 1e-4 */
+    }
+    if (sig > FLOAT_SIG_MAX) return 0;
+    Py_ssize_t head = frac_start - c->i; /* sign, int part and the point */
+    memcpy(c->out + c->o, s + c->i, head);
+    c->o += head;
+    if (kept) {
+        memcpy(c->out + c->o, s + frac_start, kept);
+        c->o += kept;
+    } else {
+        c->out[c->o++] = '0';
+    }
+    c->i = i;
+    return 1;
+}
+
+static int compact_literal(Compact *c, const char *word, Py_ssize_t len) {
+    if (c->n - c->i < len || memcmp(c->s + c->i, word, len)) return 0;
+    memcpy(c->out + c->o, word, len);
+    c->o += len;
+    c->i += len;
+    return 1;
+}
+
+static int compact_object(Compact *c) {
+    if (++c->depth > TEXT_DEPTH_MAX) return 0;
+    Py_ssize_t base = c->nkeys;
+    c->out[c->o++] = '{';
+    c->i++;
+    skip_ws(c->s, c->n, &c->i);
+    int rc = 1;
+    if (c->i < c->n && c->s[c->i] == '}') {
+        c->i++;
+    } else {
+        for (;;) {
+            if (c->i >= c->n || c->s[c->i] != '"') { rc = 0; break; }
+            Py_ssize_t at = c->o;
+            if ((rc = compact_string(c)) != 1) break;
+            Py_ssize_t len = c->o - at;
+            for (Py_ssize_t k = base; k < c->nkeys; k += 2) /* a repeated key: the decoder keeps the last */
+                if (c->keys[k + 1] == len && !memcmp(c->out + c->keys[k], c->out + at, len)) return 0;
+            if (c->nkeys + 2 > c->capkeys) {
+                Py_ssize_t cap = c->capkeys ? 2 * c->capkeys : 64;
+                Py_ssize_t *grown = PyMem_Realloc(c->keys, cap * sizeof(Py_ssize_t));
+                if (!grown) { PyErr_NoMemory(); return -1; }
+                c->keys = grown;
+                c->capkeys = cap;
+            }
+            c->keys[c->nkeys++] = at;
+            c->keys[c->nkeys++] = len;
+            skip_ws(c->s, c->n, &c->i);
+            if (c->i >= c->n || c->s[c->i] != ':') { rc = 0; break; }
+            c->out[c->o++] = ':';
+            c->i++;
+            if ((rc = compact_value(c)) != 1) break;
+            skip_ws(c->s, c->n, &c->i);
+            if (c->i < c->n && c->s[c->i] == ',') {
+                c->out[c->o++] = ',';
+                c->i++;
+                skip_ws(c->s, c->n, &c->i);
+                continue;
+            }
+            if (c->i < c->n && c->s[c->i] == '}') { c->i++; break; }
+            rc = 0;
+            break;
+        }
+    }
+    if (rc == 1) c->out[c->o++] = '}';
+    c->nkeys = base;
+    c->depth--;
+    return rc;
+}
+
+static int compact_array(Compact *c) {
+    if (++c->depth > TEXT_DEPTH_MAX) return 0;
+    c->out[c->o++] = '[';
+    c->i++;
+    skip_ws(c->s, c->n, &c->i);
+    int rc = 1;
+    if (c->i < c->n && c->s[c->i] == ']') {
+        c->i++;
+    } else {
+        for (;;) {
+            if ((rc = compact_value(c)) != 1) break;
+            skip_ws(c->s, c->n, &c->i);
+            if (c->i < c->n && c->s[c->i] == ',') {
+                c->out[c->o++] = ',';
+                c->i++;
+                continue;
+            }
+            if (c->i < c->n && c->s[c->i] == ']') { c->i++; break; }
+            rc = 0;
+            break;
+        }
+    }
+    if (rc == 1) c->out[c->o++] = ']';
+    c->depth--;
+    return rc;
+}
+
+static int compact_value(Compact *c) {
+    skip_ws(c->s, c->n, &c->i);
+    if (c->i >= c->n) return 0;
+    switch (c->s[c->i]) {
+    case '{': return compact_object(c);
+    case '[': return compact_array(c);
+    case '"': return compact_string(c);
+    case 't': return compact_literal(c, "true", 4);
+    case 'f': return compact_literal(c, "false", 5);
+    case 'n': return compact_literal(c, "null", 4);
+    default: return c->s[c->i] == '-' || is_digit(c->s[c->i]) ? compact_number(c) : 0;
+    }
+}
+
+/* compact(text: str) -> bytes | None: the JSON object ``text`` as msgspec.json.encode(
+ * msgspec.json.decode(text)) writes it, or None when that is not certain here. */
+static PyObject *compact(PyObject *self, PyObject *text) {
+    (void)self;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "compact(text: str)");
+        return NULL;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    if (!s) { /* lone surrogates: the decoder refuses them */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    Compact c = {s, n, 0, NULL, 0, NULL, 0, 0, 0};
+    skip_ws(s, n, &c.i);
+    if (c.i >= n || s[c.i] != '{') Py_RETURN_NONE;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n); /* never longer than the text */
+    if (!out) return NULL;
+    c.out = PyBytes_AS_STRING(out);
+    int rc = compact_object(&c);
+    PyMem_Free(c.keys);
+    if (rc == 1) {
+        skip_ws(s, n, &c.i);
+        if (c.i != n) rc = 0;
+    }
+    if (rc != 1) {
+        Py_DECREF(out);
+        if (rc < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (_PyBytes_Resize(&out, c.o) < 0) return NULL;
+    return out;
+}
+
+/* compact_raw(text: str) -> msgspec.Raw | None: compact()'s bytes as the Raw an event keeps. */
+static PyObject *compact_raw(PyObject *self, PyObject *text) {
+    if (!RawType) {
+        PyErr_SetString(PyExc_RuntimeError, "_speedups.init_raw() was not called");
+        return NULL;
+    }
+    PyObject *bytes = compact(self, text);
+    if (!bytes || bytes == Py_None) return bytes;
+    PyObject *raw = PyObject_CallOneArg((PyObject *)RawType, bytes);
+    Py_DECREF(bytes);
+    return raw;
+}
+
+/* ---------------------------------------------------------------- the envelope as JSON text */
+
+/* A str's UTF-8 bytes when msgspec writes them unchanged between quotes (no quote, backslash or
+ * control character), else NULL without an error. */
+static const char *plain_utf8(PyObject *str, Py_ssize_t *len) {
+    const char *u;
+    if (PyUnicode_IS_COMPACT_ASCII(str)) {
+        u = (const char *)PyUnicode_1BYTE_DATA(str);
+        *len = PyUnicode_GET_LENGTH(str);
+    } else {
+        u = PyUnicode_AsUTF8AndSize(str, len);
+        if (!u) {
+            PyErr_Clear();
+            return NULL;
+        }
+    }
+    return plain_bytes(u, *len) ? u : NULL;
+}
+
+typedef struct {
+    char *p; /* a buffer on the caller's stack until it grows past it */
+    Py_ssize_t n, cap;
+    int ascii, heap;
+} Out;
+
+/* Room for ``more`` bytes. */
+static int out_room(Out *o, Py_ssize_t more) {
+    if (o->n + more <= o->cap) return 0;
+    Py_ssize_t cap = 2 * (o->n + more);
+    char *grown = o->heap ? PyMem_Realloc(o->p, cap) : PyMem_Malloc(cap);
+    if (!grown) return PyErr_NoMemory(), -1;
+    if (!o->heap) memcpy(grown, o->p, o->n);
+    o->heap = 1;
+    o->p = grown;
+    o->cap = cap;
+    return 0;
+}
+
+/* ``"str"`` then ``tail`` (a separator, or 0): 1 written; 0 not a plain str (msgspec encodes the
+ * event instead); -1 error. */
+static int out_str(Out *o, PyObject *str, char tail) {
+    Py_ssize_t len;
+    const char *u = plain_utf8(str, &len);
+    if (!u) return 0;
+    if (out_room(o, len + 3) < 0) return -1;
+    o->ascii &= PyUnicode_IS_ASCII(str);
+    char *w = o->p + o->n;
+    *w++ = '"';
+    memcpy(w, u, len);
+    w += len;
+    *w++ = '"';
+    if (tail) *w++ = tail;
+    o->n = w - o->p;
+    return 1;
+}
+
+/* envelope(event: dict) -> str | None: msgspec.json.encode(event).decode() for an event of str,
+ * list-of-str and msgspec.Raw values (a bus's envelope), written in one pass; None for anything
+ * else (the caller encodes it with msgspec). */
+static PyObject *envelope(PyObject *self, PyObject *event) {
+    (void)self;
+    if (!PyDict_CheckExact(event)) Py_RETURN_NONE;
+    char start[1024];
+    Out o = {start, 1, sizeof(start), 1, 0};
+    start[0] = '{';
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    int rc = 1;
+    while (rc == 1 && PyDict_Next(event, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key) || (rc = out_str(&o, key, ':')) != 1) break;
+        if (PyUnicode_CheckExact(value)) {
+            rc = out_str(&o, value, ',');
+        } else if (PyList_CheckExact(value)) {
+            Py_ssize_t n = PyList_GET_SIZE(value);
+            if ((rc = out_room(&o, 2)) < 0) break;
+            o.p[o.n++] = '[';
+            for (Py_ssize_t i = 0; rc >= 0 && i < n; i++) {
+                PyObject *e = PyList_GET_ITEM(value, i);
+                rc = PyUnicode_CheckExact(e) ? out_str(&o, e, i + 1 < n ? ',' : 0) : 0;
+                if (rc != 1) break;
+            }
+            if (rc == 1) {
+                if (out_room(&o, 2) < 0) { rc = -1; break; }
+                o.p[o.n++] = ']';
+                o.p[o.n++] = ',';
+            }
+        } else if (RawType && Py_IS_TYPE(value, RawType)) {
+            Py_buffer view;
+            if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0) { rc = -1; break; }
+            if (o.ascii) o.ascii = ascii_bytes(view.buf, view.len);
+            if (out_room(&o, view.len + 1) < 0) {
+                rc = -1;
+            } else {
+                memcpy(o.p + o.n, view.buf, view.len);
+                o.n += view.len;
+                o.p[o.n++] = ',';
+            }
+            PyBuffer_Release(&view);
+        } else {
+            rc = 0;
+        }
+    }
+    PyObject *result = NULL;
+    if (rc == 1) { /* every member written: the last separator becomes the closing brace */
+        if (o.n == 1) o.n++;
+        o.p[o.n - 1] = '}';
+        if (o.ascii) {
+            result = PyUnicode_New(o.n, 127);
+            if (result) memcpy(PyUnicode_1BYTE_DATA(result), o.p, o.n);
+        } else {
+            result = PyUnicode_DecodeUTF8(o.p, o.n, NULL);
+        }
+    } else if (rc == 0) {
+        result = Py_NewRef(Py_None);
+    }
+    if (o.heap) PyMem_Free(o.p);
+    return result;
+}
+
+/* Reading compact text: no white space, no escapes (compact() made it). Anything else is refused
+ * with ValueError, never read past its end. */
+typedef struct {
+    const char *s;
+    Py_ssize_t n;
+    Py_ssize_t *starts; /* element offsets of the arrays being read */
+    Py_ssize_t nstarts, capstarts;
+} Text;
+
+static int text_malformed(void) {
+    PyErr_SetString(PyExc_ValueError, "a Raw event value that compact() did not make");
+    return -1;
+}
+
+/* Past one value at *i (any kind). */
+static int text_skip(const Text *t, Py_ssize_t *i) {
+    const char *s = t->s;
+    Py_ssize_t n = t->n, j = *i;
+    int depth = 0;
+    do {
+        if (j >= n) return text_malformed();
+        char ch = s[j];
+        if (ch == '"') {
+            const char *end = memchr(s + j + 1, '"', n - j - 1);
+            if (!end) return text_malformed();
+            j = end - s + 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            j++;
+        } else if (ch == '}' || ch == ']') {
+            if (!depth) return text_malformed();
+            depth--;
+            j++;
+        } else if (ch == ',' || ch == ':') {
+            if (!depth) return text_malformed();
+            j++;
+        } else {
+            while (j < n && !(byte_class[(unsigned char)s[j]] & SCALAR_STOP)) j++;
+        }
+    } while (depth);
+    *i = j;
+    return 0;
+}
+
+/* A str of UTF-8 bytes; ASCII (the common case) copied without the decoder. */
+static PyObject *text_str(const char *p, Py_ssize_t n) {
+    unsigned char high = 0;
+    for (Py_ssize_t i = 0; i < n; i++) high |= (unsigned char)p[i];
+    if (high & 0x80) return PyUnicode_DecodeUTF8(p, n, NULL);
+    PyObject *u = PyUnicode_New(n, 127);
+    if (u) memcpy(PyUnicode_1BYTE_DATA(u), p, n);
+    return u;
+}
+
+/* The scalar at *i as the decoder makes it (a new reference), *i past it. */
+static PyObject *text_scalar(const Text *t, Py_ssize_t *i) {
+    const char *s = t->s;
+    Py_ssize_t n = t->n, j = *i;
+    if (j >= n) return text_malformed(), NULL;
+    char ch = s[j];
+    if (ch == '"') {
+        const char *end = memchr(s + j + 1, '"', n - j - 1);
+        if (!end) return text_malformed(), NULL;
+        *i = end - s + 1;
+        return text_str(s + j + 1, end - s - j - 1);
+    }
+    if (ch == 't' || ch == 'f' || ch == 'n') {
+        Py_ssize_t len = ch == 'f' ? 5 : 4;
+        if (n - j < len) return text_malformed(), NULL;
+        *i = j + len;
+        return Py_NewRef(ch == 't' ? Py_True : ch == 'f' ? Py_False : Py_None);
+    }
+    Py_ssize_t k = j;
+    int point = 0;
+    char buf[64];
+    while (k < n && (is_digit(s[k]) || s[k] == '-' || s[k] == '.')) {
+        point |= s[k] == '.';
+        k++;
+    }
+    if (k == j || k - j >= (Py_ssize_t)sizeof(buf)) return text_malformed(), NULL;
+    memcpy(buf, s + j, k - j);
+    buf[k - j] = '\0';
+    *i = k;
+    if (point) {
+        double d = PyOS_string_to_double(buf, NULL, NULL);
+        if (d == -1.0 && PyErr_Occurred()) return NULL;
+        return PyFloat_FromDouble(d);
+    }
+    return PyLong_FromString(buf, NULL, 10);
+}
+
+/* A trie node's children by their key's bytes, for text: an open-addressing table built on first
+ * use and kept in the node's ``index`` slot (a trie never changes once built: a rule change builds
+ * a new one). The keys point into the children dict's own str keys, which it keeps alive. */
+typedef struct {
+    uint64_t hash;
+    const char *key;
+    Py_ssize_t len;
+    PyObject *node;
+} ChildSlot;
+
+typedef struct {
+    size_t mask;
+    ChildSlot slots[];
+} ChildIndex;
+
+static inline uint64_t key_hash(const char *p, Py_ssize_t n) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void index_free(PyObject *capsule) { PyMem_Free(PyCapsule_GetPointer(capsule, NULL)); }
+
+static ChildIndex *node_index(PyObject *node) {
+    PyObject *capsule = SLOT(node, G.pn_index);
+    if (capsule != Py_None) return PyCapsule_GetPointer(capsule, NULL);
+    PyObject *children = SLOT(node, G.pn_children), *key, *child;
+    size_t size = 2;
+    while (size < 2 * (size_t)PyDict_GET_SIZE(children)) size *= 2;
+    ChildIndex *index = PyMem_Calloc(1, sizeof(ChildIndex) + size * sizeof(ChildSlot));
+    if (!index) return PyErr_NoMemory(), NULL;
+    index->mask = size - 1;
+    Py_ssize_t pos = 0, len;
+    while (PyDict_Next(children, &pos, &key, &child)) {
+        const char *u = PyUnicode_AsUTF8AndSize(key, &len);
+        if (!u) {
+            PyMem_Free(index);
+            return NULL;
+        }
+        uint64_t h = key_hash(u, len);
+        size_t at = h & index->mask;
+        while (index->slots[at].key) at = (at + 1) & index->mask;
+        index->slots[at] = (ChildSlot){h, u, len, child};
+    }
+    capsule = PyCapsule_New(index, NULL, index_free);
+    if (!capsule) {
+        PyMem_Free(index);
+        return NULL;
+    }
+    Py_SETREF(SLOT(node, G.pn_index), capsule);
+    return index;
+}
+
+/* The child of ``node`` for the key of ``len`` bytes at ``key`` (borrowed), NULL when none (an
+ * error only if one is set). */
+static PyObject *text_child(PyObject *node, const char *key, Py_ssize_t len) {
+    ChildIndex *index = node_index(node);
+    if (!index) return NULL;
+    uint64_t h = key_hash(key, len);
+    for (size_t at = h & index->mask;; at = (at + 1) & index->mask) {
+        const ChildSlot *slot = &index->slots[at];
+        if (!slot->key) return NULL;
+        if (slot->hash == h && slot->len == len && !memcmp(slot->key, key, len)) return slot->node;
+    }
+}
+
+/* A scalar kept alive for the match (``put`` and ``add_member`` borrow or copy it). */
+static PyObject *text_owned(Text *t, Py_ssize_t *i, Flat *fl) {
+    PyObject *v = text_scalar(t, i);
+    if (v && push(&fl->owned, v) < 0) {
+        Py_DECREF(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The offsets of the elements of the array at *i, after the ``base`` already in t->starts; *i
+ * past it. 1 if some element is an object or an array, 0 if none, -1 on error. */
+static int text_elements_of(Text *t, Py_ssize_t *i) {
+    const char *s = t->s;
+    Py_ssize_t j = *i + 1;
+    int containers = 0;
+    if (j < t->n && s[j] == ']') {
+        *i = j + 1;
+        return 0;
+    }
+    for (;;) {
+        if (j >= t->n) return text_malformed();
+        if (t->nstarts == t->capstarts) {
+            Py_ssize_t cap = t->capstarts ? 2 * t->capstarts : 64;
+            Py_ssize_t *grown = PyMem_Realloc(t->starts, cap * sizeof(Py_ssize_t));
+            if (!grown) return PyErr_NoMemory(), -1;
+            t->starts = grown;
+            t->capstarts = cap;
+        }
+        t->starts[t->nstarts++] = j;
+        containers |= s[j] == '{' || s[j] == '[';
+        if (text_skip(t, &j) < 0) return -1;
+        if (j < t->n && s[j] == ',') { j++; continue; }
+        if (j < t->n && s[j] == ']') break;
+        return text_malformed();
+    }
+    *i = j + 1;
+    return containers;
+}
+
+static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl);
+
+/* The array at ``at`` starts with an object or an array: it holds containers, no scan needed. */
+static inline int leads_container(const Text *t, Py_ssize_t at) {
+    return at + 1 < t->n && (t->s[at + 1] == '{' || t->s[at + 1] == '[');
+}
+
+/* As elements(): the leaves of the array at *i (holding objects or arrays), with memberships. */
+static int text_array_members(Text *t, Py_ssize_t *i, PyObject *node, PyObject *base, Flat *fl) {
+    PyObject *fid = SLOT(node, G.pn_field), *children = SLOT(node, G.pn_children);
+    PyObject *array_id = PyLong_FromSsize_t(*i); /* unique in the event, as id(list) is */
+    if (!array_id) return -1;
+    Py_ssize_t first = t->nstarts;
+    int rc = text_elements_of(t, i);
+    Py_ssize_t count = t->nstarts - first;
+    rc = rc < 0 ? -1 : 0;
+    for (Py_ssize_t k = 0; rc == 0 && k < count; k++) {
+        Py_ssize_t at = t->starts[first + k];
+        char ch = t->s[at];
+        if (ch == '{' || ch == '[') {
+            if (ch == '{' && PyDict_GET_SIZE(children) == 0) continue;
+            PyObject *index = PyLong_FromSsize_t(k);
+            PyObject *pair = index ? PyTuple_Pack(2, array_id, index) : NULL;
+            Py_XDECREF(index);
+            if (!pair) { rc = -1; break; }
+            Py_ssize_t nb = PyTuple_GET_SIZE(base);
+            PyObject *m = PyTuple_New(nb + 1);
+            if (!m) { Py_DECREF(pair); rc = -1; break; }
+            for (Py_ssize_t j = 0; j < nb; j++) PyTuple_SET_ITEM(m, j, Py_NewRef(PyTuple_GET_ITEM(base, j)));
+            PyTuple_SET_ITEM(m, nb, pair);
+            rc = ch == '{' ? text_members(t, &at, node, m, fl) : text_array_members(t, &at, node, m, fl);
+            Py_DECREF(m);
+        } else if (fid != Py_None) {
+            PyObject *v = text_owned(t, &at, fl);
+            rc = v ? add_member(fl, fid, v, PyTuple_GET_SIZE(base) ? base : Py_None) : -1;
+        }
+    }
+    t->nstarts = first;
+    Py_DECREF(array_id);
+    return rc;
+}
+
+/* As members(): every leaf under the object at *i (read at the trie node ``parent``) carries ``mem``. */
+static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl) {
+    const char *s = t->s;
+    Py_ssize_t j = *i + 1;
+    if (j < t->n && s[j] == '}') {
+        *i = j + 1;
+        return 0;
+    }
+    for (;;) {
+        if (j >= t->n || s[j] != '"') return text_malformed();
+        const char *end = memchr(s + j + 1, '"', t->n - j - 1);
+        if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
+        PyObject *node = text_child(parent, s + j + 1, end - s - j - 1);
+        if (!node && PyErr_Occurred()) return -1;
+        j = end - s + 2;
+        if (j >= t->n) return text_malformed();
+        int rc = 0;
+        if (!node) {
+            rc = text_skip(t, &j);
+        } else {
+            PyObject *fid = SLOT(node, G.pn_field), *sub = SLOT(node, G.pn_children);
+            char ch = s[j];
+            if (ch == '{') {
+                rc = PyDict_GET_SIZE(sub) ? text_members(t, &j, node, mem, fl) : text_skip(t, &j);
+            } else if (ch == '[' && leads_container(t, j)) {
+                rc = text_array_members(t, &j, node, mem, fl);
+            } else if (ch == '[') {
+                Py_ssize_t at = j, first = t->nstarts;
+                rc = text_elements_of(t, &j);
+                if (rc == 1) {
+                    t->nstarts = first;
+                    rc = text_array_members(t, &at, node, mem, fl);
+                } else if (rc == 0) {
+                    for (Py_ssize_t k = first; rc == 0 && k < t->nstarts && fid != Py_None; k++) {
+                        Py_ssize_t e = t->starts[k];
+                        PyObject *v = text_owned(t, &e, fl);
+                        rc = v ? add_member(fl, fid, v, mem) : -1;
+                    }
+                    t->nstarts = first;
+                }
+            } else if (fid != Py_None) {
+                PyObject *v = text_owned(t, &j, fl);
+                rc = v ? add_member(fl, fid, v, mem) : -1;
+            } else {
+                rc = text_skip(t, &j);
+            }
+        }
+        if (rc < 0) return -1;
+        if (j < t->n && s[j] == ',') { j++; continue; }
+        if (j < t->n && s[j] == '}') break;
+        return text_malformed();
+    }
+    *i = j + 1;
+    return 0;
+}
+
+static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl);
+
+/* As flatten_value(), for the value at *i. */
+static int text_value(Text *t, Py_ssize_t *i, PyObject *node, Flat *fl) {
+    PyObject *fid = SLOT(node, G.pn_field);
+    char ch = t->s[*i];
+    if (ch == '{') {
+        PyObject *sub = SLOT(node, G.pn_children);
+        return PyDict_GET_SIZE(sub) ? text_object(t, i, node, fl) : text_skip(t, i);
+    }
+    if (ch == '[') {
+        Py_ssize_t at = *i, first = t->nstarts;
+        int rc = leads_container(t, *i) ? 1 : text_elements_of(t, i);
+        if (rc == 1) {
+            t->nstarts = first;
+            PyObject *empty = PyTuple_New(0);
+            if (!empty) return -1;
+            rc = text_array_members(t, &at, node, empty, fl);
+            Py_DECREF(empty);
+            *i = at;
+            return rc;
+        }
+        for (Py_ssize_t k = first; rc == 0 && k < t->nstarts && fid != Py_None; k++) {
+            Py_ssize_t e = t->starts[k];
+            PyObject *v = text_owned(t, &e, fl);
+            rc = v ? put(fl, fid, v) : -1;
+        }
+        t->nstarts = first;
+        return rc;
+    }
+    if (fid == Py_None) return text_skip(t, i);
+    PyObject *v = text_owned(t, i, fl);
+    return v ? put(fl, fid, v) : -1;
+}
+
+/* As flatten_object(), for the object at *i read at the trie node ``parent``: its keys in the
+ * text's order. */
+static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
+    const char *s = t->s;
+    Py_ssize_t j = *i + 1;
+    if (j < t->n && s[j] == '}') {
+        *i = j + 1;
+        return 0;
+    }
+    for (;;) {
+        if (j >= t->n || s[j] != '"') return text_malformed();
+        const char *end = memchr(s + j + 1, '"', t->n - j - 1);
+        if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
+        PyObject *node = text_child(parent, s + j + 1, end - s - j - 1);
+        if (!node && PyErr_Occurred()) return -1;
+        j = end - s + 2;
+        if (j >= t->n) return text_malformed();
+        if ((node ? text_value(t, &j, node, fl) : text_skip(t, &j)) < 0) return -1;
+        if (j < t->n && s[j] == ',') { j++; continue; }
+        if (j < t->n && s[j] == '}') break;
+        return text_malformed();
+    }
+    *i = j + 1;
+    return 0;
+}
+
+/* A msgspec.Raw met where a decoded value would be, read at the trie ``node``; ``whole`` is the
+ * trie's root when the Raw is the whole event (then an object), else NULL. */
+static int flatten_raw(PyObject *raw, PyObject *node, PyObject *whole, Flat *fl) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(raw, &view, PyBUF_SIMPLE) < 0) return -1;
+    Text t = {view.buf, view.len, NULL, 0, 0};
+    Py_ssize_t i = 0;
+    int rc = t.n && (node != whole || t.s[0] == '{') ? text_value(&t, &i, node, fl) : text_malformed();
+    if (rc == 0 && i != t.n) rc = text_malformed();
+    PyMem_Free(t.starts);
+    PyBuffer_Release(&view);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- family lookups */
@@ -973,17 +1768,18 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
     return rc;
 }
 
-/* match(root, children, event, numkey) -> set of rule names. */
+/* match(root, trie, event, numkey) -> set of rule names. */
 static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (!G.ready) {
         PyErr_SetString(PyExc_RuntimeError, "_speedups.init() was not called");
         return NULL;
     }
-    if (nargs != 4 || !PyDict_Check(args[1]) || !PyDict_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "match(root, children, event: dict, numkey)");
+    if (nargs != 4 || !Py_IS_TYPE(args[1], G.PathNode) || !(PyDict_Check(args[2]) || Py_IS_TYPE(args[2], RawType))) {
+        PyErr_SetString(PyExc_TypeError, "match(root, trie: PathNode, event: dict | msgspec.Raw, numkey)");
         return NULL;
     }
-    PyObject *root = args[0], *children = args[1], *event = args[2], *numkey = args[3];
+    PyObject *root = args[0], *trie = args[1], *event = args[2], *numkey = args[3];
+    PyObject *children = SLOT(trie, G.pn_children);
     /* The flattened event is large (FID_BITS pointers) and never cleared: on the heap, once per
      * match, with only its bit sets zeroed. */
     Flat *fl = PyMem_Malloc(sizeof(Flat));
@@ -996,7 +1792,9 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     fl->X = PyDict_New();
     PyObject *out = PySet_New(NULL), *arrays = PyList_New(0), *F = NULL;
     if (!fl->big || !fl->X || !out || !arrays) goto fail;
-    if (PyDict_GET_SIZE(children) && flatten_object(event, children, fl) < 0) goto fail;
+    if (PyDict_GET_SIZE(children)
+        && (PyDict_Check(event) ? flatten_object(event, children, fl) : flatten_raw(event, trie, trie, fl)) < 0)
+        goto fail;
     if (walk(root, fl, numkey, out, arrays) < 0) goto fail;
     if (PyList_GET_SIZE(arrays)) {
         F = flat_dict(fl);
@@ -1019,10 +1817,26 @@ fail:
     return NULL;
 }
 
+static PyObject *init_raw(PyObject *self, PyObject *type) {
+    (void)self;
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "init_raw(msgspec.Raw)");
+        return NULL;
+    }
+    Py_XSETREF(RawType, (PyTypeObject *)Py_NewRef(type));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"init", init, METH_VARARGS, "Register the machine's classes (once, from _engines.py)."},
+    {"init_raw", init_raw, METH_O, "Register msgspec.Raw, the JSON text compact() makes (once)."},
+    {"compact", compact, METH_O,
+     "compact(text) -> bytes | None: a JSON object as msgspec re-encodes it, None when not certain."},
+    {"compact_raw", compact_raw, METH_O, "compact_raw(text) -> msgspec.Raw | None: compact(), as a Raw."},
+    {"envelope", envelope, METH_O,
+     "envelope(event) -> str | None: a bus envelope of str, list and Raw values as msgspec writes it."},
     {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
-     "match(root, children, event, numkey) -> set: flatten the event and walk the machine."},
+     "match(root, trie, event, numkey) -> set: flatten the event and walk the machine."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,0 +1,141 @@
+"""An event's Detail kept as JSON text (patterns/_text.py, _speedups.c): the compact text is byte for
+byte what decoding and encoding again give, anything not certain is left to the decoder, and the
+engine matches the text exactly as it matches the decoded object."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eventmesh.patterns import RuleSet, envelope_json, raw_json
+from eventmesh.patterns._engines import available
+
+pytestmark = pytest.mark.skipif("c" not in available(), reason="the compiled engine is not built here")
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.Decoder().decode
+
+
+def reencoded(text: str) -> bytes:
+    return _encode(_decode(text))
+
+
+KEYS = st.sampled_from(["a", "b", "c", "é", "a.b", ""]) | st.text(max_size=5)
+SCALARS = (st.none() | st.booleans() | st.integers(-10**20, 10**20)
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+           | st.sampled_from(["x", "y", "10.0.0.1", "Ü"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+                      max_leaves=16)
+OBJECTS = st.dictionaries(KEYS, VALUES, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(OBJECTS, st.sampled_from([None, 2]), st.sampled_from([(",", ":"), (", ", ": ")]), st.booleans())
+def test_compact_text_is_what_decoding_and_encoding_again_give(doc: dict, indent: int | None,
+                                                               separators: tuple[str, str], ascii_only: bool) -> None:
+    text = json.dumps(doc, indent=indent, separators=separators, ensure_ascii=ascii_only)
+    raw = raw_json(text)
+    if raw is not None:
+        assert bytes(raw) == reencoded(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.integers(0, 18))
+def test_numbers_are_written_as_msgspec_writes_them(x: float, digits: int) -> None:
+    for number in (repr(x), f"{x:.{digits}f}", str(int(x)) if abs(x) < 1e18 else "0"):
+        text = '{"n": ' + number + '}'
+        raw = raw_json(text)
+        if raw is not None:
+            assert bytes(raw) == reencoded(text), number
+
+
+@pytest.mark.parametrize("text, compact", [
+    ('{"a": 1, "b": [1, 2.50, {"c": "x"}], "d": {"e": null, "f": true}}',
+     b'{"a":1,"b":[1,2.5,{"c":"x"}],"d":{"e":null,"f":true}}'),
+    ('{"\u00e9": "\u00fc", "n": -0.0, "z": 0.000, "big": 123456789012345678, "f": 100.00}',
+     '{"\u00e9":"\u00fc","n":-0.0,"z":0.0,"big":123456789012345678,"f":100.0}'.encode()),
+    ('{"amount": 1234.5, "tiny": 0.0001, "top": 1000000000000000.0}',
+     b'{"amount":1234.5,"tiny":0.0001,"top":1000000000000000.0}'),
+    (' {\n "a" : [ ] ,\t"b": {} }\r\n', b'{"a":[],"b":{}}'),
+    ('{}', b'{}'),
+])
+def test_plain_documents_stay_text(text: str, compact: bytes) -> None:
+    raw = raw_json(text)
+    assert raw is not None and bytes(raw) == compact == reencoded(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": "line\\nbreak"}', '{"a": "\\u00e9"}', '{"a": "\\/"}',      # escapes: msgspec rewrites them
+    '{"a": 1e5}', '{"a": 1E-2}',                                      # exponents
+    '{"a": -0}', '{"a": 1234567890123456789}',                        # -0 becomes 0; very long integers
+    '{"a": 0.00001}', '{"a": 12345678901234567.5}', '{"a": 0.1234567890123456}',  # written another way
+    '{"a": 1, "a": 2}', '{"a": {"b": 1, "c": 2, "b": 3}}',            # repeated keys: the last one wins
+    '[1]', '"x"', '1', '', '   ',                                     # not an object
+    '{"a": 1} x', '{"a": }', '{"a": 01}', '{"a": "\x01"}', '{"a" 1}', '{"a": tru}', '{"a": [1,]}',  # invalid
+    '{"a": ' * 70 + '1' + '}' * 70,                                   # deeper than the decoder's own care
+    '{"a": "\ud800"}',                                                # a lone surrogate
+])
+def test_anything_not_certain_is_left_to_the_decoder(text: str) -> None:
+    assert raw_json(text) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, st.text(max_size=8) | st.lists(st.text(max_size=6), max_size=3), max_size=6), OBJECTS)
+def test_the_envelope_is_what_msgspec_writes(event: dict[str, Any], detail: dict) -> None:
+    raw = raw_json(json.dumps(detail, ensure_ascii=False))
+    if raw is not None:
+        event["detail"] = raw
+    text = envelope_json(event)
+    if text is not None:
+        assert text == _encode(event).decode()
+
+
+def test_an_envelope_of_plain_strings_is_written_and_any_other_is_left_to_msgspec() -> None:
+    raw = raw_json('{"n": 1}')
+    plain = {"version": "0", "resources": ["arn:x", "\u00e9"], "detail": raw}
+    assert envelope_json(plain) == '{"version":"0","resources":["arn:x","\u00e9"],"detail":{"n":1}}'
+    assert envelope_json({}) == "{}"
+    for other in ({"a": 1}, {"a": {"b": "c"}}, {"a": "x\ny"}, {"a": ['"']}, {"a": [1]}):
+        assert envelope_json(other) is None
+
+
+RULES = {
+    "exact": '{"a": ["x"]}', "prefix": '{"b": [{"prefix": "x"}]}', "number": '{"c": [{"numeric": [">", 0]}]}',
+    "nested": '{"a": {"b": ["y"]}}', "dotted": '{"a.b": ["y"]}', "absent": '{"c": [{"exists": false}]}',
+    "array": '{"a": {"b": ["x"], "c": [null]}}', "ignore": '{"b": [{"equals-ignore-case": "ü"}]}',
+    "anything": '{"a": [{"anything-but": "x"}]}', "or": '{"$or": [{"c": [true]}, {"b": [1]}]}',
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(OBJECTS)
+def test_the_engine_matches_text_as_it_matches_the_decoded_event(doc: dict) -> None:
+    text = json.dumps(doc, ensure_ascii=False)
+    raw = raw_json(text)
+    if raw is None:
+        return
+    rules = RuleSet(engine="c")
+    reference = RuleSet(engine="python")
+    for name, pattern in RULES.items():
+        rules.add(name, pattern)
+        reference.add(name, pattern)
+    decoded = _decode(text)
+    expected = reference.match_event(decoded)
+    assert rules.match_event(raw) == expected                          # a whole event kept as text
+    assert rules.match_event({"source": "s", "detail": raw}) == rules.match_event({"source": "s", "detail": decoded})
+    assert reference.match_event(raw) == expected                      # the reference decodes it
+
+
+def test_text_the_engine_did_not_make_is_refused_not_misread() -> None:
+    rules = RuleSet(engine="c")
+    rules.add("r", '{"a": ["x"], "b": {"c": [1]}}')
+    for bad in (b'{"a":', b'{"a" 1}', b'[1]', b'{"a":"x"', b'{"b":{"c":1}', b'', b'{"a":"x"}}'):
+        with pytest.raises(ValueError):
+            rules.match_event(msgspec.Raw(bad))
+    assert rules.match_event(msgspec.Raw(b'{"a":"x","b":{"c":1}}')) == {"r"}
+    assert rules.match_event(msgspec.Raw(b'{"a":"y","b":{"c":1}}')) == set()
