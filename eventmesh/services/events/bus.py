@@ -32,7 +32,7 @@ import msgspec
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult, Outcome
 from eventmesh.histogram import Histogram, HistogramSnapshot
 from eventmesh.mesh import DeliveryPart, Mesh
-from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern
+from eventmesh.patterns import InvalidPatternError, RuleSet, compile_pattern, decoded_detail, envelope_json
 from eventmesh.quotas import Quota, quota_value
 from eventmesh.services.events.errors import (
     LIMIT_EXCEEDED_MESSAGE,
@@ -340,24 +340,27 @@ class EventBus:
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
-        matches, rules, collect = self._matcher.match_event, self.rules, self._collect_one
+        matches, rules, collect, envelope = self._matcher.match_event, self.rules, self._collect_one, envelope_json
         archives = self.archives if replay_name is None else None
         trace = None
         matched = 0
         for event in events:
             if replay_name is not None:
                 event["replay-name"] = replay_name
-            if traces:
-                trace = traces.get(event["id"])
-            event_json = _encode(event).decode()
+            event_json = None
             if archives:
+                event_json = envelope(event) or _encode(event).decode()
                 for archive in archives.values():
                     archive.offer(event, event_json, ingested_at)
             names: set[Any] = matches(event)
             if only is not None:
                 names = names & only
             if not names:
-                continue
+                continue  # encoded only for its archives: no target gets it
+            if event_json is None:
+                event_json = envelope(event) or _encode(event).decode()  # one pass where the C engine is built
+            if traces:
+                trace = traces.get(event["id"])
             matched += 1
             if len(names) > 1:   # a set's order follows the hash seed: keep runs reproducible
                 names = sorted(names)  # type: ignore[assignment]
@@ -390,6 +393,8 @@ class EventBus:
                      ingested_at: float, pending: dict[RuleTarget, tuple[Rule, list[Delivery]]],
                      hops: int, trace: str | None = None) -> None:
         payload = event_json
+        if target.input is not None or target.partition_key_path is not None:
+            decoded_detail(event)  # what a path into the event reads (patterns/_text.py)
         if target.input is not None:
             rule.context.ingestion_time = ingested_at
             try:

@@ -25,6 +25,7 @@ import msgspec
 
 from eventmesh.ids import uuid4_from
 from eventmesh.mesh import Mesh
+from eventmesh.patterns import raw_json
 from eventmesh.services.events.bus import DEFAULT_BUS_NAME, EventBus, bus_arn
 from eventmesh.services.events.errors import (
     LIMIT_EXCEEDED_MESSAGE,
@@ -199,14 +200,18 @@ def put_events(mesh: Mesh, entries: list[PutEventsRequestEntry], trace_header: s
             results.append(_missing(missing))
             failed += 1
             continue
-        try:
-            detail = _decode_detail(detail_text)
-        except msgspec.DecodeError:
-            detail = None
-        if type(detail) is not dict:
-            results.append(_MALFORMED)
-            failed += 1
-            continue
+        # Kept as its compact text where that is exact (the envelope embeds it, the engine reads
+        # the fields rules use from it: patterns/_text.py), else decoded.
+        detail = raw_json(detail_text)
+        if detail is None:
+            try:
+                detail = _decode_detail(detail_text)
+            except msgspec.DecodeError:
+                detail = None
+            if type(detail) is not dict:
+                results.append(_MALFORMED)
+                failed += 1
+                continue
         if source.startswith(_RESERVED_SOURCE_PREFIX):
             results.append(_NOT_AUTHORIZED_SOURCE)
             failed += 1

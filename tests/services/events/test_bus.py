@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from eventmesh.clock import VIRTUAL_EPOCH
@@ -61,6 +62,27 @@ def test_put_events_delivers_the_envelope_compact_and_in_aws_key_order(env: Any)
         '"detail":{"n":1,"items":[1,2]}}']
     assert queue.batches[0][2] == bus.rules["r1"].arn
     assert bus.rules["r1"].arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/r1"
+
+
+@pytest.mark.parametrize("detail", [
+    '{"n": 1, "price": 12.50, "tags": ["a", "b"], "who": {"name": "Zo\u00eb"}}',  # an escape: decoded
+    '{"n": 1, "price": 12.50, "tags": ["a", "b"], "who": {"name": "Zoë"}}',       # kept as its text
+    '{"note": "tab\\there", "n": 1e3, "n": 2}',                                  # exponent, repeated key
+])
+def test_a_detail_reaches_targets_as_decoding_it_gives_whether_kept_as_text_or_not(env: Any, detail: str) -> None:
+    mesh, driver, bus = env
+    plain, shaped = recorder(mesh, sqs_arn("plain")), recorder(mesh, sqs_arn("shaped"))
+    bus.put_rule("r1", event_pattern=json.dumps({"source": ["my.app"], "detail": {"n": [{"numeric": [">", 0]}]}}))
+    bus.put_rule("r2", event_pattern=json.dumps({"detail": {"n": [{"numeric": ["<", 0]}]}}))  # never matches
+    bus.put_targets("r1", [{"Id": "a", "Arn": plain.arn}, {"Id": "b", "Arn": shaped.arn, "InputPath": "$.detail"}])
+    bus.put_targets("r2", [{"Id": "a", "Arn": plain.arn}])
+    put_events(mesh, [entry(detail=detail)])
+    driver.run_until_idle()
+    expected = msgspec.json.encode(msgspec.json.decode(detail)).decode()
+    [body] = plain.bodies
+    assert body.endswith(f',"detail":{expected}}}')
+    assert json.loads(shaped.bodies[0]) == json.loads(detail)
+    assert (bus.rules["r1"].statistics().triggered_rules, bus.rules["r2"].statistics().triggered_rules) == (1, 0)
 
 
 def test_entries_of_one_request_each_get_their_own_envelope(env: Any) -> None:
