@@ -522,19 +522,24 @@ static inline int word_stops(uint64_t v) {
 
 /* No byte of p[0..n) ends a plain run. */
 static int plain_bytes(const char *p, Py_ssize_t n) {
-    Py_ssize_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        if (word_stops(word_at(p + i))) return 0;
-    for (; i < n; i++)
+    if (n >= 8) { /* whole words, the last one overlapping the one before */
+        for (Py_ssize_t i = 0; i + 8 < n; i += 8)
+            if (word_stops(word_at(p + i))) return 0;
+        return !word_stops(word_at(p + n - 8));
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
         if (byte_class[(unsigned char)p[i]] & STR_STOP) return 0;
     return 1;
 }
 
 static int ascii_bytes(const char *p, Py_ssize_t n) {
-    Py_ssize_t i = 0;
     uint64_t high = 0;
-    for (; i + 8 <= n; i += 8) high |= word_at(p + i);
-    for (; i < n; i++) high |= (unsigned char)p[i];
+    if (n >= 8) {
+        for (Py_ssize_t i = 0; i + 8 < n; i += 8) high |= word_at(p + i);
+        high |= word_at(p + n - 8);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) high |= (unsigned char)p[i];
+    }
     return !(high & HIGHS);
 }
 
@@ -919,9 +924,7 @@ static int text_skip(const Text *t, Py_ssize_t *i) {
 
 /* A str of UTF-8 bytes; ASCII (the common case) copied without the decoder. */
 static PyObject *text_str(const char *p, Py_ssize_t n) {
-    unsigned char high = 0;
-    for (Py_ssize_t i = 0; i < n; i++) high |= (unsigned char)p[i];
-    if (high & 0x80) return PyUnicode_DecodeUTF8(p, n, NULL);
+    if (!ascii_bytes(p, n)) return PyUnicode_DecodeUTF8(p, n, NULL);
     PyObject *u = PyUnicode_New(n, 127);
     if (u) memcpy(PyUnicode_1BYTE_DATA(u), p, n);
     return u;
