@@ -198,7 +198,7 @@ class RuleSet:
         if type(event) is dict and self.flavor != "sns":  # the bus's case: an event decoded once
             return self._machine.match(event)
         text = body if self.flavor == "sns" and self.scope == "MessageBody" else event
-        if type(text) is str and self._machine.engine == C:  # read as text where that is exact
+        if (type(text) is str or type(text) is bytes) and self._machine.engine == C:  # as text where exact
             raw = raw_json(text)
             if raw is not None:
                 return self._machine.match(raw)

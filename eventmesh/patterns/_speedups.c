@@ -460,8 +460,9 @@ static int flatten_value(PyObject *value, PyObject *node, Flat *fl) {
  * A PutEvents entry's Detail arrives as JSON text; decoding it into Python objects only to flatten
  * a few fields and encode it again into the envelope cost a third of a bus's time per event.
  * compact() turns the text into the exact bytes msgspec would encode after decoding it (the
- * envelope then embeds them as a msgspec.Raw), or answers None where it cannot be sure (escapes,
- * exponents, duplicate keys, ...), and the caller decodes as before. The flattener reads such a
+ * envelope then embeds them as a msgspec.Raw; escapes rewritten as msgspec writes them), or answers
+ * None where it cannot be sure (exponents, repeated keys, lone surrogates, ...), and the caller
+ * decodes as before. The flattener reads such a
  * Raw where it meets one (an event's "detail", or a whole event) and makes Python objects only
  * for the values on rule paths. */
 
@@ -546,13 +547,103 @@ static int ascii_bytes(const char *p, Py_ssize_t n) {
 /* 1: copied; 0: not canonical here (the caller decodes); -1: an error is set. */
 static int compact_value(Compact *c);
 
+/* Four hex digits at p (``avail`` bytes there): 1 and the value, or 0. */
+static int hex4(const char *p, Py_ssize_t avail, unsigned *out) {
+    if (avail < 4) return 0;
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        char ch = p[k];
+        unsigned d;
+        if (ch >= '0' && ch <= '9') d = (unsigned)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f') d = (unsigned)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F') d = (unsigned)(ch - 'A' + 10);
+        else return 0;
+        v = v * 16 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* A character given by an escape, as msgspec writes it: the quote, the backslash and control
+ * characters escaped (\b \f \n \r \t, else \u00xx), any other as its UTF-8 bytes. Never longer
+ * than the escape it came from. */
+static void compact_char(Compact *c, unsigned cp) {
+    char *w = c->out + c->o;
+    Py_ssize_t n = 1;
+    const char *forms = "\b\f\n\r\t\"\\", *letters = "bfnrt\"\\";
+    const char *hit = cp && cp < 0x80 ? strchr(forms, (int)cp) : NULL;
+    if (hit) {
+        w[0] = '\\';
+        w[1] = letters[hit - forms];
+        n = 2;
+    } else if (cp < 0x20) {
+        static const char hex[] = "0123456789abcdef";
+        memcpy(w, "\\u00", 4);
+        w[4] = hex[cp >> 4];
+        w[5] = hex[cp & 15];
+        n = 6;
+    } else if (cp < 0x80) {
+        w[0] = (char)cp;
+    } else if (cp < 0x800) {
+        w[0] = (char)(0xC0 | (cp >> 6));
+        w[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        w[0] = (char)(0xE0 | (cp >> 12));
+        w[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        w[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        w[0] = (char)(0xF0 | (cp >> 18));
+        w[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        w[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        w[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    c->o += n;
+}
+
 static int compact_string(Compact *c) {
+    const char *s = c->s; /* NUL-terminated: a run stops at the end */
     Py_ssize_t j = c->i + 1;
-    const char *s = c->s; /* NUL-terminated: the scan stops at the end */
-    while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
-    if (j >= c->n || s[j] != '"') return 0; /* an escape (msgspec rewrites it) or invalid JSON */
-    memcpy(c->out + c->o, s + c->i, j + 1 - c->i);
-    c->o += j + 1 - c->i;
+    c->out[c->o++] = '"';
+    for (;;) {
+        Py_ssize_t run = j;
+        while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
+        memcpy(c->out + c->o, s + run, j - run);
+        c->o += j - run;
+        if (j >= c->n) return 0;
+        if (s[j] == '"') break;
+        if (s[j] != '\\' || j + 1 >= c->n) return 0; /* a raw control character: invalid JSON */
+        unsigned cp;
+        switch (s[j + 1]) {
+        case '"': cp = '"'; break;
+        case '\\': cp = '\\'; break;
+        case '/': cp = '/'; break;
+        case 'b': cp = '\b'; break;
+        case 'f': cp = '\f'; break;
+        case 'n': cp = '\n'; break;
+        case 'r': cp = '\r'; break;
+        case 't': cp = '\t'; break;
+        case 'u':
+            if (!hex4(s + j + 2, c->n - j - 2, &cp)) return 0;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return 0; /* a low surrogate alone: the decoder refuses it */
+            if (cp >= 0xD800 && cp <= 0xDBFF) {         /* a pair, or the decoder refuses it */
+                unsigned low;
+                if (j + 7 >= c->n || s[j + 6] != '\\' || s[j + 7] != 'u' || !hex4(s + j + 8, c->n - j - 8, &low)
+                    || low < 0xDC00 || low > 0xDFFF)
+                    return 0;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                j += 6;
+            }
+            j += 4;
+            break;
+        default: return 0;
+        }
+        j += 2;
+        compact_char(c, cp);
+    }
+    c->out[c->o++] = '"';
     c->i = j + 1;
     return 1;
 }
@@ -711,19 +802,25 @@ static int compact_value(Compact *c) {
     }
 }
 
-/* compact(text: str) -> bytes | None: the JSON object ``text`` as msgspec.json.encode(
+/* compact(text: str | bytes) -> bytes | None: the JSON object ``text`` as msgspec.json.encode(
  * msgspec.json.decode(text)) writes it, or None when that is not certain here. */
 static PyObject *compact(PyObject *self, PyObject *text) {
     (void)self;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "compact(text: str)");
-        return NULL;
-    }
     Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
-    if (!s) { /* lone surrogates: the decoder refuses them */
-        PyErr_Clear();
-        Py_RETURN_NONE;
+    const char *s;
+    if (PyBytes_CheckExact(text)) { /* NUL-terminated too; UTF-8 past ASCII is left to the decoder to check */
+        s = PyBytes_AS_STRING(text);
+        n = PyBytes_GET_SIZE(text);
+        if (!ascii_bytes(s, n)) Py_RETURN_NONE;
+    } else if (PyUnicode_Check(text)) {
+        s = PyUnicode_AsUTF8AndSize(text, &n);
+        if (!s) { /* lone surrogates: the decoder refuses them */
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    } else {
+        PyErr_SetString(PyExc_TypeError, "compact(text: str | bytes)");
+        return NULL;
     }
     Compact c = {s, n, 0, NULL, 0, NULL, 0, 0, 0};
     skip_ws(s, n, &c.i);
@@ -746,7 +843,7 @@ static PyObject *compact(PyObject *self, PyObject *text) {
     return out;
 }
 
-/* compact_raw(text: str) -> msgspec.Raw | None: compact()'s bytes as the Raw an event keeps. */
+/* compact_raw(text: str | bytes) -> msgspec.Raw | None: compact()'s bytes as the Raw an event keeps. */
 static PyObject *compact_raw(PyObject *self, PyObject *text) {
     if (!RawType) {
         PyErr_SetString(PyExc_RuntimeError, "_speedups.init_raw() was not called");
@@ -878,8 +975,8 @@ static PyObject *envelope(PyObject *self, PyObject *event) {
     return result;
 }
 
-/* Reading compact text: no white space, no escapes (compact() made it). Anything else is refused
- * with ValueError, never read past its end. */
+/* Reading compact text: no white space, only the escapes compact() writes. Anything else is
+ * refused with ValueError, never read past its end. */
 typedef struct {
     const char *s;
     Py_ssize_t n;
@@ -892,6 +989,62 @@ static int text_malformed(void) {
     return -1;
 }
 
+/* The closing quote of the string whose text starts at ``from`` (after its opening quote), or
+ * NULL: the first quote not escaped (preceded by an even number of backslashes). */
+static const char *string_end(const char *s, Py_ssize_t from, Py_ssize_t n) {
+    for (Py_ssize_t j = from;;) {
+        const char *q = memchr(s + j, '"', n - j);
+        if (!q) return NULL;
+        Py_ssize_t k = q - s, b = 0;
+        while (k - 1 - b >= from && s[k - 1 - b] == '\\') b++;
+        if (!(b & 1)) return q;
+        j = k + 1;
+    }
+}
+
+/* A compact string's text with its escapes undone (compact() writes only \" \\ \b \f \n \r \t
+ * and \u00xx), into ``buf`` of at least ``n`` bytes: the length, or -1 with ValueError set. */
+static Py_ssize_t unescape(const char *p, Py_ssize_t n, char *buf) {
+    Py_ssize_t o = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (p[i] != '\\') {
+            buf[o++] = p[i];
+            continue;
+        }
+        if (++i >= n) return text_malformed();
+        unsigned cp;
+        switch (p[i]) {
+        case '"': buf[o++] = '"'; break;
+        case '\\': buf[o++] = '\\'; break;
+        case '/': buf[o++] = '/'; break;
+        case 'b': buf[o++] = '\b'; break;
+        case 'f': buf[o++] = '\f'; break;
+        case 'n': buf[o++] = '\n'; break;
+        case 'r': buf[o++] = '\r'; break;
+        case 't': buf[o++] = '\t'; break;
+        case 'u':
+            if (!hex4(p + i + 1, n - i - 1, &cp) || cp >= 0x80) return text_malformed();
+            buf[o++] = (char)cp;
+            i += 4;
+            break;
+        default: return text_malformed();
+        }
+    }
+    return o;
+}
+
+/* ``unescape`` into a buffer of the caller's, or one allocated here (free it when != stack). */
+static char *unescaped(const char *p, Py_ssize_t n, char *stack, Py_ssize_t room, Py_ssize_t *len) {
+    char *buf = n <= room ? stack : PyMem_Malloc(n);
+    if (!buf) return PyErr_NoMemory(), NULL;
+    *len = unescape(p, n, buf);
+    if (*len < 0) {
+        if (buf != stack) PyMem_Free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* Past one value at *i (any kind). */
 static int text_skip(const Text *t, Py_ssize_t *i) {
     const char *s = t->s;
@@ -901,7 +1054,7 @@ static int text_skip(const Text *t, Py_ssize_t *i) {
         if (j >= n) return text_malformed();
         char ch = s[j];
         if (ch == '"') {
-            const char *end = memchr(s + j + 1, '"', n - j - 1);
+            const char *end = string_end(s, j + 1, n);
             if (!end) return text_malformed();
             j = end - s + 1;
         } else if (ch == '{' || ch == '[') {
@@ -924,6 +1077,15 @@ static int text_skip(const Text *t, Py_ssize_t *i) {
 
 /* A str of UTF-8 bytes; ASCII (the common case) copied without the decoder. */
 static PyObject *text_str(const char *p, Py_ssize_t n) {
+    if (memchr(p, '\\', n)) { /* escaped: undone first */
+        char stack[256];
+        Py_ssize_t len;
+        char *buf = unescaped(p, n, stack, sizeof(stack), &len);
+        if (!buf) return NULL;
+        PyObject *u = PyUnicode_DecodeUTF8(buf, len, NULL);
+        if (buf != stack) PyMem_Free(buf);
+        return u;
+    }
     if (!ascii_bytes(p, n)) return PyUnicode_DecodeUTF8(p, n, NULL);
     PyObject *u = PyUnicode_New(n, 127);
     if (u) memcpy(PyUnicode_1BYTE_DATA(u), p, n);
@@ -937,7 +1099,7 @@ static PyObject *text_scalar(const Text *t, Py_ssize_t *i) {
     if (j >= n) return text_malformed(), NULL;
     char ch = s[j];
     if (ch == '"') {
-        const char *end = memchr(s + j + 1, '"', n - j - 1);
+        const char *end = string_end(s, j + 1, n);
         if (!end) return text_malformed(), NULL;
         *i = end - s + 1;
         return text_str(s + j + 1, end - s - j - 1);
@@ -1033,6 +1195,18 @@ static PyObject *text_child(PyObject *node, const char *key, Py_ssize_t len) {
     }
 }
 
+/* text_child for a key as the text has it (escapes undone first). */
+static PyObject *text_key(PyObject *parent, const char *key, Py_ssize_t len) {
+    if (!memchr(key, '\\', len)) return text_child(parent, key, len);
+    char stack[256];
+    Py_ssize_t n;
+    char *buf = unescaped(key, len, stack, sizeof(stack), &n);
+    if (!buf) return NULL;
+    PyObject *node = text_child(parent, buf, n);
+    if (buf != stack) PyMem_Free(buf);
+    return node;
+}
+
 /* A scalar kept alive for the match (``put`` and ``add_member`` borrow or copy it). */
 static PyObject *text_owned(Text *t, Py_ssize_t *i, Flat *fl) {
     PyObject *v = text_scalar(t, i);
@@ -1125,9 +1299,9 @@ static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem,
     }
     for (;;) {
         if (j >= t->n || s[j] != '"') return text_malformed();
-        const char *end = memchr(s + j + 1, '"', t->n - j - 1);
+        const char *end = string_end(s, j + 1, t->n);
         if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
-        PyObject *node = text_child(parent, s + j + 1, end - s - j - 1);
+        PyObject *node = text_key(parent, s + j + 1, end - s - j - 1);
         if (!node && PyErr_Occurred()) return -1;
         j = end - s + 2;
         if (j >= t->n) return text_malformed();
@@ -1217,9 +1391,9 @@ static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
     }
     for (;;) {
         if (j >= t->n || s[j] != '"') return text_malformed();
-        const char *end = memchr(s + j + 1, '"', t->n - j - 1);
+        const char *end = string_end(s, j + 1, t->n);
         if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
-        PyObject *node = text_child(parent, s + j + 1, end - s - j - 1);
+        PyObject *node = text_key(parent, s + j + 1, end - s - j - 1);
         if (!node && PyErr_Occurred()) return -1;
         j = end - s + 2;
         if (j >= t->n) return text_malformed();

@@ -62,6 +62,8 @@ def test_numbers_are_written_as_msgspec_writes_them(x: float, digits: int) -> No
     ('{"amount": 1234.5, "tiny": 0.0001, "top": 1000000000000000.0}',
      b'{"amount":1234.5,"tiny":0.0001,"top":1000000000000000.0}'),
     (' {\n "a" : [ ] ,\t"b": {} }\r\n', b'{"a":[],"b":{}}'),
+    ('{"a": "line\\nbreak", "b": "\\u00e9\\/\\u0001\\u0008", "q\\"k": "\\ud83d\\ude00 \\"\\\\"}',
+     '{"a":"line\\nbreak","b":"\u00e9/\\u0001\\b","q\\"k":"\U0001f600 \\"\\\\"}'.encode()),
     ('{}', b'{}'),
 ])
 def test_plain_documents_stay_text(text: str, compact: bytes) -> None:
@@ -70,7 +72,9 @@ def test_plain_documents_stay_text(text: str, compact: bytes) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    '{"a": "line\\nbreak"}', '{"a": "\\u00e9"}', '{"a": "\\/"}',      # escapes: msgspec rewrites them
+    '{"a": "\\ud83d"}', '{"a": "\\ude00"}', '{"a": "\\ud83d\\u0041"}',  # lone surrogates: refused
+    '{"a": "\\x"}', '{"a": "\\u12"}', '{"\\u0061": 1, "a": 2}',      # bad escapes; a key repeated
+    b'{"a": "\xc3\xa9"}',                                          # bytes past ASCII: UTF-8 left to check
     '{"a": 1e5}', '{"a": 1E-2}',                                      # exponents
     '{"a": -0}', '{"a": 1234567890123456789}',                        # -0 becomes 0; very long integers
     '{"a": 0.00001}', '{"a": 12345678901234567.5}', '{"a": 0.1234567890123456}',  # written another way
@@ -78,9 +82,9 @@ def test_plain_documents_stay_text(text: str, compact: bytes) -> None:
     '[1]', '"x"', '1', '', '   ',                                     # not an object
     '{"a": 1} x', '{"a": }', '{"a": 01}', '{"a": "\x01"}', '{"a" 1}', '{"a": tru}', '{"a": [1,]}',  # invalid
     '{"a": ' * 70 + '1' + '}' * 70,                                   # deeper than the decoder's own care
-    '{"a": "\ud800"}',                                                # a lone surrogate
+    '{"a": "\ud800"}',                                                # a lone surrogate in a str
 ])
-def test_anything_not_certain_is_left_to_the_decoder(text: str) -> None:
+def test_anything_not_certain_is_left_to_the_decoder(text: str | bytes) -> None:
     assert raw_json(text) is None
 
 
