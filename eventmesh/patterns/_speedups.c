@@ -603,15 +603,12 @@ static void compact_char(Compact *c, unsigned cp) {
     c->o += n;
 }
 
-static int compact_string(Compact *c) {
-    const char *s = c->s; /* NUL-terminated: a run stops at the end */
-    Py_ssize_t j = c->i + 1;
-    c->out[c->o++] = '"';
+/* The rest of a string from its first escape (or invalid byte) at ``j``. */
+static int compact_escaped(Compact *c, Py_ssize_t j) {
+    const char *s = c->s;
+    memcpy(c->out + c->o, s + c->i, j - c->i);
+    c->o += j - c->i;
     for (;;) {
-        Py_ssize_t run = j;
-        while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
-        memcpy(c->out + c->o, s + run, j - run);
-        c->o += j - run;
         if (j >= c->n) return 0;
         if (s[j] == '"') break;
         if (s[j] != '\\' || j + 1 >= c->n) return 0; /* a raw control character: invalid JSON */
@@ -642,8 +639,23 @@ static int compact_string(Compact *c) {
         }
         j += 2;
         compact_char(c, cp);
+        Py_ssize_t run = j;
+        while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
+        memcpy(c->out + c->o, s + run, j - run);
+        c->o += j - run;
     }
     c->out[c->o++] = '"';
+    c->i = j + 1;
+    return 1;
+}
+
+static inline int compact_string(Compact *c) {
+    const char *s = c->s; /* NUL-terminated: a run stops at the end */
+    Py_ssize_t j = c->i + 1;
+    while (!(byte_class[(unsigned char)s[j]] & STR_STOP)) j++;
+    if (j >= c->n || s[j] != '"') return compact_escaped(c, j);
+    memcpy(c->out + c->o, s + c->i, j + 1 - c->i); /* no escape (the common case): as it is */
+    c->o += j + 1 - c->i;
     c->i = j + 1;
     return 1;
 }
@@ -982,6 +994,7 @@ typedef struct {
     Py_ssize_t n;
     Py_ssize_t *starts; /* element offsets of the arrays being read */
     Py_ssize_t nstarts, capstarts;
+    int escapes; /* the text holds a backslash (most do not: then no string needs undoing) */
 } Text;
 
 static int text_malformed(void) {
@@ -991,7 +1004,8 @@ static int text_malformed(void) {
 
 /* The closing quote of the string whose text starts at ``from`` (after its opening quote), or
  * NULL: the first quote not escaped (preceded by an even number of backslashes). */
-static const char *string_end(const char *s, Py_ssize_t from, Py_ssize_t n) {
+static const char *string_end(const char *s, Py_ssize_t from, Py_ssize_t n, int escapes) {
+    if (!escapes) return memchr(s + from, '"', n - from);
     for (Py_ssize_t j = from;;) {
         const char *q = memchr(s + j, '"', n - j);
         if (!q) return NULL;
@@ -1054,7 +1068,7 @@ static int text_skip(const Text *t, Py_ssize_t *i) {
         if (j >= n) return text_malformed();
         char ch = s[j];
         if (ch == '"') {
-            const char *end = string_end(s, j + 1, n);
+            const char *end = string_end(s, j + 1, n, t->escapes);
             if (!end) return text_malformed();
             j = end - s + 1;
         } else if (ch == '{' || ch == '[') {
@@ -1076,8 +1090,8 @@ static int text_skip(const Text *t, Py_ssize_t *i) {
 }
 
 /* A str of UTF-8 bytes; ASCII (the common case) copied without the decoder. */
-static PyObject *text_str(const char *p, Py_ssize_t n) {
-    if (memchr(p, '\\', n)) { /* escaped: undone first */
+static PyObject *text_str(const char *p, Py_ssize_t n, int escapes) {
+    if (escapes && memchr(p, '\\', n)) { /* escaped: undone first */
         char stack[256];
         Py_ssize_t len;
         char *buf = unescaped(p, n, stack, sizeof(stack), &len);
@@ -1099,10 +1113,10 @@ static PyObject *text_scalar(const Text *t, Py_ssize_t *i) {
     if (j >= n) return text_malformed(), NULL;
     char ch = s[j];
     if (ch == '"') {
-        const char *end = string_end(s, j + 1, n);
+        const char *end = string_end(s, j + 1, n, t->escapes);
         if (!end) return text_malformed(), NULL;
         *i = end - s + 1;
-        return text_str(s + j + 1, end - s - j - 1);
+        return text_str(s + j + 1, end - s - j - 1, t->escapes);
     }
     if (ch == 't' || ch == 'f' || ch == 'n') {
         Py_ssize_t len = ch == 'f' ? 5 : 4;
@@ -1196,8 +1210,8 @@ static PyObject *text_child(PyObject *node, const char *key, Py_ssize_t len) {
 }
 
 /* text_child for a key as the text has it (escapes undone first). */
-static PyObject *text_key(PyObject *parent, const char *key, Py_ssize_t len) {
-    if (!memchr(key, '\\', len)) return text_child(parent, key, len);
+static PyObject *text_key(const Text *t, PyObject *parent, const char *key, Py_ssize_t len) {
+    if (!t->escapes || !memchr(key, '\\', len)) return text_child(parent, key, len);
     char stack[256];
     Py_ssize_t n;
     char *buf = unescaped(key, len, stack, sizeof(stack), &n);
@@ -1299,9 +1313,9 @@ static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem,
     }
     for (;;) {
         if (j >= t->n || s[j] != '"') return text_malformed();
-        const char *end = string_end(s, j + 1, t->n);
+        const char *end = string_end(s, j + 1, t->n, t->escapes);
         if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
-        PyObject *node = text_key(parent, s + j + 1, end - s - j - 1);
+        PyObject *node = text_key(t, parent, s + j + 1, end - s - j - 1);
         if (!node && PyErr_Occurred()) return -1;
         j = end - s + 2;
         if (j >= t->n) return text_malformed();
@@ -1391,9 +1405,9 @@ static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
     }
     for (;;) {
         if (j >= t->n || s[j] != '"') return text_malformed();
-        const char *end = string_end(s, j + 1, t->n);
+        const char *end = string_end(s, j + 1, t->n, t->escapes);
         if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
-        PyObject *node = text_key(parent, s + j + 1, end - s - j - 1);
+        PyObject *node = text_key(t, parent, s + j + 1, end - s - j - 1);
         if (!node && PyErr_Occurred()) return -1;
         j = end - s + 2;
         if (j >= t->n) return text_malformed();
@@ -1411,7 +1425,7 @@ static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
 static int flatten_raw(PyObject *raw, PyObject *node, PyObject *whole, Flat *fl) {
     Py_buffer view;
     if (PyObject_GetBuffer(raw, &view, PyBUF_SIMPLE) < 0) return -1;
-    Text t = {view.buf, view.len, NULL, 0, 0};
+    Text t = {view.buf, view.len, NULL, 0, 0, memchr(view.buf, '\\', view.len) != NULL};
     Py_ssize_t i = 0;
     int rc = t.n && (node != whole || t.s[0] == '{') ? text_value(&t, &i, node, fl) : text_malformed();
     if (rc == 0 && i != t.n) rc = text_malformed();
