@@ -467,6 +467,7 @@ static int flatten_value(PyObject *value, PyObject *node, Flat *fl) {
  * for the values on rule paths. */
 
 #define TEXT_DEPTH_MAX 64   /* deeper text is left to the decoder */
+#define OBJECT_KEYS_MAX 128 /* an object of more keys is left to the decoder (repeats are found pairwise) */
 #define INT_DIGITS_MAX 18   /* longer integers are left to the decoder (they fit a long long) */
 #define FLOAT_SIG_MAX 15    /* DBL_DIG: such decimals are exactly what repr() gives back */
 #define FLOAT_INT_DIGITS_MAX 16 /* below 1e16 and at least 1e-4, repr() and msgspec write no exponent */
@@ -739,6 +740,7 @@ static int compact_object(Compact *c) {
             Py_ssize_t at = c->o;
             if ((rc = compact_string(c)) != 1) break;
             Py_ssize_t len = c->o - at;
+            if (c->nkeys - base >= 2 * OBJECT_KEYS_MAX) return 0; /* checked below pairwise: bounded */
             for (Py_ssize_t k = base; k < c->nkeys; k += 2) /* a repeated key: the decoder keeps the last */
                 if (c->keys[k + 1] == len && !memcmp(c->out + c->keys[k], c->out + at, len)) return 0;
             if (c->nkeys + 2 > c->capkeys) {

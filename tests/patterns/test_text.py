@@ -82,6 +82,7 @@ def test_plain_documents_stay_text(text: str, compact: bytes) -> None:
     '[1]', '"x"', '1', '', '   ',                                     # not an object
     '{"a": 1} x', '{"a": }', '{"a": 01}', '{"a": "\x01"}', '{"a" 1}', '{"a": tru}', '{"a": [1,]}',  # invalid
     '{"a": ' * 70 + '1' + '}' * 70,                                   # deeper than the decoder's own care
+    json.dumps({f"k{i}": i for i in range(129)}),                     # keys past the pairwise check's bound
     '{"a": "\ud800"}',                                                # a lone surrogate in a str
 ])
 def test_anything_not_certain_is_left_to_the_decoder(text: str | bytes) -> None:
@@ -97,6 +98,13 @@ def test_the_envelope_is_what_msgspec_writes(event: dict[str, Any], detail: dict
     text = envelope_json(event)
     if text is not None:
         assert text == _encode(event).decode()
+
+
+def test_a_hostile_detail_costs_time_linear_in_its_size() -> None:
+    # 256 KB (PutEvents' request limit) of distinct keys: refused after the bound, not compared in pairs
+    text = json.dumps({f"k{i}": i for i in range(20_000)})
+    assert raw_json(text) is None
+    assert raw_json(json.dumps({f"k{i}": i for i in range(128)})) is not None
 
 
 def test_an_envelope_of_plain_strings_is_written_and_any_other_is_left_to_msgspec() -> None:
