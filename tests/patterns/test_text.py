@@ -151,3 +151,53 @@ def test_text_the_engine_did_not_make_is_refused_not_misread() -> None:
             rules.match_event(msgspec.Raw(bad))
     assert rules.match_event(msgspec.Raw(b'{"a":"x","b":{"c":1}}')) == {"r"}
     assert rules.match_event(msgspec.Raw(b'{"a":"y","b":{"c":1}}')) == set()
+
+
+FUZZ_SEEDS = [
+    '{"a": "x", "b": [1, {"c": "\\u00e9"}], "c": 1.50, "d": "axb", "e\\"q": "\\\\"}',
+    '{"a": {"b": ["x", "y"], "c": null}, "b": "xyz", "c": [1, 2, -0.5]}',
+    '{"a": [{"b": "x", "c": null}, {"b": "y"}], "d": "\\ud83d\\ude00x\\n"}',
+]
+FUZZ_RULES = ['{"a": ["x"]}', '{"b": [{"prefix": "x"}]}', '{"a": {"b": ["y"]}}', '{"c": [{"numeric": [">", 0]}]}',
+              '{"a": {"b": ["x"], "c": [null]}}', '{"d": [{"wildcard": "*x*"}]}', '{"e\\"q": ["\\\\"]}']
+FUZZ_CASES = 3_000  # mutations of the seeds (bounded; a longer run is the same loop with more)
+
+
+def test_mutated_and_random_text_is_either_exact_or_refused() -> None:
+    import random
+
+    rng = random.Random(20261207)
+    rules, reference = RuleSet(engine="c"), RuleSet(engine="python")
+    for i, pattern in enumerate(FUZZ_RULES):
+        rules.add(i, pattern)
+        reference.add(i, pattern)
+    alphabet = '{}[],:"\\ \n0123456789.-eEtrufalsn\u00e9\x01'
+    kept = 0
+    for _ in range(FUZZ_CASES):
+        chars = list(rng.choice(FUZZ_SEEDS))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(chars) + 1)
+            roll = rng.random()
+            if roll < 0.4 and chars:
+                del chars[min(at, len(chars) - 1)]
+            elif roll < 0.8:
+                chars.insert(at, rng.choice(alphabet))
+            else:
+                chars = chars[:at]
+        junk = bytes(rng.randrange(256) for _ in range(rng.randint(0, 40)))
+        for value in (msgspec.Raw(junk), {"detail": msgspec.Raw(junk)}):
+            try:
+                rules.match_event(value)  # never read past the text, never a crash
+            except ValueError:
+                pass
+        text = "".join(chars)
+        raw = raw_json(text)
+        if raw is None:
+            continue
+        kept += 1
+        decoded = _decode(text)
+        assert bytes(raw) == _encode(decoded), text
+        assert rules.match_event(raw) == reference.match_event(decoded), text
+        event = {"id": "x", "detail": raw}
+        assert envelope_json(event) == _encode(event).decode()
+    assert kept > FUZZ_CASES // 20  # the mutations that stay valid JSON do take the text path
