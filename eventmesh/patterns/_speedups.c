@@ -298,12 +298,58 @@ static PyObject *flat_dict(const Flat *fl) {
     return F;
 }
 
+/* One Flat kept between matches with its stacks and dicts, emptied (32 KB and two dicts need not be
+ * made per event). A match takes it, or makes its own while it is taken (a match under way in
+ * another thread, which walk_arrays' Python code lets run). */
+static Flat *spare_flat;
+
+static Flat *flat_take(void) {
+    Flat *fl = spare_flat;
+    if (fl) {
+        spare_flat = NULL;
+    } else {
+        fl = PyMem_Malloc(sizeof(Flat));
+        if (!fl) return (Flat *)PyErr_NoMemory();
+        memset(&fl->order, 0, sizeof(fl->order));
+        memset(&fl->owned, 0, sizeof(fl->owned));
+        fl->big = PyDict_New();
+        fl->X = PyDict_New();
+        if (!fl->big || !fl->X) {
+            Py_XDECREF(fl->big);
+            Py_XDECREF(fl->X);
+            PyMem_Free(fl);
+            return NULL;
+        }
+    }
+    memset(&fl->in_f, 0, sizeof(fl->in_f));
+    memset(&fl->in_x, 0, sizeof(fl->in_x));
+    return fl;
+}
+
+/* Empty ``fl`` and keep it as the spare (or free it if there is one). A dict someone else still
+ * holds (walk_arrays was handed X) is dropped, never cleared under them. */
 static void flat_free(Flat *fl) {
     for (Py_ssize_t i = 0; i < fl->owned.n; i++) Py_DECREF(fl->owned.items[i]);
+    fl->owned.n = fl->order.n = 0;
+    PyObject **dicts[] = {&fl->big, &fl->X};
+    for (int k = 0; k < 2; k++) {
+        PyObject *d = *dicts[k];
+        if (Py_REFCNT(d) == 1) {
+            if (PyDict_GET_SIZE(d)) PyDict_Clear(d);
+        } else {
+            Py_DECREF(d);
+            *dicts[k] = PyDict_New();
+        }
+    }
+    if (!spare_flat && fl->big && fl->X) {
+        spare_flat = fl;
+        return;
+    }
     PyMem_Free(fl->owned.items);
     PyMem_Free(fl->order.items);
     Py_XDECREF(fl->big);
     Py_XDECREF(fl->X);
+    PyMem_Free(fl);
 }
 
 static int add_member(Flat *fl, PyObject *fid, PyObject *value, PyObject *mem) {
@@ -1973,18 +2019,12 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     }
     PyObject *root = args[0], *trie = args[1], *event = args[2], *numkey = args[3];
     PyObject *children = SLOT(trie, G.pn_children);
-    /* The flattened event is large (FID_BITS pointers) and never cleared: on the heap, once per
-     * match, with only its bit sets zeroed. */
-    Flat *fl = PyMem_Malloc(sizeof(Flat));
-    if (!fl) return PyErr_NoMemory();
-    memset(&fl->in_f, 0, sizeof(fl->in_f));
-    memset(&fl->in_x, 0, sizeof(fl->in_x));
-    memset(&fl->order, 0, sizeof(fl->order));
-    memset(&fl->owned, 0, sizeof(fl->owned));
-    fl->big = PyDict_New();
-    fl->X = PyDict_New();
+    /* The flattened event is large (FID_BITS pointers) and never cleared: on the heap, kept
+     * between matches (flat_take), with only its bit sets zeroed. */
+    Flat *fl = flat_take();
+    if (!fl) return NULL;
     PyObject *out = PySet_New(NULL), *arrays = PyList_New(0), *F = NULL;
-    if (!fl->big || !fl->X || !out || !arrays) goto fail;
+    if (!out || !arrays) goto fail;
     if (PyDict_GET_SIZE(children)
         && (PyDict_Check(event) ? flatten_object(event, children, fl) : flatten_raw(event, trie, trie, fl)) < 0)
         goto fail;
@@ -1998,13 +2038,11 @@ static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         Py_DECREF(F);
     }
     flat_free(fl);
-    PyMem_Free(fl);
     Py_DECREF(arrays);
     return out;
 fail:
     Py_XDECREF(F);
     flat_free(fl);
-    PyMem_Free(fl);
     Py_XDECREF(out);
     Py_XDECREF(arrays);
     return NULL;
