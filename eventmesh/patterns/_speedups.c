@@ -972,6 +972,34 @@ static int out_str(Out *o, PyObject *str, char tail) {
     return 1;
 }
 
+/* The keys of an envelope are the same few str objects event after event: the last ones found
+ * plain are remembered (held, so that their address cannot come back as another string). */
+#define PLAIN_KEYS 16
+static PyObject *plain_keys[PLAIN_KEYS];
+static int plain_keys_next;
+
+static int out_key(Out *o, PyObject *key) {
+    for (int k = 0; k < PLAIN_KEYS && plain_keys[k]; k++) {
+        if (plain_keys[k] != key) continue;
+        Py_ssize_t len = PyUnicode_GET_LENGTH(key); /* plain keys are compact ASCII */
+        if (out_room(o, len + 3) < 0) return -1;
+        char *w = o->p + o->n;
+        *w++ = '"';
+        memcpy(w, PyUnicode_1BYTE_DATA(key), len);
+        w += len;
+        *w++ = '"';
+        *w++ = ':';
+        o->n = w - o->p;
+        return 1;
+    }
+    int rc = out_str(o, key, ':');
+    if (rc == 1 && PyUnicode_IS_COMPACT_ASCII(key)) {
+        Py_XSETREF(plain_keys[plain_keys_next], Py_NewRef(key));
+        plain_keys_next = (plain_keys_next + 1) % PLAIN_KEYS;
+    }
+    return rc;
+}
+
 /* envelope(event: dict) -> str | None: msgspec.json.encode(event).decode() for an event of str,
  * list-of-str and msgspec.Raw values (a bus's envelope), written in one pass; None for anything
  * else (the caller encodes it with msgspec). */
@@ -985,7 +1013,7 @@ static PyObject *envelope(PyObject *self, PyObject *event) {
     Py_ssize_t pos = 0;
     int rc = 1;
     while (rc == 1 && PyDict_Next(event, &pos, &key, &value)) {
-        if (!PyUnicode_CheckExact(key) || (rc = out_str(&o, key, ':')) != 1) break;
+        if (!PyUnicode_CheckExact(key) || (rc = out_key(&o, key)) != 1) break;
         if (PyUnicode_CheckExact(value)) {
             rc = out_str(&o, value, ',');
         } else if (PyList_CheckExact(value)) {
