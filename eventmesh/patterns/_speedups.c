@@ -528,6 +528,7 @@ typedef struct {
     Py_ssize_t *keys; /* (offset, length) pairs in ``out`` of the open objects' keys */
     Py_ssize_t nkeys, capkeys;
     int depth;
+    Py_ssize_t *stack_keys; /* where ``keys`` starts: the caller's array (not freed) */
 } Compact;
 
 /* Bytes by class, so that each scanning loop tests one table entry per byte: JSON white space;
@@ -787,12 +788,17 @@ static int compact_object(Compact *c) {
             if ((rc = compact_string(c)) != 1) break;
             Py_ssize_t len = c->o - at;
             if (c->nkeys - base >= 2 * OBJECT_KEYS_MAX) return 0; /* checked below pairwise: bounded */
-            for (Py_ssize_t k = base; k < c->nkeys; k += 2) /* a repeated key: the decoder keeps the last */
-                if (c->keys[k + 1] == len && !memcmp(c->out + c->keys[k], c->out + at, len)) return 0;
-            if (c->nkeys + 2 > c->capkeys) {
-                Py_ssize_t cap = c->capkeys ? 2 * c->capkeys : 64;
-                Py_ssize_t *grown = PyMem_Realloc(c->keys, cap * sizeof(Py_ssize_t));
+            const char *key = c->out + at;
+            for (Py_ssize_t k = base; k < c->nkeys; k += 2) { /* a repeated key: the decoder keeps the last */
+                const char *seen = c->out + c->keys[k];
+                if (c->keys[k + 1] == len && seen[len - 2] == key[len - 2] && !memcmp(seen, key, len)) return 0;
+            }
+            if (c->nkeys + 2 > c->capkeys) { /* past the caller's stack array: on the heap */
+                Py_ssize_t cap = 2 * c->capkeys;
+                Py_ssize_t *grown = c->keys == c->stack_keys ? PyMem_Malloc(cap * sizeof(Py_ssize_t))
+                                                             : PyMem_Realloc(c->keys, cap * sizeof(Py_ssize_t));
                 if (!grown) { PyErr_NoMemory(); return -1; }
+                if (c->keys == c->stack_keys) memcpy(grown, c->keys, c->nkeys * sizeof(Py_ssize_t));
                 c->keys = grown;
                 c->capkeys = cap;
             }
@@ -802,7 +808,10 @@ static int compact_object(Compact *c) {
             if (c->i >= c->n || c->s[c->i] != ':') { rc = 0; break; }
             c->out[c->o++] = ':';
             c->i++;
-            if ((rc = compact_value(c)) != 1) break;
+            skip_ws(c->s, c->n, &c->i);
+            char ch = c->i < c->n ? c->s[c->i] : 0; /* scalars here, without compact_value's call */
+            rc = ch == '"' ? compact_string(c) : ch == '-' || is_digit(ch) ? compact_number(c) : compact_value(c);
+            if (rc != 1) break;
             skip_ws(c->s, c->n, &c->i);
             if (c->i < c->n && c->s[c->i] == ',') {
                 c->out[c->o++] = ',';
@@ -882,14 +891,15 @@ static PyObject *compact(PyObject *self, PyObject *text) {
         PyErr_SetString(PyExc_TypeError, "compact(text: str | bytes)");
         return NULL;
     }
-    Compact c = {s, n, 0, NULL, 0, NULL, 0, 0, 0};
+    Py_ssize_t stack_keys[128];
+    Compact c = {s, n, 0, NULL, 0, stack_keys, 0, 128, 0, stack_keys};
     skip_ws(s, n, &c.i);
     if (c.i >= n || s[c.i] != '{') Py_RETURN_NONE;
     PyObject *out = PyBytes_FromStringAndSize(NULL, n); /* never longer than the text */
     if (!out) return NULL;
     c.out = PyBytes_AS_STRING(out);
     int rc = compact_object(&c);
-    PyMem_Free(c.keys);
+    if (c.keys != c.stack_keys) PyMem_Free(c.keys);
     if (rc == 1) {
         skip_ws(s, n, &c.i);
         if (c.i != n) rc = 0;
