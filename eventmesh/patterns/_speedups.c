@@ -229,6 +229,7 @@ typedef struct {
     PyObject *fv[FID_BITS];
     Stack order;
     Stack owned;
+    Stack todo, tmp; /* the walk's, kept with the Flat between matches */
 } Flat;
 
 static inline Py_ssize_t flat_size(const Flat *fl) { return fl->order.n + PyDict_GET_SIZE(fl->big); }
@@ -312,6 +313,8 @@ static Flat *flat_take(void) {
         if (!fl) return (Flat *)PyErr_NoMemory();
         memset(&fl->order, 0, sizeof(fl->order));
         memset(&fl->owned, 0, sizeof(fl->owned));
+        memset(&fl->todo, 0, sizeof(fl->todo));
+        memset(&fl->tmp, 0, sizeof(fl->tmp));
         fl->big = PyDict_New();
         fl->X = PyDict_New();
         if (!fl->big || !fl->X) {
@@ -347,6 +350,8 @@ static void flat_free(Flat *fl) {
     }
     PyMem_Free(fl->owned.items);
     PyMem_Free(fl->order.items);
+    PyMem_Free(fl->todo.items);
+    PyMem_Free(fl->tmp.items);
     Py_XDECREF(fl->big);
     Py_XDECREF(fl->X);
     PyMem_Free(fl);
@@ -1977,7 +1982,8 @@ static int fidset_maybe(const FidSet *set, PyObject *fid) {
 }
 
 static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObject *arrays) {
-    Stack todo = {0}, tmp = {0};
+    Stack todo = fl->todo, tmp = fl->tmp; /* buffers reused; handed back below */
+    todo.n = tmp.n = 0;
     PyObject *X = PyDict_GET_SIZE(fl->X) ? fl->X : NULL;
     const FidSet *in_f = &fl->in_f, *in_x = &fl->in_x;
     int rc = push(&todo, root);
@@ -2040,8 +2046,8 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
             }
         }
     }
-    PyMem_Free(todo.items);
-    PyMem_Free(tmp.items);
+    fl->todo = todo;
+    fl->tmp = tmp;
     return rc;
 }
 
