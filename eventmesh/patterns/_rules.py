@@ -132,6 +132,9 @@ class RuleSet:
             # ``match_event(event)``: ``matches`` for an event already decoded to a dict (a bus's
             # case), straight to the machine: two Python calls less per event.
             self.match_event: Callable[[dict[str, Any]], set[Hashable]] = self._machine.match
+            # ``batch_matcher()``: match_event for a batch of events, valid until a rule is added or
+            # removed (one call per event into the compiled engine, no Python frame).
+            self.batch_matcher = self._machine.batch_match
 
     def add(self, name: Hashable, pattern: str | bytes | Mapping[str, Any]) -> None:
         """Compile and add (or replace) a rule. Raises InvalidPatternError for a rejected pattern."""

@@ -2051,17 +2051,18 @@ static int walk(PyObject *root, Flat *fl, PyObject *numkey, PyObject *out, PyObj
     return rc;
 }
 
-/* match(root, trie, event, numkey) -> set of rule names. */
+/* match(root, trie, numkey, event) -> set of rule names. */
 static PyObject *match(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (!G.ready) {
         PyErr_SetString(PyExc_RuntimeError, "_speedups.init() was not called");
         return NULL;
     }
-    if (nargs != 4 || !Py_IS_TYPE(args[1], G.PathNode) || !(PyDict_Check(args[2]) || Py_IS_TYPE(args[2], RawType))) {
-        PyErr_SetString(PyExc_TypeError, "match(root, trie: PathNode, event: dict | msgspec.Raw, numkey)");
+    if (nargs != 4 || !Py_IS_TYPE(args[1], G.PathNode) || !(PyDict_Check(args[3]) || Py_IS_TYPE(args[3], RawType))) {
+        PyErr_SetString(PyExc_TypeError, "match(root, trie: PathNode, numkey, event: dict | msgspec.Raw)");
         return NULL;
     }
-    PyObject *root = args[0], *trie = args[1], *event = args[2], *numkey = args[3];
+    /* the event last: functools.partial binds the rest for a batch of events (Machine.batch_match) */
+    PyObject *root = args[0], *trie = args[1], *numkey = args[2], *event = args[3];
     PyObject *children = SLOT(trie, G.pn_children);
     /* The flattened event is large (FID_BITS pointers) and never cleared: on the heap, kept
      * between matches (flat_take), with only its bit sets zeroed. */
@@ -2111,7 +2112,7 @@ static PyMethodDef methods[] = {
     {"envelope", envelope, METH_O,
      "envelope(event) -> str | None: a bus envelope of str, list and Raw values as msgspec writes it."},
     {"match", (PyCFunction)(void (*)(void))match, METH_FASTCALL,
-     "match(root, trie, event, numkey) -> set: flatten the event and walk the machine."},
+     "match(root, trie, numkey, event) -> set: flatten the event and walk the machine."},
     {NULL, NULL, 0, NULL},
 };
 

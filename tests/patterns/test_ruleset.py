@@ -105,3 +105,16 @@ def test_match_event_answers_as_matches_for_a_decoded_event_and_follows_rule_cha
     rules.add("new-path", '{"detail": {"zone": ["a"]}}')   # a new path voids the trie it walks
     rules.remove("running")
     assert rules.match_event({**event, "detail": {"state": "running", "zone": "a"}}) == {"ec2", "new-path"}
+
+
+def test_a_batch_matcher_answers_as_match_event_until_the_rules_change(engine: str) -> None:
+    rules = RuleSet(engine=engine)
+    rules.add("a", '{"source": ["x"], "detail": {"n": [{"numeric": [">", 1]}]}}')
+    batch = rules.batch_matcher()
+    for event in ({"source": "x", "detail": {"n": 2}}, {"source": "x", "detail": {"n": 1}}, {"source": "y"}):
+        assert batch(event) == rules.match_event(event)
+    assert batch({"source": "x", "detail": {"n": 2}}) == {"a"}
+    rules.add("b", '{"source": ["y"]}')  # a new batch after a change sees the new rule
+    assert rules.batch_matcher()({"source": "y"}) == {"b"}
+    rules.remove("a")
+    assert rules.batch_matcher()({"source": "x", "detail": {"n": 2}}) == set()

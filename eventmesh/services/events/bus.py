@@ -340,7 +340,7 @@ class EventBus:
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
-        matches, rules, collect, envelope = self._matcher.match_event, self.rules, self._collect_one, envelope_json
+        matches, rules, collect, envelope = self._matcher.batch_matcher(), self.rules, self._collect_one, envelope_json
         archives = self.archives if replay_name is None else None
         trace = None
         matched = 0
