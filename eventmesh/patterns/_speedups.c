@@ -72,7 +72,7 @@ static struct {
     Py_ssize_t wc_check, wc_tail, wc_least;
     Py_ssize_t ab_states, ab_exact, ab_numbers, ab_folded, ab_prefixes, ab_suffixes, ab_wildcards,
         ab_exact_only, ab_lets_through;
-    PyObject *eb_numkey, *walk_arrays, *four, *empty;
+    PyObject *eb_numkey, *walk_arrays, *four, *empty, *empty_tuple;
 } G;
 
 typedef struct {
@@ -190,7 +190,8 @@ static PyObject *init(PyObject *self, PyObject *args) {
     classes_init();
     G.four = PyLong_FromLong(4);
     G.empty = PyUnicode_FromString("");
-    if (!G.four || !G.empty) return NULL;
+    G.empty_tuple = PyTuple_New(0);
+    if (!G.four || !G.empty || !G.empty_tuple) return NULL;
     G.ready = 1;
     Py_RETURN_NONE;
 }
@@ -1352,7 +1353,7 @@ static int text_elements_of(Text *t, Py_ssize_t *i) {
     return containers;
 }
 
-static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl);
+static int text_entries(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl);
 
 /* The array at ``at`` starts with an object or an array: it holds containers, no scan needed. */
 static inline int leads_container(const Text *t, Py_ssize_t at) {
@@ -1382,7 +1383,7 @@ static int text_array_members(Text *t, Py_ssize_t *i, PyObject *node, PyObject *
             if (!m) { Py_DECREF(pair); rc = -1; break; }
             for (Py_ssize_t j = 0; j < nb; j++) PyTuple_SET_ITEM(m, j, Py_NewRef(PyTuple_GET_ITEM(base, j)));
             PyTuple_SET_ITEM(m, nb, pair);
-            rc = ch == '{' ? text_members(t, &at, node, m, fl) : text_array_members(t, &at, node, m, fl);
+            rc = ch == '{' ? text_entries(t, &at, node, m, fl) : text_array_members(t, &at, node, m, fl);
             Py_DECREF(m);
         } else if (fid != Py_None) {
             PyObject *v = text_owned(t, &at, fl);
@@ -1394,100 +1395,42 @@ static int text_array_members(Text *t, Py_ssize_t *i, PyObject *node, PyObject *
     return rc;
 }
 
-/* As members(): every leaf under the object at *i (read at the trie node ``parent``) carries ``mem``. */
-static int text_members(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl) {
-    const char *s = t->s;
-    Py_ssize_t j = *i + 1;
-    if (j < t->n && s[j] == '}') {
-        *i = j + 1;
-        return 0;
-    }
-    for (;;) {
-        if (j >= t->n || s[j] != '"') return text_malformed();
-        const char *end = string_end(s, j + 1, t->n, t->escapes);
-        if (!end || end + 1 >= s + t->n || end[1] != ':') return text_malformed();
-        PyObject *node = text_key(t, parent, s + j + 1, end - s - j - 1);
-        if (!node && PyErr_Occurred()) return -1;
-        j = end - s + 2;
-        if (j >= t->n) return text_malformed();
-        int rc = 0;
-        if (!node) {
-            rc = text_skip(t, &j);
-        } else {
-            PyObject *fid = SLOT(node, G.pn_field), *sub = SLOT(node, G.pn_children);
-            char ch = s[j];
-            if (ch == '{') {
-                rc = PyDict_GET_SIZE(sub) ? text_members(t, &j, node, mem, fl) : text_skip(t, &j);
-            } else if (ch == '[' && leads_container(t, j)) {
-                rc = text_array_members(t, &j, node, mem, fl);
-            } else if (ch == '[') {
-                Py_ssize_t at = j, first = t->nstarts;
-                rc = text_elements_of(t, &j);
-                if (rc == 1) {
-                    t->nstarts = first;
-                    rc = text_array_members(t, &at, node, mem, fl);
-                } else if (rc == 0) {
-                    for (Py_ssize_t k = first; rc == 0 && k < t->nstarts && fid != Py_None; k++) {
-                        Py_ssize_t e = t->starts[k];
-                        PyObject *v = text_owned(t, &e, fl);
-                        rc = v ? add_member(fl, fid, v, mem) : -1;
-                    }
-                    t->nstarts = first;
-                }
-            } else if (fid != Py_None) {
-                PyObject *v = text_owned(t, &j, fl);
-                rc = v ? add_member(fl, fid, v, mem) : -1;
-            } else {
-                rc = text_skip(t, &j);
-            }
-        }
-        if (rc < 0) return -1;
-        if (j < t->n && s[j] == ',') { j++; continue; }
-        if (j < t->n && s[j] == '}') break;
-        return text_malformed();
-    }
-    *i = j + 1;
-    return 0;
-}
+static int text_entries(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl);
 
-static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl);
-
-/* As flatten_value(), for the value at *i. */
-static int text_value(Text *t, Py_ssize_t *i, PyObject *node, Flat *fl) {
+/* As flatten_value() (``mem`` NULL: a leaf goes to F) or members() does for one value (every leaf
+ * under it goes to X with the membership ``mem``), for the value at *i read at the trie ``node``. */
+static int text_value(Text *t, Py_ssize_t *i, PyObject *node, PyObject *mem, Flat *fl) {
     PyObject *fid = SLOT(node, G.pn_field);
     char ch = t->s[*i];
     if (ch == '{') {
         PyObject *sub = SLOT(node, G.pn_children);
-        return PyDict_GET_SIZE(sub) ? text_object(t, i, node, fl) : text_skip(t, i);
+        return PyDict_GET_SIZE(sub) ? text_entries(t, i, node, mem, fl) : text_skip(t, i);
     }
     if (ch == '[') {
         Py_ssize_t at = *i, first = t->nstarts;
         int rc = leads_container(t, *i) ? 1 : text_elements_of(t, i);
-        if (rc == 1) {
+        if (rc == 1) { /* objects or arrays inside: every leaf below carries its membership */
             t->nstarts = first;
-            PyObject *empty = PyTuple_New(0);
-            if (!empty) return -1;
-            rc = text_array_members(t, &at, node, empty, fl);
-            Py_DECREF(empty);
+            rc = text_array_members(t, &at, node, mem ? mem : G.empty_tuple, fl);
             *i = at;
             return rc;
         }
         for (Py_ssize_t k = first; rc == 0 && k < t->nstarts && fid != Py_None; k++) {
             Py_ssize_t e = t->starts[k];
             PyObject *v = text_owned(t, &e, fl);
-            rc = v ? put(fl, fid, v) : -1;
+            rc = !v ? -1 : mem ? add_member(fl, fid, v, mem) : put(fl, fid, v);
         }
         t->nstarts = first;
         return rc;
     }
     if (fid == Py_None) return text_skip(t, i);
     PyObject *v = text_owned(t, i, fl);
-    return v ? put(fl, fid, v) : -1;
+    return !v ? -1 : mem ? add_member(fl, fid, v, mem) : put(fl, fid, v);
 }
 
-/* As flatten_object(), for the object at *i read at the trie node ``parent``: its keys in the
- * text's order. */
-static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
+/* As flatten_object() (``mem`` NULL) or members(), for the object at *i read at the trie node
+ * ``parent``: its keys in the text's order. */
+static int text_entries(Text *t, Py_ssize_t *i, PyObject *parent, PyObject *mem, Flat *fl) {
     const char *s = t->s;
     Py_ssize_t j = *i + 1;
     if (j < t->n && s[j] == '}') {
@@ -1502,7 +1445,8 @@ static int text_object(Text *t, Py_ssize_t *i, PyObject *parent, Flat *fl) {
         if (!node && PyErr_Occurred()) return -1;
         j = end - s + 2;
         if (j >= t->n) return text_malformed();
-        if ((node ? text_value(t, &j, node, fl) : text_skip(t, &j)) < 0) return -1;
+        int rc = node ? text_value(t, &j, node, mem, fl) : text_skip(t, &j);
+        if (rc < 0) return -1;
         if (j < t->n && s[j] == ',') { j++; continue; }
         if (j < t->n && s[j] == '}') break;
         return text_malformed();
@@ -1518,7 +1462,7 @@ static int flatten_raw(PyObject *raw, PyObject *node, PyObject *whole, Flat *fl)
     if (PyObject_GetBuffer(raw, &view, PyBUF_SIMPLE) < 0) return -1;
     Text t = {view.buf, view.len, NULL, 0, 0, memchr(view.buf, '\\', view.len) != NULL};
     Py_ssize_t i = 0;
-    int rc = t.n && (node != whole || t.s[0] == '{') ? text_value(&t, &i, node, fl) : text_malformed();
+    int rc = t.n && (node != whole || t.s[0] == '{') ? text_value(&t, &i, node, NULL, fl) : text_malformed();
     if (rc == 0 && i != t.n) rc = text_malformed();
     PyMem_Free(t.starts);
     PyBuffer_Release(&view);
