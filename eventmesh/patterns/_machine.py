@@ -174,13 +174,15 @@ class Machine:
 
     def _match_accelerated(self, event: dict[str, Any] | msgspec.Raw) -> set[Hashable]:
         """``match`` through the compiled twin of flatten_into + walk (_speedups.c)."""
+        result: set[Hashable] = self._accelerated(self._root, self._ready_trie(), self._numkey, event)
+        return result
+
+    def _ready_trie(self) -> Any:
+        """The paths trie, with every family index rebuilt that a rule change left stale."""
         if self._dirty:
             self._refresh()
-        paths = self._paths.trie  # the trie, when no rule change since the last match voided it
-        if paths is None:
-            paths = self._paths.root()
-        result: set[Hashable] = self._accelerated(self._root, paths, self._numkey, event)
-        return result
+        trie = self._paths.trie  # the trie, when no rule change since the last match voided it
+        return trie if trie is not None else self._paths.root()
 
     def batch_match(self) -> Callable[[dict[str, Any] | msgspec.Raw], set[Hashable]]:
         """``match`` for a batch of events while no rule changes (a bus's PutEvents request): on
@@ -188,11 +190,7 @@ class Machine:
         event); the reference's own ``match`` otherwise."""
         if self.engine != C:
             return self.match
-        if self._dirty:
-            self._refresh()
-        trie = self._paths.trie
-        if trie is None:
-            trie = self._paths.root()
+        trie = self._ready_trie()
         if self._batch is None or self._batch[0] is not trie:
             self._batch = (trie, partial(self._accelerated, self._root, trie, self._numkey))
         return self._batch[1]

@@ -6,9 +6,10 @@ encode after decoding the text (no white space; numbers and strings as msgspec w
 decoding it, and the engine reads the fields on rule paths straight from those bytes
 (_speedups.c). Escapes are rewritten as msgspec writes them (``\u00e9`` becomes its UTF-8, a control
 character keeps its short escape). Where that form is not certain (exponents, integers of more than
-18 digits, decimals of more than 15 significant digits, repeated keys, nesting past 64, lone
-surrogates, bytes past ASCII, anything not a JSON object), the answer is None and the caller decodes
-the text as before; so the envelope a target gets is byte for byte what decoding gave.
+18 digits, decimals of more than 15 significant digits, repeated keys, objects of more than 128
+keys, nesting past 64, lone surrogates, bytes past ASCII, anything not a JSON object), the answer
+is None and the caller decodes the text as before; so the envelope a target gets is byte for byte
+what decoding gave.
 
 ``envelope_json(event)`` writes a bus's envelope holding such a Raw as msgspec would.
 ``decoded(value)`` is the decoded form of either, for the code that reads an event's fields
