@@ -34,6 +34,7 @@ __all__ = ["ServerProcess"]
 START_TIMEOUT_S = 300.0   # under callgrind, start-up takes a while
 _LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
 _TICKS = os.sysconf("SC_CLK_TCK")
+_WRITER = b"persistence/writer.py"   # a journal writer's command line names its file
 
 
 class ServerProcess:
@@ -63,7 +64,11 @@ class ServerProcess:
                 break
             if not line or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start (exit code {self.process.poll()})")
-        self.pids = [self.process.pid, *self._children(self.process.pid)]
+        # The worker processes, and apart from them a data directory's journal writer (its CPU
+        # and context switches are the server's too).
+        children = self._children(self.process.pid)
+        self.helpers = [pid for pid in children if _WRITER in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        self.pids = [self.process.pid, *(pid for pid in children if pid not in self.helpers)]
         if len(self.pids) != workers:
             raise RuntimeError(f"expected {workers} worker processes, found {self.pids}")
 
@@ -75,9 +80,9 @@ class ServerProcess:
         return sorted(found)
 
     def cpu_s(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of all workers so far."""
+        """(user, system) CPU seconds of all workers (and the journal's writer) so far."""
         user = system = 0
-        for pid in self.pids:
+        for pid in self.pids + self.helpers:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             user += int(fields[11])
             system += int(fields[12])
@@ -86,7 +91,7 @@ class ServerProcess:
     def switches(self) -> int:
         """Context switches of all workers so far (voluntary: it slept; the others: preempted)."""
         total = 0
-        for pid in self.pids:
+        for pid in self.pids + self.helpers:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.endswith("ctxt_switches:") or "ctxt_switches:" in line:
                     total += int(line.split()[1])
@@ -100,7 +105,7 @@ class ServerProcess:
     def instructions(self) -> int:
         """Instructions every worker ran since ``count_instructions`` (and counting stops)."""
         total = 0
-        for pid in self.pids:
+        for pid in self.pids + self.helpers:
             before = set(glob.glob(f"{self._dir.name}/cg.{pid}*"))
             subprocess.run(["callgrind_control", "--dump", str(pid)], capture_output=True, check=True)
             subprocess.run(["callgrind_control", "--instr=off", str(pid)], capture_output=True, check=True)

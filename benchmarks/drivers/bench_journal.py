@@ -51,7 +51,7 @@ async def _journal(directory: Path, batches: int, batch: int) -> tuple[int, list
         seen[0] = seq
         durable.set()
 
-    journal = Journal(directory, 1, on_durable, loop.call_soon_threadsafe)
+    journal = Journal(directory, 1, on_durable, loop=loop)
     latencies, done, deadline = [], 0, time.monotonic() + DEADLINE_S
     try:
         for b in range(batches):

@@ -1,10 +1,11 @@
 """The journal: records appended to segment files, made durable in batches (group commit).
 
 ``append`` frames a record (4-byte length, 4-byte CRC-32, the body) into an in-memory batch and
-returns its sequence number; a writer thread writes what was appended since its last commit with
-one durable ``write`` (``O_DSYNC``), then reports the highest durable sequence number through
-``on_durable`` (on the event loop, via ``call_soon_threadsafe``). Callers that must not answer
-before their record is on disk wait for that report; nobody waits for a thread per record.
+returns its sequence number; the batch goes to the writer process (``writer.py``) through a
+pipe, which appends what it has read since its last commit with one durable ``write`` and
+answers the highest durable sequence number; the journal reports it through ``on_durable``.
+Callers that must not answer before their record is on disk wait for that report; nobody waits
+for a thread per record.
 
 A segment is named by the sequence number of its first record; ``rotate`` starts a new one (a
 snapshot covers everything before it). ``read_records`` stops at the first frame whose length or
@@ -13,29 +14,39 @@ CRC does not match: a record cut short by a crash was never acknowledged.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
-import queue
 import struct
+import subprocess
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from eventmesh.drivers.persistence import writer
 from eventmesh.drivers.persistence.records import Record, decode_record, encode_record
 
-__all__ = ["FRAME_HEADER_BYTES", "Journal", "read_records", "segment_path", "segments"]
+__all__ = ["FRAME_HEADER_BYTES", "Journal", "JournalFailed", "read_records", "segment_path", "segments"]
+
+log = logging.getLogger("eventmesh.persistence")
 
 FRAME_HEADER_BYTES = 8
 _HEADER = struct.Struct("<II")
-# O_DSYNC makes each write durable before it returns (the data and the file size that finds it,
-# not the rest of the inode's metadata): write + fdatasync in one system call. Where there is
-# no O_DSYNC, a write is followed by fdatasync, or fsync where that is missing too (macOS).
-_DSYNC = getattr(os, "O_DSYNC", 0)
-_sync = getattr(os, "fdatasync", os.fsync)
+# What the loop may send ahead of the writer before a send waits for it (the pipe's capacity,
+# where the system lets a process set it: Linux): about 400 SendMessageBatch requests.
+PIPE_BYTES = 1 << 20
+_SET_PIPE_SIZE = 1031   # fcntl.F_SETPIPE_SZ (Linux), not named by every Python's fcntl
+
+
+class JournalFailed(RuntimeError):
+    """The writer process is gone (a disk error, or it was killed): nothing more is durable."""
 
 
 def segment_path(directory: Path, first_seq: int) -> Path:
-    return directory / f"journal-{first_seq:016d}.log"
+    return directory / writer.segment_name(first_seq)
 
 
 def segments(directory: Path) -> list[tuple[int, Path]]:
@@ -66,55 +77,79 @@ def read_records(path: Path, first_seq: int) -> Iterator[tuple[int, Record]]:
 class Journal:
     """Appends records; ``on_durable(seq)`` hears when every record up to ``seq`` is on disk.
 
-    Appends come from one thread (the event loop's). With ``soon`` (``loop.call_soon``) the
-    records of one turn of the loop go to the writer together, as one piece, when the turn ends;
-    without it each record goes at once. The writer takes every piece handed to it meanwhile and
-    writes them with one ``write`` to a segment opened with ``O_DSYNC`` (the write returns once
-    the data is on disk: one system call and one return to Python per commit, not a write and an
-    fsync), then reports. The hand-over is a ``queue.SimpleQueue`` (C, no Python lock): between
-    the loop and the writer each commit costs one wake-up each way."""
+    Appends come from one thread. With ``loop`` (the daemon's event loop) the records of one turn
+    of the loop go to the writer together, as one frame, when the turn ends, and the writer's
+    reports are read on the loop (a reader on the pipe). Without it each record goes at once and
+    a thread reads the reports, handing each to ``post(on_durable, seq)`` (``on_durable`` is
+    called on that thread when ``post`` is None). ``lock_fd``, the data directory's lock, is
+    handed to the writer, which holds it until it exits."""
 
     def __init__(self, directory: Path, next_seq: int, on_durable: Callable[[int], None],
-                 post: Callable[[Callable[[int], None], int], object],
-                 soon: Callable[[Callable[[], None]], object] | None = None) -> None:
+                 post: Callable[[Callable[[int], None], int], object] | None = None, *,
+                 loop: asyncio.AbstractEventLoop | None = None, lock_fd: int | None = None) -> None:
         self.directory = directory
         self.next_seq = next_seq          # the number the next record gets
         self.durable_seq = next_seq - 1   # every record up to here is on disk
         self._on_durable = on_durable
-        self._post = post                 # loop.call_soon_threadsafe
-        self._soon = soon
+        self._post = post
+        self._loop = loop
         self._batch: list[bytes] = []     # appended, not handed to the writer yet
         self._batch_last = next_seq - 1
         self._handing = False             # a hand-over is scheduled for the end of this turn
-        # Pieces for the writer: (data, last seq), a new segment's first seq (rotate), None (close).
-        self._pieces: queue.SimpleQueue[tuple[bytes, int] | int | None] = queue.SimpleQueue()
-        self._fd = _open_segment(directory, next_seq)
         self._closed = False
+        self.failed = False
         self.bytes_written = 0
         self.batches_written = 0
-        self._writer = threading.Thread(target=self._write_loop, name="eventmesh-journal", daemon=True)
-        self._writer.start()
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", writer.__file__, str(directory), str(next_seq)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=() if lock_fd is None else (lock_fd,),
+            start_new_session=True)   # not in the terminal's process group: the daemon closes it
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to_writer = self._process.stdin.fileno()
+        self._from_writer = self._process.stdout.fileno()
+        with contextlib.suppress(OSError):
+            import fcntl
+            fcntl.fcntl(self._to_writer, _SET_PIPE_SIZE, PIPE_BYTES)
+        self._reporter: threading.Thread | None = None
+        if loop is not None:
+            os.set_blocking(self._from_writer, False)
+            self._reports = bytearray()
+            loop.add_reader(self._from_writer, self._read_reports)
+        else:
+            self._reporter = threading.Thread(target=self._report_loop, name="eventmesh-journal", daemon=True)
+            self._reporter.start()
 
     def append(self, record: Record) -> int:
         """Queue ``record`` for the next commit; its sequence number."""
+        if self.failed:
+            raise JournalFailed("the journal's writer is gone: nothing more can be made durable")
         body = encode_record(record)
         seq = self.next_seq
         self.next_seq = seq + 1
         self._batch.append(_HEADER.pack(len(body), zlib.crc32(body)) + body)
         self._batch_last = seq
         if not self._handing:
-            if self._soon is None:
+            if self._loop is None:
                 self._hand()
             else:
                 self._handing = True
-                self._soon(self._hand)
+                self._loop.call_soon(self._hand)
         return seq
 
     def _hand(self) -> None:
         self._handing = False
         if self._batch:
-            self._pieces.put((b"".join(self._batch), self._batch_last))
+            data = b"".join(self._batch)
             self._batch.clear()
+            self._send(writer.DATA, self._batch_last, data)
+
+    def _send(self, kind: int, seq: int, data: bytes = b"") -> None:
+        try:
+            writer.write_all(self._to_writer, writer.FRAME.pack(kind, seq, len(data)) + data)
+        except OSError:
+            self._fail()
+            return
+        self.bytes_written += len(data)
 
     def rotate(self) -> int:
         """Start a new segment at the next sequence number (returned): what was appended so far
@@ -122,8 +157,15 @@ class Journal:
         one until :meth:`drop_before` removes it."""
         self._hand()
         first = self.next_seq
-        self._pieces.put(first)
+        self._send(writer.ROTATE, first)
         return first
+
+    def forget(self) -> None:
+        """In a forked child: let go of the pipes to the writer (the child holds the lock, not
+        the writer's input open)."""
+        for fd in (self._to_writer, self._from_writer):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def drop_before(self, seq: int) -> None:
         """Delete the segments a snapshot at ``seq`` made unnecessary (every record < ``seq``)."""
@@ -136,48 +178,87 @@ class Journal:
                 break
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer."""
+        """Write what is queued, then stop the writer (its last report is taken here)."""
         if self._closed:
             return
         self._closed = True
         self._hand()
-        self._pieces.put(None)
-        self._writer.join(timeout=10)
-        os.close(self._fd)
+        self._send(writer.CLOSE, 0)
+        if self._loop is not None:
+            with contextlib.suppress(Exception):   # a loop already closed has no readers left
+                self._loop.remove_reader(self._from_writer)
+            os.set_blocking(self._from_writer, True)
+            self._take_reports(self._reports, until_closed=True)
+        elif self._reporter is not None:
+            self._reporter.join(timeout=30)
+        self._process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        self._process.stdout.close()  # type: ignore[union-attr]
 
-    def _write_loop(self) -> None:
-        pieces = self._pieces
-        while True:
-            taken = [pieces.get()]
-            while not pieces.empty():  # everything handed meanwhile: one commit (group commit)
-                taken.append(pieces.get_nowait())
-            chunks: list[bytes] = []
-            last = -1
-            for piece in taken:
-                if isinstance(piece, tuple):
-                    chunks.append(piece[0])
-                    last = piece[1]
-                    continue
-                self._commit(chunks, last)  # a rotation or the close: the old segment first
-                chunks, last = [], -1
-                if piece is None:
-                    return
-                old, self._fd = self._fd, _open_segment(self.directory, piece)
-                os.close(old)
-            self._commit(chunks, last)
+    # -- the writer's reports ------------------------------------------------------------------
 
-    def _commit(self, chunks: list[bytes], last: int) -> None:
-        if not chunks:
+    def _read_reports(self) -> None:
+        """On the loop: what the writer reported since (8 bytes a commit; the last one counts)."""
+        try:
+            chunk = os.read(self._from_writer, 1 << 16)
+        except BlockingIOError:
             return
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        os.write(self._fd, data)
-        if not _DSYNC:
-            _sync(self._fd)
-        self.bytes_written += len(data)
-        self.batches_written += 1
+        if not chunk:
+            self._loop.remove_reader(self._from_writer)  # type: ignore[union-attr]
+            self._fail()
+            return
+        reports = self._reports
+        reports += chunk
+        whole = len(reports) - len(reports) % writer.REPORT.size
+        if whole:
+            self._durable(reports[:whole])
+            del reports[:whole]
+
+    def _durable(self, reports: bytes | bytearray) -> bool:
+        """Take whole reports; True when the last says the writer closed."""
+        count = len(reports) // writer.REPORT.size
+        (last,) = writer.REPORT.unpack_from(reports, (count - 1) * writer.REPORT.size)
+        closed = last == writer.CLOSED
+        if closed:
+            count -= 1
+            if not count:
+                return True
+            (last,) = writer.REPORT.unpack_from(reports, (count - 1) * writer.REPORT.size)
+        self.batches_written += count
         self.durable_seq = last
-        self._post(self._on_durable, last)
+        if self._post is not None and self._loop is None:
+            self._post(self._on_durable, last)
+        else:
+            self._on_durable(last)
+        return closed
 
+    def _take_reports(self, reports: bytearray, *, until_closed: bool) -> None:
+        """Blocking reads of the writer's reports until it says it closed (or is gone)."""
+        while True:
+            try:
+                chunk = os.read(self._from_writer, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                if not self._closed:
+                    self._fail()
+                return
+            reports += chunk
+            whole = len(reports) - len(reports) % writer.REPORT.size
+            if whole:
+                closed = self._durable(reports[:whole])
+                del reports[:whole]
+                if closed and until_closed:
+                    return
 
-def _open_segment(directory: Path, first_seq: int) -> int:
-    return os.open(segment_path(directory, first_seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND | _DSYNC, 0o600)
+    def _report_loop(self) -> None:
+        self._take_reports(bytearray(), until_closed=True)
+
+    def _fail(self) -> None:
+        if not self.failed:
+            self.failed = True
+            log.error("the journal's writer for %s exited (code %s): requests are refused until a restart",
+                      self.directory, self._process.poll())

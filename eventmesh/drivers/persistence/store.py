@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,13 @@ HASH_SEED = "0"
 # A snapshot after this many journal records (and at shutdown), so a restart replays at most
 # about this many: recovery costs roughly what serving them cost.
 SNAPSHOT_EVERY_RECORDS = 200_000
-# How long the event loop may hold the GIL while the journal's writer waits for it (see start()).
-JOURNAL_SWITCH_INTERVAL_S = 0.0002
 META_FILE = "meta.json"
+# One daemon per data directory: it holds DIR/lock (and so does its journal's writer, until the
+# writer has committed what it was sent). A new daemon waits this long for the lock, the time a
+# writer left behind by a daemon killed with -9 needs to finish its last commit.
+LOCK_FILE = "lock"
+LOCK_WAIT_S = 10.0
+_LOCK_POLL_S = 0.05
 
 
 class DataDirError(RuntimeError):
@@ -60,7 +65,7 @@ class DataDir:
         self._snapshot_seq = 0
         self._child: int | None = None
         self._child_seq = 0
-        self._switch_interval = sys.getswitchinterval()
+        self._lock_fd: int | None = None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -102,6 +107,7 @@ class DataDir:
     def open(self, fresh: Callable[[], Mesh], bind: Callable[[Mesh], TakeRequest],
              drain: Callable[[Mesh], object]) -> Recovered:
         """The engine as the directory holds it (``fresh()`` when it holds nothing)."""
+        self.lock()
         self.recovered = recover(self.path, fresh, bind, drain)
         latest = snapshot.latest(self.path)
         self._snapshot_seq = latest[0] if latest else 0
@@ -110,16 +116,37 @@ class DataDir:
     def start(self, mesh: Mesh, loop: asyncio.AbstractEventLoop) -> Recorder:
         """Journal from here on: a new segment after what recovery replayed."""
         assert self.recovered is not None
-        self.journal = Journal(self.path, self.recovered.next_seq, self._on_durable,
-                               lambda callback, seq: loop.call_soon_threadsafe(callback, seq), loop.call_soon)
+        self.journal = Journal(self.path, self.recovered.next_seq, self._on_durable, loop=loop,
+                               lock_fd=self._lock_fd)
         self.recorder = Recorder(mesh, self.journal)
-        # The writer thread needs the GIL for a moment after each fsync to report it; with the
-        # default 5 ms switch interval a busy event loop keeps it that long, and every response
-        # of the batch waits with it (bench_sqs_daemon --data-dir, 4 connections: 3.1K -> 4.7K
-        # requests/s). A shorter interval costs the loop nothing while the writer sleeps in I/O.
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(JOURNAL_SWITCH_INTERVAL_S)
         return self.recorder
+
+    def lock(self, wait_s: float = LOCK_WAIT_S) -> None:
+        """Take the directory's lock, waiting up to ``wait_s`` for a previous daemon's writer to
+        finish; DataDirError when another process keeps it."""
+        if self._lock_fd is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:   # no advisory locks here (not POSIX): one daemon per directory is the operator's care
+            return
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise DataDirError(f"{self.path}: in use by another eventmesh process") from None
+                time.sleep(_LOCK_POLL_S)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- holding responses until durable -----------------------------------------------------
 
@@ -191,6 +218,7 @@ class DataDir:
             pid = os.fork()
             if pid == 0:  # the child: a copy of the engine as of ``seq``; write it and leave
                 code = 0
+                journal.forget()   # the writer's input ends with the daemon's, not with this child's
                 try:
                     snapshot.dump(mesh, self.path, seq, outstanding)
                 except BaseException:  # noqa: BLE001 - the parent reads the exit status
@@ -236,7 +264,7 @@ class DataDir:
                 self.recorder.close()
             self.journal.close()
             self.journal = None
-            sys.setswitchinterval(self._switch_interval)
+            self.unlock()
             for _, future, value in self._waiting:   # close() wrote and synced what was queued
                 if not future.done():
                     future.set_result(value)

@@ -1,4 +1,5 @@
-"""Opening a data directory: a path that cannot be one is refused with what is wrong with it."""
+"""Opening a data directory: a path that cannot be one is refused with what is wrong with it; one
+process at a time (and its journal writer) holds it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from eventmesh.drivers.persistence.journal import Journal
 from eventmesh.drivers.persistence.store import FORMAT_VERSION, HASH_SEED, DataDir, DataDirError
 
 
@@ -39,3 +41,19 @@ def test_a_directory_without_write_permission_is_refused(tmp_path: Path) -> None
             DataDir(tmp_path / "d").read_meta(None)
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_one_process_at_a_time_holds_a_directory_and_its_journal_writer_holds_it_too(tmp_path: Path) -> None:
+    first = DataDir(tmp_path)
+    first.lock()
+    with pytest.raises(DataDirError, match="in use by another eventmesh process"):
+        DataDir(tmp_path).lock(wait_s=0)
+    # A writer left behind by a daemon killed with -9 keeps the lock until its last commit is done.
+    journal = Journal(tmp_path, 0, lambda seq: None, lock_fd=first._lock_fd)
+    first.unlock()
+    with pytest.raises(DataDirError, match="in use"):
+        DataDir(tmp_path).lock(wait_s=0)
+    journal.close()
+    second = DataDir(tmp_path)
+    second.lock(wait_s=0)
+    second.unlock()
