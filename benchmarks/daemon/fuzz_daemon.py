@@ -10,8 +10,16 @@ protocol's shape, invalid requests not refused, canary rounds (valid traffic) an
 RSS before and after. Bounded by ``--requests`` and ``--max-seconds``.
 
     .venv/bin/python benchmarks/daemon/fuzz_daemon.py [--requests 100000] [--clients 2] [--seed 1] [--workers 1]
+        [--data-dir DIR]
 
 RSS is the first worker's (this process).
+
+``--data-dir DIR`` journals the run (docs/durability.md; one worker) and then recovers it as a
+crash would leave it: once the clients are done, a copy of DIR is taken while the daemon still
+runs (as kill -9 would leave it: the start's snapshot and every fuzzed request in the journal),
+the daemon stops (a final snapshot), and two daemons start, one on DIR (the snapshot) and one on
+the copy (replaying the journal). Prints the records replayed and their time, whether the
+recovered daemon is healthy, and whether both list the same resources in every service.
 """
 
 from __future__ import annotations
@@ -19,10 +27,13 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY_EVERY_S = 0.5   # a valid round this often (the canary's Kinesis reads have a 5/s quota)
@@ -89,6 +100,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop each client after this long")
     parser.add_argument("--workers", type=int, default=1,
                         help="daemon processes (2: requests for the other worker's resources are forwarded)")
+    parser.add_argument("--data-dir", default=None, help="journal the run here, then recover a copy as a crash left it")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--served", default="{}", help=argparse.SUPPRESS)
@@ -97,9 +109,18 @@ def main() -> None:
     if args.client:
         client_main(args)
         return
+    if args.data_dir and os.environ.get("PYTHONHASHSEED") != "0":   # a data directory needs the fixed seed
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
+    if args.data_dir and args.workers != 1:
+        parser.error("--data-dir keeps one process's state: use it with --workers 1")
+    from eventmesh.daemon import serve_in_thread as single
     from eventmesh.workers import serve_in_thread
 
-    handle = serve_in_thread(workers=args.workers, clock="real")
+    if args.data_dir:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+        handle: Any = single(clock="real", data_dir=args.data_dir)
+    else:
+        handle = serve_in_thread(workers=args.workers, clock="real")
     served = json.dumps({name: list(bound.ops) for name, bound in handle.daemon.api.services.items()})
     rss_before = _rss_mb()
     print(f"fuzz: requests={args.requests} clients={args.clients} workers={args.workers} seed={args.seed} "
@@ -115,6 +136,11 @@ def main() -> None:
                  for i in range(args.clients)]
         results = [json.loads(p.communicate(timeout=args.max_seconds + 60)[0]) for p in procs]
         healthy = handle.daemon.api is not None and _health(handle.daemon.bound_port)
+        crashed = None
+        if args.data_dir:
+            crashed = args.data_dir.rstrip("/") + "-crashed"
+            shutil.rmtree(crashed, ignore_errors=True)
+            shutil.copytree(args.data_dir, crashed)
     finally:
         handle.stop()
     counts: collections.Counter[str] = collections.Counter()
@@ -131,6 +157,48 @@ def main() -> None:
     for result in results:
         for kind, example in result["examples"].items():
             print(f"  e.g. {kind}: {example}")
+    if crashed:
+        _recover(args.data_dir, crashed)
+
+
+# What each service lists, compared between the daemon restored from its snapshot and the one
+# that replayed the journal of the fuzzed requests.
+LISTS = [("sqs", "list_queues", "QueueUrls"), ("sns", "list_topics", "Topics"),
+         ("kinesis", "list_streams", "StreamNames"), ("events", "list_event_buses", "EventBuses"),
+         ("lambda", "list_functions", "Functions"), ("lambda", "list_event_source_mappings", "EventSourceMappings")]
+
+
+def _recover(snapshotted: str, crashed: str) -> None:
+    import boto3
+
+    from eventmesh.daemon import serve_in_thread as single
+
+    start = time.perf_counter()
+    replayed = single(clock="real", data_dir=crashed)
+    took = time.perf_counter() - start
+    restored = single(clock="real", data_dir=snapshotted)
+    try:
+        records = replayed.daemon.data.recovered.replayed
+        print(f"recovered the copy taken before the stop: {records:,} journal records replayed in {took:.1f} s, "
+              f"healthy: {_health(replayed.daemon.bound_port)}")
+        differ = []
+        for service, operation, key in LISTS:
+            found = []
+            for handle in (replayed, restored):
+                client = boto3.client(service, endpoint_url=f"http://127.0.0.1:{handle.daemon.bound_port}",
+                                      region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+                pages = client.get_paginator(operation).paginate() if client.can_paginate(operation) else [
+                    getattr(client, operation)()]
+                here = f"127.0.0.1:{handle.daemon.bound_port}"   # queue URLs name the host asked
+                found.append(sorted(json.dumps(item, sort_keys=True, default=str).replace(here, "HOST")
+                                    for page in pages for item in page.get(key, [])))
+            if found[0] != found[1]:
+                differ.append(f"{service} {operation} ({len(found[0])} against {len(found[1])})")
+        verdict = "the same" if not differ else "differ: " + ", ".join(differ)
+        print(f"resources after replay against after the snapshot: {verdict}")
+    finally:
+        replayed.stop()
+        restored.stop()
 
 
 def _health(port: int) -> bool:
