@@ -16,6 +16,7 @@ from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sqs.attributes import QueueConfig
 from eventmesh.services.sqs.errors import SqsError
 from eventmesh.services.sqs.message import Message, SendEntry
+from eventmesh.services.sqs.retention import Retention
 
 __all__ = ["ID_DIGITS", "Order", "QueueStore", "send_deliveries", "split_batch"]
 
@@ -56,6 +57,10 @@ class QueueStore(Protocol):
     def next_id_base(self) -> str: ...
 
     n_visible: int
+    # What Queue.placed keeps, for the standard order's delivery path that does it inline.
+    retention: Retention
+    sent: int
+    sent_bytes: int
 
     def store_visible(self, ready: list[Message], accepted: int, size_total: int) -> None: ...
 

@@ -212,7 +212,8 @@ class Queue:
         self.placed(ready, accepted, size_total, wake)
 
     def placed(self, ready: list[Message], accepted: int, size_total: int, wake: bool) -> None:
-        """``store_visible`` for an order that placed ``ready`` itself (the standard fast paths)."""
+        """``store_visible`` for an order that placed ``ready`` itself (the standard send path;
+        ``StandardOrder.accept`` has it inline: keep the two alike)."""
         if ready:
             self.n_visible += len(ready)
             if wake:

@@ -142,31 +142,45 @@ class StandardOrder:
         or deduplication ids, to a queue without a delay: ``send_batch``'s inline case, stored
         here without a ``SendEntry`` per item (a body its sender encoded as JSON, ``json_text``,
         has no raw control characters, so only other bodies are checked byte by byte); any other
-        delivery takes the general path (:meth:`_accept_general`)."""
+        delivery takes the general path (:meth:`_accept_general`). Most deliveries are of one
+        event (a rule's match in a PutEvents request, an SNS message to one subscription), so
+        that case makes its message without a loop, and ``Queue.placed`` is inline (a Python
+        call is ~10 % of this path: bench_bus_mixed's queues, 15,400 -> 11,600 instructions for a
+        one-item delivery with both changes)."""
         queue = self.queue
-        if queue.delay_s or len(items) > len(ID_DIGITS):
+        if queue.delay_s or len(items) > len(ID_DIGITS) or not items:
             return self._accept_general(items)
-        now = queue.clock.now()
         max_size = queue.max_size
-        table = BODY_BYTE_TABLE
-        base = None
-        ready: list[Message] = []
         size_total = 0
-        for item, digit in zip(items, ID_DIGITS, strict=False):
+        for item in items:   # checked before anything is stored
             body = item.body
-            if not (body.isascii() and not item.attributes and item.group_id is None
-                    and item.deduplication_id is None and 0 < (size := len(body)) <= max_size
-                    and (item.json_text or body.encode().translate(table).isascii())):
-                return self._accept_general(items)   # nothing was stored
-            if base is None:
-                base = queue.next_id_base()
-            ready.append(Message(base + digit, body, None, item.trace_header, now, now, size))
-            size_total += size
-        if not ready:
-            return self._accept_general(items)
+            if (item.attributes or item.group_id is not None or item.deduplication_id is not None
+                    or not body.isascii() or not 0 < len(body) <= max_size
+                    or not (item.json_text or body.encode().translate(BODY_BYTE_TABLE).isascii())):
+                return self._accept_general(items)
+            size_total += len(body)
+        now = queue.clock.now()
+        base = queue.next_id_base()
+        ready: tuple[Message, ...]
+        if len(items) == 1:
+            item = items[0]
+            ready = (Message(base + "0", item.body, None, item.trace_header, now, now, size_total),)
+        else:
+            ready = tuple([Message(base + digit, item.body, None, item.trace_header, now, now, len(item.body))
+                           for item, digit in zip(items, ID_DIGITS, strict=False)])
         was_empty = not queue.n_visible
-        self.visible.extend(ready)  # made_visible, inline
-        queue.placed(ready, len(ready), size_total, was_empty)
+        self.visible.extend(ready)   # made_visible, inline
+        n = len(ready)   # Queue.placed, inline
+        queue.n_visible += n
+        if was_empty:
+            queue.wake()
+        retention = queue.retention
+        batches = retention.batches
+        batches.append(ready)   # Retention.keep, inline
+        if retention.timer is None or len(batches) > retention.check_at:
+            retention.checks()
+        queue.sent += n
+        queue.sent_bytes += size_total
         return DELIVERED
 
     def _accept_general(self, items: list[Delivery]) -> DeliveryResult:
