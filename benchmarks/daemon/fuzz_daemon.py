@@ -181,6 +181,9 @@ def _recover(snapshotted: str, crashed: str) -> None:
         records = replayed.daemon.data.recovered.replayed
         print(f"recovered the copy taken before the stop: {records:,} journal records replayed in {took:.1f} s, "
               f"healthy: {_health(replayed.daemon.bound_port)}")
+        after_stop = restored.daemon.data.recovered.replayed
+        print(f"restarted on the directory itself: {after_stop:,} records replayed "
+              f"({'its final snapshot was written' if not after_stop else 'the final snapshot is missing'})")
         differ = []
         for service, operation, key in LISTS:
             found = []

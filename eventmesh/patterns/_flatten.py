@@ -39,8 +39,16 @@ class PathNode:
         self.children: dict[str, PathNode] = {}
         self.field: int | None = None
         # The compiled engine's table of ``children`` by their key's bytes, for events kept as
-        # JSON text (_speedups.c, built on first use; a trie is never changed once built).
+        # JSON text (_speedups.c, built on first use; a trie is never changed once built). It
+        # points into this process's objects: a copy (a daemon's snapshot) leaves it behind.
         self.index: object = None
+
+    def __getstate__(self) -> tuple[dict[str, PathNode], int | None]:
+        return self.children, self.field
+
+    def __setstate__(self, state: tuple[dict[str, PathNode], int | None]) -> None:
+        self.children, self.field = state
+        self.index = None
 
 
 class Paths:

@@ -224,12 +224,19 @@ def test_timers_resume_from_their_persisted_times_after_kill_9(directory: tuple[
 
 
 def test_a_graceful_restart_replays_nothing(directory: tuple[Path, Path, int]) -> None:
-    """SIGTERM writes a last snapshot: the next start loads it and has no journal to replay."""
+    """SIGTERM writes a last snapshot: the next start loads it and has no journal to replay
+    (with a bus whose rule has matched events, and so holds the pattern engine's tables)."""
     data_dir, config, port = directory
     daemon = Daemon(data_dir, config, port)
     sqs = daemon.client("sqs")
     url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(10)])
+    numbered = sqs.create_queue(QueueName="numbered")["QueueUrl"]
+    events = daemon.client("events")
+    events.put_rule(Name="by-n", EventBusName="shop", EventPattern='{"detail": {"n": [{"numeric": [">", 0]}]}}')
+    events.put_targets(Rule="by-n", EventBusName="shop",
+                       Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:numbered"}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": '{"n": 1}', "EventBusName": "shop"}])
     daemon.stop()
     assert daemon.process.returncode == 0
     snapshots = sorted(data_dir.glob("snapshot-*.pickle"))
@@ -242,5 +249,11 @@ def test_a_graceful_restart_replays_nothing(directory: tuple[Path, Path, int]) -
         counts = daemon.client("sqs").get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
         assert counts["ApproximateNumberOfMessages"] == "10"
+        events = daemon.client("events")
+        events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": '{"n": 2}',
+                                    "EventBusName": "shop"}])
+        bodies = [json.loads(m["Body"])["detail"] for m in
+                  daemon.client("sqs").receive_message(QueueUrl=numbered, MaxNumberOfMessages=10)["Messages"]]
+        assert sorted(b["n"] for b in bodies) == [1, 2]
     finally:
         daemon.stop()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -149,3 +151,42 @@ def test_work_outside_the_engine_at_a_crash_is_handed_back_to_be_sent_again(tmp_
     live.journal.close()
     recovered = recover(tmp_path, fresh, bind)
     assert sorted(e.job.function_name for e in recovered.in_flight) == ["after", "before"]
+
+
+RESTORED_BUS_MATCHES = """
+import sys
+from eventmesh.drivers.persistence import snapshot
+from eventmesh.services.events.records import PutEventsRequestEntry
+from eventmesh.services.events.service import put_events
+from eventmesh.services.sqs.service import find_queue
+mesh, _ = snapshot.load(__import__("pathlib").Path(sys.argv[1]))
+entry = PutEventsRequestEntry(source="shop", detail_type="Order", detail='{"amount": 12.5, "id": "b"}',
+                              event_bus_name="orders")
+put_events(mesh, [entry, PutEventsRequestEntry(source="shop", detail_type="Order", detail='{"amount": 1}',
+                                               event_bus_name="orders")])
+mesh.flush()
+print(find_queue(mesh, "matched").statistics().number_of_messages_sent)
+"""
+
+
+def test_a_bus_that_matched_events_as_text_is_snapshotted_and_matches_in_a_new_process(tmp_path: Path) -> None:
+    """The text reader's per-node tables point into the process that built them: a snapshot
+    leaves them behind (it once could not be written at all), and a new process builds its own."""
+    from eventmesh.services.events.records import PutEventsRequestEntry
+    from eventmesh.services.events.service import create_bus, put_events
+    from eventmesh.services.sqs.service import create_queue
+
+    mesh = fresh()
+    bus = create_bus(mesh, "orders")
+    queue = create_queue(mesh, "matched")
+    bus.put_rule("big", event_pattern='{"source": ["shop"], "detail": {"amount": [{"numeric": [">", 10]}]}}')
+    bus.put_targets("big", [{"Id": "q", "Arn": queue.arn}])
+    put_events(mesh, [PutEventsRequestEntry(source="shop", detail_type="Order", detail='{"amount": 11, "id": "a"}',
+                                            event_bus_name="orders")])
+    mesh.flush()
+    assert queue.statistics().number_of_messages_sent == 1
+    path = snapshot.dump(mesh, tmp_path, 1)
+    done = subprocess.run([sys.executable, "-c", RESTORED_BUS_MATCHES, str(path)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2"]   # the one before the snapshot and the one that matches now
