@@ -1256,22 +1256,25 @@ static inline uint64_t key_hash(const char *p, Py_ssize_t n) { /* FNV-1a */
     return h;
 }
 
-static void index_free(PyObject *capsule) { PyMem_Free(PyCapsule_GetPointer(capsule, NULL)); }
-
+/* The table lives in a bytes object in the node's ``index`` slot: freed with the node, and read
+ * with PyBytes_AS_STRING (a field access, where a capsule's pointer costs a checked call on every
+ * key the text reader looks up). */
 static ChildIndex *node_index(PyObject *node) {
-    PyObject *capsule = SLOT(node, G.pn_index);
-    if (capsule != Py_None) return PyCapsule_GetPointer(capsule, NULL);
+    PyObject *held = SLOT(node, G.pn_index);
+    if (held != Py_None) return (ChildIndex *)PyBytes_AS_STRING(held);
     PyObject *children = SLOT(node, G.pn_children), *key, *child;
     size_t size = 2;
     while (size < 2 * (size_t)PyDict_GET_SIZE(children)) size *= 2;
-    ChildIndex *index = PyMem_Calloc(1, sizeof(ChildIndex) + size * sizeof(ChildSlot));
-    if (!index) return PyErr_NoMemory(), NULL;
+    held = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(ChildIndex) + size * sizeof(ChildSlot)));
+    if (!held) return NULL;
+    ChildIndex *index = (ChildIndex *)PyBytes_AS_STRING(held);
+    memset(index, 0, sizeof(ChildIndex) + size * sizeof(ChildSlot));
     index->mask = size - 1;
     Py_ssize_t pos = 0, len;
     while (PyDict_Next(children, &pos, &key, &child)) {
         const char *u = PyUnicode_AsUTF8AndSize(key, &len);
         if (!u) {
-            PyMem_Free(index);
+            Py_DECREF(held);
             return NULL;
         }
         uint64_t h = key_hash(u, len);
@@ -1279,12 +1282,7 @@ static ChildIndex *node_index(PyObject *node) {
         while (index->slots[at].key) at = (at + 1) & index->mask;
         index->slots[at] = (ChildSlot){h, u, len, child};
     }
-    capsule = PyCapsule_New(index, NULL, index_free);
-    if (!capsule) {
-        PyMem_Free(index);
-        return NULL;
-    }
-    Py_SETREF(SLOT(node, G.pn_index), capsule);
+    Py_SETREF(SLOT(node, G.pn_index), held);
     return index;
 }
 
