@@ -188,7 +188,7 @@ class Journal:
             with contextlib.suppress(Exception):   # a loop already closed has no readers left
                 self._loop.remove_reader(self._from_writer)
             os.set_blocking(self._from_writer, True)
-            self._take_reports(self._reports, until_closed=True)
+            self._take_reports(self._reports)
         elif self._reporter is not None:
             self._reporter.join(timeout=30)
         self._process.stdin.close()  # type: ignore[union-attr]
@@ -210,12 +210,18 @@ class Journal:
             self._loop.remove_reader(self._from_writer)  # type: ignore[union-attr]
             self._fail()
             return
-        reports = self._reports
+        self._take(self._reports, chunk)
+
+    def _take(self, reports: bytearray, chunk: bytes) -> bool:
+        """Add what was read to ``reports`` and take the whole reports in it; True when the
+        writer said it closed."""
         reports += chunk
         whole = len(reports) - len(reports) % writer.REPORT.size
-        if whole:
-            self._durable(reports[:whole])
-            del reports[:whole]
+        if not whole:
+            return False
+        closed = self._durable(reports[:whole])
+        del reports[:whole]
+        return closed
 
     def _durable(self, reports: bytes | bytearray) -> bool:
         """Take whole reports; True when the last says the writer closed."""
@@ -235,7 +241,7 @@ class Journal:
             self._on_durable(last)
         return closed
 
-    def _take_reports(self, reports: bytearray, *, until_closed: bool) -> None:
+    def _take_reports(self, reports: bytearray) -> None:
         """Blocking reads of the writer's reports until it says it closed (or is gone)."""
         while True:
             try:
@@ -246,16 +252,11 @@ class Journal:
                 if not self._closed:
                     self._fail()
                 return
-            reports += chunk
-            whole = len(reports) - len(reports) % writer.REPORT.size
-            if whole:
-                closed = self._durable(reports[:whole])
-                del reports[:whole]
-                if closed and until_closed:
-                    return
+            if self._take(reports, chunk):
+                return
 
     def _report_loop(self) -> None:
-        self._take_reports(bytearray(), until_closed=True)
+        self._take_reports(bytearray())
 
     def _fail(self) -> None:
         if not self.failed:
