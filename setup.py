@@ -1,8 +1,10 @@
-"""Build the optional C accelerator of the pattern engine (eventmesh/patterns/_speedups.c).
+"""Build the optional C accelerators: the pattern engine's hot path (eventmesh/patterns/_speedups.c)
+and a standard SQS queue's delivery path (eventmesh/services/sqs/_speedups.c).
 
-Everything else about the package is declared in pyproject.toml. The extension is optional: on a
+Everything else about the package is declared in pyproject.toml. The extensions are optional: on a
 machine without a C compiler (or Python headers), or with EVENTMESH_NO_EXTENSIONS=1, the install
-goes on without it and the pure-Python engine serves alone (eventmesh/patterns/_engines.py).
+goes on without them and the pure-Python code serves alone (eventmesh/patterns/_engines.py,
+eventmesh/services/sqs/standard.py).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # no compiler at all: setuptools may fail before building anything
-            self.warn(f"pattern accelerator not built ({exc}); the pure-Python engine will be used")
+            self.warn(f"accelerators not built ({exc}); the pure-Python code will be used")
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
         except Exception as exc:
-            self.warn(f"pattern accelerator not built ({exc}); the pure-Python engine will be used")
+            self.warn(f"{ext.name} not built ({exc}); its pure-Python twin will be used")
 
 
 extensions = []
@@ -37,6 +39,13 @@ if os.environ.get(NO_EXTENSIONS_ENV) != "1":
         Extension(
             "eventmesh.patterns._speedups",
             ["eventmesh/patterns/_speedups.c"],
+            optional=True,
+        )
+    )
+    extensions.append(
+        Extension(
+            "eventmesh.services.sqs._speedups",
+            ["eventmesh/services/sqs/_speedups.c"],
             optional=True,
         )
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from eventmesh.effects import Delivery, DeliveryResult
@@ -178,6 +178,10 @@ class FifoOrder:
             else:
                 queue.store_visible(added, len(added), size_total)
         return results
+
+    def acceptor(self) -> Callable[[list[Delivery], str], DeliveryResult]:
+        """What the queue binds as its ``accept``: the method (a FIFO queue has no compiled path)."""
+        return self.accept
 
     def accept(self, items: list[Delivery], source_arn: str) -> DeliveryResult:
         """A delivery from another core (an SNS FIFO topic, an EventBridge target with a group id)."""

@@ -147,7 +147,7 @@ class Queue:
                                    self._expire_retained, self._live)
         # One call less per batch and per delivery: the order's own methods, bound here.
         self.send_batch = self.order.send_batch  # type: ignore[method-assign]
-        self.accept = self.order.accept  # type: ignore[method-assign]
+        self.accept = self.order.acceptor()  # type: ignore[method-assign, assignment]
         # Metrics: plain ints, read at scrape time.
         self.sent = self.received = self.deleted = self.empty_receives = self.deduplicated = 0
         self.sent_bytes = 0
@@ -560,7 +560,7 @@ class Queue:
             self.accept = self._accept_unavailable  # type: ignore[method-assign]
             return
         self.send_batch = self.order.send_batch  # type: ignore[method-assign]
-        self.accept = self.order.accept  # type: ignore[method-assign]
+        self.accept = self.order.acceptor()  # type: ignore[method-assign, assignment]
         if self.n_visible:
             self.mesh.emit(self.available)
 

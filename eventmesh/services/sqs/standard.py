@@ -19,9 +19,12 @@ back (n: messages waiting to come back).
 from __future__ import annotations
 
 import heapq
+import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import count
+from types import ModuleType
 
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sqs.errors import InvalidParameterValueException, SqsError
@@ -35,10 +38,17 @@ from eventmesh.services.sqs.message import (
     check_group_id,
 )
 from eventmesh.services.sqs.order import ID_DIGITS, QueueStore, send_deliveries, split_batch
+from eventmesh.services.sqs.retention import Retention
 
-__all__ = ["MAX_INFLIGHT_STANDARD", "StandardOrder"]
+__all__ = ["ENGINE_ENV", "MAX_INFLIGHT_STANDARD", "StandardOrder", "compiled_accept"]
 
 MAX_INFLIGHT_STANDARD = 120_000  # in-flight messages: short poll answers OverLimit, long poll empty
+
+# The delivery path's implementation: ``auto`` (the default: the C twin of ``StandardOrder.accept``
+# in _speedups.c when it was built at install, else Python), ``python``, or ``c`` (an error when
+# it is not built). Read once, when this module is imported; ``compiled_accept`` is what queues
+# created from then on bind (tests set it to compare the two).
+ENGINE_ENV = "EVENTMESH_SQS_ENGINE"
 
 
 class StandardOrder:
@@ -145,7 +155,9 @@ class StandardOrder:
         delivery takes the general path (:meth:`_accept_general`). Most deliveries are of one
         event (a rule's match in a PutEvents request, an SNS message to one subscription), so
         that case makes its message without a loop, and ``Queue.placed`` is inline (its call was
-        10 % of this path; one 400-byte item: 15,400 -> 11,600 instructions with both changes)."""
+        10 % of this path; one 400-byte item: 15,400 -> 11,600 instructions with both changes).
+        This method is the reference of its C twin (_speedups.c), which queues bind when it is
+        built (:meth:`acceptor`): keep the two alike."""
         queue = self.queue
         if queue.delay_s or len(items) > len(ID_DIGITS) or not items:
             return self._accept_general(items)
@@ -181,6 +193,14 @@ class StandardOrder:
         queue.sent += n
         queue.sent_bytes += size_total
         return DELIVERED
+
+    def acceptor(self) -> Callable[[list[Delivery], str], DeliveryResult]:
+        """What the queue binds as its ``accept``: the C twin of :meth:`accept` when it is built
+        and chosen (``compiled_accept``; a partial calls it without a Python frame), else the
+        method."""
+        if compiled_accept is None:
+            return self.accept
+        return partial(compiled_accept, self)
 
     def _accept_general(self, items: list[Delivery]) -> DeliveryResult:
         """A delivery through ``send_batch``: every check, the queue's delay, split batches."""
@@ -261,3 +281,25 @@ class StandardOrder:
         for msg in out:
             drop(msg)
         return out
+
+
+def _compiled() -> Callable[..., DeliveryResult] | None:
+    """The C twin of ``StandardOrder.accept`` as the environment asks for it (see ENGINE_ENV)."""
+    engine = os.environ.get(ENGINE_ENV, "auto")
+    if engine not in ("auto", "python", "c"):
+        raise ValueError(f"{ENGINE_ENV} must be auto, python or c, not {engine!r}")
+    speedups: ModuleType | None
+    try:
+        from eventmesh.services.sqs import _speedups as speedups  # type: ignore[attr-defined, no-redef]
+    except ImportError:  # not built (no compiler at install): the Python path serves alone
+        speedups = None
+    if speedups is None:
+        if engine == "c":
+            raise ValueError("the compiled SQS delivery path is not built in this installation")
+        return None
+    # Told the classes it reads (their slot offsets) whatever the engine, so tests can switch.
+    speedups.init(Message, Delivery, StandardOrder, Retention, DELIVERED, ID_DIGITS, BODY_BYTE_TABLE)
+    return None if engine == "python" else speedups.accept  # type: ignore[no-any-return]
+
+
+compiled_accept = _compiled()

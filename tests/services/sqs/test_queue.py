@@ -20,6 +20,14 @@ from eventmesh.services.sqs.queue import Queue
 from eventmesh.services.sqs.service import create_queue
 from eventmesh.services.sqs.standard import MAX_INFLIGHT_STANDARD
 from eventmesh.testing import VirtualDriver, virtual_mesh
+from tests.services.sqs.engines import sqs_engines, use_sqs_engine
+
+
+@pytest.fixture(autouse=True, params=sqs_engines())
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on the Python delivery path and on its C twin (when it is built)."""
+    use_sqs_engine(monkeypatch, request.param)
+    return str(request.param)
 
 
 @pytest.fixture
