@@ -1,10 +1,11 @@
-"""Build the optional C accelerators: the pattern engine's hot path (eventmesh/patterns/_speedups.c)
-and a standard SQS queue's delivery path (eventmesh/services/sqs/_speedups.c).
+"""Build the optional C accelerators: the pattern engine's hot path (eventmesh/patterns/_speedups.c),
+a standard SQS queue's delivery path (eventmesh/services/sqs/_speedups.c) and a bus's per-event
+loop (eventmesh/services/events/_speedups.c).
 
 Everything else about the package is declared in pyproject.toml. The extensions are optional: on a
 machine without a C compiler (or Python headers), or with EVENTMESH_NO_EXTENSIONS=1, the install
 goes on without them and the pure-Python code serves alone (eventmesh/patterns/_engines.py,
-eventmesh/services/sqs/standard.py).
+eventmesh/services/sqs/standard.py, eventmesh/services/events/bus.py).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ if os.environ.get(NO_EXTENSIONS_ENV) != "1":
         Extension(
             "eventmesh.services.sqs._speedups",
             ["eventmesh/services/sqs/_speedups.c"],
+            optional=True,
+        )
+    )
+    extensions.append(
+        Extension(
+            "eventmesh.services.events._speedups",
+            ["eventmesh/services/events/_speedups.c"],
             optional=True,
         )
     )

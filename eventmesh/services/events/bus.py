@@ -23,8 +23,10 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any, ClassVar
 
 import msgspec
@@ -78,6 +80,11 @@ _NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
 _NAME = re.compile(_NAME_PATTERN)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
+
+# The per-event loop's implementation: ``auto`` (the default: ingest's C twin in _speedups.c when
+# it was built at install, else Python), ``python``, or ``c`` (an error when it is not built).
+# Read once, when this module is imported (``compiled_ingest``; tests set it to compare the two).
+ENGINE_ENV = "EVENTMESH_EVENTS_ENGINE"
 
 
 def check_name(value: str, member: str, max_chars: int = RULE_NAME_MAX_CHARS) -> None:
@@ -336,12 +343,20 @@ class EventBus:
         ``replay_name`` marks replayed events (never archived again); ``only`` restricts a replay
         to the rules of its FilterArns; ``hops`` counts the buses the events came through;
         ``traces`` holds the X-Ray trace header of events that have one, by event id.
-        The hot path: keep it on one screen.
+        The hot path: keep it on one screen. Its common case has a C twin (``compiled_ingest``,
+        _speedups.c): keep the two alike.
         """
         pending: dict[RuleTarget, tuple[Rule, list[Delivery]]] = {}
         self.ingested += len(events)
         matches, rules, collect, envelope = self._matcher.batch_matcher(), self.rules, self._collect_one, envelope_json
         archives = self.archives if replay_name is None else None
+        if compiled_ingest is not None and not archives and replay_name is None and only is None and not traces:
+            # The common case, this loop's C twin (_speedups.c): the same steps, no trace headers.
+            self.matched_events += compiled_ingest(events, matches, envelope, _encode, rules, pending, collect,
+                                                   ingested_at, hops)
+            if pending:
+                self._dispatch(pending, ingested_at)
+            return
         trace = None
         matched = 0
         for event in events:
@@ -454,3 +469,25 @@ class EventBus:
         self.ingest(events, now, hops=hops, traces=traces or None)
         return DELIVERED
 
+
+
+def _compiled() -> Callable[..., int] | None:
+    """The C twin of ``EventBus.ingest``'s loop as the environment asks for it (see ENGINE_ENV)."""
+    engine = os.environ.get(ENGINE_ENV, "auto")
+    if engine not in ("auto", "python", "c"):
+        raise ValueError(f"{ENGINE_ENV} must be auto, python or c, not {engine!r}")
+    speedups: ModuleType | None
+    try:
+        from eventmesh.services.events import _speedups as speedups  # type: ignore[attr-defined, no-redef]
+    except ImportError:  # not built (no compiler at install): the Python loop serves alone
+        speedups = None
+    if speedups is None:
+        if engine == "c":
+            raise ValueError("the compiled EventBridge loop is not built in this installation")
+        return None
+    # Told the classes it reads (their slot offsets) whatever the engine, so tests can switch.
+    speedups.init(Delivery, RuleTarget, RuleCounters, Rule)
+    return None if engine == "python" else speedups.ingest  # type: ignore[no-any-return]
+
+
+compiled_ingest = _compiled()

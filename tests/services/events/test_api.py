@@ -19,6 +19,8 @@ from eventmesh.services.events.errors import (
 from eventmesh.testing import virtual_mesh
 from eventmesh.wire.router import Api
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 PATTERN = json.dumps({"source": ["my.app"]})
 
 

@@ -27,6 +27,8 @@ from eventmesh.services.events.service import create_bus, default_bus, put_event
 from eventmesh.testing import virtual_mesh
 from tests.services.events.helpers import recorder, sqs_arn
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 PATTERN = json.dumps({"source": ["my.app"]})
 
 

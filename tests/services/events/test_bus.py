@@ -32,6 +32,8 @@ from eventmesh.services.events.service import (
 from eventmesh.testing import VirtualDriver, virtual_mesh
 from tests.services.events.helpers import ACCOUNT, REGION, recorder, sqs_arn
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 PATTERN = json.dumps({"source": ["my.app"]})
 
 

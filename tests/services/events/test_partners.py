@@ -16,6 +16,8 @@ from eventmesh.services.events.partners import PENDING_EXPIRY_S, PartnerSources,
 from eventmesh.services.events.service import create_bus
 from eventmesh.testing import virtual_mesh
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 NAME = "aws.partner/saas.example/t/orders"
 CUSTOMER = "000000000000"
 PARTNER = "111122223333"

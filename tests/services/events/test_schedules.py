@@ -8,6 +8,8 @@ from eventmesh.services.events.errors import ValidationException
 from eventmesh.services.events.schedules import ScheduleTimer, parse_schedule
 from eventmesh.testing import virtual_mesh
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 
 def ts(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()

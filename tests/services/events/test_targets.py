@@ -17,6 +17,8 @@ from eventmesh.services.events.targets import RETRY_MAX_DELAY_S, dlq_error_code
 from eventmesh.testing import virtual_mesh
 from tests.services.events.helpers import ACCOUNT, REGION, recorder, sqs_arn
 
+pytestmark = pytest.mark.usefixtures("events_engine")  # the bus's Python loop and its C twin
+
 PATTERN = json.dumps({"source": ["my.app"]})
 THROTTLED = DeliveryResult(Outcome.THROTTLED, "ThrottlingException", "Rate exceeded")
 

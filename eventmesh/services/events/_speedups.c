@@ -1,0 +1,253 @@
+/* A bus's per-event loop in C: a twin of EventBus.ingest's common case (bus.py).
+ *
+ * After the match itself, the Python loop that takes each event's matched rules to their targets'
+ * pending deliveries was the largest part of a bus's time per event (bench_bus_mixed: about a
+ * fifth). This is the same loop for the case ``ingest`` hands it: no archive to offer the events
+ * to, not a replay, no trace headers. It reads the classes it knows through their slots (offsets
+ * taken once, in init()) and a rule through its instance dict; a target that is not plain (an
+ * Input template, a FIFO group, a stream, another bus, an API destination) goes to the bus's own
+ * ``_collect_one``, as in Python. The Python loop is the reference: the bus tests run against
+ * both (tests/services/events/test_bus.py), and EVENTMESH_EVENTS_ENGINE=python turns this one off
+ * (bus.py).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+static struct {
+    int ready;
+    PyTypeObject *Delivery, *RuleTarget, *RuleCounters, *Rule;
+    Py_ssize_t tg_plain, rc_triggered;
+    PyObject *s_counters, *s_target_list;
+} G;
+
+static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
+    PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
+    if (!d) return -1;
+    if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
+        Py_DECREF(d);
+        return -1;
+    }
+    *out = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static PyObject *init(PyObject *self, PyObject *args) {
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!", &PyType_Type, &G.Delivery, &PyType_Type, &G.RuleTarget, &PyType_Type,
+                          &G.RuleCounters, &PyType_Type, &G.Rule))
+        return NULL;
+    if (offset_of(G.RuleTarget, "plain", &G.tg_plain) < 0 ||
+        offset_of(G.RuleCounters, "triggered_rules", &G.rc_triggered) < 0)
+        return NULL;
+    if (!(G.s_counters = PyUnicode_InternFromString("counters")) ||
+        !(G.s_target_list = PyUnicode_InternFromString("target_list")))
+        return NULL;
+    /* a rule's attributes are read in its dict: its class must not define them */
+    if ((!(G.Rule->tp_flags & Py_TPFLAGS_MANAGED_DICT) && G.Rule->tp_dictoffset == 0) ||
+        _PyType_Lookup(G.Rule, G.s_counters) || _PyType_Lookup(G.Rule, G.s_target_list)) {
+        PyErr_SetString(PyExc_TypeError, "Rule keeps counters and target_list elsewhere than its instance dict");
+        return NULL;
+    }
+    /* a Delivery is made by position: its fields must be these, in this order */
+    PyObject *fields = PyObject_GetAttrString((PyObject *)G.Delivery, "__struct_fields__");
+    PyObject *expected = Py_BuildValue("(sssssss)", "body", "attributes", "group_id", "deduplication_id",
+                                       "partition_key", "trace_header", "json_text");
+    int same = fields && expected ? PyObject_RichCompareBool(fields, expected, Py_EQ) : -1;
+    Py_XDECREF(fields);
+    Py_XDECREF(expected);
+    if (same != 1) {
+        if (same == 0) PyErr_SetString(PyExc_TypeError, "Delivery's fields differ from what this code makes");
+        return NULL;
+    }
+    Py_INCREF(G.Delivery);
+    Py_INCREF(G.RuleTarget);
+    Py_INCREF(G.RuleCounters);
+    Py_INCREF(G.Rule);
+    G.ready = 1;
+    Py_RETURN_NONE;
+}
+
+/* counters.triggered_rules += 1 */
+static int triggered(PyObject *counters) {
+    if (!Py_IS_TYPE(counters, G.RuleCounters)) {
+        PyErr_SetString(PyExc_TypeError, "a rule's counters are not RuleCounters");
+        return -1;
+    }
+    PyObject *old = SLOT(counters, G.rc_triggered);
+    if (!old) {
+        PyErr_SetString(PyExc_AttributeError, "triggered_rules");
+        return -1;
+    }
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *sum = one ? PyNumber_Add(old, one) : NULL;
+    Py_XDECREF(one);
+    if (!sum) return -1;
+    SLOT(counters, G.rc_triggered) = sum;
+    Py_DECREF(old);
+    return 0;
+}
+
+/* pending[target] gets ``item`` (a new entry (rule, [item]) or appended to its list). */
+static int pend(PyObject *pending, PyObject *target, PyObject *rule, PyObject *item) {
+    PyObject *entry = PyDict_GetItemWithError(pending, target);
+    if (entry) {
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyList_CheckExact(PyTuple_GET_ITEM(entry, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a pending entry is not (rule, items)");
+            return -1;
+        }
+        return PyList_Append(PyTuple_GET_ITEM(entry, 1), item);
+    }
+    if (PyErr_Occurred()) return -1;
+    PyObject *items = PyList_New(1);
+    if (!items) return -1;
+    Py_INCREF(item);
+    PyList_SET_ITEM(items, 0, item);
+    PyObject *fresh = PyTuple_Pack(2, rule, items);
+    Py_DECREF(items);
+    if (!fresh) return -1;
+    int rc = PyDict_SetItem(pending, target, fresh);
+    Py_DECREF(fresh);
+    return rc;
+}
+
+/* One matched rule's targets: plain ones get the event's one Delivery (made on first need, in
+ * *item), the others go through collect(rule, target, event, event_json, ingested_at, pending,
+ * hops). */
+static int to_targets(PyObject *rule, PyObject *event, PyObject *event_json, PyObject *pending, PyObject *collect,
+                      PyObject *ingested_at, PyObject *hops, PyObject **item) {
+    PyObject *d = PyObject_GenericGetDict(rule, NULL);
+    if (!d) return -1;
+    PyObject *counters = PyDict_GetItemWithError(d, G.s_counters);
+    PyObject *targets = counters ? PyDict_GetItemWithError(d, G.s_target_list) : NULL;
+    if (!targets) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "a rule without counters or targets");
+        Py_DECREF(d);
+        return -1;
+    }
+    Py_INCREF(counters);
+    Py_INCREF(targets);
+    Py_DECREF(d);
+    int rc = triggered(counters);
+    Py_DECREF(counters);
+    if (rc == 0 && !PyList_CheckExact(targets)) {
+        PyErr_SetString(PyExc_TypeError, "a rule's target_list is not a list");
+        rc = -1;
+    }
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(targets); i++) {
+        PyObject *target = PyList_GET_ITEM(targets, i);
+        Py_INCREF(target);   /* collect runs Python code, which may change the list */
+        if (Py_IS_TYPE(target, G.RuleTarget) && SLOT(target, G.tg_plain) == Py_True) {
+            if (!*item) {   /* Delivery(event_json, trace_header=None, json_text=True), by position */
+                PyObject *attributes = PyDict_New();   /* the default: an empty dict of its own */
+                if (attributes) {
+                    PyObject *args[7] = {event_json, attributes, Py_None, Py_None, Py_None, Py_None, Py_True};
+                    *item = PyObject_Vectorcall((PyObject *)G.Delivery, args, 7, NULL);
+                    Py_DECREF(attributes);
+                }
+            }
+            rc = *item ? pend(pending, target, rule, *item) : -1;
+        } else {
+            PyObject *args[7] = {rule, target, event, event_json, ingested_at, pending, hops};
+            PyObject *r = PyObject_Vectorcall(collect, args, 7, NULL);
+            Py_XDECREF(r);
+            if (!r) rc = -1;
+        }
+        Py_DECREF(target);
+    }
+    Py_DECREF(targets);
+    return rc;
+}
+
+/* The matched names as a list in name order (one name: no sort). */
+static PyObject *names_in_order(PyObject *names) {
+    if (PyAnySet_CheckExact(names) && PySet_GET_SIZE(names) == 1) {
+        Py_ssize_t pos = 0;
+        PyObject *name;
+        Py_hash_t hash;
+        PyObject *order = PyList_New(1);
+        if (order && _PySet_NextEntry(names, &pos, &name, &hash)) {
+            Py_INCREF(name);
+            PyList_SET_ITEM(order, 0, name);
+        }
+        return order;
+    }
+    PyObject *order = PySequence_List(names);
+    if (order && PyList_Sort(order) < 0) Py_CLEAR(order);
+    return order;
+}
+
+/* ingest(events, match, envelope, encode, rules, pending, collect, ingested_at, hops) -> matched:
+ * EventBus.ingest's loop without archives, replays or traces (see the file's comment). */
+static PyObject *ingest(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (!G.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "init() was not called");
+        return NULL;
+    }
+    if (nargs != 9 || !PyList_CheckExact(args[0]) || !PyDict_CheckExact(args[4]) || !PyDict_CheckExact(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "ingest(events: list, match, envelope, encode, rules: dict, pending: dict, collect, "
+                        "ingested_at, hops)");
+        return NULL;
+    }
+    PyObject *events = args[0], *match = args[1], *envelope = args[2], *encode = args[3], *rules = args[4];
+    PyObject *pending = args[5], *collect = args[6], *ingested_at = args[7], *hops = args[8];
+    Py_ssize_t matched = 0;
+    for (Py_ssize_t e = 0; e < PyList_GET_SIZE(events); e++) {
+        PyObject *event = PyList_GET_ITEM(events, e);
+        Py_INCREF(event);
+        PyObject *names = PyObject_CallOneArg(match, event), *event_json = NULL, *order = NULL, *item = NULL;
+        int rc = names ? PyObject_IsTrue(names) : -1;
+        if (rc == 1) {   /* matched: the envelope, encoded once for every target */
+            event_json = PyObject_CallOneArg(envelope, event);
+            if (event_json && (event_json == Py_None || !PyObject_IsTrue(event_json))) {
+                Py_DECREF(event_json);
+                PyObject *encoded = PyObject_CallOneArg(encode, event);
+                event_json = encoded ? PyUnicode_FromEncodedObject(encoded, "utf-8", "strict") : NULL;
+                Py_XDECREF(encoded);
+            }
+            /* a set's order follows the hash seed: in name order, to keep runs reproducible */
+            order = event_json ? names_in_order(names) : NULL;
+            rc = order ? 1 : -1;
+        }
+        if (rc == 1) {
+            matched++;
+            for (Py_ssize_t i = 0; rc == 1 && i < PyList_GET_SIZE(order); i++) {
+                PyObject *rule = PyDict_GetItemWithError(rules, PyList_GET_ITEM(order, i));
+                if (!rule) {
+                    if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, PyList_GET_ITEM(order, i));
+                    rc = -1;
+                    break;
+                }
+                Py_INCREF(rule);
+                if (to_targets(rule, event, event_json, pending, collect, ingested_at, hops, &item) < 0) rc = -1;
+                Py_DECREF(rule);
+            }
+        }
+        Py_XDECREF(item);
+        Py_XDECREF(order);
+        Py_XDECREF(event_json);
+        Py_XDECREF(names);
+        Py_DECREF(event);
+        if (rc < 0) return NULL;
+    }
+    return PyLong_FromSsize_t(matched);
+}
+
+static PyMethodDef methods[] = {
+    {"init", init, METH_VARARGS, "init(Delivery, RuleTarget, RuleCounters, Rule): once, from bus.py."},
+    {"ingest", (PyCFunction)(void (*)(void))ingest, METH_FASTCALL,
+     "ingest(events, match, envelope, encode, rules, pending, collect, ingested_at, hops) -> matched."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "A bus's per-event loop in C (see bus.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
