@@ -1,4 +1,5 @@
-/* A bus's per-event loop in C: a twin of EventBus.ingest's common case (bus.py).
+/* A bus's per-event loops in C: twins of EventBus.ingest's common case (bus.py) and of the loop
+ * of put_events that makes the events of a request (service.py).
  *
  * After the match itself, the Python loop that takes each event's matched rules to their targets'
  * pending deliveries was the largest part of a bus's time per event (bench_bus_mixed: about a
@@ -9,18 +10,26 @@
  * ``_collect_one``, as in Python. The Python loop is the reference: the bus tests run against
  * both (tests/services/events/test_bus.py), and EVENTMESH_EVENTS_ENGINE=python turns this one off
  * (bus.py).
+ *
+ * entries() makes a PutEvents request's events and results the way put_events does, for the
+ * requests whose entries are all plain: Source, DetailType and a Detail the pattern engine keeps
+ * as text, no Time or TraceHeader, all to one bus; for any other request it answers None and
+ * put_events runs its own loop (which says what is wrong with an entry).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 #include <structmember.h>
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
 static struct {
     int ready;
-    PyTypeObject *Delivery, *RuleTarget, *RuleCounters, *Rule;
+    PyTypeObject *Delivery, *RuleTarget, *RuleCounters, *Rule, *Entry, *Result;
     Py_ssize_t tg_plain, rc_triggered;
-    PyObject *s_counters, *s_target_list;
+    Py_ssize_t en_source, en_detail_type, en_detail, en_resources, en_time, en_bus, en_trace;
+    PyObject *s_counters, *s_target_list, *k_id, *k_detail_type, *k_source, *k_resources, *k_detail,
+        *reserved; /* the envelope's keys; "aws." */
 } G;
 
 static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
@@ -38,12 +47,24 @@ static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
 
 static PyObject *init(PyObject *self, PyObject *args) {
     (void)self;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!", &PyType_Type, &G.Delivery, &PyType_Type, &G.RuleTarget, &PyType_Type,
-                          &G.RuleCounters, &PyType_Type, &G.Rule))
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!U", &PyType_Type, &G.Delivery, &PyType_Type, &G.RuleTarget,
+                          &PyType_Type, &G.RuleCounters, &PyType_Type, &G.Rule, &PyType_Type, &G.Entry,
+                          &PyType_Type, &G.Result, &G.reserved))
         return NULL;
-    if (offset_of(G.RuleTarget, "plain", &G.tg_plain) < 0 ||
-        offset_of(G.RuleCounters, "triggered_rules", &G.rc_triggered) < 0)
-        return NULL;
+    struct { PyTypeObject *t; const char *name; Py_ssize_t *off; } slots[] = {
+        {G.RuleTarget, "plain", &G.tg_plain}, {G.RuleCounters, "triggered_rules", &G.rc_triggered},
+        {G.Entry, "source", &G.en_source}, {G.Entry, "detail_type", &G.en_detail_type},
+        {G.Entry, "detail", &G.en_detail}, {G.Entry, "resources", &G.en_resources}, {G.Entry, "time", &G.en_time},
+        {G.Entry, "event_bus_name", &G.en_bus}, {G.Entry, "trace_header", &G.en_trace},
+    };
+    for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+        if (offset_of(slots[i].t, slots[i].name, slots[i].off) < 0) return NULL;
+    struct { PyObject **s; const char *text; } keys[] = {
+        {&G.k_id, "id"}, {&G.k_detail_type, "detail-type"}, {&G.k_source, "source"},
+        {&G.k_resources, "resources"}, {&G.k_detail, "detail"},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!(*keys[i].s = PyUnicode_InternFromString(keys[i].text))) return NULL;
     if (!(G.s_counters = PyUnicode_InternFromString("counters")) ||
         !(G.s_target_list = PyUnicode_InternFromString("target_list")))
         return NULL;
@@ -65,6 +86,9 @@ static PyObject *init(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_INCREF(G.Delivery);
+    Py_INCREF(G.Entry);
+    Py_INCREF(G.Result);
+    Py_INCREF(G.reserved);
     Py_INCREF(G.RuleTarget);
     Py_INCREF(G.RuleCounters);
     Py_INCREF(G.Rule);
@@ -239,8 +263,125 @@ static PyObject *ingest(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(matched);
 }
 
+/* A non-empty str field of an entry, else NULL (without an error). */
+static inline PyObject *text_field(PyObject *entry, Py_ssize_t off) {
+    PyObject *v = SLOT(entry, off);
+    return v && PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) > 0 ? v : NULL;
+}
+
+/* One plain entry's event (a copy of ``envelope`` with its fields) and its result, or 0 for an
+ * entry that is not plain; -1 with an error set. *chars grows by the entry's sizable characters. */
+static int entry_event(PyObject *entry, PyObject *bus, PyObject *envelope, PyObject *id_head, Py_ssize_t index,
+                       PyObject *raw_json, PyObject **event, PyObject **result, Py_ssize_t *chars) {
+    PyObject *source = text_field(entry, G.en_source), *detail_type = text_field(entry, G.en_detail_type);
+    PyObject *text = text_field(entry, G.en_detail), *resources = SLOT(entry, G.en_resources);
+    if (!source || !detail_type || !text || !resources || SLOT(entry, G.en_time) != Py_None ||
+        SLOT(entry, G.en_trace) != Py_None || !SLOT(entry, G.en_bus))
+        return 0;
+    int same = PyObject_RichCompareBool(SLOT(entry, G.en_bus), bus, Py_EQ);
+    if (same != 1) return same;
+    int reserved = PyUnicode_Tailmatch(source, G.reserved, 0, PY_SSIZE_T_MAX, -1);
+    if (reserved != 0) return reserved < 0 ? -1 : 0;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(source) + PyUnicode_GET_LENGTH(detail_type) + PyUnicode_GET_LENGTH(text);
+    PyObject *kept;   /* resources or [] */
+    if (resources == Py_None) {
+        kept = PyList_New(0);
+    } else if (PyList_CheckExact(resources)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(resources); i++) {
+            PyObject *r = PyList_GET_ITEM(resources, i);
+            if (!PyUnicode_CheckExact(r)) return 0;
+            size += PyUnicode_GET_LENGTH(r);
+        }
+        kept = PyList_GET_SIZE(resources) ? Py_NewRef(resources) : PyList_New(0);
+    } else {
+        return 0;
+    }
+    if (!kept) return -1;
+    PyObject *detail = PyObject_CallOneArg(raw_json, text);
+    if (!detail || detail == Py_None) {   /* not kept as text: put_events decodes it (or refuses it) */
+        Py_XDECREF(detail);
+        Py_DECREF(kept);
+        return detail ? 0 : -1;
+    }
+    /* the event id: the request's UUID head and the entry's index in two hex digits */
+    PyObject *id = NULL, *copy = NULL, *res = NULL;
+    Py_ssize_t head = PyUnicode_GET_LENGTH(id_head);
+    if ((id = PyUnicode_New(head + 2, 127))) {
+        static const char hex[] = "0123456789abcdef";
+        char *p = PyUnicode_DATA(id);
+        memcpy(p, PyUnicode_DATA(id_head), head);
+        p[head] = hex[(index >> 4) & 15];
+        p[head + 1] = hex[index & 15];
+    }
+    if (id && (copy = PyDict_Copy(envelope)) && PyDict_SetItem(copy, G.k_id, id) == 0 &&
+        PyDict_SetItem(copy, G.k_detail_type, detail_type) == 0 && PyDict_SetItem(copy, G.k_source, source) == 0 &&
+        PyDict_SetItem(copy, G.k_resources, kept) == 0 && PyDict_SetItem(copy, G.k_detail, detail) == 0) {
+        res = PyObject_Vectorcall((PyObject *)G.Result, &id, 1, NULL);
+    }
+    Py_XDECREF(id);
+    Py_DECREF(kept);
+    Py_DECREF(detail);
+    if (!res) {
+        Py_XDECREF(copy);
+        return -1;
+    }
+    *event = copy;
+    *result = res;
+    *chars += size;
+    return 1;
+}
+
+/* entries(entries, envelope, id_head, raw_json) -> (events, results, chars) | None: put_events'
+ * loop for a request of plain entries to one bus (see the file's comment). */
+static PyObject *entries(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (!G.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "init() was not called");
+        return NULL;
+    }
+    if (nargs == 4 && !PyList_CheckExact(args[0])) Py_RETURN_NONE;   /* any other sequence: the Python loop */
+    if (nargs != 4 || !PyDict_CheckExact(args[1]) || !PyUnicode_CheckExact(args[2]) || !PyUnicode_IS_ASCII(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "entries(entries: list, envelope: dict, id_head: str, raw_json)");
+        return NULL;
+    }
+    PyObject *list = args[0];
+    Py_ssize_t n = PyList_GET_SIZE(list), chars = 0;
+    if (n == 0 || n > 256 || !Py_IS_TYPE(PyList_GET_ITEM(list, 0), G.Entry)) Py_RETURN_NONE;
+    PyObject *bus = SLOT(PyList_GET_ITEM(list, 0), G.en_bus);
+    PyObject *events = PyList_New(n), *results = PyList_New(n);
+    if (!events || !results || !bus) goto fail;
+    Py_INCREF(bus);
+    int rc = 1;
+    for (Py_ssize_t i = 0; rc == 1 && i < n; i++) {
+        PyObject *entry = PyList_GET_ITEM(list, i), *event = NULL, *result = NULL;
+        rc = Py_IS_TYPE(entry, G.Entry) ? entry_event(entry, bus, args[1], args[2], i, args[3], &event, &result, &chars)
+                                        : 0;
+        if (rc == 1) {
+            PyList_SET_ITEM(events, i, event);
+            PyList_SET_ITEM(results, i, result);
+        }
+    }
+    Py_DECREF(bus);
+    if (rc != 1) {   /* a list frees the items it has (those it lacks are NULL) */
+        Py_DECREF(events);
+        Py_DECREF(results);
+        if (rc < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *out = Py_BuildValue("(NNn)", events, results, chars);
+    return out;
+fail:
+    Py_XDECREF(events);
+    Py_XDECREF(results);
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "an entry without its fields");
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
-    {"init", init, METH_VARARGS, "init(Delivery, RuleTarget, RuleCounters, Rule): once, from bus.py."},
+    {"init", init, METH_VARARGS,
+     "init(Delivery, RuleTarget, RuleCounters, Rule, PutEventsRequestEntry, PutEventsResultEntry, reserved): once."},
+    {"entries", (PyCFunction)(void (*)(void))entries, METH_FASTCALL,
+     "entries(entries, envelope, id_head, raw_json) -> (events, results, chars) | None."},
     {"ingest", (PyCFunction)(void (*)(void))ingest, METH_FASTCALL,
      "ingest(events, match, envelope, encode, rules, pending, collect, ingested_at, hops) -> matched."},
     {NULL, NULL, 0, NULL},

@@ -44,8 +44,11 @@ from eventmesh.services.events.errors import (
     ValidationException,
 )
 from eventmesh.services.events.records import (
+    RESERVED_SOURCE_PREFIX,
     SCHEDULED_EVENT_DETAIL_TYPE,
     SCHEDULED_EVENT_SOURCE,
+    PutEventsRequestEntry,
+    PutEventsResultEntry,
     forwarded_event,
     iso_seconds,
     lambda_result_event,
@@ -83,7 +86,8 @@ _decode = msgspec.json.Decoder().decode
 
 # The per-event loop's implementation: ``auto`` (the default: ingest's C twin in _speedups.c when
 # it was built at install, else Python), ``python``, or ``c`` (an error when it is not built).
-# Read once, when this module is imported (``compiled_ingest``; tests set it to compare the two).
+# Read once, when this module is imported (``compiled_ingest`` here, ``compiled_entries`` in
+# service.py; tests set them to compare the two).
 ENGINE_ENV = "EVENTMESH_EVENTS_ENGINE"
 
 
@@ -471,8 +475,8 @@ class EventBus:
 
 
 
-def _compiled() -> Callable[..., int] | None:
-    """The C twin of ``EventBus.ingest``'s loop as the environment asks for it (see ENGINE_ENV)."""
+def _compiled() -> ModuleType | None:
+    """The C twins of the bus's loops as the environment asks for them (see ENGINE_ENV)."""
     engine = os.environ.get(ENGINE_ENV, "auto")
     if engine not in ("auto", "python", "c"):
         raise ValueError(f"{ENGINE_ENV} must be auto, python or c, not {engine!r}")
@@ -486,8 +490,10 @@ def _compiled() -> Callable[..., int] | None:
             raise ValueError("the compiled EventBridge loop is not built in this installation")
         return None
     # Told the classes it reads (their slot offsets) whatever the engine, so tests can switch.
-    speedups.init(Delivery, RuleTarget, RuleCounters, Rule)
-    return None if engine == "python" else speedups.ingest  # type: ignore[no-any-return]
+    speedups.init(Delivery, RuleTarget, RuleCounters, Rule, PutEventsRequestEntry, PutEventsResultEntry,
+                  RESERVED_SOURCE_PREFIX)
+    return None if engine == "python" else speedups
 
 
-compiled_ingest = _compiled()
+compiled = _compiled()  # the module: ``entries`` for put_events (service.py), ``ingest`` below
+compiled_ingest: Callable[..., int] | None = None if compiled is None else compiled.ingest

@@ -26,6 +26,7 @@ from eventmesh.clock import RFC3339_MAX_S, RFC3339_MIN_S
 
 __all__ = [
     "ENVELOPE_VERSION",
+    "RESERVED_SOURCE_PREFIX",
     "SCHEDULED_EVENT_DETAIL_TYPE",
     "SCHEDULED_EVENT_SOURCE",
     "EventEnvelope",
@@ -46,6 +47,7 @@ ENVELOPE_VERSION = "0"
 SCHEDULED_EVENT_SOURCE = "aws.events"
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 LAMBDA_SOURCE = "lambda"  # events a Lambda destination puts on a bus
+RESERVED_SOURCE_PREFIX = "aws."  # customer events must not claim an AWS source
 
 
 

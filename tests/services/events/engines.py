@@ -1,10 +1,11 @@
-"""The two implementations of a bus's per-event loop, for tests that run on both."""
+"""The two implementations of a bus's per-event loops (put_events' and ingest's), for tests that
+run on both."""
 
 from __future__ import annotations
 
 import pytest
 
-from eventmesh.services.events import bus
+from eventmesh.services.events import bus, service
 
 try:
     from eventmesh.services.events import _speedups  # type: ignore[attr-defined]
@@ -18,5 +19,6 @@ def events_engines() -> list[str]:
 
 
 def use_events_engine(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
-    """Buses ingest through ``engine``'s loop for the rest of the test."""
+    """PutEvents and buses run ``engine``'s loops for the rest of the test."""
     monkeypatch.setattr(bus, "compiled_ingest", _speedups.ingest if engine == "c" else None)
+    monkeypatch.setattr(service, "compiled_entries", _speedups.entries if engine == "c" else None)

@@ -1,6 +1,8 @@
-"""A bus's per-event loop in C (_speedups.c) against its Python reference (``EventBus.ingest``):
-the same requests through the same rules leave the same deliveries, in the same order, with the
-same rule counters, for plain targets and for every kind that is not plain (an Input template,
+"""A bus's per-event loops in C (_speedups.c) against their Python reference (``put_events`` and
+``EventBus.ingest``): the same requests through the same rules get the same answers and leave the
+same deliveries, in the same order, with the same rule counters, requests of plain entries and
+requests with one entry that is not (a Time, an AWS source, a Detail that is not kept as text or
+is malformed, a missing field, another bus or none), for plain targets and for every kind that is not plain (an Input template,
 a FIFO group, a stream's partition key, another bus), one rule or several per event, and with
 trace headers (requests the C loop leaves to Python)."""
 
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from eventmesh.clock import VIRTUAL_EPOCH
 from eventmesh.services.events.records import PutEventsRequestEntry
 from eventmesh.services.events.service import create_bus, default_bus, put_events
 from eventmesh.testing import virtual_mesh
@@ -23,17 +26,29 @@ pytestmark = pytest.mark.skipif("c" not in events_engines(), reason="the C loop 
 KINDS = ["Placed", "Paid", "Shipped", "Refunded"]
 
 
+# Entries the C loop hands back to put_events' own (one makes the whole request take it).
+ODD: list[dict[str, Any]] = [
+    {"time": VIRTUAL_EPOCH + 5}, {"source": "aws.ec2"}, {"detail": '{"n": 1e3}'}, {"detail": "[1]"},
+    {"detail": '{"n": '}, {"detail": None}, {"detail_type": ""}, {"source": None}, {"resources": []},
+    {"event_bus_name": "other"}, {"event_bus_name": "nowhere"},
+]
+
+
 def _requests(seed: int, traced: bool) -> list[list[PutEventsRequestEntry]]:
     rng = random.Random(seed)
     requests = []
-    for r in range(30):
+    for r in range(60):
         batch = []
+        odd = r % 3 == 0  # every third request has one entry that is not plain
         for k in range(rng.randint(1, 10)):
             detail = {"n": rng.randint(0, 9), "kind": rng.choice(KINDS), "items": [{"sku": f"s{rng.randint(0, 3)}"}]}
-            batch.append(PutEventsRequestEntry(
-                source=rng.choice(["shop", "billing"]), detail_type=rng.choice(KINDS), detail=json.dumps(detail),
-                resources=[f"arn:aws:s3:::b{k}"] if rng.random() < 0.3 else None,
-                trace_header=f"Root=1-{r}-{k}" if traced and rng.random() < 0.5 else None))
+            fields: dict[str, Any] = {
+                "source": rng.choice(["shop", "billing"]), "detail_type": rng.choice(KINDS),
+                "detail": json.dumps(detail), "resources": [f"arn:aws:s3:::b{k}"] if rng.random() < 0.3 else None,
+                "trace_header": f"Root=1-{r}-{k}" if traced and rng.random() < 0.5 else None}
+            if odd and k == 0:
+                fields.update(ODD[(r // 3) % len(ODD)])
+            batch.append(PutEventsRequestEntry(**fields))
         requests.append(batch)
     return requests
 
@@ -64,11 +79,14 @@ def _run(engine: str, monkeypatch: pytest.MonkeyPatch, *, traced: bool = False) 
         bus.put_targets(name, targets)
     other.put_rule("relay", event_pattern=json.dumps({"source": ["shop"]}))
     other.put_targets("relay", [{"Id": "r", "Arn": relayed.arn}])
+    responses = []
     for request in _requests(3, traced):
-        put_events(mesh, request)
+        responses.append(put_events(mesh, request))
         mesh.flush()
+        mesh.clock.advance(1)  # type: ignore[attr-defined]
     driver.run_until_idle()
     return {
+        "responses": responses,
         "deliveries": {rec.arn: [(i.body, i.group_id, i.partition_key, i.trace_header, i.attributes, i.json_text)
                                  for i in rec.items]
                        for rec in [*queues, shaped, fifo, stream, relayed]},
@@ -85,5 +103,6 @@ def test_the_c_loop_delivers_what_the_python_loop_delivers(case: str, monkeypatc
     assert c == python
     # and something happened: every kind of target got events, the rule that never matches none
     assert all(python["deliveries"].values())
+    assert sum(r.failed_entry_count for r in python["responses"]) >= 6  # the odd entries were refused
     assert python["rules"]["e-never"].triggered_rules == 0
     assert python["rules"]["c-big"].triggered_rules == len(python["deliveries"][sqs_arn("q.fifo")])
