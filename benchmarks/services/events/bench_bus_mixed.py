@@ -19,6 +19,9 @@ totals divided by 10 x the difference of N is the instructions per event, the sa
         benchmarks/services/events/bench_bus_mixed.py --calls 300   # and --calls 600
     Ir per event = (Ir(600) - Ir(300)) / 3,000
 
+The C twins of the loops after the match (docs/architecture.md) run when they are built;
+``EVENTMESH_SQS_ENGINE=python EVENTMESH_EVENTS_ENGINE=python`` measures the Python loops instead.
+
 ``--same-source`` is the daemon case of the engine's issue instead: every rule names the same
 ``source`` and differs in ``detail-type`` (even rules) or a numeric range on ``detail.amount`` (odd
 rules), and each event matches exactly one rule, so events/s should not depend on the rule count.
