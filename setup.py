@@ -34,28 +34,15 @@ class OptionalBuildExt(build_ext):
             self.warn(f"{ext.name} not built ({exc}); its pure-Python twin will be used")
 
 
+# Each twin: its module and its one C file (they share eventmesh/_twins.h).
+TWINS = ("eventmesh.patterns._speedups", "eventmesh.services.sqs._speedups", "eventmesh.services.events._speedups")
+
 extensions = []
 if os.environ.get(NO_EXTENSIONS_ENV) != "1":
-    extensions.append(
-        Extension(
-            "eventmesh.patterns._speedups",
-            ["eventmesh/patterns/_speedups.c"],
-            optional=True,
-        )
-    )
-    extensions.append(
-        Extension(
-            "eventmesh.services.sqs._speedups",
-            ["eventmesh/services/sqs/_speedups.c"],
-            optional=True,
-        )
-    )
-    extensions.append(
-        Extension(
-            "eventmesh.services.events._speedups",
-            ["eventmesh/services/events/_speedups.c"],
-            optional=True,
-        )
-    )
+    extensions = [
+        Extension(name, [name.replace(".", "/") + ".c"], include_dirs=["eventmesh"], depends=["eventmesh/_twins.h"],
+                  optional=True)
+        for name in TWINS
+    ]
 
 setup(ext_modules=extensions, cmdclass={"build_ext": OptionalBuildExt})

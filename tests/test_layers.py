@@ -1,7 +1,7 @@
 """The import contract: the tree is the architecture, and this test keeps it so.
 
 Layers (DESIGN.md, README "Layout"):
-* the kernel (clock, timers, ids, arn, mesh, effects, errors, histogram) imports only itself;
+* the kernel (clock, timers, ids, arn, mesh, effects, errors, histogram, twins) imports only itself;
 * ``patterns`` imports only itself and the kernel;
 * ``partition`` (ownership, frames, links) imports only itself and the kernel: no transport, no
   service, so the simulator and the daemon share it;
@@ -22,7 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eventmesh"
 KERNEL = {"eventmesh", "eventmesh.clock", "eventmesh.timers", "eventmesh.ids", "eventmesh.arn", "eventmesh.mesh",
-          "eventmesh.quotas", "eventmesh.latency",
+          "eventmesh.quotas", "eventmesh.latency", "eventmesh.twins",
           "eventmesh.effects", "eventmesh.errors", "eventmesh.histogram"}
 ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.testing", "eventmesh.__main__",
         "eventmesh.templates", "eventmesh.console", "eventmesh.access_log")

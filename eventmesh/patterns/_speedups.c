@@ -22,13 +22,14 @@
 #include <string.h>
 #include <structmember.h>
 
+#include "_twins.h"
+
 #define EDGE_SCAN_MAX 8 /* as _walk.EDGE_SCAN_MAX */
 #define STACK_START 64
 #define DEDUP_SCAN_MAX 16 /* duplicates among more found states are dropped by sorting */
 #define MIDDLE_SCAN_MAX 16 /* as ops/wildcard.MIDDLE_SCAN_MAX (checked by init) */
 #define FID_BITS 4096      /* field ids kept as bits per event (more are looked up in the dict) */
 
-#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
 
 /* An int's value without a call when it fits one digit (field ids, counts: always), else
  * PyLong_AsSsize_t (-1 with an error set when it does not fit). */
@@ -107,19 +108,6 @@ static int push_all(Stack *s, PyObject *seq) {
 /* ---------------------------------------------------------------- registration */
 
 static void classes_init(void); /* the JSON text scanner's byte table (below) */
-
-static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
-    PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
-    if (!d) return -1;
-    if (!Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
-        Py_DECREF(d);
-        return -1;
-    }
-    *out = ((PyMemberDescrObject *)d)->d_member->offset;
-    Py_DECREF(d);
-    return 0;
-}
 
 static PyObject *init(PyObject *self, PyObject *args) {
     PyTypeObject *Table, *AffixTable, *Lengths, *IntervalIndex, *WildcardIndex, *Wildcard;

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <structmember.h>
 
-#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+#include "_twins.h"
+
 
 static struct {
     int ready;
@@ -31,19 +32,6 @@ static struct {
     PyObject *s_counters, *s_target_list, *k_id, *k_detail_type, *k_source, *k_resources, *k_detail,
         *reserved; /* the envelope's keys; "aws." */
 } G;
-
-static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
-    PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
-    if (!d) return -1;
-    if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
-        Py_DECREF(d);
-        return -1;
-    }
-    *out = ((PyMemberDescrObject *)d)->d_member->offset;
-    Py_DECREF(d);
-    return 0;
-}
 
 static PyObject *init(PyObject *self, PyObject *args) {
     (void)self;

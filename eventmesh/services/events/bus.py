@@ -23,7 +23,6 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
@@ -31,6 +30,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from eventmesh import twins
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult, Outcome
 from eventmesh.histogram import Histogram, HistogramSnapshot
 from eventmesh.mesh import DeliveryPart, Mesh
@@ -477,22 +477,11 @@ class EventBus:
 
 def _compiled() -> ModuleType | None:
     """The C twins of the bus's loops as the environment asks for them (see ENGINE_ENV)."""
-    engine = os.environ.get(ENGINE_ENV, "auto")
-    if engine not in ("auto", "python", "c"):
-        raise ValueError(f"{ENGINE_ENV} must be auto, python or c, not {engine!r}")
-    speedups: ModuleType | None
-    try:
-        from eventmesh.services.events import _speedups as speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:  # not built (no compiler at install): the Python loop serves alone
-        speedups = None
-    if speedups is None:
-        if engine == "c":
-            raise ValueError("the compiled EventBridge loop is not built in this installation")
-        return None
-    # Told the classes it reads (their slot offsets) whatever the engine, so tests can switch.
-    speedups.init(Delivery, RuleTarget, RuleCounters, Rule, PutEventsRequestEntry, PutEventsResultEntry,
-                  RESERVED_SOURCE_PREFIX)
-    return None if engine == "python" else speedups
+    speedups, chosen = twins.load(ENGINE_ENV, "eventmesh.services.events._speedups", "the compiled EventBridge loops")
+    if speedups is not None:  # told the classes it reads (their slot offsets), once
+        speedups.init(Delivery, RuleTarget, RuleCounters, Rule, PutEventsRequestEntry, PutEventsResultEntry,
+                      RESERVED_SOURCE_PREFIX)
+    return speedups if chosen else None
 
 
 compiled = _compiled()  # the module: ``entries`` for put_events (service.py), ``ingest`` below

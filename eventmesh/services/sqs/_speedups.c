@@ -17,7 +17,8 @@
 #include <string.h>
 #include <structmember.h>
 
-#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+#include "_twins.h"
+
 #define ID_HEX 16      /* ID_DIGITS: a batch holds at most 16 messages */
 #define BLOCK_MASK 0xFFFFFFFFFFLL /* next_id_base: a block is the batch counter's bits 4-43 */
 
@@ -31,19 +32,6 @@ static struct {
         *s_id_head, *s_n_visible, *s_wake, *s_retention, *s_checks, *s_sent, *s_sent_bytes,
         *s_accept_general, *s_accept, *s_extend, *s_append;
 } G;
-
-static int offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
-    PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
-    if (!d) return -1;
-    if (!Py_IS_TYPE(d, &PyMemberDescr_Type) || ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
-        Py_DECREF(d);
-        return -1;
-    }
-    *out = ((PyMemberDescrObject *)d)->d_member->offset;
-    Py_DECREF(d);
-    return 0;
-}
 
 static PyObject *init(PyObject *self, PyObject *args) {
     (void)self;

@@ -19,13 +19,12 @@ back (n: messages waiting to come back).
 from __future__ import annotations
 
 import heapq
-import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import count
-from types import ModuleType
 
+from eventmesh import twins
 from eventmesh.effects import DELIVERED, Delivery, DeliveryResult
 from eventmesh.services.sqs.errors import InvalidParameterValueException, SqsError
 from eventmesh.services.sqs.message import (
@@ -285,21 +284,10 @@ class StandardOrder:
 
 def _compiled() -> Callable[..., DeliveryResult] | None:
     """The C twin of ``StandardOrder.accept`` as the environment asks for it (see ENGINE_ENV)."""
-    engine = os.environ.get(ENGINE_ENV, "auto")
-    if engine not in ("auto", "python", "c"):
-        raise ValueError(f"{ENGINE_ENV} must be auto, python or c, not {engine!r}")
-    speedups: ModuleType | None
-    try:
-        from eventmesh.services.sqs import _speedups as speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:  # not built (no compiler at install): the Python path serves alone
-        speedups = None
-    if speedups is None:
-        if engine == "c":
-            raise ValueError("the compiled SQS delivery path is not built in this installation")
-        return None
-    # Told the classes it reads (their slot offsets) whatever the engine, so tests can switch.
-    speedups.init(Message, Delivery, StandardOrder, Retention, DELIVERED, ID_DIGITS, BODY_BYTE_TABLE)
-    return None if engine == "python" else speedups.accept  # type: ignore[no-any-return]
+    speedups, chosen = twins.load(ENGINE_ENV, "eventmesh.services.sqs._speedups", "the compiled SQS delivery path")
+    if speedups is not None:  # told the classes it reads (their slot offsets), once
+        speedups.init(Message, Delivery, StandardOrder, Retention, DELIVERED, ID_DIGITS, BODY_BYTE_TABLE)
+    return speedups.accept if speedups is not None and chosen else None  # type: ignore[no-any-return]
 
 
 compiled_accept = _compiled()

@@ -6,19 +6,16 @@ from __future__ import annotations
 import pytest
 
 from eventmesh.services.events import bus, service
+from tests.twins import engines, twin
 
-try:
-    from eventmesh.services.events import _speedups  # type: ignore[attr-defined]
-except ImportError:  # not built: only the Python loop runs
-    _speedups = None
+_speedups = twin("eventmesh.services.events._speedups")
 
 
 def events_engines() -> list[str]:
-    """``python``, and ``c`` when the C twin is built (CI builds it: a compiler is there)."""
-    return ["python", "c"] if _speedups is not None else ["python"]
+    return engines(_speedups)
 
 
 def use_events_engine(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
     """PutEvents and buses run ``engine``'s loops for the rest of the test."""
-    monkeypatch.setattr(bus, "compiled_ingest", _speedups.ingest if engine == "c" else None)
-    monkeypatch.setattr(service, "compiled_entries", _speedups.entries if engine == "c" else None)
+    monkeypatch.setattr(bus, "compiled_ingest", _speedups.ingest if engine == "c" else None)  # type: ignore[union-attr]
+    monkeypatch.setattr(service, "compiled_entries", _speedups.entries if engine == "c" else None)  # type: ignore[union-attr]

@@ -1,10 +1,10 @@
 """A bus's per-event loops in C (_speedups.c) against their Python reference (``put_events`` and
 ``EventBus.ingest``): the same requests through the same rules get the same answers and leave the
-same deliveries, in the same order, with the same rule counters, requests of plain entries and
+same deliveries, in the same order, with the same rule counters: requests of plain entries and
 requests with one entry that is not (a Time, an AWS source, a Detail that is not kept as text or
-is malformed, a missing field, another bus or none), for plain targets and for every kind that is not plain (an Input template,
-a FIFO group, a stream's partition key, another bus), one rule or several per event, and with
-trace headers (requests the C loop leaves to Python)."""
+is malformed, a missing field, another bus or none); plain targets and every kind that is not
+(an Input template, a FIFO group, a stream's partition key, another bus); one rule or several per
+event; and trace headers (requests the C loops leave to Python)."""
 
 from __future__ import annotations
 
