@@ -274,6 +274,8 @@ static PyObject *accept(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return PyObject_CallMethodObjArgs(order, G.s_accept, items, args[2], NULL);
     PyObject *d = PyObject_GenericGetDict(queue, NULL);
     if (!d) return NULL;
+    Py_INCREF(queue);   /* the clock and wake() run Python code: hold what the slots lend */
+    Py_INCREF(visible);
     Py_ssize_t n = PyList_CheckExact(items) ? PyList_GET_SIZE(items) : 0;
     long long max_size, delay;
     Py_ssize_t size_total = 0;
@@ -290,6 +292,8 @@ static PyObject *accept(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(G.delivered);
         result = G.delivered;
     }
+    Py_DECREF(visible);
+    Py_DECREF(queue);
     Py_DECREF(d);
     return result;
 }
