@@ -181,12 +181,14 @@ static PyObject *names_in_order(PyObject *names) {
         Py_ssize_t pos = 0;
         PyObject *name;
         Py_hash_t hash;
-        PyObject *order = PyList_New(1);
-        if (order && _PySet_NextEntry(names, &pos, &name, &hash)) {
-            Py_INCREF(name);
-            PyList_SET_ITEM(order, 0, name);
+        if (_PySet_NextEntry(names, &pos, &name, &hash)) {
+            PyObject *order = PyList_New(1);
+            if (order) {
+                Py_INCREF(name);
+                PyList_SET_ITEM(order, 0, name);
+            }
+            return order;
         }
-        return order;
     }
     PyObject *order = PySequence_List(names);
     if (order && PyList_Sort(order) < 0) Py_CLEAR(order);
