@@ -67,11 +67,16 @@ def serve(directory: str, first_seq: int, source: int, sink: int) -> None:
     """Commit the frames read from ``source``, report on ``sink``, until CLOSE or end of input."""
     fd = open_segment(directory, first_seq)
     pending = bytearray()
+    # Read into one buffer kept for the process: os.read would allocate READ_BYTES per call, past
+    # malloc's mmap threshold, and so map, shrink and unmap it around every commit (three system
+    # calls and a page fault per commit, seen with strace under load).
+    buffer = bytearray(READ_BYTES)
+    view = memoryview(buffer)
     try:
         while True:
-            chunk = os.read(source, READ_BYTES)
-            ended = not chunk
-            pending += chunk
+            got = os.readv(source, [buffer])
+            ended = not got
+            pending += view[:got]
             chunks: list[bytes] = []
             last = -1
             pos = 0
