@@ -474,7 +474,6 @@ class EventBus:
         return DELIVERED
 
 
-
 def _compiled() -> ModuleType | None:
     """The C twins of the bus's loops as the environment asks for them (see ENGINE_ENV)."""
     speedups, chosen = twins.load(ENGINE_ENV, "eventmesh.services.events._speedups", "the compiled EventBridge loops")

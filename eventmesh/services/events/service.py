@@ -50,10 +50,6 @@ __all__ = ["default_bus", "get_bus", "find_bus", "create_bus", "delete_bus", "li
            "MAX_REQUEST_BYTES", "BUSES_PER_ACCOUNT"]
 
 MAX_ENTRIES = 10                # entries per PutEvents
-# put_events' loop in C for requests of plain entries to one bus (bus.py says how it is chosen;
-# tests set it to compare the two).
-compiled_entries: Callable[..., tuple[list[dict[str, Any]], list[PutEventsResultEntry], int] | None] | None = (
-    None if bus_module.compiled is None else bus_module.compiled.entries)
 MAX_REQUEST_BYTES = 262_144     # the sum of entry sizes must be below 256 KB
 TIME_ENTRY_BYTES = 14           # an entry with Time counts 14 bytes more
 UTF8_MAX_BYTES_PER_CHAR = 4
@@ -63,6 +59,10 @@ _BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]+$")
 _decode_detail = msgspec.json.Decoder().decode
 _request_decoder = msgspec.json.Decoder(PutEventsRequest)
 _response_encoder = msgspec.json.Encoder()
+# put_events' loop in C for requests of plain entries to one bus (bus.py says how it is chosen;
+# tests set it to compare the two).
+compiled_entries: Callable[..., tuple[list[dict[str, Any]], list[PutEventsResultEntry], int] | None] | None = (
+    None if bus_module.compiled is None else bus_module.compiled.entries)
 
 
 def bus_name_of(name_or_arn: str) -> str:
