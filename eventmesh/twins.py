@@ -11,12 +11,21 @@ import importlib
 import os
 from types import ModuleType
 
-__all__ = ["AUTO", "C", "ENGINES", "PYTHON", "load"]
+__all__ = ["AUTO", "C", "ENGINES", "PYTHON", "built", "load"]
 
 AUTO = "auto"
 PYTHON = "python"
 C = "c"
 ENGINES = (AUTO, PYTHON, C)
+
+
+def built(module: str) -> ModuleType | None:
+    """The twin ``module``, or None where it was not built (no compiler at install): the Python
+    code then serves alone."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
 
 
 def load(env: str, module: str, what: str) -> tuple[ModuleType | None, bool]:
@@ -26,10 +35,7 @@ def load(env: str, module: str, what: str) -> tuple[ModuleType | None, bool]:
     engine = os.environ.get(env, AUTO)
     if engine not in ENGINES:
         raise ValueError(f"{env} must be one of {', '.join(ENGINES)}, not {engine!r}")
-    try:
-        twin: ModuleType | None = importlib.import_module(module)
-    except ImportError:  # not built (no compiler at install): the Python code serves alone
-        twin = None
+    twin = built(module)
     if twin is None and engine == C:
         raise ValueError(f"{what} is not built in this installation ({env}=c)")
     return twin, twin is not None and engine != PYTHON

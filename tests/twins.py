@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
+from eventmesh.twins import built as twin
 
-def twin(module: str) -> ModuleType | None:
-    """The built twin ``module``, or None where the installation has no C compiler."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
+__all__ = ["engines", "twin"]
 
 
 def engines(built: ModuleType | None) -> list[str]:

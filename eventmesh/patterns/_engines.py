@@ -33,6 +33,7 @@ from eventmesh.patterns.ops.prefix_suffix import (
     SuffixIgnoreCaseFamily,
 )
 from eventmesh.patterns.ops.wildcard import MIDDLE_SCAN_MAX, Wildcard, WildcardFamily, WildcardIndex
+from eventmesh.twins import built
 
 __all__ = ["ENGINE_ENV", "AUTO", "PYTHON", "C", "ENGINES", "available", "resolve", "speedups"]
 
@@ -42,11 +43,8 @@ PYTHON = "python"
 C = "c"
 ENGINES = (AUTO, PYTHON, C)
 
-speedups: ModuleType | None
-try:
-    from eventmesh.patterns import _speedups as speedups  # type: ignore[attr-defined, no-redef]
-except ImportError:  # not built (no compiler at install): the pure-Python engine serves alone
-    speedups = None
+# None when not built (no compiler at install): the pure-Python engine serves alone.
+speedups: ModuleType | None = built("eventmesh.patterns._speedups")
 
 if speedups is not None:  # tell it the classes it reads (their slot offsets), once per process
     speedups.init(
