@@ -21,7 +21,7 @@ hold at most seconds × rate × 10 messages.
 
     .venv/bin/python benchmarks/daemon/bench_sqs_daemon.py [--workers 1,2] [--queues Q] [--connections C]
         [--rate REQUESTS_PER_S] [--seconds S] [--size BYTES] [--repeats N] [--callgrind] [--data-dir DIR]
-        [--affine]
+        [--compare] [--affine]
 
 ``--affine``: connection i sends only to queue i mod Q, as a producer that keeps to its queue
 does, instead of spreading over every queue: with several workers a connection that landed on
@@ -30,7 +30,8 @@ requests (connection affinity, docs/scale-out.md), and the run prints how many w
 
 ``--data-dir DIR``: the server keeps its state in DIR (docs/durability.md; one worker only): each
 request is journaled and answered once its batch is fsynced (group commit). Compare with a run
-without it for the cost of durability.
+without it for the cost of durability: ``--data-dir DIR --compare`` runs both servers and
+alternates between them, printing the ratio of each pair and their median.
 """
 
 from __future__ import annotations
@@ -122,6 +123,36 @@ def _figure(result: dict[str, float]) -> str:
     return text
 
 
+def compare_data_dir(args: argparse.Namespace) -> None:
+    """--compare: one server without a data directory and one with it, runs alternating between
+    them (the order swapped every repeat), so that each ratio is against the run beside it on a
+    machine whose speed drifts."""
+    print(f"SendMessageBatch({BATCH} x {args.size} B) connections={args.connections} rate={args.rate or 'max'} "
+          f"seconds={args.seconds} repeats={args.repeats} data_dir={args.data_dir}: without vs with", flush=True)
+    servers = {"without": ServerProcess(1), "with": ServerProcess(1, data_dir=args.data_dir)}
+    ratios: list[float] = []
+    rates: dict[str, list[float]] = {"without": [], "with": []}
+    run_id = 0
+    try:
+        for repeat in range(args.repeats):
+            pair: dict[str, float] = {}
+            for label in ("without", "with") if repeat % 2 == 0 else ("with", "without"):
+                run_id += 1
+                result = one_run(args, servers[label], run_id)
+                pair[label] = result["requests"] / result["seconds"]
+                rates[label].append(pair[label])
+                print(f"  run {run_id}: {label:7s} requests/s {pair[label]:,.0f}  p50 {result['p50'] * 1e3:.2f} ms  "
+                      f"{_figure(result)}", flush=True)
+            ratios.append(pair["with"] / pair["without"])
+            print(f"  pair {repeat + 1}: with / without {ratios[-1]:.2f}", flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
+    print(f"median requests/s without {statistics.median(rates['without']):,.0f}  "
+          f"with {statistics.median(rates['with']):,.0f}; with / without: median of the pairs "
+          f"{statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", default="1", help="worker counts to compare, e.g. 1,2")
@@ -137,6 +168,8 @@ def main() -> None:
     parser.add_argument("--affine", action="store_true",
                         help="each connection keeps to one queue (connection affinity can hand it to its owner)")
     parser.add_argument("--data-dir", default=None, help="keep the server's state in this directory (1 worker)")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --data-dir: alternate runs without and with it, print the ratio of each pair")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
@@ -148,6 +181,11 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",")]
     if args.data_dir and counts != [1]:
         parser.error("--data-dir keeps one process's state: use it with --workers 1")
+    if args.compare:
+        if not args.data_dir:
+            parser.error("--compare compares runs without and with --data-dir: give the directory")
+        compare_data_dir(args)
+        return
     print(f"SendMessageBatch({BATCH} x {args.size} B) protocol=json workers={args.workers} queues={args.queues} "
           f"connections={args.connections} rate={args.rate or 'max'} seconds={args.seconds} warmup={args.warmup} "
           f"repeats={args.repeats} data_dir={args.data_dir or '-'} "
