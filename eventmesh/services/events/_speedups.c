@@ -23,7 +23,6 @@
 
 #include "_twins.h"
 
-
 static struct {
     int ready;
     PyTypeObject *Delivery, *RuleTarget, *RuleCounters, *Rule, *Entry, *Result;
@@ -56,9 +55,8 @@ static PyObject *init(PyObject *self, PyObject *args) {
     if (!(G.s_counters = PyUnicode_InternFromString("counters")) ||
         !(G.s_target_list = PyUnicode_InternFromString("target_list")))
         return NULL;
-    /* a rule's attributes are read in its dict: its class must not define them */
-    if ((!(G.Rule->tp_flags & Py_TPFLAGS_MANAGED_DICT) && G.Rule->tp_dictoffset == 0) ||
-        _PyType_Lookup(G.Rule, G.s_counters) || _PyType_Lookup(G.Rule, G.s_target_list)) {
+    PyObject *rule_names[] = {G.s_counters, G.s_target_list};   /* read in a rule's dict (_twins.h) */
+    if (!keeps_in_dict(G.Rule, rule_names, 2)) {
         PyErr_SetString(PyExc_TypeError, "Rule keeps counters and target_list elsewhere than its instance dict");
         return NULL;
     }
@@ -134,10 +132,9 @@ static int to_targets(PyObject *rule, PyObject *event, PyObject *event_json, PyO
                       PyObject *ingested_at, PyObject *hops, PyObject **item) {
     PyObject *d = PyObject_GenericGetDict(rule, NULL);
     if (!d) return -1;
-    PyObject *counters = PyDict_GetItemWithError(d, G.s_counters);
-    PyObject *targets = counters ? PyDict_GetItemWithError(d, G.s_target_list) : NULL;
+    PyObject *counters = dict_get(d, G.s_counters);
+    PyObject *targets = counters ? dict_get(d, G.s_target_list) : NULL;
     if (!targets) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "a rule without counters or targets");
         Py_DECREF(d);
         return -1;
     }

@@ -72,15 +72,8 @@ static PyObject *init(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* The queue's attributes are read and written in its instance dict: a generic attribute access
- * on it costs 250-380 instructions, a dict probe with the name's cached hash a fifth of that.
- * dict_queue() checks that the queue's class defines none of these names (its dict is then what
- * Python's attribute access reads), once per class; the Python method serves any other. */
-static PyObject *dict_get(PyObject *d, PyObject *name) { /* borrowed */
-    PyObject *v = PyDict_GetItemWithError(d, name);
-    if (!v && !PyErr_Occurred()) PyErr_SetObject(PyExc_AttributeError, name);
-    return v;
-}
+/* The queue's attributes are read and written in its instance dict (_twins.h says why); the
+ * Python method serves a queue whose class keeps them elsewhere (dict_queue). */
 
 /* d[name] as a C long long; -1 with an error set on failure. */
 static int get_ll(PyObject *d, PyObject *name, long long *out) {
@@ -138,14 +131,12 @@ static int next_id_base(PyObject *d, char base[35]) {
     return 0;
 }
 
-/* 1 if ``type``'s instances keep the names accept() reads in their dict, else 0; -1 error. */
+/* 1 if ``type``'s instances keep the names accept() reads in their dict, else 0 (once per class). */
 static int dict_queue(PyTypeObject *type) {
     if (type == G.Queue) return 1;
     PyObject *names[] = {G.s_delay_s, G.s_max_size, G.s_clock, G.s_id_batch, G.s_id_block, G.s_id_block_text,
                          G.s_id_head, G.s_n_visible, G.s_retention, G.s_sent, G.s_sent_bytes};
-    if (!(type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && type->tp_dictoffset == 0) return 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (_PyType_Lookup(type, names[i])) return 0;   /* a class attribute (a property) would win */
+    if (!keeps_in_dict(type, names, sizeof(names) / sizeof(names[0]))) return 0;
     Py_INCREF(type);
     Py_XSETREF(G.Queue, type);
     return 1;
