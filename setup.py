@@ -1,11 +1,13 @@
 """Build the optional C accelerators: the pattern engine's hot path (eventmesh/patterns/_speedups.c),
-a standard SQS queue's delivery path (eventmesh/services/sqs/_speedups.c) and a bus's per-event
-loop (eventmesh/services/events/_speedups.c).
+a standard SQS queue's delivery path (eventmesh/services/sqs/_speedups.c), a bus's per-event
+loop (eventmesh/services/events/_speedups.c) and a stream's routing by partition key
+(eventmesh/services/kinesis/_speedups.c).
 
 Everything else about the package is declared in pyproject.toml. The extensions are optional: on a
 machine without a C compiler (or Python headers), or with EVENTMESH_NO_EXTENSIONS=1, the install
 goes on without them and the pure-Python code serves alone (eventmesh/patterns/_engines.py,
-eventmesh/services/sqs/standard.py, eventmesh/services/events/bus.py).
+eventmesh/services/sqs/standard.py, eventmesh/services/events/bus.py,
+eventmesh/services/kinesis/stream.py).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class OptionalBuildExt(build_ext):
 
 
 # Each twin: its module and its one C file (they share eventmesh/_twins.h).
-TWINS = ("eventmesh.patterns._speedups", "eventmesh.services.sqs._speedups", "eventmesh.services.events._speedups")
+TWINS = ("eventmesh.patterns._speedups", "eventmesh.services.sqs._speedups", "eventmesh.services.events._speedups",
+         "eventmesh.services.kinesis._speedups")
 
 extensions = []
 if os.environ.get(NO_EXTENSIONS_ENV) != "1":

@@ -39,11 +39,13 @@ def test_c_without_the_twin_and_an_unknown_value_are_errors(monkeypatch: pytest.
 
 @pytest.mark.skipif(twin(BUILT) is None, reason="the C twins are not built")
 @pytest.mark.parametrize(("engine", "expected"),
-                         [("python", "None None"), ("c", "accept ingest"), ("auto", "accept ingest")])
-def test_the_variables_pick_what_queues_and_buses_run(engine: str, expected: str) -> None:
+                         [("python", "None None None"), ("c", "accept ingest route"), ("auto", "accept ingest route")])
+def test_the_variables_pick_what_queues_buses_and_streams_run(engine: str, expected: str) -> None:
     code = ("from eventmesh.services.sqs import standard; from eventmesh.services.events import bus; "
+            "from eventmesh.services.kinesis import stream; "
             "name = lambda f: getattr(f, '__name__', None); "
-            "print(name(standard.compiled_accept), name(bus.compiled_ingest))")
-    env = {"EVENTMESH_SQS_ENGINE": engine, "EVENTMESH_EVENTS_ENGINE": engine, "PATH": "/usr/bin:/bin"}
+            "print(name(standard.compiled_accept), name(bus.compiled_ingest), name(stream.compiled_route))")
+    env = {"EVENTMESH_SQS_ENGINE": engine, "EVENTMESH_EVENTS_ENGINE": engine, "EVENTMESH_KINESIS_ENGINE": engine,
+           "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == expected.split()

@@ -4,9 +4,11 @@ Everything that decides which shard a record lands in, whether a stream accepts 
 current state, and what a shard iterator means lives here; a shard's own log, positions and
 quotas live in ``shards.py``.
 
-Cost model. PutRecords is one pass over the batch: route (a bounded partition-key → shard memo,
-else MD5 + a bisect over the open shards' starting hash keys), then ``Shard.append`` (quota
-counters, an int sequence number, one list append). One ``Available(stream_arn)`` effect per
+Cost model. PutRecords routes the whole batch first (a bad ExplicitHashKey fails the call before
+any record is written): in C where the twin is built (``_speedups.c``: MD5 and a binary search
+over the open shards' starting hash keys, one call per request), else a bounded partition-key →
+shard memo, else MD5 + a bisect. Then one pass of ``Shard.append`` (quota counters, an int
+sequence number, one list append). One ``Available(stream_arn)`` effect per
 call, counters bumped once per call. Reads are a slice (``Shard.read``). No timers unless a
 create/update/delete delay is configured (default 0: the stream is ACTIVE at once).
 
@@ -26,10 +28,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
 
+from eventmesh import twins
 from eventmesh.arn import format_arn
 from eventmesh.effects import DELIVERED, Available, Delivery, DeliveryResult
 from eventmesh.errors import ServiceError
@@ -61,6 +65,7 @@ from eventmesh.services.kinesis.shards import (
 )
 
 __all__ = [
+    "ENGINE_ENV",
     "Stream",
     "StreamStatistics",
     "PutRecordsRequestEntry",
@@ -85,6 +90,17 @@ ON_DEMAND_STREAMS_QUOTA = Quota("kinesis", "On-demand Data Streams per account",
 DEFAULT_CREATE_DELAY_S = 0.0          # CREATING → ACTIVE (AWS: tens of seconds; configurable)
 DEFAULT_UPDATE_DELAY_S = 0.0          # UPDATING → ACTIVE after a split or merge
 KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets
+# Which routing runs (eventmesh/twins.py): auto, python or c. Read once, at import;
+# ``compiled_route`` is what streams call (None: the Python lookup).
+ENGINE_ENV = "EVENTMESH_KINESIS_ENGINE"
+
+
+def _compiled() -> Callable[..., list[Any]] | None:
+    speedups, chosen = twins.load(ENGINE_ENV, "eventmesh.services.kinesis._speedups", "the compiled Kinesis routing")
+    if speedups is None:
+        return None
+    speedups.init(PutRecordsRequestEntry)
+    return speedups.route if chosen else None
 
 _READABLE = frozenset({"ACTIVE", "UPDATING"})
 _SECONDS_PER_HOUR = 3_600
@@ -123,6 +139,9 @@ class GetRecordsOutcome(msgspec.Struct, frozen=True):
     encryption_type: str = "NONE"  # the stream's, which its records report (settings.py)
 
 
+compiled_route = _compiled()   # after PutRecordsRequestEntry: the twin reads its fields
+
+
 class Stream:
     """One Kinesis data stream: its shards (all, by index), the open shards' routing table,
     status, retention and counters."""
@@ -153,6 +172,7 @@ class Stream:
         self.shards: list[Shard] = []
         self._open: list[Shard] = []
         self._open_starts: list[int] = []
+        self._open_bounds = b""   # the same, 16 big-endian bytes each (the compiled routing reads it)
         self._key_memo: dict[str, Shard] = {}
         self._last_arrival_at = 0.0
         self._timer = None
@@ -199,6 +219,7 @@ class Stream:
     def _rebuild_routes(self) -> None:
         self._open = sorted((s for s in self.shards if s.is_open), key=lambda s: s.hash_key_start)
         self._open_starts = [s.hash_key_start for s in self._open]
+        self._open_bounds = b"".join(start.to_bytes(16, "big") for start in self._open_starts)
         self._key_memo = {}
 
     def _require(self, states: frozenset[str] = _READABLE) -> None:
@@ -251,6 +272,16 @@ class Stream:
             memo.clear()
         memo[partition_key] = shard
         return shard
+
+    def _route(self, entries: list[PutRecordsRequestEntry]) -> list[Shard]:
+        """The shard of every entry, in order: by its ExplicitHashKey where it has one, else by
+        its partition key's MD5."""
+        if compiled_route is not None:
+            return compiled_route(entries, self._open_bounds, self._open, self._key_memo, KEY_MEMO_SIZE,
+                                  self._shard_for_explicit)
+        memo_get, by_key, explicit = self._key_memo.get, self._shard_for_key, self._shard_for_explicit
+        return [memo_get(k := e.partition_key) or by_key(k) if (x := e.explicit_hash_key) is None else explicit(x)
+                for e in entries]
 
     def _shard_for_explicit(self, explicit_hash_key: str) -> Shard:
         value = int(explicit_hash_key) if explicit_hash_key.isdigit() else -1
@@ -313,20 +344,15 @@ class Stream:
         if total > MAX_PUT_RECORDS_BYTES:
             raise InvalidArgumentException(
                 f"Records size {total} bytes exceeds the PutRecords limit of {MAX_PUT_RECORDS_BYTES} bytes.")
+        routes = self._route(entries)
         arrival, second = self._arrival()
         count = len(entries)
         sequence_numbers: list[int | None] = [None] * count
         shard_ids = [""] * count
-        memo_get = self._key_memo.get
-        by_key = self._shard_for_key
         failed = written_bytes = 0
         for i, entry in enumerate(entries):
-            key = entry.partition_key
-            if entry.explicit_hash_key is None:
-                shard = memo_get(key) or by_key(key)
-            else:
-                shard = self._shard_for_explicit(entry.explicit_hash_key)
-            sequence_number = shard.append(entry.data, key, sizes[i], arrival, second)
+            shard = routes[i]
+            sequence_number = shard.append(entry.data, entry.partition_key, sizes[i], arrival, second)
             if sequence_number is None:
                 failed += 1
             else:
