@@ -1022,7 +1022,7 @@ static PyObject *envelope(PyObject *self, PyObject *event) {
             rc = out_str(&o, value, ',');
         } else if (PyList_CheckExact(value)) {
             Py_ssize_t n = PyList_GET_SIZE(value);
-            if ((rc = out_room(&o, 2)) < 0) break;
+            if (out_room(&o, 2) < 0) { rc = -1; break; }   /* rc stays 1: an empty list is written too */
             o.p[o.n++] = '[';
             for (Py_ssize_t i = 0; rc >= 0 && i < n; i++) {
                 PyObject *e = PyList_GET_ITEM(value, i);

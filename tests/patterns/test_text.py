@@ -5,6 +5,7 @@ engine matches the text exactly as it matches the decoded object."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -25,6 +26,9 @@ def reencoded(text: str) -> bytes:
     return _encode(_decode(text))
 
 
+# What msgspec escapes in a string (and lone surrogates, which are not UTF-8): such an envelope
+# is left to msgspec; any other of str, list-of-str and Raw values is written by envelope_json.
+PLAIN_REFUSED = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
 KEYS = st.sampled_from(["a", "b", "c", "é", "a.b", ""]) | st.text(max_size=5)
 SCALARS = (st.none() | st.booleans() | st.integers(-10**20, 10**20)
            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
@@ -98,6 +102,11 @@ def test_the_envelope_is_what_msgspec_writes(event: dict[str, Any], detail: dict
     text = envelope_json(event)
     if text is not None:
         assert text == _encode(event).decode()
+    # Plain strings (nothing msgspec escapes) and a Raw are always written, never left to msgspec.
+    if raw is not None and all(not PLAIN_REFUSED.search(v) for value in event.values() if value is not raw
+                               for v in ([value] if isinstance(value, str) else value)) \
+            and all(not PLAIN_REFUSED.search(k) for k in event):
+        assert text is not None
 
 
 def test_a_hostile_detail_costs_time_linear_in_its_size() -> None:
@@ -112,6 +121,10 @@ def test_an_envelope_of_plain_strings_is_written_and_any_other_is_left_to_msgspe
     plain = {"version": "0", "resources": ["arn:x", "\u00e9"], "detail": raw}
     assert envelope_json(plain) == '{"version":"0","resources":["arn:x","\u00e9"],"detail":{"n":1}}'
     assert envelope_json({}) == "{}"
+    # An event without Resources, the common case, has an empty list: written too, not left over.
+    bare = {"version": "0", "id": "e1", "resources": [], "detail": raw}
+    assert envelope_json(bare) == '{"version":"0","id":"e1","resources":[],"detail":{"n":1}}'
+    assert envelope_json({"resources": []}) == '{"resources":[]}'
     for other in ({"a": 1}, {"a": {"b": "c"}}, {"a": "x\ny"}, {"a": ['"']}, {"a": [1]}):
         assert envelope_json(other) is None
 
