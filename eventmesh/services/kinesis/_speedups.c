@@ -38,14 +38,20 @@ static const uint32_t K[64] = {   /* floor(|sin(i + 1)| * 2^32) */
     0x6fa87e4fu, 0xfe2ce6e0u, 0xa3014314u, 0x4e0811a1u,
     0xf7537e82u, 0xbd3af235u, 0x2ad7d2bbu, 0xeb86d391u,
 };
-static const uint8_t SHIFT[64] = {
-    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-    5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-    4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-    6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-};
-
 static inline uint32_t rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
+
+/* The four rounds' functions (RFC 1321, 3.4), F and G in their one-operation-fewer forms. */
+#define F(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define G(x, y, z) ((y) ^ ((z) & ((x) ^ (y))))
+#define H(x, y, z) ((x) ^ (y) ^ (z))
+#define I(x, y, z) ((y) ^ ((x) | ~(z)))
+#define STEP(f, a, b, c, d, x, t, s) (a) = (b) + rotl((a) + f((b), (c), (d)) + (x) + (t), (s))
+/* Four steps of a round: steps i to i + 3 on message words g0..g3, with the round's shifts. */
+#define FOUR(f, i, g0, g1, g2, g3, s0, s1, s2, s3) \
+    STEP(f, a, b, c, d, m[g0], K[i], s0);            \
+    STEP(f, d, a, b, c, m[g1], K[i + 1], s1);        \
+    STEP(f, c, d, a, b, m[g2], K[i + 2], s2);        \
+    STEP(f, b, c, d, a, m[g3], K[i + 3], s3)
 
 static void md5_block(uint32_t h[4], const uint8_t *p) {
     uint32_t m[16];
@@ -53,28 +59,22 @@ static void md5_block(uint32_t h[4], const uint8_t *p) {
         m[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
                (uint32_t)p[4 * i + 3] << 24;
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-    for (int i = 0; i < 64; i++) {
-        uint32_t f;
-        int g;
-        if (i < 16) {
-            f = (b & c) | (~b & d);
-            g = i;
-        } else if (i < 32) {
-            f = (d & b) | (~d & c);
-            g = (5 * i + 1) & 15;
-        } else if (i < 48) {
-            f = b ^ c ^ d;
-            g = (3 * i + 5) & 15;
-        } else {
-            f = c ^ (b | ~d);
-            g = (7 * i) & 15;
-        }
-        f += a + K[i] + m[g];
-        a = d;
-        d = c;
-        c = b;
-        b += rotl(f, SHIFT[i]);
-    }
+    FOUR(F, 0, 0, 1, 2, 3, 7, 12, 17, 22);
+    FOUR(F, 4, 4, 5, 6, 7, 7, 12, 17, 22);
+    FOUR(F, 8, 8, 9, 10, 11, 7, 12, 17, 22);
+    FOUR(F, 12, 12, 13, 14, 15, 7, 12, 17, 22);
+    FOUR(G, 16, 1, 6, 11, 0, 5, 9, 14, 20);       /* word (5i + 1) mod 16 */
+    FOUR(G, 20, 5, 10, 15, 4, 5, 9, 14, 20);
+    FOUR(G, 24, 9, 14, 3, 8, 5, 9, 14, 20);
+    FOUR(G, 28, 13, 2, 7, 12, 5, 9, 14, 20);
+    FOUR(H, 32, 5, 8, 11, 14, 4, 11, 16, 23);     /* word (3i + 5) mod 16 */
+    FOUR(H, 36, 1, 4, 7, 10, 4, 11, 16, 23);
+    FOUR(H, 40, 13, 0, 3, 6, 4, 11, 16, 23);
+    FOUR(H, 44, 9, 12, 15, 2, 4, 11, 16, 23);
+    FOUR(I, 48, 0, 7, 14, 5, 6, 10, 15, 21);      /* word 7i mod 16 */
+    FOUR(I, 52, 12, 3, 10, 1, 6, 10, 15, 21);
+    FOUR(I, 56, 8, 15, 6, 13, 6, 10, 15, 21);
+    FOUR(I, 60, 4, 11, 2, 9, 6, 10, 15, 21);
     h[0] += a;
     h[1] += b;
     h[2] += c;
