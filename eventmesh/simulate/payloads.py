@@ -41,6 +41,9 @@ _FIELD = re.compile(r"\{([a-z_]+)(?:\(([^{}]*)\))?\}")
 _MARK = "\ue000"   # a private-use character marks a field's slot in the encoded JSON
 _encode = msgspec.json.encode
 _ROUND_DIGITS = 2
+# The kinds of a field's values (_Fields.build): strings, quoted in JSON; numbers, written with
+# str; text already as it is written (a counter's digits, a string template's quoted JSON).
+QUOTED, NUMBER, TEXT = "quoted", "number", "text"
 
 
 class TemplateError(ValueError):
@@ -92,35 +95,36 @@ class _Fields:
         self.random = rng
         self.now = now
 
-    def build(self, name: str, args: str | None) -> tuple[Callable[[], Any], bool]:
-        """The field's function and whether its values are strings (quoted in JSON)."""
+    def build(self, name: str, args: str | None) -> tuple[Callable[[], Any], str]:
+        """The field's function and the kind of its values: QUOTED strings (quoted in JSON),
+        NUMBER (written with ``str``), or TEXT (already the text to write, as is)."""
         rng = self.random
         values = [a.strip() for a in args.split(",")] if args else []
         try:
             if name in ("counter", "seq"):
                 counter = itertools.count(int(values[0]) if values else 1)
-                return map(str, counter).__next__, False   # already text: a JSON number as is
+                return map(str, counter).__next__, TEXT   # already its text: a JSON number as is
             if name == "uniform":
                 low, high = float(values[0]), float(values[1])
-                return (lambda: round(rng.uniform(low, high), _ROUND_DIGITS)), False
+                return (lambda: round(rng.uniform(low, high), _ROUND_DIGITS)), NUMBER
             if name == "randint":
                 low_i, high_i = int(values[0]), int(values[1])
-                return (lambda: rng.randint(low_i, high_i)), False
+                return (lambda: rng.randint(low_i, high_i)), NUMBER
             if name == "choice":
-                return self._choice(values), True
+                return self._choice(values), QUOTED
             if name == "zipf":
-                return self._zipf(int(values[0]), float(values[1]) if len(values) > 1 else 1.0), True
+                return self._zipf(int(values[0]), float(values[1]) if len(values) > 1 else 1.0), QUOTED
             if name == "hot":
                 share, n = float(values[0]), int(values[1])
                 keys = [f"key-{i}" for i in range(1, n + 1)]
-                return (lambda: "hot" if rng.random() < share else keys[int(rng.random() * n)]), True
+                return (lambda: "hot" if rng.random() < share else keys[int(rng.random() * n)]), QUOTED
             if name == "uuid":
-                return (lambda: uuid4_from(rng.getrandbits(128))), True
+                return (lambda: uuid4_from(rng.getrandbits(128))), QUOTED
             if name == "now":
-                return (lambda: _iso(self.now())), True
+                return (lambda: _iso(self.now())), QUOTED
             if name == "pad":
                 filler = "x" * int(values[0])
-                return (lambda: filler), True
+                return (lambda: filler), QUOTED
         except (ValueError, IndexError, ZeroDivisionError):
             raise TemplateError(f"bad arguments in {{{name}({args or ''})}}") from None
         raise TemplateError(f"unknown field {{{name}}} (counter, uniform, randint, choice, zipf, hot, uuid, now, pad)")
@@ -176,7 +180,7 @@ def compile_template(value: Any, rng: Any, now: Callable[[], float], *, as_json:
                 slots.append(fields.build(whole.group(1), whole.group(2)))
                 return f"{_MARK}{len(slots) - 1}{_MARK}"
             inner = _string_parts(node, fields, escape=True)
-            slots.append((lambda: '"' + "".join([p if isinstance(p, str) else p() for p in inner]) + '"', False))
+            slots.append((lambda: '"' + "".join([p if isinstance(p, str) else p() for p in inner]) + '"', TEXT))
             return f"{_MARK}{len(slots) - 1}{_MARK}"
         return node
 
@@ -186,8 +190,8 @@ def compile_template(value: Any, rng: Any, now: Callable[[], float], *, as_json:
     parts.append(pieces[0])
     for piece in pieces[1:]:
         index, _, rest = piece.partition(f'{_MARK}"')
-        function, quoted = slots[int(index)]
-        parts.append(_quoted(function) if quoted else _plain(function))
+        function, kind = slots[int(index)]
+        parts.append(_quoted(function) if kind == QUOTED else _plain(function) if kind == NUMBER else function)
         parts.append(rest)
     return Template(parts)
 
@@ -208,8 +212,9 @@ def _string_parts(text: str, fields: _Fields, *, escape: bool) -> list[str | Cal
         literal = text[position:match.start()]
         if literal:
             parts.append(_literal(literal, escape))
-        function, _ = fields.build(match.group(1), match.group(2))
-        parts.append(_escaped(function) if escape else _plain(function))
+        function, kind = fields.build(match.group(1), match.group(2))
+        # Unescaped, a field's text is its string itself (no call around it) or a number's str.
+        parts.append(_escaped(function) if escape else _plain(function) if kind == NUMBER else function)
         position = match.end()
     if text[position:]:
         parts.append(_literal(text[position:], escape))
