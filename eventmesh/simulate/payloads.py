@@ -167,7 +167,7 @@ def compile_template(value: Any, rng: Any, now: Callable[[], float], *, as_json:
     fields = _Fields(rng, now)
     if isinstance(value, str):
         return Template(_string_parts(value, fields, escape=False))
-    slots: list[tuple[Callable[[], Any], bool]] = []
+    slots: list[tuple[Callable[[], Any], str]] = []
 
     def mark(node: Any) -> Any:
         if isinstance(node, dict):
