@@ -8,7 +8,8 @@ Layers (DESIGN.md, README "Layout"):
 * a service's cores (every module of ``services/<svc>/`` but its wire adapter ``api.py``) never
   import ``wire``, ``drivers``, ``metrics`` or the composition root (daemon, config, cli, testing);
 * services meet only through effects. The one named exception: event source mappings (``esm``,
-  part of the Lambda API) read their sources' cores and share Lambda's errors and record helpers;
+  part of the Lambda API) read their sources' cores and share Lambda's errors, record helpers
+  and its lazily encoded event (``jobs.LazyEvent``);
 * ``wire`` knows no service, no driver and no composition root;
 * ``drivers`` carry out effects: no wire, no composition root;
 * no import cycle between modules, deferred (inside a function, under ``TYPE_CHECKING``) or not.
@@ -29,7 +30,8 @@ ROOT = ("eventmesh.daemon", "eventmesh.config", "eventmesh.cli", "eventmesh.test
 # The one place services reach into each other directly (see the module docstring).
 CROSS_SERVICE = {
     "esm": {"eventmesh.services.sqs.queue", "eventmesh.services.kinesis.stream", "eventmesh.services.kinesis.shards",
-            "eventmesh.services.lambda_.errors", "eventmesh.services.lambda_.records"},
+            "eventmesh.services.lambda_.errors", "eventmesh.services.lambda_.records",
+            "eventmesh.services.lambda_.jobs"},
 }
 
 

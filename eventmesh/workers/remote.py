@@ -27,6 +27,7 @@ import msgspec
 
 from eventmesh.services.esm.invoke import THROTTLED, RemoteFunctions
 from eventmesh.services.esm.service import _function_arn
+from eventmesh.services.lambda_.jobs import LazyEvent
 from eventmesh.services.lambda_.pool import InvokeResult
 from eventmesh.services.sns.platform import PlatformRegistry
 from eventmesh.workers.node import Node
@@ -52,7 +53,10 @@ class RemoteFunction:
     def refresh(self, facts: list[Any]) -> None:
         self.latest.timeout_s, self.latest.config.role = facts
 
-    def invoke_batch(self, payload: bytes, on_done: Any, source_arn: str, qualifier: str | None = None) -> bool:
+    def invoke_batch(self, payload: bytes | LazyEvent, on_done: Any, source_arn: str,
+                     qualifier: str | None = None) -> bool:
+        if isinstance(payload, LazyEvent):
+            payload = payload.data()   # it crosses to the function's worker as bytes
         answer = self.node.ask(self.owner, "fn.invoke", [self.arn, payload, source_arn, qualifier], timed=True)
         answer.add_done_callback(lambda done: self._answered(done, on_done))
         return True

@@ -11,6 +11,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html
 from __future__ import annotations
 
 __all__ = [
+    "EVENT_ENVELOPE_BYTES",
     "MAX_PAYLOAD_BYTES",
     "SQS_RECORD_OVERHEAD_BYTES",
     "KINESIS_RECORD_OVERHEAD_BYTES",

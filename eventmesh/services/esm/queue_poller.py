@@ -14,7 +14,8 @@ the batches in flight if more; a failed batch that follows a failed one lowers t
 (AWS's "gradual" back-off on function errors, which it does not quantify:
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). The pollers
 long-poll: an idle mapping's pollers each count an empty receive per 20 s poll
-(``LONG_POLL_WAIT_S``). Cost model: one ``Queue.receive`` per batch, one payload encode per batch,
+(``LONG_POLL_WAIT_S``). Cost model: one ``Queue.receive`` per batch, one payload encode per batch
+(when the function reads it: a ``model:`` handler never does, see ``lambda_/jobs.LazyEvent``),
 one timer per batching window, throttle back-off, scale-up step or long poll per mapping — never
 per message. Wake-ups come from ``Available(queue_arn)``.
 https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
@@ -25,6 +26,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -41,6 +43,7 @@ from eventmesh.services.esm.invoke import (
 )
 from eventmesh.services.esm.mapping import DEFAULT_SQS_MAX_CONCURRENCY
 from eventmesh.services.esm.records import SqsEventEncoder, SqsMessageAttribute, SqsRecord, encode_event
+from eventmesh.services.lambda_.jobs import LazyEvent
 
 __all__ = ["INITIAL_CONCURRENCY", "LONG_POLL_WAIT_S", "SCALE_UP_PER_MINUTE", "VISIBILITY_EXTRA_S", "QueuePoller"]
 
@@ -61,7 +64,7 @@ class _Batch:
         self.messages = messages
         self.receipts = [m.receipt for m in messages]   # this receive's receipts, not a later one's
         self.deadline = deadline                        # when the messages become visible again
-        self.payload = b""
+        self.payload: LazyEvent | None = None
         self.throttles = 0
 
 
@@ -293,7 +296,8 @@ class QueuePoller:
             self.clock.cancel(self._window_timer)
             self._window_timer = None
         batch = _Batch(messages, self.gather_deadline)
-        batch.payload = self._payload(messages)
+        # Encoded when first read: a model: handler never reads it (LazyEvent).
+        batch.payload = LazyEvent(partial(self._payload, messages), len(messages))
         self.busy += 1
         self._invoke(batch)
 

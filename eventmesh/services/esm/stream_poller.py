@@ -27,11 +27,17 @@ from __future__ import annotations
 import math
 import zlib
 from collections import deque
+from functools import partial
 from typing import Any
 
 from eventmesh.effects import Deliver, Delivery, DeliveryResult
 from eventmesh.services.esm import windows
-from eventmesh.services.esm.batching import KINESIS_RECORD_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, cut_by_payload
+from eventmesh.services.esm.batching import (
+    EVENT_ENVELOPE_BYTES,
+    KINESIS_RECORD_OVERHEAD_BYTES,
+    MAX_PAYLOAD_BYTES,
+    cut_by_payload,
+)
 from eventmesh.services.esm.invoke import (
     ALL_FAILED,
     THROTTLED,
@@ -52,6 +58,7 @@ from eventmesh.services.esm.records import (
     iso_millis,
 )
 from eventmesh.services.kinesis.shards import Shard, StreamRecord
+from eventmesh.services.lambda_.jobs import LazyEvent
 
 __all__ = ["StreamPoller"]
 
@@ -65,6 +72,9 @@ LANE_BUFFER_BATCHES = 2           # records read ahead per lane, in batches
 # reads again as soon as a lane is free. https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html
 POLL_INTERVAL_S = 1.0
 _KEY_MEMO_SIZE = 65_536
+# The most an arrival time can add to a record's encoded size over the one _record_overhead
+# measured (a float is written in at most 24 characters).
+ARRIVAL_SLACK_BYTES = 24
 
 
 class _Batch:
@@ -345,6 +355,16 @@ class StreamPoller:
         assert self._encoder is not None
         return self._encoder.encode(reader.event_id_prefix, records)
 
+    def size_bound(self, records: list[StreamRecord]) -> int:
+        """At least the encoded size of the event of ``records``, known without encoding it:
+        base64 writes at most 4 bytes for 3 (padding included), a key at most 6 bytes a
+        character (a \\u escape), and a record's other members ``_overhead`` (measured with a
+        56-digit sequence number) and at most ``ARRIVAL_SLACK_BYTES`` more for its arrival time."""
+        n = len(records)
+        data = sum([len(r.data) for r in records])
+        keys = sum([len(r.partition_key) for r in records])
+        return EVENT_ENVELOPE_BYTES + (data + 2 * n) * 4 // 3 + 6 * keys + n * (self._overhead + ARRIVAL_SLACK_BYTES)
+
     def _record_overhead(self) -> int:
         """Encoded bytes of one record besides its data and key (a 56-digit sequence number)."""
         sample = StreamRecord(10**55, b"", "", 1_700_000_000.123)
@@ -385,13 +405,18 @@ class StreamPoller:
                 else:
                     self._finished(reader, lane, batch, result)
 
-        payload = self._payload(reader, batch.records)
-        if batch.window is not None:
-            payload = windows.with_window(payload, self, reader, lane, batch)
-        if len(payload) > MAX_PAYLOAD_BYTES and len(batch.records) > 1:
-            # Rare: checked on the encoded bytes, so the common case costs nothing.
-            batch.records = self._cut(lane, batch.records)
+        payload: bytes | LazyEvent
+        if batch.window is None and self.size_bound(batch.records) <= MAX_PAYLOAD_BYTES:
+            # Encoded when first read: a model: handler never reads it (LazyEvent).
+            payload = LazyEvent(partial(self._payload, reader, batch.records), len(batch.records))
+        else:
             payload = self._payload(reader, batch.records)
+            if batch.window is not None:
+                payload = windows.with_window(payload, self, reader, lane, batch)
+            if len(payload) > MAX_PAYLOAD_BYTES and len(batch.records) > 1:
+                # Rare: checked on the encoded bytes (the bound above is loose).
+                batch.records = self._cut(lane, batch.records)
+                payload = self._payload(reader, batch.records)
         if function is not None and function.invoke_batch(payload, done, m.source_arn, self._qualifier):
             batch.attempts += 1
             return

@@ -244,7 +244,7 @@ class AsyncQueue:
             else:
                 code, message = THROTTLED_ERROR_CODE, THROTTLED_ERROR_MESSAGE
             attributes = dlq_attributes(request_id, code, message)
-            self._send(_Pending(_DLQ, dlq, Delivery(inv.payload.decode("utf-8", "replace"), attributes),
+            self._send(_Pending(_DLQ, dlq, Delivery(inv.event().decode("utf-8", "replace"), attributes),
                                 deadline))
 
     def _record_body(self, inv: Invocation, condition: str, request_id: str, target: str, ran: bool,
@@ -252,7 +252,7 @@ class AsyncQueue:
         fn = self.function
         version = inv.version
         fields = dict(now=now, request_id=request_id, function_arn=f"{fn.arn}:{inv.qualifier}",
-                      condition=condition, invoke_count=inv.attempts, request_payload=inv.payload)
+                      condition=condition, invoke_count=inv.attempts, request_payload=inv.event())
         if ran:
             fields.update(executed_version=version.name,  # type: ignore[attr-defined]
                           function_error=None if inv.error_type is None else "Unhandled",

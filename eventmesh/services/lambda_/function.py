@@ -45,7 +45,7 @@ from eventmesh.services.lambda_.errors import (
     function_not_found,
 )
 from eventmesh.services.lambda_.handlers import HandlerSpec
-from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, error_payload, timeout_outcome
+from eventmesh.services.lambda_.jobs import TIMEOUT_ERROR_TYPE, Invocation, LazyEvent, error_payload, timeout_outcome
 from eventmesh.services.lambda_.permissions import FunctionPolicy
 from eventmesh.services.lambda_.pool import FunctionConcurrency, InvokeResult, account_pool
 from eventmesh.services.lambda_.stats import DURATION_BUCKETS_S, FunctionStatistics
@@ -177,7 +177,7 @@ class Function:
             raise TooManyRequestsException(reason or "ConcurrentInvocationLimitExceeded")
         return None
 
-    def invoke_batch(self, payload: bytes, on_done: Callable[[InvokeResult], None], source_arn: str,
+    def invoke_batch(self, payload: bytes | LazyEvent, on_done: Callable[[InvokeResult], None], source_arn: str,
                      qualifier: str | None = None) -> bool:
         """Synchronous invocation for a poller: False when throttled (see ``pool.py``), or when
         the mapped qualifier no longer exists (a deleted alias), so the poller backs off as it
@@ -187,7 +187,11 @@ class Function:
             version = self.route(q)
         except ResourceNotFoundException:
             return False
-        rest, _ = self.start(version, [Invocation(payload, q, on_done)])
+        if isinstance(payload, LazyEvent):
+            inv = Invocation(b"", q, on_done, lazy=payload)
+        else:
+            inv = Invocation(payload, q, on_done)
+        rest, _ = self.start(version, [inv])
         return not rest
 
     def accept(self, items: list[Delivery], source_arn: str, qualifier: str = LATEST) -> DeliveryResult:

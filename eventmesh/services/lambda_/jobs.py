@@ -15,15 +15,36 @@ import msgspec
 
 from eventmesh.effects import HandlerOutcome
 
-__all__ = ["Invocation", "RESPONSE_TOO_LARGE_ERROR_TYPE", "TIMEOUT_ERROR_TYPE", "error_payload",
+__all__ = ["Invocation", "LazyEvent", "RESPONSE_TOO_LARGE_ERROR_TYPE", "TIMEOUT_ERROR_TYPE", "error_payload",
            "response_too_large", "timeout_outcome"]
 
 TIMEOUT_ERROR_TYPE = "Sandbox.Timedout"
 RESPONSE_TOO_LARGE_ERROR_TYPE = "Function.ResponseSizeTooLarge"
 
 
+class LazyEvent:
+    """A poller's event, encoded the first time it is read (:meth:`data`). A synthetic
+    (``model:``) handler reads only how many records it holds, so a simulation of one never
+    encodes it; every other reader reads it as the invocation starts, within the poller's call
+    to ``invoke_batch``, so the bytes are those of that instant, as if encoded before."""
+
+    __slots__ = ("_build", "_data", "records")
+
+    def __init__(self, build: Callable[[], bytes], records: int) -> None:
+        self._build: Callable[[], bytes] | None = build
+        self._data = b""
+        self.records = records
+
+    def data(self) -> bytes:
+        if self._build is not None:
+            self._data, self._build = self._build(), None   # what it read is let go
+        return self._data
+
+
 class Invocation(msgspec.Struct):
-    """One invocation request as the core tracks it (an async event keeps it across attempts)."""
+    """One invocation request as the core tracks it (an async event keeps it across attempts).
+    ``payload`` is the request's bytes, except for a poller's batch whose event is ``lazy``:
+    readers take :meth:`event`."""
 
     payload: bytes
     qualifier: str                   # as invoked: "$LATEST", a version number or an alias
@@ -44,6 +65,11 @@ class Invocation(msgspec.Struct):
     log_tail: bool = False
     system_error: bool = False
     log_events: list[tuple[int, str]] | None = None   # what it wrote to CloudWatch Logs (kept for a tail)
+    lazy: LazyEvent | None = None
+
+    def event(self) -> bytes:
+        """The request's bytes (a lazy event encoded now, once)."""
+        return self.payload if self.lazy is None else self.lazy.data()
 
 
 def error_payload(error_type: str, message: str, request_id: str,

@@ -19,7 +19,7 @@ admitted, since the other partitions keep within theirs.
 
 Poller interface (event source mappings, ``sources/``) — on :class:`~eventmesh.services.lambda_.function.Function`::
 
-    ok = function.invoke_batch(payload: bytes, on_done: Callable[[InvokeResult], None],
+    ok = function.invoke_batch(payload: bytes | LazyEvent, on_done: Callable[[InvokeResult], None],
                                source_arn: str, qualifier: str | None = None) -> bool
 
 ``False`` means throttled (no capacity now; counted in ``Throttles``; the caller backs off and

@@ -105,7 +105,7 @@ class FunctionVersion:
         fn = self.function
         config = self.config
         return InvocationJob(
-            spec.kind, spec.target, inv.payload, fn.request_id(inv), fn.name, self.name,
+            spec.kind, spec.target, inv.event(), fn.request_id(inv), fn.name, self.name,
             fn.arn if inv.qualifier == LATEST else f"{fn.arn}:{inv.qualifier}", config.memory_mb,
             self.timeout_s, fn.mesh.region, fn.mesh.account_id, config.environment,
             config.code_sha256 if spec.zipped else "", "", config.logging.group(fn.name),

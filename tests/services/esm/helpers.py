@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from eventmesh.services.lambda_.jobs import LazyEvent
 from eventmesh.services.lambda_.pool import InvokeResult
 
 
@@ -34,12 +35,13 @@ class ScriptedFunction:
         self.max_inflight = 0
         mesh.add(self)
 
-    def invoke_batch(self, payload: bytes, on_done: Callable[[InvokeResult], None], source_arn: str,
+    def invoke_batch(self, payload: bytes | LazyEvent, on_done: Callable[[InvokeResult], None], source_arn: str,
                      qualifier: str | None = None) -> bool:
         if self.throttled or (self.concurrency is not None and self.inflight >= self.concurrency):
             self.throttles += 1
             return False
-        event = msgspec.json.decode(payload)
+        # Read as a function starting reads it: now (a lazy event is encoded as the code starts).
+        event = msgspec.json.decode(payload.data() if isinstance(payload, LazyEvent) else payload)
         self.batches.append(event)
         self.started_at.append(self.mesh.clock.now())
         self.inflight += 1

@@ -155,7 +155,8 @@ class ModelHandler:
         rng = self.random
         per_record = self.model.per_record_s
         for inv in invocations:
-            self._run(inv, self._draw(rng) + per_record * records_in(inv.payload), now, timeout_s)
+            records = inv.lazy.records if inv.lazy is not None else records_in(inv.payload)
+            self._run(inv, self._draw(rng) + per_record * records, now, timeout_s)
 
     def _run(self, inv: Invocation, duration: float, now: float, timeout_s: float) -> None:
         """Finish ``inv`` after ``duration`` (or at the timeout), failing at the error rate."""
