@@ -89,7 +89,7 @@ SHARDS_QUOTA = Quota("kinesis", "Shards per Region", DEFAULT_SHARD_LIMIT)
 ON_DEMAND_STREAMS_QUOTA = Quota("kinesis", "On-demand Data Streams per account", 50)
 DEFAULT_CREATE_DELAY_S = 0.0          # CREATING → ACTIVE (AWS: tens of seconds; configurable)
 DEFAULT_UPDATE_DELAY_S = 0.0          # UPDATING → ACTIVE after a split or merge
-KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets
+KEY_MEMO_SIZE = 65_536                # partition keys remembered per stream before the memo resets (Python)
 # Which routing runs (eventmesh/twins.py): auto, python or c. Read once, at import;
 # ``compiled_route`` is what streams call (None: the Python lookup).
 ENGINE_ENV = "EVENTMESH_KINESIS_ENGINE"
@@ -277,8 +277,7 @@ class Stream:
         """The shard of every entry, in order: by its ExplicitHashKey where it has one, else by
         its partition key's MD5."""
         if compiled_route is not None:
-            return compiled_route(entries, self._open_bounds, self._open, self._key_memo, KEY_MEMO_SIZE,
-                                  self._shard_for_explicit)
+            return compiled_route(entries, self._open_bounds, self._open, self._shard_for_explicit)
         memo_get, by_key, explicit = self._key_memo.get, self._shard_for_key, self._shard_for_explicit
         return [memo_get(k := e.partition_key) or by_key(k) if (x := e.explicit_hash_key) is None else explicit(x)
                 for e in entries]
