@@ -346,8 +346,9 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._respond(response, keep_alive)
             return
-        if isinstance(response, asyncio.Future):
-            # An answer another worker is producing: a callback, not a task per request.
+        if isinstance(response, asyncio.Future) or hasattr(response, "add_done_callback"):
+            # An answer another worker is producing, or one held until it is durable: a
+            # callback, not a task per request.
             self._busy = response  # type: ignore[assignment]
             response.add_done_callback(functools.partial(self._answered, keep_alive))
             return

@@ -47,6 +47,54 @@ LOCK_WAIT_S = 10.0
 _LOCK_POLL_S = 0.05
 
 
+class Held:
+    """A response held until the journal has everything it depends on. The HTTP/1.1 server
+    answers it from a done callback, which runs as soon as the writer reports the batch durable,
+    in the same turn of the loop (an asyncio Future would call it in the next one, after another
+    poll of the sockets); anything else awaits it."""
+
+    __slots__ = ("_callbacks", "_done", "_future", "_value")
+
+    def __init__(self, value: Any = None) -> None:
+        self._callbacks: list[Callable[[Held], object]] = []
+        self._done = False
+        self._future: asyncio.Future[Any] | None = None
+        self._value = value
+
+    def add_done_callback(self, callback: Callable[[Held], object]) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def done(self) -> bool:
+        return self._done
+
+    def cancelled(self) -> bool:
+        return False
+
+    def result(self) -> Any:
+        return self._value
+
+    def resolve(self) -> None:
+        """The journal has it: answer now."""
+        if self._done:
+            return
+        self._done = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+        if self._future is not None and not self._future.done():
+            self._future.set_result(self._value)
+
+    def __await__(self) -> Any:
+        if not self._done:
+            if self._future is None:
+                self._future = asyncio.get_running_loop().create_future()
+            return (yield from self._future.__await__())
+        return self._value
+
+
 class DataDirError(RuntimeError):
     """A data directory this daemon cannot use (another format, another hash seed)."""
 
@@ -60,8 +108,8 @@ class DataDir:
         self.recorder: Recorder | None = None
         self.recovered: Recovered | None = None
         self.meta: dict[str, Any] = {}
-        # (journal seq, future, what it resolves to once that seq is durable)
-        self._waiting: list[tuple[int, asyncio.Future[Any], Any]] = []
+        # (journal seq, the response held until that seq is durable), in seq order
+        self._waiting: list[tuple[int, Held]] = []
         self._snapshot_seq = 0
         self._child: int | None = None
         self._child_seq = 0
@@ -165,12 +213,12 @@ class DataDir:
             return self._hold(seq, response)
         return self._later(response)
 
-    def _hold(self, seq: int, response: Any) -> asyncio.Future[Any]:
-        # A bare Future, not a coroutine: the server answers it from a done callback, with no
-        # task per held response (the hot path of every write with a data directory).
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append((seq, future, response))
-        return future
+    def _hold(self, seq: int, response: Any) -> Held:
+        # Not a coroutine: the server answers it from a done callback, with no task per held
+        # response (the hot path of every write with a data directory).
+        held = Held(response)
+        self._waiting.append((seq, held))
+        return held
 
     async def _later(self, pending: Awaitable[Any]) -> Any:
         response = await pending
@@ -179,25 +227,24 @@ class DataDir:
             await self._wait(journal.next_seq - 1)
         return response
 
-    def _wait(self, seq: int) -> asyncio.Future[Any]:
+    def _wait(self, seq: int) -> Held:
         journal = self.journal
         if journal is None or journal.durable_seq >= seq:
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            future.set_result(None)
-            return future
+            held = Held()
+            held.resolve()
+            return held
         return self._hold(seq, None)
 
     def _on_durable(self, seq: int) -> None:
-        if not self._waiting:
+        waiting = self._waiting
+        if not waiting or waiting[0][0] > seq:
             return
-        still = []
-        for entry in self._waiting:
-            if entry[0] <= seq:
-                if not entry[1].done():
-                    entry[1].set_result(entry[2])
-            else:
-                still.append(entry)
-        self._waiting = still
+        ready = [held for held_seq, held in waiting if held_seq <= seq]
+        # Set aside first: answering sends the connections' next requests in, whose holds join
+        # the list after those still waiting.
+        self._waiting = [entry for entry in waiting if entry[0] > seq]
+        for held in ready:
+            held.resolve()
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -265,7 +312,6 @@ class DataDir:
             self.journal.close()
             self.journal = None
             self.unlock()
-            for _, future, value in self._waiting:   # close() wrote and synced what was queued
-                if not future.done():
-                    future.set_result(value)
-            self._waiting = []
+            waiting, self._waiting = self._waiting, []
+            for _, held in waiting:   # close() wrote and synced what was queued
+                held.resolve()
