@@ -6,6 +6,11 @@ Virtual time moves one second whenever the stream's write quota for the second i
 Prints records/s for puts, reads and the round trip, p50/p99 per PutRecords call, and peak RSS.
 
     .venv/bin/python benchmarks/services/kinesis/bench_stream.py [--records N] [--shards N] [--keys N]
+        [--fresh-keys]
+
+``--fresh-keys``: every record has a key no earlier record had (a counter, a request id), instead
+of ``--keys`` keys over and over, which the stream's memo of keys serves (the Python routing's;
+the C twin of the routing keeps none, ``EVENTMESH_KINESIS_ENGINE=python|c`` compares them).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from eventmesh.testing import virtual_mesh
 BATCH = 500
 
 
-def run(records: int, shards: int, keys: int, size: int, explicit: bool) -> dict[str, float]:
+def run(records: int, shards: int, keys: int, size: int, explicit: bool, fresh: bool = False) -> dict[str, float]:
     mesh, driver = virtual_mesh()
     stream = create_stream(mesh, "bench", shards)
     payload = b"x" * size
+    if fresh:   # one batch per call, no key twice (bounded by --records: about 160 B a record)
+        keys = records // BATCH * BATCH
     pool = [f"key-{i}" for i in range(keys)]
     if explicit:
         step = (1 << 128) // keys
@@ -34,7 +41,7 @@ def run(records: int, shards: int, keys: int, size: int, explicit: bool) -> dict
                    for b in range(min(64, records // BATCH))]
     else:
         batches = [[PutRecordsRequestEntry(payload, pool[(b * BATCH + i) % keys]) for i in range(BATCH)]
-                   for b in range(min(64, records // BATCH))]
+                   for b in range(records // BATCH if fresh else min(64, records // BATCH))]
     per_second = shards * 1_000 // 2   # half the quota: keys never spread perfectly evenly
     put_times: list[float] = []
     written = failed = 0
@@ -76,12 +83,15 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10_000, help="distinct partition keys")
     parser.add_argument("--size", type=int, default=100, help="data bytes per record")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--fresh-keys", action="store_true", help="no partition key twice")
     args = parser.parse_args()
     print(f"stream core: {args.records:,} records in PutRecords({BATCH}) to {args.shards} shards, "
-          f"{args.keys:,} partition keys, {args.size} B data; {args.repeats} repeats after a warm-up")
+          f"{'every key new' if args.fresh_keys else f'{args.keys:,} partition keys'}, {args.size} B data; "
+          f"{args.repeats} repeats after a warm-up")
     for label, explicit in (("partition keys", False), ("explicit hash keys", True)):
-        run(min(args.records, 50_000), args.shards, args.keys, args.size, explicit)  # warm-up
-        rows = [run(args.records, args.shards, args.keys, args.size, explicit) for _ in range(args.repeats)]
+        fresh = args.fresh_keys and not explicit
+        run(min(args.records, 50_000), args.shards, args.keys, args.size, explicit, fresh)  # warm-up
+        rows = [run(args.records, args.shards, args.keys, args.size, explicit, fresh) for _ in range(args.repeats)]
         assert all(r["failed"] == 0 and r["read"] == args.records // BATCH * BATCH for r in rows)
 
         def fmt(key: str, unit: str = "/s", rows: list[dict[str, float]] = rows) -> str:
