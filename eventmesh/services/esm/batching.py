@@ -29,6 +29,8 @@ KINESIS_RECORD_OVERHEAD_BYTES = 640
 def cut_by_payload(sizes: list[int], overhead: int, limit: int = MAX_PAYLOAD_BYTES) -> int:
     """How many of the leading records fit in one payload (at least one): ``sizes`` are each
     record's variable bytes as encoded, ``overhead`` the fixed bytes per record."""
+    if EVENT_ENVELOPE_BYTES + sum(sizes) + overhead * len(sizes) <= limit:
+        return len(sizes)   # the common case, without a Python loop over the records
     total = EVENT_ENVELOPE_BYTES
     for n, size in enumerate(sizes):
         total += size + overhead
