@@ -346,7 +346,7 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._respond(response, keep_alive)
             return
-        if isinstance(response, asyncio.Future) or hasattr(response, "add_done_callback"):
+        if hasattr(response, "add_done_callback"):   # an asyncio Future or a held response
             # An answer another worker is producing, or one held until it is durable: a
             # callback, not a task per request.
             self._busy = response  # type: ignore[assignment]
